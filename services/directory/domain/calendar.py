@@ -1,0 +1,59 @@
+"""The working-day calendar: weekends off, official holidays off, 调休 make-up days on, and a county's
+own days off. Pure: callers pass the days that differ from the weekly default."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+
+class DayKind(StrEnum):
+    HOLIDAY = "holiday"  # official public holiday 法定节假日 (may fall on a weekend)
+    MAKEUP_WORKDAY = "makeup_workday"  # 调休上班: a weekend day worked in exchange
+    LOCAL_DAY_OFF = "local_day_off"  # a county's own day off
+
+
+class Source(StrEnum):
+    OFFICIAL = "official"
+    LOCAL = "local"
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    day: date
+    kind: DayKind
+    name: str
+    source: Source
+
+
+def is_working_day(day: date, special_days: Mapping[date, DayKind]) -> bool:
+    kind = special_days.get(day)
+    if kind is DayKind.MAKEUP_WORKDAY:
+        return True
+    if kind in (DayKind.HOLIDAY, DayKind.LOCAL_DAY_OFF):
+        return False
+    return day.weekday() < 5
+
+
+def next_year_missing(today: date, official_years: Iterable[int]) -> bool:
+    """True when next year's official calendar is not loaded: from then on deadlines would silently
+    treat holidays as working days, so ops and admins must be told."""
+    return today.year + 1 not in set(official_years)
+
+
+def official_days_from_library(years: Iterable[int] | None = None) -> list[CalendarDay]:
+    """The State Council's holidays and make-up days as packaged by `chinesecalendar`."""
+    import chinese_calendar
+    from chinese_calendar.constants import Holiday
+
+    chinese_name = {h.value: h.chinese for h in Holiday}
+    wanted = set(years) if years is not None else None
+    days = [
+        CalendarDay(d, DayKind.HOLIDAY, chinese_name.get(name, name), Source.OFFICIAL)
+        for d, name in chinese_calendar.holidays.items()
+    ] + [
+        CalendarDay(d, DayKind.MAKEUP_WORKDAY, f"{chinese_name.get(name, name)}调休", Source.OFFICIAL)
+        for d, name in chinese_calendar.workdays.items()
+    ]
+    return sorted((d for d in days if wanted is None or d.day.year in wanted), key=lambda d: d.day)

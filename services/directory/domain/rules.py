@@ -1,0 +1,86 @@
+"""Directory rules: who may manage which record, and how the tenant tree must hang together."""
+from __future__ import annotations
+
+from enum import StrEnum
+
+from shared.contracts.caller import Caller, Role
+from shared.errors import Forbidden, NotFound, ValidationFailed
+
+
+class Record(StrEnum):
+    COUNTY = "county"
+    TOWNSHIP = "township"
+    VILLAGE = "village"
+    STATION = "station"
+    STAFF = "staff"
+    CATALOGUE = "catalogue"
+    MARKET_SITE = "market_site"
+    CALENDAR = "calendar"
+
+
+# Who may create and change each kind of record (always within their own scope).
+MANAGERS: dict[Record, frozenset[Role]] = {
+    Record.COUNTY: frozenset({Role.COUNTY_ADMIN}),
+    Record.TOWNSHIP: frozenset({Role.COUNTY_ADMIN}),
+    Record.VILLAGE: frozenset({Role.COUNTY_ADMIN, Role.SUPERVISOR}),
+    Record.STATION: frozenset({Role.COUNTY_ADMIN, Role.SUPERVISOR}),
+    Record.STAFF: frozenset({Role.COUNTY_ADMIN, Role.SUPERVISOR}),
+    Record.CATALOGUE: frozenset({Role.COUNTY_ADMIN, Role.SUPERVISOR}),
+    Record.MARKET_SITE: frozenset({Role.COUNTY_ADMIN, Role.SUPERVISOR}),
+    Record.CALENDAR: frozenset({Role.COUNTY_ADMIN}),
+}
+
+STATION_ROLES = frozenset({Role.VILLAGE_AGENT, Role.VILLAGE_COMMITTEE, Role.GRADUATE_OFFICIAL})
+STAFF_ROLES = frozenset(Role) - {Role.PUBLIC, Role.SYSTEM}
+
+
+def require_staff(caller: Caller) -> None:
+    if caller.role is Role.PUBLIC:
+        raise Forbidden("staff only: sign in first", code="staff_only")
+
+
+def require_visible(caller: Caller, record: Record, township_code: str | None) -> None:
+    """Reading another township's record looks exactly like reading a missing one."""
+    require_staff(caller)
+    if township_code is not None and not caller.sees_township(township_code):
+        raise NotFound(f"{record.value} not found", code=f"{record.value}_not_found")
+
+
+def require_manage(caller: Caller, record: Record, township_code: str | None) -> None:
+    if caller.role is not Role.SYSTEM and caller.role not in MANAGERS[record]:
+        raise Forbidden(f"role {caller.role.value} may not manage {record.value} records",
+                        {"allowed_roles": sorted(r.value for r in MANAGERS[record])})
+    if township_code is None:
+        if not caller.is_county:
+            raise Forbidden(f"only county roles manage county-wide {record.value} records")
+    elif not caller.sees_township(township_code):
+        raise Forbidden(f"{record.value} belongs to another township", code="outside_scope")
+
+
+def check_village_in_township(village_code: str, township_code: str) -> None:
+    """Administrative codes nest: a village's 12-digit code starts with its township's 9 digits."""
+    if not village_code.startswith(township_code):
+        raise ValidationFailed("village code does not belong to the township",
+                               [{"field": "code", "message": f"must start with {township_code}"}])
+
+
+def check_staff_placement(role: Role, township_code: str | None, station_code: str | None,
+                          manager: Caller) -> None:
+    if role not in STAFF_ROLES:
+        raise ValidationFailed(f"{role.value} is not a staff role",
+                               [{"field": "role", "message": "not a staff role"}])
+    if role is Role.COUNTY_ADMIN:
+        if township_code is not None or station_code is not None:
+            raise ValidationFailed("a county admin belongs to the county, not a township",
+                                   [{"field": "township_code", "message": "must be empty for county_admin"}])
+        if not manager.is_county:
+            raise Forbidden("only county roles create county admins")
+        return
+    if township_code is None:
+        raise ValidationFailed(f"a {role.value} belongs to a township",
+                               [{"field": "township_code", "message": "required for this role"}])
+    if role in STATION_ROLES and station_code is None:
+        raise ValidationFailed(f"a {role.value} works at a station",
+                               [{"field": "station_code", "message": "required for this role"}])
+    if role is Role.SUPERVISOR and not manager.is_county:
+        raise Forbidden("only county roles appoint supervisors")

@@ -1,0 +1,514 @@
+"""Directory use cases: each validates scope and rules, changes rows, records its event, commits."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from services.directory.adapters import orm
+from services.directory.adapters.passwords import hash_password, verify_password
+from services.directory.domain import calendar as cal
+from services.directory.domain.rules import (
+    Record,
+    check_staff_placement,
+    check_village_in_township,
+    require_manage,
+    require_staff,
+    require_visible,
+)
+from shared.contracts import directory as c
+from shared.contracts.base import parse
+from shared.contracts.caller import Caller, Role
+from shared.db import UnitOfWork
+from shared.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
+
+P = TypeVar("P", bound=BaseModel)
+
+
+# ---- snapshots and events ------------------------------------------------------------------------
+
+def _snapshot(public: type[P], row: Any, **extra: Any) -> P:
+    values = {name: getattr(row, name) for name in public.model_fields if hasattr(row, name)}
+    values.update(extra)
+    return public.model_validate(values)
+
+
+def _publish(uow: UnitOfWork, event_type: str, snapshot: BaseModel, township_code: str | None,
+             now: datetime) -> None:
+    uow.record_event(event_type, snapshot.model_dump(mode="json"), township_code=township_code, now=now)
+
+
+def _apply_update(row: Any, changes: dict[str, Any], now: datetime) -> bool:
+    changed = False
+    for name, value in changes.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    if changed:
+        row.version += 1
+        row.updated_at = now
+    return changed
+
+
+def _page(query: Any, page: c.Page) -> Any:
+    return query.limit(page.limit).offset(page.offset)
+
+
+def _get(uow: UnitOfWork, model: type, key: Any, record: Record) -> Any:
+    row = uow.session.get(model, key)
+    if row is None:
+        raise NotFound(f"{record.value} not found", code=f"{record.value}_not_found")
+    return row
+
+
+# ---- county and townships --------------------------------------------------------------------
+
+def ensure_county(uow: UnitOfWork, *, code: str, name: str, now: datetime) -> c.CountyPublic:
+    row = uow.session.get(orm.County, code)
+    if row is None:
+        row = orm.County(code=code, name=name, version=1, updated_at=now)
+        uow.session.add(row)
+        uow.session.flush()
+        _publish(uow, "county_changed", _snapshot(c.CountyPublic, row), None, now)
+        uow.commit()
+    return _snapshot(c.CountyPublic, row)
+
+
+def _the_county(uow: UnitOfWork) -> orm.County:
+    county = uow.session.execute(select(orm.County)).scalars().first()
+    if county is None:
+        raise Conflict("the county is not set up yet", code="county_missing")
+    return county
+
+
+def township_public(row: orm.Township) -> c.TownshipPublic:
+    return _snapshot(c.TownshipPublic, row)
+
+
+def create_township(uow: UnitOfWork, *, caller: Caller, cmd: c.TownshipCreate, now: datetime) -> c.TownshipPublic:
+    require_manage(caller, Record.TOWNSHIP, None)
+    county = _the_county(uow)
+    if not cmd.code.startswith(county.code):
+        raise ValidationFailed("township code does not belong to the county",
+                               [{"field": "code", "message": f"must start with {county.code}"}])
+    if uow.session.get(orm.Township, cmd.code):
+        raise Conflict(f"township {cmd.code} already exists", code="township_exists")
+    row = orm.Township(county_code=county.code, version=1, updated_at=now, **cmd.model_dump())
+    uow.session.add(row)
+    uow.session.flush()
+    public = township_public(row)
+    _publish(uow, "township_changed", public, row.code, now)
+    uow.commit()
+    return public
+
+
+def update_township(uow: UnitOfWork, *, caller: Caller, code: str, cmd: c.TownshipUpdate,
+                    now: datetime) -> c.TownshipPublic:
+    require_visible(caller, Record.TOWNSHIP, code)
+    row = _get(uow, orm.Township, code, Record.TOWNSHIP)
+    require_manage(caller, Record.TOWNSHIP, None)
+    if _apply_update(row, cmd.model_dump(exclude_unset=True), now):
+        _publish(uow, "township_changed", township_public(row), code, now)
+        uow.commit()
+    return township_public(row)
+
+
+def get_township(uow: UnitOfWork, *, caller: Caller, code: str) -> c.TownshipPublic:
+    require_visible(caller, Record.TOWNSHIP, code)
+    return township_public(_get(uow, orm.Township, code, Record.TOWNSHIP))
+
+
+def list_townships(uow: UnitOfWork, *, caller: Caller, page: c.Page) -> list[c.TownshipPublic]:
+    require_staff(caller)
+    query = select(orm.Township).order_by(orm.Township.code)
+    if (scope := caller.township_filter()) is not None:
+        query = query.where(orm.Township.code == scope)
+    return [township_public(r) for r in uow.session.execute(_page(query, page)).scalars()]
+
+
+# ---- villages and stations -----------------------------------------------------------------------
+
+def create_village(uow: UnitOfWork, *, caller: Caller, cmd: c.VillageCreate, now: datetime) -> c.VillagePublic:
+    require_manage(caller, Record.VILLAGE, cmd.township_code)
+    _get(uow, orm.Township, cmd.township_code, Record.TOWNSHIP)
+    check_village_in_township(cmd.code, cmd.township_code)
+    if uow.session.get(orm.Village, cmd.code):
+        raise Conflict(f"village {cmd.code} already exists", code="village_exists")
+    row = orm.Village(version=1, updated_at=now, **cmd.model_dump())
+    uow.session.add(row)
+    uow.session.flush()
+    public = _snapshot(c.VillagePublic, row)
+    _publish(uow, "village_changed", public, row.township_code, now)
+    uow.commit()
+    return public
+
+
+def update_village(uow: UnitOfWork, *, caller: Caller, code: str, cmd: c.VillageUpdate,
+                   now: datetime) -> c.VillagePublic:
+    row = _visible_village(uow, caller, code)
+    require_manage(caller, Record.VILLAGE, row.township_code)
+    if _apply_update(row, cmd.model_dump(exclude_unset=True), now):
+        _publish(uow, "village_changed", _snapshot(c.VillagePublic, row), row.township_code, now)
+        uow.commit()
+    return _snapshot(c.VillagePublic, row)
+
+
+def _visible_village(uow: UnitOfWork, caller: Caller, code: str) -> orm.Village:
+    row = _get(uow, orm.Village, code, Record.VILLAGE)
+    require_visible(caller, Record.VILLAGE, row.township_code)
+    return row
+
+
+def get_village(uow: UnitOfWork, *, caller: Caller, code: str) -> c.VillagePublic:
+    return _snapshot(c.VillagePublic, _visible_village(uow, caller, code))
+
+
+def list_villages(uow: UnitOfWork, *, caller: Caller, township_code: str | None,
+                  page: c.Page) -> list[c.VillagePublic]:
+    query = _scoped(select(orm.Village), orm.Village.township_code, caller, township_code, Record.VILLAGE)
+    query = query.order_by(orm.Village.code)
+    return [_snapshot(c.VillagePublic, r) for r in uow.session.execute(_page(query, page)).scalars()]
+
+
+def _scoped(query: Any, column: Any, caller: Caller, township_code: str | None, record: Record) -> Any:
+    """Filter a listing to what the caller may see, narrowed to one township when asked."""
+    require_staff(caller)
+    if township_code is not None:
+        require_visible(caller, record, township_code)
+        return query.where(column == township_code)
+    if (scope := caller.township_filter()) is not None:
+        return query.where(column == scope)
+    return query
+
+
+def create_station(uow: UnitOfWork, *, caller: Caller, cmd: c.StationCreate, now: datetime) -> c.StationPublic:
+    village = _visible_village(uow, caller, cmd.village_code)
+    require_manage(caller, Record.STATION, village.township_code)
+    if uow.session.get(orm.Station, cmd.code):
+        raise Conflict(f"station {cmd.code} already exists", code="station_exists")
+    row = orm.Station(township_code=village.township_code, version=1, updated_at=now, **cmd.model_dump())
+    uow.session.add(row)
+    uow.session.flush()
+    public = _snapshot(c.StationPublic, row)
+    _publish(uow, "station_changed", public, row.township_code, now)
+    uow.commit()
+    return public
+
+
+def update_station(uow: UnitOfWork, *, caller: Caller, code: str, cmd: c.StationUpdate,
+                   now: datetime) -> c.StationPublic:
+    row = _get(uow, orm.Station, code, Record.STATION)
+    require_visible(caller, Record.STATION, row.township_code)
+    require_manage(caller, Record.STATION, row.township_code)
+    if _apply_update(row, cmd.model_dump(exclude_unset=True), now):
+        _publish(uow, "station_changed", _snapshot(c.StationPublic, row), row.township_code, now)
+        uow.commit()
+    return _snapshot(c.StationPublic, row)
+
+
+def get_station(uow: UnitOfWork, *, caller: Caller, code: str) -> c.StationPublic:
+    row = _get(uow, orm.Station, code, Record.STATION)
+    require_visible(caller, Record.STATION, row.township_code)
+    return _snapshot(c.StationPublic, row)
+
+
+def list_stations(uow: UnitOfWork, *, caller: Caller, township_code: str | None,
+                  page: c.Page) -> list[c.StationPublic]:
+    query = _scoped(select(orm.Station), orm.Station.township_code, caller, township_code, Record.STATION)
+    query = query.order_by(orm.Station.code)
+    return [_snapshot(c.StationPublic, r) for r in uow.session.execute(_page(query, page)).scalars()]
+
+
+# ---- staff -----------------------------------------------------------------------------------------
+
+def staff_public(row: orm.Staff) -> c.StaffPublic:
+    return _snapshot(c.StaffPublic, row)
+
+
+def _check_station(uow: UnitOfWork, station_code: str | None, township_code: str | None) -> None:
+    if station_code is None:
+        return
+    station = uow.session.get(orm.Station, station_code)
+    if station is None or station.township_code != township_code:
+        raise ValidationFailed("station is not in the staff member's township",
+                               [{"field": "station_code", "message": "unknown station in this township"}])
+
+
+def create_staff(uow: UnitOfWork, *, caller: Caller, cmd: c.StaffCreate, now: datetime) -> c.StaffPublic:
+    require_manage(caller, Record.STAFF, cmd.township_code)
+    check_staff_placement(cmd.role, cmd.township_code, cmd.station_code, caller)
+    if cmd.township_code is not None:
+        _get(uow, orm.Township, cmd.township_code, Record.TOWNSHIP)
+    _check_station(uow, cmd.station_code, cmd.township_code)
+    taken = uow.session.execute(select(orm.Staff.id).where(orm.Staff.username == cmd.username)).first()
+    if taken:
+        raise Conflict(f"username {cmd.username} is taken", code="username_taken")
+    row = orm.Staff(version=1, updated_at=now, active=True, password_hash=hash_password(cmd.password),
+                    **cmd.model_dump(exclude={"password"}))
+    uow.session.add(row)
+    uow.session.flush()
+    public = staff_public(row)
+    _publish(uow, "staff_changed", public, row.township_code, now)
+    uow.commit()
+    return public
+
+
+def update_staff(uow: UnitOfWork, *, caller: Caller, staff_id: int, cmd: c.StaffUpdate,
+                 now: datetime) -> c.StaffPublic:
+    row = _visible_staff(uow, caller, staff_id)
+    require_manage(caller, Record.STAFF, row.township_code)
+    changes = cmd.model_dump(exclude_unset=True, exclude={"password"})
+    role = changes.get("role", Role(row.role))
+    station_code = changes.get("station_code", row.station_code)
+    check_staff_placement(role, row.township_code, station_code, caller)
+    _check_station(uow, station_code, row.township_code)
+    if cmd.password is not None:
+        changes["password_hash"] = hash_password(cmd.password)
+    if _apply_update(row, changes, now):
+        _publish(uow, "staff_changed", staff_public(row), row.township_code, now)
+        uow.commit()
+    return staff_public(row)
+
+
+def _visible_staff(uow: UnitOfWork, caller: Caller, staff_id: int) -> orm.Staff:
+    row = _get(uow, orm.Staff, staff_id, Record.STAFF)
+    if row.township_code is None and not caller.is_county:
+        raise NotFound("staff not found", code="staff_not_found")
+    require_visible(caller, Record.STAFF, row.township_code)
+    return row
+
+
+def get_staff(uow: UnitOfWork, *, caller: Caller, staff_id: int) -> c.StaffPublic:
+    return staff_public(_visible_staff(uow, caller, staff_id))
+
+
+def list_staff(uow: UnitOfWork, *, caller: Caller, township_code: str | None,
+               page: c.Page) -> list[c.StaffPublic]:
+    query = _scoped(select(orm.Staff), orm.Staff.township_code, caller, township_code, Record.STAFF)
+    query = query.order_by(orm.Staff.id)
+    return [staff_public(r) for r in uow.session.execute(_page(query, page)).scalars()]
+
+
+def authenticate(uow: UnitOfWork, *, credentials: c.Credentials) -> c.StaffPublic:
+    """The same answer for an unknown user, a wrong password and a disabled account."""
+    row = uow.session.execute(
+        select(orm.Staff).where(orm.Staff.username == credentials.username)).scalars().first()
+    ok = verify_password(row.password_hash if row else None, credentials.password)
+    if not ok or row is None or not row.active:
+        raise Unauthenticated("wrong username or password", code="bad_credentials")
+    return staff_public(row)
+
+
+# ---- the service catalogue ----------------------------------------------------------------------
+
+def catalogue_public(row: orm.CatalogueItem) -> c.CatalogueItemPublic:
+    kind = c.ItemKind.IMMEDIATE if row.promised_days == 0 else c.ItemKind.PROMISED
+    return _snapshot(c.CatalogueItemPublic, row, kind=kind)
+
+
+def create_catalogue_item(uow: UnitOfWork, *, caller: Caller, cmd: c.CatalogueItemCreate,
+                          now: datetime) -> c.CatalogueItemPublic:
+    require_manage(caller, Record.CATALOGUE, cmd.township_code)
+    _get(uow, orm.Township, cmd.township_code, Record.TOWNSHIP)
+    if uow.session.get(orm.CatalogueItem, (cmd.township_code, cmd.code)):
+        raise Conflict(f"catalogue item {cmd.code} already exists", code="catalogue_item_exists")
+    row = orm.CatalogueItem(version=1, updated_at=now, status=c.ItemStatus.ACTIVE.value, **cmd.model_dump())
+    uow.session.add(row)
+    uow.session.flush()
+    public = catalogue_public(row)
+    _publish(uow, "catalogue_item_changed", public, row.township_code, now)
+    uow.commit()
+    return public
+
+
+def _visible_item(uow: UnitOfWork, caller: Caller, township_code: str, code: str) -> orm.CatalogueItem:
+    require_visible(caller, Record.CATALOGUE, township_code)
+    return _get(uow, orm.CatalogueItem, (township_code, code), Record.CATALOGUE)
+
+
+def update_catalogue_item(uow: UnitOfWork, *, caller: Caller, township_code: str, code: str,
+                          cmd: c.CatalogueItemUpdate, now: datetime) -> c.CatalogueItemPublic:
+    row = _visible_item(uow, caller, township_code, code)
+    require_manage(caller, Record.CATALOGUE, township_code)
+    changes = cmd.model_dump(exclude_unset=True)
+    merged = {**catalogue_public(row).model_dump(include=set(c.CatalogueItemFields.model_fields)), **changes}
+    parse(c.CatalogueItemFields, merged)  # the whole item must still be valid after the change
+    if _apply_update(row, changes, now):
+        _publish(uow, "catalogue_item_changed", catalogue_public(row), township_code, now)
+        uow.commit()
+    return catalogue_public(row)
+
+
+def withdraw_catalogue_item(uow: UnitOfWork, *, caller: Caller, township_code: str, code: str,
+                            now: datetime) -> c.CatalogueItemPublic:
+    """Items are withdrawn, never deleted: applications filed against them keep their meaning."""
+    row = _visible_item(uow, caller, township_code, code)
+    require_manage(caller, Record.CATALOGUE, township_code)
+    if _apply_update(row, {"status": c.ItemStatus.WITHDRAWN.value}, now):
+        _publish(uow, "catalogue_item_changed", catalogue_public(row), township_code, now)
+        uow.commit()
+    return catalogue_public(row)
+
+
+def get_catalogue_item(uow: UnitOfWork, *, caller: Caller, township_code: str, code: str) -> c.CatalogueItemPublic:
+    return catalogue_public(_visible_item(uow, caller, township_code, code))
+
+
+def list_catalogue(uow: UnitOfWork, *, caller: Caller, township_code: str | None,
+                   category: c.Category | None, include_withdrawn: bool, page: c.Page) -> list[c.CatalogueItemPublic]:
+    query = _scoped(select(orm.CatalogueItem), orm.CatalogueItem.township_code, caller, township_code,
+                    Record.CATALOGUE)
+    return _catalogue_rows(uow, query, category, include_withdrawn, page)
+
+
+def public_catalogue(uow: UnitOfWork, *, township_code: str, category: c.Category | None,
+                     page: c.Page) -> list[c.CatalogueItemPublic]:
+    """公开原则: anyone may read a township's active catalogue, fees and promised limits included."""
+    _get(uow, orm.Township, township_code, Record.TOWNSHIP)
+    query = select(orm.CatalogueItem).where(orm.CatalogueItem.township_code == township_code)
+    return _catalogue_rows(uow, query, category, False, page)
+
+
+def _catalogue_rows(uow: UnitOfWork, query: Any, category: c.Category | None, include_withdrawn: bool,
+                    page: c.Page) -> list[c.CatalogueItemPublic]:
+    if category is not None:
+        query = query.where(orm.CatalogueItem.category == category.value)
+    if not include_withdrawn:
+        query = query.where(orm.CatalogueItem.status == c.ItemStatus.ACTIVE.value)
+    query = query.order_by(orm.CatalogueItem.township_code, orm.CatalogueItem.code)
+    return [catalogue_public(r) for r in uow.session.execute(_page(query, page)).scalars()]
+
+
+# ---- market sites ------------------------------------------------------------------------------------
+
+def site_public(row: orm.MarketSite) -> c.MarketSitePublic:
+    return _snapshot(c.MarketSitePublic, row)
+
+
+def create_market_site(uow: UnitOfWork, *, caller: Caller, cmd: c.MarketSiteCreate,
+                       now: datetime) -> c.MarketSitePublic:
+    require_manage(caller, Record.MARKET_SITE, cmd.township_code)
+    _get(uow, orm.Township, cmd.township_code, Record.TOWNSHIP)
+    if cmd.village_code is not None:
+        check_village_in_township(cmd.village_code, cmd.township_code)
+        _get(uow, orm.Village, cmd.village_code, Record.VILLAGE)
+    if uow.session.get(orm.MarketSite, cmd.code):
+        raise Conflict(f"market site {cmd.code} already exists", code="market_site_exists")
+    row = orm.MarketSite(version=1, updated_at=now, **cmd.model_dump(mode="json"))
+    uow.session.add(row)
+    uow.session.flush()
+    public = site_public(row)
+    _publish(uow, "market_site_changed", public, row.township_code, now)
+    uow.commit()
+    return public
+
+
+def update_market_site(uow: UnitOfWork, *, caller: Caller, code: str, cmd: c.MarketSiteUpdate,
+                       now: datetime) -> c.MarketSitePublic:
+    row = _get(uow, orm.MarketSite, code, Record.MARKET_SITE)
+    require_visible(caller, Record.MARKET_SITE, row.township_code)
+    require_manage(caller, Record.MARKET_SITE, row.township_code)
+    changes = cmd.model_dump(mode="json", exclude_unset=True)
+    if changes.get("opens_at", row.opens_at) >= changes.get("closes_at", row.closes_at):
+        raise ValidationFailed("closes_at must be after opens_at",
+                               [{"field": "closes_at", "message": "must be after opens_at"}])
+    if _apply_update(row, changes, now):
+        _publish(uow, "market_site_changed", site_public(row), row.township_code, now)
+        uow.commit()
+    return site_public(row)
+
+
+def get_market_site(uow: UnitOfWork, *, caller: Caller, code: str) -> c.MarketSitePublic:
+    row = _get(uow, orm.MarketSite, code, Record.MARKET_SITE)
+    require_visible(caller, Record.MARKET_SITE, row.township_code)
+    return site_public(row)
+
+
+def list_market_sites(uow: UnitOfWork, *, caller: Caller, township_code: str | None,
+                      page: c.Page) -> list[c.MarketSitePublic]:
+    query = _scoped(select(orm.MarketSite), orm.MarketSite.township_code, caller, township_code,
+                    Record.MARKET_SITE)
+    query = query.order_by(orm.MarketSite.code)
+    return [site_public(r) for r in uow.session.execute(_page(query, page)).scalars()]
+
+
+# ---- the working-day calendar -------------------------------------------------------------------
+
+def _day_public(row: orm.CalendarEntry) -> c.CalendarDayPublic:
+    kind = cal.DayKind(row.kind)
+    return c.CalendarDayPublic(day=row.day, kind=c.CalendarDayKind(row.kind), name=row.name, source=row.source,
+                               working=cal.is_working_day(row.day, {row.day: kind}))
+
+
+def _calendar_event(uow: UnitOfWork, county_code: str, day: date, row: orm.CalendarEntry | None,
+                    now: datetime) -> None:
+    event = c.CalendarChanged(county_code=county_code, day=day, kind=row.kind if row else None,
+                              name=row.name if row else None, source=row.source if row else None)
+    _publish(uow, "calendar_changed", event, None, now)
+
+
+def seed_official_calendar(uow: UnitOfWork, *, days: Sequence[cal.CalendarDay], now: datetime) -> int:
+    """Load the library's official days that the county does not have yet; never overwrite an edit."""
+    county = _the_county(uow)
+    have = set(uow.session.execute(
+        select(orm.CalendarEntry.day).where(orm.CalendarEntry.county_code == county.code)).scalars())
+    added = 0
+    for day in days:
+        if day.day in have:
+            continue
+        row = orm.CalendarEntry(county_code=county.code, day=day.day, kind=day.kind.value, name=day.name,
+                                source=day.source.value, updated_at=now)
+        uow.session.add(row)
+        _calendar_event(uow, county.code, day.day, row, now)
+        added += 1
+    uow.commit()
+    return added
+
+
+def set_calendar_day(uow: UnitOfWork, *, caller: Caller, cmd: c.CalendarDaySet, now: datetime) -> c.CalendarDayPublic:
+    require_manage(caller, Record.CALENDAR, None)
+    county = _the_county(uow)
+    row = uow.session.get(orm.CalendarEntry, (county.code, cmd.day))
+    if row is None:
+        row = orm.CalendarEntry(county_code=county.code, day=cmd.day)
+        uow.session.add(row)
+    row.kind, row.name, row.source, row.updated_at = cmd.kind.value, cmd.name, cmd.source, now
+    _calendar_event(uow, county.code, cmd.day, row, now)
+    uow.commit()
+    return _day_public(row)
+
+
+def clear_calendar_day(uow: UnitOfWork, *, caller: Caller, day: date, now: datetime) -> None:
+    require_manage(caller, Record.CALENDAR, None)
+    county = _the_county(uow)
+    row = _get(uow, orm.CalendarEntry, (county.code, day), Record.CALENDAR)
+    uow.session.delete(row)
+    _calendar_event(uow, county.code, day, None, now)
+    uow.commit()
+
+
+def calendar_year(uow: UnitOfWork, *, caller: Caller, year: int) -> list[c.CalendarDayPublic]:
+    require_staff(caller)
+    county = _the_county(uow)
+    rows = uow.session.execute(
+        select(orm.CalendarEntry).where(orm.CalendarEntry.county_code == county.code,
+                                        orm.CalendarEntry.day >= date(year, 1, 1),
+                                        orm.CalendarEntry.day <= date(year, 12, 31))
+        .order_by(orm.CalendarEntry.day)).scalars()
+    return [_day_public(r) for r in rows]
+
+
+def calendar_status(uow: UnitOfWork, *, today: date) -> c.CalendarStatus:
+    county = _the_county(uow)
+    official_days = uow.session.execute(
+        select(orm.CalendarEntry.day).where(orm.CalendarEntry.county_code == county.code,
+                                            orm.CalendarEntry.source == "official")).scalars()
+    years = sorted({d.year for d in official_days})
+    missing = cal.next_year_missing(today, years)
+    warning = (f"no official working-day calendar for {today.year + 1}: enter the State Council's holiday "
+               f"notice (PUT /calendar/days/...) before deadlines run into it") if missing else None
+    return c.CalendarStatus(county_code=county.code, today=today, official_years=years, next_year=today.year + 1,
+                            next_year_missing=missing, warning=warning)

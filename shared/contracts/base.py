@@ -1,0 +1,29 @@
+"""The base of every contract and the one way to parse a payload into one."""
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from shared.errors import ValidationFailed
+
+C = TypeVar("C", bound=BaseModel)
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def field_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"], "type": err["type"]}
+        for err in exc.errors(include_url=False, include_context=False, include_input=False)
+    ]
+
+
+def parse(model: type[C], payload: Any) -> C:
+    """Validate a wire payload; bad input becomes ValidationFailed with per-field details."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise ValidationFailed(f"invalid {model.__name__}", field_errors(exc)) from None

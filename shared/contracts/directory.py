@@ -1,0 +1,366 @@
+"""Directory contracts: the tenant tree, staff, the service catalogue, market sites, the calendar.
+Events carry full snapshots with a per-record `version`, so a read model keeps the newest and ignores
+late or repeated deliveries."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, model_validator
+
+from shared.contracts.base import Contract
+from shared.contracts.caller import Role
+
+VERSION = 1
+
+TownshipCode = Annotated[str, StringConstraints(pattern=r"^\d{9}$")]  # 乡镇 administrative code
+VillageCode = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]  # 行政村/社区 code
+CountyCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+RecordCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]
+Phone = Annotated[str, StringConstraints(pattern=r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8}|12345)$")]
+Username = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.]{2,31}$")]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+HourMinute = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+
+
+class Versioned(Contract):
+    version: int
+    updated_at: datetime
+
+
+# ---- the tenant tree ---------------------------------------------------------------------------
+
+class CountyPublic(Versioned):
+    code: CountyCode
+    name: Name
+
+
+class TownshipCreate(Contract):
+    code: TownshipCode
+    name: Name
+    hotline: Phone | None = None  # 监督电话 of the township's service centre
+
+
+class TownshipUpdate(Contract):
+    name: Name | None = None
+    hotline: Phone | None = None
+
+
+class TownshipPublic(Versioned):
+    code: str
+    county_code: str
+    name: str
+    hotline: str | None
+
+
+class VillageKind(StrEnum):
+    VILLAGE = "village"  # 行政村
+    COMMUNITY = "community"  # 社区
+
+
+class VillageCreate(Contract):
+    code: VillageCode
+    township_code: TownshipCode
+    name: Name
+    kind: VillageKind = VillageKind.VILLAGE
+
+
+class VillageUpdate(Contract):
+    name: Name | None = None
+    kind: VillageKind | None = None
+
+
+class VillagePublic(Versioned):
+    code: str
+    township_code: str
+    name: str
+    kind: VillageKind
+
+
+class StationCreate(Contract):
+    code: RecordCode
+    village_code: VillageCode
+    name: Name
+    address: Text | None = None
+    phone: Phone | None = None
+
+
+class StationUpdate(Contract):
+    name: Name | None = None
+    address: Text | None = None
+    phone: Phone | None = None
+
+
+class StationPublic(Versioned):
+    code: str
+    village_code: str
+    township_code: str
+    name: str
+    address: str | None
+    phone: str | None
+
+
+# ---- staff ---------------------------------------------------------------------------------------
+
+class StaffCreate(Contract):
+    username: Username
+    full_name: Name
+    role: Role
+    township_code: TownshipCode | None = None
+    station_code: RecordCode | None = None
+    phone: Phone | None = None
+    password: Password
+
+
+class StaffUpdate(Contract):
+    full_name: Name | None = None
+    role: Role | None = None
+    station_code: RecordCode | None = None
+    phone: Phone | None = None
+    password: Password | None = None
+    active: bool | None = None
+
+
+class StaffPublic(Versioned):
+    id: int
+    username: str
+    full_name: str
+    role: Role
+    township_code: str | None
+    station_code: str | None
+    phone: str | None
+    active: bool
+
+
+class Credentials(Contract):
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+# ---- the service catalogue 服务事项 -------------------------------------------------------------
+
+class Category(StrEnum):
+    """The six services that do not leave the village 六不出村."""
+
+    AGENCY = "agency"  # 代办
+    FARMING = "farming"  # 农资农技
+    CULTURE_SPORT = "culture_sport"  # 文体
+    MINOR_MEDICAL = "minor_medical"  # 小病
+    MEDIATION = "mediation"  # 调解
+    APPROVAL = "approval"  # 审批
+
+
+class HandlingLevel(StrEnum):
+    VILLAGE = "village"  # 小事不出村
+    TOWNSHIP = "township"  # 大事不出乡镇
+    COUNTY = "county"
+
+
+class ItemKind(StrEnum):
+    IMMEDIATE = "immediate"  # 即办件: promised limit 0
+    PROMISED = "promised"  # 承诺件
+
+
+class ItemStatus(StrEnum):
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
+
+
+class CatalogueItemFields(Contract):
+    name: Name
+    category: Category
+    handling_level: HandlingLevel
+    eligible_applicants: Text  # 服务对象
+    procedure_steps: list[Text] = Field(min_length=1, max_length=30)  # 办事程序
+    required_materials: list[Text] = Field(default_factory=list, max_length=50)
+    promised_days: int = Field(ge=0, le=365)  # 承诺时限, working days; 0 = 即办件
+    fee_yuan: Decimal = Field(default=Decimal("0"), ge=0, le=100000, decimal_places=2)  # 收费标准
+    fee_legal_basis: Text | None = None  # the state rule that allows a fee (无偿原则 otherwise)
+    supervision_method: Text  # 监督办法, e.g. the complaint hotline
+
+    @model_validator(mode="after")
+    def _fee_needs_legal_basis(self) -> CatalogueItemFields:
+        if self.fee_yuan > 0 and not self.fee_legal_basis:
+            raise ValueError("a fee needs its legal basis (fee_legal_basis); services are free otherwise")
+        return self
+
+
+class CatalogueItemCreate(CatalogueItemFields):
+    township_code: TownshipCode
+    code: RecordCode
+
+
+class CatalogueItemUpdate(Contract):
+    name: Name | None = None
+    category: Category | None = None
+    handling_level: HandlingLevel | None = None
+    eligible_applicants: Text | None = None
+    procedure_steps: list[Text] | None = Field(default=None, min_length=1, max_length=30)
+    required_materials: list[Text] | None = Field(default=None, max_length=50)
+    promised_days: int | None = Field(default=None, ge=0, le=365)
+    fee_yuan: Decimal | None = Field(default=None, ge=0, le=100000, decimal_places=2)
+    fee_legal_basis: Text | None = None
+    supervision_method: Text | None = None
+
+
+class CatalogueItemPublic(CatalogueItemFields, Versioned):
+    township_code: str
+    code: str
+    kind: ItemKind
+    status: ItemStatus
+
+
+# ---- market sites 集市 and their market-day rules -----------------------------------------------
+
+LUNAR_PATTERNS: dict[str, list[int]] = {
+    "逢一四七": [1, 4, 7, 11, 14, 17, 21, 24, 27],
+    "逢二五八": [2, 5, 8, 12, 15, 18, 22, 25, 28],
+    "逢三六九": [3, 6, 9, 13, 16, 19, 23, 26, 29],
+    "逢单": list(range(1, 31, 2)),
+    "逢双": list(range(2, 31, 2)),
+}
+
+
+class MarketDayExceptions(Contract):
+    skip_dates: list[date] = Field(default_factory=list, max_length=366)
+    add_dates: list[date] = Field(default_factory=list, max_length=366)
+    skip_lunar_new_year_days: int = Field(default=0, ge=0, le=15)  # e.g. 7: no market 正月初一..初七
+
+
+class MarketDayRule(Contract):
+    """How a site's market days fall. Scheduling turns it into dates; the directory keeps it valid."""
+
+    kind: Literal["lunar_days", "solar_days", "weekly", "dates"]
+    pattern: Literal["逢一四七", "逢二五八", "逢三六九", "逢单", "逢双"] | None = None
+    days: list[Annotated[int, Field(ge=1, le=31)]] = Field(default_factory=list, max_length=31)
+    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(default_factory=list, max_length=7)
+    dates: list[date] = Field(default_factory=list, max_length=366)
+    exceptions: MarketDayExceptions = Field(default_factory=MarketDayExceptions)
+
+    @model_validator(mode="after")
+    def _complete_and_consistent(self) -> MarketDayRule:
+        if self.pattern is not None:
+            if self.kind != "lunar_days":
+                raise ValueError("a 逢… pattern describes lunar days: use kind 'lunar_days'")
+            if self.days and sorted(set(self.days)) != LUNAR_PATTERNS[self.pattern]:
+                raise ValueError(f"days do not match the pattern {self.pattern}")
+            object.__setattr__(self, "days", LUNAR_PATTERNS[self.pattern])
+        if self.kind == "lunar_days" and any(d > 30 for d in self.days):
+            raise ValueError("a lunar month has at most 30 days")
+        needed = {"lunar_days": self.days, "solar_days": self.days, "weekly": self.weekdays,
+                  "dates": self.dates}[self.kind]
+        if not needed:
+            field = {"weekly": "weekdays", "dates": "dates"}.get(self.kind, "days (or a pattern)")
+            raise ValueError(f"a '{self.kind}' rule needs {field}")
+        object.__setattr__(self, "days", sorted(set(self.days)))
+        object.__setattr__(self, "weekdays", sorted(set(self.weekdays)))
+        object.__setattr__(self, "dates", sorted(set(self.dates)))
+        return self
+
+
+class MarketSiteCreate(Contract):
+    code: RecordCode
+    township_code: TownshipCode
+    village_code: VillageCode | None = None
+    name: Name
+    location: Text
+    rule: MarketDayRule
+    opens_at: HourMinute = "08:00"
+    closes_at: HourMinute = "12:00"
+
+    @model_validator(mode="after")
+    def _hours_in_order(self) -> MarketSiteCreate:
+        if self.closes_at <= self.opens_at:
+            raise ValueError("closes_at must be after opens_at")
+        return self
+
+
+class MarketSiteUpdate(Contract):
+    name: Name | None = None
+    location: Text | None = None
+    rule: MarketDayRule | None = None
+    opens_at: HourMinute | None = None
+    closes_at: HourMinute | None = None
+
+
+class MarketSitePublic(Versioned):
+    code: str
+    township_code: str
+    village_code: str | None
+    name: str
+    location: str
+    rule: MarketDayRule
+    opens_at: str
+    closes_at: str
+
+
+# ---- the working-day calendar -------------------------------------------------------------------
+
+class CalendarDayKind(StrEnum):
+    HOLIDAY = "holiday"
+    MAKEUP_WORKDAY = "makeup_workday"
+    LOCAL_DAY_OFF = "local_day_off"
+
+
+class CalendarDaySet(Contract):
+    day: date
+    kind: CalendarDayKind
+    name: Name
+    # "official" when an admin enters the State Council's notice for a year the library lacks
+    source: Literal["official", "local"] = "local"
+
+    @model_validator(mode="after")
+    def _local_means_day_off(self) -> CalendarDaySet:
+        if self.source == "local" and self.kind is not CalendarDayKind.LOCAL_DAY_OFF:
+            raise ValueError("a county's own entry is a local_day_off; holidays and 调休 are official")
+        if self.source == "official" and self.kind is CalendarDayKind.LOCAL_DAY_OFF:
+            raise ValueError("an official entry is a holiday or a makeup_workday")
+        return self
+
+
+class CalendarDayPublic(Contract):
+    day: date
+    kind: CalendarDayKind
+    name: str
+    source: Literal["official", "local"]
+    working: bool
+
+
+class CalendarStatus(Contract):
+    county_code: str
+    today: date
+    official_years: list[int]
+    next_year: int
+    next_year_missing: bool
+    warning: str | None
+
+
+class CalendarChanged(Contract):
+    """Event: a day of the calendar was set or cleared; read models replace that day."""
+
+    county_code: str
+    day: date
+    kind: CalendarDayKind | None  # None: the entry was removed, the weekly default applies again
+    name: str | None
+    source: Literal["official", "local"] | None
+
+
+class Page(Contract):
+    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0)
+
+
+class CalendarDayQuery(Contract):
+    day: date
+
+
+class CalendarYearQuery(Contract):
+    year: int = Field(ge=2000, le=2100)
+
+
+class CategoryQuery(Contract):
+    category: Category

@@ -1,0 +1,152 @@
+"""SQLAlchemy 2 at the edge of a nameko service: one engine per service, one unit of work per worker.
+
+Why commit is explicit: nameko sends an RPC reply (or acks an event) *before* it calls
+`worker_result` on dependencies, so a commit there could fail after the caller was told "done". A
+handler therefore calls `uow.commit()` itself; the provider rolls back whatever was left uncommitted
+when the worker ends (error or not) and closes the session.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from nameko.extensions import DependencyProvider
+from sqlalchemy import Engine, MetaData, create_engine, event, insert, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.clock import utcnow
+from shared.contracts.envelope import EventEnvelope
+from shared.messaging_tables import INBOX, OUTBOX
+from shared.settings import get_settings
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+class UnitOfWork:
+    """One transaction: the state change, the events announcing it (outbox) and the events it consumed
+    (inbox) commit together or not at all."""
+
+    def __init__(self, session: Session, service: str, metadata: MetaData,
+                 correlation_id: str | None = None, on_commit: Callable[[], None] | None = None):
+        self.session = session
+        self.service = service
+        self.correlation_id = correlation_id
+        self._outbox = metadata.tables[OUTBOX]
+        self._inbox = metadata.tables[INBOX]
+        self._on_commit = on_commit
+        self._recorded = 0
+
+    def record_event(self, type_: str, payload: dict[str, Any], *, now: datetime | None = None,
+                     township_code: str | None = None, version: int = 1) -> EventEnvelope:
+        envelope = EventEnvelope(
+            source=self.service, type=type_, version=version, occurred_at=now or utcnow(),
+            correlation_id=self.correlation_id, township_code=township_code, payload=payload,
+        )
+        self.session.execute(insert(self._outbox).values(
+            event_id=envelope.event_id, event_type=type_, body=envelope.model_dump(mode="json"),
+            created_at=envelope.occurred_at,
+        ))
+        self._recorded += 1
+        return envelope
+
+    def already_consumed(self, event_id: str, handler: str) -> bool:
+        inbox = self._inbox
+        return self.session.execute(
+            select(inbox.c.event_id).where(inbox.c.event_id == event_id, inbox.c.handler == handler)
+        ).first() is not None
+
+    def mark_consumed(self, event_id: str, handler: str) -> bool:
+        """Record that `handler` applies `event_id` in this transaction; False when it already had (a
+        redelivery). Two deliveries racing both pass here; the primary key stops the second at commit."""
+        if self.already_consumed(event_id, handler):
+            return False
+        self.session.execute(insert(self._inbox).values(
+            event_id=event_id, handler=handler, processed_at=utcnow()))
+        return True
+
+    def commit(self) -> None:
+        self.session.commit()
+        if self._recorded and self._on_commit:
+            self._on_commit()
+        self._recorded = 0
+
+    def rollback(self) -> None:
+        self.session.rollback()
+        self._recorded = 0
+
+    def close(self) -> None:
+        self.session.rollback()
+        self.session.close()
+
+
+class ServiceDatabase:
+    """The engine and session factory of one service's own database."""
+
+    def __init__(self, service: str, metadata: MetaData, url: str):
+        self.service = service
+        self.metadata = metadata
+        self.url = url
+        self.engine = make_engine(url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.outbox_signal = threading.Event()
+
+    def unit_of_work(self, correlation_id: str | None = None) -> UnitOfWork:
+        return UnitOfWork(self.sessions(), self.service, self.metadata, correlation_id,
+                          on_commit=self.outbox_signal.set)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def database_url_for(config: dict[str, Any], service: str) -> str:
+    urls = config.get("DB_URLS") or {}
+    return urls.get(service) or get_settings().database_url(service)
+
+
+class Database(DependencyProvider):
+    """Hands each worker a UnitOfWork on the service's own database."""
+
+    def __init__(self, metadata: MetaData):
+        self.metadata = metadata
+        self.db: ServiceDatabase | None = None
+        self._open: dict[Any, UnitOfWork] = {}
+
+    def setup(self) -> None:
+        service = self.container.service_name
+        self.db = ServiceDatabase(service, self.metadata, database_url_for(self.container.config, service))
+
+    def stop(self) -> None:
+        if self.db:
+            self.db.dispose()
+
+    def get_dependency(self, worker_ctx: Any) -> UnitOfWork:
+        assert self.db is not None
+        uow = self.db.unit_of_work(worker_ctx.data.get("correlation_id"))
+        self._open[worker_ctx] = uow
+        return uow
+
+    def worker_result(self, worker_ctx: Any, result: Any = None, exc_info: Any = None) -> None:
+        uow = self._open.get(worker_ctx)
+        if uow is not None and exc_info is not None:
+            uow.rollback()
+
+    def worker_teardown(self, worker_ctx: Any) -> None:
+        uow = self._open.pop(worker_ctx, None)
+        if uow is not None:
+            uow.close()

@@ -1,0 +1,60 @@
+"""The outbox and inbox tables every service's database carries beside its own, and the UTC datetime
+column type every table uses."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    TypeDecorator,
+)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware datetimes stored in UTC; SQLite hands them back naive, so UTC is put back."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime: times are timezone-aware in cunban")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+OUTBOX = "outbox"
+INBOX = "inbox"
+
+
+def add_messaging_tables(metadata: MetaData) -> None:
+    Table(
+        OUTBOX, metadata,
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("event_id", String(32), nullable=False, unique=True),
+        Column("event_type", String(80), nullable=False),
+        Column("body", JSON, nullable=False),
+        Column("created_at", UtcDateTime(), nullable=False),
+        Column("published_at", UtcDateTime()),
+        Column("attempts", Integer, nullable=False, default=0),
+        Index("ix_outbox_unpublished", "published_at", "id"),
+    )
+    Table(
+        INBOX, metadata,
+        Column("event_id", String(32), primary_key=True),
+        Column("handler", String(120), primary_key=True),
+        Column("processed_at", UtcDateTime(), nullable=False),
+    )

@@ -1,0 +1,120 @@
+"""Metrics, JSON logs and the correlation id that ties an HTTP request to its RPCs and events."""
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import sys
+import time
+from typing import Any
+
+from nameko.extensions import DependencyProvider
+from prometheus_client import Counter, Gauge, Histogram
+
+correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("correlation_id", default=None)
+
+LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+class _Metrics:
+    """Every metric the platform exports, in one registry (the process default)."""
+
+    def __init__(self) -> None:
+        self.entrypoint_calls = Counter(
+            "cunban_entrypoint_calls_total", "Service entrypoint calls by outcome",
+            ["service", "entrypoint", "outcome"])
+        self.entrypoint_latency = Histogram(
+            "cunban_entrypoint_duration_seconds", "Service entrypoint latency",
+            ["service", "entrypoint"], buckets=LATENCY_BUCKETS)
+        self.entrypoint_errors = Counter(
+            "cunban_entrypoint_errors_total", "Service entrypoint errors by stable error code",
+            ["service", "entrypoint", "code"])
+        self.outbox_backlog = Gauge(
+            "cunban_outbox_backlog_events", "Committed events not yet published", ["service"])
+        self.outbox_oldest_age = Gauge(
+            "cunban_outbox_oldest_unpublished_age_seconds", "Age of the oldest unpublished event",
+            ["service"])
+        self.events_published = Counter(
+            "cunban_events_published_total", "Events published by the outbox relay", ["service", "type"])
+        self.events_consumed = Counter(
+            "cunban_events_consumed_total", "Events handled, applied or recognised as duplicates",
+            ["service", "type", "outcome"])
+        self.http_requests = Counter(
+            "cunban_http_requests_total", "Gateway requests", ["method", "route", "status"])
+        self.http_latency = Histogram(
+            "cunban_http_request_duration_seconds", "Gateway request latency", ["method", "route"],
+            buckets=LATENCY_BUCKETS)
+        self.rpc_client_latency = Histogram(
+            "cunban_rpc_client_duration_seconds", "Gateway RPC round trips", ["service", "outcome"],
+            buckets=LATENCY_BUCKETS)
+        self.calendar_next_year_missing = Gauge(
+            "cunban_calendar_next_year_missing", "1 when next year's official working-day calendar is absent",
+            ["county"])
+
+
+metrics = _Metrics()
+
+# Personal data never reaches a log line unmasked: 18-digit ID-card numbers and mainland mobiles.
+_ID_CARD = re.compile(r"(?<!\d)(\d{3})\d{11}(\d{3}[\dXx])(?!\d)")
+_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+
+
+def mask_personal_data(text: str) -> str:
+    text = _ID_CARD.sub(lambda m: m.group(1) + "*" * 11 + m.group(2), text)
+    return _MOBILE.sub(lambda m: m.group(1) + "****" + m.group(2), text)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "correlation_id": correlation_id.get(),
+        }
+        for key in ("service", "entrypoint", "event_type"):
+            if hasattr(record, key):
+                entry[key] = getattr(record, key)
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return mask_personal_data(json.dumps(entry, ensure_ascii=False, default=str))
+
+
+def configure_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("nameko", "kombu", "amqp", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+class Observed(DependencyProvider):
+    """Counts and times every entrypoint and carries the caller's correlation id into the worker's logs."""
+
+    def setup(self) -> None:
+        self.service = self.container.service_name
+        self._started: dict[Any, tuple[float, contextvars.Token[str | None]]] = {}
+
+    def get_dependency(self, worker_ctx: Any) -> None:
+        return None
+
+    def worker_setup(self, worker_ctx: Any) -> None:
+        token = correlation_id.set(worker_ctx.data.get("correlation_id"))
+        self._started[worker_ctx] = (time.perf_counter(), token)
+
+    def worker_result(self, worker_ctx: Any, result: Any = None, exc_info: Any = None) -> None:
+        started = self._started.pop(worker_ctx, None)
+        if started is None:
+            return
+        entrypoint = worker_ctx.entrypoint.method_name
+        metrics.entrypoint_latency.labels(self.service, entrypoint).observe(time.perf_counter() - started[0])
+        outcome = "ok" if exc_info is None else "error"
+        metrics.entrypoint_calls.labels(self.service, entrypoint, outcome).inc()
+        if exc_info is not None:
+            code = getattr(exc_info[1], "code", "unexpected")
+            metrics.entrypoint_errors.labels(self.service, entrypoint, code).inc()
+        correlation_id.reset(started[1])

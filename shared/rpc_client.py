@@ -1,0 +1,172 @@
+"""A small client speaking nameko's RPC wire protocol over kombu, with a pool of connections.
+
+Used by the gateway and the command line. Each pooled channel is used by one caller at a time; every
+call has a timeout (nameko's own standalone proxy has none by default). Typed errors raised by a
+service come back as the same typed error here.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import time
+import uuid
+from typing import Any
+
+from kombu import Connection, Consumer, Producer, Queue
+from kombu.exceptions import OperationalError
+from nameko.rpc import get_rpc_exchange
+
+from shared.contracts.caller import Caller
+from shared.errors import CunbanError, ServiceUnavailable, from_wire
+from shared.observability import metrics
+
+log = logging.getLogger(__name__)
+
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (OSError, OperationalError, ConnectionError)
+
+
+class RemoteFailure(CunbanError):
+    """A service failed in a way it did not expect; the gateway answers 500 with the correlation id."""
+
+    code = "remote_failure"
+    http_status = 500
+
+
+class _ReplyChannel:
+    """One connection with its own exclusive reply queue."""
+
+    def __init__(self, amqp_uri: str):
+        self.connection = Connection(amqp_uri)
+        self.connection.ensure_connection(max_retries=3)
+        self.exchange = get_rpc_exchange({})
+        self.reply_to = f"rpc.reply-cunban-{uuid.uuid4().hex}"
+        channel = self.connection.channel()
+        self.producer = Producer(channel, exchange=self.exchange, serializer="json")
+        reply_queue = Queue(self.reply_to, exchange=self.exchange, routing_key=self.reply_to,
+                            exclusive=True, auto_delete=True)
+        self.replies: dict[str, dict[str, Any]] = {}
+        self.consumer = Consumer(channel, [reply_queue], callbacks=[self._on_reply], no_ack=True,
+                                 accept=["json"])
+        self.consumer.consume()
+
+    def _on_reply(self, body: dict[str, Any], message: Any) -> None:
+        self.replies[message.properties.get("correlation_id")] = body
+
+    def call(self, routing_key: str, kwargs: dict[str, Any], headers: dict[str, Any],
+             timeout: float) -> dict[str, Any]:
+        correlation = uuid.uuid4().hex
+        self.replies.clear()  # late replies to calls that already timed out
+        self.producer.publish({"args": [], "kwargs": kwargs}, routing_key=routing_key,
+                              reply_to=self.reply_to, correlation_id=correlation, headers=headers,
+                              content_type="application/json", declare=[self.exchange])
+        deadline = time.monotonic() + timeout
+        while correlation not in self.replies:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            try:
+                self.connection.drain_events(timeout=remaining)
+            except TimeoutError:
+                raise TimeoutError from None
+        return self.replies.pop(correlation)
+
+    def close(self) -> None:
+        try:
+            self.connection.release()
+        except Exception:  # closing a broken connection must not hide the original failure
+            log.debug("closing rpc connection failed", exc_info=True)
+
+
+class RpcClient:
+    def __init__(self, amqp_uri: str, *, timeout: float = 10.0, pool_size: int = 16):
+        self.amqp_uri = amqp_uri
+        self.timeout = timeout
+        self._idle: queue.LifoQueue[_ReplyChannel] = queue.LifoQueue()
+        self._slots = queue.Queue(maxsize=pool_size)
+        for _ in range(pool_size):
+            self._slots.put(None)
+
+    def call(self, service: str, method: str, *, caller: Caller, timeout: float | None = None,
+             **kwargs: Any) -> Any:
+        headers = {
+            "nameko.caller": caller.model_dump_json(exclude={"correlation_id"}),
+            "nameko.correlation_id": caller.correlation_id or uuid.uuid4().hex,
+            "nameko.call_id_stack": [f"gateway.{service}.{method}.{uuid.uuid4().hex[:8]}"],
+        }
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            reply = self._call(f"{service}.{method}", kwargs, headers, timeout or self.timeout, service)
+            error = reply.get("error")
+            if error:
+                raise _rebuild(error, service, method)
+            outcome = "ok"
+            return reply.get("result")
+        finally:
+            metrics.rpc_client_latency.labels(service, outcome).observe(time.perf_counter() - started)
+
+    def _call(self, routing_key: str, kwargs: dict[str, Any], headers: dict[str, Any], timeout: float,
+              service: str) -> dict[str, Any]:
+        self._slots.get()
+        channel: _ReplyChannel | None = None
+        try:
+            try:
+                channel = self._idle.get_nowait()
+            except queue.Empty:
+                channel = self._connect()
+            try:
+                return channel.call(routing_key, kwargs, headers, timeout)
+            except CONNECTION_ERRORS as exc:
+                channel.close()
+                channel = None
+                if isinstance(exc, TimeoutError):
+                    raise ServiceUnavailable(f"{service} did not answer within {timeout:g}s",
+                                             code="service_timeout") from None
+                raise ServiceUnavailable(f"message broker unavailable calling {service}",
+                                         code="broker_unavailable") from None
+        finally:
+            if channel is not None:
+                self._idle.put(channel)
+            self._slots.put(None)
+
+    def _connect(self) -> _ReplyChannel:
+        try:
+            return _ReplyChannel(self.amqp_uri)
+        except CONNECTION_ERRORS:
+            raise ServiceUnavailable("message broker unavailable", code="broker_unavailable") from None
+
+    def ping(self) -> None:
+        """Raise ServiceUnavailable unless the broker accepts a connection."""
+        self._slots.get()
+        try:
+            try:
+                channel = self._idle.get_nowait()
+            except queue.Empty:
+                channel = self._connect()
+            try:
+                channel.connection.ensure_connection(max_retries=1)
+            except CONNECTION_ERRORS:
+                channel.close()
+                raise ServiceUnavailable("message broker unavailable", code="broker_unavailable") from None
+            self._idle.put(channel)
+        finally:
+            self._slots.put(None)
+
+    def close(self) -> None:
+        while True:
+            try:
+                self._idle.get_nowait().close()
+            except queue.Empty:
+                return
+
+
+def _rebuild(error: dict[str, Any], service: str, method: str) -> CunbanError:
+    if str(error.get("exc_path", "")).startswith("shared."):
+        return from_wire(error.get("exc_type", ""), error.get("exc_args") or [])
+    if error.get("exc_type") == "MethodNotFound":
+        return RemoteFailure(f"{service} has no method {method}", code="method_not_found")
+    if error.get("exc_type") == "IncorrectSignature":
+        return RemoteFailure(f"{service}.{method} was called with the wrong arguments",
+                             json.loads(json.dumps(error.get("value"))), code="incorrect_signature")
+    return RemoteFailure(f"{service}.{method} failed unexpectedly", {"exc_type": error.get("exc_type")})

@@ -1,0 +1,35 @@
+"""What a nameko service needs at its edge: the rpc entrypoint that lets typed errors cross as
+expected, and the caller (identity and tenant scope) each RPC must carry."""
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any
+
+from nameko.extensions import DependencyProvider
+from nameko.rpc import rpc as nameko_rpc
+
+from shared.contracts.caller import Caller
+from shared.errors import CunbanError, Unauthenticated
+
+CALLER_CONTEXT_KEY = "caller"  # travels as the AMQP header "nameko.caller"
+
+rpc = functools.partial(nameko_rpc, expected_exceptions=(CunbanError,))
+
+
+class CallerContext(DependencyProvider):
+    """`self.caller()` returns who is calling; a call that carries no identity is refused."""
+
+    def get_dependency(self, worker_ctx: Any) -> Callable[[], Caller]:
+        raw = worker_ctx.data.get(CALLER_CONTEXT_KEY)
+        correlation = worker_ctx.data.get("correlation_id")
+
+        def caller() -> Caller:
+            if not raw:
+                raise Unauthenticated("this call carries no caller identity")
+            data = json.loads(raw) if isinstance(raw, str) else raw
+            data["correlation_id"] = correlation
+            return Caller.model_validate(data)
+
+        return caller

@@ -1,0 +1,50 @@
+"""Configuration from environment variables, all under the CUNBAN_ prefix (see README.md)."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET = "development-only-secret-change-me-0000000"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CUNBAN_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    amqp_uri: str = "memory://"
+    # A URL template: "{service}" is replaced by the service name, so each service gets its own
+    # database (SQLite file or PostgreSQL database). Empty means SQLite files under data_dir.
+    db_url: str = ""
+    data_dir: Path = Path("data")
+    secret_key: str = DEVELOPMENT_SECRET
+    token_ttl_minutes: int = Field(default=480, ge=1, le=7 * 24 * 60)
+    rpc_timeout_seconds: float = Field(default=10.0, gt=0)
+    rpc_pool_size: int = Field(default=16, ge=1)
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    metrics_port: int = 9100
+    log_level: str = "INFO"
+    outbox_poll_seconds: float = Field(default=0.5, gt=0)
+    county_code: str = "430124"
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> Settings:
+        if self.environment == "production" and (
+            self.secret_key == DEVELOPMENT_SECRET or len(self.secret_key) < 32
+        ):
+            raise ValueError("CUNBAN_SECRET_KEY must be a random value of 32+ characters in production")
+        return self
+
+    def database_url(self, service: str) -> str:
+        if self.db_url:
+            return self.db_url.replace("{service}", service)
+        return f"sqlite:///{(self.data_dir / f'{service}.db').resolve()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
