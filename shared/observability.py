@@ -88,7 +88,7 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("nameko", "kombu", "amqp", "uvicorn.access"):
+    for noisy in ("nameko", "kombu", "amqp", "alembic", "uvicorn.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 

@@ -59,7 +59,7 @@ class _ReplyChannel:
         self.replies.clear()  # late replies to calls that already timed out
         self.producer.publish({"args": [], "kwargs": kwargs}, routing_key=routing_key,
                               reply_to=self.reply_to, correlation_id=correlation, headers=headers,
-                              content_type="application/json", declare=[self.exchange])
+                              declare=[self.exchange])
         deadline = time.monotonic() + timeout
         while correlation not in self.replies:
             remaining = deadline - time.monotonic()

@@ -43,6 +43,7 @@ class DirectoryService:
         h.require_manage(caller, h.Record.COUNTY, None)
         county = h.ensure_county(self.db, code=code, name=name, now=utcnow())
         added = h.seed_official_calendar(self.db, days=official_days_from_library(), now=utcnow())
+        self.check_calendar_coverage()
         return {"county": _dump(county), "calendar_days_added": added}
 
     # ---- townships, villages, stations ---------------------------------------------------------
@@ -199,7 +200,7 @@ class DirectoryService:
         h.require_staff(self.caller())
         return _dump(h.calendar_status(self.db, today=today_in_china()))
 
-    @timer(interval=3600, eager=True)
+    @timer(interval=600, eager=True)
     def check_calendar_coverage(self) -> None:
         """Warn (log + metric) while next year's official calendar is missing."""
         try:

@@ -306,15 +306,17 @@ class CalendarDayKind(StrEnum):
     LOCAL_DAY_OFF = "local_day_off"
 
 
-class CalendarDaySet(Contract):
-    day: date
+CalendarSource = Literal["official", "local"]
+
+
+class CalendarDayChange(Contract):
     kind: CalendarDayKind
     name: Name
     # "official" when an admin enters the State Council's notice for a year the library lacks
-    source: Literal["official", "local"] = "local"
+    source: CalendarSource = "local"
 
     @model_validator(mode="after")
-    def _local_means_day_off(self) -> CalendarDaySet:
+    def _local_means_day_off(self) -> CalendarDayChange:
         if self.source == "local" and self.kind is not CalendarDayKind.LOCAL_DAY_OFF:
             raise ValueError("a county's own entry is a local_day_off; holidays and 调休 are official")
         if self.source == "official" and self.kind is CalendarDayKind.LOCAL_DAY_OFF:
@@ -322,11 +324,15 @@ class CalendarDaySet(Contract):
         return self
 
 
+class CalendarDaySet(CalendarDayChange):
+    day: date
+
+
 class CalendarDayPublic(Contract):
     day: date
     kind: CalendarDayKind
     name: str
-    source: Literal["official", "local"]
+    source: CalendarSource
     working: bool
 
 
@@ -346,7 +352,7 @@ class CalendarChanged(Contract):
     day: date
     kind: CalendarDayKind | None  # None: the entry was removed, the weekly default applies again
     name: str | None
-    source: Literal["official", "local"] | None
+    source: CalendarSource | None
 
 
 class Page(Contract):

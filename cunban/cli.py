@@ -1,0 +1,200 @@
+"""The `cunban` command.
+
+  cunban up              the whole system in one process (embedded default: SQLite + in-process broker)
+  cunban run-service X   one service, as a deployment runs it (RabbitMQ + PostgreSQL from CUNBAN_*)
+  cunban gateway         the HTTP gateway alone, calling services over RabbitMQ
+  cunban migrate [X..]   apply each service's migrations
+  cunban bootstrap       create the county and load the official calendar (deployments)
+  cunban seed-demo       load the demo county through the running services
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+# No eventlet or nameko import at module level: the embedded system must choose eventlet's hub first.
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from shared.settings import Settings, get_settings
+
+    overrides = {key: value for key, value in {
+        "amqp_uri": getattr(args, "amqp_uri", None), "db_url": getattr(args, "db_url", None),
+        "data_dir": getattr(args, "data_dir", None), "http_host": getattr(args, "host", None),
+        "http_port": getattr(args, "port", None)}.items() if value is not None}
+    base = get_settings()
+    return Settings(**{**base.model_dump(), **overrides}) if overrides else base
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    os.environ.setdefault("EVENTLET_HUB", "asyncio")
+    import eventlet
+
+    eventlet.monkey_patch()
+    from cunban import embedded
+    from cunban.demo import load_demo
+    from cunban.registry import SERVICES
+    from gateway.app import create_app
+    from gateway.rpc import ServiceCalls
+    from shared.observability import configure_logging
+    from shared.rpc_client import RpcClient
+
+    settings = _settings(args)
+    configure_logging(settings.log_level)
+    services = list(SERVICES)
+    embedded.migrate_all(settings, services)
+    runner = embedded.start_services(settings, services)
+    client = RpcClient(settings.amqp_uri, timeout=settings.rpc_timeout_seconds, pool_size=settings.rpc_pool_size)
+    if not args.no_demo:
+        load_demo(client)
+    try:
+        embedded.serve_gateway_green(create_app(settings, ServiceCalls(client)), settings.http_host,
+                                     settings.http_port)
+    finally:
+        client.close()
+        runner.stop()
+    return 0
+
+
+def cmd_run_service(args: argparse.Namespace) -> int:
+    import eventlet
+
+    eventlet.monkey_patch()
+    from prometheus_client import start_http_server
+
+    from cunban import embedded
+    from cunban.registry import SERVICES
+    from shared.observability import configure_logging
+
+    if args.name not in SERVICES:
+        print(f"unknown service {args.name!r}; known: {', '.join(SERVICES)}", file=sys.stderr)
+        return 2
+    settings = _settings(args)
+    configure_logging(settings.log_level)
+    if not args.no_migrate:
+        embedded.migrate_all(settings, [args.name])
+    start_http_server(settings.metrics_port)
+    runner = embedded.start_services(settings, [args.name])
+    stopped = eventlet.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopped.ready() or stopped.send(True))
+    try:
+        stopped.wait()
+    finally:
+        runner.stop()
+    return 0
+
+
+def cmd_gateway(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gateway.app import create_app
+    from gateway.rpc import ServiceCalls
+    from shared.observability import configure_logging
+    from shared.rpc_client import RpcClient
+
+    settings = _settings(args)
+    configure_logging(settings.log_level)
+    client = RpcClient(settings.amqp_uri, timeout=settings.rpc_timeout_seconds, pool_size=settings.rpc_pool_size)
+    app = create_app(settings, ServiceCalls(client))
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from cunban import embedded
+    from cunban.registry import SERVICES
+
+    embedded.migrate_all(_settings(args), args.names or list(SERVICES))
+    return 0
+
+
+def _client(settings: Any) -> Any:
+    from shared.rpc_client import RpcClient
+
+    return RpcClient(settings.amqp_uri, timeout=max(settings.rpc_timeout_seconds, 60), pool_size=1)
+
+
+def cmd_bootstrap(args: argparse.Namespace) -> int:
+    from shared.contracts.caller import Caller
+
+    settings = _settings(args)
+    result = _client(settings).call("directory", "bootstrap_county", caller=Caller.system(),
+                                    code=args.code, name=args.name)
+    admin_password = os.environ.get("CUNBAN_ADMIN_PASSWORD")
+    if admin_password:
+        from shared.errors import Conflict
+
+        try:
+            _client(settings).call("directory", "create_staff", caller=Caller.system(), staff={
+                "username": "admin", "full_name": "县信息中心管理员", "role": "county_admin",
+                "password": admin_password})
+        except Conflict:
+            pass  # the admin exists already: bootstrap is idempotent
+    print(f"county {args.code} ready; {result['calendar_days_added']} official calendar days added")
+    return 0
+
+
+def cmd_seed_demo(args: argparse.Namespace) -> int:
+    from cunban.demo import load_demo
+
+    loaded = load_demo(_client(_settings(args)))
+    print("demo county loaded" if loaded else "demo county already present")
+    return 0
+
+
+def _add_backends(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--amqp-uri", help="broker URL (default memory://, env CUNBAN_AMQP_URI)")
+    parser.add_argument("--db-url", help="database URL template with {service} (env CUNBAN_DB_URL)")
+    parser.add_argument("--data-dir", type=Path, help="folder for SQLite files (env CUNBAN_DATA_DIR)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cunban", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="run the whole system in one process")
+    _add_backends(up)
+    up.add_argument("--host")
+    up.add_argument("--port", type=int)
+    up.add_argument("--no-demo", action="store_true", help="do not load the demo county")
+    up.set_defaults(func=cmd_up)
+
+    run = sub.add_parser("run-service", help="run one service")
+    run.add_argument("name")
+    run.add_argument("--no-migrate", action="store_true")
+    _add_backends(run)
+    run.set_defaults(func=cmd_run_service)
+
+    gw = sub.add_parser("gateway", help="run the HTTP gateway")
+    gw.add_argument("--amqp-uri")
+    gw.add_argument("--host")
+    gw.add_argument("--port", type=int)
+    gw.set_defaults(func=cmd_gateway)
+
+    mig = sub.add_parser("migrate", help="apply migrations")
+    mig.add_argument("names", nargs="*")
+    _add_backends(mig)
+    mig.set_defaults(func=cmd_migrate)
+
+    boot = sub.add_parser("bootstrap", help="create the county and load the official calendar")
+    boot.add_argument("--code", default=os.environ.get("CUNBAN_COUNTY_CODE", "431099"))
+    boot.add_argument("--name", default=os.environ.get("CUNBAN_COUNTY_NAME", "清水县"))
+    boot.add_argument("--amqp-uri")
+    boot.set_defaults(func=cmd_bootstrap)
+
+    demo = sub.add_parser("seed-demo", help="load the demo county through the running services")
+    demo.add_argument("--amqp-uri")
+    demo.set_defaults(func=cmd_seed_demo)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""Every service the system runs, by name. The one list the runner, migrations and compose follow."""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+SERVICES: dict[str, str] = {
+    "directory": "services.directory.service:DirectoryService",
+}
+
+
+def service_class(name: str) -> type[Any]:
+    module, _, attr = SERVICES[name].partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def nameko_config(settings: Any, services: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "AMQP_URI": settings.amqp_uri,
+        "DB_URLS": {name: settings.database_url(name) for name in (services or list(SERVICES))},
+        "OUTBOX_POLL_SECONDS": settings.outbox_poll_seconds,
+        "serializer": "json",
+        "max_workers": 10,
+        "PARENT_CALLS_TRACKED": 10,
+    }

@@ -1,0 +1,1 @@
+"""The HTTP gateway: authentication, tenancy, validation, OpenAPI and /metrics in front of the services."""

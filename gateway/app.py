@@ -1,0 +1,62 @@
+"""The FastAPI application: middleware (correlation id, metrics, request log), routes, error mapping."""
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from gateway.errors import install_error_handlers
+from gateway.routes import auth, directory, health
+from gateway.rpc import ServiceCalls
+from shared.observability import correlation_id, metrics
+from shared.settings import Settings
+
+log = logging.getLogger("cunban.gateway")
+_CORRELATION = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+DESCRIPTION = """村办 cunban: village service stations and market-day service posts for a county.
+
+Sign in with `POST /auth/login`, then send `Authorization: Bearer <token>`. Errors always come as
+`{"error": {"code", "message", "details", "correlation_id"}}` with a stable `code`."""
+
+
+def create_app(settings: Settings, calls: ServiceCalls) -> FastAPI:
+    app = FastAPI(title="cunban", version="0.1.0", description=DESCRIPTION)
+    app.state.settings = settings
+    app.state.calls = calls
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next: Any) -> Response:
+        incoming = request.headers.get("x-correlation-id", "")
+        token = correlation_id.set(incoming if _CORRELATION.match(incoming) else uuid.uuid4().hex)
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            response.headers["X-Correlation-ID"] = correlation_id.get() or ""
+            return response
+        finally:
+            route = request.scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            elapsed = time.perf_counter() - started
+            metrics.http_requests.labels(request.method, template, str(status)).inc()
+            metrics.http_latency.labels(request.method, template).observe(elapsed)
+            log.info("%s %s %s", request.method, template, status,
+                     extra={"entrypoint": f"{request.method} {template}"})
+            correlation_id.reset(token)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    app.include_router(health.router)
+    app.include_router(auth.router)
+    app.include_router(directory.router)
+    return app

@@ -1,0 +1,50 @@
+"""The one place typed errors become HTTP responses: {"error": {code, message, details, correlation_id}}."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.contracts.base import field_errors
+from shared.errors import CunbanError
+from shared.observability import correlation_id
+
+log = logging.getLogger(__name__)
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details,
+                      "correlation_id": correlation_id.get()}}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(CunbanError)
+    async def _typed(_: Request, exc: CunbanError) -> JSONResponse:
+        if exc.http_status >= 500:
+            log.error("request failed: %s", exc)
+        return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.http_status,
+                            headers={"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [{"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"], "type": err["type"]}
+                   for err in exc.errors()]
+        return JSONResponse(error_body("validation_failed", "the request is not valid", details), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return JSONResponse(error_body("internal_error", "something went wrong; quote the correlation id"),
+                            status_code=500)
+
+
+__all__ = ["install_error_handlers", "error_body", "field_errors"]

@@ -1,0 +1,236 @@
+"""Directory records over HTTP: the tenant tree, staff, catalogue, market sites, the calendar."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from gateway.auth import CurrentStaff, PublicCaller
+from gateway.routes import Calls
+from shared.contracts import directory as c
+
+router = APIRouter()
+
+TownshipPath = Annotated[str, Path(pattern=r"^\d{9}$", description="9-digit township code")]
+VillagePath = Annotated[str, Path(pattern=r"^\d{12}$", description="12-digit village code")]
+CodePath = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")]
+TownshipFilter = Annotated[str | None, Query(pattern=r"^\d{9}$")]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+def _page(limit: int, offset: int) -> dict:
+    return {"limit": limit, "offset": offset}
+
+
+# ---- townships -----------------------------------------------------------------------------------
+
+@router.get("/townships", tags=["tenant tree"], operation_id="list_townships",
+            response_model=list[c.TownshipPublic])
+async def list_townships(caller: CurrentStaff, calls: Calls, limit: Limit = 50, offset: Offset = 0) -> list:
+    return await calls.call("directory", "list_townships", caller=caller, page=_page(limit, offset))
+
+
+@router.post("/townships", tags=["tenant tree"], operation_id="create_township", status_code=201,
+             response_model=c.TownshipPublic)
+async def create_township(body: c.TownshipCreate, caller: CurrentStaff, calls: Calls) -> dict:
+    return await calls.call("directory", "create_township", caller=caller, township=body.model_dump(mode="json"))
+
+
+@router.get("/townships/{code}", tags=["tenant tree"], operation_id="get_township",
+            response_model=c.TownshipPublic)
+async def get_township(code: TownshipPath, caller: CurrentStaff, calls: Calls) -> dict:
+    return await calls.call("directory", "get_township", caller=caller, code=code)
+
+
+@router.patch("/townships/{code}", tags=["tenant tree"], operation_id="update_township",
+              response_model=c.TownshipPublic)
+async def update_township(code: TownshipPath, body: c.TownshipUpdate, caller: CurrentStaff, calls: Calls) -> dict:
+    return await calls.call("directory", "update_township", caller=caller, code=code,
+                            changes=body.model_dump(mode="json", exclude_unset=True))
+
+
+# ---- villages and stations -----------------------------------------------------------------------
+
+@router.get("/villages", tags=["tenant tree"], operation_id="list_villages", response_model=list[c.VillagePublic])
+async def list_villages(caller: CurrentStaff, calls: Calls, township_code: TownshipFilter = None,
+                        limit: Limit = 50, offset: Offset = 0) -> list:
+    return await calls.call("directory", "list_villages", caller=caller, township_code=township_code,
+                            page=_page(limit, offset))
+
+
+@router.post("/villages", tags=["tenant tree"], operation_id="create_village", status_code=201,
+             response_model=c.VillagePublic)
+async def create_village(body: c.VillageCreate, caller: CurrentStaff, calls: Calls) -> dict:
+    return await calls.call("directory", "create_village", caller=caller, village=body.model_dump(mode="json"))
+
+
+@router.get("/villages/{code}", tags=["tenant tree"], operation_id="get_village", response_model=c.VillagePublic)
+async def get_village(code: VillagePath, caller: CurrentStaff, calls: Calls) -> dict:
+    return await calls.call("directory", "get_village", caller=caller, code=code)
+
+
+@router.patch("/villages/{code}", tags=["tenant tree"], operation_id="update_village",
+              response_model=c.VillagePublic)
+async def update_village(code: VillagePath, body: c.VillageUpdate, caller: CurrentStaff, calls: Calls) -> dict:
+    return await calls.call("directory", "update_village", caller=caller, code=code,
+                            changes=body.model_dump(mode="json", exclude_unset=True))
+
+
+@router.get("/stations", tags=["tenant tree"], operation_id="list_stations", response_model=list[c.StationPublic])
+async def list_stations(caller: CurrentStaff, calls: Calls, township_code: TownshipFilter = None,
+                        limit: Limit = 50, offset: Offset = 0) -> list:
+    return await calls.call("directory", "list_stations", caller=caller, township_code=township_code,
+                            page=_page(limit, offset))
+
+
+@router.post("/stations", tags=["tenant tree"], operation_id="create_station", status_code=201,
+             response_model=c.StationPublic)
+async def create_station(body: c.StationCreate, caller: CurrentStaff, calls: Calls) -> dict:
+    return await calls.call("directory", "create_station", caller=caller, station=body.model_dump(mode="json"))
+
+
+@router.get("/stations/{code}", tags=["tenant tree"], operation_id="get_station", response_model=c.StationPublic)
+async def get_station(code: CodePath, caller: CurrentStaff, calls: Calls) -> dict:
+    return await calls.call("directory", "get_station", caller=caller, code=code)
+
+
+@router.patch("/stations/{code}", tags=["tenant tree"], operation_id="update_station",
+              response_model=c.StationPublic)
+async def update_station(code: CodePath, body: c.StationUpdate, caller: CurrentStaff, calls: Calls) -> dict:
+    return await calls.call("directory", "update_station", caller=caller, code=code,
+                            changes=body.model_dump(mode="json", exclude_unset=True))
+
+
+# ---- staff ---------------------------------------------------------------------------------------------
+
+@router.get("/staff", tags=["staff"], operation_id="list_staff", response_model=list[c.StaffPublic])
+async def list_staff(caller: CurrentStaff, calls: Calls, township_code: TownshipFilter = None,
+                     limit: Limit = 50, offset: Offset = 0) -> list:
+    return await calls.call("directory", "list_staff", caller=caller, township_code=township_code,
+                            page=_page(limit, offset))
+
+
+@router.post("/staff", tags=["staff"], operation_id="create_staff", status_code=201, response_model=c.StaffPublic)
+async def create_staff(body: c.StaffCreate, caller: CurrentStaff, calls: Calls) -> dict:
+    return await calls.call("directory", "create_staff", caller=caller, staff=body.model_dump(mode="json"))
+
+
+@router.get("/staff/{staff_id}", tags=["staff"], operation_id="get_staff", response_model=c.StaffPublic)
+async def get_staff(staff_id: Annotated[int, Path(ge=1, le=2**31 - 1)], caller: CurrentStaff, calls: Calls) -> dict:
+    return await calls.call("directory", "get_staff", caller=caller, staff_id=staff_id)
+
+
+@router.patch("/staff/{staff_id}", tags=["staff"], operation_id="update_staff", response_model=c.StaffPublic)
+async def update_staff(staff_id: Annotated[int, Path(ge=1, le=2**31 - 1)], body: c.StaffUpdate,
+                       caller: CurrentStaff, calls: Calls) -> dict:
+    return await calls.call("directory", "update_staff", caller=caller, staff_id=staff_id,
+                            changes=body.model_dump(mode="json", exclude_unset=True))
+
+
+# ---- the service catalogue ---------------------------------------------------------------------------
+
+@router.get("/public/townships/{code}/catalogue", tags=["public"], operation_id="public_catalogue",
+            response_model=list[c.CatalogueItemPublic])
+async def public_catalogue(code: TownshipPath, public: PublicCaller, calls: Calls,
+                           category: c.Category | None = None, limit: Limit = 100, offset: Offset = 0) -> list:
+    """公开原则: a township's catalogue with procedures, materials, limits, fees and the hotline. No sign-in."""
+    return await calls.call("directory", "public_catalogue", caller=public, township_code=code,
+                            category=category.value if category else None, page=_page(limit, offset))
+
+
+@router.get("/catalogue", tags=["catalogue"], operation_id="list_catalogue",
+            response_model=list[c.CatalogueItemPublic])
+async def list_catalogue(caller: CurrentStaff, calls: Calls, township_code: TownshipFilter = None,
+                         category: c.Category | None = None, include_withdrawn: bool = False,
+                         limit: Limit = 50, offset: Offset = 0) -> list:
+    return await calls.call("directory", "list_catalogue", caller=caller, township_code=township_code,
+                            category=category.value if category else None, include_withdrawn=include_withdrawn,
+                            page=_page(limit, offset))
+
+
+@router.post("/catalogue", tags=["catalogue"], operation_id="create_catalogue_item", status_code=201,
+             response_model=c.CatalogueItemPublic)
+async def create_catalogue_item(body: c.CatalogueItemCreate, caller: CurrentStaff, calls: Calls) -> dict:
+    return await calls.call("directory", "create_catalogue_item", caller=caller, item=body.model_dump(mode="json"))
+
+
+@router.get("/catalogue/{township_code}/{code}", tags=["catalogue"], operation_id="get_catalogue_item",
+            response_model=c.CatalogueItemPublic)
+async def get_catalogue_item(township_code: TownshipPath, code: CodePath, caller: CurrentStaff, calls: Calls) -> dict:
+    return await calls.call("directory", "get_catalogue_item", caller=caller, township_code=township_code, code=code)
+
+
+@router.patch("/catalogue/{township_code}/{code}", tags=["catalogue"], operation_id="update_catalogue_item",
+              response_model=c.CatalogueItemPublic)
+async def update_catalogue_item(township_code: TownshipPath, code: CodePath, body: c.CatalogueItemUpdate,
+                                caller: CurrentStaff, calls: Calls) -> dict:
+    return await calls.call("directory", "update_catalogue_item", caller=caller, township_code=township_code,
+                            code=code, changes=body.model_dump(mode="json", exclude_unset=True))
+
+
+@router.delete("/catalogue/{township_code}/{code}", tags=["catalogue"], operation_id="withdraw_catalogue_item",
+               response_model=c.CatalogueItemPublic)
+async def withdraw_catalogue_item(township_code: TownshipPath, code: CodePath, caller: CurrentStaff,
+                                  calls: Calls) -> dict:
+    """Withdraw an item from the public catalogue (it is kept for the applications filed against it)."""
+    return await calls.call("directory", "withdraw_catalogue_item", caller=caller, township_code=township_code,
+                            code=code)
+
+
+# ---- market sites ----------------------------------------------------------------------------------
+
+@router.get("/market-sites", tags=["market sites"], operation_id="list_market_sites",
+            response_model=list[c.MarketSitePublic])
+async def list_market_sites(caller: CurrentStaff, calls: Calls, township_code: TownshipFilter = None,
+                            limit: Limit = 50, offset: Offset = 0) -> list:
+    return await calls.call("directory", "list_market_sites", caller=caller, township_code=township_code,
+                            page=_page(limit, offset))
+
+
+@router.post("/market-sites", tags=["market sites"], operation_id="create_market_site", status_code=201,
+             response_model=c.MarketSitePublic)
+async def create_market_site(body: c.MarketSiteCreate, caller: CurrentStaff, calls: Calls) -> dict:
+    return await calls.call("directory", "create_market_site", caller=caller, site=body.model_dump(mode="json"))
+
+
+@router.get("/market-sites/{code}", tags=["market sites"], operation_id="get_market_site",
+            response_model=c.MarketSitePublic)
+async def get_market_site(code: CodePath, caller: CurrentStaff, calls: Calls) -> dict:
+    return await calls.call("directory", "get_market_site", caller=caller, code=code)
+
+
+@router.patch("/market-sites/{code}", tags=["market sites"], operation_id="update_market_site",
+              response_model=c.MarketSitePublic)
+async def update_market_site(code: CodePath, body: c.MarketSiteUpdate, caller: CurrentStaff, calls: Calls) -> dict:
+    return await calls.call("directory", "update_market_site", caller=caller, code=code,
+                            changes=body.model_dump(mode="json", exclude_unset=True))
+
+
+# ---- the working-day calendar ---------------------------------------------------------------------
+
+@router.get("/calendar/status", tags=["calendar"], operation_id="calendar_status", response_model=c.CalendarStatus)
+async def calendar_status(caller: CurrentStaff, calls: Calls) -> dict:
+    """Which years have the official calendar; a warning while next year's is missing."""
+    return await calls.call("directory", "calendar_status", caller=caller)
+
+
+@router.get("/calendar/{year}", tags=["calendar"], operation_id="calendar_year",
+            response_model=list[c.CalendarDayPublic])
+async def calendar_year(year: Annotated[int, Path(ge=2000, le=2100)], caller: CurrentStaff, calls: Calls) -> list:
+    """The days of a year that differ from Mon–Fri work / Sat–Sun rest: holidays, 调休, local days off."""
+    return await calls.call("directory", "calendar_year", caller=caller, year=year)
+
+
+@router.put("/calendar/days/{day}", tags=["calendar"], operation_id="set_calendar_day",
+            response_model=c.CalendarDayPublic)
+async def set_calendar_day(day: date, body: c.CalendarDayChange, caller: CurrentStaff, calls: Calls) -> dict:
+    return await calls.call("directory", "set_calendar_day", caller=caller,
+                            day={"day": day.isoformat(), **body.model_dump(mode="json")})
+
+
+@router.delete("/calendar/days/{day}", tags=["calendar"], operation_id="clear_calendar_day", status_code=204)
+async def clear_calendar_day(day: date, caller: CurrentStaff, calls: Calls) -> Response:
+    await calls.call("directory", "clear_calendar_day", caller=caller, day=day.isoformat())
+    return Response(status_code=204)

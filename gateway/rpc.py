@@ -1,0 +1,66 @@
+"""The gateway's way to call services from async endpoints without blocking the event loop.
+
+Every endpoint and dependency of the gateway is `async def`: FastAPI runs plain `def` ones in a thread
+pool, which the embedded system's eventlet hub cannot host (tests/unit/test_gateway_routes.py checks).
+
+In a deployment the gateway runs plain uvicorn and each call runs in a worker thread. In the embedded
+system everything shares one eventlet process (eventlet's asyncio hub drives uvicorn's loop), so each
+call runs in a green thread instead; the RpcClient underneath is the same in both.
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+from typing import Any
+
+import anyio.to_thread
+from eventlet import patcher
+
+from shared.contracts.caller import Caller
+from shared.rpc_client import RpcClient
+
+
+class ServiceCalls:
+    def __init__(self, client: RpcClient):
+        self.client = client
+        self.green = patcher.is_monkey_patched("socket")
+
+    async def call(self, service: str, method: str, *, caller: Caller, **kwargs: Any) -> Any:
+        work = functools.partial(self.client.call, service, method, caller=caller, **kwargs)
+        if self.green:
+            return await _in_green_thread(work)
+        return await anyio.to_thread.run_sync(work)
+
+    async def ping_broker(self) -> None:
+        if self.green:
+            await _in_green_thread(self.client.ping)
+        else:
+            await anyio.to_thread.run_sync(self.client.ping)
+
+
+async def _in_green_thread(work: functools.partial[Any]) -> Any:
+    import eventlet
+
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def settle(thread: Any) -> None:
+        try:
+            result = thread.wait()
+        except BaseException as exc:  # hand every failure to the awaiting coroutine
+            loop.call_soon_threadsafe(_set_exception, future, exc)
+        else:
+            loop.call_soon_threadsafe(_set_result, future, result)
+
+    eventlet.spawn(work).link(settle)
+    return await future
+
+
+def _set_result(future: asyncio.Future[Any], result: Any) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+def _set_exception(future: asyncio.Future[Any], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
