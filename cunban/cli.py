@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -129,12 +130,10 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
     if admin_password:
         from shared.errors import Conflict
 
-        try:
+        with contextlib.suppress(Conflict):  # the admin exists already: bootstrap is idempotent
             _client(settings).call("directory", "create_staff", caller=Caller.system(), staff={
                 "username": "admin", "full_name": "县信息中心管理员", "role": "county_admin",
                 "password": admin_password})
-        except Conflict:
-            pass  # the admin exists already: bootstrap is idempotent
     print(f"county {args.code} ready; {result['calendar_days_added']} official calendar days added")
     return 0
 
