@@ -1,0 +1,197 @@
+"""The directory's entrypoints: contracts in, rules applied, rows and outbox events committed together."""
+import pytest
+from sqlalchemy import select
+
+from services.directory.adapters import orm
+from shared.contracts.caller import Caller, Role
+from shared.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
+from tests.interface.conftest import ADMIN, outbox_types
+
+QS, LX = "431099101", "431099102"
+QS_SUPERVISOR = Caller(staff_id=2, role=Role.SUPERVISOR, township_code=QS)
+QS_CADRE = Caller(staff_id=3, role=Role.TOWNSHIP_CADRE, township_code=QS)
+
+
+def _tree(directory):
+    admin = directory(ADMIN)
+    admin.create_township(township={"code": QS, "name": "青石镇"})
+    directory(ADMIN).create_township(township={"code": LX, "name": "柳溪乡"})
+    directory(ADMIN).create_village(village={"code": f"{QS}001", "township_code": QS, "name": "石门村"})
+    directory(ADMIN).create_village(village={"code": f"{LX}001", "township_code": LX, "name": "柳溪村"})
+    directory(ADMIN).create_station(station={"code": f"ST{QS}001", "village_code": f"{QS}001", "name": "石门村服务站"})
+
+
+ITEM = {"township_code": QS, "code": "YB-002", "name": "城乡居民医疗保险参保登记", "category": "agency",
+        "handling_level": "village", "eligible_applicants": "城乡居民", "procedure_steps": ["登记"],
+        "promised_days": 0, "supervision_method": "监督电话 12345"}
+
+
+def test_bootstrap_loads_the_official_calendar_once(directory, directory_db):
+    again = directory(Caller.system())
+    again.check_calendar_coverage = lambda: None
+    assert again.bootstrap_county(code="431099", name="清水县")["calendar_days_added"] == 0
+    with directory_db.sessions() as session:
+        assert session.query(orm.CalendarEntry).count() > 700
+
+
+def test_creating_a_township_commits_the_row_and_its_event_together(directory, directory_db):
+    before = outbox_types(directory_db).count("township_changed")
+    created = directory(ADMIN).create_township(township={"code": QS, "name": "青石镇", "hotline": "0731-88120101"})
+    assert created["version"] == 1 and created["county_code"] == "431099"
+    assert outbox_types(directory_db).count("township_changed") == before + 1
+
+
+def test_a_failed_rule_writes_neither_row_nor_event(directory, directory_db):
+    before = outbox_types(directory_db)
+    with pytest.raises(ValidationFailed):
+        directory(ADMIN).create_township(township={"code": "430000101", "name": "外县镇"})
+    assert outbox_types(directory_db) == before
+
+
+def test_duplicates_conflict(directory):
+    _tree(directory)
+    with pytest.raises(Conflict) as err:
+        directory(ADMIN).create_township(township={"code": QS, "name": "again"})
+    assert err.value.code == "township_exists"
+
+
+def test_an_update_bumps_the_version_and_an_identical_one_does_nothing(directory, directory_db):
+    _tree(directory)
+    updated = directory(ADMIN).update_township(code=QS, changes={"name": "青石镇人民政府"})
+    assert updated["version"] == 2
+    count = len(outbox_types(directory_db))
+    same = directory(ADMIN).update_township(code=QS, changes={"name": "青石镇人民政府"})
+    assert same["version"] == 2 and len(outbox_types(directory_db)) == count
+
+
+def test_township_staff_see_only_their_township(directory):
+    _tree(directory)
+    assert [t["code"] for t in directory(QS_CADRE).list_townships()] == [QS]
+    assert [v["code"] for v in directory(QS_CADRE).list_villages()] == [f"{QS}001"]
+    with pytest.raises(NotFound):
+        directory(QS_CADRE).get_township(code=LX)
+    with pytest.raises(NotFound):
+        directory(QS_CADRE).get_village(code=f"{LX}001")
+    with pytest.raises(NotFound):
+        directory(QS_CADRE).list_villages(township_code=LX)
+    assert len(directory(ADMIN).list_townships()) == 2
+
+
+def test_supervisor_manages_the_catalogue_of_own_township_only(directory, directory_db):
+    _tree(directory)
+    item = directory(QS_SUPERVISOR).create_catalogue_item(item=ITEM)
+    assert item["kind"] == "immediate" and item["status"] == "active"
+    with pytest.raises(Forbidden):
+        directory(QS_SUPERVISOR).create_catalogue_item(item={**ITEM, "township_code": LX})
+    with pytest.raises(Forbidden):
+        directory(QS_CADRE).create_catalogue_item(item={**ITEM, "code": "X-1"})
+
+
+def test_an_update_that_would_make_the_item_invalid_is_refused(directory):
+    _tree(directory)
+    directory(ADMIN).create_catalogue_item(item=ITEM)
+    with pytest.raises(ValidationFailed):
+        directory(ADMIN).update_catalogue_item(township_code=QS, code="YB-002", changes={"fee_yuan": "3.00"})
+    changed = directory(ADMIN).update_catalogue_item(township_code=QS, code="YB-002", changes={
+        "fee_yuan": "3.00", "fee_legal_basis": "依据省物价局文件", "promised_days": 5})
+    assert changed["kind"] == "promised" and changed["version"] == 2
+
+
+def test_withdrawn_items_leave_the_public_catalogue_but_stay_readable_to_staff(directory):
+    _tree(directory)
+    directory(ADMIN).create_catalogue_item(item=ITEM)
+    public = directory(Caller.public())
+    assert [i["code"] for i in public.public_catalogue(township_code=QS)] == ["YB-002"]
+    directory(ADMIN).withdraw_catalogue_item(township_code=QS, code="YB-002")
+    assert directory(Caller.public()).public_catalogue(township_code=QS) == []
+    assert directory(QS_CADRE).get_catalogue_item(township_code=QS, code="YB-002")["status"] == "withdrawn"
+    assert directory(QS_CADRE).list_catalogue(include_withdrawn=True)[0]["status"] == "withdrawn"
+
+
+def test_public_catalogue_of_an_unknown_township_is_not_found(directory):
+    with pytest.raises(NotFound):
+        directory(Caller.public()).public_catalogue(township_code="431099199")
+
+
+def test_public_callers_cannot_list_staff_records(directory):
+    with pytest.raises(Forbidden):
+        directory(Caller.public()).list_staff()
+
+
+def test_staff_sign_in_with_the_right_password_only(directory):
+    _tree(directory)
+    created = directory(ADMIN).create_staff(staff={
+        "username": "qs_agent1", "full_name": "代办员", "role": "village_agent", "township_code": QS,
+        "station_code": f"ST{QS}001", "password": "correct-horse"})
+    assert "password" not in created and "password_hash" not in created
+    assert directory(Caller.public()).authenticate(credentials={"username": "qs_agent1",
+                                                                "password": "correct-horse"})["id"] == created["id"]
+    for username, password in [("qs_agent1", "wrong-horse"), ("nobody", "correct-horse")]:
+        with pytest.raises(Unauthenticated) as err:
+            directory(Caller.public()).authenticate(credentials={"username": username, "password": password})
+        assert err.value.code == "bad_credentials"
+    directory(ADMIN).update_staff(staff_id=created["id"], changes={"active": False})
+    with pytest.raises(Unauthenticated):
+        directory(Caller.public()).authenticate(credentials={"username": "qs_agent1", "password": "correct-horse"})
+
+
+def test_staff_station_must_be_in_their_township(directory):
+    _tree(directory)
+    with pytest.raises(ValidationFailed):
+        directory(ADMIN).create_staff(staff={"username": "lx_agent", "full_name": "x", "role": "village_agent",
+                                             "township_code": LX, "station_code": f"ST{QS}001",
+                                             "password": "long-enough"})
+
+
+def test_market_site_rules_are_stored_normalised(directory, directory_db):
+    _tree(directory)
+    site = directory(ADMIN).create_market_site(site={
+        "code": "QS-JISHI", "township_code": QS, "name": "老街集市", "location": "主街",
+        "rule": {"kind": "lunar_days", "pattern": "逢一四七", "exceptions": {"skip_lunar_new_year_days": 7}}})
+    assert site["rule"]["days"] == [1, 4, 7, 11, 14, 17, 21, 24, 27]
+    with directory_db.sessions() as session:
+        stored = session.execute(select(orm.MarketSite.rule)).scalar_one()
+    assert stored["pattern"] == "逢一四七"
+    with pytest.raises(ValidationFailed):
+        directory(ADMIN).update_market_site(code="QS-JISHI", changes={"opens_at": "13:00"})
+
+
+def test_the_county_can_add_a_day_off_and_enter_next_years_holidays(directory):
+    status = directory(ADMIN).calendar_status()
+    assert status["next_year_missing"] is (status["next_year"] > 2026)
+    day = directory(ADMIN).set_calendar_day(day={"day": "2026-12-01", "kind": "local_day_off", "name": "县庆"})
+    assert day["working"] is False
+    assert any(d["day"] == "2026-12-01" for d in directory(ADMIN).calendar_year(year=2026))
+    directory(ADMIN).set_calendar_day(day={"day": "2027-01-01", "kind": "holiday", "name": "元旦",
+                                           "source": "official"})
+    assert 2027 in directory(ADMIN).calendar_status()["official_years"]
+    directory(ADMIN).clear_calendar_day(day="2026-12-01")
+    assert not any(d["day"] == "2026-12-01" for d in directory(ADMIN).calendar_year(year=2026))
+    with pytest.raises(Forbidden):
+        directory(QS_SUPERVISOR).set_calendar_day(day={"day": "2026-12-02", "kind": "local_day_off", "name": "x"})
+
+
+def test_bad_query_values_are_validation_errors_not_crashes(directory):
+    with pytest.raises(ValidationFailed):
+        directory(ADMIN).calendar_year(year=1800)
+    with pytest.raises(ValidationFailed):
+        directory(ADMIN).clear_calendar_day(day="not-a-date")
+    with pytest.raises(ValidationFailed):
+        directory(ADMIN).list_catalogue(category="lottery")
+    with pytest.raises(ValidationFailed):
+        directory(ADMIN).list_townships(page={"limit": 100000})
+
+
+def test_a_call_without_a_caller_is_refused(directory_db):
+    from nameko.testing.services import worker_factory
+
+    from services.directory.service import DirectoryService
+    from shared.service import CallerContext
+
+    class Ctx:
+        data = {}
+
+    service = worker_factory(DirectoryService, db=directory_db.unit_of_work(),
+                             caller=CallerContext().get_dependency(Ctx()))
+    with pytest.raises(Unauthenticated):
+        service.list_townships()

@@ -1,0 +1,65 @@
+"""Gateway shape: every endpoint and dependency is async (the embedded hub cannot host FastAPI's thread
+pool), every route has a stable operation id, and bad tokens are refused."""
+import inspect
+from datetime import timedelta
+
+import pytest
+from fastapi.routing import APIRoute
+
+from gateway.app import create_app
+from gateway.auth import caller_from_token, issue_token
+from gateway.rpc import ServiceCalls
+from shared.clock import utcnow
+from shared.contracts.caller import Role
+from shared.contracts.directory import StaffPublic
+from shared.errors import Unauthenticated
+from shared.settings import Settings
+
+SETTINGS = Settings()
+APP = create_app(SETTINGS, ServiceCalls(client=None))  # type: ignore[arg-type]
+
+
+def _dependencies(dependant):
+    for dep in dependant.dependencies:
+        yield dep
+        yield from _dependencies(dep)
+
+
+def test_every_endpoint_and_dependency_is_a_coroutine():
+    for route in APP.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        assert inspect.iscoroutinefunction(route.endpoint), route.path
+        for dep in _dependencies(route.dependant):
+            if dep.call is not None and not isinstance(dep.call, type) and not hasattr(dep.call, "__self__"):
+                is_security_scheme = hasattr(dep.call, "scheme_name")
+                assert is_security_scheme or inspect.iscoroutinefunction(dep.call), (route.path, dep.call)
+
+
+def test_operation_ids_are_explicit_and_unique():
+    ids = [r.operation_id for r in APP.routes if isinstance(r, APIRoute) and r.include_in_schema]
+    assert all(ids) and len(ids) == len(set(ids))
+
+
+STAFF = StaffPublic(id=7, username="qs_cadre1", full_name="甲", role=Role.TOWNSHIP_CADRE,
+                    township_code="431099101", station_code=None, phone=None, active=True, version=1,
+                    updated_at=utcnow())
+
+
+def test_a_token_carries_identity_and_scope():
+    token, _ = issue_token(STAFF, SETTINGS)
+    caller = caller_from_token(token, SETTINGS)
+    assert (caller.staff_id, caller.role, caller.township_code) == (7, Role.TOWNSHIP_CADRE, "431099101")
+
+
+def test_expired_tampered_and_foreign_tokens_are_refused():
+    expired, _ = issue_token(STAFF, SETTINGS, now=utcnow() - timedelta(days=30))
+    with pytest.raises(Unauthenticated) as err:
+        caller_from_token(expired, SETTINGS)
+    assert err.value.code == "token_expired"
+    token, _ = issue_token(STAFF, SETTINGS)
+    with pytest.raises(Unauthenticated):
+        caller_from_token(token[:-2] + ("A" if token[-1] != "A" else "B") + token[-1], SETTINGS)
+    foreign, _ = issue_token(STAFF, Settings(secret_key="another-secret-of-enough-length-0123456789"))
+    with pytest.raises(Unauthenticated):
+        caller_from_token(foreign, SETTINGS)

@@ -1,0 +1,76 @@
+"""Platform pieces: typed errors across the wire, personal-data masking, settings, JSON logs."""
+import json
+import logging
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from nameko.exceptions import serialize
+
+from shared.errors import Conflict, CunbanError, Forbidden, NotFound, ValidationFailed, from_wire
+from shared.observability import JsonFormatter, correlation_id, mask_personal_data
+from shared.rpc_client import _rebuild
+from shared.settings import DEVELOPMENT_SECRET, Settings
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**9, 10**9) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12)
+
+
+@given(kind=st.sampled_from([ValidationFailed, NotFound, Conflict, Forbidden]),
+       message=st.text(max_size=40), details=json_values)
+def test_typed_errors_survive_nameko_serialization(kind, message, details):
+    """What a service raises is what the gateway gets back: same class, code, message and details."""
+    original = kind(message, details, code="some_code")
+    wire = json.loads(json.dumps(serialize(original)))
+    rebuilt = _rebuild(wire, "directory", "get_township")
+    assert type(rebuilt) is kind
+    assert (rebuilt.code, rebuilt.message, rebuilt.details) == ("some_code", message, details)
+
+
+def test_unknown_remote_errors_become_remote_failures_without_leaking_internals():
+    wire = json.loads(json.dumps(serialize(KeyError("secret internals"))))
+    rebuilt = _rebuild(wire, "directory", "get_township")
+    assert rebuilt.code == "remote_failure" and rebuilt.http_status == 500
+    assert "secret" not in rebuilt.message
+
+
+def test_from_wire_falls_back_to_the_base_error_for_unknown_kinds():
+    err = from_wire("Mystery", ["odd_code", "odd", "null"])
+    assert type(err) is CunbanError and err.code == "odd_code"
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("身份证 110101199003071234 已登记", "身份证 110***********1234 已登记"),
+    ("身份证 11010119900307123X", "110***********123X"),
+    ("电话13812345678", "电话138****5678"),
+    ("订单 20261128000012345678 不是身份证", "订单 20261128000012345678 不是身份证"),
+])
+def test_personal_data_is_masked(text, expected):
+    assert expected in mask_personal_data(text)
+
+
+def test_json_log_lines_carry_the_correlation_id_and_never_raw_phone_numbers():
+    token = correlation_id.set("corr-12345678")
+    try:
+        record = logging.LogRecord("t", logging.INFO, __file__, 1, "called %s", ("13812345678",), None)
+        line = json.loads(JsonFormatter().format(record))
+    finally:
+        correlation_id.reset(token)
+    assert line["correlation_id"] == "corr-12345678"
+    assert line["message"] == "called 138****5678"
+
+
+def test_production_refuses_the_development_secret():
+    with pytest.raises(ValueError):
+        Settings(environment="production", secret_key=DEVELOPMENT_SECRET)
+    with pytest.raises(ValueError):
+        Settings(environment="production", secret_key="too-short")
+    assert Settings(environment="production", secret_key="x" * 40).environment == "production"
+
+
+def test_database_url_template_gives_each_service_its_own_database(tmp_path):
+    settings = Settings(db_url="postgresql+psycopg://u:p@db/cunban_{service}")
+    assert settings.database_url("directory").endswith("/cunban_directory")
+    assert Settings(data_dir=tmp_path).database_url("intake") == f"sqlite:///{tmp_path}/intake.db"
