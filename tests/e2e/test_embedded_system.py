@@ -1,0 +1,212 @@
+"""The embedded system as a person would use it: `cunban up` on SQLite with the in-process broker, the
+demo county loaded, everything through the gateway over HTTP."""
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.support import Process, free_port, login, wait_healthy
+
+pytestmark = pytest.mark.e2e
+QS, LX = "431099101", "431099102"
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory):
+    data = tmp_path_factory.mktemp("data")
+    port = free_port()
+    process = Process(["up", "--port", str(port)], {"CUNBAN_DATA_DIR": str(data)}, data / "cunban.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(base, process)
+        with httpx.Client(base_url=base, timeout=30) as client:
+            yield {"client": client, "process": process, "data": data, "base": base}
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def client(system) -> httpx.Client:
+    return system["client"]
+
+
+@pytest.fixture(scope="module")
+def admin(client):
+    return login(client, "admin")
+
+
+@pytest.fixture(scope="module")
+def qs_supervisor(client):
+    return login(client, "qs_supervisor")
+
+
+def test_health_readiness_and_docs(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/readyz").json() == {"status": "ready"}
+    spec = client.get("/openapi.json").json()
+    assert "/public/townships/{code}/catalogue" in spec["paths"]
+    assert client.get("/docs").status_code == 200
+
+
+def test_the_public_catalogue_needs_no_sign_in(client):
+    items = client.get(f"/public/townships/{QS}/catalogue").json()
+    assert len(items) == 10
+    assert {i["category"] for i in items} == {"agency", "farming", "culture_sport", "minor_medical", "mediation",
+                                              "approval"}
+    fee = next(i for i in items if i["fee_yuan"] != "0.00")
+    assert fee["fee_legal_basis"]
+    assert all(i["supervision_method"] for i in items)
+    only_mediation = client.get(f"/public/townships/{QS}/catalogue", params={"category": "mediation"}).json()
+    assert [i["code"] for i in only_mediation] == ["TJ-007"]
+
+
+def test_login_and_me(client, qs_supervisor):
+    me = client.get("/auth/me", headers=qs_supervisor).json()
+    assert me["username"] == "qs_supervisor" and me["township_code"] == QS and me["role"] == "supervisor"
+
+
+def test_bad_credentials_are_401_with_a_stable_code(client):
+    response = client.post("/auth/login", json={"username": "qs_supervisor", "password": "wrong-password"})
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "bad_credentials"
+
+
+def test_a_township_sees_only_itself_and_the_county_sees_all(client, admin, qs_supervisor):
+    assert [t["code"] for t in client.get("/townships", headers=qs_supervisor).json()] == [QS]
+    assert len(client.get("/townships", headers=admin).json()) == 3
+    for path in (f"/townships/{LX}", f"/villages/{LX}001", f"/stations/ST{LX}001", f"/catalogue/{LX}/DB-001",
+                 "/market-sites/LX-JISHI"):
+        response = client.get(path, headers=qs_supervisor)
+        assert response.status_code == 404, path
+        assert response.json()["error"]["code"].endswith("_not_found")
+        assert client.get(path, headers=admin).status_code == 200, path
+    assert client.get("/villages", params={"township_code": LX}, headers=qs_supervisor).status_code == 404
+    staff = client.get("/staff", headers=qs_supervisor, params={"limit": 500}).json()
+    assert staff and {s["township_code"] for s in staff} == {QS}
+    villages = client.get("/villages", headers=qs_supervisor).json()
+    assert len(villages) == 10 and {v["township_code"] for v in villages} == {QS}
+
+
+def test_writes_into_another_township_are_forbidden(client, qs_supervisor):
+    item = {"township_code": LX, "code": "NEW-1", "name": "跨镇事项", "category": "agency",
+            "handling_level": "village", "eligible_applicants": "村民", "procedure_steps": ["登记"],
+            "promised_days": 1, "supervision_method": "12345"}
+    response = client.post("/catalogue", json=item, headers=qs_supervisor)
+    assert response.status_code == 403
+
+
+def test_catalogue_crud_within_scope(client, qs_supervisor):
+    item = {"township_code": QS, "code": "HJ-011", "name": "户籍证明代办", "category": "agency",
+            "handling_level": "township", "eligible_applicants": "本镇户籍居民", "procedure_steps": ["代收", "派出所出具"],
+            "required_materials": ["身份证"], "promised_days": 3, "supervision_method": "监督电话 0731-88120101"}
+    created = client.post("/catalogue", json=item, headers=qs_supervisor)
+    assert created.status_code == 201, created.text
+    assert created.json()["kind"] == "promised"
+    assert client.post("/catalogue", json=item, headers=qs_supervisor).status_code == 409
+    patched = client.patch(f"/catalogue/{QS}/HJ-011", json={"promised_days": 0}, headers=qs_supervisor).json()
+    assert patched["kind"] == "immediate" and patched["version"] == 2
+    public_codes = [i["code"] for i in client.get(f"/public/townships/{QS}/catalogue").json()]
+    assert "HJ-011" in public_codes
+    withdrawn = client.delete(f"/catalogue/{QS}/HJ-011", headers=qs_supervisor).json()
+    assert withdrawn["status"] == "withdrawn"
+    assert "HJ-011" not in [i["code"] for i in client.get(f"/public/townships/{QS}/catalogue").json()]
+
+
+def test_a_cadre_reads_but_cannot_change_the_catalogue(client):
+    cadre = login(client, "qs_cadre1")
+    assert client.get("/catalogue", headers=cadre).status_code == 200
+    response = client.patch(f"/catalogue/{QS}/DB-001", json={"name": "x"}, headers=cadre)
+    assert response.status_code == 403 and response.json()["error"]["code"] == "forbidden"
+
+
+def test_supervisor_adds_staff_who_can_then_sign_in(client, qs_supervisor):
+    response = client.post("/staff", headers=qs_supervisor, json={
+        "username": "qs_agent9", "full_name": "新代办员", "role": "village_agent", "township_code": QS,
+        "station_code": f"ST{QS}002", "phone": "13812345678", "password": "a-long-password"})
+    assert response.status_code == 201, response.text
+    agent = login(client, "qs_agent9", "a-long-password")
+    assert client.get("/auth/me", headers=agent).json()["station_code"] == f"ST{QS}002"
+
+
+def test_calendar_status_warns_about_next_year_and_admin_can_fix_it(client, admin, qs_supervisor):
+    status = client.get("/calendar/status", headers=qs_supervisor).json()
+    assert 2026 in status["official_years"]
+    assert status["next_year_missing"] is (2027 not in status["official_years"])
+    days_2026 = client.get("/calendar/2026", headers=qs_supervisor).json()
+    assert any(d["day"] == "2026-10-01" and d["kind"] == "holiday" and not d["working"] for d in days_2026)
+    assert any(d["day"] == "2026-10-10" and d["kind"] == "makeup_workday" and d["working"] for d in days_2026)
+    response = client.put("/calendar/days/2026-12-18", json={"kind": "local_day_off", "name": "县庆"},
+                          headers=admin)
+    assert response.status_code == 200 and response.json()["working"] is False
+    assert client.put("/calendar/days/2026-12-18", json={"kind": "local_day_off", "name": "x"},
+                      headers=qs_supervisor).status_code == 403
+    assert client.delete("/calendar/days/2026-12-18", headers=admin).status_code == 204
+    assert client.delete("/calendar/days/2026-12-18", headers=admin).status_code == 404
+
+
+@pytest.mark.parametrize("method,path,body,status,code", [
+    ("GET", "/townships", None, 401, "token_missing"),
+    ("POST", "/auth/login", {"username": "x"}, 422, "validation_failed"),
+    ("POST", "/catalogue", {"township_code": QS, "code": "X"}, 422, "validation_failed"),
+    ("POST", "/townships", {"code": "431099109", "name": "新镇", "extra": 1}, 422, "validation_failed"),
+    ("GET", "/townships/12", None, 422, "validation_failed"),
+    ("GET", "/townships?limit=0", None, 422, "validation_failed"),
+    ("GET", "/staff/0", None, 422, "validation_failed"),
+    ("GET", "/staff/99999999999999", None, 422, "validation_failed"),
+    ("GET", "/calendar/1800", None, 422, "validation_failed"),
+    ("PUT", "/calendar/days/2026-13-01", {"kind": "local_day_off", "name": "x"}, 422, "validation_failed"),
+    ("GET", "/catalogue?category=lottery", None, 422, "validation_failed"),
+    ("GET", "/no-such-route", None, 404, "route_not_found"),
+    ("DELETE", "/townships", None, 405, "method_not_allowed"),
+    ("GET", "/public/townships/431099199/catalogue", None, 404, "township_not_found"),
+])
+def test_bad_input_gets_a_clear_4xx(client, admin, method, path, body, status, code):
+    headers = {} if status == 401 else admin
+    response = client.request(method, path, json=body, headers=headers)
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["code"] == code and error["message"] and error["correlation_id"]
+
+
+def test_malformed_json_and_bad_tokens(client):
+    response = client.post("/auth/login", content=b"{not json", headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    response = client.get("/townships", headers={"Authorization": "Bearer not.a.token"})
+    assert response.status_code == 401 and response.json()["error"]["code"] == "token_invalid"
+
+
+def test_the_correlation_id_comes_back(client):
+    response = client.get("/healthz", headers={"X-Correlation-ID": "station-retry-0001"})
+    assert response.headers["X-Correlation-ID"] == "station-retry-0001"
+
+
+def test_metrics_cover_gateway_services_and_the_outbox(client):
+    client.get("/townships")
+    text = client.get("/metrics").text
+    assert 'cunban_http_requests_total{method="GET",route="/townships",status="401"}' in text
+    assert 'cunban_entrypoint_calls_total{entrypoint="public_catalogue",outcome="ok",service="directory"}' in text
+    assert 'cunban_outbox_backlog_events{service="directory"}' in text
+    assert 'cunban_events_published_total{service="directory",type="catalogue_item_changed"}' in text
+    assert "cunban_calendar_next_year_missing" in text
+
+
+def test_no_unmasked_phone_number_reaches_the_log(system):
+    log = system["process"].log()
+    assert "13812345678" not in log
+
+
+def test_data_survives_a_restart_and_the_demo_is_not_loaded_twice(system):
+    """Run last in this module: stops the system and starts it again on the same data folder."""
+    system["process"].stop()
+    port = int(system["base"].rsplit(":", 1)[1])
+    again = Process(["up", "--port", str(port)], {"CUNBAN_DATA_DIR": str(system["data"])},
+                    system["data"] / "cunban-2.log")
+    try:
+        wait_healthy(system["base"], again)
+        with httpx.Client(base_url=system["base"], timeout=30) as client:
+            admin = login(client, "admin")
+            assert len(client.get("/townships", headers=admin).json()) == 3
+            agent = login(client, "qs_agent9", "a-long-password")
+            assert client.get("/auth/me", headers=agent).status_code == 200
+    finally:
+        again.stop()

@@ -1,0 +1,147 @@
+"""On a real RabbitMQ and PostgreSQL: outbox → relay → consumer applies each event exactly once, even
+when it is delivered again; typed errors cross RPC; a call without identity is refused."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from nameko.events import event_handler
+from nameko.exceptions import RemoteError
+from nameko.runners import ServiceRunner
+from nameko.standalone.rpc import ClusterRpcProxy
+from sqlalchemy import Integer, String, create_engine, update
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from cunban.registry import nameko_config
+from services.directory.adapters.orm import Base as DirectoryBase
+from services.directory.service import DirectoryService
+from shared.contracts.caller import Caller, Role
+from shared.contracts.envelope import EventEnvelope
+from shared.db import Database
+from shared.errors import NotFound, ValidationFailed
+from shared.messaging import consume_once
+from shared.messaging_tables import add_messaging_tables
+from shared.migrate import upgrade
+from shared.observability import Observed, metrics
+from shared.rpc_client import RpcClient
+from shared.settings import Settings
+from tests.support import wait_until
+
+pytestmark = pytest.mark.integration
+ADMIN = Caller(staff_id=1, username="admin", role=Role.COUNTY_ADMIN)
+
+
+class ListenerBase(DeclarativeBase):
+    pass
+
+
+add_messaging_tables(ListenerBase.metadata)
+
+
+class SeenTownship(ListenerBase):
+    """A read model as later services keep one: the newest snapshot, and how often an event was applied."""
+
+    __tablename__ = "seen_townships"
+    code: Mapped[str] = mapped_column(String(9), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    times_applied: Mapped[int] = mapped_column(Integer)
+
+
+class TownshipListener:
+    name = "township_listener"
+    db = Database(ListenerBase.metadata)
+    observed = Observed()
+
+    @event_handler("directory", "township_changed")
+    @consume_once
+    def on_township_changed(self, envelope: EventEnvelope) -> None:
+        row = self.db.session.get(SeenTownship, envelope.payload["code"])
+        if row is None:
+            self.db.session.add(SeenTownship(code=envelope.payload["code"], name=envelope.payload["name"],
+                                             version=envelope.payload["version"], times_applied=1))
+        else:
+            row.times_applied += 1
+            if envelope.payload["version"] > row.version:
+                row.name, row.version = envelope.payload["name"], envelope.payload["version"]
+
+
+@pytest.fixture
+def system(amqp_uri, pg_database):
+    directory_url, listener_url = pg_database("directory"), pg_database("listener")
+    upgrade("directory", directory_url)
+    listener_engine = create_engine(listener_url)
+    ListenerBase.metadata.create_all(listener_engine)
+    config = nameko_config(Settings(amqp_uri=amqp_uri), [])
+    config["DB_URLS"] = {"directory": directory_url, "township_listener": listener_url}
+    config["OUTBOX_POLL_SECONDS"] = 0.2
+    runner = ServiceRunner(config)
+    runner.add_service(DirectoryService)
+    runner.add_service(TownshipListener)
+    runner.start()
+    client = RpcClient(amqp_uri, timeout=30, pool_size=2)
+    client.call("directory", "bootstrap_county", caller=Caller.system(), code="431099", name="清水县")
+    yield {"client": client, "directory": create_engine(directory_url), "listener": listener_engine,
+           "config": config}
+    client.close()
+    runner.stop()
+    listener_engine.dispose()
+
+
+def _seen(engine, code):
+    with Session(engine) as session:
+        row = session.get(SeenTownship, code)
+        return None if row is None else (row.name, row.version, row.times_applied)
+
+
+def test_a_committed_change_reaches_the_consumer_once(system):
+    system["client"].call("directory", "create_township", caller=ADMIN,
+                          township={"code": "431099101", "name": "青石镇"})
+    assert wait_until(lambda: _seen(system["listener"], "431099101"), 30, "the event") == ("青石镇", 1, 1)
+    system["client"].call("directory", "update_township", caller=ADMIN, code="431099101",
+                          changes={"name": "青石镇人民政府"})
+    wait_until(lambda: _seen(system["listener"], "431099101")[1] == 2, 30, "the update event")
+    assert _seen(system["listener"], "431099101") == ("青石镇人民政府", 2, 2)
+
+
+def test_redelivered_events_are_applied_once(system):
+    """Simulate a relay crash after publishing but before marking: every event goes out again."""
+    system["client"].call("directory", "create_township", caller=ADMIN,
+                          township={"code": "431099102", "name": "柳溪乡"})
+    wait_until(lambda: _seen(system["listener"], "431099102"), 30, "the first delivery")
+    duplicates = metrics.events_consumed.labels("township_listener", "township_changed", "duplicate")
+    before = duplicates._value.get()
+    outbox = DirectoryBase.metadata.tables["outbox"]
+    with system["directory"].begin() as conn:
+        conn.execute(update(outbox).where(outbox.c.event_type == "township_changed").values(published_at=None))
+    wait_until(lambda: duplicates._value.get() >= before + 1, 30, "the redelivery to be recognised")
+    time.sleep(0.5)
+    assert _seen(system["listener"], "431099102") == ("柳溪乡", 1, 1)
+
+
+def test_typed_errors_cross_rpc_on_rabbitmq(system):
+    with pytest.raises(NotFound) as err:
+        system["client"].call("directory", "get_township", caller=ADMIN, code="431099199")
+    assert err.value.code == "township_not_found"
+    with pytest.raises(ValidationFailed) as err:
+        system["client"].call("directory", "create_township", caller=ADMIN, township={"code": "1", "name": ""})
+    assert {d["field"] for d in err.value.details} == {"code", "name"}
+
+
+def test_a_call_without_caller_identity_is_refused(system):
+    with ClusterRpcProxy(system["config"], timeout=30) as proxy, pytest.raises(RemoteError) as err:
+        proxy.directory.list_townships()
+    assert err.value.exc_type == "Unauthenticated"
+
+
+def test_nothing_stays_in_the_outbox(system):
+    system["client"].call("directory", "create_township", caller=ADMIN,
+                          township={"code": "431099103", "name": "龙口镇"})
+    outbox = DirectoryBase.metadata.tables["outbox"]
+
+    def drained():
+        with system["directory"].connect() as conn:
+            return conn.execute(outbox.select().where(outbox.c.published_at.is_(None))).first() is None
+
+    wait_until(drained, 30, "the outbox to drain")
+    wait_until(lambda: metrics.outbox_backlog.labels("directory")._value.get() == 0, 10, "the backlog gauge")

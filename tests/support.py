@@ -1,0 +1,79 @@
+"""Helpers for tests that start the system as real processes and talk to it over HTTP."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+CUNBAN = [sys.executable, "-m", "cunban.cli"]
+DEMO_PASSWORD = "cunban-demo-2026"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Process:
+    """A cunban process with its output in a log file, stopped with SIGTERM (SIGKILL if it hangs)."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log_path: Path):
+        self.log_path = log_path
+        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(CUNBAN + args, cwd=ROOT, env={**os.environ, **env}, stdout=self._log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self) -> int:
+        if self.alive():
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        self._log.close()
+        return self.proc.returncode
+
+
+def wait_until(check: Callable[[], Any], timeout: float, what: str, process: Process | None = None) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if process is not None and not process.alive():
+            raise AssertionError(f"{what}: process exited early\n{process.log()[-4000:]}")
+        try:
+            result = check()
+            if result:
+                return result
+        except Exception as exc:  # not ready yet: keep the last reason for the failure message
+            last = exc
+        time.sleep(0.2)
+    tail = process.log()[-4000:] if process else ""
+    raise AssertionError(f"timed out waiting for {what}: {last!r}\n{tail}")
+
+
+def wait_healthy(base_url: str, process: Process, timeout: float = 90) -> None:
+    wait_until(lambda: httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200, timeout,
+               f"{base_url}/healthz", process)
+
+
+def login(client: httpx.Client, username: str, password: str = DEMO_PASSWORD) -> dict[str, str]:
+    response = client.post("/auth/login", json={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
