@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -46,6 +47,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     configure_logging(settings.log_level)
+    log = logging.getLogger("cunban")
     services = list(SERVICES)
     embedded.migrate_all(settings, services)
     runner = embedded.start_services(settings, services)
@@ -58,6 +60,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     finally:
         client.close()
         runner.stop()
+        log.info("stopped")
     return 0
 
 

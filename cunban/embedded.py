@@ -8,6 +8,7 @@ so the gateway and the nameko services share the process.
 from __future__ import annotations
 
 import logging
+import signal
 from typing import Any
 
 log = logging.getLogger("cunban")
@@ -67,5 +68,13 @@ def serve_gateway_green(app: Any, host: str, port: int) -> None:
     sock.listen(1024)
     sock.setblocking(False)
     server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False))
+
+    def request_shutdown(signum: int, _frame: Any) -> None:
+        log.info("signal %s: finishing requests in flight, then stopping", signum)
+        server.should_exit = True
+
+    # uvicorn installs its handlers only from the main thread, which a green thread is not
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, request_shutdown)
     log.info("gateway listening on http://%s:%s (docs at /docs)", host, port)
     spawn_for_awaitable(server.serve(sockets=[sock])).wait()

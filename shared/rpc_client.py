@@ -37,8 +37,9 @@ class _ReplyChannel:
     """One connection with its own exclusive reply queue."""
 
     def __init__(self, amqp_uri: str):
-        self.connection = Connection(amqp_uri)
-        self.connection.ensure_connection(max_retries=3)
+        self.connection = Connection(amqp_uri, connect_timeout=5)
+        # fail fast: the caller (a station, a readiness probe) is told at once and may retry
+        self.connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0.5)
         self.exchange = get_rpc_exchange({})
         self.reply_to = f"rpc.reply-cunban-{uuid.uuid4().hex}"
         channel = self.connection.channel()
@@ -145,7 +146,7 @@ class RpcClient:
             except queue.Empty:
                 channel = self._connect()
             try:
-                channel.connection.ensure_connection(max_retries=1)
+                channel.connection.ensure_connection(max_retries=1, interval_start=0)
             except CONNECTION_ERRORS:
                 channel.close()
                 raise ServiceUnavailable("message broker unavailable", code="broker_unavailable") from None

@@ -97,7 +97,8 @@ def test_writes_into_another_township_are_forbidden(client, qs_supervisor):
 
 def test_catalogue_crud_within_scope(client, qs_supervisor):
     item = {"township_code": QS, "code": "HJ-011", "name": "户籍证明代办", "category": "agency",
-            "handling_level": "township", "eligible_applicants": "本镇户籍居民", "procedure_steps": ["代收", "派出所出具"],
+            "handling_level": "township", "eligible_applicants": "本镇户籍居民",
+            "procedure_steps": ["代收", "派出所出具"],
             "required_materials": ["身份证"], "promised_days": 3, "supervision_method": "监督电话 0731-88120101"}
     created = client.post("/catalogue", json=item, headers=qs_supervisor)
     assert created.status_code == 201, created.text
