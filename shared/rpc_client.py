@@ -13,6 +13,7 @@ import time
 import uuid
 from typing import Any
 
+from amqp.exceptions import AMQPError
 from kombu import Connection, Consumer, Producer, Queue
 from kombu.exceptions import OperationalError
 from nameko.rpc import get_rpc_exchange
@@ -23,7 +24,9 @@ from shared.observability import metrics
 
 log = logging.getLogger(__name__)
 
-CONNECTION_ERRORS: tuple[type[BaseException], ...] = (OSError, OperationalError, ConnectionError)
+# what a lost broker looks like: socket errors, kombu's wrapper, and the AMQP errors of py-amqp
+# (e.g. CONNECTION_FORCED when RabbitMQ restarts or an operator closes the connection)
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (OSError, OperationalError, AMQPError)
 
 
 class RemoteFailure(CunbanError):
@@ -54,22 +57,21 @@ class _ReplyChannel:
     def _on_reply(self, body: dict[str, Any], message: Any) -> None:
         self.replies[message.properties.get("correlation_id")] = body
 
-    def call(self, routing_key: str, kwargs: dict[str, Any], headers: dict[str, Any],
-             timeout: float) -> dict[str, Any]:
+    def publish(self, routing_key: str, kwargs: dict[str, Any], headers: dict[str, Any]) -> str:
         correlation = uuid.uuid4().hex
         self.replies.clear()  # late replies to calls that already timed out
         self.producer.publish({"args": [], "kwargs": kwargs}, routing_key=routing_key,
                               reply_to=self.reply_to, correlation_id=correlation, headers=headers,
                               declare=[self.exchange])
+        return correlation
+
+    def wait(self, correlation: str, timeout: float) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while correlation not in self.replies:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError
-            try:
-                self.connection.drain_events(timeout=remaining)
-            except TimeoutError:
-                raise TimeoutError from None
+            self.connection.drain_events(timeout=remaining)  # raises TimeoutError (socket.timeout)
         return self.replies.pop(correlation)
 
     def close(self) -> None:
@@ -112,24 +114,39 @@ class RpcClient:
         self._slots.get()
         channel: _ReplyChannel | None = None
         try:
+            channel, correlation = self._publish(routing_key, kwargs, headers)
             try:
-                channel = self._idle.get_nowait()
-            except queue.Empty:
-                channel = self._connect()
-            try:
-                return channel.call(routing_key, kwargs, headers, timeout)
+                return channel.wait(correlation, timeout)
             except CONNECTION_ERRORS as exc:
                 channel.close()
                 channel = None
                 if isinstance(exc, TimeoutError):
                     raise ServiceUnavailable(f"{service} did not answer within {timeout:g}s",
                                              code="service_timeout") from None
-                raise ServiceUnavailable(f"message broker unavailable calling {service}",
+                # the request may have been handled: never resend it, let the caller decide
+                raise ServiceUnavailable(f"lost the broker while waiting for {service}",
                                          code="broker_unavailable") from None
         finally:
             if channel is not None:
                 self._idle.put(channel)
             self._slots.put(None)
+
+    def _publish(self, routing_key: str, kwargs: dict[str, Any],
+                 headers: dict[str, Any]) -> tuple[_ReplyChannel, str]:
+        """Publish on a pooled connection; a connection that died while idle (a broker restart) is
+        replaced once, since nothing was sent on it."""
+        for attempt in (1, 2):
+            try:
+                channel = self._idle.get_nowait()
+            except queue.Empty:
+                channel = self._connect()
+            try:
+                return channel, channel.publish(routing_key, kwargs, headers)
+            except CONNECTION_ERRORS:
+                channel.close()
+                if attempt == 2:
+                    raise ServiceUnavailable("message broker unavailable", code="broker_unavailable") from None
+        raise AssertionError("unreachable")
 
     def _connect(self) -> _ReplyChannel:
         try:
@@ -138,21 +155,14 @@ class RpcClient:
             raise ServiceUnavailable("message broker unavailable", code="broker_unavailable") from None
 
     def ping(self) -> None:
-        """Raise ServiceUnavailable unless the broker accepts a connection."""
-        self._slots.get()
+        """Raise ServiceUnavailable unless the broker accepts a new connection now."""
+        connection = Connection(self.amqp_uri, connect_timeout=3)
         try:
-            try:
-                channel = self._idle.get_nowait()
-            except queue.Empty:
-                channel = self._connect()
-            try:
-                channel.connection.ensure_connection(max_retries=1, interval_start=0)
-            except CONNECTION_ERRORS:
-                channel.close()
-                raise ServiceUnavailable("message broker unavailable", code="broker_unavailable") from None
-            self._idle.put(channel)
+            connection.ensure_connection(max_retries=1, interval_start=0)
+        except CONNECTION_ERRORS:
+            raise ServiceUnavailable("message broker unavailable", code="broker_unavailable") from None
         finally:
-            self._slots.put(None)
+            connection.release()
 
     def close(self) -> None:
         while True:

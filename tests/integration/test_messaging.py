@@ -145,3 +145,23 @@ def test_nothing_stays_in_the_outbox(system):
 
     wait_until(drained, 30, "the outbox to drain")
     wait_until(lambda: metrics.outbox_backlog.labels("directory")._value.get() == 0, 10, "the backlog gauge")
+
+
+def test_the_client_reconnects_after_the_broker_drops_its_connections(system, servers):
+    """RabbitMQ dropping every connection (as on a broker restart) costs the gateway no failed call: its
+    idle pooled connection is replaced, and the durable RPC queue holds the request until nameko's
+    consumer is back."""
+    import httpx
+
+    client = system["client"]
+    client.call("directory", "list_townships", caller=ADMIN)
+    api = httpx.URL(servers[1])
+    vhost = system["config"]["AMQP_URI"].rsplit("/", 1)[1]
+    base = f"{api.scheme}://{api.host}:{api.port}/api"
+    with httpx.Client(auth=(api.username, api.password), timeout=10) as http:
+        connections = wait_until(lambda: http.get(f"{base}/vhosts/{vhost}/connections").json(), 30,
+                                 "the management API to list the connections")
+        for connection in connections:
+            http.delete(f"{base}/connections/{connection['name']}")
+    time.sleep(0.5)
+    assert client.call("directory", "list_townships", caller=ADMIN) == []
