@@ -7,7 +7,7 @@ from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
 
 from shared.db import make_engine
 
@@ -35,5 +35,8 @@ def run_env(metadata: MetaData) -> None:
         context.configure(connection=connection, target_metadata=metadata,
                           render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # replicas starting together migrate one after another (the lock ends with the transaction)
+                connection.execute(text("SELECT pg_advisory_xact_lock(hashtext('cunban-migrations'))"))
             context.run_migrations()
     engine.dispose()
