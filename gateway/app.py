@@ -8,9 +8,10 @@ import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from gateway.errors import install_error_handlers
+from gateway.errors import error_body, install_error_handlers
 from gateway.routes import auth, directory, health
 from gateway.rpc import ServiceCalls
 from shared.observability import correlation_id, metrics
@@ -38,7 +39,14 @@ def create_app(settings: Settings, calls: ServiceCalls) -> FastAPI:
         started = time.perf_counter()
         status = 500
         try:
-            response = await call_next(request)
+            try:
+                response = await call_next(request)
+            except Exception:
+                # caught here rather than by Starlette's outermost handler so the reply and the log
+                # still carry the correlation id
+                log.exception("unexpected error")
+                response = JSONResponse(error_body("internal_error", "something went wrong; quote the correlation id"),
+                                        status_code=500)
             status = response.status_code
             response.headers["X-Correlation-ID"] = correlation_id.get() or ""
             return response

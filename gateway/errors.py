@@ -31,20 +31,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [{"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"], "type": err["type"]}
-                   for err in exc.errors()]
-        return JSONResponse(error_body("validation_failed", "the request is not valid", details), status_code=422)
+        return JSONResponse(error_body("validation_failed", "the request is not valid", field_errors(exc.errors())),
+                            status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error")
-        return JSONResponse(error_body("internal_error", "something went wrong; quote the correlation id"),
-                            status_code=500)
-
-
-__all__ = ["install_error_handlers", "error_body", "field_errors"]

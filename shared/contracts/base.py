@@ -1,6 +1,7 @@
 """The base of every contract and the one way to parse a payload into one."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -14,11 +15,10 @@ class Contract(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-def field_errors(exc: ValidationError) -> list[dict[str, Any]]:
-    return [
-        {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"], "type": err["type"]}
-        for err in exc.errors(include_url=False, include_context=False, include_input=False)
-    ]
+def field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """pydantic's error list as the details of a validation_failed error: field, message, type."""
+    return [{"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"], "type": err["type"]}
+            for err in errors]
 
 
 def parse(model: type[C], payload: Any) -> C:
@@ -26,4 +26,5 @@ def parse(model: type[C], payload: Any) -> C:
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
-        raise ValidationFailed(f"invalid {model.__name__}", field_errors(exc)) from None
+        errors = exc.errors(include_url=False, include_context=False, include_input=False)
+        raise ValidationFailed(f"invalid {model.__name__}", field_errors(errors)) from None

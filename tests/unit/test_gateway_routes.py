@@ -63,3 +63,28 @@ def test_expired_tampered_and_foreign_tokens_are_refused():
     foreign, _ = issue_token(STAFF, Settings(secret_key="another-secret-of-enough-length-0123456789"))
     with pytest.raises(Unauthenticated):
         caller_from_token(foreign, SETTINGS)
+
+
+def test_an_unexpected_failure_is_a_500_that_carries_the_correlation_id():
+    import asyncio
+
+    import httpx
+
+    class Broken:
+        green = False
+
+        async def call(self, *args, **kwargs):
+            raise RuntimeError("a bug, not the caller's fault")
+
+    app = create_app(SETTINGS, Broken())  # type: ignore[arg-type]
+
+    async def request():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            return await client.get("/public/townships/431099101/catalogue",
+                                    headers={"X-Correlation-ID": "station-0042-abcdef"})
+
+    response = asyncio.run(request())
+    assert response.status_code == 500
+    assert response.json()["error"] == {"code": "internal_error", "details": None,
+                                        "message": "something went wrong; quote the correlation id",
+                                        "correlation_id": "station-0042-abcdef"}
