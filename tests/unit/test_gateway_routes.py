@@ -1,6 +1,8 @@
 """Gateway shape: every endpoint and dependency is async (the embedded hub cannot host FastAPI's thread
 pool), every route has a stable operation id, and bad tokens are refused."""
+import base64
 import inspect
+import json
 from datetime import timedelta
 
 import pytest
@@ -58,8 +60,12 @@ def test_expired_tampered_and_foreign_tokens_are_refused():
         caller_from_token(expired, SETTINGS)
     assert err.value.code == "token_expired"
     token, _ = issue_token(STAFF, SETTINGS)
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims.update(role="county_admin", township=None)  # a cadre promoting itself
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
     with pytest.raises(Unauthenticated):
-        caller_from_token(token[:-2] + ("A" if token[-1] != "A" else "B") + token[-1], SETTINGS)
+        caller_from_token(f"{header}.{forged}.{signature}", SETTINGS)
     foreign, _ = issue_token(STAFF, Settings(secret_key="another-secret-of-enough-length-0123456789"))
     with pytest.raises(Unauthenticated):
         caller_from_token(foreign, SETTINGS)
