@@ -165,3 +165,15 @@ def test_the_client_reconnects_after_the_broker_drops_its_connections(system, se
             http.delete(f"{base}/connections/{connection['name']}")
     time.sleep(0.5)
     assert client.call("directory", "list_townships", caller=ADMIN) == []
+
+
+def test_the_callers_correlation_id_travels_into_the_event(system):
+    caller = ADMIN.model_copy(update={"correlation_id": "station-req-20261128-0001"})
+    system["client"].call("directory", "create_township", caller=caller,
+                          township={"code": "431099104", "name": "白沙镇"})
+    outbox = DirectoryBase.metadata.tables["outbox"]
+    with system["directory"].connect() as conn:
+        body = conn.execute(outbox.select().where(outbox.c.event_type == "township_changed")
+                            .order_by(outbox.c.id.desc())).first().body
+    assert body["correlation_id"] == "station-req-20261128-0001"
+    assert body["township_code"] == "431099104" and body["source"] == "directory"
