@@ -1,13 +1,14 @@
 """Helpers for tests that start the system as real processes and talk to it over HTTP."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +78,17 @@ def login(client: httpx.Client, username: str, password: str = DEMO_PASSWORD) ->
     response = client.post("/auth/login", json={"username": username, "password": password})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@contextlib.contextmanager
+def embedded_system(data_dir: Path, port: int | None = None) -> Iterator[tuple[str, Process]]:
+    """`cunban up` on SQLite files in data_dir with the in-process broker; yields (base URL, process)."""
+    port = port or free_port()
+    process = Process(["up", "--port", str(port)], {"CUNBAN_DATA_DIR": str(data_dir)},
+                      data_dir / f"cunban-{time.monotonic_ns()}.log")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(base, process)
+        yield base, process
+    finally:
+        process.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.support import Process, free_port, login, wait_healthy
+from tests.support import embedded_system, login
 
 pytestmark = pytest.mark.e2e
 QS, LX = "431099101", "431099102"
@@ -14,15 +14,8 @@ QS, LX = "431099101", "431099102"
 @pytest.fixture(scope="module")
 def system(tmp_path_factory):
     data = tmp_path_factory.mktemp("data")
-    port = free_port()
-    process = Process(["up", "--port", str(port)], {"CUNBAN_DATA_DIR": str(data)}, data / "cunban.log")
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(base, process)
-        with httpx.Client(base_url=base, timeout=30) as client:
-            yield {"client": client, "process": process, "data": data, "base": base}
-    finally:
-        process.stop()
+    with embedded_system(data) as (base, process), httpx.Client(base_url=base, timeout=30) as client:
+        yield {"client": client, "process": process, "data": data, "base": base}
 
 
 @pytest.fixture(scope="module")
@@ -200,14 +193,8 @@ def test_data_survives_a_restart_and_the_demo_is_not_loaded_twice(system):
     """Run last in this module: stops the system and starts it again on the same data folder."""
     system["process"].stop()
     port = int(system["base"].rsplit(":", 1)[1])
-    again = Process(["up", "--port", str(port)], {"CUNBAN_DATA_DIR": str(system["data"])},
-                    system["data"] / "cunban-2.log")
-    try:
-        wait_healthy(system["base"], again)
-        with httpx.Client(base_url=system["base"], timeout=30) as client:
-            admin = login(client, "admin")
-            assert len(client.get("/townships", headers=admin).json()) == 3
-            agent = login(client, "qs_agent9", "a-long-password")
-            assert client.get("/auth/me", headers=agent).status_code == 200
-    finally:
-        again.stop()
+    with embedded_system(system["data"], port) as (base, _), httpx.Client(base_url=base, timeout=30) as client:
+        admin = login(client, "admin")
+        assert len(client.get("/townships", headers=admin).json()) == 3
+        agent = login(client, "qs_agent9", "a-long-password")
+        assert client.get("/auth/me", headers=agent).status_code == 200

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.support import Process, free_port, login, wait_healthy
+from tests.support import embedded_system, login
 
 pytestmark = pytest.mark.e2e
 
@@ -25,17 +25,9 @@ path_values = st.one_of(st.text(min_size=1, max_size=40), st.integers(-2**40, 2*
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory):
-    data = tmp_path_factory.mktemp("fuzz")
-    port = free_port()
-    process = Process(["up", "--port", str(port)], {"CUNBAN_DATA_DIR": str(data)}, data / "cunban.log")
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(base, process)
-        with httpx.Client(base_url=base, timeout=30) as client:
-            spec = client.get("/openapi.json").json()
-            yield client, login(client, "admin"), spec, process
-    finally:
-        process.stop()
+    with embedded_system(tmp_path_factory.mktemp("fuzz")) as (base, process), \
+            httpx.Client(base_url=base, timeout=30) as client:
+        yield client, login(client, "admin"), client.get("/openapi.json").json(), process
 
 
 def _operations(spec):

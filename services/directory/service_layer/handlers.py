@@ -1,7 +1,7 @@
 """Directory use cases: each validates scope and rules, changes rows, records its event, commits."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -53,6 +53,33 @@ def _apply_update(row: Any, changes: dict[str, Any], now: datetime) -> bool:
     return changed
 
 
+def _add(uow: UnitOfWork, row: Any, *, public: Callable[[Any], P], event_type: str, township_code: str | None,
+         now: datetime) -> P:
+    """Insert a new record at version 1 and announce it, in one transaction."""
+    row.version, row.updated_at = 1, now
+    uow.session.add(row)
+    uow.session.flush()
+    snapshot = public(row)
+    _publish(uow, event_type, snapshot, township_code, now)
+    uow.commit()
+    return snapshot
+
+
+def _change(uow: UnitOfWork, row: Any, changes: dict[str, Any], *, public: Callable[[Any], P], event_type: str,
+            township_code: str | None, now: datetime) -> P:
+    """Apply changes; a real change bumps the version and is announced, a no-op writes nothing."""
+    if _apply_update(row, changes, now):
+        _publish(uow, event_type, public(row), township_code, now)
+        uow.commit()
+    return public(row)
+
+
+def _require_absent(uow: UnitOfWork, model: type, key: Any, record: Record) -> None:
+    if uow.session.get(model, key) is not None:
+        shown = "/".join(key) if isinstance(key, tuple) else key
+        raise Conflict(f"{record.value} {shown} already exists", code=f"{record.value}_exists")
+
+
 def _page(query: Any, page: c.Page) -> Any:
     return query.limit(page.limit).offset(page.offset)
 
@@ -69,11 +96,12 @@ def _get(uow: UnitOfWork, model: type, key: Any, record: Record) -> Any:
 def ensure_county(uow: UnitOfWork, *, code: str, name: str, now: datetime) -> c.CountyPublic:
     row = uow.session.get(orm.County, code)
     if row is None:
-        row = orm.County(code=code, name=name, version=1, updated_at=now)
-        uow.session.add(row)
-        uow.session.flush()
-        _publish(uow, "county_changed", _snapshot(c.CountyPublic, row), None, now)
-        uow.commit()
+        return _add(uow, orm.County(code=code, name=name), public=county_public, event_type="county_changed",
+                    township_code=None, now=now)
+    return county_public(row)
+
+
+def county_public(row: orm.County) -> c.CountyPublic:
     return _snapshot(c.CountyPublic, row)
 
 
@@ -94,15 +122,9 @@ def create_township(uow: UnitOfWork, *, caller: Caller, cmd: c.TownshipCreate, n
     if not cmd.code.startswith(county.code):
         raise ValidationFailed("township code does not belong to the county",
                                [{"field": "code", "message": f"must start with {county.code}"}])
-    if uow.session.get(orm.Township, cmd.code):
-        raise Conflict(f"township {cmd.code} already exists", code="township_exists")
-    row = orm.Township(county_code=county.code, version=1, updated_at=now, **cmd.model_dump())
-    uow.session.add(row)
-    uow.session.flush()
-    public = township_public(row)
-    _publish(uow, "township_changed", public, row.code, now)
-    uow.commit()
-    return public
+    _require_absent(uow, orm.Township, cmd.code, Record.TOWNSHIP)
+    return _add(uow, orm.Township(county_code=county.code, **cmd.model_dump()), public=township_public,
+                event_type="township_changed", township_code=cmd.code, now=now)
 
 
 def update_township(uow: UnitOfWork, *, caller: Caller, code: str, cmd: c.TownshipUpdate,
@@ -110,10 +132,8 @@ def update_township(uow: UnitOfWork, *, caller: Caller, code: str, cmd: c.Townsh
     require_visible(caller, Record.TOWNSHIP, code)
     row = _get(uow, orm.Township, code, Record.TOWNSHIP)
     require_manage(caller, Record.TOWNSHIP, None)
-    if _apply_update(row, cmd.model_dump(exclude_unset=True), now):
-        _publish(uow, "township_changed", township_public(row), code, now)
-        uow.commit()
-    return township_public(row)
+    return _change(uow, row, cmd.model_dump(exclude_unset=True), public=township_public,
+                   event_type="township_changed", township_code=code, now=now)
 
 
 def get_township(uow: UnitOfWork, *, caller: Caller, code: str) -> c.TownshipPublic:
@@ -131,29 +151,29 @@ def list_townships(uow: UnitOfWork, *, caller: Caller, page: c.Page) -> list[c.T
 
 # ---- villages and stations -----------------------------------------------------------------------
 
+def village_public(row: orm.Village) -> c.VillagePublic:
+    return _snapshot(c.VillagePublic, row)
+
+
+def station_public(row: orm.Station) -> c.StationPublic:
+    return _snapshot(c.StationPublic, row)
+
+
 def create_village(uow: UnitOfWork, *, caller: Caller, cmd: c.VillageCreate, now: datetime) -> c.VillagePublic:
     require_manage(caller, Record.VILLAGE, cmd.township_code)
     _get(uow, orm.Township, cmd.township_code, Record.TOWNSHIP)
     check_village_in_township(cmd.code, cmd.township_code)
-    if uow.session.get(orm.Village, cmd.code):
-        raise Conflict(f"village {cmd.code} already exists", code="village_exists")
-    row = orm.Village(version=1, updated_at=now, **cmd.model_dump())
-    uow.session.add(row)
-    uow.session.flush()
-    public = _snapshot(c.VillagePublic, row)
-    _publish(uow, "village_changed", public, row.township_code, now)
-    uow.commit()
-    return public
+    _require_absent(uow, orm.Village, cmd.code, Record.VILLAGE)
+    return _add(uow, orm.Village(**cmd.model_dump()), public=village_public, event_type="village_changed",
+                township_code=cmd.township_code, now=now)
 
 
 def update_village(uow: UnitOfWork, *, caller: Caller, code: str, cmd: c.VillageUpdate,
                    now: datetime) -> c.VillagePublic:
     row = _visible_village(uow, caller, code)
     require_manage(caller, Record.VILLAGE, row.township_code)
-    if _apply_update(row, cmd.model_dump(exclude_unset=True), now):
-        _publish(uow, "village_changed", _snapshot(c.VillagePublic, row), row.township_code, now)
-        uow.commit()
-    return _snapshot(c.VillagePublic, row)
+    return _change(uow, row, cmd.model_dump(exclude_unset=True), public=village_public,
+                   event_type="village_changed", township_code=row.township_code, now=now)
 
 
 def _visible_village(uow: UnitOfWork, caller: Caller, code: str) -> orm.Village:
@@ -163,14 +183,14 @@ def _visible_village(uow: UnitOfWork, caller: Caller, code: str) -> orm.Village:
 
 
 def get_village(uow: UnitOfWork, *, caller: Caller, code: str) -> c.VillagePublic:
-    return _snapshot(c.VillagePublic, _visible_village(uow, caller, code))
+    return village_public(_visible_village(uow, caller, code))
 
 
 def list_villages(uow: UnitOfWork, *, caller: Caller, township_code: str | None,
                   page: c.Page) -> list[c.VillagePublic]:
     query = _scoped(select(orm.Village), orm.Village.township_code, caller, township_code, Record.VILLAGE)
     query = query.order_by(orm.Village.code)
-    return [_snapshot(c.VillagePublic, r) for r in uow.session.execute(_page(query, page)).scalars()]
+    return [village_public(r) for r in uow.session.execute(_page(query, page)).scalars()]
 
 
 def _scoped(query: Any, column: Any, caller: Caller, township_code: str | None, record: Record) -> Any:
@@ -187,15 +207,9 @@ def _scoped(query: Any, column: Any, caller: Caller, township_code: str | None, 
 def create_station(uow: UnitOfWork, *, caller: Caller, cmd: c.StationCreate, now: datetime) -> c.StationPublic:
     village = _visible_village(uow, caller, cmd.village_code)
     require_manage(caller, Record.STATION, village.township_code)
-    if uow.session.get(orm.Station, cmd.code):
-        raise Conflict(f"station {cmd.code} already exists", code="station_exists")
-    row = orm.Station(township_code=village.township_code, version=1, updated_at=now, **cmd.model_dump())
-    uow.session.add(row)
-    uow.session.flush()
-    public = _snapshot(c.StationPublic, row)
-    _publish(uow, "station_changed", public, row.township_code, now)
-    uow.commit()
-    return public
+    _require_absent(uow, orm.Station, cmd.code, Record.STATION)
+    return _add(uow, orm.Station(township_code=village.township_code, **cmd.model_dump()), public=station_public,
+                event_type="station_changed", township_code=village.township_code, now=now)
 
 
 def update_station(uow: UnitOfWork, *, caller: Caller, code: str, cmd: c.StationUpdate,
@@ -203,23 +217,21 @@ def update_station(uow: UnitOfWork, *, caller: Caller, code: str, cmd: c.Station
     row = _get(uow, orm.Station, code, Record.STATION)
     require_visible(caller, Record.STATION, row.township_code)
     require_manage(caller, Record.STATION, row.township_code)
-    if _apply_update(row, cmd.model_dump(exclude_unset=True), now):
-        _publish(uow, "station_changed", _snapshot(c.StationPublic, row), row.township_code, now)
-        uow.commit()
-    return _snapshot(c.StationPublic, row)
+    return _change(uow, row, cmd.model_dump(exclude_unset=True), public=station_public,
+                   event_type="station_changed", township_code=row.township_code, now=now)
 
 
 def get_station(uow: UnitOfWork, *, caller: Caller, code: str) -> c.StationPublic:
     row = _get(uow, orm.Station, code, Record.STATION)
     require_visible(caller, Record.STATION, row.township_code)
-    return _snapshot(c.StationPublic, row)
+    return station_public(row)
 
 
 def list_stations(uow: UnitOfWork, *, caller: Caller, township_code: str | None,
                   page: c.Page) -> list[c.StationPublic]:
     query = _scoped(select(orm.Station), orm.Station.township_code, caller, township_code, Record.STATION)
     query = query.order_by(orm.Station.code)
-    return [_snapshot(c.StationPublic, r) for r in uow.session.execute(_page(query, page)).scalars()]
+    return [station_public(r) for r in uow.session.execute(_page(query, page)).scalars()]
 
 
 # ---- staff -----------------------------------------------------------------------------------------
@@ -246,14 +258,8 @@ def create_staff(uow: UnitOfWork, *, caller: Caller, cmd: c.StaffCreate, now: da
     taken = uow.session.execute(select(orm.Staff.id).where(orm.Staff.username == cmd.username)).first()
     if taken:
         raise Conflict(f"username {cmd.username} is taken", code="username_taken")
-    row = orm.Staff(version=1, updated_at=now, active=True, password_hash=hash_password(cmd.password),
-                    **cmd.model_dump(exclude={"password"}))
-    uow.session.add(row)
-    uow.session.flush()
-    public = staff_public(row)
-    _publish(uow, "staff_changed", public, row.township_code, now)
-    uow.commit()
-    return public
+    row = orm.Staff(active=True, password_hash=hash_password(cmd.password), **cmd.model_dump(exclude={"password"}))
+    return _add(uow, row, public=staff_public, event_type="staff_changed", township_code=cmd.township_code, now=now)
 
 
 def update_staff(uow: UnitOfWork, *, caller: Caller, staff_id: int, cmd: c.StaffUpdate,
@@ -267,10 +273,8 @@ def update_staff(uow: UnitOfWork, *, caller: Caller, staff_id: int, cmd: c.Staff
     _check_station(uow, station_code, row.township_code)
     if cmd.password is not None:
         changes["password_hash"] = hash_password(cmd.password)
-    if _apply_update(row, changes, now):
-        _publish(uow, "staff_changed", staff_public(row), row.township_code, now)
-        uow.commit()
-    return staff_public(row)
+    return _change(uow, row, changes, public=staff_public, event_type="staff_changed",
+                   township_code=row.township_code, now=now)
 
 
 def _visible_staff(uow: UnitOfWork, caller: Caller, staff_id: int) -> orm.Staff:
@@ -313,15 +317,10 @@ def create_catalogue_item(uow: UnitOfWork, *, caller: Caller, cmd: c.CatalogueIt
                           now: datetime) -> c.CatalogueItemPublic:
     require_manage(caller, Record.CATALOGUE, cmd.township_code)
     _get(uow, orm.Township, cmd.township_code, Record.TOWNSHIP)
-    if uow.session.get(orm.CatalogueItem, (cmd.township_code, cmd.code)):
-        raise Conflict(f"catalogue item {cmd.code} already exists", code="catalogue_item_exists")
-    row = orm.CatalogueItem(version=1, updated_at=now, status=c.ItemStatus.ACTIVE.value, **cmd.model_dump())
-    uow.session.add(row)
-    uow.session.flush()
-    public = catalogue_public(row)
-    _publish(uow, "catalogue_item_changed", public, row.township_code, now)
-    uow.commit()
-    return public
+    _require_absent(uow, orm.CatalogueItem, (cmd.township_code, cmd.code), Record.CATALOGUE)
+    return _add(uow, orm.CatalogueItem(status=c.ItemStatus.ACTIVE.value, **cmd.model_dump()),
+                public=catalogue_public, event_type="catalogue_item_changed", township_code=cmd.township_code,
+                now=now)
 
 
 def _visible_item(uow: UnitOfWork, caller: Caller, township_code: str, code: str) -> orm.CatalogueItem:
@@ -336,10 +335,8 @@ def update_catalogue_item(uow: UnitOfWork, *, caller: Caller, township_code: str
     changes = cmd.model_dump(exclude_unset=True)
     merged = {**catalogue_public(row).model_dump(include=set(c.CatalogueItemFields.model_fields)), **changes}
     parse(c.CatalogueItemFields, merged)  # the whole item must still be valid after the change
-    if _apply_update(row, changes, now):
-        _publish(uow, "catalogue_item_changed", catalogue_public(row), township_code, now)
-        uow.commit()
-    return catalogue_public(row)
+    return _change(uow, row, changes, public=catalogue_public, event_type="catalogue_item_changed",
+                   township_code=township_code, now=now)
 
 
 def withdraw_catalogue_item(uow: UnitOfWork, *, caller: Caller, township_code: str, code: str,
@@ -347,10 +344,8 @@ def withdraw_catalogue_item(uow: UnitOfWork, *, caller: Caller, township_code: s
     """Items are withdrawn, never deleted: applications filed against them keep their meaning."""
     row = _visible_item(uow, caller, township_code, code)
     require_manage(caller, Record.CATALOGUE, township_code)
-    if _apply_update(row, {"status": c.ItemStatus.WITHDRAWN.value}, now):
-        _publish(uow, "catalogue_item_changed", catalogue_public(row), township_code, now)
-        uow.commit()
-    return catalogue_public(row)
+    return _change(uow, row, {"status": c.ItemStatus.WITHDRAWN.value}, public=catalogue_public,
+                   event_type="catalogue_item_changed", township_code=township_code, now=now)
 
 
 def get_catalogue_item(uow: UnitOfWork, *, caller: Caller, township_code: str, code: str) -> c.CatalogueItemPublic:
@@ -395,15 +390,9 @@ def create_market_site(uow: UnitOfWork, *, caller: Caller, cmd: c.MarketSiteCrea
     if cmd.village_code is not None:
         check_village_in_township(cmd.village_code, cmd.township_code)
         _get(uow, orm.Village, cmd.village_code, Record.VILLAGE)
-    if uow.session.get(orm.MarketSite, cmd.code):
-        raise Conflict(f"market site {cmd.code} already exists", code="market_site_exists")
-    row = orm.MarketSite(version=1, updated_at=now, **cmd.model_dump(mode="json"))
-    uow.session.add(row)
-    uow.session.flush()
-    public = site_public(row)
-    _publish(uow, "market_site_changed", public, row.township_code, now)
-    uow.commit()
-    return public
+    _require_absent(uow, orm.MarketSite, cmd.code, Record.MARKET_SITE)
+    return _add(uow, orm.MarketSite(**cmd.model_dump(mode="json")), public=site_public,
+                event_type="market_site_changed", township_code=cmd.township_code, now=now)
 
 
 def update_market_site(uow: UnitOfWork, *, caller: Caller, code: str, cmd: c.MarketSiteUpdate,
@@ -415,10 +404,8 @@ def update_market_site(uow: UnitOfWork, *, caller: Caller, code: str, cmd: c.Mar
     if changes.get("opens_at", row.opens_at) >= changes.get("closes_at", row.closes_at):
         raise ValidationFailed("closes_at must be after opens_at",
                                [{"field": "closes_at", "message": "must be after opens_at"}])
-    if _apply_update(row, changes, now):
-        _publish(uow, "market_site_changed", site_public(row), row.township_code, now)
-        uow.commit()
-    return site_public(row)
+    return _change(uow, row, changes, public=site_public, event_type="market_site_changed",
+                   township_code=row.township_code, now=now)
 
 
 def get_market_site(uow: UnitOfWork, *, caller: Caller, code: str) -> c.MarketSitePublic:
