@@ -62,7 +62,9 @@ def serve_gateway_green(app: Any, host: str, port: int) -> None:
     from eventlet.patcher import original
 
     real_socket = original("socket")
-    sock = real_socket.socket(real_socket.AF_INET, real_socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose proto says TCP, and
+    # without it every response waits ~40 ms for the client's delayed ACK
+    sock = real_socket.socket(real_socket.AF_INET, real_socket.SOCK_STREAM, real_socket.IPPROTO_TCP)
     sock.setsockopt(real_socket.SOL_SOCKET, real_socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(1024)
