@@ -6,6 +6,7 @@ from typing import Any
 
 SERVICES: dict[str, str] = {
     "directory": "services.directory.service:DirectoryService",
+    "intake": "services.intake.service:IntakeService",
 }
 
 
@@ -19,6 +20,7 @@ def nameko_config(settings: Any, services: list[str] | None = None) -> dict[str,
         "AMQP_URI": settings.amqp_uri,
         "DB_URLS": {name: settings.database_url(name) for name in (services or list(SERVICES))},
         "OUTBOX_POLL_SECONDS": settings.outbox_poll_seconds,
+        "PII_KEYS": settings.pii_keys,
         "serializer": "json",
         "max_workers": 10,
         "PARENT_CALLS_TRACKED": 10,

@@ -53,6 +53,11 @@ class Unauthenticated(CunbanError):
     http_status = 401
 
 
+class TooManyAttempts(CunbanError):
+    code = "too_many_attempts"
+    http_status = 429
+
+
 class ServiceUnavailable(CunbanError):
     code = "service_unavailable"
     http_status = 503
@@ -61,7 +66,7 @@ class ServiceUnavailable(CunbanError):
 ERROR_KINDS: dict[str, type[CunbanError]] = {
     cls.__name__: cls
     for cls in (CunbanError, ValidationFailed, NotFound, Conflict, Forbidden, Unauthenticated,
-                ServiceUnavailable)
+                TooManyAttempts, ServiceUnavailable)
 }
 
 

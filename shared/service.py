@@ -33,3 +33,16 @@ class CallerContext(DependencyProvider):
             return Caller.model_validate(data)
 
         return caller
+
+
+class PersonalData(DependencyProvider):
+    """The vault that encrypts and decrypts personal data, built once from the configured keys."""
+
+    def setup(self) -> None:
+        from shared.pii import PersonalDataVault
+        from shared.settings import get_settings
+
+        self.vault = PersonalDataVault(self.container.config.get("PII_KEYS") or get_settings().pii_keys)
+
+    def get_dependency(self, worker_ctx: Any) -> Any:
+        return self.vault

@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "development-only-secret-change-me-0000000"
+DEVELOPMENT_PII_KEY = "dev:ZGV2ZWxvcG1lbnQtb25seS1waWkta2V5LTAwMDAwMDA="
 
 
 class Settings(BaseSettings):
@@ -29,7 +30,9 @@ class Settings(BaseSettings):
     metrics_port: int = 9100
     log_level: str = "INFO"
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
-    county_code: str = "430124"
+    # AES-256-GCM keys for personal data at rest, "key_id:base64(32 bytes)", comma-separated; the first
+    # encrypts, all decrypt (rotation: put the new key first, re-encrypt, then drop the old one)
+    pii_keys: str = DEVELOPMENT_PII_KEY
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:
@@ -37,6 +40,8 @@ class Settings(BaseSettings):
             self.secret_key == DEVELOPMENT_SECRET or len(self.secret_key) < 32
         ):
             raise ValueError("CUNBAN_SECRET_KEY must be a random value of 32+ characters in production")
+        if self.environment == "production" and DEVELOPMENT_PII_KEY in self.pii_keys:
+            raise ValueError("CUNBAN_PII_KEYS must hold a production key (see docs/PERSONAL_DATA.md)")
         return self
 
     def database_url(self, service: str) -> str:

@@ -1,4 +1,5 @@
 """Platform pieces: typed errors across the wire, personal-data masking, settings, JSON logs."""
+import base64
 import json
 import logging
 
@@ -67,7 +68,10 @@ def test_production_refuses_the_development_secret():
         Settings(environment="production", secret_key=DEVELOPMENT_SECRET)
     with pytest.raises(ValueError):
         Settings(environment="production", secret_key="too-short")
-    assert Settings(environment="production", secret_key="x" * 40).environment == "production"
+    with pytest.raises(ValueError):
+        Settings(environment="production", secret_key="x" * 40)  # still the development PII key
+    production_pii = "k1:" + base64.b64encode(b"p" * 32).decode()
+    assert Settings(environment="production", secret_key="x" * 40, pii_keys=production_pii).environment == "production"
 
 
 def test_database_url_template_gives_each_service_its_own_database(tmp_path):

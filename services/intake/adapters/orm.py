@@ -1,0 +1,151 @@
+"""Intake tables: applications (personal data encrypted), their stages and handlers, receipt counters,
+idempotency keys, look-up failures, light records, and the directory read model."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.messaging_tables import UtcDateTime, add_messaging_tables
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+add_messaging_tables(Base.metadata)
+
+
+class Application(Base):
+    __tablename__ = "applications"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    receipt_no: Mapped[str] = mapped_column(String(32), nullable=False, unique=True)
+    township_code: Mapped[str] = mapped_column(String(9), nullable=False)
+    station_code: Mapped[str | None] = mapped_column(String(32))
+    village_code: Mapped[str] = mapped_column(String(12), nullable=False)
+    item_code: Mapped[str] = mapped_column(String(32), nullable=False)
+    item_name: Mapped[str] = mapped_column(String(100), nullable=False)
+    item_kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    handling_level: Mapped[str] = mapped_column(String(16), nullable=False)
+    promised_days: Mapped[int] = mapped_column(Integer, nullable=False)
+    channel: Mapped[str] = mapped_column(String(16), nullable=False)
+    session_id: Mapped[str | None] = mapped_column(String(64))
+    visit_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(24), nullable=False)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    filed_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+    promised_deadline: Mapped[date | None] = mapped_column(Date)
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    accountable_staff_id: Mapped[int] = mapped_column(Integer, nullable=False)  # 首问负责制, never changes
+    materials_provided: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    result_note: Mapped[str | None] = mapped_column(Text)
+    # personal data: AES-GCM ciphertext ("key_id:…"), and a keyed hash of the ID number for search
+    applicant_name_enc: Mapped[str] = mapped_column(Text, nullable=False)
+    applicant_phone_enc: Mapped[str] = mapped_column(Text, nullable=False)
+    applicant_id_card_enc: Mapped[str] = mapped_column(Text, nullable=False)
+    applicant_address_enc: Mapped[str | None] = mapped_column(Text)
+    applicant_id_hash: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+
+    __table_args__ = (
+        # every staff list is "newest first" within a township, optionally narrowed; keyset paging on (filed_at, id)
+        Index("ix_app_township_filed", "township_code", "filed_at", "id"),
+        Index("ix_app_station_filed", "station_code", "filed_at", "id"),
+        Index("ix_app_township_status_filed", "township_code", "status", "filed_at", "id"),
+        Index("ix_app_accountable_filed", "accountable_staff_id", "filed_at", "id"),
+        Index("ix_app_township_deadline", "township_code", "promised_deadline"),
+    )
+
+
+class ApplicationStage(Base):
+    __tablename__ = "application_stages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), nullable=False, index=True)
+    stage: Mapped[str] = mapped_column(String(32), nullable=False)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+    actor_staff_id: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class ApplicationHandler(Base):
+    """Staff who worked on an application besides its accountable first receiver."""
+
+    __tablename__ = "application_handlers"
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    first_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+
+
+class ReceiptCounter(Base):
+    __tablename__ = "receipt_counters"
+    township_code: Mapped[str] = mapped_column(String(9), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class IdempotencyKey(Base):
+    __tablename__ = "idempotency_keys"
+    staff_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+
+
+class LookupFailure(Base):
+    __tablename__ = "lookup_failures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    receipt_no: Mapped[str] = mapped_column(String(40), nullable=False)
+    client: Mapped[str] = mapped_column(String(64), nullable=False)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+    __table_args__ = (Index("ix_lookup_receipt_at", "receipt_no", "at"), Index("ix_lookup_client_at", "client", "at"))
+
+
+class ActivityRecord(Base):
+    """Consultations, service activities and practical deeds: light records evaluation counts."""
+
+    __tablename__ = "activity_records"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(24), nullable=False)
+    township_code: Mapped[str] = mapped_column(String(9), nullable=False)
+    station_code: Mapped[str | None] = mapped_column(String(32))
+    village_code: Mapped[str | None] = mapped_column(String(12))
+    staff_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    occurred_on: Mapped[date] = mapped_column(Date, nullable=False)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+    details: Mapped[dict] = mapped_column(JSON, nullable=False)
+    __table_args__ = (Index("ix_activity_township_kind_on", "township_code", "kind", "occurred_on", "id"),)
+
+
+# ---- the directory, as intake needs it (fed by the directory's events) -----------------------------
+
+class CatalogueItemCopy(Base):
+    __tablename__ = "rm_catalogue_items"
+    township_code: Mapped[str] = mapped_column(String(9), primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    category: Mapped[str] = mapped_column(String(20), nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    handling_level: Mapped[str] = mapped_column(String(16), nullable=False)
+    promised_days: Mapped[int] = mapped_column(Integer, nullable=False)
+    required_materials: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class VillageCopy(Base):
+    __tablename__ = "rm_villages"
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    township_code: Mapped[str] = mapped_column(String(9), nullable=False)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class StationCopy(Base):
+    __tablename__ = "rm_stations"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    township_code: Mapped[str] = mapped_column(String(9), nullable=False)
+    village_code: Mapped[str] = mapped_column(String(12), nullable=False)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)

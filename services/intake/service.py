@@ -1,0 +1,111 @@
+"""Intake as a nameko service: filing and reading applications, light records, the public look-up, and
+the read models fed by the directory's and approvals' events."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from nameko.events import event_handler
+
+from services.intake.adapters import orm
+from services.intake.adapters.orm import Base
+from services.intake.service_layer import handlers as h
+from shared.clock import utcnow
+from shared.contracts import intake as c
+from shared.contracts.approvals import ApplicationProgressed
+from shared.contracts.base import parse
+from shared.contracts.envelope import EventEnvelope
+from shared.db import Database
+from shared.messaging import OutboxRelay, consume_once
+from shared.observability import Observed
+from shared.service import CallerContext, PersonalData, rpc
+
+log = logging.getLogger(__name__)
+
+RECORD_CONTRACTS: dict[c.RecordKind, type[c.Contract]] = {
+    c.RecordKind.CONSULTATION: c.ConsultationRecord,
+    c.RecordKind.SERVICE_ACTIVITY: c.ServiceActivityRecord,
+    c.RecordKind.PRACTICAL_DEED: c.PracticalDeedRecord,
+}
+
+
+class IntakeService:
+    name = "intake"
+
+    db = Database(Base.metadata)
+    relay = OutboxRelay()
+    caller = CallerContext()
+    vault = PersonalData()
+    observed = Observed()
+
+    # ---- applications -------------------------------------------------------------------------
+    @rpc
+    def file_application(self, application: dict, idempotency_key: str | None = None) -> dict:
+        key = parse(c.IdempotencyQuery, {"idempotency_key": idempotency_key}).idempotency_key
+        return h.file_application(self.db, caller=self.caller(), cmd=parse(c.ApplicationFile, application),
+                                  idempotency_key=key, vault=self.vault, now=utcnow()).model_dump(mode="json")
+
+    @rpc
+    def get_application(self, ref: str) -> dict:
+        return h.get_application(self.db, caller=self.caller(), receipt_or_id=ref, vault=self.vault,
+                                 now=utcnow()).model_dump(mode="json")
+
+    @rpc
+    def list_applications(self, query: dict | None = None) -> dict:
+        return h.list_applications(self.db, caller=self.caller(), query=parse(c.ApplicationQuery, query or {}),
+                                   vault=self.vault, now=utcnow()).model_dump(mode="json")
+
+    @rpc
+    def public_progress(self, lookup: dict) -> dict:
+        self.caller()
+        return h.public_progress(self.db, lookup=parse(c.PublicLookup, lookup), vault=self.vault,
+                                 now=utcnow()).model_dump(mode="json")
+
+    # ---- consultations, service activities, practical deeds ---------------------------------------
+    @rpc
+    def record_activity(self, kind: str, record: dict) -> dict:
+        record_kind = parse(c.RecordKindQuery, {"kind": kind}).kind
+        return h.record_activity(self.db, caller=self.caller(), kind=record_kind,
+                                 record=parse(RECORD_CONTRACTS[record_kind], record),
+                                 now=utcnow()).model_dump(mode="json")
+
+    @rpc
+    def list_activities(self, query: dict) -> list:
+        return [v.model_dump(mode="json") for v in
+                h.list_activities(self.db, caller=self.caller(), query=parse(c.RecordQuery, query))]
+
+    # ---- what other services tell us -----------------------------------------------------------------
+    @event_handler("directory", "catalogue_item_changed")
+    @consume_once
+    def on_catalogue_item_changed(self, envelope: EventEnvelope) -> None:
+        item = envelope.payload
+        h.keep_newest(self.db, orm.CatalogueItemCopy, (item["township_code"], item["code"]), {
+            "township_code": item["township_code"], "code": item["code"], "name": item["name"],
+            "category": item["category"], "kind": item["kind"], "handling_level": item["handling_level"],
+            "promised_days": item["promised_days"], "required_materials": item["required_materials"],
+            "status": item["status"], "version": item["version"]})
+
+    @event_handler("directory", "village_changed")
+    @consume_once
+    def on_village_changed(self, envelope: EventEnvelope) -> None:
+        v = envelope.payload
+        h.keep_newest(self.db, orm.VillageCopy, v["code"], _pick(v, "code", "township_code", "name", "version"))
+
+    @event_handler("directory", "station_changed")
+    @consume_once
+    def on_station_changed(self, envelope: EventEnvelope) -> None:
+        s = envelope.payload
+        h.keep_newest(self.db, orm.StationCopy, s["code"],
+                      _pick(s, "code", "township_code", "village_code", "name", "version"))
+
+    @event_handler("approvals", "application_progressed")
+    @consume_once
+    def on_application_progressed(self, envelope: EventEnvelope) -> None:
+        progress = ApplicationProgressed.model_validate(envelope.payload)
+        if not h.apply_progress(self.db, progress=progress):
+            log.warning("progress for an application intake does not know: %s", progress.receipt_no,
+                        extra={"service": self.name, "event_type": envelope.type})
+
+
+def _pick(payload: dict[str, Any], *names: str) -> dict[str, Any]:
+    return {name: payload[name] for name in names}

@@ -1,0 +1,365 @@
+"""Intake use cases. Each checks the caller's scope, applies the rules, writes rows and events in one
+transaction and commits."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import uuid
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.exc import IntegrityError
+
+from services.intake.adapters import orm
+from services.intake.adapters.receipts import next_sequence
+from services.intake.domain import model
+from shared.clock import today_in_china
+from shared.contracts import intake as c
+from shared.contracts.approvals import ApplicationProgressed, Outcome, ProgressStage
+from shared.contracts.caller import Caller
+from shared.contracts.directory import ItemKind
+from shared.db import UnitOfWork
+from shared.errors import Conflict, NotFound, TooManyAttempts, ValidationFailed
+from shared.pii import PersonalDataVault, mask_id_card, mask_name, mask_phone
+
+LOOKUP_WINDOW = timedelta(hours=1)
+LOOKUP_FAILURES_PER_RECEIPT = 5
+LOOKUP_FAILURES_PER_CLIENT = 20
+
+
+# ---- filing ----------------------------------------------------------------------------------------
+
+def file_application(uow: UnitOfWork, *, caller: Caller, cmd: c.ApplicationFile, idempotency_key: str | None,
+                     vault: PersonalDataVault, now: datetime) -> c.ApplicationView:
+    township = model.require_filer(caller)
+    request_hash = hashlib.sha256(json.dumps(cmd.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+    if idempotency_key is not None:
+        earlier = _replay(uow, caller, idempotency_key, request_hash, vault, now)
+        if earlier is not None:
+            return earlier
+    item = _item(uow, township, cmd.item_code)
+    _village_in_township(uow, cmd.applicant.village_code, township)
+    station_code = _station_in_township(uow, cmd.station_code or caller.station_code, township)
+    model.check_item_can_be_filed(item_status=item.status, item_kind=ItemKind(item.kind), complete_now=cmd.complete_now,
+                                  required=item.required_materials, provided=cmd.materials_provided)
+    day = today_in_china(now)
+    app = orm.Application(
+        id=uuid.uuid4().hex, receipt_no=model.format_receipt(township, day, next_sequence(uow.session, township, day)),
+        township_code=township, station_code=station_code, village_code=cmd.applicant.village_code,
+        item_code=item.code, item_name=item.name, item_kind=item.kind, handling_level=item.handling_level,
+        promised_days=item.promised_days, channel=cmd.channel.value, session_id=cmd.session_id,
+        visit_id=cmd.visit_id, status=c.ApplicationStatus.RECEIVED.value, filed_at=now,
+        accountable_staff_id=caller.staff_id, materials_provided=cmd.materials_provided,
+        description=cmd.description, applicant_name_enc=vault.encrypt(cmd.applicant.name),
+        applicant_phone_enc=vault.encrypt(cmd.applicant.phone),
+        applicant_id_card_enc=vault.encrypt(cmd.applicant.id_card),
+        applicant_address_enc=vault.encrypt(cmd.applicant.address) if cmd.applicant.address else None,
+        applicant_id_hash=vault.search_hash(cmd.applicant.id_card))
+    uow.session.add(app)
+    uow.session.add(orm.ApplicationStage(application_id=app.id, stage=model.RECEIVED_STAGE, occurred_at=now,
+                                         actor_staff_id=caller.staff_id))
+    if cmd.complete_now:
+        app.status, app.outcome, app.completed_at = c.ApplicationStatus.COMPLETED.value, Outcome.APPROVED.value, now
+        app.promised_deadline, app.result_note = day, cmd.result_note
+        uow.session.add(orm.ApplicationStage(application_id=app.id, stage=ProgressStage.COMPLETED.value,
+                                             occurred_at=now, actor_staff_id=caller.staff_id, note=cmd.result_note))
+    if idempotency_key is not None:
+        uow.session.add(orm.IdempotencyKey(staff_id=caller.staff_id, key=idempotency_key, request_hash=request_hash,
+                                           application_id=app.id, created_at=now))
+    uow.session.flush()
+    _announce_filing(uow, app, item.required_materials, now)
+    try:
+        uow.commit()
+    except IntegrityError:
+        uow.rollback()
+        earlier = _replay(uow, caller, idempotency_key, request_hash, vault, now) if idempotency_key else None
+        if earlier is None:
+            raise
+        return earlier  # the same key raced in from a retry and won
+    return _views(uow, [app], caller, vault, today_in_china(now))[0]
+
+
+def _announce_filing(uow: UnitOfWork, app: orm.Application, required: list[str], now: datetime) -> None:
+    filed = c.ApplicationFiled(
+        id=app.id, receipt_no=app.receipt_no, township_code=app.township_code, station_code=app.station_code,
+        village_code=app.village_code, item_code=app.item_code, item_name=app.item_name, item_kind=app.item_kind,
+        handling_level=app.handling_level, promised_days=app.promised_days, required_materials=required,
+        materials_provided=app.materials_provided, channel=app.channel, session_id=app.session_id,
+        visit_id=app.visit_id, accountable_staff_id=app.accountable_staff_id, filed_at=app.filed_at,
+        completed_on_the_spot=app.completed_at is not None)
+    uow.record_event("application_filed", filed.model_dump(mode="json"), township_code=app.township_code, now=now)
+    if app.completed_at is not None:
+        done = c.ApplicationCompletedOnTheSpot(id=app.id, receipt_no=app.receipt_no, township_code=app.township_code,
+                                               item_code=app.item_code, completed_at=app.completed_at,
+                                               accountable_staff_id=app.accountable_staff_id,
+                                               outcome=Outcome.APPROVED)
+        uow.record_event("application_completed_on_the_spot", done.model_dump(mode="json"),
+                         township_code=app.township_code, now=now)
+
+
+def _replay(uow: UnitOfWork, caller: Caller, key: str, request_hash: str, vault: PersonalDataVault,
+            now: datetime) -> c.ApplicationView | None:
+    """A retried filing (same Idempotency-Key) gets the first result; a different request under the
+    same key is refused, never filed twice."""
+    row = uow.session.get(orm.IdempotencyKey, (caller.staff_id, key))
+    if row is None:
+        return None
+    if row.request_hash != request_hash:
+        raise Conflict("this Idempotency-Key was used for a different request", code="idempotency_key_reused")
+    app = uow.session.get(orm.Application, row.application_id)
+    return _views(uow, [app], caller, vault, today_in_china(now))[0]
+
+
+def _item(uow: UnitOfWork, township: str, code: str) -> orm.CatalogueItemCopy:
+    item = uow.session.get(orm.CatalogueItemCopy, (township, code))
+    if item is None:
+        raise ValidationFailed(f"no catalogue item {code} in this township",
+                               [{"field": "item_code", "message": "unknown item"}], code="unknown_item")
+    return item
+
+
+def _village_in_township(uow: UnitOfWork, village_code: str, township: str) -> None:
+    village = uow.session.get(orm.VillageCopy, village_code)
+    if village is None or village.township_code != township:
+        raise ValidationFailed("the applicant's village is not in this township",
+                               [{"field": "applicant.village_code", "message": "not a village of your township"}],
+                               code="village_outside_township")
+
+
+def _station_in_township(uow: UnitOfWork, station_code: str | None, township: str) -> str | None:
+    if station_code is None:
+        return None
+    station = uow.session.get(orm.StationCopy, station_code)
+    if station is None or station.township_code != township:
+        raise ValidationFailed("the station is not in this township",
+                               [{"field": "station_code", "message": "not a station of your township"}],
+                               code="station_outside_township")
+    return station_code
+
+
+# ---- reading --------------------------------------------------------------------------------------
+
+def get_application(uow: UnitOfWork, *, caller: Caller, receipt_or_id: str, vault: PersonalDataVault,
+                    now: datetime) -> c.ApplicationView:
+    column = orm.Application.receipt_no if model.is_receipt_number(receipt_or_id) else orm.Application.id
+    app = uow.session.execute(select(orm.Application).where(column == receipt_or_id)).scalar_one_or_none()
+    if app is None or not caller.sees_township(app.township_code) or caller.role.value == "public":
+        raise NotFound("application not found", code="application_not_found")
+    return _views(uow, [app], caller, vault, today_in_china(now))[0]
+
+
+def list_applications(uow: UnitOfWork, *, caller: Caller, query: c.ApplicationQuery, vault: PersonalDataVault,
+                      now: datetime) -> c.ApplicationPage:
+    """Newest first, keyset-paged on (filed_at, id): each page is one index range scan."""
+    township = caller.township_filter()
+    if caller.role.value == "public" or (township is None and not caller.is_county):
+        raise NotFound("application not found", code="application_not_found")
+    today = today_in_china(now)
+    a = orm.Application
+    stmt = select(a)
+    if township is not None:
+        stmt = stmt.where(a.township_code == township)
+    filters = {a.station_code: query.station_code, a.status: query.status and query.status.value,
+               a.item_code: query.item_code, a.channel: query.channel and query.channel.value,
+               a.village_code: query.village_code}
+    for column, value in filters.items():
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if query.mine:
+        stmt = stmt.where(a.accountable_staff_id == caller.staff_id)
+    if query.filed_from:
+        stmt = stmt.where(a.filed_at >= _china_midnight(query.filed_from))
+    if query.filed_to:
+        stmt = stmt.where(a.filed_at < _china_midnight(query.filed_to + timedelta(days=1)))
+    if query.overdue is not None:
+        overdue = (a.promised_deadline < today) & a.status.not_in([s.value for s in model.FINAL_STATUSES])
+        stmt = stmt.where(overdue if query.overdue else ~overdue | a.promised_deadline.is_(None))
+    if query.cursor:
+        filed_at, app_id = _decode_cursor(query.cursor)
+        stmt = stmt.where(tuple_(a.filed_at, a.id) < tuple_(filed_at, app_id))
+    rows = list(uow.session.execute(stmt.order_by(a.filed_at.desc(), a.id.desc()).limit(query.limit + 1)).scalars())
+    more = len(rows) > query.limit
+    rows = rows[:query.limit]
+    cursor = _encode_cursor(rows[-1]) if more else None
+    return c.ApplicationPage(items=_views(uow, rows, caller, vault, today), next_cursor=cursor)
+
+
+def _china_midnight(day: date) -> datetime:
+    from shared.clock import CHINA
+
+    return datetime(day.year, day.month, day.day, tzinfo=CHINA)
+
+
+def _encode_cursor(app: orm.Application) -> str:
+    return base64.urlsafe_b64encode(f"{app.filed_at.isoformat()}|{app.id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        filed_at, app_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        parsed = datetime.fromisoformat(filed_at)
+        if parsed.tzinfo is None:
+            raise ValueError("naive")
+        return parsed, app_id
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed("cursor is not one this service issued",
+                               [{"field": "cursor", "message": "invalid"}]) from None
+
+
+def _views(uow: UnitOfWork, apps: list[orm.Application], caller: Caller, vault: PersonalDataVault,
+           today: date) -> list[c.ApplicationView]:
+    ids = [a.id for a in apps]
+    stages: dict[str, list[orm.ApplicationStage]] = defaultdict(list)
+    handlers: dict[str, list[int]] = defaultdict(list)
+    if ids:
+        for stage in uow.session.execute(select(orm.ApplicationStage).where(orm.ApplicationStage.application_id
+                                                                            .in_(ids)).order_by(
+                orm.ApplicationStage.occurred_at, orm.ApplicationStage.id)).scalars():
+            stages[stage.application_id].append(stage)
+        for handler in uow.session.execute(select(orm.ApplicationHandler).where(
+                orm.ApplicationHandler.application_id.in_(ids))).scalars():
+            handlers[handler.application_id].append(handler.staff_id)
+    return [_view(app, stages[app.id], sorted(handlers[app.id]), caller, vault, today) for app in apps]
+
+
+def _view(app: orm.Application, stages: list[orm.ApplicationStage], handler_ids: list[int], caller: Caller,
+          vault: PersonalDataVault, today: date) -> c.ApplicationView:
+    full = model.sees_personal_data(caller, app.accountable_staff_id, handler_ids)
+    name, phone, id_card = (vault.decrypt(app.applicant_name_enc), vault.decrypt(app.applicant_phone_enc),
+                            vault.decrypt(app.applicant_id_card_enc))
+    address = vault.decrypt(app.applicant_address_enc) if app.applicant_address_enc else None
+    applicant = c.ApplicantView(
+        name=name if full else mask_name(name), phone=phone if full else mask_phone(phone),
+        id_card=id_card if full else mask_id_card(id_card), village_code=app.village_code,
+        address=address if full else None, masked=not full)
+    status = c.ApplicationStatus(app.status)
+    return c.ApplicationView(
+        id=app.id, receipt_no=app.receipt_no, township_code=app.township_code, station_code=app.station_code,
+        village_code=app.village_code, item_code=app.item_code, item_name=app.item_name, item_kind=app.item_kind,
+        handling_level=app.handling_level, promised_days=app.promised_days, channel=app.channel,
+        session_id=app.session_id, visit_id=app.visit_id, status=status, outcome=app.outcome,
+        filed_at=app.filed_at, promised_deadline=app.promised_deadline, completed_at=app.completed_at,
+        overdue=model.is_overdue(status, app.promised_deadline, today),
+        accountable_staff_id=app.accountable_staff_id, handler_staff_ids=handler_ids,
+        materials_provided=app.materials_provided, description=app.description, result_note=app.result_note,
+        applicant=applicant,
+        stages=[c.StageView(stage=s.stage, occurred_at=s.occurred_at, actor_staff_id=s.actor_staff_id, note=s.note)
+                for s in stages])
+
+
+# ---- the public look-up ----------------------------------------------------------------------------
+
+def public_progress(uow: UnitOfWork, *, lookup: c.PublicLookup, vault: PersonalDataVault,
+                    now: datetime) -> c.PublicProgress:
+    """Anyone with the receipt number and the last four digits of the applicant's phone. A wrong guess
+    and an unknown number look the same; guesses are limited per receipt number and per client."""
+    since = now - LOOKUP_WINDOW
+    f = orm.LookupFailure
+    by_receipt = uow.session.execute(select(func.count()).where(f.receipt_no == lookup.receipt_no,
+                                                                f.at >= since)).scalar_one()
+    by_client = uow.session.execute(select(func.count()).where(f.client == lookup.client, f.at >= since)).scalar_one()
+    if by_receipt >= LOOKUP_FAILURES_PER_RECEIPT or by_client >= LOOKUP_FAILURES_PER_CLIENT:
+        raise TooManyAttempts("too many wrong look-ups; try again in an hour or ask at your station",
+                              code="lookup_locked")
+    app = uow.session.execute(select(orm.Application).where(orm.Application.receipt_no == lookup.receipt_no)
+                              ).scalar_one_or_none()
+    if app is None or vault.decrypt(app.applicant_phone_enc)[-4:] != lookup.phone_last4:
+        uow.session.add(orm.LookupFailure(receipt_no=lookup.receipt_no, client=lookup.client, at=now))
+        uow.commit()
+        raise NotFound("no application matches this receipt number and phone", code="application_not_found")
+    stages = uow.session.execute(select(orm.ApplicationStage).where(orm.ApplicationStage.application_id == app.id)
+                                 .order_by(orm.ApplicationStage.occurred_at, orm.ApplicationStage.id)).scalars()
+    return c.PublicProgress(
+        receipt_no=app.receipt_no, item_name=app.item_name, status=app.status, outcome=app.outcome,
+        filed_on=today_in_china(app.filed_at), promised_deadline=app.promised_deadline,
+        completed_on=today_in_china(app.completed_at) if app.completed_at else None,
+        stages=[c.PublicStage(stage=s.stage, on=today_in_china(s.occurred_at)) for s in stages])
+
+
+# ---- progress reported by approvals -------------------------------------------------------------------
+
+def apply_progress(uow: UnitOfWork, *, progress: ApplicationProgressed) -> bool:
+    """Keep the look-up and the lists current. False when the application is not known here."""
+    app = uow.session.get(orm.Application, progress.application_id)
+    if app is None:
+        return False
+    note = progress.reason or progress.step_name or ("、".join(progress.missing_materials) or None)
+    uow.session.add(orm.ApplicationStage(application_id=app.id, stage=progress.stage.value,
+                                         occurred_at=progress.occurred_at, actor_staff_id=progress.actor_staff_id,
+                                         note=note))
+    actor = progress.actor_staff_id
+    if actor is not None and actor != app.accountable_staff_id and \
+            uow.session.get(orm.ApplicationHandler, (app.id, actor)) is None:
+        uow.session.add(orm.ApplicationHandler(application_id=app.id, staff_id=actor, first_at=progress.occurred_at))
+    if progress.promised_deadline is not None:
+        app.promised_deadline = progress.promised_deadline
+    if progress.stage is ProgressStage.COMPLETED:
+        app.outcome, app.completed_at = progress.outcome and progress.outcome.value, progress.occurred_at
+    uow.session.flush()
+    stages = uow.session.execute(select(orm.ApplicationStage.stage, orm.ApplicationStage.occurred_at)
+                                 .where(orm.ApplicationStage.application_id == app.id)).all()
+    app.status = model.current_status((s.stage, s.occurred_at) for s in stages).value
+    return True
+
+
+# ---- consultations, service activities, practical deeds --------------------------------------------
+
+def record_activity(uow: UnitOfWork, *, caller: Caller, kind: c.RecordKind,
+                    record: c.ConsultationRecord | c.ServiceActivityRecord | c.PracticalDeedRecord,
+                    now: datetime) -> c.ActivityView:
+    township = model.require_filer(caller)
+    village = getattr(record, "village_code", None)
+    if village is not None:
+        _village_in_township(uow, village, township)
+    station = _station_in_township(uow, getattr(record, "station_code", None) or caller.station_code, township)
+    occurred_on = {"consultation": "occurred_on", "service_activity": "held_on", "practical_deed": "done_on"}[kind]
+    people = {"consultation": "people_count", "service_activity": "attendance", "practical_deed": "beneficiaries"}
+    row = orm.ActivityRecord(kind=kind.value, township_code=township, station_code=station, village_code=village,
+                             staff_id=caller.staff_id, occurred_on=getattr(record, occurred_on), recorded_at=now,
+                             details=record.model_dump(mode="json"))
+    uow.session.add(row)
+    uow.session.flush()
+    event = c.ActivityRecorded(id=row.id, kind=kind, township_code=township, station_code=station,
+                               village_code=village, staff_id=caller.staff_id, occurred_on=row.occurred_on,
+                               people=getattr(record, people[kind]), category=getattr(record, "category", None))
+    uow.record_event("activity_recorded", event.model_dump(mode="json"), township_code=township, now=now)
+    uow.commit()
+    return _activity_view(row)
+
+
+def list_activities(uow: UnitOfWork, *, caller: Caller, query: c.RecordQuery) -> list[c.ActivityView]:
+    if caller.role.value == "public":
+        raise NotFound("record not found", code="record_not_found")
+    r = orm.ActivityRecord
+    stmt = select(r).where(r.kind == query.kind.value)
+    if (township := caller.township_filter()) is not None:
+        stmt = stmt.where(r.township_code == township)
+    if query.village_code:
+        stmt = stmt.where(r.village_code == query.village_code)
+    if query.occurred_from:
+        stmt = stmt.where(r.occurred_on >= query.occurred_from)
+    if query.occurred_to:
+        stmt = stmt.where(r.occurred_on <= query.occurred_to)
+    stmt = stmt.order_by(r.occurred_on.desc(), r.id.desc()).limit(query.limit).offset(query.offset)
+    return [_activity_view(row) for row in uow.session.execute(stmt).scalars()]
+
+
+def _activity_view(row: orm.ActivityRecord) -> c.ActivityView:
+    return c.ActivityView(id=row.id, kind=row.kind, township_code=row.township_code, staff_id=row.staff_id,
+                          recorded_at=row.recorded_at, occurred_on=row.occurred_on, details=row.details)
+
+
+# ---- the directory read model -------------------------------------------------------------------------
+
+def keep_newest(uow: UnitOfWork, model_cls: type, key: Any, values: dict[str, Any]) -> None:
+    """Upsert a directory snapshot unless a newer version is already here (events may arrive late)."""
+    row = uow.session.get(model_cls, key)
+    if row is None:
+        uow.session.add(model_cls(**values))
+    elif values["version"] > row.version:
+        for name, value in values.items():
+            setattr(row, name, value)
+

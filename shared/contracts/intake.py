@@ -1,0 +1,303 @@
+"""Intake contracts: applications 申请事项 with their receipt numbers, consultations 接待来访咨询,
+service activities 服务活动 and practical deeds 办实事. Events never carry personal data."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, StringConstraints, field_validator, model_validator
+
+from shared.contracts.approvals import Outcome
+from shared.contracts.base import Contract
+from shared.contracts.directory import (
+    Category,
+    HandlingLevel,
+    ItemKind,
+    Name,
+    RecordCode,
+    Text,
+    TownshipCode,
+    VillageCode,
+)
+from shared.pii import id_card_problem, is_mobile
+
+VERSION = 1
+
+ReceiptNo = Annotated[str, StringConstraints(pattern=r"^\d{9}-\d{8}-\d{4,6}$")]
+PersonName = Annotated[str, StringConstraints(min_length=1, max_length=50, strip_whitespace=True)]
+ExternalId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+IdempotencyKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{8,128}$")]
+
+
+class Channel(StrEnum):
+    STATION = "station"  # at a village service station
+    MARKET_DAY = "market_day"  # at a market-day service post 便民服务岗 (session_id)
+    VISIT = "visit"  # raised on a cadre's visit 下访 (visit_id)
+    PROXY = "proxy"  # brought in by a proxy agent 代办员
+    PHONE = "phone"
+    ONLINE = "online"
+
+
+class ApplicationStatus(StrEnum):
+    RECEIVED = "received"  # filed, waiting for 受理
+    ACCEPTED = "accepted"
+    IN_REVIEW = "in_review"
+    AWAITING_SUPPLEMENT = "awaiting_supplement"  # 补正
+    REFUSED = "refused"  # 不予受理
+    COMPLETED = "completed"  # 办结 (outcome approved or denied)
+    DELIVERED = "delivered"  # result handed over
+
+
+class Applicant(Contract):
+    name: PersonName
+    phone: str
+    id_card: str
+    village_code: VillageCode
+    address: Text | None = None
+
+    @field_validator("phone")
+    @classmethod
+    def _mobile(cls, value: str) -> str:
+        value = value.strip()
+        if not is_mobile(value):
+            raise ValueError("not a mainland mobile number (11 digits starting 13–19)")
+        return value
+
+    @field_validator("id_card")
+    @classmethod
+    def _id_card(cls, value: str) -> str:
+        value = value.strip().upper()
+        problem = id_card_problem(value)
+        if problem:
+            raise ValueError(f"ID-card number {problem}")
+        return value
+
+
+class ApplicationFile(Contract):
+    item_code: RecordCode
+    applicant: Applicant
+    channel: Channel
+    station_code: RecordCode | None = None  # where it was received; defaults to the receiver's station
+    session_id: ExternalId | None = None  # the market-day session, for channel market_day
+    visit_id: ExternalId | None = None  # the visit, for channel visit
+    materials_provided: list[Text] = Field(default_factory=list, max_length=50)
+    description: Text | None = None
+    complete_now: bool = False  # 即办件: completed in the same request
+    result_note: Text | None = None
+
+    @model_validator(mode="after")
+    def _channel_context(self) -> ApplicationFile:
+        if self.channel is Channel.MARKET_DAY and not self.session_id:
+            raise ValueError("an application at a market-day post names its session_id")
+        if self.channel is Channel.VISIT and not self.visit_id:
+            raise ValueError("an application raised on a visit names its visit_id")
+        if self.session_id and self.channel is not Channel.MARKET_DAY:
+            raise ValueError("session_id belongs to channel market_day")
+        if self.visit_id and self.channel is not Channel.VISIT:
+            raise ValueError("visit_id belongs to channel visit")
+        return self
+
+
+class ApplicantView(Contract):
+    name: str
+    phone: str
+    id_card: str
+    village_code: str
+    address: str | None
+    masked: bool  # true unless the caller handles the case
+
+
+class StageView(Contract):
+    stage: str
+    occurred_at: datetime
+    actor_staff_id: int | None = None
+    note: str | None = None
+
+
+class ApplicationView(Contract):
+    id: str
+    receipt_no: str
+    township_code: str
+    station_code: str | None
+    village_code: str
+    item_code: str
+    item_name: str
+    item_kind: ItemKind
+    handling_level: HandlingLevel
+    promised_days: int
+    channel: Channel
+    session_id: str | None
+    visit_id: str | None
+    status: ApplicationStatus
+    outcome: Outcome | None
+    filed_at: datetime
+    promised_deadline: date | None
+    completed_at: datetime | None
+    overdue: bool
+    accountable_staff_id: int  # 首问负责制: the first receiver stays accountable
+    handler_staff_ids: list[int]
+    materials_provided: list[str]
+    description: str | None
+    result_note: str | None
+    applicant: ApplicantView
+    stages: list[StageView]
+
+
+class ApplicationPage(Contract):
+    items: list[ApplicationView]
+    next_cursor: str | None
+
+
+class ApplicationQuery(Contract):
+    station_code: RecordCode | None = None
+    status: ApplicationStatus | None = None
+    item_code: RecordCode | None = None
+    channel: Channel | None = None
+    village_code: VillageCode | None = None
+    filed_from: date | None = None
+    filed_to: date | None = None
+    overdue: bool | None = None
+    mine: bool = False  # only those I am accountable for
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class PublicStage(Contract):
+    stage: str
+    on: date
+
+
+class PublicProgress(Contract):
+    """What anyone with the receipt number and the phone's last four digits may see: nothing personal."""
+
+    receipt_no: str
+    item_name: str
+    status: ApplicationStatus
+    outcome: Outcome | None
+    filed_on: date
+    promised_deadline: date | None
+    completed_on: date | None
+    stages: list[PublicStage]
+
+
+class PublicLookup(Contract):
+    receipt_no: Annotated[str, StringConstraints(max_length=40)]
+    phone_last4: Annotated[str, StringConstraints(pattern=r"^\d{4}$")]
+    client: Annotated[str, StringConstraints(max_length=64)]  # who is asking (the gateway's client address)
+
+
+# ---- light records counted by evaluation ------------------------------------------------------------
+
+class ConsultationRecord(Contract):
+    """接待来访咨询: a visit or consultation at a station, a post or on a visit."""
+
+    topic: Text
+    channel: Channel
+    village_code: VillageCode | None = None
+    station_code: RecordCode | None = None
+    occurred_on: date
+    people_count: int = Field(default=1, ge=1, le=10000)
+    note: Text | None = None
+
+
+class ServiceActivityRecord(Contract):
+    """服务活动: a training, clinic, cultural event … of one of the six services."""
+
+    category: Category
+    title: Name
+    place: Text
+    village_code: VillageCode | None = None
+    held_on: date
+    attendance: int = Field(ge=0, le=100000)
+    staff_ids: list[int] = Field(default_factory=list, max_length=50)
+
+
+class PracticalDeedRecord(Contract):
+    """办实事: a practical thing done for villagers."""
+
+    description: Text
+    village_code: VillageCode | None = None
+    done_on: date
+    beneficiaries: int = Field(default=1, ge=0, le=100000)
+
+
+class RecordKind(StrEnum):
+    CONSULTATION = "consultation"
+    SERVICE_ACTIVITY = "service_activity"
+    PRACTICAL_DEED = "practical_deed"
+
+
+class ActivityView(Contract):
+    id: int
+    kind: RecordKind
+    township_code: str
+    staff_id: int
+    recorded_at: datetime
+    occurred_on: date
+    details: dict
+
+
+class RecordQuery(Contract):
+    kind: RecordKind
+    village_code: VillageCode | None = None
+    occurred_from: date | None = None
+    occurred_to: date | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+    offset: int = Field(default=0, ge=0)
+
+
+# ---- events ---------------------------------------------------------------------------------------
+
+class ApplicationFiled(Contract):
+    id: str
+    receipt_no: str
+    township_code: TownshipCode
+    station_code: str | None
+    village_code: str
+    item_code: str
+    item_name: str
+    item_kind: ItemKind
+    handling_level: HandlingLevel
+    promised_days: int
+    required_materials: list[str]
+    materials_provided: list[str]
+    channel: Channel
+    session_id: str | None
+    visit_id: str | None
+    accountable_staff_id: int
+    filed_at: datetime
+    completed_on_the_spot: bool  # 即办件 done at once: approvals has nothing to do
+
+
+class ApplicationCompletedOnTheSpot(Contract):
+    """An immediate item 即办件 completed in the request that filed it."""
+
+    id: str
+    receipt_no: str
+    township_code: str
+    item_code: str
+    completed_at: datetime
+    accountable_staff_id: int
+    outcome: Outcome
+
+
+class ActivityRecorded(Contract):
+    id: int
+    kind: RecordKind
+    township_code: str
+    station_code: str | None
+    village_code: str | None
+    staff_id: int
+    occurred_on: date
+    people: int  # people consulted, attendance, or beneficiaries
+    category: Category | None = None
+
+
+
+class IdempotencyQuery(Contract):
+    idempotency_key: IdempotencyKey | None = None
+
+
+class RecordKindQuery(Contract):
+    kind: RecordKind
