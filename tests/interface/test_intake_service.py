@@ -1,0 +1,274 @@
+"""The intake service's entrypoints on a real SQLite database: filing with receipt numbers and 首问
+responsibility, idempotent retries, bad input that stores nothing, masking, progress from approvals,
+the public look-up with its limits, light records, and the directory read model."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from nameko.testing.services import worker_factory
+from sqlalchemy import func, select
+
+from services.intake.adapters import orm
+from services.intake.service import IntakeService
+from shared.clock import utcnow
+from shared.contracts.caller import Caller, Role
+from shared.contracts.envelope import EventEnvelope
+from shared.db import ServiceDatabase
+from shared.errors import Conflict, Forbidden, NotFound, TooManyAttempts, ValidationFailed
+from shared.migrate import upgrade
+from shared.pii import PersonalDataVault
+from shared.settings import DEVELOPMENT_PII_KEY
+
+QS, LX = "431099101", "431099102"
+AGENT = Caller(staff_id=6, role=Role.VILLAGE_AGENT, township_code=QS, station_code=f"ST{QS}001")
+CADRE = Caller(staff_id=7, role=Role.TOWNSHIP_CADRE, township_code=QS)
+LX_CADRE = Caller(staff_id=20, role=Role.TOWNSHIP_CADRE, township_code=LX)
+APPLICANT = {"name": "张三", "phone": "13812345678", "id_card": "430124198001011231", "village_code": f"{QS}001"}
+PROMISED = {"item_code": "SP-008", "channel": "station", "applicant": APPLICANT,
+            "materials_provided": ["申请表", "身份证"]}
+IMMEDIATE = {"item_code": "YB-002", "channel": "market_day", "session_id": "QS-JISHI-20261201",
+             "applicant": APPLICANT, "materials_provided": ["身份证"], "complete_now": True, "result_note": "当场办结"}
+
+
+@pytest.fixture
+def intake_db(tmp_path):
+    url = f"sqlite:///{tmp_path}/intake.db"
+    upgrade("intake", url)
+    db = ServiceDatabase("intake", orm.Base.metadata, url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def intake(intake_db):
+    vault = PersonalDataVault(DEVELOPMENT_PII_KEY)
+
+    def as_caller(caller: Caller = AGENT) -> IntakeService:
+        return worker_factory(IntakeService, db=intake_db.unit_of_work(), caller=lambda: caller, vault=vault)
+
+    def event(source: str, type_: str, payload: dict, occurred_at: datetime | None = None) -> dict:
+        return EventEnvelope(source=source, type=type_, occurred_at=occurred_at or utcnow(),
+                             payload=payload).model_dump(mode="json")
+
+    for code, township in ((f"{QS}001", QS), (f"{QS}002", QS), (f"{LX}001", LX)):
+        as_caller().on_village_changed(event("directory", "village_changed",
+                                             {"code": code, "township_code": township, "name": "村", "version": 1}))
+    as_caller().on_station_changed(event("directory", "station_changed", {
+        "code": f"ST{QS}001", "township_code": QS, "village_code": f"{QS}001", "name": "站", "version": 1}))
+    for code, days, kind, materials in (("SP-008", 20, "promised", ["申请表", "身份证"]),
+                                        ("YB-002", 0, "immediate", ["身份证"])):
+        as_caller().on_catalogue_item_changed(event("directory", "catalogue_item_changed", {
+            "township_code": QS, "code": code, "name": f"事项{code}", "category": "agency", "kind": kind,
+            "handling_level": "township", "promised_days": days, "required_materials": materials,
+            "status": "active", "version": 1}))
+    as_caller.event = event  # type: ignore[attr-defined]
+    return as_caller
+
+
+def _count(db: ServiceDatabase, model=orm.Application) -> int:
+    with db.sessions() as session:
+        return session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def _outbox(db: ServiceDatabase) -> list[str]:
+    outbox = db.metadata.tables["outbox"]
+    with db.sessions() as session:
+        return list(session.execute(select(outbox.c.event_type).order_by(outbox.c.id)).scalars())
+
+
+def test_filing_gives_a_receipt_number_and_makes_the_receiver_accountable(intake, intake_db):
+    first = intake(AGENT).file_application(application=PROMISED)
+    second = intake(CADRE).file_application(application=PROMISED)
+    day = first["receipt_no"].split("-")[1]
+    assert first["receipt_no"] == f"{QS}-{day}-0001" and second["receipt_no"] == f"{QS}-{day}-0002"
+    assert first["accountable_staff_id"] == AGENT.staff_id and first["station_code"] == f"ST{QS}001"
+    assert first["status"] == "received" and first["applicant"]["masked"] is False
+    assert first["applicant"]["id_card"] == APPLICANT["id_card"]
+    assert _outbox(intake_db).count("application_filed") == 2
+
+
+def test_personal_data_is_encrypted_at_rest(intake, intake_db):
+    intake().file_application(application=PROMISED)
+    with intake_db.engine.connect() as conn:
+        dump = "".join(str(row) for row in conn.exec_driver_sql("SELECT * FROM applications"))
+    for secret in (APPLICANT["name"], APPLICANT["phone"], APPLICANT["id_card"]):
+        assert secret not in dump
+
+
+def test_immediate_items_complete_on_the_spot(intake, intake_db):
+    done = intake().file_application(application=IMMEDIATE)
+    assert done["status"] == "completed" and done["outcome"] == "approved" and done["completed_at"]
+    assert [s["stage"] for s in done["stages"]] == ["received", "completed"]
+    assert _outbox(intake_db)[-2:] == ["application_filed", "application_completed_on_the_spot"]
+
+
+def test_a_retry_with_the_same_idempotency_key_returns_the_first_application(intake, intake_db):
+    first = intake().file_application(application=PROMISED, idempotency_key="station-7-retry-0001")
+    again = intake().file_application(application=PROMISED, idempotency_key="station-7-retry-0001")
+    assert again["id"] == first["id"] and again["receipt_no"] == first["receipt_no"]
+    assert _count(intake_db) == 1 and _outbox(intake_db).count("application_filed") == 1
+    with pytest.raises(Conflict) as err:
+        intake().file_application(application={**PROMISED, "description": "另一件"},
+                                  idempotency_key="station-7-retry-0001")
+    assert err.value.code == "idempotency_key_reused"
+    other = intake(CADRE).file_application(application=PROMISED, idempotency_key="station-7-retry-0001")
+    assert other["id"] != first["id"]  # keys belong to the staff member who sent them
+
+
+@pytest.mark.parametrize("change,code", [
+    ({"item_code": "NOPE-1"}, "unknown_item"),
+    ({"applicant": {**APPLICANT, "village_code": f"{LX}001"}}, "village_outside_township"),
+    ({"applicant": {**APPLICANT, "id_card": "430124198001011232"}}, "validation_failed"),
+    ({"applicant": {**APPLICANT, "phone": "1381234"}}, "validation_failed"),
+    ({"materials_provided": ["申请表"]}, "materials_missing"),
+    ({"complete_now": True}, "not_immediate"),
+    ({"station_code": "ST431099102001"}, "station_outside_township"),
+    ({"idempotency": 1}, "validation_failed"),
+])
+def test_bad_input_is_refused_and_stores_nothing(intake, intake_db, change, code):
+    with pytest.raises(ValidationFailed) as err:
+        intake().file_application(application={**PROMISED, **change})
+    assert err.value.code == code
+    assert _count(intake_db) == 0 and _outbox(intake_db) == [] and _count(intake_db, orm.ReceiptCounter) == 0
+
+
+def test_county_admins_and_the_public_do_not_file(intake):
+    for caller in (Caller(staff_id=1, role=Role.COUNTY_ADMIN), Caller.public()):
+        with pytest.raises(Forbidden):
+            intake(caller).file_application(application=PROMISED)
+
+
+def test_others_see_personal_data_masked_and_other_townships_not_at_all(intake):
+    filed = intake(AGENT).file_application(application=PROMISED)
+    seen = intake(CADRE).get_application(ref=filed["receipt_no"])
+    assert seen["applicant"] == {"name": "张*", "phone": "138****5678", "id_card": "430***********1231",
+                                 "village_code": f"{QS}001", "address": None, "masked": True}
+    with pytest.raises(NotFound):
+        intake(LX_CADRE).get_application(ref=filed["id"])
+    assert intake(LX_CADRE).list_applications()["items"] == []
+    county = intake(Caller(staff_id=1, role=Role.COUNTY_ADMIN)).get_application(ref=filed["id"])
+    assert county["applicant"]["masked"] is True
+
+
+def _progress(intake, app, stage, at, **extra):
+    payload = {"application_id": app["id"], "receipt_no": app["receipt_no"], "township_code": QS, "stage": stage,
+               "occurred_at": at.isoformat(), **extra}
+    intake().on_application_progressed(intake.event("approvals", "application_progressed", payload))
+
+
+def test_progress_from_approvals_keeps_status_deadline_and_handlers_current(intake):
+    app = intake(AGENT).file_application(application=PROMISED)
+    t0 = datetime.fromisoformat(app["filed_at"])
+    _progress(intake, app, "accepted", t0 + timedelta(hours=1), actor_staff_id=7, promised_deadline="2026-12-28")
+    _progress(intake, app, "supplement_requested", t0 + timedelta(days=1), actor_staff_id=8,
+              missing_materials=["户口簿"])
+    view = intake(AGENT).get_application(ref=app["id"])
+    assert view["status"] == "awaiting_supplement" and view["promised_deadline"] == "2026-12-28"
+    assert view["accountable_staff_id"] == AGENT.staff_id  # 首问负责制: handlers are added beside
+    assert view["handler_staff_ids"] == [7, 8]
+    assert intake(CADRE).get_application(ref=app["id"])["applicant"]["masked"] is False  # now a handler
+    _progress(intake, app, "completed", t0 + timedelta(days=3), actor_staff_id=9, outcome="approved")
+    _progress(intake, app, "supplement_received", t0 + timedelta(days=2), actor_staff_id=8)  # arrives late
+    view = intake(AGENT).get_application(ref=app["id"])
+    assert view["status"] == "completed" and view["outcome"] == "approved"
+
+
+def test_a_progress_event_delivered_twice_is_applied_once(intake):
+    app = intake().file_application(application=PROMISED)
+    payload = {"application_id": app["id"], "receipt_no": app["receipt_no"], "township_code": QS,
+               "stage": "accepted", "occurred_at": utcnow().isoformat(), "promised_deadline": "2026-12-28"}
+    envelope = intake.event("approvals", "application_progressed", payload)
+    intake().on_application_progressed(envelope)
+    intake().on_application_progressed(envelope)
+    assert [s["stage"] for s in intake().get_application(ref=app["id"])["stages"]] == ["received", "accepted"]
+
+
+def test_the_public_look_up_shows_progress_and_nothing_personal(intake):
+    app = intake().file_application(application=PROMISED)
+    public = intake(Caller.public())
+    seen = public.public_progress(lookup={"receipt_no": app["receipt_no"], "phone_last4": "5678", "client": "1.2.3.4"})
+    assert seen["status"] == "received" and seen["item_name"] == "事项SP-008"
+    text = str(seen)
+    for secret in ("张", "13812345678", "430124", "5678"):
+        assert secret not in text.replace(app["receipt_no"], "")
+
+
+def test_wrong_guesses_are_limited_per_receipt_and_per_client(intake):
+    app = intake().file_application(application=PROMISED)
+    public = intake(Caller.public())
+    for _ in range(5):
+        with pytest.raises(NotFound):
+            intake(Caller.public()).public_progress(
+                lookup={"receipt_no": app["receipt_no"], "phone_last4": "0000", "client": "1.2.3.4"})
+    with pytest.raises(TooManyAttempts) as err:
+        public.public_progress(lookup={"receipt_no": app["receipt_no"], "phone_last4": "5678", "client": "5.6.7.8"})
+    assert err.value.code == "lookup_locked"
+    for i in range(20):
+        with pytest.raises(NotFound):
+            intake(Caller.public()).public_progress(
+                lookup={"receipt_no": f"{QS}-20260101-{i:04d}", "phone_last4": "0000", "client": "9.9.9.9"})
+    with pytest.raises(TooManyAttempts):
+        intake(Caller.public()).public_progress(
+            lookup={"receipt_no": f"{QS}-20260101-9999", "phone_last4": "0000", "client": "9.9.9.9"})
+
+
+def test_lists_filter_and_page_with_a_stable_order(intake):
+    filed = [intake(AGENT if i % 2 else CADRE).file_application(application=PROMISED) for i in range(7)]
+    filed.append(intake(AGENT).file_application(application=IMMEDIATE))
+    seen, cursor = [], None
+    while True:
+        page = intake(CADRE).list_applications(query={"limit": 3, "cursor": cursor})
+        seen += [a["receipt_no"] for a in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == sorted((a["receipt_no"] for a in filed), reverse=True)
+    mine = intake(AGENT).list_applications(query={"mine": True})["items"]
+    assert {a["accountable_staff_id"] for a in mine} == {AGENT.staff_id} and len(mine) == 4
+    completed = intake(CADRE).list_applications(query={"status": "completed"})["items"]
+    assert [a["item_code"] for a in completed] == ["YB-002"]
+    assert len(intake(CADRE).list_applications(query={"channel": "market_day"})["items"]) == 1
+    with pytest.raises(ValidationFailed):
+        intake(CADRE).list_applications(query={"cursor": "not-a-cursor"})
+
+
+def test_overdue_lists_open_applications_past_their_promised_day(intake):
+    late, on_time = (intake().file_application(application=PROMISED) for _ in range(2))
+    now = datetime.now(UTC)
+    _progress(intake, late, "accepted", now, promised_deadline="2020-01-01")
+    _progress(intake, on_time, "accepted", now, promised_deadline="2099-01-01")
+    overdue = intake(CADRE).list_applications(query={"overdue": True})["items"]
+    assert [a["id"] for a in overdue] == [late["id"]] and overdue[0]["overdue"] is True
+    assert late["id"] not in [a["id"] for a in intake(CADRE).list_applications(query={"overdue": False})["items"]]
+
+
+def test_consultations_activities_and_deeds_are_recorded_and_announced(intake, intake_db):
+    consult = intake().record_activity(kind="consultation", record={
+        "topic": "医保缴费咨询", "channel": "market_day", "village_code": f"{QS}002", "occurred_on": "2026-11-28",
+        "people_count": 12})
+    assert consult["kind"] == "consultation" and consult["township_code"] == QS
+    intake().record_activity(kind="service_activity", record={
+        "category": "farming", "title": "柑橘修剪培训", "place": "石门村部", "held_on": "2026-11-20", "attendance": 46})
+    intake().record_activity(kind="practical_deed", record={"description": "修复村道路灯", "done_on": "2026-11-21",
+                                                           "beneficiaries": 300})
+    assert _outbox(intake_db).count("activity_recorded") == 3
+    assert len(intake(CADRE).list_activities(query={"kind": "service_activity"})) == 1
+    assert intake(LX_CADRE).list_activities(query={"kind": "consultation"}) == []
+    with pytest.raises(ValidationFailed):
+        intake().record_activity(kind="consultation", record={"topic": "x", "channel": "station",
+                                                              "village_code": f"{LX}001", "occurred_on": "2026-11-28"})
+    with pytest.raises(ValidationFailed):
+        intake().record_activity(kind="gossip", record={})
+
+
+def test_a_late_older_catalogue_snapshot_does_not_overwrite_a_newer_one(intake, intake_db):
+    newer = {"township_code": QS, "code": "SP-008", "name": "新名称", "category": "approval", "kind": "promised",
+             "handling_level": "township", "promised_days": 15, "required_materials": [], "status": "active",
+             "version": 3}
+    intake().on_catalogue_item_changed(intake.event("directory", "catalogue_item_changed", newer))
+    intake().on_catalogue_item_changed(intake.event("directory", "catalogue_item_changed",
+                                                    {**newer, "name": "旧名称", "version": 2}))
+    with intake_db.sessions() as session:
+        assert session.get(orm.CatalogueItemCopy, (QS, "SP-008")).name == "新名称"
+
