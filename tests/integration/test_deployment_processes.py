@@ -8,6 +8,7 @@ import sys
 import httpx
 import pytest
 
+from cunban.registry import SERVICES
 from tests.support import ROOT, Process, free_port, login, wait_healthy, wait_until
 
 pytestmark = pytest.mark.integration
@@ -23,15 +24,19 @@ def _cli(args: list[str], env: dict[str, str]) -> str:
 
 
 def _db_template(pg_database) -> str:
-    url = pg_database("directory")  # the database of the one service there is; {service} picks it
-    return url.replace("_directory", "_{service}")
+    """One database per service, as deployed; the returned template names each by {service}."""
+    urls = [pg_database(name) for name in SERVICES]
+    return urls[0].replace(f"_{next(iter(SERVICES))}", "_{service}")
 
 
 def test_services_and_gateway_as_separate_processes(amqp_uri, pg_database, tmp_path):
     gateway_port, metrics_port = free_port(), free_port()
     env = {"CUNBAN_AMQP_URI": amqp_uri, "CUNBAN_DB_URL": _db_template(pg_database),
            "CUNBAN_HTTP_PORT": str(gateway_port), "CUNBAN_METRICS_PORT": str(metrics_port)}
-    service = Process(["run-service", "directory"], env, tmp_path / "directory.log")
+    metrics_ports = {name: (metrics_port if name == "directory" else free_port()) for name in SERVICES}
+    services = {name: Process(["run-service", name], {**env, "CUNBAN_METRICS_PORT": str(metrics_ports[name])},
+                              tmp_path / f"{name}.log") for name in SERVICES}
+    service = services["directory"]
     gateway = Process(["gateway"], env, tmp_path / "gateway.log")
     base = f"http://127.0.0.1:{gateway_port}"
     try:
@@ -47,11 +52,20 @@ def test_services_and_gateway_as_separate_processes(amqp_uri, pg_database, tmp_p
             supervisor = login(client, "lk_supervisor")
             assert [t["code"] for t in client.get("/townships", headers=supervisor).json()] == ["431099103"]
             assert client.get("/townships/431099101", headers=supervisor).status_code == 404
+            # intake fills its read model from the directory's events, then files against it
+            agent = login(client, "lk_agent1")
+            filing = {"item_code": "WT-005", "channel": "station", "materials_provided": ["活动说明"],
+                      "applicant": {"name": "钱七", "phone": "13512345678", "id_card": "430124197506150021",
+                                    "village_code": "431099103002"}}
+            response = wait_until(lambda: (r := client.post("/applications", json=filing, headers=agent))
+                                  .status_code == 201 and r, 60, "intake's read model to fill", services["intake"])
+            assert response.json()["receipt_no"].startswith("431099103-")
         text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
         assert 'cunban_entrypoint_calls_total{entrypoint="create_township",outcome="ok",service="directory"}' in text
     finally:
         gateway.stop()
-        assert service.stop() == 0, service.log()[-3000:]
+        for name, process in services.items():
+            assert process.stop() == 0, (name, process.log()[-3000:])
 
 
 def test_cunban_up_runs_on_rabbitmq_and_postgresql(amqp_uri, pg_database, tmp_path):
