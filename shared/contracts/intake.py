@@ -17,7 +17,6 @@ from shared.contracts.directory import (
     Name,
     RecordCode,
     Text,
-    TownshipCode,
     VillageCode,
 )
 from shared.pii import id_card_problem, is_mobile
@@ -115,7 +114,9 @@ class StageView(Contract):
     note: str | None = None
 
 
-class ApplicationView(Contract):
+class ApplicationFacts(Contract):
+    """What an application is, as filed: shared by the staff view and the application_filed event."""
+
     id: str
     receipt_no: str
     township_code: str
@@ -129,15 +130,18 @@ class ApplicationView(Contract):
     channel: Channel
     session_id: str | None
     visit_id: str | None
+    accountable_staff_id: int  # 首问负责制: the first receiver stays accountable
+    materials_provided: list[str]
+    filed_at: datetime
+
+
+class ApplicationView(ApplicationFacts):
     status: ApplicationStatus
     outcome: Outcome | None
-    filed_at: datetime
     promised_deadline: date | None
     completed_at: datetime | None
     overdue: bool
-    accountable_staff_id: int  # 首问负责制: the first receiver stays accountable
     handler_staff_ids: list[int]
-    materials_provided: list[str]
     description: str | None
     result_note: str | None
     applicant: ApplicantView
@@ -249,24 +253,8 @@ class RecordQuery(Contract):
 
 # ---- events ---------------------------------------------------------------------------------------
 
-class ApplicationFiled(Contract):
-    id: str
-    receipt_no: str
-    township_code: TownshipCode
-    station_code: str | None
-    village_code: str
-    item_code: str
-    item_name: str
-    item_kind: ItemKind
-    handling_level: HandlingLevel
-    promised_days: int
+class ApplicationFiled(ApplicationFacts):
     required_materials: list[str]
-    materials_provided: list[str]
-    channel: Channel
-    session_id: str | None
-    visit_id: str | None
-    accountable_staff_id: int
-    filed_at: datetime
     completed_on_the_spot: bool  # 即办件 done at once: approvals has nothing to do
 
 

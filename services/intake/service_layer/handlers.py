@@ -82,14 +82,13 @@ def file_application(uow: UnitOfWork, *, caller: Caller, cmd: c.ApplicationFile,
     return _views(uow, [app], caller, vault, today_in_china(now))[0]
 
 
+def _facts(app: orm.Application) -> dict[str, Any]:
+    return {name: getattr(app, name) for name in c.ApplicationFacts.model_fields}
+
+
 def _announce_filing(uow: UnitOfWork, app: orm.Application, required: list[str], now: datetime) -> None:
-    filed = c.ApplicationFiled(
-        id=app.id, receipt_no=app.receipt_no, township_code=app.township_code, station_code=app.station_code,
-        village_code=app.village_code, item_code=app.item_code, item_name=app.item_name, item_kind=app.item_kind,
-        handling_level=app.handling_level, promised_days=app.promised_days, required_materials=required,
-        materials_provided=app.materials_provided, channel=app.channel, session_id=app.session_id,
-        visit_id=app.visit_id, accountable_staff_id=app.accountable_staff_id, filed_at=app.filed_at,
-        completed_on_the_spot=app.completed_at is not None)
+    filed = c.ApplicationFiled(**_facts(app), required_materials=required,
+                               completed_on_the_spot=app.completed_at is not None)
     uow.record_event("application_filed", filed.model_dump(mode="json"), township_code=app.township_code, now=now)
     if app.completed_at is not None:
         done = c.ApplicationCompletedOnTheSpot(id=app.id, receipt_no=app.receipt_no, township_code=app.township_code,
@@ -237,15 +236,9 @@ def _view(app: orm.Application, stages: list[orm.ApplicationStage], handler_ids:
         address=address if full else None, masked=not full)
     status = c.ApplicationStatus(app.status)
     return c.ApplicationView(
-        id=app.id, receipt_no=app.receipt_no, township_code=app.township_code, station_code=app.station_code,
-        village_code=app.village_code, item_code=app.item_code, item_name=app.item_name, item_kind=app.item_kind,
-        handling_level=app.handling_level, promised_days=app.promised_days, channel=app.channel,
-        session_id=app.session_id, visit_id=app.visit_id, status=status, outcome=app.outcome,
-        filed_at=app.filed_at, promised_deadline=app.promised_deadline, completed_at=app.completed_at,
-        overdue=model.is_overdue(status, app.promised_deadline, today),
-        accountable_staff_id=app.accountable_staff_id, handler_staff_ids=handler_ids,
-        materials_provided=app.materials_provided, description=app.description, result_note=app.result_note,
-        applicant=applicant,
+        **_facts(app), status=status, outcome=app.outcome, promised_deadline=app.promised_deadline,
+        completed_at=app.completed_at, overdue=model.is_overdue(status, app.promised_deadline, today),
+        handler_staff_ids=handler_ids, description=app.description, result_note=app.result_note, applicant=applicant,
         stages=[c.StageView(stage=s.stage, occurred_at=s.occurred_at, actor_staff_id=s.actor_staff_id, note=s.note)
                 for s in stages])
 
