@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Body, Path, Query, Response
 
 from gateway.auth import CurrentStaff, PublicCaller
 from gateway.routes import Calls
@@ -168,6 +168,36 @@ async def update_catalogue_item(township_code: TownshipPath, code: CodePath, bod
                                 caller: CurrentStaff, calls: Calls) -> dict:
     return await calls.call("directory", "update_catalogue_item", caller=caller, township_code=township_code,
                             code=code, changes=body.model_dump(mode="json", exclude_unset=True))
+
+
+WORKFLOW_EXAMPLE = {"value": {"warning_share": 0.75, "steps": [
+    {"name": "village_review", "title": "村级审查并公示", "roles": ["village_committee"], "level": "village",
+     "limit_days": 5, "on_approve": "township_review"},
+    {"name": "township_review", "title": "乡镇审核", "roles": ["department_staff"], "level": "township",
+     "limit_days": 10, "on_approve": "leader_signoff"},
+    {"name": "leader_signoff", "title": "领导签批", "roles": ["supervisor"], "level": "township",
+     "limit_days": 5, "on_approve": "approved"}]}}
+
+
+@router.put("/catalogue/{township_code}/{code}/workflow", tags=["catalogue"], operation_id="set_catalogue_workflow",
+            response_model=c.CatalogueItemPublic)
+async def set_catalogue_workflow(
+        township_code: TownshipPath, code: CodePath, caller: CurrentStaff, calls: Calls,
+        body: Annotated[c.WorkflowDefinition, Body(openapi_examples={"three steps": WORKFLOW_EXAMPLE})]) -> dict:
+    """Set the steps of an item's applications: who acts at each, its limit in working days and where an
+    approval leads. Refused (422 `workflow_invalid`) unless every step is reachable, every approval leads
+    to a defined step or to "approved", nothing loops, and the limits fit the promised limit."""
+    return await calls.call("directory", "set_catalogue_workflow", caller=caller, township_code=township_code,
+                            code=code, workflow=body.model_dump(mode="json"))
+
+
+@router.delete("/catalogue/{township_code}/{code}/workflow", tags=["catalogue"],
+               operation_id="clear_catalogue_workflow", response_model=c.CatalogueItemPublic)
+async def clear_catalogue_workflow(township_code: TownshipPath, code: CodePath, caller: CurrentStaff,
+                                   calls: Calls) -> dict:
+    """Go back to the default workflow: one review step at the item's handling level."""
+    return await calls.call("directory", "set_catalogue_workflow", caller=caller, township_code=township_code,
+                            code=code, workflow=None)
 
 
 @router.delete("/catalogue/{township_code}/{code}", tags=["catalogue"], operation_id="withdraw_catalogue_item",

@@ -138,6 +138,12 @@ class DirectoryService:
                                              cmd=parse(c.CatalogueItemUpdate, changes), now=utcnow()))
 
     @rpc
+    def set_catalogue_workflow(self, township_code: str, code: str, workflow: dict | None) -> dict:
+        definition = None if workflow is None else parse(c.WorkflowDefinition, workflow)
+        return _dump(h.set_catalogue_workflow(self.db, caller=self.caller(), township_code=township_code, code=code,
+                                              workflow=definition, now=utcnow()))
+
+    @rpc
     def withdraw_catalogue_item(self, township_code: str, code: str) -> dict:
         return _dump(h.withdraw_catalogue_item(self.db, caller=self.caller(), township_code=township_code,
                                                code=code, now=utcnow()))

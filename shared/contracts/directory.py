@@ -207,11 +207,35 @@ class CatalogueItemUpdate(Contract):
     supervision_method: Text | None = None
 
 
+# ---- workflows: who acts on an item's applications, in which steps, within which limits -------------
+
+StepName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,31}$")]
+APPROVED = "approved"  # where the last step's approval leads: the item is ready for 办结
+
+
+class WorkflowStep(Contract):
+    name: StepName
+    title: Name  # e.g. 村级审查, 乡镇审核, 领导签批
+    roles: list[Role] = Field(min_length=1, max_length=7)  # who may act at this step
+    level: HandlingLevel  # where they sit: the application's station (village), its township, or the county
+    limit_days: int = Field(ge=0, le=365)  # the step's own limit in working days
+    on_approve: StepName  # the next step, or "approved" after the last one
+
+
+class WorkflowDefinition(Contract):
+    """The steps an application of one catalogue item goes through. 受理/不予受理 happens at the first
+    step; deny, return to the previous step and 补正 are possible at every step."""
+
+    steps: list[WorkflowStep] = Field(min_length=1, max_length=12)
+    warning_share: float = Field(default=0.75, gt=0, lt=1)  # warn when this share of a limit is used
+
+
 class CatalogueItemPublic(CatalogueItemFields, Versioned):
     township_code: str
     code: str
     kind: ItemKind
     status: ItemStatus
+    workflow: WorkflowDefinition | None = None  # None: one review step by the item's handling level
 
 
 # ---- market sites 集市 and their market-day rules -----------------------------------------------

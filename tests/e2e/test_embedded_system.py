@@ -198,3 +198,23 @@ def test_data_survives_a_restart_and_the_demo_is_not_loaded_twice(system):
         assert len(client.get("/townships", headers=admin).json()) == 3
         agent = login(client, "qs_agent9", "a-long-password")
         assert client.get("/auth/me", headers=agent).status_code == 200
+
+
+def test_a_supervisor_configures_an_items_workflow(client, qs_supervisor):
+    steps = [
+        {"name": "village_review", "title": "村级审查并公示", "roles": ["village_committee"], "level": "village",
+         "limit_days": 5, "on_approve": "township_review"},
+        {"name": "township_review", "title": "乡镇审核", "roles": ["department_staff"], "level": "township",
+         "limit_days": 10, "on_approve": "leader_signoff"},
+        {"name": "leader_signoff", "title": "领导签批", "roles": ["supervisor"], "level": "township",
+         "limit_days": 5, "on_approve": "approved"}]
+    saved = client.put(f"/catalogue/{QS}/SP-008/workflow", json={"steps": steps}, headers=qs_supervisor)
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["workflow"]["warning_share"] == 0.75
+    looping = [*steps[:2], {**steps[2], "on_approve": "village_review"}]
+    refused = client.put(f"/catalogue/{QS}/SP-008/workflow", json={"steps": looping}, headers=qs_supervisor)
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "workflow_invalid"
+    too_long = [{**s, "limit_days": 10} for s in steps]
+    refused = client.put(f"/catalogue/{QS}/SP-008/workflow", json={"steps": too_long}, headers=qs_supervisor)
+    assert refused.status_code == 422 and "add up to 30" in refused.text
+    assert client.delete(f"/catalogue/{QS}/SP-008/workflow", headers=qs_supervisor).json()["workflow"] is None

@@ -195,3 +195,36 @@ def test_a_call_without_a_caller_is_refused(directory_db):
                              caller=CallerContext().get_dependency(Ctx()))
     with pytest.raises(Unauthenticated):
         service.list_townships()
+
+
+WORKFLOW = {"steps": [
+    {"name": "village_review", "title": "村级审查", "roles": ["village_committee"], "level": "village",
+     "limit_days": 0, "on_approve": "township_review"},
+    {"name": "township_review", "title": "乡镇审核", "roles": ["supervisor"], "level": "township",
+     "limit_days": 0, "on_approve": "approved"}]}
+
+
+def test_an_item_gets_a_workflow_only_when_it_is_sound(directory, directory_db):
+    _tree(directory)
+    directory(ADMIN).create_catalogue_item(item={**ITEM, "promised_days": 10})
+    saved = directory(QS_SUPERVISOR).set_catalogue_workflow(township_code=QS, code="YB-002", workflow=WORKFLOW)
+    assert [s["name"] for s in saved["workflow"]["steps"]] == ["village_review", "township_review"]
+    assert outbox_types(directory_db)[-1] == "catalogue_item_changed"
+    broken = {"steps": [{**WORKFLOW["steps"][0], "on_approve": "nowhere"}]}
+    with pytest.raises(ValidationFailed) as err:
+        directory(QS_SUPERVISOR).set_catalogue_workflow(township_code=QS, code="YB-002", workflow=broken)
+    assert err.value.code == "workflow_invalid"
+    with pytest.raises(Forbidden):
+        directory(QS_CADRE).set_catalogue_workflow(township_code=QS, code="YB-002", workflow=WORKFLOW)
+    cleared = directory(QS_SUPERVISOR).set_catalogue_workflow(township_code=QS, code="YB-002", workflow=None)
+    assert cleared["workflow"] is None
+
+
+def test_a_shorter_promised_limit_must_still_fit_the_workflow(directory):
+    _tree(directory)
+    directory(ADMIN).create_catalogue_item(item={**ITEM, "promised_days": 10})
+    steps = [{**s, "limit_days": 5} for s in WORKFLOW["steps"]]
+    directory(ADMIN).set_catalogue_workflow(township_code=QS, code="YB-002", workflow={"steps": steps})
+    with pytest.raises(ValidationFailed) as err:
+        directory(ADMIN).update_catalogue_item(township_code=QS, code="YB-002", changes={"promised_days": 8})
+    assert err.value.code == "workflow_invalid"

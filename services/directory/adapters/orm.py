@@ -86,6 +86,7 @@ class CatalogueItem(VersionedRow, Base):
     fee_legal_basis: Mapped[str | None] = mapped_column(Text)
     supervision_method: Mapped[str] = mapped_column(Text, nullable=False)
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="active")
+    workflow: Mapped[dict | None] = mapped_column(JSON)  # a WorkflowDefinition; None: the default one
 
     __table_args__ = (Index("ix_catalogue_township_status", "township_code", "status", "category"),)
 

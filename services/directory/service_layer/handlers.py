@@ -19,6 +19,7 @@ from services.directory.domain.rules import (
     require_staff,
     require_visible,
 )
+from services.directory.domain.workflow import check_workflow
 from shared.contracts import directory as c
 from shared.contracts.base import parse
 from shared.contracts.caller import Caller, Role
@@ -334,9 +335,22 @@ def update_catalogue_item(uow: UnitOfWork, *, caller: Caller, township_code: str
     require_manage(caller, Record.CATALOGUE, township_code)
     changes = cmd.model_dump(exclude_unset=True)
     merged = {**catalogue_public(row).model_dump(include=set(c.CatalogueItemFields.model_fields)), **changes}
-    parse(c.CatalogueItemFields, merged)  # the whole item must still be valid after the change
+    item = parse(c.CatalogueItemFields, merged)  # the whole item must still be valid after the change
+    if row.workflow is not None:  # and its workflow must still fit the promised limit
+        check_workflow(c.WorkflowDefinition.model_validate(row.workflow), item.promised_days)
     return _change(uow, row, changes, public=catalogue_public, event_type="catalogue_item_changed",
                    township_code=township_code, now=now)
+
+
+def set_catalogue_workflow(uow: UnitOfWork, *, caller: Caller, township_code: str, code: str,
+                           workflow: c.WorkflowDefinition | None, now: datetime) -> c.CatalogueItemPublic:
+    """Give an item its own workflow (validated before it is saved), or None to use the default one."""
+    row = _visible_item(uow, caller, township_code, code)
+    require_manage(caller, Record.CATALOGUE, township_code)
+    if workflow is not None:
+        check_workflow(workflow, row.promised_days)
+    return _change(uow, row, {"workflow": workflow.model_dump(mode="json") if workflow else None},
+                   public=catalogue_public, event_type="catalogue_item_changed", township_code=township_code, now=now)
 
 
 def withdraw_catalogue_item(uow: UnitOfWork, *, caller: Caller, township_code: str, code: str,
