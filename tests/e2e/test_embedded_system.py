@@ -189,17 +189,6 @@ def test_no_unmasked_phone_number_reaches_the_log(system):
     assert "13812345678" not in log
 
 
-def test_data_survives_a_restart_and_the_demo_is_not_loaded_twice(system):
-    """Run last in this module: stops the system and starts it again on the same data folder."""
-    system["process"].stop()
-    port = int(system["base"].rsplit(":", 1)[1])
-    with embedded_system(system["data"], port) as (base, _), httpx.Client(base_url=base, timeout=30) as client:
-        admin = login(client, "admin")
-        assert len(client.get("/townships", headers=admin).json()) == 3
-        agent = login(client, "qs_agent9", "a-long-password")
-        assert client.get("/auth/me", headers=agent).status_code == 200
-
-
 def test_a_supervisor_configures_an_items_workflow(client, qs_supervisor):
     steps = [
         {"name": "village_review", "title": "村级审查并公示", "roles": ["village_committee"], "level": "village",
@@ -218,3 +207,15 @@ def test_a_supervisor_configures_an_items_workflow(client, qs_supervisor):
     refused = client.put(f"/catalogue/{QS}/SP-008/workflow", json={"steps": too_long}, headers=qs_supervisor)
     assert refused.status_code == 422 and "add up to 30" in refused.text
     assert client.delete(f"/catalogue/{QS}/SP-008/workflow", headers=qs_supervisor).json()["workflow"] is None
+
+
+def test_data_survives_a_restart_and_the_demo_is_not_loaded_twice(system):
+    """Run last in this module: stops the system and starts it again on the same data folder."""
+    system["process"].stop()
+    port = int(system["base"].rsplit(":", 1)[1])
+    with embedded_system(system["data"], port) as (base, _), httpx.Client(base_url=base, timeout=30) as client:
+        admin = login(client, "admin")
+        assert len(client.get("/townships", headers=admin).json()) == 3
+        agent = login(client, "qs_agent9", "a-long-password")
+        assert client.get("/auth/me", headers=agent).status_code == 200
+
