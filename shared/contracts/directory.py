@@ -230,12 +230,29 @@ class WorkflowDefinition(Contract):
     warning_share: float = Field(default=0.75, gt=0, lt=1)  # warn when this share of a limit is used
 
 
+ROLES_AT_LEVEL: dict[HandlingLevel, frozenset[Role]] = {
+    HandlingLevel.VILLAGE: frozenset({Role.VILLAGE_AGENT, Role.VILLAGE_COMMITTEE, Role.GRADUATE_OFFICIAL}),
+    HandlingLevel.TOWNSHIP: frozenset({Role.TOWNSHIP_CADRE, Role.DEPARTMENT_STAFF, Role.SUPERVISOR}),
+    HandlingLevel.COUNTY: frozenset({Role.COUNTY_ADMIN, Role.DEPARTMENT_STAFF, Role.SUPERVISOR}),
+}
+
+
+def default_workflow(handling_level: HandlingLevel, promised_days: int) -> WorkflowDefinition:
+    """The workflow of an item that has none of its own: one step at its handling level, the whole limit."""
+    title = {HandlingLevel.VILLAGE: "村级办理", HandlingLevel.TOWNSHIP: "乡镇审核",
+             HandlingLevel.COUNTY: "县级审批"}[handling_level]
+    return WorkflowDefinition(steps=[WorkflowStep(
+        name="review", title=title, roles=sorted(ROLES_AT_LEVEL[handling_level]), level=handling_level,
+        limit_days=promised_days, on_approve=APPROVED)])
+
+
 class CatalogueItemPublic(CatalogueItemFields, Versioned):
     township_code: str
     code: str
     kind: ItemKind
     status: ItemStatus
-    workflow: WorkflowDefinition | None = None  # None: one review step by the item's handling level
+    workflow: WorkflowDefinition  # the item's own, or the default one (custom_workflow false)
+    custom_workflow: bool
 
 
 # ---- market sites 集市 and their market-day rules -----------------------------------------------

@@ -206,7 +206,7 @@ def test_a_supervisor_configures_an_items_workflow(client, qs_supervisor):
     too_long = [{**s, "limit_days": 10} for s in steps]
     refused = client.put(f"/catalogue/{QS}/SP-008/workflow", json={"steps": too_long}, headers=qs_supervisor)
     assert refused.status_code == 422 and "add up to 30" in refused.text
-    assert client.delete(f"/catalogue/{QS}/SP-008/workflow", headers=qs_supervisor).json()["workflow"] is None
+    assert client.delete(f"/catalogue/{QS}/SP-008/workflow", headers=qs_supervisor).json()["custom_workflow"] is False
 
 
 def test_data_survives_a_restart_and_the_demo_is_not_loaded_twice(system):

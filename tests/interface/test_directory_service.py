@@ -216,8 +216,9 @@ def test_an_item_gets_a_workflow_only_when_it_is_sound(directory, directory_db):
     assert err.value.code == "workflow_invalid"
     with pytest.raises(Forbidden):
         directory(QS_CADRE).set_catalogue_workflow(township_code=QS, code="YB-002", workflow=WORKFLOW)
+    assert saved["custom_workflow"] is True
     cleared = directory(QS_SUPERVISOR).set_catalogue_workflow(township_code=QS, code="YB-002", workflow=None)
-    assert cleared["workflow"] is None
+    assert cleared["custom_workflow"] is False and [s["name"] for s in cleared["workflow"]["steps"]] == ["review"]
 
 
 def test_a_shorter_promised_limit_must_still_fit_the_workflow(directory):

@@ -2,9 +2,9 @@
 defined, nothing loops, actors sit at the step's level, and the limits fit the promised limit."""
 import pytest
 
-from services.directory.domain.workflow import check_workflow, default_workflow, workflow_problems
+from services.directory.domain.workflow import check_workflow, workflow_problems
 from shared.contracts.base import parse
-from shared.contracts.directory import HandlingLevel, WorkflowDefinition
+from shared.contracts.directory import HandlingLevel, WorkflowDefinition, default_workflow
 from shared.errors import ValidationFailed
 
 

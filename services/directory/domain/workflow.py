@@ -1,15 +1,8 @@
 """Checks a workflow before it is saved: it must be a path the approvals service can always finish."""
 from __future__ import annotations
 
-from shared.contracts.caller import Role
-from shared.contracts.directory import APPROVED, HandlingLevel, WorkflowDefinition, WorkflowStep
+from shared.contracts.directory import APPROVED, ROLES_AT_LEVEL, WorkflowDefinition, WorkflowStep
 from shared.errors import ValidationFailed
-
-ROLES_AT_LEVEL: dict[HandlingLevel, frozenset[Role]] = {
-    HandlingLevel.VILLAGE: frozenset({Role.VILLAGE_AGENT, Role.VILLAGE_COMMITTEE, Role.GRADUATE_OFFICIAL}),
-    HandlingLevel.TOWNSHIP: frozenset({Role.TOWNSHIP_CADRE, Role.DEPARTMENT_STAFF, Role.SUPERVISOR}),
-    HandlingLevel.COUNTY: frozenset({Role.COUNTY_ADMIN, Role.DEPARTMENT_STAFF, Role.SUPERVISOR}),
-}
 
 
 def workflow_problems(workflow: WorkflowDefinition, promised_days: int) -> list[dict[str, str]]:
@@ -59,12 +52,3 @@ def check_workflow(workflow: WorkflowDefinition, promised_days: int) -> None:
     problems = workflow_problems(workflow, promised_days)
     if problems:
         raise ValidationFailed("the workflow cannot be used as it is", problems, code="workflow_invalid")
-
-
-def default_workflow(handling_level: HandlingLevel, promised_days: int) -> WorkflowDefinition:
-    """An item without its own workflow: one review step at its handling level, the whole limit."""
-    title = {HandlingLevel.VILLAGE: "村级办理", HandlingLevel.TOWNSHIP: "乡镇审核",
-             HandlingLevel.COUNTY: "县级审批"}[handling_level]
-    return WorkflowDefinition(steps=[WorkflowStep(
-        name="review", title=title, roles=sorted(ROLES_AT_LEVEL[handling_level]), level=handling_level,
-        limit_days=promised_days, on_approve=APPROVED)])

@@ -311,7 +311,8 @@ def authenticate(uow: UnitOfWork, *, credentials: c.Credentials) -> c.StaffPubli
 
 def catalogue_public(row: orm.CatalogueItem) -> c.CatalogueItemPublic:
     kind = c.ItemKind.IMMEDIATE if row.promised_days == 0 else c.ItemKind.PROMISED
-    return _snapshot(c.CatalogueItemPublic, row, kind=kind)
+    workflow = row.workflow or c.default_workflow(c.HandlingLevel(row.handling_level), row.promised_days)
+    return _snapshot(c.CatalogueItemPublic, row, kind=kind, workflow=workflow, custom_workflow=row.workflow is not None)
 
 
 def create_catalogue_item(uow: UnitOfWork, *, caller: Caller, cmd: c.CatalogueItemCreate,
@@ -334,7 +335,8 @@ def update_catalogue_item(uow: UnitOfWork, *, caller: Caller, township_code: str
     row = _visible_item(uow, caller, township_code, code)
     require_manage(caller, Record.CATALOGUE, township_code)
     changes = cmd.model_dump(exclude_unset=True)
-    merged = {**catalogue_public(row).model_dump(include=set(c.CatalogueItemFields.model_fields)), **changes}
+    merged = {**catalogue_public(row).model_dump(include=set(c.CatalogueItemFields.model_fields), mode="json"),
+              **cmd.model_dump(exclude_unset=True, mode="json")}
     item = parse(c.CatalogueItemFields, merged)  # the whole item must still be valid after the change
     if row.workflow is not None:  # and its workflow must still fit the promised limit
         check_workflow(c.WorkflowDefinition.model_validate(row.workflow), item.promised_days)
