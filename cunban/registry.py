@@ -7,6 +7,7 @@ from typing import Any
 SERVICES: dict[str, str] = {
     "directory": "services.directory.service:DirectoryService",
     "intake": "services.intake.service:IntakeService",
+    "approvals": "services.approvals.service:ApprovalsService",
 }
 
 

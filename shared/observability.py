@@ -48,6 +48,12 @@ class _Metrics:
         self.rpc_client_latency = Histogram(
             "cunban_rpc_client_duration_seconds", "Gateway RPC round trips", ["service", "outcome"],
             buckets=LATENCY_BUCKETS)
+        self.applications_open = Gauge(
+            "cunban_applications_open", "Applications in approval, not yet completed", ["township"])
+        self.applications_warned = Gauge(
+            "cunban_applications_warned", "Open applications past the warning share of a limit", ["township"])
+        self.applications_overdue = Gauge(
+            "cunban_applications_overdue", "Open applications past a step or overall limit", ["township"])
         self.calendar_next_year_missing = Gauge(
             "cunban_calendar_next_year_missing", "1 when next year's official working-day calendar is absent",
             ["county"])

@@ -1,0 +1,85 @@
+"""Approvals as a nameko service: cases opened from intake's filings, staff actions by RPC, the
+deadline sweep on a timer, and the directory's workflows and calendar kept as read models."""
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from nameko.events import event_handler
+from nameko.timer import timer
+
+from services.approvals.adapters.orm import Base
+from services.approvals.service_layer import handlers as h
+from shared.clock import utcnow
+from shared.contracts import approvals as c
+from shared.contracts.base import parse
+from shared.contracts.envelope import EventEnvelope
+from shared.contracts.intake import ApplicationFiled
+from shared.db import Database
+from shared.messaging import OutboxRelay, consume_once
+from shared.observability import Observed
+from shared.service import CallerContext, rpc
+
+log = logging.getLogger(__name__)
+SWEEP_SECONDS = 30
+
+
+class ApprovalsService:
+    name = "approvals"
+
+    db = Database(Base.metadata)
+    relay = OutboxRelay()
+    caller = CallerContext()
+    observed = Observed()
+
+    @rpc
+    def act(self, ref: str, action: dict) -> dict:
+        """One staff action on an application's case: accept, refuse, claim, approve, return, …"""
+        return h.act(self.db, caller=self.caller(), ref=ref, cmd=parse(c.CaseAction, action),
+                     now=utcnow()).model_dump(mode="json")
+
+    @rpc
+    def get_case(self, ref: str) -> dict:
+        return h.get_case(self.db, caller=self.caller(), ref=ref, now=utcnow()).model_dump(mode="json")
+
+    @rpc
+    def inbox(self, query: dict | None = None) -> list:
+        return [v.model_dump(mode="json") for v in h.inbox(self.db, caller=self.caller(),
+                                                           query=parse(c.InboxQuery, query or {}), now=utcnow())]
+
+    @rpc
+    def counts(self, township_code: str | None = None) -> dict:
+        return h.counts(self.db, caller=self.caller(), township_code=township_code)
+
+    @rpc
+    def notices(self, kind: str, limit: int = 50, offset: int = 0) -> list:
+        query = parse(c.NoticeQuery, {"kind": kind, "limit": limit, "offset": offset})
+        return [v.model_dump(mode="json") for v in h.notices(self.db, caller=self.caller(), kind=query.kind,
+                                                             limit=query.limit, offset=query.offset)]
+
+    @timer(interval=SWEEP_SECONDS, eager=True)
+    def sweep_deadlines(self) -> None:
+        """Warnings, 督办 and 责任追究 for the limits that have come due; then the dashboard gauges."""
+        now = utcnow()
+        warned, noticed = h.sweep(self.db, now=now)
+        if warned or noticed:
+            log.info("deadline sweep: %d warnings, %d overdue", warned, noticed, extra={"service": self.name})
+        h.update_gauges(self.db, now=now)
+
+    # ---- what other services tell us -------------------------------------------------------------
+    @event_handler("intake", "application_filed")
+    @consume_once
+    def on_application_filed(self, envelope: EventEnvelope) -> None:
+        h.open_case(self.db, filed=ApplicationFiled.model_validate(envelope.payload), now=utcnow())
+
+    @event_handler("directory", "catalogue_item_changed")
+    @consume_once
+    def on_catalogue_item_changed(self, envelope: EventEnvelope) -> None:
+        h.keep_workflow(self.db, item=envelope.payload)
+
+    @event_handler("directory", "calendar_changed")
+    @consume_once
+    def on_calendar_changed(self, envelope: EventEnvelope) -> None:
+        p = envelope.payload
+        h.note_calendar_change(self.db, county_code=p["county_code"], day=date.fromisoformat(p["day"]),
+                               kind=p["kind"])

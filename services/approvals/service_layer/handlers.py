@@ -1,0 +1,357 @@
+"""Approvals use cases: open a case for each filed application, apply staff actions, keep deadline rows
+and the inbox in step, and sweep due deadlines into warnings, 督办 notices and 责任追究 records."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import case as sql_case
+from sqlalchemy import delete, func, or_, select, update
+
+from services.approvals.adapters import orm
+from services.approvals.domain.case import OPEN_STATUSES, Action, Case, CaseStatus
+from services.approvals.domain.working_days import Pause, WorkingCalendar, is_overdue, warning_day
+from shared.clock import today_in_china
+from shared.contracts import approvals as c
+from shared.contracts.caller import Caller, Role
+from shared.contracts.directory import HandlingLevel, WorkflowDefinition, default_workflow
+from shared.contracts.intake import ApplicationFiled
+from shared.db import UnitOfWork
+from shared.errors import Forbidden, NotFound
+from shared.observability import metrics
+
+STATION_ROLES = (Role.VILLAGE_AGENT, Role.VILLAGE_COMMITTEE, Role.GRADUATE_OFFICIAL)
+SWEEP_BATCH = 500
+OPEN = sorted(s.value for s in OPEN_STATUSES)
+
+
+# ---- from rows to the domain and back -----------------------------------------------------------------
+
+def _case(row: orm.CaseRow) -> Case:
+    return Case(
+        application_id=row.application_id, receipt_no=row.receipt_no, township_code=row.township_code,
+        station_code=row.station_code, accountable_staff_id=row.accountable_staff_id,
+        workflow=WorkflowDefinition.model_validate(row.workflow), promised_days=row.promised_days,
+        received_on=row.received_on, status=CaseStatus(row.status), step_index=row.step_index,
+        step_entered_on=row.step_entered_on, assignee_staff_id=row.assignee_staff_id,
+        resume_status=CaseStatus(row.resume_status) if row.resume_status else None,
+        outcome=c.Outcome(row.outcome) if row.outcome else None, extension_days=row.extension_days,
+        pauses=tuple(Pause(date.fromisoformat(a), date.fromisoformat(b) if b else None) for a, b in row.pauses))
+
+
+def calendar(uow: UnitOfWork) -> WorkingCalendar:
+    rows = uow.session.execute(select(orm.CalendarDayCopy.day, orm.CalendarDayCopy.kind)).all()
+    return WorkingCalendar(days_off=frozenset(d for d, kind in rows if kind != "makeup_workday"),
+                           makeup_workdays=frozenset(d for d, kind in rows if kind == "makeup_workday"))
+
+
+def _store(uow: UnitOfWork, row: orm.CaseRow, case: Case, cal: WorkingCalendar, now: datetime) -> None:
+    row.status, row.step_index, row.step_entered_on = case.status.value, case.step_index, case.step_entered_on
+    row.assignee_staff_id, row.outcome, row.extension_days = case.assignee_staff_id, case.outcome, case.extension_days
+    row.resume_status = case.resume_status.value if case.resume_status else None
+    row.pauses = [[p.requested_on.isoformat(), p.received_on.isoformat() if p.received_on else None]
+                  for p in case.pauses]
+    row.overall_due = case.overall_deadline(cal) if case.is_open else None
+    row.step_due = case.step_deadline(cal) if case.is_open else None
+    row.updated_at = now
+    uow.session.flush()
+    _sync_deadlines(uow, case, row, cal)
+    _sync_waiting(uow, case, row)
+
+
+def _desired_deadlines(case: Case, row: orm.CaseRow, cal: WorkingCalendar) -> list[tuple[str, str | None, date, date]]:
+    share = case.workflow.warning_share
+    wanted = []
+    if case.is_open and row.overall_due is not None:
+        warn = warning_day(cal, case.received_on, case.promised_days + case.extension_days, share, case.pauses)
+        wanted.append(("overall", None, warn, row.overall_due))
+    if case.is_open and row.step_due is not None:
+        warn = warning_day(cal, case.step_entered_on or case.received_on, case.step.limit_days + case.extension_days,
+                           share, case.pauses)
+        wanted.append(("step", case.step.name, warn, row.step_due))
+    return wanted
+
+
+def _sync_deadlines(uow: UnitOfWork, case: Case, row: orm.CaseRow, cal: WorkingCalendar) -> None:
+    """Keep one row per running limit. Unchanged limits keep their row (so no second warning); limits
+    that fired their overdue notice stay as history; the rest are replaced."""
+    wanted = {(kind, step, due): warn for kind, step, warn, due in _desired_deadlines(case, row, cal)}
+    existing = uow.session.execute(select(orm.DeadlineRow).where(
+        orm.DeadlineRow.application_id == row.application_id, orm.DeadlineRow.overdue_at.is_(None))).scalars()
+    for deadline_row in existing:
+        key = (deadline_row.kind, deadline_row.step_name, deadline_row.due_on)
+        if key in wanted and wanted[key] == deadline_row.warn_on:
+            del wanted[key]
+        else:
+            uow.session.delete(deadline_row)
+    for (kind, step, due), warn in wanted.items():
+        uow.session.add(orm.DeadlineRow(application_id=row.application_id, kind=kind, step_name=step, warn_on=warn,
+                                        due_on=due))
+
+
+def _sync_waiting(uow: UnitOfWork, case: Case, row: orm.CaseRow) -> None:
+    uow.session.execute(delete(orm.WaitingRow).where(orm.WaitingRow.application_id == row.application_id))
+    if case.status in (CaseStatus.PENDING_ACCEPTANCE, CaseStatus.IN_REVIEW):
+        step = case.step
+    elif case.status is CaseStatus.READY_TO_COMPLETE:
+        step = case.workflow.steps[-1]
+    elif case.status is CaseStatus.COMPLETED:  # waiting to be handed over at the station
+        roles = STATION_ROLES if case.station_code else (Role.TOWNSHIP_CADRE,)
+        for role in roles:
+            uow.session.add(orm.WaitingRow(application_id=row.application_id, role=role.value,
+                                           township_code=case.township_code, station_code=case.station_code,
+                                           due_on=None))
+        return
+    else:
+        return
+    station = case.station_code if step.level is HandlingLevel.VILLAGE else None
+    for role in step.roles:
+        uow.session.add(orm.WaitingRow(application_id=row.application_id, role=role.value,
+                                       township_code=case.township_code, station_code=station,
+                                       due_on=row.step_due or row.overall_due))
+
+
+# ---- opening a case ---------------------------------------------------------------------------------------
+
+def open_case(uow: UnitOfWork, *, filed: ApplicationFiled, now: datetime) -> bool:
+    """Every application intake files waits here for 受理, unless it was completed on the spot."""
+    if filed.completed_on_the_spot or uow.session.get(orm.CaseRow, filed.id) is not None:
+        return False
+    copy = uow.session.get(orm.CatalogueWorkflowCopy, (filed.township_code, filed.item_code))
+    workflow = WorkflowDefinition.model_validate(copy.workflow) if copy else \
+        default_workflow(filed.handling_level, filed.promised_days)
+    case = Case(application_id=filed.id, receipt_no=filed.receipt_no, township_code=filed.township_code,
+                station_code=filed.station_code, accountable_staff_id=filed.accountable_staff_id, workflow=workflow,
+                promised_days=filed.promised_days, received_on=today_in_china(filed.filed_at))
+    row = orm.CaseRow(application_id=filed.id, receipt_no=filed.receipt_no, township_code=filed.township_code,
+                      station_code=filed.station_code, item_code=filed.item_code,
+                      accountable_staff_id=filed.accountable_staff_id, workflow=workflow.model_dump(mode="json"),
+                      promised_days=filed.promised_days, received_on=case.received_on, filed_at=filed.filed_at,
+                      status=case.status.value, step_index=0, extension_days=0, pauses=[], updated_at=now)
+    uow.session.add(row)
+    _store(uow, row, case, calendar(uow), now)
+    return True
+
+
+# ---- staff actions ----------------------------------------------------------------------------------------
+
+def _find(uow: UnitOfWork, caller: Caller, ref: str) -> orm.CaseRow:
+    column = orm.CaseRow.receipt_no if "-" in ref else orm.CaseRow.application_id
+    row = uow.session.execute(select(orm.CaseRow).where(column == ref)).scalar_one_or_none()
+    if row is None or caller.role is Role.PUBLIC or not caller.sees_township(row.township_code):
+        raise NotFound("no approval case for this application", code="case_not_found")
+    return row
+
+
+def act(uow: UnitOfWork, *, caller: Caller, ref: str, cmd: c.CaseAction, now: datetime) -> c.CaseView:
+    row = _find(uow, caller, ref)
+    cal = calendar(uow)
+    new, entry, progress = _case(row).act(Action(cmd.action), caller, now=now, today=today_in_china(now),
+                                          calendar=cal, reason=cmd.reason, materials=cmd.materials, days=cmd.days)
+    _store(uow, row, new, cal, now)
+    uow.session.add(orm.AuditRow(application_id=row.application_id, action=entry.action.value,
+                                 actor_staff_id=entry.actor_staff_id, actor_role=entry.actor_role, at=entry.at,
+                                 reason=entry.reason, step=entry.step, from_status=entry.from_status.value,
+                                 to_status=entry.to_status.value, step_days_used=entry.step_days_used,
+                                 overall_days_used=entry.overall_days_used, details=entry.details))
+    if progress is not None:
+        event = c.ApplicationProgressed(
+            application_id=row.application_id, receipt_no=row.receipt_no, township_code=row.township_code,
+            stage=progress.stage, occurred_at=now, actor_staff_id=caller.staff_id, step_name=progress.step_name,
+            promised_deadline=row.overall_due, outcome=progress.outcome, reason=progress.reason,
+            missing_materials=list(progress.missing_materials))
+        uow.record_event("application_progressed", event.model_dump(mode="json"), township_code=row.township_code,
+                         now=now)
+    uow.commit()
+    return case_view(uow, row, today_in_china(now), with_history=True)
+
+
+def get_case(uow: UnitOfWork, *, caller: Caller, ref: str, now: datetime) -> c.CaseView:
+    return case_view(uow, _find(uow, caller, ref), today_in_china(now), with_history=True)
+
+
+def case_view(uow: UnitOfWork, row: orm.CaseRow, today: date, *, with_history: bool = False) -> c.CaseView:
+    case = _case(row)
+    audit, deadlines = [], []
+    if with_history:
+        audit = [c.AuditEntryView(action=a.action, actor_staff_id=a.actor_staff_id, actor_role=a.actor_role, at=a.at,
+                                  reason=a.reason, step=a.step, from_status=a.from_status, to_status=a.to_status,
+                                  step_days_used=a.step_days_used, overall_days_used=a.overall_days_used,
+                                  details=a.details)
+                 for a in uow.session.execute(select(orm.AuditRow).where(
+                     orm.AuditRow.application_id == row.application_id).order_by(orm.AuditRow.id)).scalars()]
+        deadlines = [c.DeadlineView(kind=d.kind, step_name=d.step_name, warn_on=d.warn_on, due_on=d.due_on,
+                                    warned_at=d.warned_at, overdue_at=d.overdue_at)
+                     for d in uow.session.execute(select(orm.DeadlineRow).where(
+                         orm.DeadlineRow.application_id == row.application_id).order_by(orm.DeadlineRow.id)).scalars()]
+    return c.CaseView(
+        application_id=row.application_id, receipt_no=row.receipt_no, township_code=row.township_code,
+        station_code=row.station_code, item_code=row.item_code, status=row.status, step_name=case.step.name,
+        step_title=case.step.title, step_roles=[r.value for r in case.step.roles],
+        assignee_staff_id=row.assignee_staff_id, accountable_staff_id=row.accountable_staff_id, outcome=row.outcome,
+        received_on=row.received_on, promised_days=row.promised_days, extension_days=row.extension_days,
+        overall_due=row.overall_due, step_due=row.step_due,
+        overdue=is_overdue(row.overall_due, today) or is_overdue(row.step_due, today),
+        paused=row.status == CaseStatus.AWAITING_SUPPLEMENT.value, audit=audit, deadlines=deadlines)
+
+
+# ---- what waits for whom ------------------------------------------------------------------------------
+
+def inbox(uow: UnitOfWork, *, caller: Caller, query: c.InboxQuery, now: datetime) -> list[c.CaseView]:
+    """What waits for my role at my station or township: least time left first, so overdue work leads."""
+    if caller.role is Role.PUBLIC or caller.township_code is None:
+        return []
+    w = orm.WaitingRow
+    stmt = (select(orm.CaseRow).join(w, w.application_id == orm.CaseRow.application_id)
+            .where(w.role == caller.role.value, w.township_code == caller.township_code,
+                   or_(w.station_code.is_(None), w.station_code == caller.station_code))
+            .order_by(w.due_on.asc().nulls_last(), orm.CaseRow.filed_at).limit(query.limit).offset(query.offset))
+    today = today_in_china(now)
+    return [case_view(uow, row, today) for row in uow.session.execute(stmt).scalars()]
+
+
+def counts(uow: UnitOfWork, *, caller: Caller, township_code: str | None) -> dict[str, int]:
+    if caller.role is Role.PUBLIC:
+        raise Forbidden("staff only", code="staff_only")
+    township = township_code or caller.township_filter()
+    if township is not None and not caller.sees_township(township):
+        raise NotFound("township not found", code="township_not_found")
+    stmt = select(orm.CaseRow.status, func.count()).group_by(orm.CaseRow.status)
+    if township is not None:
+        stmt = stmt.where(orm.CaseRow.township_code == township)
+    return {status: n for status, n in uow.session.execute(stmt).all()}
+
+
+def notices(uow: UnitOfWork, *, caller: Caller, kind: str, limit: int, offset: int) -> list[c.NoticeView]:
+    """Supervisors and county roles see their township's notices; anyone sees the records against them."""
+    n = orm.NoticeRow
+    stmt = select(n).where(n.kind == kind)
+    if caller.role is Role.PUBLIC:
+        raise Forbidden("staff only", code="staff_only")
+    if not caller.is_county:
+        stmt = stmt.where(n.township_code == caller.township_code)
+        if caller.role is not Role.SUPERVISOR:
+            stmt = stmt.where(or_(n.responsible_staff_id == caller.staff_id,
+                                  n.accountable_staff_id == caller.staff_id))
+    stmt = stmt.order_by(n.recorded_at.desc(), n.id.desc()).limit(limit).offset(offset)
+    return [c.NoticeView(id=r.id, kind=r.kind, application_id=r.application_id, receipt_no=r.receipt_no,
+                         township_code=r.township_code, deadline_kind=r.deadline_kind, step_name=r.step_name,
+                         due_on=r.due_on, recorded_at=r.recorded_at, responsible_staff_id=r.responsible_staff_id,
+                         accountable_staff_id=r.accountable_staff_id) for r in uow.session.execute(stmt).scalars()]
+
+
+# ---- the sweep ---------------------------------------------------------------------------------------
+
+def sweep(uow: UnitOfWork, *, now: datetime) -> tuple[int, int]:
+    """Warn about limits whose warning day has come and act on limits that have passed. Reads only
+    deadline rows that are due (two indexes), claims each with a conditional UPDATE so that two
+    instances or a restart never send a notice twice, and commits each claim with its events."""
+    today = today_in_china(now)
+    _rederive_if_calendar_changed(uow, now)
+    d = orm.DeadlineRow
+    to_warn = list(uow.session.execute(select(d.id).where(d.warned_at.is_(None), d.warn_on <= today)
+                                       .order_by(d.warn_on).limit(SWEEP_BATCH)).scalars())
+    warned = sum(_claim(uow, deadline_id, d.warned_at, now, _warn) for deadline_id in to_warn)
+    to_notice = list(uow.session.execute(select(d.id).where(d.overdue_at.is_(None), d.due_on < today)
+                                         .order_by(d.due_on).limit(SWEEP_BATCH)).scalars())
+    noticed = sum(_claim(uow, deadline_id, d.overdue_at, now, _supervise) for deadline_id in to_notice)
+    return warned, noticed
+
+
+def _claim(uow: UnitOfWork, deadline_id: int, flag: Any, now: datetime, effect: Any) -> int:
+    claimed = uow.session.execute(update(orm.DeadlineRow).where(orm.DeadlineRow.id == deadline_id, flag.is_(None))
+                                  .values({flag.key: now})).rowcount
+    if claimed != 1:
+        uow.rollback()
+        return 0
+    deadline_row = uow.session.get(orm.DeadlineRow, deadline_id)
+    case_row = uow.session.get(orm.CaseRow, deadline_row.application_id)
+    effect(uow, deadline_row, case_row, now)
+    uow.commit()
+    return 1
+
+
+def _deadline_event(deadline_row: orm.DeadlineRow, case_row: orm.CaseRow) -> dict[str, Any]:
+    return c.DeadlineEvent(application_id=case_row.application_id, receipt_no=case_row.receipt_no,
+                           township_code=case_row.township_code, deadline_kind=deadline_row.kind,
+                           step_name=deadline_row.step_name, due_on=deadline_row.due_on,
+                           responsible_staff_id=case_row.assignee_staff_id,
+                           accountable_staff_id=case_row.accountable_staff_id).model_dump(mode="json")
+
+
+def _warn(uow: UnitOfWork, deadline_row: orm.DeadlineRow, case_row: orm.CaseRow, now: datetime) -> None:
+    uow.record_event("approval_warning", _deadline_event(deadline_row, case_row), township_code=case_row.township_code,
+                     now=now)
+
+
+def _supervise(uow: UnitOfWork, deadline_row: orm.DeadlineRow, case_row: orm.CaseRow, now: datetime) -> None:
+    """At the limit: 督办 to the township's supervisors, 责任追究 against whoever held the late step
+    (nobody, if no one had claimed it), and the first-contact staff member is told."""
+    if deadline_row.warned_at is None:
+        deadline_row.warned_at = now
+    for kind in ("supervision", "accountability"):
+        uow.session.add(orm.NoticeRow(
+            kind=kind, application_id=case_row.application_id, receipt_no=case_row.receipt_no,
+            township_code=case_row.township_code, deadline_id=deadline_row.id, deadline_kind=deadline_row.kind,
+            step_name=deadline_row.step_name, due_on=deadline_row.due_on, recorded_at=now,
+            responsible_staff_id=case_row.assignee_staff_id, accountable_staff_id=case_row.accountable_staff_id))
+    event = _deadline_event(deadline_row, case_row)
+    uow.record_event("supervision_notice_issued", event, township_code=case_row.township_code, now=now)
+    uow.record_event("accountability_recorded", event, township_code=case_row.township_code, now=now)
+
+
+def _rederive_if_calendar_changed(uow: UnitOfWork, now: datetime) -> None:
+    """A county that adds a day off moves every open deadline: re-derive them once per change burst."""
+    state = uow.session.get(orm.CalendarState, 1)
+    if state is None or state.applied == state.changed:
+        return
+    cal = calendar(uow)
+    for row in uow.session.execute(select(orm.CaseRow).where(orm.CaseRow.status.in_(OPEN))).scalars():
+        _store(uow, row, _case(row), cal, now)
+    state.applied = state.changed
+    uow.commit()
+
+
+def note_calendar_change(uow: UnitOfWork, *, county_code: str, day: date, kind: str | None) -> None:
+    row = uow.session.get(orm.CalendarDayCopy, (county_code, day))
+    if kind is None:
+        if row is not None:
+            uow.session.delete(row)
+    elif row is None:
+        uow.session.add(orm.CalendarDayCopy(county_code=county_code, day=day, kind=kind))
+    else:
+        row.kind = kind
+    state = uow.session.get(orm.CalendarState, 1)
+    if state is None:
+        uow.session.add(orm.CalendarState(id=1, changed=1, applied=0))
+    else:
+        state.changed += 1
+
+
+def keep_workflow(uow: UnitOfWork, *, item: dict[str, Any]) -> None:
+    key = (item["township_code"], item["code"])
+    row = uow.session.get(orm.CatalogueWorkflowCopy, key)
+    if row is None:
+        uow.session.add(orm.CatalogueWorkflowCopy(township_code=key[0], code=key[1], workflow=item["workflow"],
+                                                  version=item["version"]))
+    elif item["version"] > row.version:
+        row.workflow, row.version = item["workflow"], item["version"]
+
+
+def update_gauges(uow: UnitOfWork, *, now: datetime) -> None:
+    """Open, warned and overdue applications per township, for the dashboards."""
+    today = today_in_china(now)
+    r = orm.CaseRow
+    overdue = sql_case((or_(r.overall_due < today, r.step_due < today), 1), else_=0)
+    rows = uow.session.execute(select(r.township_code, func.count(), func.sum(overdue))
+                               .where(r.status.in_(OPEN)).group_by(r.township_code)).all()
+    warned = dict(uow.session.execute(
+        select(r.township_code, func.count(func.distinct(r.application_id)))
+        .join(orm.DeadlineRow, orm.DeadlineRow.application_id == r.application_id)
+        .where(r.status.in_(OPEN), orm.DeadlineRow.warned_at.is_not(None),
+               orm.DeadlineRow.overdue_at.is_(None)).group_by(r.township_code)).all())
+    for township, open_count, overdue_count in rows:
+        metrics.applications_open.labels(township).set(open_count)
+        metrics.applications_overdue.labels(township).set(overdue_count or 0)
+        metrics.applications_warned.labels(township).set(warned.get(township, 0))
+
