@@ -70,6 +70,7 @@ class DeadlineRow(Base):
     application_id: Mapped[str] = mapped_column(ForeignKey("cases.application_id"), nullable=False, index=True)
     kind: Mapped[str] = mapped_column(String(8), nullable=False)  # overall | step
     step_name: Mapped[str | None] = mapped_column(String(32))
+    started_on: Mapped[date] = mapped_column(Date, nullable=False)  # receipt, or the day the step was entered
     warn_on: Mapped[date] = mapped_column(Date, nullable=False)
     due_on: Mapped[date] = mapped_column(Date, nullable=False)
     warned_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

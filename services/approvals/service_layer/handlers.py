@@ -59,34 +59,40 @@ def _store(uow: UnitOfWork, row: orm.CaseRow, case: Case, cal: WorkingCalendar, 
     _sync_waiting(uow, case, row)
 
 
-def _desired_deadlines(case: Case, row: orm.CaseRow, cal: WorkingCalendar) -> list[tuple[str, str | None, date, date]]:
+Limit = tuple[str, str | None, date]  # kind, step, the day its clock started: one limit of one case
+
+
+def _desired_deadlines(case: Case, row: orm.CaseRow, cal: WorkingCalendar) -> dict[Limit, tuple[date, date]]:
+    """The running limits of a case, each with its warning day and due day."""
     share = case.workflow.warning_share
-    wanted = []
+    wanted: dict[Limit, tuple[date, date]] = {}
     if case.is_open and row.overall_due is not None:
         warn = warning_day(cal, case.received_on, case.promised_days + case.extension_days, share, case.pauses)
-        wanted.append(("overall", None, warn, row.overall_due))
-    if case.is_open and row.step_due is not None:
-        warn = warning_day(cal, case.step_entered_on or case.received_on, case.step.limit_days + case.extension_days,
-                           share, case.pauses)
-        wanted.append(("step", case.step.name, warn, row.step_due))
+        wanted[("overall", None, case.received_on)] = (warn, row.overall_due)
+    if case.is_open and row.step_due is not None and len(case.workflow.steps) > 1:
+        # with one step, the step is the whole item: its limit is the overall one, tracked once
+        started = case.step_entered_on or case.received_on
+        warn = warning_day(cal, started, case.step.limit_days + case.extension_days, share, case.pauses)
+        wanted[("step", case.step.name, started)] = (warn, row.step_due)
     return wanted
 
 
 def _sync_deadlines(uow: UnitOfWork, case: Case, row: orm.CaseRow, cal: WorkingCalendar) -> None:
-    """Keep one row per running limit. Unchanged limits keep their row (so no second warning); limits
-    that fired their overdue notice stay as history; the rest are replaced."""
-    wanted = {(kind, step, due): warn for kind, step, warn, due in _desired_deadlines(case, row, cal)}
+    """Keep one row per running limit. A limit whose days have not changed keeps its row (no second
+    warning); a limit that already fired its overdue notice is never raised again, even when a calendar
+    change moves its due day; a step entered again (after a return) is a new limit."""
+    wanted = _desired_deadlines(case, row, cal)
     existing = uow.session.execute(select(orm.DeadlineRow).where(
-        orm.DeadlineRow.application_id == row.application_id, orm.DeadlineRow.overdue_at.is_(None))).scalars()
+        orm.DeadlineRow.application_id == row.application_id)).scalars()
     for deadline_row in existing:
-        key = (deadline_row.kind, deadline_row.step_name, deadline_row.due_on)
-        if key in wanted and wanted[key] == deadline_row.warn_on:
-            del wanted[key]
+        limit = (deadline_row.kind, deadline_row.step_name, deadline_row.started_on)
+        if deadline_row.overdue_at is not None or wanted.get(limit) == (deadline_row.warn_on, deadline_row.due_on):
+            wanted.pop(limit, None)
         else:
             uow.session.delete(deadline_row)
-    for (kind, step, due), warn in wanted.items():
-        uow.session.add(orm.DeadlineRow(application_id=row.application_id, kind=kind, step_name=step, warn_on=warn,
-                                        due_on=due))
+    for (kind, step, started), (warn, due) in wanted.items():
+        uow.session.add(orm.DeadlineRow(application_id=row.application_id, kind=kind, step_name=step,
+                                        started_on=started, warn_on=warn, due_on=due))
 
 
 def _sync_waiting(uow: UnitOfWork, case: Case, row: orm.CaseRow) -> None:
@@ -137,7 +143,8 @@ def open_case(uow: UnitOfWork, *, filed: ApplicationFiled, now: datetime) -> boo
 
 def _find(uow: UnitOfWork, caller: Caller, ref: str) -> orm.CaseRow:
     column = orm.CaseRow.receipt_no if "-" in ref else orm.CaseRow.application_id
-    row = uow.session.execute(select(orm.CaseRow).where(column == ref)).scalar_one_or_none()
+    # locked for the rest of the transaction: one action (or re-derivation) at a time per case
+    row = uow.session.execute(select(orm.CaseRow).where(column == ref).with_for_update()).scalar_one_or_none()
     if row is None or caller.role is Role.PUBLIC or not caller.sees_township(row.township_code):
         raise NotFound("no approval case for this application", code="case_not_found")
     return row
@@ -249,7 +256,8 @@ def sweep(uow: UnitOfWork, *, now: datetime) -> tuple[int, int]:
     today = today_in_china(now)
     _rederive_if_calendar_changed(uow, now)
     d = orm.DeadlineRow
-    to_warn = list(uow.session.execute(select(d.id).where(d.warned_at.is_(None), d.warn_on <= today)
+    # a limit already past gets its overdue notice instead of a warning
+    to_warn = list(uow.session.execute(select(d.id).where(d.warned_at.is_(None), d.warn_on <= today, d.due_on >= today)
                                        .order_by(d.warn_on).limit(SWEEP_BATCH)).scalars())
     warned = sum(_claim(uow, deadline_id, d.warned_at, now, _warn) for deadline_id in to_warn)
     to_notice = list(uow.session.execute(select(d.id).where(d.overdue_at.is_(None), d.due_on < today)
@@ -301,14 +309,18 @@ def _supervise(uow: UnitOfWork, deadline_row: orm.DeadlineRow, case_row: orm.Cas
 
 
 def _rederive_if_calendar_changed(uow: UnitOfWork, now: datetime) -> None:
-    """A county that adds a day off moves every open deadline: re-derive them once per change burst."""
-    state = uow.session.get(orm.CalendarState, 1)
-    if state is None or state.applied == state.changed:
+    """A county that adds a day off moves every open deadline: re-derive them once per change burst.
+    The conditional UPDATE elects one instance to do it; the case rows are locked against actions."""
+    elected = uow.session.execute(update(orm.CalendarState).where(
+        orm.CalendarState.id == 1, orm.CalendarState.applied != orm.CalendarState.changed)
+        .values(applied=orm.CalendarState.changed)).rowcount
+    if elected != 1:
+        uow.rollback()
         return
     cal = calendar(uow)
-    for row in uow.session.execute(select(orm.CaseRow).where(orm.CaseRow.status.in_(OPEN))).scalars():
+    for row in uow.session.execute(select(orm.CaseRow).where(orm.CaseRow.status.in_(OPEN))
+                                   .with_for_update()).scalars():
         _store(uow, row, _case(row), cal, now)
-    state.applied = state.changed
     uow.commit()
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 11:31:20.989274
+Create Date: 2026-11-28 11:37:55.519694
 """
 from alembic import op
 import sqlalchemy as sa
@@ -109,6 +109,7 @@ def upgrade() -> None:
     sa.Column('application_id', sa.String(length=32), nullable=False),
     sa.Column('kind', sa.String(length=8), nullable=False),
     sa.Column('step_name', sa.String(length=32), nullable=True),
+    sa.Column('started_on', sa.Date(), nullable=False),
     sa.Column('warn_on', sa.Date(), nullable=False),
     sa.Column('due_on', sa.Date(), nullable=False),
     sa.Column('warned_at', shared.messaging_tables.UtcDateTime(timezone=True), nullable=True),

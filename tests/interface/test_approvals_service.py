@@ -1,0 +1,197 @@
+"""Approvals on a real SQLite database: cases opened from intake's filings with the item's workflow,
+actions with their audit trail and events, the inbox, and the deadline sweep that warns, issues 督办 and
+records 责任追究 exactly once — across the 2026 Spring Festival, with dates worked out by hand."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from nameko.testing.services import worker_factory
+from sqlalchemy import func, select
+
+from services.approvals.adapters import orm
+from services.approvals.service import ApprovalsService
+from services.approvals.service_layer import handlers as h
+from shared.clock import utcnow
+from shared.contracts.caller import Caller, Role
+from shared.contracts.envelope import EventEnvelope
+from shared.db import ServiceDatabase
+from shared.errors import Conflict, Forbidden, NotFound
+from shared.migrate import upgrade
+from shared.observability import metrics
+
+QS, STATION = "431099101", "ST431099101001"
+AGENT = Caller(staff_id=6, role=Role.VILLAGE_AGENT, township_code=QS, station_code=STATION)
+COMMITTEE = Caller(staff_id=11, role=Role.VILLAGE_COMMITTEE, township_code=QS, station_code=STATION)
+DEPARTMENT = Caller(staff_id=21, role=Role.DEPARTMENT_STAFF, township_code=QS)
+SUPERVISOR = Caller(staff_id=31, role=Role.SUPERVISOR, township_code=QS)
+LX_SUPERVISOR = Caller(staff_id=41, role=Role.SUPERVISOR, township_code="431099102")
+WORKFLOW = {"warning_share": 0.75, "steps": [
+    {"name": "village_review", "title": "村级审查", "roles": ["village_committee"], "level": "village",
+     "limit_days": 5, "on_approve": "township_review"},
+    {"name": "township_review", "title": "乡镇审核", "roles": ["department_staff", "supervisor"],
+     "level": "township", "limit_days": 5, "on_approve": "approved"}]}
+SPRING_FESTIVAL = [(date(2026, 2, d), "holiday") for d in range(15, 24)] + \
+    [(date(2026, 2, 14), "makeup_workday"), (date(2026, 2, 28), "makeup_workday")]
+
+
+def at(y, m, d, hour=2):  # 02:00 UTC is 10:00 in China, the same calendar day
+    return datetime(y, m, d, hour, tzinfo=UTC)
+
+
+@pytest.fixture
+def approvals_db(tmp_path):
+    url = f"sqlite:///{tmp_path}/approvals.db"
+    upgrade("approvals", url)
+    db = ServiceDatabase("approvals", orm.Base.metadata, url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def approvals(approvals_db):
+    def as_caller(caller: Caller = SUPERVISOR) -> ApprovalsService:
+        return worker_factory(ApprovalsService, db=approvals_db.unit_of_work(), caller=lambda: caller)
+
+    def deliver(source, type_, payload):
+        envelope = EventEnvelope(source=source, type=type_, occurred_at=utcnow(), payload=payload)
+        getattr(as_caller(), f"on_{type_}")(envelope.model_dump(mode="json"))
+
+    for day, kind in SPRING_FESTIVAL:
+        deliver("directory", "calendar_changed", {"county_code": "431099", "day": day.isoformat(), "kind": kind,
+                                                  "name": "春节", "source": "official"})
+    deliver("directory", "catalogue_item_changed", {"township_code": QS, "code": "SP-008", "workflow": WORKFLOW,
+                                                    "version": 2})
+    as_caller.deliver = deliver  # type: ignore[attr-defined]
+    return as_caller
+
+
+def file(approvals, app_id="a" * 32, filed_at=at(2026, 2, 12), item="SP-008", on_the_spot=False, days=10):
+    approvals.deliver("intake", "application_filed", {
+        "id": app_id, "receipt_no": f"{QS}-{filed_at:%Y%m%d}-{app_id[:4]}", "township_code": QS,
+        "station_code": STATION, "village_code": f"{QS}001", "item_code": item, "item_name": "建房审批",
+        "item_kind": "promised", "handling_level": "township", "promised_days": days, "required_materials": [],
+        "materials_provided": [], "channel": "station", "session_id": None, "visit_id": None,
+        "accountable_staff_id": AGENT.staff_id, "filed_at": filed_at.isoformat(),
+        "completed_on_the_spot": on_the_spot})
+    return app_id
+
+
+def act(db, caller, app_id, action, when, **extra):
+    return h.act(db.unit_of_work(), caller=caller, ref=app_id, cmd=h.c.CaseAction(action=action, **extra), now=when)
+
+
+def sweep(db, when):
+    return h.sweep(db.unit_of_work(), now=when)
+
+
+def count(db, model, **where):
+    with db.sessions() as session:
+        stmt = select(func.count()).select_from(model)
+        for column, value in where.items():
+            stmt = stmt.where(getattr(model, column) == value)
+        return session.execute(stmt).scalar_one()
+
+
+def outbox(db):
+    table = db.metadata.tables["outbox"]
+    with db.sessions() as session:
+        return [r.body for r in session.execute(select(table.c.body).order_by(table.c.id))]
+
+
+def test_a_filing_opens_a_case_with_the_items_workflow_and_waits_for_acceptance(approvals, approvals_db):
+    app = file(approvals)
+    case = approvals(COMMITTEE).get_case(ref=app)
+    assert case["status"] == "pending_acceptance" and case["step_name"] == "village_review"
+    assert case["overall_due"] == "2026-03-04"  # hand-worked in tests/unit/test_working_days.py
+    assert [c["application_id"] for c in approvals(COMMITTEE).inbox()] == [app]
+    assert approvals(DEPARTMENT).inbox() == []  # not the township's turn yet
+    file(approvals, app_id="b" * 32, on_the_spot=True)  # 即办件 done at intake: nothing to approve
+    assert count(approvals_db, orm.CaseRow) == 1
+
+
+def test_the_whole_way_with_a_supplement_across_the_spring_festival(approvals, approvals_db):
+    app = file(approvals)
+    act(approvals_db, COMMITTEE, app, "accept", at(2026, 2, 12))
+    act(approvals_db, COMMITTEE, app, "approve", at(2026, 2, 24))
+    act(approvals_db, DEPARTMENT, app, "request_supplement", at(2026, 2, 25), materials=["户口簿"])
+    paused = approvals(DEPARTMENT).get_case(ref=app)
+    assert paused["paused"] and paused["overall_due"] is None and approvals(DEPARTMENT).inbox() == []
+    act(approvals_db, AGENT, app, "supplement_received", at(2026, 2, 27))
+    resumed = approvals(DEPARTMENT).get_case(ref=app)
+    assert (resumed["overall_due"], resumed["step_due"]) == ("2026-03-09", "2026-03-05")
+    act(approvals_db, SUPERVISOR, app, "approve", at(2026, 3, 3))
+    act(approvals_db, SUPERVISOR, app, "complete", at(2026, 3, 3))
+    done = act(approvals_db, AGENT, app, "deliver", at(2026, 3, 4))
+    assert done.status == "delivered" and done.outcome == "approved"
+    assert [(a.action, a.actor_staff_id) for a in done.audit] == [
+        ("accept", 11), ("approve", 11), ("request_supplement", 21), ("supplement_received", 6),
+        ("approve", 31), ("complete", 31), ("deliver", 6)]
+    assert done.audit[1].step_days_used == 3 and done.audit[1].details == {"to_step": "township_review"}
+    stages = [e["payload"]["stage"] for e in outbox(approvals_db) if e["type"] == "application_progressed"]
+    assert stages == ["accepted", "step_changed", "supplement_requested", "supplement_received", "step_changed",
+                      "completed", "result_delivered"]
+    assert count(approvals_db, orm.DeadlineRow, overdue_at=None) == 0  # a closed case leaves nothing to sweep
+
+
+def test_illegal_and_foreign_actions_are_refused_and_leave_no_trace(approvals, approvals_db):
+    app = file(approvals)
+    with pytest.raises(Conflict):
+        act(approvals_db, COMMITTEE, app, "approve", at(2026, 2, 12))
+    with pytest.raises(Forbidden):
+        act(approvals_db, DEPARTMENT, app, "accept", at(2026, 2, 12))
+    with pytest.raises(NotFound):
+        act(approvals_db, LX_SUPERVISOR, app, "accept", at(2026, 2, 12))
+    assert count(approvals_db, orm.AuditRow) == 0 and outbox(approvals_db) == []
+
+
+def test_the_sweep_warns_then_supervises_once_and_blames_who_held_the_step(approvals, approvals_db):
+    app = file(approvals)
+    act(approvals_db, COMMITTEE, app, "accept", at(2026, 2, 12))
+    act(approvals_db, COMMITTEE, app, "claim", at(2026, 2, 13))
+    # village step: 5 days from 12 Feb = 13, 14, 24, 25, 26 Feb; 75% = the 4th day, Wed 25 Feb
+    assert sweep(approvals_db, at(2026, 2, 24)) == (0, 0)
+    assert sweep(approvals_db, at(2026, 2, 25)) == (1, 0)
+    assert sweep(approvals_db, at(2026, 2, 25, 9)) == (0, 0)  # a second run the same day: nothing new
+    assert sweep(approvals_db, at(2026, 2, 26)) == (0, 0)  # the last day is still in time
+    # overall: 10 days → 4 Mar, warned on the 8th counted day, 2 Mar; the village step is overdue on 27 Feb
+    warned, noticed = sweep(approvals_db, at(2026, 2, 27))
+    assert (warned, noticed) == (0, 1)
+    records = approvals(SUPERVISOR).notices(kind="accountability")
+    assert [(r["deadline_kind"], r["step_name"], r["responsible_staff_id"]) for r in records] == \
+        [("step", "village_review", COMMITTEE.staff_id)]
+    assert approvals(SUPERVISOR).notices(kind="supervision")[0]["accountable_staff_id"] == AGENT.staff_id
+    assert sweep(approvals_db, at(2026, 2, 27, 9)) == (0, 0)  # restarts or reruns never double a notice
+    events = [e["type"] for e in outbox(approvals_db)]
+    assert events.count("supervision_notice_issued") == 1 and events.count("accountability_recorded") == 1
+    assert approvals(COMMITTEE).notices(kind="accountability")[0]["responsible_staff_id"] == COMMITTEE.staff_id
+    assert approvals(DEPARTMENT).notices(kind="accountability") == []  # not theirs, not a supervisor
+
+
+def test_an_extension_moves_the_overall_deadline(approvals, approvals_db):
+    app = file(approvals, days=10)
+    act(approvals_db, COMMITTEE, app, "accept", at(2026, 2, 12))
+    extended = act(approvals_db, SUPERVISOR, app, "extend", at(2026, 2, 13), days=3, reason="需要联合踏勘")
+    assert extended.overall_due == date(2026, 3, 9)  # 5, 6, 9 March after 4 March
+
+
+def test_a_calendar_change_moves_open_deadlines_at_the_next_sweep(approvals, approvals_db):
+    app = file(approvals, filed_at=at(2026, 11, 26), days=5)
+    act(approvals_db, COMMITTEE, app, "accept", at(2026, 11, 26))
+    assert approvals(COMMITTEE).get_case(ref=app)["overall_due"] == "2026-12-03"  # 27, 30, 1, 2, 3
+    approvals.deliver("directory", "calendar_changed", {"county_code": "431099", "day": "2026-12-01",
+                                                        "kind": "local_day_off", "name": "县庆", "source": "local"})
+    sweep(approvals_db, at(2026, 11, 27))
+    assert approvals(COMMITTEE).get_case(ref=app)["overall_due"] == "2026-12-04"
+
+
+def test_counts_and_gauges_per_township(approvals, approvals_db):
+    file(approvals, app_id="c" * 32)
+    late = file(approvals, app_id="d" * 32)
+    act(approvals_db, COMMITTEE, late, "accept", at(2026, 2, 12))
+    assert approvals(SUPERVISOR).counts() == {"pending_acceptance": 1, "in_review": 1}
+    h.update_gauges(approvals_db.unit_of_work(), now=at(2026, 3, 10))
+    assert metrics.applications_open.labels(QS)._value.get() == 2
+    assert metrics.applications_overdue.labels(QS)._value.get() == 2
+    with pytest.raises(NotFound):
+        approvals(SUPERVISOR).counts(township_code="431099102")
