@@ -19,9 +19,9 @@ from shared.db import Database
 from shared.messaging import OutboxRelay, consume_once
 from shared.observability import Observed
 from shared.service import CallerContext, rpc
+from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
-SWEEP_SECONDS = 30
 
 
 class ApprovalsService:
@@ -57,7 +57,7 @@ class ApprovalsService:
         return [v.model_dump(mode="json") for v in h.notices(self.db, caller=self.caller(), kind=query.kind,
                                                              limit=query.limit, offset=query.offset)]
 
-    @timer(interval=SWEEP_SECONDS, eager=True)
+    @timer(interval=get_settings().sweep_seconds, eager=True)
     def sweep_deadlines(self) -> None:
         """Warnings, 督办 and 责任追究 for the limits that have come due; then the dashboard gauges."""
         now = utcnow()

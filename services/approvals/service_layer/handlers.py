@@ -23,6 +23,7 @@ from shared.observability import metrics
 STATION_ROLES = (Role.VILLAGE_AGENT, Role.VILLAGE_COMMITTEE, Role.GRADUATE_OFFICIAL)
 SWEEP_BATCH = 500
 OPEN = sorted(s.value for s in OPEN_STATUSES)
+_GAUGED_TOWNSHIPS: set[str] = set()
 
 
 # ---- from rows to the domain and back -----------------------------------------------------------------
@@ -362,8 +363,11 @@ def update_gauges(uow: UnitOfWork, *, now: datetime) -> None:
         .join(orm.DeadlineRow, orm.DeadlineRow.application_id == r.application_id)
         .where(r.status.in_(OPEN), orm.DeadlineRow.warned_at.is_not(None),
                orm.DeadlineRow.overdue_at.is_(None)).group_by(r.township_code)).all())
-    for township, open_count, overdue_count in rows:
+    seen = {township: (open_count, overdue_count or 0) for township, open_count, overdue_count in rows}
+    for township in _GAUGED_TOWNSHIPS | set(seen):  # a township whose last case closed goes back to 0
+        open_count, overdue_count = seen.get(township, (0, 0))
         metrics.applications_open.labels(township).set(open_count)
-        metrics.applications_overdue.labels(township).set(overdue_count or 0)
+        metrics.applications_overdue.labels(township).set(overdue_count)
         metrics.applications_warned.labels(township).set(warned.get(township, 0))
+    _GAUGED_TOWNSHIPS.update(seen)
 
