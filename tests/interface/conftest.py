@@ -4,7 +4,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from nameko.testing.services import worker_factory
-from sqlalchemy import select
+from sqlalchemy import MetaData, select
 
 from services.directory.adapters.orm import Base
 from services.directory.service import DirectoryService
@@ -16,12 +16,24 @@ ADMIN = Caller(staff_id=1, username="admin", role=Role.COUNTY_ADMIN)
 
 
 @pytest.fixture
-def directory_db(tmp_path) -> Iterator[ServiceDatabase]:
-    url = f"sqlite:///{tmp_path}/directory.db"
-    upgrade("directory", url)
-    db = ServiceDatabase("directory", Base.metadata, url)
-    yield db
-    db.dispose()
+def migrated_db(tmp_path) -> Iterator[Callable[[str, MetaData], ServiceDatabase]]:
+    """A service's own database: a SQLite file with the service's migrations applied."""
+    made: list[ServiceDatabase] = []
+
+    def make(service: str, metadata: MetaData) -> ServiceDatabase:
+        url = f"sqlite:///{tmp_path}/{service}.db"
+        upgrade(service, url)
+        made.append(ServiceDatabase(service, metadata, url))
+        return made[-1]
+
+    yield make
+    for db in made:
+        db.dispose()
+
+
+@pytest.fixture
+def directory_db(migrated_db) -> ServiceDatabase:
+    return migrated_db("directory", Base.metadata)
 
 
 @pytest.fixture

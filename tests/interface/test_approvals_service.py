@@ -17,7 +17,6 @@ from shared.contracts.caller import Caller, Role
 from shared.contracts.envelope import EventEnvelope
 from shared.db import ServiceDatabase
 from shared.errors import Conflict, Forbidden, NotFound
-from shared.migrate import upgrade
 from shared.observability import metrics
 
 QS, STATION = "431099101", "ST431099101001"
@@ -40,12 +39,8 @@ def at(y, m, d, hour=2):  # 02:00 UTC is 10:00 in China, the same calendar day
 
 
 @pytest.fixture
-def approvals_db(tmp_path):
-    url = f"sqlite:///{tmp_path}/approvals.db"
-    upgrade("approvals", url)
-    db = ServiceDatabase("approvals", orm.Base.metadata, url)
-    yield db
-    db.dispose()
+def approvals_db(migrated_db) -> ServiceDatabase:
+    return migrated_db("approvals", orm.Base.metadata)
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from shared.contracts.caller import Caller, Role
 from shared.contracts.envelope import EventEnvelope
 from shared.db import ServiceDatabase
 from shared.errors import Conflict, Forbidden, NotFound, TooManyAttempts, ValidationFailed
-from shared.migrate import upgrade
 from shared.pii import PersonalDataVault
 from shared.settings import DEVELOPMENT_PII_KEY
 
@@ -32,12 +31,8 @@ IMMEDIATE = {"item_code": "YB-002", "channel": "market_day", "session_id": "QS-J
 
 
 @pytest.fixture
-def intake_db(tmp_path):
-    url = f"sqlite:///{tmp_path}/intake.db"
-    upgrade("intake", url)
-    db = ServiceDatabase("intake", orm.Base.metadata, url)
-    yield db
-    db.dispose()
+def intake_db(migrated_db) -> ServiceDatabase:
+    return migrated_db("intake", orm.Base.metadata)
 
 
 @pytest.fixture
