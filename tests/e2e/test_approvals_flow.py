@@ -89,6 +89,8 @@ def test_reasons_are_required_and_other_townships_see_nothing(client):
 
 
 def test_dashboards_get_open_warned_and_overdue_gauges(client):
+    agent = login(client, "qs_agent1")
+    assert client.post("/applications", json=FILING, headers=agent).status_code == 201  # stays open
     def gauges():
         text = client.get("/metrics").text
         return text if f'cunban_applications_open{{township="{QS}"}}' in text else None

@@ -94,3 +94,19 @@ def test_an_unexpected_failure_is_a_500_that_carries_the_correlation_id():
     assert response.json()["error"] == {"code": "internal_error", "details": None,
                                         "message": "something went wrong; quote the correlation id",
                                         "correlation_id": "station-0042-abcdef"}
+
+
+def test_every_rpc_entrypoint_treats_typed_errors_as_expected():
+    """A villager's bad input is not a service crash: typed errors must be nameko expected_exceptions."""
+    from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
+    from nameko.rpc import Rpc
+
+    from cunban.registry import SERVICES, service_class
+    from shared.errors import CunbanError
+
+    for name in SERVICES:
+        service = service_class(name)
+        for attr in dir(service):
+            for entrypoint in getattr(getattr(service, attr), ENTRYPOINT_EXTENSIONS_ATTR, ()):
+                if isinstance(entrypoint, Rpc):
+                    assert CunbanError in entrypoint.expected_exceptions, f"{name}.{attr}"
