@@ -8,6 +8,7 @@ SERVICES: dict[str, str] = {
     "directory": "services.directory.service:DirectoryService",
     "intake": "services.intake.service:IntakeService",
     "approvals": "services.approvals.service:ApprovalsService",
+    "scheduling": "services.scheduling.service:SchedulingService",
 }
 
 

@@ -209,6 +209,18 @@ def test_a_supervisor_configures_an_items_workflow(client, qs_supervisor):
     assert client.delete(f"/catalogue/{QS}/SP-008/workflow", headers=qs_supervisor).json()["custom_workflow"] is False
 
 
+def test_next_months_market_days_of_a_demo_site(client, qs_supervisor):
+    preview = client.get("/market-sites/QS-JISHI/market-days", params={"start": "2026-12-09", "end": "2027-01-07"},
+                         headers=qs_supervisor)
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["days"][:3] == ["2026-12-09", "2026-12-12", "2026-12-15"]  # 十一月初一, 初四, 初七
+    public = client.get(f"/public/townships/{QS}/market-days").json()
+    assert [c["site_code"] for c in public] == ["QS-JISHI"] and len(public[0]["days"]) >= 8
+    assert client.get("/market-sites/QS-JISHI/market-days", params={"start": "2026-12-09", "end": "2030-01-01"},
+                      headers=qs_supervisor).status_code == 422
+    assert client.get("/market-sites/LX-JISHI/market-days", headers=qs_supervisor).status_code == 404
+
+
 def test_data_survives_a_restart_and_the_demo_is_not_loaded_twice(system):
     """Run last in this module: stops the system and starts it again on the same data folder."""
     system["process"].stop()
