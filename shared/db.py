@@ -80,6 +80,14 @@ class UnitOfWork:
             event_id=event_id, handler=handler, processed_at=utcnow()))
         return True
 
+    def claim(self, statement: Any) -> bool:
+        """Run a conditional UPDATE that only one worker can win (… WHERE flag IS NULL): True for the
+        winner, whose transaction goes on; False, rolled back, for everyone else."""
+        if self.session.execute(statement).rowcount == 1:
+            return True
+        self.rollback()
+        return False
+
     def commit(self) -> None:
         self.session.commit()
         if self._recorded and self._on_commit:

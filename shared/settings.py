@@ -30,7 +30,8 @@ class Settings(BaseSettings):
     metrics_port: int = 9100
     log_level: str = "INFO"
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
-    sweep_seconds: float = Field(default=30, gt=0)  # how often approvals sweeps due deadlines
+    sweep_seconds: float = Field(default=30, gt=0)  # how often due deadlines and ended sessions are swept
+    reminder_hours: float = Field(default=12, gt=0, le=168)  # how long before a session its reminder goes
     # AES-256-GCM keys for personal data at rest, "key_id:base64(32 bytes)", comma-separated; the first
     # encrypts, all decrypt (rotation: put the new key first, re-encrypt, then drop the old one)
     pii_keys: str = DEVELOPMENT_PII_KEY

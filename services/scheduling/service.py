@@ -1,18 +1,36 @@
-"""Scheduling as a nameko service. This first part computes market days from the sites' rules (kept as
-a read model of the directory); sessions, rosters, visits and appointments build on it."""
+"""Scheduling as a nameko service: market days from the sites' rules, market-day sessions 便民服务岗,
+rosters, check-in and attendance, reminders, and appointment slots. Market sites, staff and the
+calendar are read models of the directory."""
 from __future__ import annotations
 
+from datetime import date, timedelta
+from typing import Any
+
 from nameko.events import event_handler
+from nameko.timer import timer
 
 from services.scheduling.adapters.orm import Base
 from services.scheduling.service_layer import handlers as h
+from shared.clock import utcnow
 from shared.contracts.base import parse
 from shared.contracts.envelope import EventEnvelope
-from shared.contracts.scheduling import DateRange
+from shared.contracts.scheduling import (
+    BookingCreate,
+    DateRange,
+    LeaveCreate,
+    RosterAssign,
+    RosterGenerate,
+    RosterSwap,
+    SessionGenerate,
+    SessionQuery,
+    SlotsCreate,
+)
 from shared.db import Database
+from shared.errors import ValidationFailed
 from shared.messaging import OutboxRelay, consume_once
 from shared.observability import Observed
-from shared.service import CallerContext, rpc
+from shared.service import CallerContext, PersonalData, rpc
+from shared.settings import get_settings
 
 
 class SchedulingService:
@@ -21,6 +39,7 @@ class SchedulingService:
     db = Database(Base.metadata)
     relay = OutboxRelay()
     caller = CallerContext()
+    vault = PersonalData()
     observed = Observed()
 
     @rpc
@@ -37,7 +56,88 @@ class SchedulingService:
         return [v.model_dump(mode="json") for v in
                 h.public_market_calendar(self.db, township_code=township_code, period=period)]
 
+    # ---- sessions and rosters ----------------------------------------------------------------------
+    @rpc
+    def generate_sessions(self, plan: dict) -> list:
+        return _dump(h.generate_sessions(self.db, caller=self.caller(), cmd=parse(SessionGenerate, plan), now=utcnow()))
+
+    @rpc
+    def list_sessions(self, query: dict) -> list:
+        return _dump(h.list_sessions(self.db, caller=self.caller(), query=parse(SessionQuery, query)))
+
+    @rpc
+    def assign(self, session_id: str, assignment: dict) -> dict:
+        return _dump(h.assign(self.db, caller=self.caller(), session_id=session_id,
+                              cmd=parse(RosterAssign, assignment), now=utcnow()))
+
+    @rpc
+    def swap(self, session_id: str, swap: dict) -> dict:
+        return _dump(h.swap(self.db, caller=self.caller(), session_id=session_id, cmd=parse(RosterSwap, swap),
+                            now=utcnow()))
+
+    @rpc
+    def generate_roster(self, plan: dict) -> list:
+        return _dump(h.generate_roster(self.db, caller=self.caller(), cmd=parse(RosterGenerate, plan), now=utcnow()))
+
+    @rpc
+    def record_leave(self, leave: dict) -> dict:
+        return h.record_leave(self.db, caller=self.caller(), cmd=parse(LeaveCreate, leave))
+
+    @rpc
+    def check(self, session_id: str, staff_id: int, out: bool = False) -> dict:
+        return _dump(h.check(self.db, caller=self.caller(), session_id=session_id, staff_id=staff_id, out=out,
+                             now=utcnow()))
+
+    # ---- appointments ---------------------------------------------------------------------------
+    @rpc
+    def create_slots(self, session_id: str, slots: dict) -> list:
+        return _dump(h.create_slots(self.db, caller=self.caller(), session_id=session_id,
+                                    cmd=parse(SlotsCreate, slots)))
+
+    @rpc
+    def list_slots(self, session_id: str) -> list:
+        self.caller()
+        return _dump(h.list_slots(self.db, session_id=session_id))
+
+    @rpc
+    def book(self, slot_id: int, booking: dict) -> dict:
+        return _dump(h.book(self.db, caller=self.caller(), slot_id=slot_id, cmd=parse(BookingCreate, booking),
+                            vault=self.vault, now=utcnow()))
+
+    @rpc
+    def change_booking(self, booking_id: str, status: str) -> dict:
+        if status not in ("cancelled", "served", "no_show"):
+            raise ValidationFailed("status is cancelled, served or no_show", [{"field": "status", "message": status}])
+        return _dump(h.change_booking(self.db, caller=self.caller(), booking_id=booking_id, status=status,
+                                      vault=self.vault, now=utcnow()))
+
+    # ---- timers ------------------------------------------------------------------------------------
+    @timer(interval=get_settings().sweep_seconds, eager=True)
+    def close_and_remind(self) -> None:
+        """Attendance of sessions that ended (no-shows announced) and reminders of those about to start."""
+        now = utcnow()
+        h.close_attendance(self.db, now=now)
+        h.send_reminders(self.db, now=now, lead=timedelta(hours=get_settings().reminder_hours))
+
+    # ---- what the directory tells us -----------------------------------------------------------
     @event_handler("directory", "market_site_changed")
     @consume_once
     def on_market_site_changed(self, envelope: EventEnvelope) -> None:
         h.keep_site(self.db, site=envelope.payload)
+
+    @event_handler("directory", "staff_changed")
+    @consume_once
+    def on_staff_changed(self, envelope: EventEnvelope) -> None:
+        h.keep_staff(self.db, staff=envelope.payload)
+
+    @event_handler("directory", "calendar_changed")
+    @consume_once
+    def on_calendar_changed(self, envelope: EventEnvelope) -> None:
+        p = envelope.payload
+        h.note_calendar_day(self.db, county_code=p["county_code"], day=date.fromisoformat(p["day"]), kind=p["kind"])
+
+
+def _dump(value: Any) -> Any:
+    if isinstance(value, list):
+        return [v.model_dump(mode="json") for v in value]
+    return value.model_dump(mode="json")

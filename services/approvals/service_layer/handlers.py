@@ -268,10 +268,8 @@ def sweep(uow: UnitOfWork, *, now: datetime) -> tuple[int, int]:
 
 
 def _claim(uow: UnitOfWork, deadline_id: int, flag: Any, now: datetime, effect: Any) -> int:
-    claimed = uow.session.execute(update(orm.DeadlineRow).where(orm.DeadlineRow.id == deadline_id, flag.is_(None))
-                                  .values({flag.key: now})).rowcount
-    if claimed != 1:
-        uow.rollback()
+    if not uow.claim(update(orm.DeadlineRow).where(orm.DeadlineRow.id == deadline_id, flag.is_(None))
+                     .values({flag.key: now})):
         return 0
     deadline_row = uow.session.get(orm.DeadlineRow, deadline_id)
     case_row = uow.session.get(orm.CaseRow, deadline_row.application_id)
@@ -312,11 +310,9 @@ def _supervise(uow: UnitOfWork, deadline_row: orm.DeadlineRow, case_row: orm.Cas
 def _rederive_if_calendar_changed(uow: UnitOfWork, now: datetime) -> None:
     """A county that adds a day off moves every open deadline: re-derive them once per change burst.
     The conditional UPDATE elects one instance to do it; the case rows are locked against actions."""
-    elected = uow.session.execute(update(orm.CalendarState).where(
-        orm.CalendarState.id == 1, orm.CalendarState.applied != orm.CalendarState.changed)
-        .values(applied=orm.CalendarState.changed)).rowcount
-    if elected != 1:
-        uow.rollback()
+    if not uow.claim(update(orm.CalendarState).where(orm.CalendarState.id == 1,
+                                                     orm.CalendarState.applied != orm.CalendarState.changed)
+                     .values(applied=orm.CalendarState.changed)):
         return
     cal = calendar(uow)
     for row in uow.session.execute(select(orm.CaseRow).where(orm.CaseRow.status.in_(OPEN))

@@ -1,17 +1,42 @@
-"""Scheduling use cases: market days of a site for staff, and a township's public market-day calendar."""
+"""Scheduling use cases: market days, market-day sessions 便民服务岗 and their rosters, attendance,
+reminders, and appointment slots with bookings."""
 from __future__ import annotations
 
+import uuid
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from services.scheduling.adapters import orm
 from services.scheduling.domain.market_days import market_days
+from services.scheduling.domain.rosters import Leave, Slot, check_assignable, rotate
+from shared.clock import CHINA, today_in_china
 from shared.contracts.caller import Caller, Role
 from shared.contracts.directory import MarketDayRule
-from shared.contracts.scheduling import DateRange, MarketDays
+from shared.contracts.scheduling import (
+    AttendanceRecorded,
+    BookingCreate,
+    BookingView,
+    DateRange,
+    LeaveCreate,
+    MarketDays,
+    RosterAssign,
+    RosterEntryView,
+    RosterGenerate,
+    RosterSwap,
+    SessionGenerate,
+    SessionQuery,
+    SessionReminder,
+    SessionView,
+    SlotsCreate,
+    SlotView,
+)
 from shared.db import UnitOfWork
-from shared.errors import NotFound
+from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from shared.pii import PersonalDataVault, mask_name, mask_phone
 
 WEEKDAYS = "一二三四五六日"
 
@@ -65,3 +90,383 @@ def keep_site(uow: UnitOfWork, *, site: dict[str, Any]) -> None:
     elif site["version"] > row.version:
         for name, value in values.items():
             setattr(row, name, value)
+
+
+# ---- sessions 便民服务岗 ---------------------------------------------------------------------------
+
+SESSION_MANAGERS = frozenset({Role.SUPERVISOR, Role.COUNTY_ADMIN, Role.SYSTEM})
+ROSTERABLE = frozenset({Role.TOWNSHIP_CADRE.value, Role.DEPARTMENT_STAFF.value, Role.SUPERVISOR.value})
+STATION_ROLES = frozenset({Role.VILLAGE_AGENT, Role.VILLAGE_COMMITTEE, Role.GRADUATE_OFFICIAL})
+
+
+def _local(day: date, hour_minute: str) -> datetime:
+    hour, minute = (int(x) for x in hour_minute.split(":"))
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=CHINA)
+
+
+def _require_manager(caller: Caller, township_code: str) -> None:
+    if caller.role not in SESSION_MANAGERS or not caller.sees_township(township_code):
+        raise Forbidden("only the township's supervisors and county admins plan market-day posts",
+                        code="not_a_planner")
+
+
+def _days_off(uow: UnitOfWork) -> set[date]:
+    return set(uow.session.execute(select(orm.CalendarDayCopy.day).where(
+        orm.CalendarDayCopy.kind != "makeup_workday")).scalars())
+
+
+def generate_sessions(uow: UnitOfWork, *, caller: Caller, cmd: SessionGenerate, now: datetime) -> list[SessionView]:
+    """Sessions for the site's market days in the period. Idempotent: a day that has a session keeps
+    it. Only the future changes: a market day the rule no longer names is cancelled (and announced),
+    one it names again is scheduled again; past sessions are never touched. No post opens on a public
+    holiday or a county day off."""
+    site = uow.session.get(orm.MarketSiteCopy, cmd.site_code)
+    if site is None or not caller.sees_township(site.township_code):
+        raise NotFound("market site not found", code="market_site_not_found")
+    _require_manager(caller, site.township_code)
+    today = today_in_china(now)
+    start = max(cmd.start, today)
+    if cmd.end < start:
+        return []
+    wanted = set(market_days(MarketDayRule.model_validate(site.rule), start, cmd.end)) - _days_off(uow)
+    existing = {s.day: s for s in uow.session.execute(select(orm.Session).where(
+        orm.Session.site_code == site.code, orm.Session.day >= start, orm.Session.day <= cmd.end)).scalars()}
+    for day in sorted(wanted | set(existing)):
+        session = existing.get(day)
+        if session is None:
+            session = orm.Session(id=uuid.uuid4().hex, site_code=site.code, township_code=site.township_code, day=day,
+                                  starts_at=_local(day, site.opens_at), ends_at=_local(day, site.closes_at),
+                                  status="scheduled", services=[c.value for c in cmd.services], updated_at=now)
+            uow.session.add(session)
+            _announce(uow, "session_scheduled", session, now)
+        elif day in wanted and session.status == "cancelled":
+            session.status, session.updated_at = "scheduled", now
+            _announce(uow, "session_scheduled", session, now)
+        elif day not in wanted and session.status == "scheduled":
+            session.status, session.updated_at = "cancelled", now
+            _announce(uow, "session_cancelled", session, now)
+    uow.commit()
+    return list_sessions(uow, caller=caller, query=SessionQuery(site_code=site.code, start=start, end=cmd.end))
+
+
+def _announce(uow: UnitOfWork, event_type: str, session: orm.Session, now: datetime) -> None:
+    uow.record_event(event_type, {"session_id": session.id, "site_code": session.site_code,
+                                  "township_code": session.township_code, "day": session.day.isoformat(),
+                                  "starts_at": session.starts_at.isoformat(), "ends_at": session.ends_at.isoformat()},
+                     township_code=session.township_code, now=now)
+
+
+def list_sessions(uow: UnitOfWork, *, caller: Caller, query: SessionQuery) -> list[SessionView]:
+    s = orm.Session
+    stmt = select(s).where(s.day >= query.start, s.day <= query.end)
+    if query.site_code:
+        stmt = stmt.where(s.site_code == query.site_code)
+    if caller.role is Role.PUBLIC:
+        raise NotFound("session not found", code="session_not_found")
+    if (township := caller.township_filter()) is not None:
+        stmt = stmt.where(s.township_code == township)
+    sessions = list(uow.session.execute(stmt.order_by(s.day, s.site_code).limit(query.limit)).scalars())
+    rosters: dict[str, list[orm.RosterEntry]] = {}
+    if sessions:
+        for entry in uow.session.execute(select(orm.RosterEntry).where(
+                orm.RosterEntry.session_id.in_([x.id for x in sessions])).order_by(orm.RosterEntry.staff_id)).scalars():
+            rosters.setdefault(entry.session_id, []).append(entry)
+    return [_session_view(x, rosters.get(x.id, [])) for x in sessions]
+
+
+def _session_view(session: orm.Session, roster: list[orm.RosterEntry]) -> SessionView:
+    return SessionView(id=session.id, site_code=session.site_code, township_code=session.township_code,
+                       day=session.day, starts_at=session.starts_at, ends_at=session.ends_at, status=session.status,
+                       services=session.services,
+                       roster=[RosterEntryView(staff_id=e.staff_id, reason=e.reason, checked_in_at=e.checked_in_at,
+                                               checked_out_at=e.checked_out_at, attendance=e.attendance)
+                               for e in roster])
+
+
+def _session(uow: UnitOfWork, caller: Caller, session_id: str) -> orm.Session:
+    session = uow.session.get(orm.Session, session_id)
+    if session is None or caller.role is Role.PUBLIC or not caller.sees_township(session.township_code):
+        raise NotFound("session not found", code="session_not_found")
+    return session
+
+
+# ---- rosters ---------------------------------------------------------------------------------------
+
+def _slot(session: orm.Session) -> Slot:
+    return Slot(ref=session.id, day=session.day, starts_at=session.starts_at, ends_at=session.ends_at)
+
+
+def _lock_staff_day(uow: UnitOfWork, staff_id: int, day: date) -> None:
+    """Serialise assignments of one cadre on one day (PostgreSQL row lock; SQLite has one writer)."""
+    insert = pg_insert if uow.session.bind.dialect.name == "postgresql" else sqlite_insert
+    uow.session.execute(insert(orm.StaffDay).values(staff_id=staff_id, day=day).on_conflict_do_nothing())
+    uow.session.execute(select(orm.StaffDay).where(orm.StaffDay.staff_id == staff_id, orm.StaffDay.day == day)
+                        .with_for_update())
+
+
+def _commitments(uow: UnitOfWork, staff_id: int, day: date) -> list[Slot]:
+    return [Slot(ref=e.session_id, day=e.day, starts_at=e.starts_at, ends_at=e.ends_at)
+            for e in uow.session.execute(select(orm.RosterEntry).where(
+                orm.RosterEntry.staff_id == staff_id, orm.RosterEntry.day == day)).scalars()]
+
+
+def _leave(uow: UnitOfWork, staff_ids: list[int], first: date, last: date) -> list[Leave]:
+    rows = uow.session.execute(select(orm.LeaveRow).where(
+        orm.LeaveRow.staff_id.in_(staff_ids), orm.LeaveRow.last_day >= first, orm.LeaveRow.first_day <= last)).scalars()
+    return [Leave(r.staff_id, r.first_day, r.last_day) for r in rows]
+
+
+def _check_cadre(uow: UnitOfWork, staff_id: int, township_code: str) -> None:
+    staff = uow.session.get(orm.StaffCopy, staff_id)
+    if staff is None or not staff.active or staff.township_code != township_code or staff.role not in ROSTERABLE:
+        raise ValidationFailed("only active cadres, department staff and supervisors of the township are rostered",
+                               [{"field": "staff_id", "message": "not a cadre of this township"}], code="not_a_cadre")
+
+
+def _add_to_roster(uow: UnitOfWork, session: orm.Session, staff_id: int, caller: Caller, reason: str | None) -> None:
+    _check_cadre(uow, staff_id, session.township_code)
+    _lock_staff_day(uow, staff_id, session.day)
+    check_assignable(staff_id, _slot(session), _commitments(uow, staff_id, session.day),
+                     _leave(uow, [staff_id], session.day, session.day))
+    if uow.session.get(orm.RosterEntry, (session.id, staff_id)) is None:
+        uow.session.add(orm.RosterEntry(session_id=session.id, staff_id=staff_id, township_code=session.township_code,
+                                        day=session.day, starts_at=session.starts_at, ends_at=session.ends_at,
+                                        assigned_by=caller.staff_id, reason=reason))
+        uow.session.flush()
+
+
+def assign(uow: UnitOfWork, *, caller: Caller, session_id: str, cmd: RosterAssign, now: datetime) -> SessionView:
+    session = _session(uow, caller, session_id)
+    _require_manager(caller, session.township_code)
+    if session.status != "scheduled" or session.ends_at <= now:
+        raise Conflict("only upcoming scheduled sessions are rostered", code="session_closed")
+    _add_to_roster(uow, session, cmd.staff_id, caller, cmd.reason)
+    uow.commit()
+    return _one(uow, session)
+
+
+def swap(uow: UnitOfWork, *, caller: Caller, session_id: str, cmd: RosterSwap, now: datetime) -> SessionView:
+    """One cadre hands a session to another, with a reason; the newcomer must be free."""
+    session = _session(uow, caller, session_id)
+    _require_manager(caller, session.township_code)
+    leaving = uow.session.get(orm.RosterEntry, (session.id, cmd.from_staff_id))
+    if leaving is None or session.ends_at <= now:
+        raise Conflict(f"staff {cmd.from_staff_id} is not rostered on this upcoming session", code="not_rostered")
+    uow.session.delete(leaving)
+    uow.session.flush()
+    _add_to_roster(uow, session, cmd.to_staff_id, caller, f"swap for {cmd.from_staff_id}: {cmd.reason}")
+    uow.commit()
+    return _one(uow, session)
+
+
+def generate_roster(uow: UnitOfWork, *, caller: Caller, cmd: RosterGenerate, now: datetime) -> list[SessionView]:
+    """Fill the upcoming sessions of a period by fair rotation among the given cadres."""
+    township = caller.township_code if not caller.is_county else None
+    s = orm.Session
+    stmt = select(s).where(s.status == "scheduled", s.day >= max(cmd.start, today_in_china(now)), s.day <= cmd.end)
+    if cmd.site_code:
+        stmt = stmt.where(s.site_code == cmd.site_code)
+    if township is not None:
+        stmt = stmt.where(s.township_code == township)
+    sessions = list(uow.session.execute(stmt.order_by(s.starts_at)).scalars())
+    if not sessions:
+        return []
+    for township_code in {x.township_code for x in sessions}:
+        _require_manager(caller, township_code)
+        for staff_id in cmd.cadre_ids:
+            _check_cadre(uow, staff_id, township_code)
+    first, last = sessions[0].day, sessions[-1].day
+    existing: dict[int, list[Slot]] = {c: [] for c in cmd.cadre_ids}
+    for entry in uow.session.execute(select(orm.RosterEntry).where(
+            orm.RosterEntry.staff_id.in_(cmd.cadre_ids), orm.RosterEntry.day >= first,
+            orm.RosterEntry.day <= last)).scalars():
+        existing[entry.staff_id].append(Slot(entry.session_id, entry.day, entry.starts_at, entry.ends_at))
+    plan = rotate([_slot(x) for x in sessions], cmd.cadre_ids, per_session=cmd.per_session,
+                  max_per_cadre=cmd.max_per_cadre, existing=existing,
+                  leave=_leave(uow, cmd.cadre_ids, first, last))
+    by_id = {x.id: x for x in sessions}
+    for session_id, staff_ids in plan.items():
+        for staff_id in staff_ids:
+            _add_to_roster(uow, by_id[session_id], staff_id, caller, "rotation")
+    uow.commit()
+    return list_sessions(uow, caller=caller, query=SessionQuery(site_code=cmd.site_code, start=first, end=last,
+                                                                limit=500))
+
+
+def record_leave(uow: UnitOfWork, *, caller: Caller, cmd: LeaveCreate) -> dict:
+    staff = uow.session.get(orm.StaffCopy, cmd.staff_id)
+    if staff is None or staff.township_code is None:
+        raise NotFound("staff not found", code="staff_not_found")
+    _require_manager(caller, staff.township_code)
+    row = orm.LeaveRow(staff_id=cmd.staff_id, township_code=staff.township_code, first_day=cmd.first_day,
+                       last_day=cmd.last_day, reason=cmd.reason)
+    uow.session.add(row)
+    uow.commit()
+    return {"id": row.id, **cmd.model_dump(mode="json")}
+
+
+def _one(uow: UnitOfWork, session: orm.Session) -> SessionView:
+    roster = list(uow.session.execute(select(orm.RosterEntry).where(orm.RosterEntry.session_id == session.id)
+                                      .order_by(orm.RosterEntry.staff_id)).scalars())
+    return _session_view(session, roster)
+
+
+# ---- check-in, check-out, attendance ------------------------------------------------------------------
+
+def check(uow: UnitOfWork, *, caller: Caller, session_id: str, staff_id: int, out: bool, now: datetime) -> SessionView:
+    """A rostered cadre checks in or out, themselves or through the station's staff, on the day."""
+    session = _session(uow, caller, session_id)
+    if caller.staff_id != staff_id and caller.role not in STATION_ROLES | SESSION_MANAGERS:
+        raise Forbidden("check in yourself, or ask the station", code="not_your_check_in")
+    entry = uow.session.get(orm.RosterEntry, (session.id, staff_id))
+    if entry is None:
+        raise Conflict(f"staff {staff_id} is not rostered on this session", code="not_rostered")
+    if today_in_china(now) != session.day or session.attendance_closed:
+        raise Conflict("check in and out on the session's day, before it closes", code="not_today")
+    if out:
+        if entry.checked_in_at is None:
+            raise Conflict("check in first", code="not_checked_in")
+        entry.checked_out_at = entry.checked_out_at or now
+    else:
+        entry.checked_in_at = entry.checked_in_at or now
+    uow.commit()
+    return _one(uow, session)
+
+
+def close_attendance(uow: UnitOfWork, *, now: datetime, batch: int = 200) -> int:
+    """After a session ends: who came and who did not, announced once per cadre (claimed like deadlines)."""
+    ids = list(uow.session.execute(select(orm.Session.id).where(
+        orm.Session.attendance_closed.is_(False), orm.Session.ends_at < now).limit(batch)).scalars())
+    closed = 0
+    for session_id in ids:
+        if not uow.claim(update(orm.Session).where(orm.Session.id == session_id,
+                                                   orm.Session.attendance_closed.is_(False))
+                         .values(attendance_closed=True)):
+            continue
+        session = uow.session.get(orm.Session, session_id)
+        if session.status == "scheduled":
+            for entry in uow.session.execute(select(orm.RosterEntry).where(
+                    orm.RosterEntry.session_id == session_id)).scalars():
+                entry.attendance = "attended" if entry.checked_in_at else "no_show"
+                event = AttendanceRecorded(session_id=session.id, site_code=session.site_code,
+                                           township_code=session.township_code, day=session.day,
+                                           staff_id=entry.staff_id, attendance=entry.attendance)
+                uow.record_event("session_attendance_recorded", event.model_dump(mode="json"),
+                                 township_code=session.township_code, now=now)
+        uow.commit()
+        closed += 1
+    return closed
+
+
+def send_reminders(uow: UnitOfWork, *, now: datetime, lead: timedelta, batch: int = 200) -> int:
+    """An event a set time before each session, for notifications to the rostered cadres."""
+    ids = list(uow.session.execute(select(orm.Session.id).where(
+        orm.Session.reminded.is_(False), orm.Session.starts_at <= now + lead, orm.Session.starts_at > now,
+        orm.Session.status == "scheduled").limit(batch)).scalars())
+    sent = 0
+    for session_id in ids:
+        if not uow.claim(update(orm.Session).where(orm.Session.id == session_id, orm.Session.reminded.is_(False))
+                         .values(reminded=True)):
+            continue
+        session = uow.session.get(orm.Session, session_id)
+        staff = list(uow.session.execute(select(orm.RosterEntry.staff_id).where(
+            orm.RosterEntry.session_id == session_id)).scalars())
+        reminder = SessionReminder(session_id=session.id, site_code=session.site_code,
+                                   township_code=session.township_code, starts_at=session.starts_at, staff_ids=staff)
+        uow.record_event("session_reminder", reminder.model_dump(mode="json"), township_code=session.township_code,
+                         now=now)
+        uow.commit()
+        sent += 1
+    return sent
+
+
+# ---- appointments 预约 ---------------------------------------------------------------------------------
+
+def create_slots(uow: UnitOfWork, *, caller: Caller, session_id: str, cmd: SlotsCreate) -> list[SlotView]:
+    session = _session(uow, caller, session_id)
+    _require_manager(caller, session.township_code)
+    if uow.session.execute(select(orm.SlotRow.id).where(orm.SlotRow.session_id == session.id)).first():
+        raise Conflict("this session has its slots already", code="slots_exist")
+    step = timedelta(minutes=cmd.minutes)
+    starts = session.starts_at
+    while starts + step <= session.ends_at:
+        uow.session.add(orm.SlotRow(session_id=session.id, starts_at=starts, ends_at=starts + step,
+                                    capacity=cmd.capacity, booked=0))
+        starts += step
+    uow.commit()
+    return list_slots(uow, session_id=session.id)
+
+
+def list_slots(uow: UnitOfWork, *, session_id: str) -> list[SlotView]:
+    return [SlotView(id=s.id, session_id=s.session_id, starts_at=s.starts_at, ends_at=s.ends_at, capacity=s.capacity,
+                     booked=s.booked)
+            for s in uow.session.execute(select(orm.SlotRow).where(orm.SlotRow.session_id == session_id)
+                                         .order_by(orm.SlotRow.starts_at)).scalars()]
+
+
+def book(uow: UnitOfWork, *, caller: Caller, slot_id: int, cmd: BookingCreate, vault: PersonalDataVault,
+         now: datetime) -> BookingView:
+    """Take a place in a slot. The capacity check and the count are one conditional UPDATE, so parallel
+    bookings can never overfill a slot."""
+    slot = uow.session.get(orm.SlotRow, slot_id)
+    if slot is None:
+        raise NotFound("slot not found", code="slot_not_found")
+    session = uow.session.get(orm.Session, slot.session_id)
+    if session.status != "scheduled" or slot.starts_at <= now:
+        raise Conflict("this slot is no longer open for booking", code="slot_closed")
+    if not uow.claim(update(orm.SlotRow).where(orm.SlotRow.id == slot_id, orm.SlotRow.booked < orm.SlotRow.capacity)
+                     .values(booked=orm.SlotRow.booked + 1)):
+        raise Conflict("this slot is full", code="slot_full")
+    booking = orm.Booking(id=uuid.uuid4().hex, slot_id=slot_id, name_enc=vault.encrypt(cmd.name),
+                          phone_enc=vault.encrypt(cmd.phone), topic=cmd.topic, status="booked", booked_at=now,
+                          booked_by=caller.staff_id)
+    uow.session.add(booking)
+    uow.commit()
+    return _booking_view(booking, slot, vault, full=caller.role is not Role.PUBLIC)
+
+
+def change_booking(uow: UnitOfWork, *, caller: Caller, booking_id: str, status: str, vault: PersonalDataVault,
+                   now: datetime) -> BookingView:
+    """Cancel (frees the place), or mark served / no-show (staff of the township)."""
+    booking = uow.session.get(orm.Booking, booking_id)
+    if booking is None:
+        raise NotFound("booking not found", code="booking_not_found")
+    slot = uow.session.get(orm.SlotRow, booking.slot_id)
+    session = uow.session.get(orm.Session, slot.session_id)
+    if status != "cancelled" and (caller.role is Role.PUBLIC or not caller.sees_township(session.township_code)):
+        raise NotFound("booking not found", code="booking_not_found")
+    if booking.status != "booked":
+        raise Conflict(f"the booking is {booking.status} already", code="booking_closed")
+    booking.status = status
+    if status == "cancelled":
+        uow.session.execute(update(orm.SlotRow).where(orm.SlotRow.id == slot.id).values(booked=orm.SlotRow.booked - 1))
+    uow.commit()
+    return _booking_view(booking, slot, vault, full=caller.role is not Role.PUBLIC)
+
+
+def _booking_view(booking: orm.Booking, slot: orm.SlotRow, vault: PersonalDataVault, *, full: bool) -> BookingView:
+    name, phone = vault.decrypt(booking.name_enc), vault.decrypt(booking.phone_enc)
+    return BookingView(id=booking.id, slot_id=slot.id, starts_at=slot.starts_at, status=booking.status,
+                       name=name if full else mask_name(name), phone=phone if full else mask_phone(phone),
+                       topic=booking.topic)
+
+
+def keep_staff(uow: UnitOfWork, *, staff: dict[str, Any]) -> None:
+    row = uow.session.get(orm.StaffCopy, staff["id"])
+    values = {k: staff[k] for k in ("id", "township_code", "role", "active", "version")}
+    if row is None:
+        uow.session.add(orm.StaffCopy(**values))
+    elif staff["version"] > row.version:
+        for name, value in values.items():
+            setattr(row, name, value)
+
+
+def note_calendar_day(uow: UnitOfWork, *, county_code: str, day: date, kind: str | None) -> None:
+    row = uow.session.get(orm.CalendarDayCopy, (county_code, day))
+    if kind is None:
+        if row is not None:
+            uow.session.delete(row)
+    elif row is None:
+        uow.session.add(orm.CalendarDayCopy(county_code=county_code, day=day, kind=kind))
+    else:
+        row.kind = kind
