@@ -20,8 +20,13 @@ SITE = {"code": "QS-JISHI", "township_code": QS, "village_code": f"{QS}001", "na
 
 
 @pytest.fixture
-def scheduling(migrated_db):
-    db = migrated_db("scheduling", orm.Base.metadata)
+def scheduling_db(migrated_db):
+    return migrated_db("scheduling", orm.Base.metadata)
+
+
+@pytest.fixture
+def scheduling(scheduling_db):
+    db = scheduling_db
 
     def as_caller(caller: Caller) -> SchedulingService:
         return worker_factory(SchedulingService, db=db.unit_of_work(), caller=lambda: caller)
@@ -51,3 +56,173 @@ def test_the_public_calendar_lists_each_sites_days_and_nothing_personal(scheduli
         ("青石镇老街集市", ["2026-12-09", "2026-12-12", "2026-12-15"])]
     assert scheduling(Caller.public()).public_market_calendar(township_code=LX, start="2026-12-09",
                                                               end="2026-12-15") == []
+
+
+# ---- sessions, rosters, attendance, appointments (handlers called with a chosen "now") -------------
+
+from datetime import UTC, date, datetime, timedelta  # noqa: E402
+
+from sqlalchemy import select  # noqa: E402
+
+from services.scheduling.service_layer import handlers as h  # noqa: E402
+from shared.contracts.scheduling import (  # noqa: E402
+    BookingCreate,
+    LeaveCreate,
+    RosterAssign,
+    RosterGenerate,
+    RosterSwap,
+    SessionGenerate,
+    SlotsCreate,
+)
+from shared.errors import Conflict, Forbidden  # noqa: E402
+from shared.pii import PersonalDataVault  # noqa: E402
+from shared.settings import DEVELOPMENT_PII_KEY  # noqa: E402
+
+SUPERVISOR = Caller(staff_id=31, role=Role.SUPERVISOR, township_code=QS)
+CADRES = [3, 4, 5]
+NOW = datetime(2026, 12, 1, 2, tzinfo=UTC)  # 1 December, 10:00 in China
+VAULT = PersonalDataVault(DEVELOPMENT_PII_KEY)
+
+
+@pytest.fixture
+def planned(scheduling_db, scheduling):
+    """Staff and a county day off (19 December) known to scheduling; returns its database."""
+    deliver = _deliverer(scheduling)
+    for staff_id, role in [(3, "township_cadre"), (4, "township_cadre"), (5, "department_staff"),
+                           (6, "village_agent"), (31, "supervisor")]:
+        deliver("staff_changed", {"id": staff_id, "township_code": QS, "role": role, "active": True, "version": 1})
+    deliver("calendar_changed", {"county_code": "431099", "day": "2026-12-19", "kind": "local_day_off",
+                                 "name": "县庆", "source": "local"})
+    return scheduling_db
+
+
+def _deliverer(scheduling):
+    def deliver(type_, payload):
+        envelope = EventEnvelope(source="directory", type=type_, occurred_at=utcnow(), payload=payload)
+        getattr(scheduling(Caller.system()), f"on_{type_}")(envelope.model_dump(mode="json"))
+    return deliver
+
+
+def run(db, handler, **kwargs):
+    """Call a use case in its own unit of work, closed afterwards as a nameko worker's would be."""
+    uow = db.unit_of_work()
+    try:
+        return handler(uow, **kwargs)
+    finally:
+        uow.close()
+
+
+def _generate(db, start="2026-12-01", end="2026-12-31", now=NOW):
+    return run(db, h.generate_sessions, caller=SUPERVISOR,
+               cmd=SessionGenerate(site_code="QS-JISHI", start=start, end=end), now=now)
+
+
+def test_sessions_follow_market_days_skip_days_off_and_regenerate_idempotently(planned):
+    sessions = _generate(planned)
+    # 逢一四七 from 1 December 2026: 4 Dec is 十月廿四 … 9 Dec 十一月初一; 19 Dec (十一) is a county day off
+    days = [s.day for s in sessions]
+    assert date(2026, 12, 19) not in days and date(2026, 12, 9) in days
+    assert sessions[0].starts_at.astimezone(UTC).hour == 23  # 07:30 in China is 23:30 UTC the day before
+    again = _generate(planned)
+    assert [s.id for s in again] == [s.id for s in sessions]
+
+
+def test_a_changed_rule_cancels_future_sessions_and_never_touches_past_ones(planned, scheduling):
+    _generate(planned, start="2026-12-01", end="2026-12-31", now=datetime(2026, 11, 30, tzinfo=UTC))
+    deliver = _deliverer(scheduling)
+    deliver("market_site_changed", {**SITE, "version": 2, "rule": {**SITE["rule"], "pattern": "逢二五八",
+                                                                    "days": [2, 5, 8, 12, 15, 18, 22, 25, 28]}})
+    later = datetime(2026, 12, 16, 2, tzinfo=UTC)
+    _generate(planned, start="2026-12-01", end="2026-12-31", now=later)
+    with planned.sessions() as session:
+        rows = {r.day: r.status for r in session.execute(select(orm.Session)).scalars()}
+    assert rows[date(2026, 12, 9)] == "scheduled"  # past: untouched although the rule no longer names it
+    assert rows[date(2026, 12, 22)] == "cancelled"  # future 廿一 under the old rule
+    assert any(day > date(2026, 12, 16) and status == "scheduled" for day, status in rows.items())
+
+
+def test_rosters_refuse_double_booking_leave_and_non_cadres(planned):
+    sessions = _generate(planned)
+    first = sessions[0].id
+    view = run(planned, h.assign, caller=SUPERVISOR, session_id=first, cmd=RosterAssign(staff_id=3), now=NOW)
+    assert [e.staff_id for e in view.roster] == [3]
+    run(planned, h.record_leave, caller=SUPERVISOR, cmd=LeaveCreate(
+        staff_id=4, first_day=sessions[0].day, last_day=sessions[0].day, reason="病假"))
+    with pytest.raises(Conflict) as err:
+        run(planned, h.assign, caller=SUPERVISOR, session_id=first, cmd=RosterAssign(staff_id=4), now=NOW)
+    assert err.value.code == "on_leave"
+    with pytest.raises(ValidationFailed):
+        run(planned, h.assign, caller=SUPERVISOR, session_id=first, cmd=RosterAssign(staff_id=6), now=NOW)
+    with pytest.raises(Forbidden):
+        run(planned, h.assign, caller=Caller(staff_id=3, role=Role.TOWNSHIP_CADRE, township_code=QS),
+                 session_id=first, cmd=RosterAssign(staff_id=5), now=NOW)
+    swapped = run(planned, h.swap, caller=SUPERVISOR, session_id=first,
+                     cmd=RosterSwap(from_staff_id=3, to_staff_id=5, reason="家中有事"), now=NOW)
+    assert [e.staff_id for e in swapped.roster] == [5]
+
+
+def test_a_cadre_cannot_be_at_two_sites_at_once(planned, scheduling):
+    _deliverer(scheduling)("market_site_changed", {**SITE, "code": "QS-EAST", "name": "东街集市"})
+    west = _generate(planned)[0]
+    east = run(planned, h.generate_sessions, caller=SUPERVISOR, cmd=SessionGenerate(
+        site_code="QS-EAST", start="2026-12-01", end="2026-12-31"), now=NOW)[0]
+    assert west.day == east.day
+    run(planned, h.assign, caller=SUPERVISOR, session_id=west.id, cmd=RosterAssign(staff_id=3), now=NOW)
+    with pytest.raises(Conflict) as err:
+        run(planned, h.assign, caller=SUPERVISOR, session_id=east.id, cmd=RosterAssign(staff_id=3), now=NOW)
+    assert err.value.code == "double_booked"
+
+
+def test_a_generated_roster_is_fair(planned):
+    sessions = _generate(planned)
+    views = run(planned, h.generate_roster, caller=SUPERVISOR, cmd=RosterGenerate(
+        start="2026-12-01", end="2026-12-31", cadre_ids=CADRES, per_session=1), now=NOW)
+    counts = {c: sum(c in [e.staff_id for e in v.roster] for v in views) for c in CADRES}
+    assert sum(counts.values()) == len(sessions) and max(counts.values()) - min(counts.values()) <= 1
+
+
+def test_attendance_is_closed_once_with_no_shows_announced(planned):
+    session = _generate(planned)[0]
+    run(planned, h.assign, caller=SUPERVISOR, session_id=session.id, cmd=RosterAssign(staff_id=3), now=NOW)
+    run(planned, h.assign, caller=SUPERVISOR, session_id=session.id, cmd=RosterAssign(staff_id=4), now=NOW)
+    during = session.starts_at + timedelta(hours=1)
+    with pytest.raises(Conflict):
+        run(planned, h.check, caller=Caller(staff_id=3, role=Role.TOWNSHIP_CADRE, township_code=QS),
+                session_id=session.id, staff_id=3, out=False, now=during - timedelta(days=3))
+    run(planned, h.check, caller=Caller(staff_id=3, role=Role.TOWNSHIP_CADRE, township_code=QS),
+            session_id=session.id, staff_id=3, out=False, now=during)
+    after = session.ends_at + timedelta(minutes=1)
+    assert run(planned, h.close_attendance, now=after) == 1
+    assert run(planned, h.close_attendance, now=after) == 0
+    outbox = planned.metadata.tables["outbox"]
+    with planned.sessions() as db_session:
+        events = [r.body["payload"] for r in db_session.execute(select(outbox.c.body)) if
+                  r.body["type"] == "session_attendance_recorded"]
+    assert sorted((e["staff_id"], e["attendance"]) for e in events) == [(3, "attended"), (4, "no_show")]
+
+
+def test_reminders_go_once_before_each_session(planned):
+    session = _generate(planned)[0]
+    lead = timedelta(hours=12)
+    assert run(planned, h.send_reminders, now=session.starts_at - timedelta(hours=13), lead=lead) == 0
+    assert run(planned, h.send_reminders, now=session.starts_at - timedelta(hours=11), lead=lead) == 1
+    assert run(planned, h.send_reminders, now=session.starts_at - timedelta(hours=10), lead=lead) == 0
+
+
+def test_slots_never_overfill_and_a_cancellation_frees_the_place(planned):
+    session = _generate(planned)[0]
+    slots = run(planned, h.create_slots, caller=SUPERVISOR, session_id=session.id,
+                           cmd=SlotsCreate(minutes=60, capacity=2))
+    assert len(slots) == 4  # 07:30–11:30 in one-hour slots before the 12:00 close
+    booking = BookingCreate(name="吴十", phone="13012345678", topic="医保咨询")
+    first = run(planned, h.book, caller=Caller.public(), slot_id=slots[0].id, cmd=booking, vault=VAULT,
+                   now=NOW)
+    assert first.name == "吴*" and first.phone == "130****5678"
+    run(planned, h.book, caller=Caller.public(), slot_id=slots[0].id, cmd=booking, vault=VAULT, now=NOW)
+    with pytest.raises(Conflict) as err:
+        run(planned, h.book, caller=Caller.public(), slot_id=slots[0].id, cmd=booking, vault=VAULT, now=NOW)
+    assert err.value.code == "slot_full"
+    run(planned, h.change_booking, caller=Caller.public(), booking_id=first.id, status="cancelled",
+                     vault=VAULT, now=NOW)
+    run(planned, h.book, caller=Caller.public(), slot_id=slots[0].id, cmd=booking, vault=VAULT, now=NOW)
+    assert run(planned, h.list_slots, session_id=session.id)[0].booked == 2
