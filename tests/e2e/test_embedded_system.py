@@ -221,6 +221,33 @@ def test_next_months_market_days_of_a_demo_site(client, qs_supervisor):
     assert client.get("/market-sites/LX-JISHI/market-days", headers=qs_supervisor).status_code == 404
 
 
+def test_sessions_roster_and_a_booking(client, qs_supervisor):
+    from datetime import date, timedelta
+
+    today = date.today()
+    plan = {"site_code": "QS-JISHI", "start": today.isoformat(), "end": (today + timedelta(days=40)).isoformat()}
+    sessions = client.post("/sessions/generate", json=plan, headers=qs_supervisor)
+    assert sessions.status_code == 200, sessions.text
+    upcoming = [s for s in sessions.json() if s["day"] > today.isoformat()]
+    assert len(upcoming) >= 8 and all(s["status"] == "scheduled" for s in upcoming)
+    assert client.post("/sessions/generate", json=plan, headers=qs_supervisor).json() == sessions.json()
+    me = client.get("/staff", headers=qs_supervisor, params={"limit": 500}).json()
+    cadres = [s["id"] for s in me if s["role"] in ("township_cadre", "department_staff")]
+    roster = client.post("/rosters/generate", headers=qs_supervisor, json={
+        "start": plan["start"], "end": plan["end"], "site_code": "QS-JISHI", "cadre_ids": cadres, "per_session": 1})
+    assert roster.status_code == 200, roster.text
+    assert all(len(s["roster"]) == 1 for s in roster.json())
+    first = upcoming[0]["id"]
+    slots = client.post(f"/sessions/{first}/slots", json={"minutes": 60, "capacity": 1}, headers=qs_supervisor).json()
+    booking = {"name": "郑十一", "phone": "13112345678", "topic": "残疾人证办理咨询"}
+    booked = client.post(f"/public/slots/{slots[0]['id']}/bookings", json=booking)
+    assert booked.status_code == 201 and booked.json()["phone"] == "131****5678"
+    full = client.post(f"/public/slots/{slots[0]['id']}/bookings", json=booking)
+    assert full.status_code == 409 and full.json()["error"]["code"] == "slot_full"
+    assert client.post(f"/public/bookings/{booked.json()['id']}/cancel").json()["status"] == "cancelled"
+    assert client.get(f"/public/sessions/{first}/slots").json()[0]["booked"] == 0
+
+
 def test_data_survives_a_restart_and_the_demo_is_not_loaded_twice(system):
     """Run last in this module: stops the system and starts it again on the same data folder."""
     system["process"].stop()

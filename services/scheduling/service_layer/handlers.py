@@ -3,7 +3,7 @@ reminders, and appointment slots with bookings."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -100,8 +100,9 @@ STATION_ROLES = frozenset({Role.VILLAGE_AGENT, Role.VILLAGE_COMMITTEE, Role.GRAD
 
 
 def _local(day: date, hour_minute: str) -> datetime:
+    """A site's opening hour on a day, in China, as the UTC instant it is stored as."""
     hour, minute = (int(x) for x in hour_minute.split(":"))
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=CHINA)
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=CHINA).astimezone(UTC)
 
 
 def _require_manager(caller: Caller, township_code: str) -> None:
