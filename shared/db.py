@@ -80,6 +80,16 @@ class UnitOfWork:
             event_id=event_id, handler=handler, processed_at=utcnow()))
         return True
 
+    def keep_newest(self, model: type, key: Any, values: dict[str, Any]) -> None:
+        """Upsert another service's snapshot into a read model unless a newer `version` is already here
+        (events may arrive late or twice)."""
+        row = self.session.get(model, key)
+        if row is None:
+            self.session.add(model(**values))
+        elif values["version"] > row.version:
+            for name, value in values.items():
+                setattr(row, name, value)
+
     def claim(self, statement: Any) -> bool:
         """Run a conditional UPDATE that only one worker can win (… WHERE flag IS NULL): True for the
         winner, whose transaction goes on; False, rolled back, for everyone else."""

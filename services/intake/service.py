@@ -79,7 +79,7 @@ class IntakeService:
     @consume_once
     def on_catalogue_item_changed(self, envelope: EventEnvelope) -> None:
         item = envelope.payload
-        h.keep_newest(self.db, orm.CatalogueItemCopy, (item["township_code"], item["code"]), {
+        self.db.keep_newest(orm.CatalogueItemCopy, (item["township_code"], item["code"]), {
             "township_code": item["township_code"], "code": item["code"], "name": item["name"],
             "category": item["category"], "kind": item["kind"], "handling_level": item["handling_level"],
             "promised_days": item["promised_days"], "required_materials": item["required_materials"],
@@ -89,13 +89,13 @@ class IntakeService:
     @consume_once
     def on_village_changed(self, envelope: EventEnvelope) -> None:
         v = envelope.payload
-        h.keep_newest(self.db, orm.VillageCopy, v["code"], _pick(v, "code", "township_code", "name", "version"))
+        self.db.keep_newest(orm.VillageCopy, v["code"], _pick(v, "code", "township_code", "name", "version"))
 
     @event_handler("directory", "station_changed")
     @consume_once
     def on_station_changed(self, envelope: EventEnvelope) -> None:
         s = envelope.payload
-        h.keep_newest(self.db, orm.StationCopy, s["code"],
+        self.db.keep_newest(orm.StationCopy, s["code"],
                       _pick(s, "code", "township_code", "village_code", "name", "version"))
 
     @event_handler("approvals", "application_progressed")

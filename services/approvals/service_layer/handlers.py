@@ -338,13 +338,8 @@ def note_calendar_change(uow: UnitOfWork, *, county_code: str, day: date, kind: 
 
 
 def keep_workflow(uow: UnitOfWork, *, item: dict[str, Any]) -> None:
-    key = (item["township_code"], item["code"])
-    row = uow.session.get(orm.CatalogueWorkflowCopy, key)
-    if row is None:
-        uow.session.add(orm.CatalogueWorkflowCopy(township_code=key[0], code=key[1], workflow=item["workflow"],
-                                                  version=item["version"]))
-    elif item["version"] > row.version:
-        row.workflow, row.version = item["workflow"], item["version"]
+    uow.keep_newest(orm.CatalogueWorkflowCopy, (item["township_code"], item["code"]),
+                    {k: item[k] for k in ("township_code", "code", "workflow", "version")})
 
 
 def update_gauges(uow: UnitOfWork, *, now: datetime) -> None:

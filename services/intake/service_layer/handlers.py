@@ -343,16 +343,3 @@ def list_activities(uow: UnitOfWork, *, caller: Caller, query: c.RecordQuery) ->
 def _activity_view(row: orm.ActivityRecord) -> c.ActivityView:
     return c.ActivityView(id=row.id, kind=row.kind, township_code=row.township_code, staff_id=row.staff_id,
                           recorded_at=row.recorded_at, occurred_on=row.occurred_on, details=row.details)
-
-
-# ---- the directory read model -------------------------------------------------------------------------
-
-def keep_newest(uow: UnitOfWork, model_cls: type, key: Any, values: dict[str, Any]) -> None:
-    """Upsert a directory snapshot unless a newer version is already here (events may arrive late)."""
-    row = uow.session.get(model_cls, key)
-    if row is None:
-        uow.session.add(model_cls(**values))
-    elif values["version"] > row.version:
-        for name, value in values.items():
-            setattr(row, name, value)
-

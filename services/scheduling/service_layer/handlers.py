@@ -82,14 +82,8 @@ def public_market_calendar(uow: UnitOfWork, *, township_code: str, period: DateR
 
 
 def keep_site(uow: UnitOfWork, *, site: dict[str, Any]) -> None:
-    row = uow.session.get(orm.MarketSiteCopy, site["code"])
-    values = {k: site[k] for k in ("code", "township_code", "village_code", "name", "location", "rule", "opens_at",
-                                   "closes_at", "version")}
-    if row is None:
-        uow.session.add(orm.MarketSiteCopy(**values))
-    elif site["version"] > row.version:
-        for name, value in values.items():
-            setattr(row, name, value)
+    uow.keep_newest(orm.MarketSiteCopy, site["code"], {k: site[k] for k in (
+        "code", "township_code", "village_code", "name", "location", "rule", "opens_at", "closes_at", "version")})
 
 
 # ---- sessions 便民服务岗 ---------------------------------------------------------------------------
@@ -453,13 +447,8 @@ def _booking_view(booking: orm.Booking, slot: orm.SlotRow, vault: PersonalDataVa
 
 
 def keep_staff(uow: UnitOfWork, *, staff: dict[str, Any]) -> None:
-    row = uow.session.get(orm.StaffCopy, staff["id"])
-    values = {k: staff[k] for k in ("id", "township_code", "role", "active", "version")}
-    if row is None:
-        uow.session.add(orm.StaffCopy(**values))
-    elif staff["version"] > row.version:
-        for name, value in values.items():
-            setattr(row, name, value)
+    uow.keep_newest(orm.StaffCopy, staff["id"],
+                    {k: staff[k] for k in ("id", "township_code", "role", "active", "version")})
 
 
 def note_calendar_day(uow: UnitOfWork, *, county_code: str, day: date, kind: str | None) -> None:
