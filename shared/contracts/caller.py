@@ -21,6 +21,7 @@ class Role(StrEnum):
 
 
 COUNTY_ROLES = frozenset({Role.COUNTY_ADMIN, Role.SYSTEM})
+STATION_ROLES = frozenset({Role.VILLAGE_AGENT, Role.VILLAGE_COMMITTEE, Role.GRADUATE_OFFICIAL})  # at a village station
 
 
 class Caller(BaseModel):

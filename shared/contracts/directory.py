@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, model_validator
 
 from shared.contracts.base import Contract
-from shared.contracts.caller import Role
+from shared.contracts.caller import STATION_ROLES, Role
 
 VERSION = 1
 
@@ -231,7 +231,7 @@ class WorkflowDefinition(Contract):
 
 
 ROLES_AT_LEVEL: dict[HandlingLevel, frozenset[Role]] = {
-    HandlingLevel.VILLAGE: frozenset({Role.VILLAGE_AGENT, Role.VILLAGE_COMMITTEE, Role.GRADUATE_OFFICIAL}),
+    HandlingLevel.VILLAGE: STATION_ROLES,
     HandlingLevel.TOWNSHIP: frozenset({Role.TOWNSHIP_CADRE, Role.DEPARTMENT_STAFF, Role.SUPERVISOR}),
     HandlingLevel.COUNTY: frozenset({Role.COUNTY_ADMIN, Role.DEPARTMENT_STAFF, Role.SUPERVISOR}),
 }

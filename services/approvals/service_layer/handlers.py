@@ -13,14 +13,13 @@ from services.approvals.domain.case import OPEN_STATUSES, Action, Case, CaseStat
 from services.approvals.domain.working_days import Pause, WorkingCalendar, is_overdue, warning_day
 from shared.clock import today_in_china
 from shared.contracts import approvals as c
-from shared.contracts.caller import Caller, Role
+from shared.contracts.caller import STATION_ROLES, Caller, Role
 from shared.contracts.directory import HandlingLevel, WorkflowDefinition, default_workflow
 from shared.contracts.intake import ApplicationFiled
 from shared.db import UnitOfWork
 from shared.errors import Forbidden, NotFound
 from shared.observability import metrics
 
-STATION_ROLES = (Role.VILLAGE_AGENT, Role.VILLAGE_COMMITTEE, Role.GRADUATE_OFFICIAL)
 SWEEP_BATCH = 500
 OPEN = sorted(s.value for s in OPEN_STATUSES)
 _GAUGED_TOWNSHIPS: set[str] = set()
@@ -103,7 +102,7 @@ def _sync_waiting(uow: UnitOfWork, case: Case, row: orm.CaseRow) -> None:
     elif case.status is CaseStatus.READY_TO_COMPLETE:
         step = case.workflow.steps[-1]
     elif case.status is CaseStatus.COMPLETED:  # waiting to be handed over at the station
-        roles = STATION_ROLES if case.station_code else (Role.TOWNSHIP_CADRE,)
+        roles = sorted(STATION_ROLES) if case.station_code else [Role.TOWNSHIP_CADRE]
         for role in roles:
             uow.session.add(orm.WaitingRow(application_id=row.application_id, role=role.value,
                                            township_code=case.township_code, station_code=case.station_code,

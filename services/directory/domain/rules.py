@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from shared.contracts.caller import Caller, Role
+from shared.contracts.caller import STATION_ROLES, Caller, Role
 from shared.errors import Forbidden, NotFound, ValidationFailed
 
 
@@ -30,7 +30,6 @@ MANAGERS: dict[Record, frozenset[Role]] = {
     Record.CALENDAR: frozenset({Role.COUNTY_ADMIN}),
 }
 
-STATION_ROLES = frozenset({Role.VILLAGE_AGENT, Role.VILLAGE_COMMITTEE, Role.GRADUATE_OFFICIAL})
 STAFF_ROLES = frozenset(Role) - {Role.PUBLIC, Role.SYSTEM}
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
 from shared.contracts.approvals import ProgressStage
-from shared.contracts.caller import Caller, Role
+from shared.contracts.caller import STATION_ROLES, Caller, Role
 from shared.contracts.directory import ItemKind
 from shared.contracts.intake import ApplicationStatus
 from shared.errors import Forbidden, ValidationFailed
@@ -28,8 +28,7 @@ STAGE_STATUS: dict[str, ApplicationStatus] = {
     ProgressStage.RESULT_DELIVERED: ApplicationStatus.DELIVERED,
 }
 
-FILING_ROLES = frozenset({Role.VILLAGE_AGENT, Role.VILLAGE_COMMITTEE, Role.GRADUATE_OFFICIAL, Role.TOWNSHIP_CADRE,
-                          Role.DEPARTMENT_STAFF, Role.SUPERVISOR})
+FILING_ROLES = STATION_ROLES | {Role.TOWNSHIP_CADRE, Role.DEPARTMENT_STAFF, Role.SUPERVISOR}
 
 
 def format_receipt(township_code: str, day: date, sequence: int) -> str:

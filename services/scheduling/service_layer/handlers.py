@@ -14,7 +14,7 @@ from services.scheduling.adapters import orm
 from services.scheduling.domain.market_days import market_days
 from services.scheduling.domain.rosters import Leave, Slot, check_assignable, rotate
 from shared.clock import CHINA, today_in_china
-from shared.contracts.caller import Caller, Role
+from shared.contracts.caller import STATION_ROLES, Caller, Role
 from shared.contracts.directory import MarketDayRule
 from shared.contracts.scheduling import (
     AttendanceRecorded,
@@ -90,7 +90,6 @@ def keep_site(uow: UnitOfWork, *, site: dict[str, Any]) -> None:
 
 SESSION_MANAGERS = frozenset({Role.SUPERVISOR, Role.COUNTY_ADMIN, Role.SYSTEM})
 ROSTERABLE = frozenset({Role.TOWNSHIP_CADRE.value, Role.DEPARTMENT_STAFF.value, Role.SUPERVISOR.value})
-STATION_ROLES = frozenset({Role.VILLAGE_AGENT, Role.VILLAGE_COMMITTEE, Role.GRADUATE_OFFICIAL})
 
 
 def _local(day: date, hour_minute: str) -> datetime:
