@@ -4,7 +4,7 @@ from datetime import date, timedelta
 
 import lunardate
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from services.scheduling.domain.market_days import LunarDay, lunar_day, market_days
@@ -72,9 +72,29 @@ def test_every_day_of_leap_years_agrees_with_a_second_library(year):
         day += timedelta(days=1)
 
 
+# The one lunar month 1901–2099 where the two libraries disagree: the new moon of late September 2057
+# falls within minutes of midnight, Beijing time, and they place the first of the ninth month a day
+# apart. Found by the random test below; pinned here so any other disagreement still fails.
+DISPUTED_2057 = (date(2057, 9, 28), date(2057, 10, 27))
+
+
+def test_the_only_disagreement_is_one_day_in_the_ninth_month_of_2057():
+    """lunar-python starts the ninth month on 29 September 2057, lunardate on the 28th: inside that span
+    ours is exactly one lunar day behind, and on either side of it the two agree again."""
+    day = DISPUTED_2057[0]
+    while day <= DISPUTED_2057[1]:
+        ours, (month, lunar, _) = lunar_day(day), _independent(day)
+        assert (ours.month, ours.day) == ((8, 30) if lunar == 1 else (month, lunar - 1)), day
+        day += timedelta(days=1)
+    for outside in (DISPUTED_2057[0] - timedelta(days=1), DISPUTED_2057[1] + timedelta(days=1)):
+        ours = lunar_day(outside)
+        assert (ours.month, ours.day, ours.leap) == _independent(outside)
+
+
 @settings(max_examples=400, deadline=None)
 @given(st.dates(min_value=date(1901, 2, 19), max_value=date(2099, 12, 31)))
 def test_any_day_from_1901_to_2099_agrees_with_a_second_library(day):
+    assume(not DISPUTED_2057[0] <= day <= DISPUTED_2057[1])
     ours = lunar_day(day)
     assert (ours.month, ours.day, ours.leap) == _independent(day)
 
