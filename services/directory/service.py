@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from nameko.timer import timer
 
@@ -11,7 +10,7 @@ from services.directory.domain.calendar import official_days_from_library
 from services.directory.service_layer import handlers as h
 from shared.clock import today_in_china, utcnow
 from shared.contracts import directory as c
-from shared.contracts.base import parse
+from shared.contracts.base import parse, to_wire
 from shared.db import Database
 from shared.errors import Conflict
 from shared.messaging import OutboxRelay
@@ -19,12 +18,6 @@ from shared.observability import Observed, metrics
 from shared.service import CallerContext, rpc
 
 log = logging.getLogger(__name__)
-
-
-def _dump(value: Any) -> Any:
-    if isinstance(value, list):
-        return [v.model_dump(mode="json") for v in value]
-    return value.model_dump(mode="json") if value is not None else None
 
 
 class DirectoryService:
@@ -44,151 +37,151 @@ class DirectoryService:
         county = h.ensure_county(self.db, code=code, name=name, now=utcnow())
         added = h.seed_official_calendar(self.db, days=official_days_from_library(), now=utcnow())
         self.check_calendar_coverage()
-        return {"county": _dump(county), "calendar_days_added": added}
+        return {"county": to_wire(county), "calendar_days_added": added}
 
     # ---- townships, villages, stations ---------------------------------------------------------
     @rpc
     def create_township(self, township: dict) -> dict:
-        return _dump(h.create_township(self.db, caller=self.caller(), cmd=parse(c.TownshipCreate, township),
+        return to_wire(h.create_township(self.db, caller=self.caller(), cmd=parse(c.TownshipCreate, township),
                                        now=utcnow()))
 
     @rpc
     def update_township(self, code: str, changes: dict) -> dict:
-        return _dump(h.update_township(self.db, caller=self.caller(), code=code,
+        return to_wire(h.update_township(self.db, caller=self.caller(), code=code,
                                        cmd=parse(c.TownshipUpdate, changes), now=utcnow()))
 
     @rpc
     def get_township(self, code: str) -> dict:
-        return _dump(h.get_township(self.db, caller=self.caller(), code=code))
+        return to_wire(h.get_township(self.db, caller=self.caller(), code=code))
 
     @rpc
     def list_townships(self, page: dict | None = None) -> list:
-        return _dump(h.list_townships(self.db, caller=self.caller(), page=parse(c.Page, page or {})))
+        return to_wire(h.list_townships(self.db, caller=self.caller(), page=parse(c.Page, page or {})))
 
     @rpc
     def create_village(self, village: dict) -> dict:
-        return _dump(h.create_village(self.db, caller=self.caller(), cmd=parse(c.VillageCreate, village),
+        return to_wire(h.create_village(self.db, caller=self.caller(), cmd=parse(c.VillageCreate, village),
                                       now=utcnow()))
 
     @rpc
     def update_village(self, code: str, changes: dict) -> dict:
-        return _dump(h.update_village(self.db, caller=self.caller(), code=code,
+        return to_wire(h.update_village(self.db, caller=self.caller(), code=code,
                                       cmd=parse(c.VillageUpdate, changes), now=utcnow()))
 
     @rpc
     def get_village(self, code: str) -> dict:
-        return _dump(h.get_village(self.db, caller=self.caller(), code=code))
+        return to_wire(h.get_village(self.db, caller=self.caller(), code=code))
 
     @rpc
     def list_villages(self, township_code: str | None = None, page: dict | None = None) -> list:
-        return _dump(h.list_villages(self.db, caller=self.caller(), township_code=township_code,
+        return to_wire(h.list_villages(self.db, caller=self.caller(), township_code=township_code,
                                      page=parse(c.Page, page or {})))
 
     @rpc
     def create_station(self, station: dict) -> dict:
-        return _dump(h.create_station(self.db, caller=self.caller(), cmd=parse(c.StationCreate, station),
+        return to_wire(h.create_station(self.db, caller=self.caller(), cmd=parse(c.StationCreate, station),
                                       now=utcnow()))
 
     @rpc
     def update_station(self, code: str, changes: dict) -> dict:
-        return _dump(h.update_station(self.db, caller=self.caller(), code=code,
+        return to_wire(h.update_station(self.db, caller=self.caller(), code=code,
                                       cmd=parse(c.StationUpdate, changes), now=utcnow()))
 
     @rpc
     def get_station(self, code: str) -> dict:
-        return _dump(h.get_station(self.db, caller=self.caller(), code=code))
+        return to_wire(h.get_station(self.db, caller=self.caller(), code=code))
 
     @rpc
     def list_stations(self, township_code: str | None = None, page: dict | None = None) -> list:
-        return _dump(h.list_stations(self.db, caller=self.caller(), township_code=township_code,
+        return to_wire(h.list_stations(self.db, caller=self.caller(), township_code=township_code,
                                      page=parse(c.Page, page or {})))
 
     # ---- staff -----------------------------------------------------------------------------------
     @rpc
     def authenticate(self, credentials: dict) -> dict:
-        return _dump(h.authenticate(self.db, credentials=parse(c.Credentials, credentials)))
+        return to_wire(h.authenticate(self.db, credentials=parse(c.Credentials, credentials)))
 
     @rpc
     def create_staff(self, staff: dict) -> dict:
-        return _dump(h.create_staff(self.db, caller=self.caller(), cmd=parse(c.StaffCreate, staff), now=utcnow()))
+        return to_wire(h.create_staff(self.db, caller=self.caller(), cmd=parse(c.StaffCreate, staff), now=utcnow()))
 
     @rpc
     def update_staff(self, staff_id: int, changes: dict) -> dict:
-        return _dump(h.update_staff(self.db, caller=self.caller(), staff_id=staff_id,
+        return to_wire(h.update_staff(self.db, caller=self.caller(), staff_id=staff_id,
                                     cmd=parse(c.StaffUpdate, changes), now=utcnow()))
 
     @rpc
     def get_staff(self, staff_id: int) -> dict:
-        return _dump(h.get_staff(self.db, caller=self.caller(), staff_id=staff_id))
+        return to_wire(h.get_staff(self.db, caller=self.caller(), staff_id=staff_id))
 
     @rpc
     def list_staff(self, township_code: str | None = None, page: dict | None = None) -> list:
-        return _dump(h.list_staff(self.db, caller=self.caller(), township_code=township_code,
+        return to_wire(h.list_staff(self.db, caller=self.caller(), township_code=township_code,
                                   page=parse(c.Page, page or {})))
 
     # ---- catalogue ------------------------------------------------------------------------------
     @rpc
     def create_catalogue_item(self, item: dict) -> dict:
-        return _dump(h.create_catalogue_item(self.db, caller=self.caller(), cmd=parse(c.CatalogueItemCreate, item),
+        return to_wire(h.create_catalogue_item(self.db, caller=self.caller(), cmd=parse(c.CatalogueItemCreate, item),
                                              now=utcnow()))
 
     @rpc
     def update_catalogue_item(self, township_code: str, code: str, changes: dict) -> dict:
-        return _dump(h.update_catalogue_item(self.db, caller=self.caller(), township_code=township_code, code=code,
+        return to_wire(h.update_catalogue_item(self.db, caller=self.caller(), township_code=township_code, code=code,
                                              cmd=parse(c.CatalogueItemUpdate, changes), now=utcnow()))
 
     @rpc
     def set_catalogue_workflow(self, township_code: str, code: str, workflow: dict | None) -> dict:
         definition = None if workflow is None else parse(c.WorkflowDefinition, workflow)
-        return _dump(h.set_catalogue_workflow(self.db, caller=self.caller(), township_code=township_code, code=code,
+        return to_wire(h.set_catalogue_workflow(self.db, caller=self.caller(), township_code=township_code, code=code,
                                               workflow=definition, now=utcnow()))
 
     @rpc
     def withdraw_catalogue_item(self, township_code: str, code: str) -> dict:
-        return _dump(h.withdraw_catalogue_item(self.db, caller=self.caller(), township_code=township_code,
+        return to_wire(h.withdraw_catalogue_item(self.db, caller=self.caller(), township_code=township_code,
                                                code=code, now=utcnow()))
 
     @rpc
     def get_catalogue_item(self, township_code: str, code: str) -> dict:
-        return _dump(h.get_catalogue_item(self.db, caller=self.caller(), township_code=township_code, code=code))
+        return to_wire(h.get_catalogue_item(self.db, caller=self.caller(), township_code=township_code, code=code))
 
     @rpc
     def list_catalogue(self, township_code: str | None = None, category: str | None = None,
                        include_withdrawn: bool = False, page: dict | None = None) -> list:
-        return _dump(h.list_catalogue(self.db, caller=self.caller(), township_code=township_code,
+        return to_wire(h.list_catalogue(self.db, caller=self.caller(), township_code=township_code,
                                       category=_category(category), include_withdrawn=include_withdrawn,
                                       page=parse(c.Page, page or {})))
 
     @rpc
     def public_catalogue(self, township_code: str, category: str | None = None, page: dict | None = None) -> list:
         self.caller()  # even public reads travel with an identity (the gateway's public caller)
-        return _dump(h.public_catalogue(self.db, township_code=township_code, category=_category(category),
+        return to_wire(h.public_catalogue(self.db, township_code=township_code, category=_category(category),
                                         page=parse(c.Page, page or {})))
 
     # ---- market sites -------------------------------------------------------------------------
     @rpc
     def create_market_site(self, site: dict) -> dict:
-        return _dump(h.create_market_site(self.db, caller=self.caller(), cmd=parse(c.MarketSiteCreate, site),
+        return to_wire(h.create_market_site(self.db, caller=self.caller(), cmd=parse(c.MarketSiteCreate, site),
                                           now=utcnow()))
 
     @rpc
     def update_market_site(self, code: str, changes: dict) -> dict:
-        return _dump(h.update_market_site(self.db, caller=self.caller(), code=code,
+        return to_wire(h.update_market_site(self.db, caller=self.caller(), code=code,
                                           cmd=parse(c.MarketSiteUpdate, changes), now=utcnow()))
 
     @rpc
     def get_market_site(self, code: str) -> dict:
-        return _dump(h.get_market_site(self.db, caller=self.caller(), code=code))
+        return to_wire(h.get_market_site(self.db, caller=self.caller(), code=code))
 
     @rpc
     def list_market_sites(self, township_code: str | None = None, page: dict | None = None) -> list:
-        return _dump(h.list_market_sites(self.db, caller=self.caller(), township_code=township_code,
+        return to_wire(h.list_market_sites(self.db, caller=self.caller(), township_code=township_code,
                                          page=parse(c.Page, page or {})))
 
     # ---- calendar -------------------------------------------------------------------------------
     @rpc
     def set_calendar_day(self, day: dict) -> dict:
-        return _dump(h.set_calendar_day(self.db, caller=self.caller(), cmd=parse(c.CalendarDaySet, day),
+        return to_wire(h.set_calendar_day(self.db, caller=self.caller(), cmd=parse(c.CalendarDaySet, day),
                                         now=utcnow()))
 
     @rpc
@@ -198,13 +191,13 @@ class DirectoryService:
 
     @rpc
     def calendar_year(self, year: int) -> list:
-        return _dump(h.calendar_year(self.db, caller=self.caller(),
+        return to_wire(h.calendar_year(self.db, caller=self.caller(),
                                      year=parse(c.CalendarYearQuery, {"year": year}).year))
 
     @rpc
     def calendar_status(self) -> dict:
         h.require_staff(self.caller())
-        return _dump(h.calendar_status(self.db, today=today_in_china()))
+        return to_wire(h.calendar_status(self.db, today=today_in_china()))
 
     @timer(interval=600, eager=True)
     def check_calendar_coverage(self) -> None:
@@ -220,4 +213,3 @@ class DirectoryService:
 
 def _category(value: str | None) -> c.Category | None:
     return None if value is None else parse(c.CategoryQuery, {"category": value}).category
-

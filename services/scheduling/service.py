@@ -4,7 +4,6 @@ calendar are read models of the directory."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
 from nameko.events import event_handler
 from nameko.timer import timer
@@ -12,7 +11,7 @@ from nameko.timer import timer
 from services.scheduling.adapters.orm import Base
 from services.scheduling.service_layer import handlers as h
 from shared.clock import utcnow
-from shared.contracts.base import parse
+from shared.contracts.base import parse, to_wire
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.scheduling import (
     BookingCreate,
@@ -59,25 +58,26 @@ class SchedulingService:
     # ---- sessions and rosters ----------------------------------------------------------------------
     @rpc
     def generate_sessions(self, plan: dict) -> list:
-        return _dump(h.generate_sessions(self.db, caller=self.caller(), cmd=parse(SessionGenerate, plan), now=utcnow()))
+        return to_wire(h.generate_sessions(self.db, caller=self.caller(), cmd=parse(SessionGenerate, plan),
+                                           now=utcnow()))
 
     @rpc
     def list_sessions(self, query: dict) -> list:
-        return _dump(h.list_sessions(self.db, caller=self.caller(), query=parse(SessionQuery, query)))
+        return to_wire(h.list_sessions(self.db, caller=self.caller(), query=parse(SessionQuery, query)))
 
     @rpc
     def assign(self, session_id: str, assignment: dict) -> dict:
-        return _dump(h.assign(self.db, caller=self.caller(), session_id=session_id,
+        return to_wire(h.assign(self.db, caller=self.caller(), session_id=session_id,
                               cmd=parse(RosterAssign, assignment), now=utcnow()))
 
     @rpc
     def swap(self, session_id: str, swap: dict) -> dict:
-        return _dump(h.swap(self.db, caller=self.caller(), session_id=session_id, cmd=parse(RosterSwap, swap),
+        return to_wire(h.swap(self.db, caller=self.caller(), session_id=session_id, cmd=parse(RosterSwap, swap),
                             now=utcnow()))
 
     @rpc
     def generate_roster(self, plan: dict) -> list:
-        return _dump(h.generate_roster(self.db, caller=self.caller(), cmd=parse(RosterGenerate, plan), now=utcnow()))
+        return to_wire(h.generate_roster(self.db, caller=self.caller(), cmd=parse(RosterGenerate, plan), now=utcnow()))
 
     @rpc
     def record_leave(self, leave: dict) -> dict:
@@ -85,30 +85,30 @@ class SchedulingService:
 
     @rpc
     def check(self, session_id: str, staff_id: int, out: bool = False) -> dict:
-        return _dump(h.check(self.db, caller=self.caller(), session_id=session_id, staff_id=staff_id, out=out,
+        return to_wire(h.check(self.db, caller=self.caller(), session_id=session_id, staff_id=staff_id, out=out,
                              now=utcnow()))
 
     # ---- appointments ---------------------------------------------------------------------------
     @rpc
     def create_slots(self, session_id: str, slots: dict) -> list:
-        return _dump(h.create_slots(self.db, caller=self.caller(), session_id=session_id,
+        return to_wire(h.create_slots(self.db, caller=self.caller(), session_id=session_id,
                                     cmd=parse(SlotsCreate, slots)))
 
     @rpc
     def list_slots(self, session_id: str) -> list:
         self.caller()
-        return _dump(h.list_slots(self.db, session_id=session_id))
+        return to_wire(h.list_slots(self.db, session_id=session_id))
 
     @rpc
     def book(self, slot_id: int, booking: dict) -> dict:
-        return _dump(h.book(self.db, caller=self.caller(), slot_id=slot_id, cmd=parse(BookingCreate, booking),
+        return to_wire(h.book(self.db, caller=self.caller(), slot_id=slot_id, cmd=parse(BookingCreate, booking),
                             vault=self.vault, now=utcnow()))
 
     @rpc
     def change_booking(self, booking_id: str, status: str) -> dict:
         if status not in ("cancelled", "served", "no_show"):
             raise ValidationFailed("status is cancelled, served or no_show", [{"field": "status", "message": status}])
-        return _dump(h.change_booking(self.db, caller=self.caller(), booking_id=booking_id, status=status,
+        return to_wire(h.change_booking(self.db, caller=self.caller(), booking_id=booking_id, status=status,
                                       vault=self.vault, now=utcnow()))
 
     # ---- timers ------------------------------------------------------------------------------------
@@ -135,9 +135,3 @@ class SchedulingService:
     def on_calendar_changed(self, envelope: EventEnvelope) -> None:
         p = envelope.payload
         h.note_calendar_day(self.db, county_code=p["county_code"], day=date.fromisoformat(p["day"]), kind=p["kind"])
-
-
-def _dump(value: Any) -> Any:
-    if isinstance(value, list):
-        return [v.model_dump(mode="json") for v in value]
-    return value.model_dump(mode="json")

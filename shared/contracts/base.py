@@ -21,6 +21,13 @@ def field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
             for err in errors]
 
 
+def to_wire(value: BaseModel | list[BaseModel] | None) -> Any:
+    """A contract (or a list of them) as the JSON-ready data an RPC returns."""
+    if isinstance(value, list):
+        return [v.model_dump(mode="json") for v in value]
+    return value.model_dump(mode="json") if value is not None else None
+
+
 def parse(model: type[C], payload: Any) -> C:
     """Validate a wire payload; bad input becomes ValidationFailed with per-field details."""
     try:
