@@ -90,6 +90,18 @@ class UnitOfWork:
             for name, value in values.items():
                 setattr(row, name, value)
 
+    def put(self, model: type, key: Any, values: dict[str, Any] | None) -> None:
+        """Set a read-model row to `values`, or remove it when the other service removed it (None)."""
+        row = self.session.get(model, key)
+        if values is None:
+            if row is not None:
+                self.session.delete(row)
+        elif row is None:
+            self.session.add(model(**values))
+        else:
+            for name, value in values.items():
+                setattr(row, name, value)
+
     def claim(self, statement: Any) -> bool:
         """Run a conditional UPDATE that only one worker can win (… WHERE flag IS NULL): True for the
         winner, whose transaction goes on; False, rolled back, for everyone else."""

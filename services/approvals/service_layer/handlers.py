@@ -321,14 +321,8 @@ def _rederive_if_calendar_changed(uow: UnitOfWork, now: datetime) -> None:
 
 
 def note_calendar_change(uow: UnitOfWork, *, county_code: str, day: date, kind: str | None) -> None:
-    row = uow.session.get(orm.CalendarDayCopy, (county_code, day))
-    if kind is None:
-        if row is not None:
-            uow.session.delete(row)
-    elif row is None:
-        uow.session.add(orm.CalendarDayCopy(county_code=county_code, day=day, kind=kind))
-    else:
-        row.kind = kind
+    uow.put(orm.CalendarDayCopy, (county_code, day),
+            None if kind is None else {"county_code": county_code, "day": day, "kind": kind})
     state = uow.session.get(orm.CalendarState, 1)
     if state is None:
         uow.session.add(orm.CalendarState(id=1, changed=1, applied=0))

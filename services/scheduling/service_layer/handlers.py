@@ -451,11 +451,5 @@ def keep_staff(uow: UnitOfWork, *, staff: dict[str, Any]) -> None:
 
 
 def note_calendar_day(uow: UnitOfWork, *, county_code: str, day: date, kind: str | None) -> None:
-    row = uow.session.get(orm.CalendarDayCopy, (county_code, day))
-    if kind is None:
-        if row is not None:
-            uow.session.delete(row)
-    elif row is None:
-        uow.session.add(orm.CalendarDayCopy(county_code=county_code, day=day, kind=kind))
-    else:
-        row.kind = kind
+    uow.put(orm.CalendarDayCopy, (county_code, day),
+            None if kind is None else {"county_code": county_code, "day": day, "kind": kind})
