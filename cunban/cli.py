@@ -126,15 +126,14 @@ def _client(settings: Any) -> Any:
 def cmd_bootstrap(args: argparse.Namespace) -> int:
     from shared.contracts.caller import Caller
 
-    settings = _settings(args)
-    result = _client(settings).call("directory", "bootstrap_county", caller=Caller.system(),
-                                    code=args.code, name=args.name)
+    client = _client(_settings(args))
+    result = client.call("directory", "bootstrap_county", caller=Caller.system(), code=args.code, name=args.name)
     admin_password = os.environ.get("CUNBAN_ADMIN_PASSWORD")
     if admin_password:
         from shared.errors import Conflict
 
         with contextlib.suppress(Conflict):  # the admin exists already: bootstrap is idempotent
-            _client(settings).call("directory", "create_staff", caller=Caller.system(), staff={
+            client.call("directory", "create_staff", caller=Caller.system(), staff={
                 "username": "admin", "full_name": "县信息中心管理员", "role": "county_admin",
                 "password": admin_password})
     print(f"county {args.code} ready; {result['calendar_days_added']} official calendar days added")

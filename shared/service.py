@@ -11,6 +11,8 @@ from nameko.rpc import rpc as nameko_rpc
 
 from shared.contracts.caller import Caller
 from shared.errors import CunbanError, Unauthenticated
+from shared.pii import PersonalDataVault
+from shared.settings import get_settings
 
 CALLER_CONTEXT_KEY = "caller"  # travels as the AMQP header "nameko.caller"
 
@@ -41,9 +43,6 @@ class PersonalData(DependencyProvider):
     """The vault that encrypts and decrypts personal data, built once from the configured keys."""
 
     def setup(self) -> None:
-        from shared.pii import PersonalDataVault
-        from shared.settings import get_settings
-
         self.vault = PersonalDataVault(self.container.config.get("PII_KEYS") or get_settings().pii_keys)
 
     def get_dependency(self, worker_ctx: Any) -> Any:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from services.intake.adapters import orm
 from services.intake.adapters.receipts import next_sequence
 from services.intake.domain import model
-from shared.clock import today_in_china
+from shared.clock import CHINA, today_in_china
 from shared.contracts import intake as c
 from shared.contracts.approvals import ApplicationProgressed, Outcome, ProgressStage
 from shared.contracts.caller import Caller
@@ -187,8 +187,6 @@ def list_applications(uow: UnitOfWork, *, caller: Caller, query: c.ApplicationQu
 
 
 def _china_midnight(day: date) -> datetime:
-    from shared.clock import CHINA
-
     return datetime(day.year, day.month, day.day, tzinfo=CHINA)
 
 
