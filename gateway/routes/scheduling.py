@@ -28,7 +28,7 @@ Start = Annotated[date | None, Query(description="first day (default: today, Chi
 End = Annotated[date | None, Query(description="last day (default: 30 days after start; at most 800 days)")]
 
 
-def _period(start: date | None, end: date | None) -> tuple[str, str]:
+def period(start: date | None, end: date | None) -> tuple[str, str]:
     first = start or today_in_china()
     return first.isoformat(), (end or first + timedelta(days=30)).isoformat()
 
@@ -37,7 +37,7 @@ def _period(start: date | None, end: date | None) -> tuple[str, str]:
 async def site_market_days(code: Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")],
                            caller: CurrentStaff, calls: Calls, start: Start = None, end: End = None) -> dict:
     """Preview a site's market days: "show me the market days of this site next month"."""
-    first, last = _period(start, end)
+    first, last = period(start, end)
     return await calls.call("scheduling", "site_market_days", caller=caller, site_code=code, start=first, end=last)
 
 
@@ -46,7 +46,7 @@ async def site_market_days(code: Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za
 async def public_market_calendar(code: Annotated[str, Path(pattern=r"^\d{9}$")], public: PublicCaller,
                                  calls: Calls, start: Start = None, end: End = None) -> list:
     """Where and when a township's markets meet: the days its market-day service posts can be found."""
-    first, last = _period(start, end)
+    first, last = period(start, end)
     return await calls.call("scheduling", "public_market_calendar", caller=public, township_code=code,
                             start=first, end=last)
 
@@ -67,7 +67,7 @@ async def generate_sessions(plan: SessionGenerate, caller: CurrentStaff, calls: 
 async def list_sessions(caller: CurrentStaff, calls: Calls, start: Start = None, end: End = None,
                         site_code: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")] = None,
                         limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list:
-    first, last = _period(start, end)
+    first, last = period(start, end)
     return await calls.call("scheduling", "list_sessions", caller=caller,
                             query={"site_code": site_code, "start": first, "end": last, "limit": limit})
 

@@ -3,6 +3,7 @@ the read models fed by the directory's and approvals' events."""
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import Any
 
 from nameko.events import event_handler
@@ -97,6 +98,20 @@ class IntakeService:
         s = envelope.payload
         self.db.keep_newest(orm.StationCopy, s["code"],
                       _pick(s, "code", "township_code", "village_code", "name", "version"))
+
+    @event_handler("scheduling", "session_scheduled")
+    @consume_once
+    def on_session_scheduled(self, envelope: EventEnvelope) -> None:
+        p = envelope.payload
+        h.keep_occasion(self.db, kind="session", occasion_id=p["session_id"], township_code=p["township_code"],
+                        day=date.fromisoformat(p["day"]))
+
+    @event_handler("scheduling", "visit_planned")
+    @consume_once
+    def on_visit_planned(self, envelope: EventEnvelope) -> None:
+        p = envelope.payload
+        h.keep_occasion(self.db, kind="visit", occasion_id=p["visit_id"], township_code=p["township_code"],
+                        day=date.fromisoformat(p["day"]))
 
     @event_handler("approvals", "application_progressed")
     @consume_once

@@ -1,6 +1,7 @@
 """Scheduling as a nameko service: market days from the sites' rules, market-day sessions 便民服务岗,
-rosters, check-in and attendance, reminders, and appointment slots. Market sites, staff and the
-calendar are read models of the directory."""
+rosters, check-in and attendance, visits 下访 of the five kinds, reminders, appointment slots and the
+public calendar. Market sites, villages, staff and the calendar are read models of the directory; what
+was handled at a session or raised on a visit is learnt from intake's events."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -10,11 +11,13 @@ from nameko.timer import timer
 
 from services.scheduling.adapters.orm import Base
 from services.scheduling.service_layer import handlers as h
+from services.scheduling.service_layer import visits as v
 from shared.clock import utcnow
 from shared.contracts.base import parse, to_wire
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.scheduling import (
     BookingCreate,
+    CampaignCreate,
     DateRange,
     LeaveCreate,
     RosterAssign,
@@ -23,6 +26,11 @@ from shared.contracts.scheduling import (
     SessionGenerate,
     SessionQuery,
     SlotsCreate,
+    VisitPlan,
+    VisitQuery,
+    VisitReport,
+    VisitSeriesChange,
+    VisitSeriesCreate,
 )
 from shared.db import Database
 from shared.errors import ValidationFailed
@@ -111,19 +119,82 @@ class SchedulingService:
         return to_wire(h.change_booking(self.db, caller=self.caller(), booking_id=booking_id, status=status,
                                       vault=self.vault, now=utcnow()))
 
+    # ---- visits 下访 --------------------------------------------------------------------------------
+    @rpc
+    def create_campaign(self, campaign: dict) -> dict:
+        return to_wire(v.create_campaign(self.db, caller=self.caller(), cmd=parse(CampaignCreate, campaign)))
+
+    @rpc
+    def list_campaigns(self) -> list:
+        return to_wire(v.list_campaigns(self.db, caller=self.caller()))
+
+    @rpc
+    def plan_visit(self, plan: dict) -> dict:
+        return to_wire(v.plan_visit(self.db, caller=self.caller(), cmd=parse(VisitPlan, plan), now=utcnow()))
+
+    @rpc
+    def create_visit_series(self, series: dict) -> dict:
+        return to_wire(v.create_series(self.db, caller=self.caller(), cmd=parse(VisitSeriesCreate, series),
+                                       now=utcnow()))
+
+    @rpc
+    def change_visit_series(self, series_id: int, change: dict) -> dict:
+        return to_wire(v.change_series(self.db, caller=self.caller(), series_id=series_id,
+                                       cmd=parse(VisitSeriesChange, change), now=utcnow()))
+
+    @rpc
+    def get_visit(self, visit_id: str) -> dict:
+        return to_wire(v.get_visit(self.db, caller=self.caller(), visit_id=visit_id))
+
+    @rpc
+    def list_visits(self, query: dict) -> list:
+        return to_wire(v.list_visits(self.db, caller=self.caller(), query=parse(VisitQuery, query)))
+
+    @rpc
+    def cancel_visit(self, visit_id: str) -> dict:
+        return to_wire(v.cancel_visit(self.db, caller=self.caller(), visit_id=visit_id, now=utcnow()))
+
+    @rpc
+    def report_visit(self, visit_id: str, report: dict) -> dict:
+        return to_wire(v.report_visit(self.db, caller=self.caller(), visit_id=visit_id,
+                                      cmd=parse(VisitReport, report), now=utcnow()))
+
+    @rpc
+    def create_visit_slots(self, visit_id: str, slots: dict) -> list:
+        return to_wire(v.create_visit_slots(self.db, caller=self.caller(), visit_id=visit_id,
+                                            cmd=parse(SlotsCreate, slots)))
+
+    @rpc
+    def list_visit_slots(self, visit_id: str) -> list:
+        self.caller()
+        return to_wire(v.list_visit_slots(self.db, visit_id=visit_id))
+
+    @rpc
+    def public_calendar(self, township_code: str, start: str, end: str) -> list:
+        self.caller()
+        period = parse(DateRange, {"start": start, "end": end})
+        return to_wire(v.public_calendar(self.db, township_code=township_code, period=period))
+
     # ---- timers ------------------------------------------------------------------------------------
     @timer(interval=get_settings().sweep_seconds, eager=True)
     def close_and_remind(self) -> None:
         """Attendance of sessions that ended (no-shows announced) and reminders of those about to start."""
         now = utcnow()
         h.close_attendance(self.db, now=now)
-        h.send_reminders(self.db, now=now, lead=timedelta(hours=get_settings().reminder_hours))
+        lead = timedelta(hours=get_settings().reminder_hours)
+        h.send_reminders(self.db, now=now, lead=lead)
+        v.send_visit_reminders(self.db, now=now, lead=lead)
 
     # ---- what the directory tells us -----------------------------------------------------------
     @event_handler("directory", "market_site_changed")
     @consume_once
     def on_market_site_changed(self, envelope: EventEnvelope) -> None:
         h.keep_site(self.db, site=envelope.payload)
+
+    @event_handler("directory", "village_changed")
+    @consume_once
+    def on_village_changed(self, envelope: EventEnvelope) -> None:
+        v.keep_village(self.db, village=envelope.payload)
 
     @event_handler("directory", "staff_changed")
     @consume_once
@@ -135,3 +206,20 @@ class SchedulingService:
     def on_calendar_changed(self, envelope: EventEnvelope) -> None:
         p = envelope.payload
         h.note_calendar_day(self.db, county_code=p["county_code"], day=date.fromisoformat(p["day"]), kind=p["kind"])
+
+    # ---- what intake tells us: records handled at a session or raised on a visit ----------------------
+    @event_handler("intake", "application_filed")
+    @consume_once
+    def on_application_filed(self, envelope: EventEnvelope) -> None:
+        p = envelope.payload
+        v.link_record(self.db, kind="application", ref=p["receipt_no"], township_code=p["township_code"],
+                      occurred_at=envelope.occurred_at, session_id=p.get("session_id"), visit_id=p.get("visit_id"))
+
+    @event_handler("intake", "activity_recorded")
+    @consume_once
+    def on_activity_recorded(self, envelope: EventEnvelope) -> None:
+        p = envelope.payload
+        if p["kind"] == "consultation":
+            v.link_record(self.db, kind="consultation", ref=str(p["id"]), township_code=p["township_code"],
+                          occurred_at=envelope.occurred_at, session_id=p.get("session_id"),
+                          visit_id=p.get("visit_id"))

@@ -87,15 +87,21 @@ class ApplicationFile(Contract):
 
     @model_validator(mode="after")
     def _channel_context(self) -> ApplicationFile:
-        if self.channel is Channel.MARKET_DAY and not self.session_id:
-            raise ValueError("an application at a market-day post names its session_id")
-        if self.channel is Channel.VISIT and not self.visit_id:
-            raise ValueError("an application raised on a visit names its visit_id")
-        if self.session_id and self.channel is not Channel.MARKET_DAY:
-            raise ValueError("session_id belongs to channel market_day")
-        if self.visit_id and self.channel is not Channel.VISIT:
-            raise ValueError("visit_id belongs to channel visit")
+        check_channel_context(self.channel, self.session_id, self.visit_id)
         return self
+
+
+def check_channel_context(channel: Channel, session_id: str | None, visit_id: str | None) -> None:
+    """Something received at a market-day post names its session; something raised on a visit names
+    the visit; nothing else names either."""
+    if channel is Channel.MARKET_DAY and not session_id:
+        raise ValueError("what is received at a market-day post names its session_id")
+    if channel is Channel.VISIT and not visit_id:
+        raise ValueError("what is raised on a visit names its visit_id")
+    if session_id and channel is not Channel.MARKET_DAY:
+        raise ValueError("session_id belongs to channel market_day")
+    if visit_id and channel is not Channel.VISIT:
+        raise ValueError("visit_id belongs to channel visit")
 
 
 class ApplicantView(Contract):
@@ -200,9 +206,16 @@ class ConsultationRecord(Contract):
     channel: Channel
     village_code: VillageCode | None = None
     station_code: RecordCode | None = None
+    session_id: ExternalId | None = None  # the market-day session, for channel market_day
+    visit_id: ExternalId | None = None  # the visit, for channel visit
     occurred_on: date
     people_count: int = Field(default=1, ge=1, le=10000)
     note: Text | None = None
+
+    @model_validator(mode="after")
+    def _channel_context(self) -> ConsultationRecord:
+        check_channel_context(self.channel, self.session_id, self.visit_id)
+        return self
 
 
 class ServiceActivityRecord(Contract):
@@ -280,6 +293,8 @@ class ActivityRecorded(Contract):
     occurred_on: date
     people: int  # people consulted, attendance, or beneficiaries
     category: Category | None = None
+    session_id: str | None = None  # a consultation at a market-day post
+    visit_id: str | None = None  # a consultation on a visit
 
 
 

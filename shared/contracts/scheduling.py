@@ -1,13 +1,15 @@
-"""Scheduling contracts: market-day previews and the public market-day calendar."""
+"""Scheduling contracts: market days, market-day sessions 便民服务岗 with rosters and attendance,
+appointment slots, the five kinds of visits 下访, and the public calendar."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from shared.contracts.base import Contract
-from shared.contracts.directory import Category
+from shared.contracts.directory import Category, HourMinute, MarketDayRule, Name, Text, TownshipCode, VillageCode
 from shared.pii import is_mobile
 
 
@@ -117,7 +119,8 @@ class SlotsCreate(Contract):
 
 class SlotView(Contract):
     id: int
-    session_id: str
+    session_id: str | None  # a slot at a market-day session …
+    visit_id: str | None  # … or at an appointment visit
     starts_at: datetime
     ends_at: datetime
     capacity: int
@@ -164,3 +167,240 @@ class SessionReminder(Contract):
     township_code: str
     starts_at: datetime
     staff_ids: list[int]
+
+
+# ---- visits 下访 ---------------------------------------------------------------------------------------
+
+class VisitKind(StrEnum):
+    PERIODIC = "periodic"  # 定期: a team goes to a village on a recurring rule
+    FIXED_POINT = "fixed_point"  # 定点: a set place on a set schedule, villagers come
+    APPOINTMENT = "appointment"  # 预约: villagers book slots, the cadres come at the booked times
+    TOPICAL = "topical"  # 专题: one theme, inside a campaign's period
+    JOINT = "joint"  # 联合: several departments together, each with its own cadres
+
+
+StaffIds = Annotated[list[Annotated[int, Field(ge=1, le=2**31 - 1)]], Field(max_length=30)]
+
+
+class DepartmentTeam(Contract):
+    department: Annotated[str, StringConstraints(min_length=1, max_length=50, strip_whitespace=True)]
+    staff_ids: StaffIds = Field(min_length=1)
+
+
+class _VisitHours(Contract):
+    starts: HourMinute = "09:00"
+    ends: HourMinute = "12:00"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _VisitHours:
+        if self.ends <= self.starts:
+            raise ValueError("a visit ends after it starts")
+        return self
+
+
+class VisitPlan(_VisitHours):
+    """One visit: appointment, topical or joint (periodic and fixed-point visits come from a series)."""
+
+    kind: Literal["appointment", "topical", "joint"]
+    title: Name
+    village_code: VillageCode
+    place: Text
+    day: date
+    purpose: Text | None = None
+    staff_ids: StaffIds = Field(default_factory=list)  # appointment, topical
+    departments: list[DepartmentTeam] = Field(default_factory=list, max_length=10)  # joint
+    campaign_id: int | None = Field(default=None, ge=1)  # topical
+
+    @model_validator(mode="after")
+    def _kind_needs(self) -> VisitPlan:
+        if self.kind == VisitKind.JOINT:
+            if self.staff_ids:
+                raise ValueError("a joint visit lists its cadres under their departments")
+            names = [d.department for d in self.departments]
+            if len(set(names)) < 2 or len(set(names)) != len(names):
+                raise ValueError("a joint visit has at least two different departments, each listed once")
+            everyone = [s for d in self.departments for s in d.staff_ids]
+            if len(set(everyone)) != len(everyone):
+                raise ValueError("a cadre goes with one department only")
+        else:
+            if self.departments:
+                raise ValueError("departments belong to a joint visit")
+            if not self.staff_ids or len(set(self.staff_ids)) != len(self.staff_ids):
+                raise ValueError("name the cadres who go, each once")
+        if (self.kind == VisitKind.TOPICAL) != (self.campaign_id is not None):
+            raise ValueError("a topical visit belongs to a campaign (campaign_id); other kinds do not")
+        return self
+
+    def members(self) -> list[tuple[int, str | None]]:
+        if self.kind == VisitKind.JOINT:
+            return [(s, d.department) for d in self.departments for s in d.staff_ids]
+        return [(s, None) for s in self.staff_ids]
+
+
+class VisitSeriesCreate(_VisitHours):
+    """Periodic 定期 or fixed-point 定点 visits: the days come from a rule (weekly, days of the solar or
+    lunar month, or dates) within a span; one visit per day, regenerated without duplicates."""
+
+    kind: Literal["periodic", "fixed_point"]
+    title: Name
+    village_code: VillageCode
+    place: Text | None = None  # fixed-point visits name their place
+    rule: MarketDayRule
+    first_day: date
+    last_day: date
+    staff_ids: StaffIds = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _complete(self) -> VisitSeriesCreate:
+        if self.kind == VisitKind.FIXED_POINT and not self.place:
+            raise ValueError("a fixed-point visit names its place")
+        if self.last_day < self.first_day or (self.last_day - self.first_day).days > 400:
+            raise ValueError("a series spans at most 400 days, last_day after first_day")
+        if len(set(self.staff_ids)) != len(self.staff_ids):
+            raise ValueError("name each cadre once")
+        return self
+
+
+class VisitSeriesChange(Contract):
+    """A new rule, span end or team for the future visits of a series; past visits stay as they were."""
+
+    rule: MarketDayRule | None = None
+    last_day: date | None = None
+    staff_ids: StaffIds | None = Field(default=None, min_length=1)
+
+
+class CampaignCreate(Contract):
+    """专题: a themed campaign (e.g. 医保政策进村) over a period; its visits are topical visits."""
+
+    township_code: TownshipCode
+    theme: Name
+    description: Text | None = None
+    first_day: date
+    last_day: date
+
+    @model_validator(mode="after")
+    def _period(self) -> CampaignCreate:
+        if self.last_day < self.first_day or (self.last_day - self.first_day).days > 366:
+            raise ValueError("a campaign lasts at most a year, last_day after first_day")
+        return self
+
+
+class CampaignView(Contract):
+    id: int
+    township_code: str
+    theme: str
+    description: str | None
+    first_day: date
+    last_day: date
+
+
+class VisitReport(Contract):
+    """After the visit: who went, what was raised, in a few words. Each issue raised is then filed as an
+    application or complaint naming the visit (channel visit, visit_id), which links it here."""
+
+    went_staff_ids: StaffIds
+    summary: Text
+    raised: list[Text] = Field(default_factory=list, max_length=100)
+    people_met: int = Field(default=0, ge=0, le=100000)
+
+
+class VisitMemberView(Contract):
+    staff_id: int
+    department: str | None
+    went: bool | None  # None until reported
+
+
+class LinkedRecord(Contract):
+    kind: Literal["application", "consultation", "complaint"]
+    ref: str  # the application's receipt number, the record's id
+    occurred_at: datetime
+
+
+class VisitView(Contract):
+    id: str
+    kind: VisitKind
+    title: str
+    township_code: str
+    village_code: str
+    place: str
+    day: date
+    starts_at: datetime
+    ends_at: datetime
+    status: Literal["planned", "cancelled", "reported"]
+    purpose: str | None
+    series_id: int | None
+    campaign_id: int | None
+    members: list[VisitMemberView]
+    summary: str | None = None
+    raised: list[str] = Field(default_factory=list)
+    people_met: int | None = None
+    reported_at: datetime | None = None
+    linked: list[LinkedRecord] = Field(default_factory=list)
+
+
+class VisitSeriesView(Contract):
+    id: int
+    kind: VisitKind
+    title: str
+    township_code: str
+    village_code: str
+    place: str
+    rule_summary: str
+    first_day: date
+    last_day: date
+    staff_ids: list[int]
+    visits: list[VisitView]
+    unavailable: list[dict] = Field(default_factory=list)  # {day, staff_id, code}: left off that visit
+
+
+class VisitQuery(Contract):
+    start: date
+    end: date
+    kind: VisitKind | None = None
+    village_code: VillageCode | None = None
+    campaign_id: int | None = Field(default=None, ge=1)
+    staff_id: int | None = Field(default=None, ge=1)
+    limit: int = Field(default=100, ge=1, le=500)
+
+
+class VisitReported(Contract):
+    """Event: a visit happened (evaluation counts visits made per cadre, and who did not go)."""
+
+    visit_id: str
+    kind: VisitKind
+    township_code: str
+    village_code: str
+    day: date
+    went_staff_ids: list[int]
+    missed_staff_ids: list[int]
+    raised_count: int
+    people_met: int
+
+
+class VisitReminder(Contract):
+    visit_id: str
+    kind: VisitKind
+    township_code: str
+    village_code: str
+    place: str
+    starts_at: datetime
+    staff_ids: list[int]
+
+
+# ---- the public calendar -----------------------------------------------------------------------
+
+class PublicCalendarEntry(Contract):
+    """公开: an upcoming market-day post or a visit villagers can come to; where, when, what services,
+    and whether appointments are open. Nothing about who staffs it."""
+
+    kind: Literal["market_day_post", "visit"]
+    id: str
+    day: date
+    starts_at: datetime
+    ends_at: datetime
+    title: str  # the site's name, or the visit's title
+    place: str
+    village_code: str | None
+    services: list[str]
+    visit_kind: VisitKind | None = None
+    free_places: int | None = None  # appointment places left, when slots are offered

@@ -26,7 +26,8 @@ LX_CADRE = Caller(staff_id=20, role=Role.TOWNSHIP_CADRE, township_code=LX)
 APPLICANT = {"name": "张三", "phone": "13812345678", "id_card": "430124198001011231", "village_code": f"{QS}001"}
 PROMISED = {"item_code": "SP-008", "channel": "station", "applicant": APPLICANT,
             "materials_provided": ["申请表", "身份证"]}
-IMMEDIATE = {"item_code": "YB-002", "channel": "market_day", "session_id": "QS-JISHI-20261201",
+SESSION, VISIT, LX_SESSION = "5e55" + "0" * 28, "0151" + "0" * 28, "5e55" + "1" * 28  # scheduling's ids
+IMMEDIATE = {"item_code": "YB-002", "channel": "market_day", "session_id": SESSION,
              "applicant": APPLICANT, "materials_provided": ["身份证"], "complete_now": True, "result_note": "当场办结"}
 
 
@@ -57,6 +58,13 @@ def intake(intake_db):
             "township_code": QS, "code": code, "name": f"事项{code}", "category": "agency", "kind": kind,
             "handling_level": "township", "promised_days": days, "required_materials": materials,
             "status": "active", "version": 1}))
+    for session_id, township in ((SESSION, QS), (LX_SESSION, LX)):
+        as_caller().on_session_scheduled(event("scheduling", "session_scheduled", {
+            "session_id": session_id, "site_code": "QS-JISHI", "township_code": township, "day": "2026-12-09",
+            "starts_at": "2026-12-08T23:30:00+00:00", "ends_at": "2026-12-09T04:00:00+00:00"}))
+    as_caller().on_visit_planned(event("scheduling", "visit_planned", {
+        "visit_id": VISIT, "kind": "joint", "township_code": QS, "village_code": f"{QS}001", "day": "2026-12-10",
+        "starts_at": "2026-12-10T01:00:00+00:00", "ends_at": "2026-12-10T04:00:00+00:00", "staff_ids": [7]}))
     as_caller.event = event  # type: ignore[attr-defined]
     return as_caller
 
@@ -240,8 +248,8 @@ def test_overdue_lists_open_applications_past_their_promised_day(intake):
 
 def test_consultations_activities_and_deeds_are_recorded_and_announced(intake, intake_db):
     consult = intake().record_activity(kind="consultation", record={
-        "topic": "医保缴费咨询", "channel": "market_day", "village_code": f"{QS}002", "occurred_on": "2026-11-28",
-        "people_count": 12})
+        "topic": "医保缴费咨询", "channel": "market_day", "session_id": SESSION, "village_code": f"{QS}002",
+        "occurred_on": "2026-11-28", "people_count": 12})
     assert consult["kind"] == "consultation" and consult["township_code"] == QS
     intake().record_activity(kind="service_activity", record={
         "category": "farming", "title": "柑橘修剪培训", "place": "石门村部", "held_on": "2026-11-20", "attendance": 46})
@@ -267,3 +275,28 @@ def test_a_late_older_catalogue_snapshot_does_not_overwrite_a_newer_one(intake, 
     with intake_db.sessions() as session:
         assert session.get(orm.CatalogueItemCopy, (QS, "SP-008")).name == "新名称"
 
+
+
+@pytest.mark.parametrize(("context", "code"), [
+    ({"channel": "market_day", "session_id": "f" * 32}, "unknown_session"),  # never scheduled
+    ({"channel": "market_day", "session_id": LX_SESSION}, "unknown_session"),  # another township's post
+    ({"channel": "market_day", "session_id": VISIT}, "unknown_session"),  # a visit is not a session
+    ({"channel": "visit", "visit_id": SESSION}, "unknown_visit"),
+])
+def test_what_names_a_session_or_visit_names_one_of_the_townships(intake, intake_db, context, code):
+    with pytest.raises(ValidationFailed) as refused:
+        intake().file_application(application={**PROMISED, **context})
+    assert refused.value.code == code
+    with pytest.raises(ValidationFailed) as refused:
+        intake().record_activity(kind="consultation", record={"topic": "x", "occurred_on": "2026-11-28", **context})
+    assert refused.value.code == code
+    assert _count(intake_db) == 0
+
+
+def test_an_application_raised_on_a_visit_carries_the_visit_in_its_event(intake, intake_db):
+    filed = intake().file_application(application={**PROMISED, "channel": "visit", "visit_id": VISIT})
+    assert filed["visit_id"] == VISIT
+    outbox = intake_db.metadata.tables["outbox"]
+    with intake_db.sessions() as session:
+        body = session.execute(select(outbox.c.body).where(outbox.c.event_type == "application_filed")).scalar_one()
+    assert body["payload"]["visit_id"] == VISIT

@@ -149,3 +149,13 @@ class StationCopy(Base):
     village_code: Mapped[str] = mapped_column(String(12), nullable=False)
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class OccasionCopy(Base):
+    """Scheduling's market-day sessions and visits, so that what is received at one can name it."""
+
+    __tablename__ = "rm_occasions"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), nullable=False)  # session | visit
+    township_code: Mapped[str] = mapped_column(String(9), nullable=False)
+    day: Mapped[date] = mapped_column(Date, nullable=False)

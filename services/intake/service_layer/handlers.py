@@ -43,6 +43,7 @@ def file_application(uow: UnitOfWork, *, caller: Caller, cmd: c.ApplicationFile,
     item = _item(uow, township, cmd.item_code)
     _village_in_township(uow, cmd.applicant.village_code, township)
     station_code = _station_in_township(uow, cmd.station_code or caller.station_code, township)
+    _occasion_in_township(uow, township, session_id=cmd.session_id, visit_id=cmd.visit_id)
     model.check_item_can_be_filed(item_status=item.status, item_kind=ItemKind(item.kind), complete_now=cmd.complete_now,
                                   required=item.required_materials, provided=cmd.materials_provided)
     day = today_in_china(now)
@@ -126,6 +127,22 @@ def _village_in_township(uow: UnitOfWork, village_code: str, township: str) -> N
         raise ValidationFailed("the applicant's village is not in this township",
                                [{"field": "applicant.village_code", "message": "not a village of your township"}],
                                code="village_outside_township")
+
+
+def _occasion_in_township(uow: UnitOfWork, township: str, *, session_id: str | None, visit_id: str | None) -> None:
+    """A market-day session or a visit named by what was received there must be one of the township's."""
+    for kind, ref in (("session", session_id), ("visit", visit_id)):
+        if ref is None:
+            continue
+        occasion = uow.session.get(orm.OccasionCopy, ref)
+        if occasion is None or occasion.kind != kind or occasion.township_code != township:
+            raise ValidationFailed(f"no {kind} {ref} in this township",
+                                   [{"field": f"{kind}_id", "message": f"unknown {kind}"}], code=f"unknown_{kind}")
+
+
+def keep_occasion(uow: UnitOfWork, *, kind: str, occasion_id: str, township_code: str, day: date) -> None:
+    uow.put(orm.OccasionCopy, occasion_id,
+            {"id": occasion_id, "kind": kind, "township_code": township_code, "day": day})
 
 
 def _station_in_township(uow: UnitOfWork, station_code: str | None, township: str) -> str | None:
@@ -306,6 +323,8 @@ def record_activity(uow: UnitOfWork, *, caller: Caller, kind: c.RecordKind,
     if village is not None:
         _village_in_township(uow, village, township)
     station = _station_in_township(uow, getattr(record, "station_code", None) or caller.station_code, township)
+    session_id, visit_id = getattr(record, "session_id", None), getattr(record, "visit_id", None)
+    _occasion_in_township(uow, township, session_id=session_id, visit_id=visit_id)
     occurred_on = {"consultation": "occurred_on", "service_activity": "held_on", "practical_deed": "done_on"}[kind]
     people = {"consultation": "people_count", "service_activity": "attendance", "practical_deed": "beneficiaries"}
     row = orm.ActivityRecord(kind=kind.value, township_code=township, station_code=station, village_code=village,
@@ -315,7 +334,8 @@ def record_activity(uow: UnitOfWork, *, caller: Caller, kind: c.RecordKind,
     uow.session.flush()
     event = c.ActivityRecorded(id=row.id, kind=kind, township_code=township, station_code=station,
                                village_code=village, staff_id=caller.staff_id, occurred_on=row.occurred_on,
-                               people=getattr(record, people[kind]), category=getattr(record, "category", None))
+                               people=getattr(record, people[kind]), category=getattr(record, "category", None),
+                               session_id=session_id, visit_id=visit_id)
     uow.record_event("activity_recorded", event.model_dump(mode="json"), township_code=township, now=now)
     uow.commit()
     return _activity_view(row)

@@ -1,10 +1,12 @@
-"""Scheduling tables: market-day sessions, rosters and attendance, leave, appointment slots and bookings
-(personal data encrypted), and read models of the directory's market sites, staff and calendar."""
+"""Scheduling tables: market-day sessions, rosters and attendance, leave, visits 下访 (series, campaigns,
+members, reports), appointment slots and bookings (personal data encrypted), the records handled at a
+session or raised on a visit, and read models of the directory's market sites, villages, staff and
+calendar."""
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.messaging_tables import UtcDateTime, add_messaging_tables
@@ -88,15 +90,19 @@ class LeaveRow(Base):
 
 
 class SlotRow(Base):
-    """预约: an appointment slot at a session; `booked` never exceeds `capacity`."""
+    """预约: an appointment slot at a session or at an appointment visit; `booked` never exceeds
+    `capacity`."""
 
     __tablename__ = "slots"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), nullable=False, index=True)
+    session_id: Mapped[str | None] = mapped_column(ForeignKey("sessions.id"), index=True)
+    visit_id: Mapped[str | None] = mapped_column(ForeignKey("visits.id"), index=True)
     starts_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
     ends_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
     capacity: Mapped[int] = mapped_column(Integer, nullable=False)
     booked: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    __table_args__ = (CheckConstraint("(session_id IS NULL) <> (visit_id IS NULL)", name="ck_slot_one_occasion"),
+                      CheckConstraint("booked >= 0 AND booked <= capacity", name="ck_slot_within_capacity"))
 
 
 class Booking(Base):
@@ -109,6 +115,103 @@ class Booking(Base):
     status: Mapped[str] = mapped_column(String(12), nullable=False)  # booked | cancelled | served | no_show
     booked_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
     booked_by: Mapped[int | None] = mapped_column(Integer)  # a station booking for a villager
+
+
+class Campaign(Base):
+    """专题: a themed campaign over a period; its visits are the topical visits."""
+
+    __tablename__ = "campaigns"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    township_code: Mapped[str] = mapped_column(String(9), nullable=False, index=True)
+    theme: Mapped[str] = mapped_column(String(100), nullable=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    first_day: Mapped[date] = mapped_column(Date, nullable=False)
+    last_day: Mapped[date] = mapped_column(Date, nullable=False)
+    created_by: Mapped[int | None] = mapped_column(Integer)
+
+
+class VisitSeries(Base):
+    """定期 / 定点: the rule that periodic and fixed-point visits are generated from."""
+
+    __tablename__ = "visit_series"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    township_code: Mapped[str] = mapped_column(String(9), nullable=False, index=True)
+    village_code: Mapped[str] = mapped_column(String(12), nullable=False)
+    title: Mapped[str] = mapped_column(String(100), nullable=False)
+    place: Mapped[str] = mapped_column(Text, nullable=False)
+    rule: Mapped[dict] = mapped_column(JSON, nullable=False)
+    starts: Mapped[str] = mapped_column(String(5), nullable=False)
+    ends: Mapped[str] = mapped_column(String(5), nullable=False)
+    first_day: Mapped[date] = mapped_column(Date, nullable=False)
+    last_day: Mapped[date] = mapped_column(Date, nullable=False)
+    staff_ids: Mapped[list[int]] = mapped_column(JSON, nullable=False)
+    created_by: Mapped[int | None] = mapped_column(Integer)
+
+
+class Visit(Base):
+    """下访: cadres going to a village on a day, and afterwards what happened there."""
+
+    __tablename__ = "visits"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    township_code: Mapped[str] = mapped_column(String(9), nullable=False)
+    village_code: Mapped[str] = mapped_column(String(12), nullable=False)
+    title: Mapped[str] = mapped_column(String(100), nullable=False)
+    place: Mapped[str] = mapped_column(Text, nullable=False)
+    purpose: Mapped[str | None] = mapped_column(Text)
+    day: Mapped[date] = mapped_column(Date, nullable=False)
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+    status: Mapped[str] = mapped_column(String(12), nullable=False)  # planned | cancelled | reported
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("visit_series.id"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
+    summary: Mapped[str | None] = mapped_column(Text)
+    raised: Mapped[list[str] | None] = mapped_column(JSON)
+    people_met: Mapped[int | None] = mapped_column(Integer)
+    reported_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    reported_by: Mapped[int | None] = mapped_column(Integer)
+    reminded: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created_by: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+    __table_args__ = (UniqueConstraint("series_id", "day", name="uq_visit_series_day"),
+                      Index("ix_visits_township_day", "township_code", "day"),
+                      Index("ix_visits_to_remind", "reminded", "starts_at"))
+
+
+class VisitMember(Base):
+    """A cadre on a visit (with their department on a joint visit); `went` once the visit is reported."""
+
+    __tablename__ = "visit_members"
+    visit_id: Mapped[str] = mapped_column(ForeignKey("visits.id"), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    department: Mapped[str | None] = mapped_column(String(50))
+    day: Mapped[date] = mapped_column(Date, nullable=False)
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+    went: Mapped[bool | None] = mapped_column(Boolean)
+    __table_args__ = (Index("ix_visit_members_staff_day", "staff_id", "day"),)
+
+
+class LinkedRecordRow(Base):
+    """What was handled at a session or raised on a visit: applications, consultations (and complaints),
+    learnt from the events of the services that keep them."""
+
+    __tablename__ = "linked_records"
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # application | consultation | complaint
+    ref: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    visit_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    township_code: Mapped[str] = mapped_column(String(9), nullable=False)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+
+
+class VillageCopy(Base):
+    __tablename__ = "rm_villages"
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    township_code: Mapped[str] = mapped_column(String(9), nullable=False)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
 class StaffCopy(Base):

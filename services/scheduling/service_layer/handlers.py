@@ -3,6 +3,7 @@ reminders, and appointment slots with bookings."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -92,19 +93,19 @@ SESSION_MANAGERS = frozenset({Role.SUPERVISOR, Role.COUNTY_ADMIN, Role.SYSTEM})
 ROSTERABLE = frozenset({Role.TOWNSHIP_CADRE.value, Role.DEPARTMENT_STAFF.value, Role.SUPERVISOR.value})
 
 
-def _local(day: date, hour_minute: str) -> datetime:
+def local_instant(day: date, hour_minute: str) -> datetime:
     """A site's opening hour on a day, in China, as the UTC instant it is stored as."""
     hour, minute = (int(x) for x in hour_minute.split(":"))
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=CHINA).astimezone(UTC)
 
 
-def _require_manager(caller: Caller, township_code: str) -> None:
+def require_manager(caller: Caller, township_code: str) -> None:
     if caller.role not in SESSION_MANAGERS or not caller.sees_township(township_code):
         raise Forbidden("only the township's supervisors and county admins plan market-day posts",
                         code="not_a_planner")
 
 
-def _days_off(uow: UnitOfWork) -> set[date]:
+def days_off(uow: UnitOfWork) -> set[date]:
     return set(uow.session.execute(select(orm.CalendarDayCopy.day).where(
         orm.CalendarDayCopy.kind != "makeup_workday")).scalars())
 
@@ -117,20 +118,21 @@ def generate_sessions(uow: UnitOfWork, *, caller: Caller, cmd: SessionGenerate, 
     site = uow.session.get(orm.MarketSiteCopy, cmd.site_code)
     if site is None or not caller.sees_township(site.township_code):
         raise NotFound("market site not found", code="market_site_not_found")
-    _require_manager(caller, site.township_code)
+    require_manager(caller, site.township_code)
     today = today_in_china(now)
     start = max(cmd.start, today)
     if cmd.end < start:
         return []
-    wanted = set(market_days(MarketDayRule.model_validate(site.rule), start, cmd.end)) - _days_off(uow)
+    wanted = set(market_days(MarketDayRule.model_validate(site.rule), start, cmd.end)) - days_off(uow)
     existing = {s.day: s for s in uow.session.execute(select(orm.Session).where(
         orm.Session.site_code == site.code, orm.Session.day >= start, orm.Session.day <= cmd.end)).scalars()}
     for day in sorted(wanted | set(existing)):
         session = existing.get(day)
         if session is None:
             session = orm.Session(id=uuid.uuid4().hex, site_code=site.code, township_code=site.township_code, day=day,
-                                  starts_at=_local(day, site.opens_at), ends_at=_local(day, site.closes_at),
-                                  status="scheduled", services=[c.value for c in cmd.services], updated_at=now)
+                                  starts_at=local_instant(day, site.opens_at),
+                                  ends_at=local_instant(day, site.closes_at), status="scheduled",
+                                  services=[c.value for c in cmd.services], updated_at=now)
             uow.session.add(session)
             _announce(uow, "session_scheduled", session, now)
         elif day in wanted and session.status == "cancelled":
@@ -198,19 +200,35 @@ def _lock_staff_day(uow: UnitOfWork, staff_id: int, day: date) -> None:
                         .with_for_update())
 
 
-def _commitments(uow: UnitOfWork, staff_id: int, day: date) -> list[Slot]:
-    return [Slot(ref=e.session_id, day=e.day, starts_at=e.starts_at, ends_at=e.ends_at)
-            for e in uow.session.execute(select(orm.RosterEntry).where(
-                orm.RosterEntry.staff_id == staff_id, orm.RosterEntry.day == day)).scalars()]
+def busy(uow: UnitOfWork, staff_ids: list[int], first: date, last: date) -> dict[int, list[Slot]]:
+    """Where each cadre is already due between two days: rostered sessions and visits not cancelled."""
+    found: dict[int, list[Slot]] = {s: [] for s in staff_ids}
+    r, m, s, v = orm.RosterEntry, orm.VisitMember, orm.Session, orm.Visit
+    for staff_id, ref, day, starts_at, ends_at in uow.session.execute(
+            select(r.staff_id, r.session_id, r.day, r.starts_at, r.ends_at).join(s, s.id == r.session_id)
+            .where(r.staff_id.in_(staff_ids), r.day >= first, r.day <= last, s.status != "cancelled")
+            .union_all(select(m.staff_id, m.visit_id, m.day, m.starts_at, m.ends_at).join(v, v.id == m.visit_id)
+                       .where(m.staff_id.in_(staff_ids), m.day >= first, m.day <= last, v.status != "cancelled"))):
+        found[staff_id].append(Slot(ref=ref, day=day, starts_at=starts_at, ends_at=ends_at))
+    return found
 
 
-def _leave(uow: UnitOfWork, staff_ids: list[int], first: date, last: date) -> list[Leave]:
+def commit_cadre(uow: UnitOfWork, staff_id: int, township_code: str, slot: Slot) -> None:
+    """The hard constraints on one cadre going somewhere (a session or a visit), checked under a lock on
+    the cadre's day: of the township, active, not on leave, not elsewhere at the same time."""
+    check_cadre(uow, staff_id, township_code)
+    _lock_staff_day(uow, staff_id, slot.day)
+    check_assignable(staff_id, slot, busy(uow, [staff_id], slot.day, slot.day)[staff_id],
+                     leave(uow, [staff_id], slot.day, slot.day))
+
+
+def leave(uow: UnitOfWork, staff_ids: list[int], first: date, last: date) -> list[Leave]:
     rows = uow.session.execute(select(orm.LeaveRow).where(
         orm.LeaveRow.staff_id.in_(staff_ids), orm.LeaveRow.last_day >= first, orm.LeaveRow.first_day <= last)).scalars()
     return [Leave(r.staff_id, r.first_day, r.last_day) for r in rows]
 
 
-def _check_cadre(uow: UnitOfWork, staff_id: int, township_code: str) -> None:
+def check_cadre(uow: UnitOfWork, staff_id: int, township_code: str) -> None:
     staff = uow.session.get(orm.StaffCopy, staff_id)
     if staff is None or not staff.active or staff.township_code != township_code or staff.role not in ROSTERABLE:
         raise ValidationFailed("only active cadres, department staff and supervisors of the township are rostered",
@@ -218,10 +236,7 @@ def _check_cadre(uow: UnitOfWork, staff_id: int, township_code: str) -> None:
 
 
 def _add_to_roster(uow: UnitOfWork, session: orm.Session, staff_id: int, caller: Caller, reason: str | None) -> None:
-    _check_cadre(uow, staff_id, session.township_code)
-    _lock_staff_day(uow, staff_id, session.day)
-    check_assignable(staff_id, _slot(session), _commitments(uow, staff_id, session.day),
-                     _leave(uow, [staff_id], session.day, session.day))
+    commit_cadre(uow, staff_id, session.township_code, _slot(session))
     if uow.session.get(orm.RosterEntry, (session.id, staff_id)) is None:
         uow.session.add(orm.RosterEntry(session_id=session.id, staff_id=staff_id, township_code=session.township_code,
                                         day=session.day, starts_at=session.starts_at, ends_at=session.ends_at,
@@ -231,7 +246,7 @@ def _add_to_roster(uow: UnitOfWork, session: orm.Session, staff_id: int, caller:
 
 def assign(uow: UnitOfWork, *, caller: Caller, session_id: str, cmd: RosterAssign, now: datetime) -> SessionView:
     session = _session(uow, caller, session_id)
-    _require_manager(caller, session.township_code)
+    require_manager(caller, session.township_code)
     if session.status != "scheduled" or session.ends_at <= now:
         raise Conflict("only upcoming scheduled sessions are rostered", code="session_closed")
     _add_to_roster(uow, session, cmd.staff_id, caller, cmd.reason)
@@ -242,7 +257,7 @@ def assign(uow: UnitOfWork, *, caller: Caller, session_id: str, cmd: RosterAssig
 def swap(uow: UnitOfWork, *, caller: Caller, session_id: str, cmd: RosterSwap, now: datetime) -> SessionView:
     """One cadre hands a session to another, with a reason; the newcomer must be free."""
     session = _session(uow, caller, session_id)
-    _require_manager(caller, session.township_code)
+    require_manager(caller, session.township_code)
     leaving = uow.session.get(orm.RosterEntry, (session.id, cmd.from_staff_id))
     if leaving is None or session.ends_at <= now:
         raise Conflict(f"staff {cmd.from_staff_id} is not rostered on this upcoming session", code="not_rostered")
@@ -266,18 +281,13 @@ def generate_roster(uow: UnitOfWork, *, caller: Caller, cmd: RosterGenerate, now
     if not sessions:
         return []
     for township_code in {x.township_code for x in sessions}:
-        _require_manager(caller, township_code)
+        require_manager(caller, township_code)
         for staff_id in cmd.cadre_ids:
-            _check_cadre(uow, staff_id, township_code)
+            check_cadre(uow, staff_id, township_code)
     first, last = sessions[0].day, sessions[-1].day
-    existing: dict[int, list[Slot]] = {c: [] for c in cmd.cadre_ids}
-    for entry in uow.session.execute(select(orm.RosterEntry).where(
-            orm.RosterEntry.staff_id.in_(cmd.cadre_ids), orm.RosterEntry.day >= first,
-            orm.RosterEntry.day <= last)).scalars():
-        existing[entry.staff_id].append(Slot(entry.session_id, entry.day, entry.starts_at, entry.ends_at))
     plan = rotate([_slot(x) for x in sessions], cmd.cadre_ids, per_session=cmd.per_session,
-                  max_per_cadre=cmd.max_per_cadre, existing=existing,
-                  leave=_leave(uow, cmd.cadre_ids, first, last))
+                  max_per_cadre=cmd.max_per_cadre, existing=busy(uow, cmd.cadre_ids, first, last),
+                  leave=leave(uow, cmd.cadre_ids, first, last))
     by_id = {x.id: x for x in sessions}
     for session_id, staff_ids in plan.items():
         for staff_id in staff_ids:
@@ -291,7 +301,7 @@ def record_leave(uow: UnitOfWork, *, caller: Caller, cmd: LeaveCreate) -> dict:
     staff = uow.session.get(orm.StaffCopy, cmd.staff_id)
     if staff is None or staff.township_code is None:
         raise NotFound("staff not found", code="staff_not_found")
-    _require_manager(caller, staff.township_code)
+    require_manager(caller, staff.township_code)
     row = orm.LeaveRow(staff_id=cmd.staff_id, township_code=staff.township_code, first_day=cmd.first_day,
                        last_day=cmd.last_day, reason=cmd.reason)
     uow.session.add(row)
@@ -354,17 +364,10 @@ def close_attendance(uow: UnitOfWork, *, now: datetime, batch: int = 200) -> int
 
 def send_reminders(uow: UnitOfWork, *, now: datetime, lead: timedelta, batch: int = 200) -> int:
     """An event a set time before each session, for notifications to the rostered cadres."""
-    ids = list(uow.session.execute(select(orm.Session.id).where(
-        orm.Session.reminded.is_(False), orm.Session.starts_at <= now + lead, orm.Session.starts_at > now,
-        orm.Session.status == "scheduled").limit(batch)).scalars())
     sent = 0
-    for session_id in ids:
-        if not uow.claim(update(orm.Session).where(orm.Session.id == session_id, orm.Session.reminded.is_(False))
-                         .values(reminded=True)):
-            continue
-        session = uow.session.get(orm.Session, session_id)
+    for session in due_reminders(uow, orm.Session, now=now, lead=lead, batch=batch, open_status="scheduled"):
         staff = list(uow.session.execute(select(orm.RosterEntry.staff_id).where(
-            orm.RosterEntry.session_id == session_id)).scalars())
+            orm.RosterEntry.session_id == session.id)).scalars())
         reminder = SessionReminder(session_id=session.id, site_code=session.site_code,
                                    township_code=session.township_code, starts_at=session.starts_at, staff_ids=staff)
         uow.record_event("session_reminder", reminder.model_dump(mode="json"), township_code=session.township_code,
@@ -374,28 +377,57 @@ def send_reminders(uow: UnitOfWork, *, now: datetime, lead: timedelta, batch: in
     return sent
 
 
+def due_reminders(uow: UnitOfWork, model: type[orm.Session] | type[orm.Visit], *, now: datetime, lead: timedelta,
+                  batch: int, open_status: str) -> Iterator[Any]:
+    """Sessions or visits starting within `lead`, each claimed once (two instances never both remind);
+    the caller records the reminder and commits."""
+    ids = list(uow.session.execute(select(model.id).where(
+        model.reminded.is_(False), model.starts_at <= now + lead, model.starts_at > now,
+        model.status == open_status).limit(batch)).scalars())
+    for occasion_id in ids:
+        if uow.claim(update(model).where(model.id == occasion_id, model.reminded.is_(False)).values(reminded=True)):
+            yield uow.session.get(model, occasion_id)
+
+
 # ---- appointments 预约 ---------------------------------------------------------------------------------
 
 def create_slots(uow: UnitOfWork, *, caller: Caller, session_id: str, cmd: SlotsCreate) -> list[SlotView]:
     session = _session(uow, caller, session_id)
-    _require_manager(caller, session.township_code)
-    if uow.session.execute(select(orm.SlotRow.id).where(orm.SlotRow.session_id == session.id)).first():
-        raise Conflict("this session has its slots already", code="slots_exist")
+    require_manager(caller, session.township_code)
+    return make_slots(uow, session.starts_at, session.ends_at, cmd, session_id=session.id)
+
+
+def make_slots(uow: UnitOfWork, starts_at: datetime, ends_at: datetime, cmd: SlotsCreate, *,
+               session_id: str | None = None, visit_id: str | None = None) -> list[SlotView]:
+    """Cut an occasion's hours into slots of `cmd.minutes`, once per occasion."""
+    column = orm.SlotRow.session_id if session_id else orm.SlotRow.visit_id
+    if uow.session.execute(select(orm.SlotRow.id).where(column == (session_id or visit_id))).first():
+        raise Conflict("slots are offered here already", code="slots_exist")
     step = timedelta(minutes=cmd.minutes)
-    starts = session.starts_at
-    while starts + step <= session.ends_at:
-        uow.session.add(orm.SlotRow(session_id=session.id, starts_at=starts, ends_at=starts + step,
+    starts = starts_at
+    while starts + step <= ends_at:
+        uow.session.add(orm.SlotRow(session_id=session_id, visit_id=visit_id, starts_at=starts, ends_at=starts + step,
                                     capacity=cmd.capacity, booked=0))
         starts += step
     uow.commit()
-    return list_slots(uow, session_id=session.id)
+    return list_slots(uow, session_id=session_id, visit_id=visit_id)
 
 
-def list_slots(uow: UnitOfWork, *, session_id: str) -> list[SlotView]:
-    return [SlotView(id=s.id, session_id=s.session_id, starts_at=s.starts_at, ends_at=s.ends_at, capacity=s.capacity,
-                     booked=s.booked)
-            for s in uow.session.execute(select(orm.SlotRow).where(orm.SlotRow.session_id == session_id)
+def list_slots(uow: UnitOfWork, *, session_id: str | None = None, visit_id: str | None = None) -> list[SlotView]:
+    column = orm.SlotRow.session_id if session_id else orm.SlotRow.visit_id
+    return [SlotView(id=s.id, session_id=s.session_id, visit_id=s.visit_id, starts_at=s.starts_at, ends_at=s.ends_at,
+                     capacity=s.capacity, booked=s.booked)
+            for s in uow.session.execute(select(orm.SlotRow).where(column == (session_id or visit_id))
                                          .order_by(orm.SlotRow.starts_at)).scalars()]
+
+
+def _slot_occasion(uow: UnitOfWork, slot: orm.SlotRow) -> tuple[str, bool]:
+    """The township a slot belongs to, and whether its session or visit still takes bookings."""
+    if slot.session_id:
+        session = uow.session.get(orm.Session, slot.session_id)
+        return session.township_code, session.status == "scheduled"
+    visit = uow.session.get(orm.Visit, slot.visit_id)
+    return visit.township_code, visit.status == "planned"
 
 
 def book(uow: UnitOfWork, *, caller: Caller, slot_id: int, cmd: BookingCreate, vault: PersonalDataVault,
@@ -405,8 +437,8 @@ def book(uow: UnitOfWork, *, caller: Caller, slot_id: int, cmd: BookingCreate, v
     slot = uow.session.get(orm.SlotRow, slot_id)
     if slot is None:
         raise NotFound("slot not found", code="slot_not_found")
-    session = uow.session.get(orm.Session, slot.session_id)
-    if session.status != "scheduled" or slot.starts_at <= now:
+    _, open_ = _slot_occasion(uow, slot)
+    if not open_ or slot.starts_at <= now:
         raise Conflict("this slot is no longer open for booking", code="slot_closed")
     if not uow.claim(update(orm.SlotRow).where(orm.SlotRow.id == slot_id, orm.SlotRow.booked < orm.SlotRow.capacity)
                      .values(booked=orm.SlotRow.booked + 1)):
@@ -426,8 +458,8 @@ def change_booking(uow: UnitOfWork, *, caller: Caller, booking_id: str, status: 
     if booking is None:
         raise NotFound("booking not found", code="booking_not_found")
     slot = uow.session.get(orm.SlotRow, booking.slot_id)
-    session = uow.session.get(orm.Session, slot.session_id)
-    if status != "cancelled" and (caller.role is Role.PUBLIC or not caller.sees_township(session.township_code)):
+    township_code, _ = _slot_occasion(uow, slot)
+    if status != "cancelled" and (caller.role is Role.PUBLIC or not caller.sees_township(township_code)):
         raise NotFound("booking not found", code="booking_not_found")
     if booking.status != "booked":
         raise Conflict(f"the booking is {booking.status} already", code="booking_closed")
