@@ -8,9 +8,11 @@ from sqlalchemy import MetaData, select
 
 from services.directory.adapters.orm import Base
 from services.directory.service import DirectoryService
+from services.scheduling.adapters.orm import Base as SchedulingBase
 from shared.contracts.caller import Caller, Role
 from shared.db import ServiceDatabase
 from shared.migrate import upgrade
+from tests.interface.scheduling_support import prepare, service_as
 
 ADMIN = Caller(staff_id=1, username="admin", role=Role.COUNTY_ADMIN)
 
@@ -54,3 +56,23 @@ def outbox_types(db: ServiceDatabase) -> list[str]:
     outbox = db.metadata.tables["outbox"]
     with db.sessions() as session:
         return list(session.execute(select(outbox.c.event_type).order_by(outbox.c.id)).scalars())
+
+
+@pytest.fixture
+def scheduling_db(migrated_db) -> ServiceDatabase:
+    return migrated_db("scheduling", SchedulingBase.metadata)
+
+
+@pytest.fixture
+def scheduling(scheduling_db):
+    """A scheduling worker acting for a caller, after the directory told it of a market site, staff,
+    villages and a county day off (see scheduling_support.prepare)."""
+    as_caller = service_as(scheduling_db)
+    prepare(as_caller)
+    return as_caller
+
+
+@pytest.fixture
+def planned(scheduling_db, scheduling) -> ServiceDatabase:
+    """Scheduling's database once the directory's facts have arrived."""
+    return scheduling_db

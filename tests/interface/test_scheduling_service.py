@@ -1,39 +1,27 @@
-"""Scheduling's market-day entrypoints on a real database fed by the directory's market-site events."""
+"""Scheduling's market days, sessions, rosters, attendance and appointments on a real database fed by
+the directory's events (fixtures in conftest.py, helpers in scheduling_support.py)."""
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
+
 import pytest
-from nameko.testing.services import worker_factory
+from sqlalchemy import select
 
 from services.scheduling.adapters import orm
-from services.scheduling.service import SchedulingService
-from shared.clock import utcnow
+from services.scheduling.service_layer import handlers as h
 from shared.contracts.caller import Caller, Role
-from shared.contracts.envelope import EventEnvelope
-from shared.errors import NotFound, ValidationFailed
-
-QS, LX = "431099101", "431099102"
-SITE = {"code": "QS-JISHI", "township_code": QS, "village_code": f"{QS}001", "name": "青石镇老街集市",
-        "location": "集镇主街", "opens_at": "07:30", "closes_at": "12:00", "version": 1,
-        "rule": {"kind": "lunar_days", "pattern": "逢一四七", "days": [1, 4, 7, 11, 14, 17, 21, 24, 27],
-                 "weekdays": [], "dates": [],
-                 "exceptions": {"skip_dates": [], "add_dates": [], "skip_lunar_new_year_days": 7}}}
-
-
-@pytest.fixture
-def scheduling_db(migrated_db):
-    return migrated_db("scheduling", orm.Base.metadata)
-
-
-@pytest.fixture
-def scheduling(scheduling_db):
-    db = scheduling_db
-
-    def as_caller(caller: Caller) -> SchedulingService:
-        return worker_factory(SchedulingService, db=db.unit_of_work(), caller=lambda: caller)
-
-    envelope = EventEnvelope(source="directory", type="market_site_changed", occurred_at=utcnow(), payload=SITE)
-    as_caller(Caller.system()).on_market_site_changed(envelope.model_dump(mode="json"))
-    return as_caller
+from shared.contracts.scheduling import (
+    BookingCreate,
+    LeaveCreate,
+    RosterAssign,
+    RosterGenerate,
+    RosterSwap,
+    SessionGenerate,
+    SlotsCreate,
+)
+from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from tests.interface.scheduling_support import CADRES, LX, NOW, QS, SITE, SUPERVISOR, VAULT, run
+from tests.interface.scheduling_support import deliverer as _deliverer
 
 
 def test_staff_preview_a_sites_market_days(scheduling):
@@ -59,58 +47,6 @@ def test_the_public_calendar_lists_each_sites_days_and_nothing_personal(scheduli
 
 
 # ---- sessions, rosters, attendance, appointments (handlers called with a chosen "now") -------------
-
-from datetime import UTC, date, datetime, timedelta  # noqa: E402
-
-from sqlalchemy import select  # noqa: E402
-
-from services.scheduling.service_layer import handlers as h  # noqa: E402
-from shared.contracts.scheduling import (  # noqa: E402
-    BookingCreate,
-    LeaveCreate,
-    RosterAssign,
-    RosterGenerate,
-    RosterSwap,
-    SessionGenerate,
-    SlotsCreate,
-)
-from shared.errors import Conflict, Forbidden  # noqa: E402
-from shared.pii import PersonalDataVault  # noqa: E402
-from shared.settings import DEVELOPMENT_PII_KEY  # noqa: E402
-
-SUPERVISOR = Caller(staff_id=31, role=Role.SUPERVISOR, township_code=QS)
-CADRES = [3, 4, 5]
-NOW = datetime(2026, 12, 1, 2, tzinfo=UTC)  # 1 December, 10:00 in China
-VAULT = PersonalDataVault(DEVELOPMENT_PII_KEY)
-
-
-@pytest.fixture
-def planned(scheduling_db, scheduling):
-    """Staff and a county day off (19 December) known to scheduling; returns its database."""
-    deliver = _deliverer(scheduling)
-    for staff_id, role in [(3, "township_cadre"), (4, "township_cadre"), (5, "department_staff"),
-                           (6, "village_agent"), (31, "supervisor")]:
-        deliver("staff_changed", {"id": staff_id, "township_code": QS, "role": role, "active": True, "version": 1})
-    deliver("calendar_changed", {"county_code": "431099", "day": "2026-12-19", "kind": "local_day_off",
-                                 "name": "县庆", "source": "local"})
-    return scheduling_db
-
-
-def _deliverer(scheduling):
-    def deliver(type_, payload):
-        envelope = EventEnvelope(source="directory", type=type_, occurred_at=utcnow(), payload=payload)
-        getattr(scheduling(Caller.system()), f"on_{type_}")(envelope.model_dump(mode="json"))
-    return deliver
-
-
-def run(db, handler, **kwargs):
-    """Call a use case in its own unit of work, closed afterwards as a nameko worker's would be."""
-    uow = db.unit_of_work()
-    try:
-        return handler(uow, **kwargs)
-    finally:
-        uow.close()
-
 
 def _generate(db, start="2026-12-01", end="2026-12-31", now=NOW):
     return run(db, h.generate_sessions, caller=SUPERVISOR,
