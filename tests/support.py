@@ -92,3 +92,8 @@ def embedded_system(data_dir: Path, port: int | None = None) -> Iterator[tuple[s
         yield base, process
     finally:
         process.stop()
+
+
+def created(response: Any) -> Any:
+    """The body of a 201 (for wait_until: a request refused until an event arrives, then accepted)."""
+    return response.json() if response.status_code == 201 else None

@@ -3,10 +3,13 @@ Idempotency-Key, the retry that must not file twice, masking, the public look-up
 personal data and stops guessing, light records, and bad input that stores nothing."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 import pytest
 
-from tests.support import embedded_system, login
+from shared.clock import today_in_china
+from tests.support import created, embedded_system, login, wait_until
 
 pytestmark = pytest.mark.e2e
 QS = "431099101"
@@ -90,12 +93,18 @@ def test_wrong_guesses_look_like_unknown_numbers_and_then_lock(filed, client):
 
 
 def test_an_immediate_item_is_completed_at_a_market_day_post(client, agent):
-    response = client.post("/applications", headers=agent, json={
-        "item_code": "YB-002", "channel": "market_day", "session_id": "QS-JISHI-20261201",
-        "applicant": {**APPLICANT, "village_code": f"{QS}001"}, "materials_provided": ["身份证", "户口簿"],
-        "complete_now": True, "result_note": "当场登记参保"})
-    assert response.status_code == 201, response.text
-    assert response.json()["status"] == "completed" and response.json()["promised_deadline"]
+    supervisor = login(client, "qs_supervisor")
+    today = today_in_china()
+    sessions = client.post("/sessions/generate", headers=supervisor, json={
+        "site_code": "QS-JISHI", "start": today.isoformat(), "end": (today + timedelta(days=14)).isoformat()}).json()
+    filing = {"item_code": "YB-002", "channel": "market_day", "session_id": sessions[0]["id"],
+              "applicant": {**APPLICANT, "village_code": f"{QS}001"}, "materials_provided": ["身份证", "户口簿"],
+              "complete_now": True, "result_note": "当场登记参保"}
+    response = wait_until(lambda: created(client.post("/applications", json=filing,
+                                                       headers={**agent, "Idempotency-Key": "e2e-post-0001"})),
+                          10, "intake learns of the session")
+    assert response["status"] == "completed" and response["promised_deadline"]
+    assert response["session_id"] == sessions[0]["id"]
 
 
 @pytest.mark.parametrize("change,status,code", [

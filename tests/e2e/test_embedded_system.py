@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.support import embedded_system, login
+from tests.support import created, embedded_system, login, wait_until
 
 pytestmark = pytest.mark.e2e
 QS, LX = "431099101", "431099102"
@@ -246,6 +246,71 @@ def test_sessions_roster_and_a_booking(client, qs_supervisor):
     assert full.status_code == 409 and full.json()["error"]["code"] == "slot_full"
     assert client.post(f"/public/bookings/{booked.json()['id']}/cancel").json()["status"] == "cancelled"
     assert client.get(f"/public/sessions/{first}/slots").json()[0]["booked"] == 0
+
+
+def test_a_visit_from_planning_to_the_applications_raised_on_it(client, qs_supervisor):
+    from datetime import timedelta
+
+    from shared.clock import today_in_china
+
+    tomorrow = (today_in_china() + timedelta(days=1)).isoformat()
+    staff = client.get("/staff", headers=qs_supervisor, params={"limit": 500}).json()
+    cadres = [s["id"] for s in staff if s["role"] in ("township_cadre", "department_staff")]
+    joint = client.post("/visits", headers=qs_supervisor, json={
+        "kind": "joint", "title": "司法所、农技站联合下访", "village_code": f"{QS}003", "place": "村委会",
+        "day": tomorrow, "starts": "14:00", "ends": "17:00",
+        "departments": [{"department": "司法所", "staff_ids": cadres[:1]},
+                        {"department": "农技站", "staff_ids": cadres[1:2]}]})
+    assert joint.status_code == 201, joint.text
+    visit = joint.json()
+    clash = client.post("/visits", headers=qs_supervisor, json={
+        "kind": "appointment", "title": "预约上门", "village_code": f"{QS}003", "place": "村委会", "day": tomorrow,
+        "starts": "15:00", "ends": "16:00", "staff_ids": cadres[:1]})
+    assert clash.status_code == 409 and clash.json()["error"]["code"] == "double_booked"
+
+    agent = login(client, "qs_agent1")
+    raised = {"item_code": "DB-001", "channel": "visit", "visit_id": visit["id"],
+              "applicant": {"name": "钱七", "phone": "13512345678", "id_card": "430124200102280043",
+                            "village_code": f"{QS}003"},
+              "materials_provided": ["申请书", "身份证", "户口簿", "家庭收入情况说明"]}
+    unknown = client.post("/applications", headers=agent, json={**raised, "visit_id": "f" * 32})
+    assert unknown.status_code == 422 and unknown.json()["error"]["code"] == "unknown_visit"
+    filed = wait_until(lambda: created(client.post("/applications", json=raised,
+                                                    headers={**agent, "Idempotency-Key": "e2e-visit-0001"})),
+                       10, "intake learns of the visit")
+    linked = wait_until(lambda: client.get(f"/visits/{visit['id']}", headers=qs_supervisor).json()["linked"], 10,
+                        "the visit learns of the application")
+    assert [(x["kind"], x["ref"]) for x in linked] == [("application", filed["receipt_no"])]
+    early = client.post(f"/visits/{visit['id']}/report", headers=qs_supervisor,
+                        json={"went_staff_ids": cadres[:2], "summary": "走访", "raised": ["低保申请"]})
+    assert early.status_code == 409 and early.json()["error"]["code"] == "visit_not_started"
+
+    appointment = client.post("/visits", headers=qs_supervisor, json={
+        "kind": "appointment", "title": "残疾人证预约上门", "village_code": f"{QS}005", "place": "村卫生室",
+        "day": tomorrow, "starts": "18:00", "ends": "19:00", "staff_ids": cadres[2:3]}).json()
+    slots = client.post(f"/visits/{appointment['id']}/slots", headers=qs_supervisor,
+                        json={"minutes": 30, "capacity": 2}).json()
+    assert client.get(f"/public/visits/{appointment['id']}/slots").json() == slots
+    booked = client.post(f"/public/slots/{slots[0]['id']}/bookings",
+                         json={"name": "孙八", "phone": "13712345678", "topic": "残疾人证"})
+    assert booked.status_code == 201, booked.text
+    calendar = client.get(f"/public/townships/{QS}/calendar", params={"start": tomorrow, "end": tomorrow}).json()
+    mine = {e["id"]: e for e in calendar}
+    assert mine[appointment["id"]]["free_places"] == 3 and mine[visit["id"]]["visit_kind"] == "joint"
+    assert "staff" not in str(calendar)
+
+    series = client.post("/visit-series", headers=qs_supervisor, json={
+        "kind": "fixed_point", "title": "每月10日定点接访", "village_code": f"{QS}001", "place": "集镇便民服务中心",
+        "rule": {"kind": "solar_days", "days": [10]}, "first_day": tomorrow,
+        "last_day": (today_in_china() + timedelta(days=100)).isoformat(), "staff_ids": cadres[2:3],
+        "starts": "08:30", "ends": "11:30"})
+    assert series.status_code == 201, series.text
+    assert series.json()["rule_summary"] == "每月10日" and len(series.json()["visits"]) >= 3
+    listed = client.get("/visits", headers=qs_supervisor, params={"kind": "fixed_point", "start": tomorrow,
+                                                                  "end": series.json()["last_day"]}).json()
+    assert [x["id"] for x in listed] == [x["id"] for x in series.json()["visits"] if x["status"] == "planned"]
+    lx = login(client, "lx_supervisor")
+    assert client.get(f"/visits/{visit['id']}", headers=lx).status_code == 404
 
 
 def test_data_survives_a_restart_and_the_demo_is_not_loaded_twice(system):
