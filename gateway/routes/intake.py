@@ -27,7 +27,7 @@ FILING_EXAMPLES = {
                       "village_code": "431099101001"},
         "materials_provided": ["农村宅基地和建房(规划许可)申请表", "身份证", "户口簿", "村民小组会议记录"]}},
     "immediate item completed on the spot at a market-day post": {"value": {
-        "item_code": "YB-002", "channel": "market_day", "session_id": "QS-JISHI-20261201",
+        "item_code": "YB-002", "channel": "market_day", "session_id": "0c2f9a7e4b1d4e6f8a3b5c7d9e1f2a3b",
         "applicant": {"name": "李四", "phone": "13912345678", "id_card": "430124198001011231",
                       "village_code": "431099101002"},
         "materials_provided": ["身份证", "户口簿"], "complete_now": True, "result_note": "当场登记参保"}},
