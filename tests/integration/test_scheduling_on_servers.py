@@ -1,4 +1,5 @@
-"""Appointments on PostgreSQL: many villagers booking the same slot at once never overfill it."""
+"""Appointments on PostgreSQL: many villagers booking the same slot at once (at a market-day post or
+on an appointment visit) never overfill it."""
 from __future__ import annotations
 
 import subprocess
@@ -18,7 +19,8 @@ from tests.support import ROOT
 pytestmark = pytest.mark.integration
 
 
-def test_parallel_bookings_never_exceed_a_slots_capacity(pg_database):
+@pytest.mark.parametrize("occasion", ["session", "visit"])
+def test_parallel_bookings_never_exceed_a_slots_capacity(pg_database, occasion):
     url = pg_database("scheduling")
     upgrade("scheduling", url)
     db = ServiceDatabase("scheduling", orm.Base.metadata, url)
@@ -28,8 +30,13 @@ def test_parallel_bookings_never_exceed_a_slots_capacity(pg_database):
                                  services, attendance_closed, reminded, updated_at)
                              VALUES ('s1', 'QS-JISHI', '431099101', '2030-01-05', :s, :e, 'scheduled', '[]',
                                      false, false, now())"""), {"s": start, "e": start + timedelta(hours=4)})
-        slot_id = conn.execute(text("""INSERT INTO slots (session_id, starts_at, ends_at, capacity, booked)
-                                       VALUES ('s1', :s, :e, 5, 0) RETURNING id"""),
+        conn.execute(text("""INSERT INTO visits (id, kind, township_code, village_code, title, place, day,
+                                 starts_at, ends_at, status, reminded, updated_at)
+                             VALUES ('v1', 'appointment', '431099101', '431099101001', '预约上门', '村委会',
+                                     '2030-01-05', :s, :e, 'planned', false, now())"""),
+                     {"s": start, "e": start + timedelta(hours=4)})
+        slot_id = conn.execute(text(f"""INSERT INTO slots ({occasion}_id, starts_at, ends_at, capacity, booked)
+                                        VALUES ('{occasion[0]}1', :s, :e, 5, 0) RETURNING id"""),
                                {"s": start, "e": start + timedelta(minutes=30)}).scalar_one()
     # twenty processes, each a villager pressing "book" at the same instant
     at = time.time() + 12  # time enough for all twenty to start and connect
