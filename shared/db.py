@@ -14,12 +14,20 @@ from typing import Any
 
 from nameko.extensions import DependencyProvider
 from sqlalchemy import Engine, MetaData, create_engine, event, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.clock import utcnow
 from shared.contracts.envelope import EventEnvelope
 from shared.messaging_tables import INBOX, OUTBOX
 from shared.settings import get_settings
+
+
+def insert_or_ignore(session: Session, model: Any, **values: Any) -> None:
+    """INSERT a row unless its key exists (ON CONFLICT DO NOTHING, on PostgreSQL and SQLite alike)."""
+    dialect = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    session.execute(dialect(model).values(**values).on_conflict_do_nothing())
 
 
 def make_engine(url: str) -> Engine:

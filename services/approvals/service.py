@@ -3,7 +3,6 @@ deadline sweep on a timer, and the directory's workflows and calendar kept as re
 from __future__ import annotations
 
 import logging
-from datetime import date
 
 from nameko.events import event_handler
 from nameko.timer import timer
@@ -84,6 +83,4 @@ class ApprovalsService:
     @event_handler("directory", "calendar_changed")
     @consume_once
     def on_calendar_changed(self, envelope: EventEnvelope) -> None:
-        p = envelope.payload
-        h.note_calendar_change(self.db, county_code=p["county_code"], day=date.fromisoformat(p["day"]),
-                               kind=p["kind"])
+        h.note_calendar_change(self.db, payload=envelope.payload)

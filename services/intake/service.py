@@ -16,6 +16,7 @@ from shared.contracts import intake as c
 from shared.contracts.approvals import ApplicationProgressed
 from shared.contracts.base import parse
 from shared.contracts.envelope import EventEnvelope
+from shared.copies import keep_village
 from shared.db import Database
 from shared.messaging import OutboxRelay, consume_once
 from shared.observability import Observed
@@ -89,8 +90,7 @@ class IntakeService:
     @event_handler("directory", "village_changed")
     @consume_once
     def on_village_changed(self, envelope: EventEnvelope) -> None:
-        v = envelope.payload
-        self.db.keep_newest(orm.VillageCopy, v["code"], _pick(v, "code", "township_code", "name", "version"))
+        keep_village(self.db, orm.VillageCopy, envelope.payload)
 
     @event_handler("directory", "station_changed")
     @consume_once

@@ -4,11 +4,12 @@ public calendar. Market sites, villages, staff and the calendar are read models 
 was handled at a session or raised on a visit is learnt from intake's events."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from nameko.events import event_handler
 from nameko.timer import timer
 
+from services.scheduling.adapters import orm
 from services.scheduling.adapters.orm import Base
 from services.scheduling.service_layer import handlers as h
 from services.scheduling.service_layer import visits as v
@@ -32,6 +33,7 @@ from shared.contracts.scheduling import (
     VisitSeriesChange,
     VisitSeriesCreate,
 )
+from shared.copies import keep_calendar_day, keep_village
 from shared.db import Database
 from shared.errors import ValidationFailed
 from shared.messaging import OutboxRelay, consume_once
@@ -194,7 +196,7 @@ class SchedulingService:
     @event_handler("directory", "village_changed")
     @consume_once
     def on_village_changed(self, envelope: EventEnvelope) -> None:
-        v.keep_village(self.db, village=envelope.payload)
+        keep_village(self.db, orm.VillageCopy, envelope.payload)
 
     @event_handler("directory", "staff_changed")
     @consume_once
@@ -204,8 +206,7 @@ class SchedulingService:
     @event_handler("directory", "calendar_changed")
     @consume_once
     def on_calendar_changed(self, envelope: EventEnvelope) -> None:
-        p = envelope.payload
-        h.note_calendar_day(self.db, county_code=p["county_code"], day=date.fromisoformat(p["day"]), kind=p["kind"])
+        keep_calendar_day(self.db, orm.CalendarDayCopy, envelope.payload)
 
     # ---- what intake tells us: records handled at a session or raised on a visit ----------------------
     @event_handler("intake", "application_filed")

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from services.approvals.domain.working_days import (
+from shared.working_days import (
     Pause,
     WorkingCalendar,
     counts,

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.copies import CalendarDayColumns
 from shared.messaging_tables import UtcDateTime, add_messaging_tables
 
 
@@ -111,11 +112,8 @@ class NoticeRow(Base):
                       Index("uq_notice_per_deadline", "deadline_id", "kind", unique=True))
 
 
-class CalendarDayCopy(Base):
+class CalendarDayCopy(CalendarDayColumns, Base):
     __tablename__ = "rm_calendar_days"
-    county_code: Mapped[str] = mapped_column(String(6), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20), nullable=False)
 
 
 class CatalogueWorkflowCopy(Base):

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 
-from services.approvals.domain.working_days import Pause, WorkingCalendar, deadline, working_days_used
 from shared.contracts.approvals import Outcome, ProgressStage
 from shared.contracts.caller import Caller, Role
 from shared.contracts.directory import APPROVED, HandlingLevel, WorkflowDefinition, WorkflowStep
 from shared.errors import Conflict, Forbidden, ValidationFailed
+from shared.working_days import Pause, WorkingCalendar, deadline, working_days_used
 
 
 class CaseStatus(StrEnum):

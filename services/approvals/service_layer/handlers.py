@@ -10,15 +10,16 @@ from sqlalchemy import delete, func, or_, select, update
 
 from services.approvals.adapters import orm
 from services.approvals.domain.case import OPEN_STATUSES, Action, Case, CaseStatus
-from services.approvals.domain.working_days import Pause, WorkingCalendar, is_overdue, warning_day
 from shared.clock import today_in_china
 from shared.contracts import approvals as c
 from shared.contracts.caller import STATION_ROLES, Caller, Role
 from shared.contracts.directory import HandlingLevel, WorkflowDefinition, default_workflow
 from shared.contracts.intake import ApplicationFiled
+from shared.copies import keep_calendar_day, working_calendar
 from shared.db import UnitOfWork
 from shared.errors import Forbidden, NotFound
 from shared.observability import metrics
+from shared.working_days import Pause, WorkingCalendar, is_overdue, warning_day
 
 SWEEP_BATCH = 500
 OPEN = sorted(s.value for s in OPEN_STATUSES)
@@ -40,9 +41,7 @@ def _case(row: orm.CaseRow) -> Case:
 
 
 def calendar(uow: UnitOfWork) -> WorkingCalendar:
-    rows = uow.session.execute(select(orm.CalendarDayCopy.day, orm.CalendarDayCopy.kind)).all()
-    return WorkingCalendar(days_off=frozenset(d for d, kind in rows if kind != "makeup_workday"),
-                           makeup_workdays=frozenset(d for d, kind in rows if kind == "makeup_workday"))
+    return working_calendar(uow, orm.CalendarDayCopy)
 
 
 def _store(uow: UnitOfWork, row: orm.CaseRow, case: Case, cal: WorkingCalendar, now: datetime) -> None:
@@ -320,9 +319,8 @@ def _rederive_if_calendar_changed(uow: UnitOfWork, now: datetime) -> None:
     uow.commit()
 
 
-def note_calendar_change(uow: UnitOfWork, *, county_code: str, day: date, kind: str | None) -> None:
-    uow.put(orm.CalendarDayCopy, (county_code, day),
-            None if kind is None else {"county_code": county_code, "day": day, "kind": kind})
+def note_calendar_change(uow: UnitOfWork, *, payload: dict) -> None:
+    keep_calendar_day(uow, orm.CalendarDayCopy, payload)
     state = uow.session.get(orm.CalendarState, 1)
     if state is None:
         uow.session.add(orm.CalendarState(id=1, changed=1, applied=0))

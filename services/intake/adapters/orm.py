@@ -7,7 +7,9 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.copies import VillageColumns
 from shared.messaging_tables import UtcDateTime, add_messaging_tables
+from shared.receipts import LookupFailureColumns, ReceiptCounterColumns
 
 
 class Base(DeclarativeBase):
@@ -77,11 +79,8 @@ class ApplicationHandler(Base):
     first_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
 
 
-class ReceiptCounter(Base):
+class ReceiptCounter(ReceiptCounterColumns, Base):
     __tablename__ = "receipt_counters"
-    township_code: Mapped[str] = mapped_column(String(9), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    last: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
 class IdempotencyKey(Base):
@@ -93,13 +92,8 @@ class IdempotencyKey(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
 
 
-class LookupFailure(Base):
+class LookupFailure(LookupFailureColumns, Base):
     __tablename__ = "lookup_failures"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    receipt_no: Mapped[str] = mapped_column(String(40), nullable=False)
-    client: Mapped[str] = mapped_column(String(64), nullable=False)
-    at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
-    __table_args__ = (Index("ix_lookup_receipt_at", "receipt_no", "at"), Index("ix_lookup_client_at", "client", "at"))
 
 
 class ActivityRecord(Base):
@@ -134,12 +128,8 @@ class CatalogueItemCopy(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
-class VillageCopy(Base):
+class VillageCopy(VillageColumns, Base):
     __tablename__ = "rm_villages"
-    code: Mapped[str] = mapped_column(String(12), primary_key=True)
-    township_code: Mapped[str] = mapped_column(String(9), nullable=False)
-    name: Mapped[str] = mapped_column(String(100), nullable=False)
-    version: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
 class StationCopy(Base):

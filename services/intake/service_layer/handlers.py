@@ -10,11 +10,10 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from services.intake.adapters import orm
-from services.intake.adapters.receipts import next_sequence
 from services.intake.domain import model
 from shared.clock import CHINA, today_in_china
 from shared.contracts import intake as c
@@ -22,13 +21,9 @@ from shared.contracts.approvals import ApplicationProgressed, Outcome, ProgressS
 from shared.contracts.caller import Caller
 from shared.contracts.directory import ItemKind
 from shared.db import UnitOfWork
-from shared.errors import Conflict, NotFound, TooManyAttempts, ValidationFailed
+from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.pii import PersonalDataVault, mask_id_card, mask_name, mask_phone
-
-LOOKUP_WINDOW = timedelta(hours=1)
-LOOKUP_FAILURES_PER_RECEIPT = 5
-LOOKUP_FAILURES_PER_CLIENT = 20
-
+from shared.receipts import check_lookup_allowed, next_sequence, record_lookup_failure
 
 # ---- filing ----------------------------------------------------------------------------------------
 
@@ -47,8 +42,9 @@ def file_application(uow: UnitOfWork, *, caller: Caller, cmd: c.ApplicationFile,
     model.check_item_can_be_filed(item_status=item.status, item_kind=ItemKind(item.kind), complete_now=cmd.complete_now,
                                   required=item.required_materials, provided=cmd.materials_provided)
     day = today_in_china(now)
+    sequence = next_sequence(uow.session, orm.ReceiptCounter, township, day)
     app = orm.Application(
-        id=uuid.uuid4().hex, receipt_no=model.format_receipt(township, day, next_sequence(uow.session, township, day)),
+        id=uuid.uuid4().hex, receipt_no=model.format_receipt(township, day, sequence),
         township_code=township, station_code=station_code, village_code=cmd.applicant.village_code,
         item_code=item.code, item_name=item.name, item_kind=item.kind, handling_level=item.handling_level,
         promised_days=item.promised_days, channel=cmd.channel.value, session_id=cmd.session_id,
@@ -264,19 +260,11 @@ def public_progress(uow: UnitOfWork, *, lookup: c.PublicLookup, vault: PersonalD
                     now: datetime) -> c.PublicProgress:
     """Anyone with the receipt number and the last four digits of the applicant's phone. A wrong guess
     and an unknown number look the same; guesses are limited per receipt number and per client."""
-    since = now - LOOKUP_WINDOW
-    f = orm.LookupFailure
-    by_receipt = uow.session.execute(select(func.count()).where(f.receipt_no == lookup.receipt_no,
-                                                                f.at >= since)).scalar_one()
-    by_client = uow.session.execute(select(func.count()).where(f.client == lookup.client, f.at >= since)).scalar_one()
-    if by_receipt >= LOOKUP_FAILURES_PER_RECEIPT or by_client >= LOOKUP_FAILURES_PER_CLIENT:
-        raise TooManyAttempts("too many wrong look-ups; try again in an hour or ask at your station",
-                              code="lookup_locked")
+    check_lookup_allowed(uow, orm.LookupFailure, receipt_no=lookup.receipt_no, client=lookup.client, now=now)
     app = uow.session.execute(select(orm.Application).where(orm.Application.receipt_no == lookup.receipt_no)
                               ).scalar_one_or_none()
     if app is None or vault.decrypt(app.applicant_phone_enc)[-4:] != lookup.phone_last4:
-        uow.session.add(orm.LookupFailure(receipt_no=lookup.receipt_no, client=lookup.client, at=now))
-        uow.commit()
+        record_lookup_failure(uow, orm.LookupFailure, receipt_no=lookup.receipt_no, client=lookup.client, now=now)
         raise NotFound("no application matches this receipt number and phone", code="application_not_found")
     stages = uow.session.execute(select(orm.ApplicationStage).where(orm.ApplicationStage.application_id == app.id)
                                  .order_by(orm.ApplicationStage.occurred_at, orm.ApplicationStage.id)).scalars()

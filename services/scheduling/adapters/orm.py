@@ -9,6 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.copies import CalendarDayColumns, VillageColumns
 from shared.messaging_tables import UtcDateTime, add_messaging_tables
 
 
@@ -206,12 +207,8 @@ class LinkedRecordRow(Base):
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
 
 
-class VillageCopy(Base):
+class VillageCopy(VillageColumns, Base):
     __tablename__ = "rm_villages"
-    code: Mapped[str] = mapped_column(String(12), primary_key=True)
-    township_code: Mapped[str] = mapped_column(String(9), nullable=False)
-    name: Mapped[str] = mapped_column(String(100), nullable=False)
-    version: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
 class StaffCopy(Base):
@@ -223,8 +220,5 @@ class StaffCopy(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
-class CalendarDayCopy(Base):
+class CalendarDayCopy(CalendarDayColumns, Base):
     __tablename__ = "rm_calendar_days"
-    county_code: Mapped[str] = mapped_column(String(6), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20), nullable=False)

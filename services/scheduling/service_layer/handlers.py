@@ -8,8 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from services.scheduling.adapters import orm
 from services.scheduling.domain.market_days import market_days
@@ -35,7 +33,7 @@ from shared.contracts.scheduling import (
     SlotsCreate,
     SlotView,
 )
-from shared.db import UnitOfWork
+from shared.db import UnitOfWork, insert_or_ignore
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.pii import PersonalDataVault, mask_name, mask_phone
 
@@ -194,8 +192,7 @@ def _slot(session: orm.Session) -> Slot:
 
 def _lock_staff_day(uow: UnitOfWork, staff_id: int, day: date) -> None:
     """Serialise assignments of one cadre on one day (PostgreSQL row lock; SQLite has one writer)."""
-    insert = pg_insert if uow.session.bind.dialect.name == "postgresql" else sqlite_insert
-    uow.session.execute(insert(orm.StaffDay).values(staff_id=staff_id, day=day).on_conflict_do_nothing())
+    insert_or_ignore(uow.session, orm.StaffDay, staff_id=staff_id, day=day)
     uow.session.execute(select(orm.StaffDay).where(orm.StaffDay.staff_id == staff_id, orm.StaffDay.day == day)
                         .with_for_update())
 
@@ -480,8 +477,3 @@ def _booking_view(booking: orm.Booking, slot: orm.SlotRow, vault: PersonalDataVa
 def keep_staff(uow: UnitOfWork, *, staff: dict[str, Any]) -> None:
     uow.keep_newest(orm.StaffCopy, staff["id"],
                     {k: staff[k] for k in ("id", "township_code", "role", "active", "version")})
-
-
-def note_calendar_day(uow: UnitOfWork, *, county_code: str, day: date, kind: str | None) -> None:
-    uow.put(orm.CalendarDayCopy, (county_code, day),
-            None if kind is None else {"county_code": county_code, "day": day, "kind": kind})

@@ -363,11 +363,6 @@ def link_record(uow: UnitOfWork, *, kind: str, ref: str, township_code: str, occ
                                         session_id=session_id, visit_id=visit_id))
 
 
-def keep_village(uow: UnitOfWork, *, village: dict) -> None:
-    uow.keep_newest(orm.VillageCopy, village["code"],
-                    {k: village[k] for k in ("code", "township_code", "name", "version")})
-
-
 # ---- the public calendar ---------------------------------------------------------------------------------
 
 def public_calendar(uow: UnitOfWork, *, township_code: str, period: DateRange) -> list[PublicCalendarEntry]:
