@@ -9,6 +9,7 @@ SERVICES: dict[str, str] = {
     "intake": "services.intake.service:IntakeService",
     "approvals": "services.approvals.service:ApprovalsService",
     "scheduling": "services.scheduling.service:SchedulingService",
+    "complaints": "services.complaints.service:ComplaintsService",
 }
 
 

@@ -1,6 +1,7 @@
-"""Read-model tables that several services keep of the directory, written once: the working-day
-calendar and the villages. A service's ORM declares `class CalendarDayCopy(CalendarDayColumns, Base)`
-with its own table name; the helpers below read and write any such table."""
+"""Read-model tables that several services keep of another's data, written once: the directory's
+working-day calendar and villages, scheduling's sessions and visits. A service's ORM declares
+`class CalendarDayCopy(CalendarDayColumns, Base)` with its own table name; the helpers below read and
+write any such table."""
 from __future__ import annotations
 
 from datetime import date
@@ -10,6 +11,7 @@ from sqlalchemy import Date, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.db import UnitOfWork
+from shared.errors import ValidationFailed
 from shared.working_days import WorkingCalendar
 
 
@@ -28,6 +30,15 @@ class VillageColumns:
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
+class OccasionColumns:
+    """Scheduling's market-day sessions and visits, so that what is received at one can name it."""
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), nullable=False)  # session | visit
+    township_code: Mapped[str] = mapped_column(String(9), nullable=False)
+    day: Mapped[date] = mapped_column(Date, nullable=False)
+
+
 def working_calendar(uow: UnitOfWork, model: Any) -> WorkingCalendar:
     rows = uow.session.execute(select(model.day, model.kind)).all()
     return WorkingCalendar(days_off=frozenset(d for d, kind in rows if kind != "makeup_workday"),
@@ -44,3 +55,22 @@ def keep_calendar_day(uow: UnitOfWork, model: Any, payload: dict[str, Any]) -> N
 
 def keep_village(uow: UnitOfWork, model: Any, payload: dict[str, Any]) -> None:
     uow.keep_newest(model, payload["code"], {k: payload[k] for k in ("code", "township_code", "name", "version")})
+
+
+def keep_occasion(uow: UnitOfWork, model: Any, kind: str, payload: dict[str, Any]) -> None:
+    """Apply scheduling's `session_scheduled` or `visit_planned` event."""
+    occasion_id = payload["session_id"] if kind == "session" else payload["visit_id"]
+    uow.put(model, occasion_id, {"id": occasion_id, "kind": kind, "township_code": payload["township_code"],
+                                 "day": date.fromisoformat(payload["day"])})
+
+
+def check_occasion(uow: UnitOfWork, model: Any, township: str, *, session_id: str | None,
+                   visit_id: str | None) -> None:
+    """A market-day session or a visit named by what was received there must be one of the township's."""
+    for kind, ref in (("session", session_id), ("visit", visit_id)):
+        if ref is None:
+            continue
+        occasion = uow.session.get(model, ref)
+        if occasion is None or occasion.kind != kind or occasion.township_code != township:
+            raise ValidationFailed(f"no {kind} {ref} in this township",
+                                   [{"field": f"{kind}_id", "message": f"unknown {kind}"}], code=f"unknown_{kind}")

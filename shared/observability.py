@@ -54,6 +54,15 @@ class _Metrics:
             "cunban_applications_warned", "Open applications past the warning share of a limit", ["township"])
         self.applications_overdue = Gauge(
             "cunban_applications_overdue", "Open applications past a step or overall limit", ["township"])
+        self.complaints_open = Gauge(
+            "cunban_complaints_open", "Complaints not yet closed", ["township"])
+        self.complaints_warned = Gauge(
+            "cunban_complaints_warned", "Open complaints past the warning share of their stage's limit",
+            ["township"])
+        self.complaints_overdue = Gauge(
+            "cunban_complaints_overdue", "Open complaints past their stage's limit", ["township"])
+        self.early_warnings_open = Gauge(
+            "cunban_early_warnings_open", "Early-warning alerts 苗头性问题 not yet acknowledged", ["township"])
         self.calendar_next_year_missing = Gauge(
             "cunban_calendar_next_year_missing", "1 when next year's official working-day calendar is absent",
             ["county"])

@@ -3,7 +3,6 @@ the read models fed by the directory's and approvals' events."""
 from __future__ import annotations
 
 import logging
-from datetime import date
 from typing import Any
 
 from nameko.events import event_handler
@@ -16,7 +15,7 @@ from shared.contracts import intake as c
 from shared.contracts.approvals import ApplicationProgressed
 from shared.contracts.base import parse
 from shared.contracts.envelope import EventEnvelope
-from shared.copies import keep_village
+from shared.copies import keep_occasion, keep_village
 from shared.db import Database
 from shared.messaging import OutboxRelay, consume_once
 from shared.observability import Observed
@@ -102,16 +101,12 @@ class IntakeService:
     @event_handler("scheduling", "session_scheduled")
     @consume_once
     def on_session_scheduled(self, envelope: EventEnvelope) -> None:
-        p = envelope.payload
-        h.keep_occasion(self.db, kind="session", occasion_id=p["session_id"], township_code=p["township_code"],
-                        day=date.fromisoformat(p["day"]))
+        keep_occasion(self.db, orm.OccasionCopy, "session", envelope.payload)
 
     @event_handler("scheduling", "visit_planned")
     @consume_once
     def on_visit_planned(self, envelope: EventEnvelope) -> None:
-        p = envelope.payload
-        h.keep_occasion(self.db, kind="visit", occasion_id=p["visit_id"], township_code=p["township_code"],
-                        day=date.fromisoformat(p["day"]))
+        keep_occasion(self.db, orm.OccasionCopy, "visit", envelope.payload)
 
     @event_handler("approvals", "application_progressed")
     @consume_once

@@ -224,3 +224,10 @@ class SchedulingService:
             v.link_record(self.db, kind="consultation", ref=str(p["id"]), township_code=p["township_code"],
                           occurred_at=envelope.occurred_at, session_id=p.get("session_id"),
                           visit_id=p.get("visit_id"))
+
+    @event_handler("complaints", "complaint_registered")
+    @consume_once
+    def on_complaint_registered(self, envelope: EventEnvelope) -> None:
+        p = envelope.payload
+        v.link_record(self.db, kind="complaint", ref=p["receipt_no"], township_code=p["township_code"],
+                      occurred_at=envelope.occurred_at, session_id=p.get("session_id"), visit_id=p.get("visit_id"))

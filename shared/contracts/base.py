@@ -21,10 +21,12 @@ def field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
             for err in errors]
 
 
-def to_wire(value: BaseModel | list[BaseModel] | None) -> Any:
-    """A contract (or a list of them) as the JSON-ready data an RPC returns."""
+def to_wire(value: BaseModel | list[BaseModel] | dict[str, BaseModel] | None) -> Any:
+    """A contract (or a list or mapping of them) as the JSON-ready data an RPC returns."""
     if isinstance(value, list):
         return [v.model_dump(mode="json") for v in value]
+    if isinstance(value, dict):
+        return {k: v.model_dump(mode="json") for k, v in value.items()}
     return value.model_dump(mode="json") if value is not None else None
 
 

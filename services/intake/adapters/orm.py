@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.copies import VillageColumns
+from shared.copies import OccasionColumns, VillageColumns
 from shared.messaging_tables import UtcDateTime, add_messaging_tables
 from shared.receipts import LookupFailureColumns, ReceiptCounterColumns
 
@@ -141,11 +141,5 @@ class StationCopy(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
-class OccasionCopy(Base):
-    """Scheduling's market-day sessions and visits, so that what is received at one can name it."""
-
+class OccasionCopy(OccasionColumns, Base):
     __tablename__ = "rm_occasions"
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(8), nullable=False)  # session | visit
-    township_code: Mapped[str] = mapped_column(String(9), nullable=False)
-    day: Mapped[date] = mapped_column(Date, nullable=False)

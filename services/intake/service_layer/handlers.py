@@ -20,6 +20,7 @@ from shared.contracts import intake as c
 from shared.contracts.approvals import ApplicationProgressed, Outcome, ProgressStage
 from shared.contracts.caller import Caller
 from shared.contracts.directory import ItemKind
+from shared.copies import check_occasion
 from shared.db import UnitOfWork
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.pii import PersonalDataVault, mask_id_card, mask_name, mask_phone
@@ -38,7 +39,7 @@ def file_application(uow: UnitOfWork, *, caller: Caller, cmd: c.ApplicationFile,
     item = _item(uow, township, cmd.item_code)
     _village_in_township(uow, cmd.applicant.village_code, township)
     station_code = _station_in_township(uow, cmd.station_code or caller.station_code, township)
-    _occasion_in_township(uow, township, session_id=cmd.session_id, visit_id=cmd.visit_id)
+    check_occasion(uow, orm.OccasionCopy, township, session_id=cmd.session_id, visit_id=cmd.visit_id)
     model.check_item_can_be_filed(item_status=item.status, item_kind=ItemKind(item.kind), complete_now=cmd.complete_now,
                                   required=item.required_materials, provided=cmd.materials_provided)
     day = today_in_china(now)
@@ -123,22 +124,6 @@ def _village_in_township(uow: UnitOfWork, village_code: str, township: str) -> N
         raise ValidationFailed("the applicant's village is not in this township",
                                [{"field": "applicant.village_code", "message": "not a village of your township"}],
                                code="village_outside_township")
-
-
-def _occasion_in_township(uow: UnitOfWork, township: str, *, session_id: str | None, visit_id: str | None) -> None:
-    """A market-day session or a visit named by what was received there must be one of the township's."""
-    for kind, ref in (("session", session_id), ("visit", visit_id)):
-        if ref is None:
-            continue
-        occasion = uow.session.get(orm.OccasionCopy, ref)
-        if occasion is None or occasion.kind != kind or occasion.township_code != township:
-            raise ValidationFailed(f"no {kind} {ref} in this township",
-                                   [{"field": f"{kind}_id", "message": f"unknown {kind}"}], code=f"unknown_{kind}")
-
-
-def keep_occasion(uow: UnitOfWork, *, kind: str, occasion_id: str, township_code: str, day: date) -> None:
-    uow.put(orm.OccasionCopy, occasion_id,
-            {"id": occasion_id, "kind": kind, "township_code": township_code, "day": day})
 
 
 def _station_in_township(uow: UnitOfWork, station_code: str | None, township: str) -> str | None:
@@ -312,7 +297,7 @@ def record_activity(uow: UnitOfWork, *, caller: Caller, kind: c.RecordKind,
         _village_in_township(uow, village, township)
     station = _station_in_township(uow, getattr(record, "station_code", None) or caller.station_code, township)
     session_id, visit_id = getattr(record, "session_id", None), getattr(record, "visit_id", None)
-    _occasion_in_township(uow, township, session_id=session_id, visit_id=visit_id)
+    check_occasion(uow, orm.OccasionCopy, township, session_id=session_id, visit_id=visit_id)
     occurred_on = {"consultation": "occurred_on", "service_activity": "held_on", "practical_deed": "done_on"}[kind]
     people = {"consultation": "people_count", "service_activity": "attendance", "practical_deed": "beneficiaries"}
     row = orm.ActivityRecord(kind=kind.value, township_code=township, station_code=station, village_code=village,

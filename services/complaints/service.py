@@ -1,0 +1,138 @@
+"""Complaints as a nameko service: registration and actions by RPC, the public look-up, the stage
+sweep and gauges on timers, and read models of the directory (staff, villages, calendar) and of
+scheduling (sessions, visits)."""
+from __future__ import annotations
+
+import logging
+
+from nameko.events import event_handler
+from nameko.timer import timer
+
+from services.complaints.adapters import orm
+from services.complaints.adapters.orm import Base
+from services.complaints.service_layer import handlers as h
+from shared.clock import utcnow
+from shared.contracts import complaints as c
+from shared.contracts.base import parse, to_wire
+from shared.contracts.envelope import EventEnvelope
+from shared.copies import keep_calendar_day, keep_occasion, keep_village
+from shared.db import Database
+from shared.errors import ValidationFailed
+from shared.messaging import OutboxRelay, consume_once
+from shared.observability import Observed
+from shared.service import CallerContext, PersonalData, rpc
+from shared.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+class ComplaintsService:
+    name = "complaints"
+
+    db = Database(Base.metadata)
+    relay = OutboxRelay()
+    caller = CallerContext()
+    vault = PersonalData()
+    observed = Observed()
+
+    @rpc
+    def register(self, complaint: dict) -> dict:
+        return to_wire(h.register(self.db, caller=self.caller(), cmd=parse(c.ComplaintRegister, complaint),
+                                  vault=self.vault, now=utcnow()))
+
+    @rpc
+    def register_online(self, complaint: dict) -> dict:
+        self.caller()
+        return to_wire(h.register_online(self.db, cmd=parse(c.PublicComplaint, complaint), vault=self.vault,
+                                         now=utcnow()))
+
+    @rpc
+    def act(self, ref: str, action: dict) -> dict:
+        return to_wire(h.act(self.db, caller=self.caller(), ref=ref, cmd=parse(c.ComplaintAction, action),
+                             vault=self.vault, now=utcnow()))
+
+    @rpc
+    def get(self, ref: str) -> dict:
+        return to_wire(h.get(self.db, caller=self.caller(), ref=ref, vault=self.vault, now=utcnow()))
+
+    @rpc
+    def list_complaints(self, query: dict | None = None) -> list:
+        return to_wire(h.list_complaints(self.db, caller=self.caller(), query=parse(c.ComplaintQuery, query or {}),
+                                         vault=self.vault, now=utcnow()))
+
+    @rpc
+    def public_progress(self, lookup: dict) -> dict:
+        self.caller()
+        return to_wire(h.public_progress(self.db, lookup=parse(c.PublicComplaintLookup, lookup), vault=self.vault,
+                                         now=utcnow()))
+
+    # ---- early warning and the county's settings ---------------------------------------------------
+    @rpc
+    def alerts(self, status: str | None = None) -> list:
+        if status not in (None, "open", "acknowledged"):
+            raise ValidationFailed("status is open or acknowledged", [{"field": "status", "message": str(status)}])
+        return to_wire(h.list_alerts(self.db, caller=self.caller(), status=status))
+
+    @rpc
+    def acknowledge_alert(self, alert_id: int, acknowledgement: dict) -> dict:
+        return to_wire(h.acknowledge_alert(self.db, caller=self.caller(), alert_id=alert_id,
+                                           cmd=parse(c.AlertAcknowledge, acknowledgement), now=utcnow()))
+
+    @rpc
+    def limits(self) -> dict:
+        self.caller()
+        return to_wire(h.limits(self.db))
+
+    @rpc
+    def set_limits(self, kind: str, limits: dict) -> dict:
+        kind_ = parse(c.StageLimitsFor, {"kind": kind}).kind
+        return to_wire(h.set_limits(self.db, caller=self.caller(), kind=kind_, cmd=parse(c.StageLimits, limits),
+                                    now=utcnow()))
+
+    @rpc
+    def warning_rule(self) -> dict:
+        self.caller()
+        return to_wire(h.warning_rule(self.db))
+
+    @rpc
+    def set_warning_rule(self, rule: dict) -> dict:
+        return to_wire(h.set_warning_rule(self.db, caller=self.caller(), cmd=parse(c.WarningRule, rule),
+                                          now=utcnow()))
+
+    # ---- timers ----------------------------------------------------------------------------------------
+    @timer(interval=get_settings().sweep_seconds, eager=True)
+    def sweep_stages(self) -> None:
+        """Warnings and 督办 for the stages whose limits have come (reads only those)."""
+        warned, noticed = h.sweep(self.db, now=utcnow())
+        if warned or noticed:
+            log.info("complaint sweep: %d warnings, %d overdue", warned, noticed, extra={"service": self.name})
+
+    @timer(interval=get_settings().sweep_seconds, eager=True)
+    def publish_gauges(self) -> None:
+        h.update_gauges(self.db, now=utcnow())
+
+    # ---- what other services tell us ---------------------------------------------------------------------
+    @event_handler("directory", "staff_changed")
+    @consume_once
+    def on_staff_changed(self, envelope: EventEnvelope) -> None:
+        h.keep_staff(self.db, staff=envelope.payload)
+
+    @event_handler("directory", "village_changed")
+    @consume_once
+    def on_village_changed(self, envelope: EventEnvelope) -> None:
+        keep_village(self.db, orm.VillageCopy, envelope.payload)
+
+    @event_handler("directory", "calendar_changed")
+    @consume_once
+    def on_calendar_changed(self, envelope: EventEnvelope) -> None:
+        keep_calendar_day(self.db, orm.CalendarDayCopy, envelope.payload)
+
+    @event_handler("scheduling", "session_scheduled")
+    @consume_once
+    def on_session_scheduled(self, envelope: EventEnvelope) -> None:
+        keep_occasion(self.db, orm.OccasionCopy, "session", envelope.payload)
+
+    @event_handler("scheduling", "visit_planned")
+    @consume_once
+    def on_visit_planned(self, envelope: EventEnvelope) -> None:
+        keep_occasion(self.db, orm.OccasionCopy, "visit", envelope.payload)

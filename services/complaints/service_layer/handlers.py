@@ -1,0 +1,514 @@
+"""Complaints use cases: registration (by staff or online, named or anonymous), actions through the
+lifecycle with one stage clock at a time, the staff inbox and lists, the public look-up, the sweep
+that warns and issues 督办 notices, early warning, and the county's limits and rule."""
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import case as sql_case
+from sqlalchemy import func, select, update
+
+from services.complaints.adapters import orm
+from services.complaints.domain.complaint import (
+    DEFAULT_LIMITS,
+    HANDLER_ROLES,
+    MANAGERS,
+    OPEN,
+    Actor,
+    ComplaintState,
+    decide,
+    staff_unit,
+)
+from services.complaints.domain.early_warning import assess, history_start, window_start
+from shared.clock import CHINA, today_in_china
+from shared.contracts import complaints as c
+from shared.contracts.caller import COUNTY_ROLES, STATION_ROLES, Caller, Role
+from shared.copies import check_occasion, working_calendar
+from shared.db import UnitOfWork, insert_or_ignore
+from shared.errors import Forbidden, NotFound, ValidationFailed
+from shared.observability import metrics
+from shared.pii import PersonalDataVault, mask_name, mask_phone
+from shared.receipts import check_lookup_allowed, next_sequence, record_lookup_failure
+from shared.working_days import deadline, warning_day
+
+FILERS = STATION_ROLES | {Role.TOWNSHIP_CADRE, Role.DEPARTMENT_STAFF, Role.SUPERVISOR}
+WARNING_SHARE = 0.75
+SWEEP_BATCH = 200
+LOOKUP_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read out over the phone
+NETWORK_OF_ONLINE = {c.ComplaintKind.STAFF_CONDUCT: c.Network.SERVICES, c.ComplaintKind.DISPUTE: c.Network.MEDIATION,
+                     c.ComplaintKind.PETITION: c.Network.PETITIONS, c.ComplaintKind.SUGGESTION: c.Network.SERVICES}
+_GAUGED: set[str] = set()
+
+
+# ---- registration ----------------------------------------------------------------------------------
+
+def register(uow: UnitOfWork, *, caller: Caller, cmd: c.ComplaintRegister, vault: PersonalDataVault,
+             now: datetime) -> c.Registered:
+    """登记 from any channel by the township's staff: a receipt number, the assign clock running, the
+    event announced (without the complainant), and early warning updated."""
+    if caller.role not in FILERS or caller.township_code is None:
+        raise Forbidden("complaints are registered by the staff of a township or station", code="not_a_filer")
+    township = caller.township_code
+    _village_in_township(uow, cmd.village_code, township)
+    check_occasion(uow, orm.OccasionCopy, township, session_id=cmd.session_id, visit_id=cmd.visit_id)
+    accused_unit = None
+    if cmd.accused_staff_id is not None:
+        accused = uow.session.get(orm.StaffCopy, cmd.accused_staff_id)
+        if accused is None or accused.township_code != township:
+            raise ValidationFailed("the staff member complained about is not one of this township's",
+                                   [{"field": "accused_staff_id", "message": "unknown staff"}], code="unknown_staff")
+        accused_unit = staff_unit(accused.township_code, accused.station_code)
+    return _register(uow, township=township, kind=cmd.kind, network=cmd.network, category=cmd.category,
+                     channel=cmd.channel, village_code=cmd.village_code, description=cmd.description,
+                     complainant=cmd.complainant, accused_staff_id=cmd.accused_staff_id, accused_unit=accused_unit,
+                     station_code=caller.station_code, session_id=cmd.session_id, visit_id=cmd.visit_id,
+                     caller=caller, vault=vault, now=now)
+
+
+def register_online(uow: UnitOfWork, *, cmd: c.PublicComplaint, vault: PersonalDataVault,
+                    now: datetime) -> c.Registered:
+    """网上信访: a villager registers themselves, named or anonymous."""
+    village = uow.session.get(orm.VillageCopy, cmd.village_code)
+    if village is None:
+        raise ValidationFailed("unknown village", [{"field": "village_code", "message": "unknown village"}],
+                               code="unknown_village")
+    return _register(uow, township=village.township_code, kind=cmd.kind, network=NETWORK_OF_ONLINE[cmd.kind],
+                     category=cmd.category, channel=c.ComplaintChannel.ONLINE, village_code=cmd.village_code,
+                     description=cmd.description, complainant=cmd.complainant, accused_staff_id=None,
+                     accused_unit=None, station_code=None, session_id=None, visit_id=None, caller=Caller.public(),
+                     vault=vault, now=now)
+
+
+def _register(uow: UnitOfWork, *, township: str, kind: c.ComplaintKind, network: c.Network, category: c.Category,
+              channel: c.ComplaintChannel, village_code: str, description: str, complainant: c.Complainant | None,
+              accused_staff_id: int | None, accused_unit: str | None, station_code: str | None,
+              session_id: str | None, visit_id: str | None, caller: Caller, vault: PersonalDataVault,
+              now: datetime) -> c.Registered:
+    day = today_in_china(now)
+    sequence = next_sequence(uow.session, orm.ReceiptCounter, township, day)
+    lookup_code = None if complainant else "".join(secrets.choice(LOOKUP_ALPHABET) for _ in range(8))
+    row = orm.ComplaintRow(
+        id=uuid.uuid4().hex, receipt_no=f"{township}-TS{day:%Y%m%d}-{sequence:04d}", kind=kind.value,
+        network=network.value, category=category.value, channel=channel.value, township_code=township,
+        village_code=village_code, station_code=station_code, session_id=session_id, visit_id=visit_id,
+        description=description, anonymous=complainant is None,
+        complainant_name_enc=vault.encrypt(complainant.name) if complainant else None,
+        complainant_phone_enc=vault.encrypt(complainant.phone) if complainant else None,
+        lookup_code_hash=vault.search_hash(lookup_code) if lookup_code else None,
+        accused_staff_id=accused_staff_id, accused_unit=accused_unit, status=c.ComplaintStatus.REGISTERED.value,
+        stage_seq=0, reopen_count=0, registered_at=now, registered_by=caller.staff_id)
+    uow.session.add(row)
+    _start_clock(uow, row, c.Stage.ASSIGN, day)
+    _history(uow, row, "register", caller, now, None, note=None, details={"channel": channel.value})
+    uow.session.flush()
+    facts = c.ComplaintFacts(id=row.id, receipt_no=row.receipt_no, kind=kind, network=network, category=category,
+                             channel=channel, township_code=township, village_code=village_code,
+                             station_code=station_code, session_id=session_id, visit_id=visit_id,
+                             accused_staff_id=accused_staff_id, registered_by=caller.staff_id)
+    uow.record_event("complaint_registered", facts.model_dump(mode="json"), township_code=township, now=now)
+    _watch(uow, row, day, now)
+    uow.commit()
+    return c.Registered(complaint=_view(uow, row, caller, vault, today_in_china(now)), lookup_code=lookup_code)
+
+
+def _village_in_township(uow: UnitOfWork, village_code: str, township: str) -> None:
+    village = uow.session.get(orm.VillageCopy, village_code)
+    if village is None or village.township_code != township:
+        raise ValidationFailed("the village is not in this township",
+                               [{"field": "village_code", "message": "not a village of your township"}],
+                               code="village_outside_township")
+
+
+# ---- stage clocks --------------------------------------------------------------------------------------
+
+def _limits(uow: UnitOfWork, kind: str) -> c.StageLimits:
+    row = uow.session.get(orm.StageLimitRow, kind)
+    return c.StageLimits.model_validate(row.limits) if row else DEFAULT_LIMITS[c.ComplaintKind(kind)]
+
+
+def _start_clock(uow: UnitOfWork, row: orm.ComplaintRow, stage: c.Stage, today: date) -> None:
+    """A new stage: a new clock (counted in working days from today), warnings and notices afresh."""
+    row.stage, row.stage_seq, row.stage_started_on = stage.value, row.stage_seq + 1, today
+    row.stage_limit_days = getattr(_limits(uow, row.kind), stage.value)
+    row.warned_at = row.overdue_at = None
+    _set_due(uow, row)
+
+
+def _set_due(uow: UnitOfWork, row: orm.ComplaintRow) -> None:
+    calendar = working_calendar(uow, orm.CalendarDayCopy)
+    row.stage_due_on = deadline(calendar, row.stage_started_on, row.stage_limit_days)
+    row.stage_warn_on = warning_day(calendar, row.stage_started_on, row.stage_limit_days, WARNING_SHARE)
+
+
+def _stop_clock(row: orm.ComplaintRow) -> None:
+    row.stage = row.stage_started_on = row.stage_limit_days = row.stage_due_on = row.stage_warn_on = None
+
+
+# ---- actions ------------------------------------------------------------------------------------------
+
+def act(uow: UnitOfWork, *, caller: Caller, ref: str, cmd: c.ComplaintAction, vault: PersonalDataVault,
+        now: datetime) -> c.ComplaintView:
+    row = _visible(uow, caller, ref, lock=True)
+    today = today_in_china(now)
+    if cmd.action == "assign":
+        _check_handler(uow, cmd.staff_id, row.township_code)
+    before = c.ComplaintStatus(row.status)
+    state = ComplaintState(status=before, kind=c.ComplaintKind(row.kind), handler_staff_id=row.handler_staff_id,
+                           accused_staff_id=row.accused_staff_id, accused_unit=row.accused_unit,
+                           finding=c.Finding(row.finding) if row.finding else None,
+                           stage=c.Stage(row.stage) if row.stage else None, reopen_count=row.reopen_count)
+    actor = Actor(staff_id=caller.staff_id, role=caller.role,
+                  unit=None if caller.role in COUNTY_ROLES else staff_unit(caller.township_code, caller.station_code))
+    decision = decide(state, cmd, actor)
+    on_time = row.stage_due_on is None or today <= row.stage_due_on
+    after = decision.state
+    row.status, row.handler_staff_id, row.reopen_count = after.status.value, after.handler_staff_id, after.reopen_count
+    row.finding = after.finding.value if after.finding else None
+    if decision.restart_clock:
+        _start_clock(uow, row, after.stage, today)
+    elif after.stage is None and row.stage is not None:
+        _stop_clock(row)
+    if decision.extension_days:
+        row.stage_limit_days += decision.extension_days
+        _set_due(uow, row)
+        if row.stage_due_on >= today:
+            row.overdue_at = None  # the new limit is not yet passed: a fresh notice is possible again
+    details = _apply_fields(row, cmd, now)
+    _history(uow, row, cmd.action, caller, now, before, note=cmd.note or cmd.reason, details=details)
+    progressed = c.ComplaintProgressed(
+        id=row.id, receipt_no=row.receipt_no, township_code=row.township_code, action=cmd.action, from_status=before,
+        to_status=after.status, actor_staff_id=caller.staff_id, handler_staff_id=row.handler_staff_id,
+        stage=row.stage, stage_due=row.stage_due_on, occurred_at=now, rating=cmd.rating, resolved=cmd.resolved,
+        on_time=on_time if cmd.action == "reply" else None)
+    uow.record_event("complaint_progressed", progressed.model_dump(mode="json"), township_code=row.township_code,
+                     now=now)
+    if cmd.action == "finding":
+        finding = c.FindingRecorded(complaint_id=row.id, receipt_no=row.receipt_no, township_code=row.township_code,
+                                    accused_staff_id=row.accused_staff_id, finding=cmd.finding,
+                                    by_staff_id=caller.staff_id, occurred_at=now)
+        uow.record_event("complaint_finding_recorded", finding.model_dump(mode="json"),
+                         township_code=row.township_code, now=now)
+    uow.commit()
+    return _view(uow, row, caller, vault, today, history=True)
+
+
+def _apply_fields(row: orm.ComplaintRow, cmd: c.ComplaintAction, now: datetime) -> dict[str, Any]:
+    """What an action records on the complaint besides its status; returns the history's details."""
+    if cmd.action == "reply":
+        row.reply = cmd.note
+    elif cmd.action == "call_back":
+        row.rating, row.resolved, row.closed_at = cmd.rating, cmd.resolved, now
+        return {"rating": cmd.rating, "resolved": cmd.resolved}
+    elif cmd.action == "reopen":
+        row.rating = row.resolved = row.closed_at = None
+    elif cmd.action == "mediate":
+        return {"parties": cmd.parties, "agreement": cmd.agreement}
+    elif cmd.action == "assign":
+        return {"staff_id": cmd.staff_id}
+    elif cmd.action == "extend":
+        return {"days": cmd.days, "due_on": row.stage_due_on.isoformat()}
+    elif cmd.action == "finding":
+        return {"finding": cmd.finding.value}
+    return {}
+
+
+def _check_handler(uow: UnitOfWork, staff_id: int, township: str) -> None:
+    staff = uow.session.get(orm.StaffCopy, staff_id)
+    if staff is None or not staff.active or staff.township_code != township or Role(staff.role) not in HANDLER_ROLES:
+        raise ValidationFailed("complaints are handled by the township's active cadres, department staff and "
+                               "supervisors", [{"field": "staff_id", "message": "not a handler here"}],
+                               code="not_a_handler")
+
+
+def _history(uow: UnitOfWork, row: orm.ComplaintRow, action: str, caller: Caller, now: datetime,
+             before: c.ComplaintStatus | None, *, note: str | None, details: dict[str, Any]) -> None:
+    uow.session.add(orm.HistoryRow(complaint_id=row.id, action=action, actor_staff_id=caller.staff_id,
+                                   actor_role=caller.role.value, at=now, from_status=before and before.value,
+                                   to_status=row.status, note=note, details=details))
+
+
+# ---- reading -------------------------------------------------------------------------------------------
+
+def _visible(uow: UnitOfWork, caller: Caller, ref: str, *, lock: bool = False) -> orm.ComplaintRow:
+    column = orm.ComplaintRow.receipt_no if "-TS" in ref else orm.ComplaintRow.id
+    stmt = select(orm.ComplaintRow).where(column == ref)
+    row = uow.session.execute(stmt.with_for_update() if lock else stmt).scalar_one_or_none()
+    if row is None or caller.role is Role.PUBLIC or not caller.sees_township(row.township_code):
+        raise NotFound("complaint not found", code="complaint_not_found")
+    return row
+
+
+def get(uow: UnitOfWork, *, caller: Caller, ref: str, vault: PersonalDataVault, now: datetime) -> c.ComplaintView:
+    return _view(uow, _visible(uow, caller, ref), caller, vault, today_in_china(now), history=True)
+
+
+def list_complaints(uow: UnitOfWork, *, caller: Caller, query: c.ComplaintQuery, vault: PersonalDataVault,
+                    now: datetime) -> list[c.ComplaintView]:
+    """The inbox and the lists: open complaints by time left (overdue first), then closed ones newest
+    first; filtered and paged."""
+    if caller.role is Role.PUBLIC:
+        raise NotFound("complaint not found", code="complaint_not_found")
+    r = orm.ComplaintRow
+    stmt = select(r)
+    if (township := caller.township_filter()) is not None:
+        stmt = stmt.where(r.township_code == township)
+    for name in ("status", "kind", "network", "category"):
+        value = getattr(query, name)
+        if value is not None:
+            stmt = stmt.where(getattr(r, name) == value.value)
+    if query.village_code:
+        stmt = stmt.where(r.village_code == query.village_code)
+    if query.mine:
+        stmt = stmt.where(r.handler_staff_id == caller.staff_id)
+    today = today_in_china(now)
+    if query.overdue is True:
+        stmt = stmt.where(r.stage_due_on < today, r.status.in_([s.value for s in OPEN]))
+    elif query.overdue is False:
+        stmt = stmt.where((r.stage_due_on >= today) | r.stage_due_on.is_(None))
+    open_first = sql_case((r.stage_due_on.is_(None), 1), else_=0)
+    stmt = stmt.order_by(open_first, r.stage_due_on, r.registered_at.desc(), r.id).limit(query.limit) \
+        .offset(query.offset)
+    return [_view(uow, row, caller, vault, today) for row in uow.session.execute(stmt).scalars()]
+
+
+def _view(uow: UnitOfWork, row: orm.ComplaintRow, caller: Caller, vault: PersonalDataVault, today: date, *,
+          history: bool = False) -> c.ComplaintView:
+    """The complainant in full for those handling the case, masked for other staff of the township, and
+    not at all for the staff member complained about."""
+    name = phone = None
+    if not row.anonymous and caller.staff_id != row.accused_staff_id:
+        name, phone = vault.decrypt(row.complainant_name_enc), vault.decrypt(row.complainant_phone_enc)
+        handling = caller.staff_id is not None and caller.staff_id in (row.handler_staff_id, row.registered_by)
+        if not (handling or caller.role in MANAGERS):
+            name, phone = mask_name(name), mask_phone(phone)
+    entries = []
+    if history:
+        entries = [c.HistoryEntry(action=h.action, actor_staff_id=h.actor_staff_id, at=h.at,
+                                  from_status=h.from_status, to_status=h.to_status, note=h.note, details=h.details)
+                   for h in uow.session.execute(select(orm.HistoryRow).where(orm.HistoryRow.complaint_id == row.id)
+                                                .order_by(orm.HistoryRow.id)).scalars()]
+    return c.ComplaintView(
+        id=row.id, receipt_no=row.receipt_no, kind=row.kind, network=row.network, category=row.category,
+        channel=row.channel, township_code=row.township_code, village_code=row.village_code,
+        station_code=row.station_code, session_id=row.session_id, visit_id=row.visit_id, description=row.description,
+        anonymous=row.anonymous, complainant_name=name, complainant_phone=phone,
+        accused_staff_id=row.accused_staff_id, handler_staff_id=row.handler_staff_id, status=row.status,
+        stage=row.stage, stage_due=row.stage_due_on,
+        overdue=row.stage_due_on is not None and today > row.stage_due_on, reopen_count=row.reopen_count,
+        finding=row.finding, rating=row.rating, registered_at=row.registered_at, closed_at=row.closed_at,
+        history=entries)
+
+
+def public_progress(uow: UnitOfWork, *, lookup: c.PublicComplaintLookup, vault: PersonalDataVault,
+                    now: datetime) -> c.PublicComplaintProgress:
+    """Anyone with the receipt number and the phone's last four digits (or, anonymous, the look-up
+    code). A wrong guess and an unknown number look the same; guesses are limited."""
+    check_lookup_allowed(uow, orm.LookupFailure, receipt_no=lookup.receipt_no, client=lookup.client, now=now)
+    row = uow.session.execute(select(orm.ComplaintRow).where(orm.ComplaintRow.receipt_no == lookup.receipt_no)
+                              ).scalar_one_or_none()
+    if row is None or not _secret_matches(row, lookup.secret, vault):
+        record_lookup_failure(uow, orm.LookupFailure, receipt_no=lookup.receipt_no, client=lookup.client, now=now)
+        raise NotFound("no complaint matches this receipt number and code", code="complaint_not_found")
+    stages = uow.session.execute(select(orm.HistoryRow.to_status, orm.HistoryRow.at)
+                                 .where(orm.HistoryRow.complaint_id == row.id).order_by(orm.HistoryRow.id)).all()
+    seen: list[tuple[str, date]] = []
+    for status, at in stages:
+        if not seen or seen[-1][0] != status:
+            seen.append((status, today_in_china(at)))
+    return c.PublicComplaintProgress(receipt_no=row.receipt_no, kind=row.kind, status=row.status,
+                                     registered_on=today_in_china(row.registered_at), stages=seen, reply=row.reply)
+
+
+def _secret_matches(row: orm.ComplaintRow, secret: str, vault: PersonalDataVault) -> bool:
+    if row.anonymous:
+        return row.lookup_code_hash == vault.search_hash(secret.strip().upper())
+    return vault.decrypt(row.complainant_phone_enc)[-4:] == secret
+
+
+# ---- the sweep: warnings and 督办 -----------------------------------------------------------------------
+
+def sweep(uow: UnitOfWork, *, now: datetime) -> tuple[int, int]:
+    """Warn at 75% of a stage's limit and issue a 督办 notice once it has passed. Reads only complaints
+    whose warning or due day has come (two indexes); each is claimed with a conditional UPDATE so two
+    instances or a restart never say anything twice."""
+    today = today_in_china(now)
+    r = orm.ComplaintRow
+    to_warn = list(uow.session.execute(select(r.id, r.stage_seq).where(
+        r.warned_at.is_(None), r.stage_warn_on <= today, r.stage_due_on >= today).limit(SWEEP_BATCH)).all())
+    warned = sum(_claim(uow, cid, seq, r.warned_at, now, _warn) for cid, seq in to_warn)
+    to_notice = list(uow.session.execute(select(r.id, r.stage_seq).where(
+        r.overdue_at.is_(None), r.stage_due_on < today).limit(SWEEP_BATCH)).all())
+    noticed = sum(_claim(uow, cid, seq, r.overdue_at, now, _supervise) for cid, seq in to_notice)
+    return warned, noticed
+
+
+def _claim(uow: UnitOfWork, complaint_id: str, stage_seq: int, flag: Any, now: datetime, effect: Any) -> int:
+    r = orm.ComplaintRow
+    if not uow.claim(update(r).where(r.id == complaint_id, r.stage_seq == stage_seq, flag.is_(None))
+                     .values({flag.key: now})):
+        return 0
+    effect(uow, uow.session.get(r, complaint_id), now)
+    uow.commit()
+    return 1
+
+
+def _overdue_event(row: orm.ComplaintRow) -> dict[str, Any]:
+    return c.StageOverdue(complaint_id=row.id, receipt_no=row.receipt_no, township_code=row.township_code,
+                          stage=row.stage, due_on=row.stage_due_on,
+                          handler_staff_id=row.handler_staff_id).model_dump(mode="json")
+
+
+def _warn(uow: UnitOfWork, row: orm.ComplaintRow, now: datetime) -> None:
+    uow.record_event("complaint_warning", _overdue_event(row), township_code=row.township_code, now=now)
+
+
+def _supervise(uow: UnitOfWork, row: orm.ComplaintRow, now: datetime) -> None:
+    row.warned_at = row.warned_at or now
+    uow.session.add(orm.NoticeRow(complaint_id=row.id, stage_seq=row.stage_seq, stage=row.stage,
+                                  township_code=row.township_code, due_on=row.stage_due_on, recorded_at=now,
+                                  handler_staff_id=row.handler_staff_id))
+    uow.record_event("complaint_supervision_notice_issued", _overdue_event(row), township_code=row.township_code,
+                     now=now)
+
+
+def update_gauges(uow: UnitOfWork, *, now: datetime) -> None:
+    """Open, warned and overdue complaints and open early-warning alerts per township."""
+    today = today_in_china(now)
+    r, a = orm.ComplaintRow, orm.AlertRow
+    rows = uow.session.execute(select(
+        r.township_code, func.count(), func.sum(sql_case((r.stage_due_on < today, 1), else_=0)),
+        func.sum(sql_case((r.stage_warn_on <= today, 1), else_=0)))
+        .where(r.status.in_([s.value for s in OPEN])).group_by(r.township_code)).all()
+    alerts = dict(uow.session.execute(select(a.township_code, func.count()).where(a.status == "open")
+                                      .group_by(a.township_code)).all())
+    seen = {t: (n, overdue or 0, warned or 0) for t, n, overdue, warned in rows}
+    for township in _GAUGED | set(seen) | set(alerts):
+        n, overdue, warned = seen.get(township, (0, 0, 0))
+        metrics.complaints_open.labels(township).set(n)
+        metrics.complaints_overdue.labels(township).set(overdue)
+        metrics.complaints_warned.labels(township).set(warned - overdue)
+        metrics.early_warnings_open.labels(township).set(alerts.get(township, 0))
+    _GAUGED.update(seen, alerts)
+
+
+# ---- early warning 苗头性问题 ----------------------------------------------------------------------------
+
+def warning_rule(uow: UnitOfWork) -> c.WarningRule:
+    row = uow.session.get(orm.WarningRuleRow, 1)
+    return c.WarningRule.model_validate(row.rule) if row else c.WarningRule()
+
+
+def _watch(uow: UnitOfWork, row: orm.ComplaintRow, today: date, now: datetime) -> None:
+    """Count the complaint in its village and category; join the recent alert there, or raise one."""
+    d = orm.DailyCount
+    insert_or_ignore(uow.session, d, village_code=row.village_code, category=row.category, day=today, count=0)
+    uow.session.execute(update(d).where(d.village_code == row.village_code, d.category == row.category,
+                                        d.day == today).values(count=d.count + 1))
+    rule = warning_rule(uow)
+    a = orm.AlertRow
+    first = window_start(rule, today)
+    recent = uow.session.execute(select(a).where(  # an alert raised within the window collects the newcomers
+        a.village_code == row.village_code, a.category == row.category, a.raised_on >= first)
+        .order_by(a.raised_on.desc(), a.id.desc()).limit(1)).scalar_one_or_none()
+    if recent is not None:
+        recent.count += 1
+        uow.session.add(orm.AlertComplaint(alert_id=recent.id, complaint_id=row.id))
+        return
+    daily = dict(uow.session.execute(select(d.day, d.count).where(
+        d.village_code == row.village_code, d.category == row.category,
+        d.day >= history_start(rule, today), d.day <= today)).all())
+    verdict = assess(rule, daily, today)
+    if verdict is None:
+        return
+    alert = orm.AlertRow(township_code=row.township_code, village_code=row.village_code, category=row.category,
+                         rule=verdict.rule, count=verdict.count, window_days=rule.window_days, raised_on=today,
+                         raised_at=now, status="open")
+    uow.session.add(alert)
+    uow.session.flush()
+    behind = uow.session.execute(select(orm.ComplaintRow.id).where(
+        orm.ComplaintRow.village_code == row.village_code, orm.ComplaintRow.category == row.category,
+        orm.ComplaintRow.registered_at >= datetime.combine(first, time.min, tzinfo=CHINA))).scalars()
+    for complaint_id in set(behind) | {row.id}:
+        uow.session.add(orm.AlertComplaint(alert_id=alert.id, complaint_id=complaint_id))
+    event = c.AlertRaised(alert_id=alert.id, township_code=row.township_code, village_code=row.village_code,
+                          category=row.category, rule=verdict.rule, count=verdict.count, window_days=rule.window_days)
+    uow.record_event("early_warning_raised", event.model_dump(mode="json"), township_code=row.township_code, now=now)
+
+
+
+def list_alerts(uow: UnitOfWork, *, caller: Caller, status: str | None) -> list[c.AlertView]:
+    if caller.role is Role.PUBLIC:
+        raise NotFound("alert not found", code="alert_not_found")
+    a = orm.AlertRow
+    stmt = select(a)
+    if (township := caller.township_filter()) is not None:
+        stmt = stmt.where(a.township_code == township)
+    if status:
+        stmt = stmt.where(a.status == status)
+    rows = uow.session.execute(stmt.order_by(a.raised_at.desc()).limit(200)).scalars()
+    return [_alert_view(uow, row) for row in rows]
+
+
+def acknowledge_alert(uow: UnitOfWork, *, caller: Caller, alert_id: int, cmd: c.AlertAcknowledge,
+                      now: datetime) -> c.AlertView:
+    row = uow.session.get(orm.AlertRow, alert_id)
+    if row is None or caller.role is Role.PUBLIC or not caller.sees_township(row.township_code):
+        raise NotFound("alert not found", code="alert_not_found")
+    if caller.role not in MANAGERS:
+        raise Forbidden("supervisors acknowledge early warnings", code="not_a_supervisor")
+    if row.status == "open":
+        row.status, row.acknowledged_by, row.acknowledged_at, row.note = "acknowledged", caller.staff_id, now, cmd.note
+        uow.record_event("early_warning_acknowledged", {"alert_id": row.id, "township_code": row.township_code,
+                                                        "by_staff_id": caller.staff_id},
+                         township_code=row.township_code, now=now)
+        uow.commit()
+    return _alert_view(uow, row)
+
+
+def _alert_view(uow: UnitOfWork, row: orm.AlertRow) -> c.AlertView:
+    receipts = uow.session.execute(select(orm.ComplaintRow.receipt_no).join(
+        orm.AlertComplaint, orm.AlertComplaint.complaint_id == orm.ComplaintRow.id)
+        .where(orm.AlertComplaint.alert_id == row.id).order_by(orm.ComplaintRow.registered_at)).scalars()
+    return c.AlertView(id=row.id, township_code=row.township_code, village_code=row.village_code,
+                       category=row.category, rule=row.rule, count=row.count, window_days=row.window_days,
+                       raised_at=row.raised_at, status=row.status, acknowledged_by=row.acknowledged_by,
+                       acknowledged_at=row.acknowledged_at, note=row.note, complaints=list(receipts))
+
+
+# ---- the county's settings: stage limits and the warning rule ------------------------------------------
+
+def _require_county(caller: Caller) -> None:
+    if caller.role not in COUNTY_ROLES:
+        raise Forbidden("the county sets complaint limits and warning rules", code="not_county")
+
+
+def limits(uow: UnitOfWork) -> dict[str, c.StageLimits]:
+    return {kind.value: _limits(uow, kind.value) for kind in c.ComplaintKind}
+
+
+def set_limits(uow: UnitOfWork, *, caller: Caller, kind: c.ComplaintKind, cmd: c.StageLimits,
+               now: datetime) -> dict[str, c.StageLimits]:
+    """New limits apply to stage clocks started from now on; running clocks keep theirs."""
+    _require_county(caller)
+    uow.put(orm.StageLimitRow, kind.value, {"kind": kind.value, "limits": cmd.model_dump(),
+                                            "updated_by": caller.staff_id, "updated_at": now})
+    uow.commit()
+    return limits(uow)
+
+
+def set_warning_rule(uow: UnitOfWork, *, caller: Caller, cmd: c.WarningRule, now: datetime) -> c.WarningRule:
+    _require_county(caller)
+    uow.put(orm.WarningRuleRow, 1, {"id": 1, "rule": cmd.model_dump(), "updated_by": caller.staff_id,
+                                    "updated_at": now})
+    uow.commit()
+    return warning_rule(uow)
+
+
+# ---- read models -----------------------------------------------------------------------------------
+
+def keep_staff(uow: UnitOfWork, *, staff: dict[str, Any]) -> None:
+    uow.keep_newest(orm.StaffCopy, staff["id"],
+                    {k: staff[k] for k in ("id", "township_code", "station_code", "role", "active", "version")})
