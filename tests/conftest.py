@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterator  # noqa: E402
 from urllib.parse import quote  # noqa: E402
 
 import httpx  # noqa: E402
-import pytest  # noqa: E402
+import hypothesis  # noqa: E402,F401 - imported now: its plugin imports it at the summary otherwise, and after
+import pytest  # noqa: E402          # eventlet green threads have run, CPython 3.11 fails to compile it there
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 

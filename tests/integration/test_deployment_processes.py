@@ -60,6 +60,21 @@ def test_services_and_gateway_as_separate_processes(amqp_uri, pg_database, tmp_p
             response = wait_until(lambda: (r := client.post("/applications", json=filing, headers=agent))
                                   .status_code == 201 and r, 60, "intake's read model to fill", services["intake"])
             assert response.json()["receipt_no"].startswith("431099103-")
+            # a complaint on its own service and database, dispatched and signed for
+            complaint = {"kind": "dispute", "network": "mediation", "category": "land", "channel": "hotline",
+                         "village_code": "431099103002", "description": "山林界址纠纷",
+                         "complainant": {"name": "孙八", "phone": "13712345678"}}
+            registered = wait_until(lambda: (r := client.post("/complaints", json=complaint, headers=agent))
+                                    .status_code == 201 and r.json(), 60, "complaints' read model to fill",
+                                    services["complaints"])
+            ref = registered["complaint"]["receipt_no"]
+            cadre = login(client, "lk_cadre1")
+            me = client.get("/auth/me", headers=cadre).json()["id"]
+            assigned = client.post(f"/complaints/{ref}/actions", json={"action": "assign", "staff_id": me},
+                                   headers=supervisor)
+            assert assigned.status_code == 200, assigned.text
+            signed = client.post(f"/complaints/{ref}/actions", json={"action": "sign"}, headers=cadre).json()
+            assert signed["status"] == "signed" and signed["complainant_name"] == "孙八"
         text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
         assert 'cunban_entrypoint_calls_total{entrypoint="create_township",outcome="ok",service="directory"}' in text
     finally:
