@@ -1,17 +1,20 @@
 """Read-model tables that several services keep of another's data, written once: the directory's
 working-day calendar and villages, scheduling's sessions and visits. A service's ORM declares
 `class CalendarDayCopy(CalendarDayColumns, Base)` with its own table name; the helpers below read and
-write any such table."""
+write any such table, and the `Keeps…` mixins give a nameko service the event handlers that fill them."""
 from __future__ import annotations
 
 from datetime import date
 from typing import Any
 
+from nameko.events import event_handler
 from sqlalchemy import Date, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from shared.contracts.envelope import EventEnvelope
 from shared.db import UnitOfWork
 from shared.errors import ValidationFailed
+from shared.messaging import consume_once
 from shared.working_days import WorkingCalendar
 
 
@@ -74,3 +77,43 @@ def check_occasion(uow: UnitOfWork, model: Any, township: str, *, session_id: st
         if occasion is None or occasion.kind != kind or occasion.township_code != township:
             raise ValidationFailed(f"no {kind} {ref} in this township",
                                    [{"field": f"{kind}_id", "message": f"unknown {kind}"}], code=f"unknown_{kind}")
+
+
+# ---- the event handlers that keep the copies, for services to inherit --------------------------------
+
+class KeepsVillages:
+    """The directory's villages, into the service's `village_copy` table."""
+
+    village_copy: Any
+
+    @event_handler("directory", "village_changed")
+    @consume_once
+    def on_village_changed(self, envelope: EventEnvelope) -> None:
+        keep_village(self.db, self.village_copy, envelope.payload)
+
+
+class KeepsCalendar:
+    """The directory's working-day calendar, into the service's `calendar_copy` table."""
+
+    calendar_copy: Any
+
+    @event_handler("directory", "calendar_changed")
+    @consume_once
+    def on_calendar_changed(self, envelope: EventEnvelope) -> None:
+        keep_calendar_day(self.db, self.calendar_copy, envelope.payload)
+
+
+class KeepsOccasions:
+    """Scheduling's sessions and visits, into the service's `occasion_copy` table."""
+
+    occasion_copy: Any
+
+    @event_handler("scheduling", "session_scheduled")
+    @consume_once
+    def on_session_scheduled(self, envelope: EventEnvelope) -> None:
+        keep_occasion(self.db, self.occasion_copy, "session", envelope.payload)
+
+    @event_handler("scheduling", "visit_planned")
+    @consume_once
+    def on_visit_planned(self, envelope: EventEnvelope) -> None:
+        keep_occasion(self.db, self.occasion_copy, "visit", envelope.payload)

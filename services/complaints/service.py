@@ -15,7 +15,7 @@ from shared.clock import utcnow
 from shared.contracts import complaints as c
 from shared.contracts.base import parse, to_wire
 from shared.contracts.envelope import EventEnvelope
-from shared.copies import keep_calendar_day, keep_occasion, keep_village
+from shared.copies import KeepsCalendar, KeepsOccasions, KeepsVillages
 from shared.db import Database
 from shared.errors import ValidationFailed
 from shared.messaging import OutboxRelay, consume_once
@@ -26,8 +26,9 @@ from shared.settings import get_settings
 log = logging.getLogger(__name__)
 
 
-class ComplaintsService:
+class ComplaintsService(KeepsVillages, KeepsCalendar, KeepsOccasions):
     name = "complaints"
+    village_copy, calendar_copy, occasion_copy = orm.VillageCopy, orm.CalendarDayCopy, orm.OccasionCopy
 
     db = Database(Base.metadata)
     relay = OutboxRelay()
@@ -116,23 +117,3 @@ class ComplaintsService:
     @consume_once
     def on_staff_changed(self, envelope: EventEnvelope) -> None:
         h.keep_staff(self.db, staff=envelope.payload)
-
-    @event_handler("directory", "village_changed")
-    @consume_once
-    def on_village_changed(self, envelope: EventEnvelope) -> None:
-        keep_village(self.db, orm.VillageCopy, envelope.payload)
-
-    @event_handler("directory", "calendar_changed")
-    @consume_once
-    def on_calendar_changed(self, envelope: EventEnvelope) -> None:
-        keep_calendar_day(self.db, orm.CalendarDayCopy, envelope.payload)
-
-    @event_handler("scheduling", "session_scheduled")
-    @consume_once
-    def on_session_scheduled(self, envelope: EventEnvelope) -> None:
-        keep_occasion(self.db, orm.OccasionCopy, "session", envelope.payload)
-
-    @event_handler("scheduling", "visit_planned")
-    @consume_once
-    def on_visit_planned(self, envelope: EventEnvelope) -> None:
-        keep_occasion(self.db, orm.OccasionCopy, "visit", envelope.payload)

@@ -15,7 +15,7 @@ from shared.contracts import intake as c
 from shared.contracts.approvals import ApplicationProgressed
 from shared.contracts.base import parse
 from shared.contracts.envelope import EventEnvelope
-from shared.copies import keep_occasion, keep_village
+from shared.copies import KeepsOccasions, KeepsVillages
 from shared.db import Database
 from shared.messaging import OutboxRelay, consume_once
 from shared.observability import Observed
@@ -30,8 +30,9 @@ RECORD_CONTRACTS: dict[c.RecordKind, type[c.Contract]] = {
 }
 
 
-class IntakeService:
+class IntakeService(KeepsVillages, KeepsOccasions):
     name = "intake"
+    village_copy, occasion_copy = orm.VillageCopy, orm.OccasionCopy
 
     db = Database(Base.metadata)
     relay = OutboxRelay()
@@ -86,27 +87,12 @@ class IntakeService:
             "promised_days": item["promised_days"], "required_materials": item["required_materials"],
             "status": item["status"], "version": item["version"]})
 
-    @event_handler("directory", "village_changed")
-    @consume_once
-    def on_village_changed(self, envelope: EventEnvelope) -> None:
-        keep_village(self.db, orm.VillageCopy, envelope.payload)
-
     @event_handler("directory", "station_changed")
     @consume_once
     def on_station_changed(self, envelope: EventEnvelope) -> None:
         s = envelope.payload
         self.db.keep_newest(orm.StationCopy, s["code"],
                       _pick(s, "code", "township_code", "village_code", "name", "version"))
-
-    @event_handler("scheduling", "session_scheduled")
-    @consume_once
-    def on_session_scheduled(self, envelope: EventEnvelope) -> None:
-        keep_occasion(self.db, orm.OccasionCopy, "session", envelope.payload)
-
-    @event_handler("scheduling", "visit_planned")
-    @consume_once
-    def on_visit_planned(self, envelope: EventEnvelope) -> None:
-        keep_occasion(self.db, orm.OccasionCopy, "visit", envelope.payload)
 
     @event_handler("approvals", "application_progressed")
     @consume_once

@@ -33,7 +33,7 @@ from shared.contracts.scheduling import (
     VisitSeriesChange,
     VisitSeriesCreate,
 )
-from shared.copies import keep_calendar_day, keep_village
+from shared.copies import KeepsCalendar, KeepsVillages
 from shared.db import Database
 from shared.errors import ValidationFailed
 from shared.messaging import OutboxRelay, consume_once
@@ -42,8 +42,9 @@ from shared.service import CallerContext, PersonalData, rpc
 from shared.settings import get_settings
 
 
-class SchedulingService:
+class SchedulingService(KeepsVillages, KeepsCalendar):
     name = "scheduling"
+    village_copy, calendar_copy = orm.VillageCopy, orm.CalendarDayCopy
 
     db = Database(Base.metadata)
     relay = OutboxRelay()
@@ -193,20 +194,10 @@ class SchedulingService:
     def on_market_site_changed(self, envelope: EventEnvelope) -> None:
         h.keep_site(self.db, site=envelope.payload)
 
-    @event_handler("directory", "village_changed")
-    @consume_once
-    def on_village_changed(self, envelope: EventEnvelope) -> None:
-        keep_village(self.db, orm.VillageCopy, envelope.payload)
-
     @event_handler("directory", "staff_changed")
     @consume_once
     def on_staff_changed(self, envelope: EventEnvelope) -> None:
         h.keep_staff(self.db, staff=envelope.payload)
-
-    @event_handler("directory", "calendar_changed")
-    @consume_once
-    def on_calendar_changed(self, envelope: EventEnvelope) -> None:
-        keep_calendar_day(self.db, orm.CalendarDayCopy, envelope.payload)
 
     # ---- what intake tells us: records handled at a session or raised on a visit ----------------------
     @event_handler("intake", "application_filed")
