@@ -60,6 +60,14 @@ class RosterEntryView(Contract):
     attendance: str | None
 
 
+class LinkedRecord(Contract):
+    """Something handled at a session or raised on a visit: an application, a consultation, a complaint."""
+
+    kind: Literal["application", "consultation", "complaint"]
+    ref: str  # the application's or complaint's receipt number, the consultation's id
+    occurred_at: datetime
+
+
 class SessionView(Contract):
     id: str
     site_code: str
@@ -70,6 +78,7 @@ class SessionView(Contract):
     status: str
     services: list[str]
     roster: list[RosterEntryView] = Field(default_factory=list)
+    linked: list[LinkedRecord] = Field(default_factory=list)  # what was handled there
 
 
 class SessionQuery(Contract):
@@ -308,12 +317,6 @@ class VisitMemberView(Contract):
     staff_id: int
     department: str | None
     went: bool | None  # None until reported
-
-
-class LinkedRecord(Contract):
-    kind: Literal["application", "consultation", "complaint"]
-    ref: str  # the application's receipt number, the record's id
-    occurred_at: datetime
 
 
 class VisitView(Contract):

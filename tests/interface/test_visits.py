@@ -225,3 +225,17 @@ def test_the_public_calendar_shows_posts_with_their_services_and_visits_but_nobo
     assert "staff" not in str([e.model_dump() for e in calendar])
     assert run(planned, v.public_calendar, township_code=LX, period=parse(
         v.DateRange, {"start": "2026-12-09", "end": "2026-12-12"})) == []
+
+
+def test_what_was_handled_at_a_market_day_post_shows_on_its_session(planned, scheduling):
+    [session] = run(planned, h.generate_sessions, caller=SUPERVISOR, cmd=SessionGenerate(
+        site_code="QS-JISHI", start="2026-12-09", end="2026-12-09"), now=NOW)
+    deliver = deliverer(scheduling, source="intake")
+    deliver("application_filed", {"receipt_no": "431099101-20261209-0007", "township_code": QS,
+                                  "session_id": session.id, "visit_id": None})
+    deliverer(scheduling, source="complaints")("complaint_registered", {
+        "receipt_no": "431099101-TS20261209-0001", "township_code": QS, "session_id": session.id, "visit_id": None})
+    [seen] = run(planned, h.list_sessions, caller=CADRE3, query=parse(
+        h.SessionQuery, {"start": "2026-12-09", "end": "2026-12-09"}))
+    assert [(x.kind, x.ref) for x in seen.linked] == [("application", "431099101-20261209-0007"),
+                                                      ("complaint", "431099101-TS20261209-0001")]

@@ -21,6 +21,7 @@ from shared.contracts.scheduling import (
     BookingView,
     DateRange,
     LeaveCreate,
+    LinkedRecord,
     MarketDays,
     RosterAssign,
     RosterEntryView,
@@ -165,16 +166,28 @@ def list_sessions(uow: UnitOfWork, *, caller: Caller, query: SessionQuery) -> li
         for entry in uow.session.execute(select(orm.RosterEntry).where(
                 orm.RosterEntry.session_id.in_([x.id for x in sessions])).order_by(orm.RosterEntry.staff_id)).scalars():
             rosters.setdefault(entry.session_id, []).append(entry)
-    return [_session_view(x, rosters.get(x.id, [])) for x in sessions]
+    linked = linked_records(uow, orm.LinkedRecordRow.session_id, [x.id for x in sessions])
+    return [_session_view(x, rosters.get(x.id, []), linked.get(x.id, [])) for x in sessions]
 
 
-def _session_view(session: orm.Session, roster: list[orm.RosterEntry]) -> SessionView:
+def _session_view(session: orm.Session, roster: list[orm.RosterEntry], linked: list[LinkedRecord]) -> SessionView:
     return SessionView(id=session.id, site_code=session.site_code, township_code=session.township_code,
                        day=session.day, starts_at=session.starts_at, ends_at=session.ends_at, status=session.status,
                        services=session.services,
                        roster=[RosterEntryView(staff_id=e.staff_id, reason=e.reason, checked_in_at=e.checked_in_at,
                                                checked_out_at=e.checked_out_at, attendance=e.attendance)
-                               for e in roster])
+                               for e in roster], linked=linked)
+
+
+def linked_records(uow: UnitOfWork, column: Any, ids: list[str]) -> dict[str, list[LinkedRecord]]:
+    """The records handled at each of some sessions (or raised on some visits), oldest first."""
+    found: dict[str, list[LinkedRecord]] = {}
+    if ids:
+        for r in uow.session.execute(select(orm.LinkedRecordRow).where(column.in_(ids))
+                                     .order_by(orm.LinkedRecordRow.occurred_at)).scalars():
+            found.setdefault(getattr(r, column.key), []).append(
+                LinkedRecord(kind=r.kind, ref=r.ref, occurred_at=r.occurred_at))
+    return found
 
 
 def _session(uow: UnitOfWork, caller: Caller, session_id: str) -> orm.Session:
@@ -309,7 +322,8 @@ def record_leave(uow: UnitOfWork, *, caller: Caller, cmd: LeaveCreate) -> dict:
 def _one(uow: UnitOfWork, session: orm.Session) -> SessionView:
     roster = list(uow.session.execute(select(orm.RosterEntry).where(orm.RosterEntry.session_id == session.id)
                                       .order_by(orm.RosterEntry.staff_id)).scalars())
-    return _session_view(session, roster)
+    return _session_view(session, roster,
+                         linked_records(uow, orm.LinkedRecordRow.session_id, [session.id]).get(session.id, []))
 
 
 # ---- check-in, check-out, attendance ------------------------------------------------------------------

@@ -17,6 +17,7 @@ from services.scheduling.service_layer.handlers import (
     days_off,
     describe,
     due_reminders,
+    linked_records,
     list_slots,
     local_instant,
     make_slots,
@@ -29,7 +30,6 @@ from shared.contracts.scheduling import (
     CampaignCreate,
     CampaignView,
     DateRange,
-    LinkedRecord,
     PublicCalendarEntry,
     SlotsCreate,
     SlotView,
@@ -306,15 +306,12 @@ def visit_view(uow: UnitOfWork, visit: orm.Visit) -> VisitView:
 def _views(uow: UnitOfWork, visits: list[orm.Visit]) -> list[VisitView]:
     ids = [v.id for v in visits]
     members: dict[str, list[VisitMemberView]] = {}
-    linked: dict[str, list[LinkedRecord]] = {}
     if ids:
         for m in uow.session.execute(select(orm.VisitMember).where(orm.VisitMember.visit_id.in_(ids))
                                      .order_by(orm.VisitMember.department, orm.VisitMember.staff_id)).scalars():
             members.setdefault(m.visit_id, []).append(VisitMemberView(staff_id=m.staff_id, department=m.department,
                                                                       went=m.went))
-        for r in uow.session.execute(select(orm.LinkedRecordRow).where(orm.LinkedRecordRow.visit_id.in_(ids))
-                                     .order_by(orm.LinkedRecordRow.occurred_at)).scalars():
-            linked.setdefault(r.visit_id, []).append(LinkedRecord(kind=r.kind, ref=r.ref, occurred_at=r.occurred_at))
+    linked = linked_records(uow, orm.LinkedRecordRow.visit_id, ids)
     return [VisitView(id=v.id, kind=VisitKind(v.kind), title=v.title, township_code=v.township_code,
                       village_code=v.village_code, place=v.place, day=v.day, starts_at=v.starts_at, ends_at=v.ends_at,
                       status=v.status, purpose=v.purpose, series_id=v.series_id, campaign_id=v.campaign_id,
