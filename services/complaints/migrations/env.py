@@ -1,5 +1,4 @@
 from services.complaints.adapters.orm import Base
-
 from shared.migrate import run_env
 
 run_env(Base.metadata)
