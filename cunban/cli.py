@@ -148,6 +148,26 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rebuild_figures(args: argparse.Namespace) -> int:
+    """Count every logged event again from scratch (evaluation's figures), and say how long it took."""
+    from cunban import embedded
+    from services.evaluation.adapters.orm import Base
+    from services.evaluation.service_layer.handlers import rebuild
+    from shared.db import ServiceDatabase
+
+    settings = _settings(args)
+    embedded.migrate_all(settings, ["evaluation"])
+    db = ServiceDatabase("evaluation", Base.metadata, settings.database_url("evaluation"))
+    uow = db.unit_of_work()
+    try:
+        report = rebuild(uow)
+    finally:
+        uow.close()
+        db.dispose()
+    print(f"rebuilt the figures from {report.events} events: {report.facts} records counted in {report.seconds} s")
+    return 0
+
+
 def _add_backends(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--amqp-uri", help="broker URL (default memory://, env CUNBAN_AMQP_URI)")
     parser.add_argument("--db-url", help="database URL template with {service} (env CUNBAN_DB_URL)")
@@ -192,6 +212,10 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("seed-demo", help="load the demo county through the running services")
     demo.add_argument("--amqp-uri")
     demo.set_defaults(func=cmd_seed_demo)
+
+    rebuild = sub.add_parser("rebuild-figures", help="recount evaluation's figures from its event log")
+    _add_backends(rebuild)
+    rebuild.set_defaults(func=cmd_rebuild_figures)
 
     args = parser.parse_args(argv)
     return args.func(args)

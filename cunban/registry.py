@@ -10,6 +10,7 @@ SERVICES: dict[str, str] = {
     "approvals": "services.approvals.service:ApprovalsService",
     "scheduling": "services.scheduling.service:SchedulingService",
     "complaints": "services.complaints.service:ComplaintsService",
+    "evaluation": "services.evaluation.service:EvaluationService",
 }
 
 

@@ -24,10 +24,23 @@ from shared.messaging_tables import INBOX, OUTBOX
 from shared.settings import get_settings
 
 
-def insert_or_ignore(session: Session, model: Any, **values: Any) -> None:
-    """INSERT a row unless its key exists (ON CONFLICT DO NOTHING, on PostgreSQL and SQLite alike)."""
-    dialect = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    session.execute(dialect(model).values(**values).on_conflict_do_nothing())
+def _insert(session: Session, model: Any) -> Any:
+    return (pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert)(model.__table__)
+
+
+def insert_or_ignore(session: Session, model: Any, rows: list[dict[str, Any]] | None = None, **values: Any) -> None:
+    """INSERT a row (or rows) unless its key exists (ON CONFLICT DO NOTHING, on PostgreSQL and SQLite)."""
+    session.connection().execute(_insert(session, model).on_conflict_do_nothing(),
+                                 rows if rows is not None else [values])
+
+
+def insert_or_add(session: Session, model: Any, rows: list[dict[str, Any]], *, key: list[str],
+                  summed: list[str]) -> None:
+    """INSERT rows, or where a row's key exists add its `summed` columns to the stored ones (ON CONFLICT
+    DO UPDATE), as one executemany of one cached statement, on PostgreSQL and SQLite alike."""
+    statement = _insert(session, model)
+    session.connection().execute(statement.on_conflict_do_update(
+        index_elements=key, set_={name: model.__table__.c[name] + statement.excluded[name] for name in summed}), rows)
 
 
 def make_engine(url: str) -> Engine:

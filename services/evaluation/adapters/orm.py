@@ -1,0 +1,91 @@
+"""Evaluation tables: the log of every event it counted (replayed to rebuild), the applications it is
+following, the facts (one per record and metric), the daily totals per unit that figures are summed
+from, and the directory's calendar."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, BigInteger, Date, Float, Index, Integer, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.copies import CalendarDayColumns
+from shared.messaging_tables import UtcDateTime, add_messaging_tables
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+add_messaging_tables(Base.metadata)
+
+
+class EventLogRow(Base):
+    """Every event evaluation counted, as it came: the history a rebuild replays."""
+
+    __tablename__ = "event_log"
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                     autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(32), nullable=False, unique=True)
+    source: Mapped[str] = mapped_column(String(32), nullable=False)
+    event_type: Mapped[str] = mapped_column(String(64), nullable=False)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+    payload: Mapped[dict] = mapped_column(JSON, nullable=False)
+
+
+class ApplicationRow(Base):
+    __tablename__ = "applications"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    receipt_no: Mapped[str] = mapped_column(String(40), nullable=False)
+    township_code: Mapped[str | None] = mapped_column(String(9))
+    station_code: Mapped[str | None] = mapped_column(String(32))
+    village_code: Mapped[str | None] = mapped_column(String(12))
+    staff_id: Mapped[int | None] = mapped_column(Integer)
+    filed_on: Mapped[date | None] = mapped_column(Date)
+    promised_deadline: Mapped[date | None] = mapped_column(Date)
+    completed_on: Mapped[date | None] = mapped_column(Date)
+    overdue_on: Mapped[date | None] = mapped_column(Date)
+
+
+class FactRow(Base):
+    """One record counted under one metric: what every figure drills down to."""
+
+    __tablename__ = "facts"
+    metric: Mapped[str] = mapped_column(String(24), primary_key=True)
+    ref: Mapped[str] = mapped_column(String(80), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, nullable=False)
+    township_code: Mapped[str] = mapped_column(String(9), nullable=False)
+    station_code: Mapped[str | None] = mapped_column(String(32))
+    village_code: Mapped[str | None] = mapped_column(String(12))
+    staff_id: Mapped[int | None] = mapped_column(Integer)
+    value: Mapped[float] = mapped_column(Float, nullable=False)
+    __table_args__ = (Index("ix_facts_township_metric_day", "township_code", "metric", "day"),
+                      Index("ix_facts_staff_metric_day", "staff_id", "metric", "day"),
+                      Index("ix_facts_station_metric_day", "station_code", "metric", "day"),
+                      Index("ix_facts_village_metric_day", "village_code", "metric", "day"),
+                      Index("ix_facts_metric_day", "metric", "day"))
+
+
+class DailyTotal(Base):
+    """The sum and number of facts per unit, metric and day: a year's figures read 365 rows, not the
+    records."""
+
+    __tablename__ = "daily_totals"
+    level: Mapped[str] = mapped_column(String(10), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(32), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(24), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    total: Mapped[float] = mapped_column(Float, nullable=False)
+    records: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class UnitTownship(Base):
+    """Which township a staff member, station or village counted under (for scope checks and rankings)."""
+
+    __tablename__ = "unit_townships"
+    level: Mapped[str] = mapped_column(String(10), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(32), primary_key=True)
+    township_code: Mapped[str] = mapped_column(String(9), nullable=False)
+
+
+class CalendarDayCopy(CalendarDayColumns, Base):
+    __tablename__ = "rm_calendar_days"

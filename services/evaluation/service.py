@@ -1,0 +1,86 @@
+"""Evaluation as a nameko service: every event that counts is logged and turned into facts and daily
+totals as it arrives (idempotently); figures and their records by RPC; the directory's calendar kept
+for working days."""
+from __future__ import annotations
+
+from nameko.events import event_handler
+
+from services.evaluation.adapters import orm
+from services.evaluation.adapters.orm import Base
+from services.evaluation.service_layer import handlers as h
+from shared.contracts import evaluation as c
+from shared.contracts.base import parse, to_wire
+from shared.contracts.envelope import EventEnvelope
+from shared.copies import KeepsCalendar
+from shared.db import Database
+from shared.messaging import OutboxRelay, consume_once
+from shared.observability import Observed
+from shared.service import CallerContext, rpc
+
+
+class EvaluationService(KeepsCalendar):
+    name = "evaluation"
+    calendar_copy = orm.CalendarDayCopy
+
+    db = Database(Base.metadata)
+    relay = OutboxRelay()
+    caller = CallerContext()
+    observed = Observed()
+
+    @rpc
+    def figures(self, query: dict) -> dict:
+        return to_wire(h.figures(self.db, caller=self.caller(), query=parse(c.FiguresQuery, query)))
+
+    @rpc
+    def records(self, query: dict) -> list:
+        return to_wire(h.records(self.db, caller=self.caller(), query=parse(c.RecordsQuery, query)))
+
+    # ---- what counts: one handler per event, all through the same log ------------------------------
+    def _count(self, envelope: EventEnvelope) -> None:
+        h.record_event(self.db, event_id=envelope.event_id, source=envelope.source, event_type=envelope.type,
+                       occurred_at=envelope.occurred_at, payload=envelope.payload)
+
+    @event_handler("intake", "application_filed")
+    @consume_once
+    def on_application_filed(self, envelope: EventEnvelope) -> None:
+        self._count(envelope)
+
+    @event_handler("intake", "application_completed_on_the_spot")
+    @consume_once
+    def on_application_completed_on_the_spot(self, envelope: EventEnvelope) -> None:
+        self._count(envelope)
+
+    @event_handler("intake", "activity_recorded")
+    @consume_once
+    def on_activity_recorded(self, envelope: EventEnvelope) -> None:
+        self._count(envelope)
+
+    @event_handler("approvals", "application_progressed")
+    @consume_once
+    def on_application_progressed(self, envelope: EventEnvelope) -> None:
+        self._count(envelope)
+
+    @event_handler("approvals", "supervision_notice_issued")
+    @consume_once
+    def on_supervision_notice_issued(self, envelope: EventEnvelope) -> None:
+        self._count(envelope)
+
+    @event_handler("scheduling", "session_attendance_recorded")
+    @consume_once
+    def on_session_attendance_recorded(self, envelope: EventEnvelope) -> None:
+        self._count(envelope)
+
+    @event_handler("scheduling", "visit_reported")
+    @consume_once
+    def on_visit_reported(self, envelope: EventEnvelope) -> None:
+        self._count(envelope)
+
+    @event_handler("complaints", "complaint_registered")
+    @consume_once
+    def on_complaint_registered(self, envelope: EventEnvelope) -> None:
+        self._count(envelope)
+
+    @event_handler("complaints", "complaint_finding_recorded")
+    @consume_once
+    def on_complaint_finding_recorded(self, envelope: EventEnvelope) -> None:
+        self._count(envelope)

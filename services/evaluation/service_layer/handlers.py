@@ -1,0 +1,182 @@
+"""Evaluation use cases: count each event of the other services (logged, turned into facts, added to the
+daily totals of every unit it belongs to), read figures for any unit and period, drill down to the
+records, and rebuild everything by replaying the log."""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, replace
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, text
+
+from services.evaluation.adapters import orm
+from services.evaluation.domain import facts as f
+from services.evaluation.domain.figures import rates
+from shared.clock import today_in_china
+from shared.contracts import evaluation as c
+from shared.contracts.caller import Caller, Role
+from shared.copies import working_calendar
+from shared.db import UnitOfWork, insert_or_add, insert_or_ignore
+from shared.errors import Forbidden, NotFound
+from shared.working_days import WorkingCalendar
+
+# ---- counting ---------------------------------------------------------------------------------------------
+
+
+def record_event(uow: UnitOfWork, *, event_id: str, source: str, event_type: str, occurred_at: datetime,
+                 payload: dict[str, Any]) -> int:
+    """Log an event and count it; the caller commits (with the consume-once mark). Returns new facts. An
+    event already in the log (replayed from a dead-letter queue, say) is not counted again."""
+    if uow.session.execute(select(orm.EventLogRow.seq).where(orm.EventLogRow.event_id == event_id)).first():
+        return 0
+    uow.session.add(orm.EventLogRow(event_id=event_id, source=source, event_type=event_type,
+                                    occurred_at=occurred_at, payload=payload))
+    return apply_event(uow, event_type=event_type, occurred_at=occurred_at, payload=payload)
+
+
+def apply_event(uow: UnitOfWork, *, event_type: str, occurred_at: datetime, payload: dict[str, Any]) -> int:
+    day = today_in_china(occurred_at)
+    p = payload
+    if event_type in APPLICATION_EVENTS:
+        app = _follow(uow, event_type, p, day)
+        calendar = working_calendar(uow, orm.CalendarDayCopy) if app.completed_on else WorkingCalendar()
+        return _add(uow, f.application_facts(app, calendar))
+    if event_type == "activity_recorded":
+        return _add(uow, [f.activity_fact(p)])
+    if event_type == "session_attendance_recorded":
+        return _add(uow, [f.attendance_fact(p)])
+    if event_type == "visit_reported":
+        return _add(uow, f.visit_facts(p))
+    if event_type == "complaint_finding_recorded":
+        fact = f.finding_fact(p, day)
+        return _add(uow, [fact] if fact else [])
+    if event_type == "complaint_registered":
+        return _add(uow, [f.complaint_fact(p, day)])
+    return 0
+
+
+APPLICATION_EVENTS = frozenset({"application_filed", "application_completed_on_the_spot", "application_progressed",
+                                "supervision_notice_issued"})
+
+
+def _follow(uow: UnitOfWork, event_type: str, p: dict[str, Any], day: date) -> f.ApplicationRecord:
+    """Update what is known of an application from one of its events, in whatever order they come."""
+    app_id = p["id"] if event_type in ("application_filed", "application_completed_on_the_spot") \
+        else p["application_id"]
+    row = uow.session.get(orm.ApplicationRow, app_id)
+    app = f.ApplicationRecord(**{k: getattr(row, k) for k in f.ApplicationRecord.__dataclass_fields__}) if row \
+        else f.ApplicationRecord(id=app_id, receipt_no=p["receipt_no"])
+    if event_type == "application_filed":
+        app = replace(app, township_code=p["township_code"], station_code=p["station_code"],
+                      village_code=p["village_code"], staff_id=p["accountable_staff_id"],
+                      filed_on=today_in_china(datetime.fromisoformat(p["filed_at"])))
+    elif event_type == "application_completed_on_the_spot":
+        done = today_in_china(datetime.fromisoformat(p["completed_at"]))
+        app = replace(app, completed_on=done, promised_deadline=done)
+    elif event_type == "supervision_notice_issued":
+        app = replace(app, overdue_on=app.overdue_on or day)
+    else:
+        if p.get("promised_deadline"):
+            app = replace(app, promised_deadline=date.fromisoformat(p["promised_deadline"]))
+        if p["stage"] == "completed":
+            app = replace(app, completed_on=today_in_china(datetime.fromisoformat(p["occurred_at"])))
+    uow.put(orm.ApplicationRow, app_id, asdict(app))
+    return app
+
+
+def _add(uow: UnitOfWork, facts: list[f.Fact]) -> int:
+    """Insert the facts not yet counted and add each to the daily totals of every unit it belongs to
+    (one upsert for all of a fact's units)."""
+    added = 0
+    for fact in facts:
+        if uow.session.get(orm.FactRow, (fact.metric.value, fact.ref)) is not None:
+            continue
+        uow.session.add(orm.FactRow(metric=fact.metric.value, ref=fact.ref, day=fact.day,
+                                    township_code=fact.township_code, station_code=fact.station_code,
+                                    village_code=fact.village_code, staff_id=fact.staff_id, value=fact.value))
+        units = fact.units()
+        insert_or_add(uow.session, orm.DailyTotal, [
+            {"level": level.value, "unit": unit, "metric": fact.metric.value, "day": fact.day, "total": fact.value,
+             "records": 1} for level, unit in units], key=["level", "unit", "metric", "day"],
+            summed=["total", "records"])
+        insert_or_ignore(uow.session, orm.UnitTownship, [
+            {"level": level.value, "unit": unit, "township_code": fact.township_code}
+            for level, unit in units if level is not c.Level.COUNTY])
+        added += 1
+    return added
+
+
+# ---- reading ---------------------------------------------------------------------------------------------
+
+def _township_of(uow: UnitOfWork, caller: Caller, level: c.Level, unit: str | None) -> str | None:
+    """The unit's township, after checking the caller may see the unit's figures."""
+    if caller.role is Role.PUBLIC:
+        raise NotFound("no figures for this unit", code="unit_not_found")
+    if level is c.Level.COUNTY:
+        if not caller.is_county:
+            raise Forbidden("the county's figures are for the county's roles", code="not_county")
+        return None
+    township = unit if level is c.Level.TOWNSHIP else uow.session.execute(
+        select(orm.UnitTownship.township_code).where(orm.UnitTownship.level == level.value,
+                                                     orm.UnitTownship.unit == unit)).scalar_one_or_none()
+    if township is None or not caller.sees_township(township):
+        raise NotFound("no figures for this unit", code="unit_not_found")
+    return township
+
+
+def figures(uow: UnitOfWork, *, caller: Caller, query: c.FiguresQuery) -> c.Figures:
+    township = _township_of(uow, caller, query.level, query.unit)
+    t = orm.DailyTotal
+    sums = dict(uow.session.execute(
+        select(t.metric, func.sum(t.total)).where(t.level == query.level.value, t.unit == (query.unit or "county"),
+                                                  t.day >= query.start, t.day <= query.end)
+        .group_by(t.metric)).all())
+    counts = {metric: float(sums.get(metric.value, 0) or 0) for metric in c.Metric}
+    return c.Figures(level=query.level, unit=query.unit, township_code=township, start=query.start, end=query.end,
+                     counts=counts, **rates(counts))
+
+
+UNIT_COLUMNS = {c.Level.STAFF: orm.FactRow.staff_id, c.Level.STATION: orm.FactRow.station_code,
+                c.Level.VILLAGE: orm.FactRow.village_code, c.Level.TOWNSHIP: orm.FactRow.township_code}
+
+
+def records(uow: UnitOfWork, *, caller: Caller, query: c.RecordsQuery) -> list[c.FactView]:
+    """The records behind one figure: the numbers are never a black box."""
+    _township_of(uow, caller, query.level, query.unit)
+    r = orm.FactRow
+    stmt = select(r).where(r.metric == query.metric.value, r.day >= query.start, r.day <= query.end)
+    if query.level is not c.Level.COUNTY:
+        column = UNIT_COLUMNS[query.level]
+        stmt = stmt.where(column == (int(query.unit) if query.level is c.Level.STAFF else query.unit))
+    stmt = stmt.order_by(r.day, r.ref).limit(query.limit).offset(query.offset)
+    return [c.FactView(metric=x.metric, ref=x.ref, day=x.day, township_code=x.township_code,
+                       station_code=x.station_code, village_code=x.village_code, staff_id=x.staff_id, value=x.value)
+            for x in uow.session.execute(stmt).scalars()]
+
+
+# ---- rebuilding ------------------------------------------------------------------------------------------
+
+def rebuild(uow: UnitOfWork, *, batch: int = 5000) -> c.RebuildReport:
+    """Forget every figure and count the logged events again, in the order they arrived. The same events
+    give the same figures (facts are keyed by record, not by event)."""
+    started = time.perf_counter()
+    if uow.session.bind.dialect.name == "postgresql":  # events arriving meanwhile wait, then count on top
+        uow.session.execute(text("LOCK TABLE event_log, facts, daily_totals, unit_townships, applications "
+                                 "IN EXCLUSIVE MODE"))
+    for model in (orm.DailyTotal, orm.FactRow, orm.UnitTownship, orm.ApplicationRow):
+        uow.session.execute(delete(model))
+    events = facts = 0
+    last = 0
+    while True:
+        rows = list(uow.session.execute(select(orm.EventLogRow).where(orm.EventLogRow.seq > last)
+                                        .order_by(orm.EventLogRow.seq).limit(batch)).scalars())
+        if not rows:
+            break
+        for row in rows:
+            facts += apply_event(uow, event_type=row.event_type, occurred_at=row.occurred_at, payload=row.payload)
+        events += len(rows)
+        last = rows[-1].seq
+        uow.session.expunge_all()
+    uow.commit()
+    return c.RebuildReport(events=events, facts=facts, seconds=round(time.perf_counter() - started, 3))

@@ -1,0 +1,105 @@
+"""Evaluation contracts 完善考评制度: the figures of a staff member, station, village, township or the
+county over a period, the records behind each figure, and the rebuild report."""
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, StringConstraints, model_validator
+
+from shared.contracts.base import Contract
+
+
+class Level(StrEnum):
+    STAFF = "staff"
+    STATION = "station"
+    VILLAGE = "village"
+    TOWNSHIP = "township"
+    COUNTY = "county"
+
+
+class Metric(StrEnum):
+    """What is counted. Each is a sum over records (facts) of one kind; rates are ratios of these."""
+
+    RECEIVED = "received"  # 受理数: applications filed
+    COMPLETED = "completed"  # 办结数
+    ON_TIME = "on_time"  # completed within the promised deadline
+    WORKING_DAYS = "working_days"  # working days from filing to completion, summed over completed
+    OVERDUE = "overdue"  # applications that passed a limit (督办)
+    RATINGS = "ratings"  # 好差评 given
+    SATISFIED = "satisfied"  # rated 基本满意 or better
+    SUBSTANTIATED = "substantiated"  # complaints about the staff member found substantiated (属实, 部分属实)
+    SESSIONS_ATTENDED = "sessions_attended"
+    SESSIONS_MISSED = "sessions_missed"
+    VISITS_MADE = "visits_made"
+    VISITS_MISSED = "visits_missed"
+    CONSULTATIONS = "consultations"  # 接待来访、咨询: people (人次)
+    SERVICE_ACTIVITIES = "service_activities"  # 服务活动: events held
+    PRACTICAL_DEEDS = "practical_deeds"  # 办实事: deeds done
+    COMPLAINTS = "complaints"  # complaints registered
+
+
+UnitCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+
+
+class FiguresQuery(Contract):
+    level: Level
+    unit: UnitCode | None = None  # staff id, station code, village/township code; none for the county
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _sound(self) -> FiguresQuery:
+        if self.end < self.start or (self.end - self.start).days > 3700:
+            raise ValueError("a period of at most ten years, end after start")
+        if (self.level == Level.COUNTY) != (self.unit is None):
+            raise ValueError("name the unit, except for the county")
+        return self
+
+
+class Figures(Contract):
+    level: Level
+    unit: str | None
+    township_code: str | None  # the township the unit belongs to (None for the county)
+    start: date
+    end: date
+    counts: dict[Metric, float]
+    completion_rate: float | None  # 办结率 = completed / received
+    on_time_rate: float | None  # 承诺期限兑现率 = on time / completed
+    satisfaction_rate: float | None  # 群众满意率 = satisfied / ratings
+    average_working_days: float | None  # to complete
+
+
+class RecordsQuery(Contract):
+    """Drill-down: the records behind one figure."""
+
+    metric: Metric
+    level: Level
+    unit: UnitCode | None = None
+    start: date
+    end: date
+    limit: int = Field(default=100, ge=1, le=1000)
+    offset: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _sound(self) -> RecordsQuery:
+        FiguresQuery(level=self.level, unit=self.unit, start=self.start, end=self.end)
+        return self
+
+
+class FactView(Contract):
+    metric: Metric
+    ref: str  # the record: a receipt number, a record id, session:staff, visit:staff …
+    day: date
+    township_code: str
+    station_code: str | None
+    village_code: str | None
+    staff_id: int | None
+    value: float
+
+
+class RebuildReport(Contract):
+    events: int
+    facts: int
+    seconds: float
