@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.errors import error_body, install_error_handlers
-from gateway.routes import approvals, auth, complaints, directory, health, intake, scheduling, visits
+from gateway.routes import approvals, auth, complaints, directory, evaluation, health, intake, scheduling, visits
 from gateway.rpc import ServiceCalls
 from shared.observability import correlation_id, metrics
 from shared.settings import Settings
@@ -72,4 +72,5 @@ def create_app(settings: Settings, calls: ServiceCalls) -> FastAPI:
     app.include_router(scheduling.router)
     app.include_router(visits.router)
     app.include_router(complaints.router)
+    app.include_router(evaluation.router)
     return app

@@ -8,6 +8,7 @@ from nameko.events import event_handler
 from services.evaluation.adapters import orm
 from services.evaluation.adapters.orm import Base
 from services.evaluation.service_layer import handlers as h
+from shared.clock import utcnow
 from shared.contracts import evaluation as c
 from shared.contracts.base import parse, to_wire
 from shared.contracts.envelope import EventEnvelope
@@ -34,6 +35,21 @@ class EvaluationService(KeepsCalendar):
     @rpc
     def records(self, query: dict) -> list:
         return to_wire(h.records(self.db, caller=self.caller(), query=parse(c.RecordsQuery, query)))
+
+    @rpc
+    def township_report(self, query: dict) -> dict:
+        return to_wire(h.township_report(self.db, caller=self.caller(), query=parse(c.ReportQuery, query),
+                                         now=utcnow()))
+
+    @rpc
+    def township_report_csv(self, query: dict) -> str:
+        return h.report_csv(h.township_report(self.db, caller=self.caller(), query=parse(c.ReportQuery, query),
+                                              now=utcnow()))
+
+    @event_handler("directory", "township_changed")
+    @consume_once
+    def on_township_changed(self, envelope: EventEnvelope) -> None:
+        h.keep_township(self.db, township=envelope.payload)
 
     # ---- what counts: one handler per event, all through the same log ------------------------------
     def _count(self, envelope: EventEnvelope) -> None:

@@ -103,3 +103,26 @@ class RebuildReport(Contract):
     events: int
     facts: int
     seconds: float
+
+
+class ReportQuery(Contract):
+    township_code: Annotated[str, StringConstraints(pattern=r"^\d{9}$")]
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _sound(self) -> ReportQuery:
+        if self.end < self.start or (self.end - self.start).days > 3700:
+            raise ValueError("a period of at most ten years, end after start")
+        return self
+
+
+class TownshipReport(Contract):
+    township_code: str
+    township_name: str
+    start: date
+    end: date
+    summary: str  # the township's own sentence, in Chinese
+    township: Figures
+    stations: list[Figures]
+    villages: list[Figures]

@@ -313,6 +313,37 @@ def test_a_visit_from_planning_to_the_applications_raised_on_it(client, qs_super
     assert client.get(f"/visits/{visit['id']}", headers=lx).status_code == 404
 
 
+def test_the_townships_figures_and_report_follow_what_was_done(client, qs_supervisor):
+    agent = login(client, "qs_agent1")
+    filed = client.post("/applications", headers=agent, json={
+        "item_code": "YB-002", "channel": "station", "complete_now": True, "result_note": "当场办结",
+        "applicant": {"name": "吴十", "phone": "13312345678", "id_card": "430124197506150021",
+                      "village_code": f"{QS}001"}, "materials_provided": ["身份证", "户口簿"]})
+    assert filed.status_code == 201, filed.text
+    consulted = client.post("/consultations", headers=agent, json={
+        "topic": "养老保险缴费", "channel": "station", "occurred_on": filed.json()["filed_at"][:10], "people_count": 6})
+    assert consulted.status_code == 201, consulted.text
+
+    def counted():
+        figures = client.get("/figures", headers=qs_supervisor, params={"level": "township", "unit": QS}).json()
+        counts = figures.get("counts", {})
+        return figures if counts.get("completed", 0) >= 1 and counts.get("consultations", 0) >= 6 else None
+
+    figures = wait_until(counted, 15, "evaluation counts the filing and the consultation")
+    assert figures["completion_rate"] is not None and figures["on_time_rate"] is not None
+    records = client.get("/figures/records", headers=qs_supervisor,
+                         params={"metric": "completed", "level": "township", "unit": QS}).json()
+    assert filed.json()["receipt_no"] in [r["ref"] for r in records]
+    report = client.get(f"/townships/{QS}/report", headers=qs_supervisor).json()
+    assert report["township_name"] == "青石镇"
+    assert report["summary"].startswith("今年以来，全镇各服务站共开展六大服务活动")
+    csv_report = client.get(f"/townships/{QS}/report", headers=qs_supervisor, params={"format": "csv"})
+    assert csv_report.headers["content-type"].startswith("text/csv")
+    assert csv_report.content.decode("utf-8-sig").splitlines()[1].startswith(f"township,{QS},")
+    assert client.get(f"/townships/{LX}/report", headers=qs_supervisor).status_code == 404
+    assert client.get("/figures", headers=qs_supervisor, params={"level": "county"}).status_code == 403
+
+
 def test_data_survives_a_restart_and_the_demo_is_not_loaded_twice(system):
     """Run last in this module: stops the system and starts it again on the same data folder."""
     system["process"].stop()

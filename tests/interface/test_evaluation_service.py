@@ -206,3 +206,28 @@ def test_a_township_sees_only_its_own_figures(evaluation_db, deliver):
     with pytest.raises(NotFound):
         _figures(evaluation_db, caller=Caller.public(), level="township", unit=QS)
     assert _figures(evaluation_db, caller=ADMIN, level="township", unit=QS).counts["received"] == 1
+
+
+def test_the_township_report_states_the_seed_towns_own_sentence(evaluation_db, bulk):
+    _seed_year(bulk)
+    worker = worker_factory(EvaluationService, db=evaluation_db.unit_of_work(), caller=lambda: Caller.system())
+    worker.on_township_changed(EventEnvelope(source="directory", type="township_changed", occurred_at=_at(0),
+                                             payload={"code": QS, "county_code": "431099", "name": "青石镇",
+                                                      "hotline": None, "version": 1}).model_dump(mode="json"))
+    uow = evaluation_db.unit_of_work()
+    report = h.township_report(uow, caller=SUPERVISOR, query=parse(h.c.ReportQuery, {**YEAR, "township_code": QS}),
+                               now=datetime(2026, 11, 28, 2, tzinfo=UTC))
+    assert report.summary == ("今年以来，全镇各服务站共开展六大服务活动510次，共为群众办实事370件，"
+                              "接待群众来访、咨询800人次，受理群众申请事项415件，已办结390件"
+                              "（办结率94.0%，承诺期限兑现率94.9%，群众满意率—）。")
+    assert len(report.stations) == 10 and sum(s.counts["received"] for s in report.stations) == 415
+    assert len(report.villages) == 10
+    csv_text = h.report_csv(report)
+    lines = csv_text.splitlines()
+    assert lines[0].startswith("level,unit,start,end,received,completed") and len(lines) == 1 + 1 + 10 + 10
+    assert lines[1].startswith(f"township,{QS},2026-01-01,2026-12-31,415,390,")
+    uow.close()
+    with pytest.raises(NotFound):
+        uow = evaluation_db.unit_of_work()
+        h.township_report(uow, caller=LX_SUPERVISOR, query=parse(h.c.ReportQuery, {**YEAR, "township_code": QS}),
+                          now=datetime(2026, 11, 28, 2, tzinfo=UTC))

@@ -1,6 +1,6 @@
 """Evaluation tables: the log of every event it counted (replayed to rebuild), the applications it is
 following, the facts (one per record and metric), the daily totals per unit that figures are summed
-from, and the directory's calendar."""
+from, and the directory's townships and calendar."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -85,6 +85,15 @@ class UnitTownship(Base):
     level: Mapped[str] = mapped_column(String(10), primary_key=True)
     unit: Mapped[str] = mapped_column(String(32), primary_key=True)
     township_code: Mapped[str] = mapped_column(String(9), nullable=False)
+
+
+class TownshipCopy(Base):
+    """The directory's townships, for the names in reports."""
+
+    __tablename__ = "rm_townships"
+    code: Mapped[str] = mapped_column(String(9), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
 class CalendarDayCopy(CalendarDayColumns, Base):

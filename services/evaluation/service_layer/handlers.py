@@ -3,6 +3,8 @@ daily totals of every unit it belongs to), read figures for any unit and period,
 records, and rebuild everything by replaying the log."""
 from __future__ import annotations
 
+import csv
+import io
 import time
 from dataclasses import asdict, replace
 from datetime import date, datetime
@@ -13,6 +15,7 @@ from sqlalchemy import delete, func, select, text
 from services.evaluation.adapters import orm
 from services.evaluation.domain import facts as f
 from services.evaluation.domain.figures import rates
+from services.evaluation.domain.report import township_summary
 from shared.clock import today_in_china
 from shared.contracts import evaluation as c
 from shared.contracts.caller import Caller, Role
@@ -153,6 +156,49 @@ def records(uow: UnitOfWork, *, caller: Caller, query: c.RecordsQuery) -> list[c
     return [c.FactView(metric=x.metric, ref=x.ref, day=x.day, township_code=x.township_code,
                        station_code=x.station_code, village_code=x.village_code, staff_id=x.staff_id, value=x.value)
             for x in uow.session.execute(stmt).scalars()]
+
+
+# ---- the township's report ------------------------------------------------------------------------------
+
+def township_report(uow: UnitOfWork, *, caller: Caller, query: c.ReportQuery, now: datetime) -> c.TownshipReport:
+    """The township's sentence with its figures, and the figures of each of its stations and villages."""
+    period = {"start": query.start, "end": query.end}
+    township = figures(uow, caller=caller, query=c.FiguresQuery(level=c.Level.TOWNSHIP, unit=query.township_code,
+                                                                **period))
+    names = uow.session.get(orm.TownshipCopy, query.township_code)
+    name = names.name if names else query.township_code
+
+    def units(level: c.Level) -> list[c.Figures]:
+        codes = uow.session.execute(select(orm.UnitTownship.unit).where(
+            orm.UnitTownship.level == level.value, orm.UnitTownship.township_code == query.township_code)
+            .order_by(orm.UnitTownship.unit)).scalars()
+        return [figures(uow, caller=caller, query=c.FiguresQuery(level=level, unit=code, **period)) for code in codes]
+
+    return c.TownshipReport(township_code=query.township_code, township_name=name, start=query.start,
+                            end=query.end, summary=township_summary(name, township, today_in_china(now)),
+                            township=township, stations=units(c.Level.STATION), villages=units(c.Level.VILLAGE))
+
+
+def report_csv(report: c.TownshipReport) -> str:
+    """The report's figures as CSV: one row per unit (the township, then its stations and villages)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["level", "unit", "start", "end", *[m.value for m in c.Metric], "completion_rate",
+                     "on_time_rate", "satisfaction_rate", "average_working_days"])
+    for row in [report.township, *report.stations, *report.villages]:
+        writer.writerow([row.level.value, row.unit, row.start, row.end,
+                         *[_number(row.counts[m]) for m in c.Metric],
+                         *["" if v is None else v for v in (row.completion_rate, row.on_time_rate,
+                                                             row.satisfaction_rate, row.average_working_days)]])
+    return out.getvalue()
+
+
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value
+
+
+def keep_township(uow: UnitOfWork, *, township: dict[str, Any]) -> None:
+    uow.keep_newest(orm.TownshipCopy, township["code"], {k: township[k] for k in ("code", "name", "version")})
 
 
 # ---- rebuilding ------------------------------------------------------------------------------------------
