@@ -100,3 +100,8 @@ class PersonalDataVault:
 
     def search_hash(self, value: str) -> str:
         return hmac.new(self._hash_key, value.strip().upper().encode(), hashlib.sha256).hexdigest()
+
+    def contact_check(self, receipt_no: str, secret: str) -> str:
+        """A keyed hash that lets another service check what a villager types next to a receipt number
+        (the phone's last four digits, or an anonymous complainant's code) without ever learning it."""
+        return self.search_hash(f"{receipt_no}:{secret}")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import Response
 
-from gateway.auth import CurrentStaff
+from gateway.auth import CurrentStaff, PublicCaller
 from gateway.routes import Calls
 from shared.clock import today_in_china
 from shared.contracts import evaluation as c
@@ -56,3 +56,40 @@ async def township_report(code: Annotated[str, Path(pattern=r"^\d{9}$")], caller
         return Response(text.encode("utf-8-sig"), media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="report-{code}-{query["start"]}-{query["end"]}.csv"'})
     return await calls.call("evaluation", "township_report", caller=caller, query=query)
+
+
+# ---- ratings 好差评 ---------------------------------------------------------------------------------------
+
+ReceiptPath = Annotated[str, Path(pattern=r"^\d{9}-(TS)?\d{8}-\d{4,6}$")]
+
+
+@router.post("/ratings", tags=["ratings"], operation_id="rate", status_code=201, response_model=c.RatingView)
+async def rate(body: c.RatingCreate, caller: CurrentStaff, calls: Calls) -> dict:
+    """A villager's rating recorded at a station or a market-day post: once per completed application or
+    replied complaint; not by the staff member whose work is rated. 不满意 or worse opens a follow-up
+    to be called back within 15 working days."""
+    return await calls.call("evaluation", "rate", caller=caller, rating=body.model_dump(mode="json"))
+
+
+@router.post("/public/ratings", tags=["public", "ratings"], operation_id="rate_in_public", status_code=201,
+             response_model=c.RatingView)
+async def rate_in_public(body: Annotated[c.PublicRating, Body()], request: Request, public: PublicCaller,
+                         calls: Calls) -> dict:
+    """好差评 by the villager: the receipt number with the phone's last four digits (or an anonymous
+    complaint's look-up code). Wrong guesses are limited (429 `lookup_locked`)."""
+    client = request.client.host if request.client else "unknown"
+    return await calls.call("evaluation", "rate_public", caller=public,
+                            rating={**body.model_dump(mode="json"), "client": client})
+
+
+@router.get("/ratings/{receipt_no}", tags=["ratings"], operation_id="get_rating", response_model=c.RatingView)
+async def get_rating(receipt_no: ReceiptPath, caller: CurrentStaff, calls: Calls) -> dict:
+    return await calls.call("evaluation", "get_rating", caller=caller, receipt_no=receipt_no)
+
+
+@router.post("/ratings/{receipt_no}/follow-up", tags=["ratings"], operation_id="follow_up_rating",
+             response_model=c.RatingView)
+async def follow_up_rating(receipt_no: ReceiptPath, body: c.FollowUpNote, caller: CurrentStaff,
+                           calls: Calls) -> dict:
+    """The call-back after a bad rating (差评回访); late ones get a 督办."""
+    return await calls.call("evaluation", "follow_up", caller=caller, receipt_no=receipt_no, note=body.note)

@@ -4,6 +4,7 @@ for working days."""
 from __future__ import annotations
 
 from nameko.events import event_handler
+from nameko.timer import timer
 
 from services.evaluation.adapters import orm
 from services.evaluation.adapters.orm import Base
@@ -16,7 +17,8 @@ from shared.copies import KeepsCalendar
 from shared.db import Database
 from shared.messaging import OutboxRelay, consume_once
 from shared.observability import Observed
-from shared.service import CallerContext, rpc
+from shared.service import CallerContext, PersonalData, rpc
+from shared.settings import get_settings
 
 
 class EvaluationService(KeepsCalendar):
@@ -26,6 +28,7 @@ class EvaluationService(KeepsCalendar):
     db = Database(Base.metadata)
     relay = OutboxRelay()
     caller = CallerContext()
+    vault = PersonalData()
     observed = Observed()
 
     @rpc
@@ -45,6 +48,31 @@ class EvaluationService(KeepsCalendar):
     def township_report_csv(self, query: dict) -> str:
         return h.report_csv(h.township_report(self.db, caller=self.caller(), query=parse(c.ReportQuery, query),
                                               now=utcnow()))
+
+    # ---- ratings 好差评 -------------------------------------------------------------------------------
+    @rpc
+    def rate(self, rating: dict) -> dict:
+        return to_wire(h.rate(self.db, caller=self.caller(), cmd=parse(c.RatingCreate, rating), vault=self.vault,
+                              now=utcnow()))
+
+    @rpc
+    def rate_public(self, rating: dict) -> dict:
+        return to_wire(h.rate(self.db, caller=self.caller(), cmd=parse(c.PublicRating, rating), vault=self.vault,
+                              now=utcnow()))
+
+    @rpc
+    def get_rating(self, receipt_no: str) -> dict:
+        return to_wire(h.get_rating(self.db, caller=self.caller(), receipt_no=receipt_no))
+
+    @rpc
+    def follow_up(self, receipt_no: str, note: str) -> dict:
+        note = parse(c.FollowUpNote, {"note": note}).note
+        return to_wire(h.follow_up(self.db, caller=self.caller(), receipt_no=receipt_no, note=note, now=utcnow()))
+
+    @timer(interval=get_settings().sweep_seconds, eager=True)
+    def sweep_ratings(self) -> None:
+        """Invitations to rate, and 督办 for bad ratings not called back in time."""
+        h.sweep(self.db, now=utcnow())
 
     @event_handler("directory", "township_changed")
     @consume_once
@@ -94,6 +122,11 @@ class EvaluationService(KeepsCalendar):
     @event_handler("complaints", "complaint_registered")
     @consume_once
     def on_complaint_registered(self, envelope: EventEnvelope) -> None:
+        self._count(envelope)
+
+    @event_handler("complaints", "complaint_progressed")
+    @consume_once
+    def on_complaint_progressed(self, envelope: EventEnvelope) -> None:
         self._count(envelope)
 
     @event_handler("complaints", "complaint_finding_recorded")

@@ -297,6 +297,7 @@ class ComplaintFacts(Contract):
     visit_id: str | None
     accused_staff_id: int | None
     registered_by: int | None
+    contact_check: str  # vault.contact_check(receipt_no, phone's last 4 or the look-up code), for public rating
 
 
 class ComplaintProgressed(Contract):

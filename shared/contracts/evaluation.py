@@ -126,3 +126,54 @@ class TownshipReport(Contract):
     township: Figures
     stations: list[Figures]
     villages: list[Figures]
+
+
+# ---- ratings 好差评 -------------------------------------------------------------------------------------
+
+RATING_WORDS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+SATISFIED_FROM = 3  # 基本满意 or better counts as satisfied
+SubScore = Annotated[int, Field(ge=1, le=5)]
+ReceiptRef = Annotated[str, StringConstraints(pattern=r"^\d{9}-(TS)?\d{8}-\d{4,6}$")]
+
+
+class RatingCreate(Contract):
+    """A villager's rating of a completed application or a replied complaint, once per item, given at a
+    station or a market-day post (recorded by the staff) or through the public look-up."""
+
+    receipt_no: ReceiptRef
+    level: int = Field(ge=1, le=5, description="5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意")
+    comment: Annotated[str, StringConstraints(max_length=500, strip_whitespace=True)] | None = None
+    efficiency: SubScore | None = None
+    attitude: SubScore | None = None
+    clarity: SubScore | None = None  # of the guidance given
+    channel: Annotated[str, StringConstraints(pattern=r"^(station|market_day)$")] = "station"
+
+
+class PublicRating(Contract):
+    receipt_no: ReceiptRef
+    code: Annotated[str, StringConstraints(min_length=4, max_length=16)]  # phone's last 4, or the look-up code
+    level: int = Field(ge=1, le=5)
+    comment: Annotated[str, StringConstraints(max_length=500, strip_whitespace=True)] | None = None
+    efficiency: SubScore | None = None
+    attitude: SubScore | None = None
+    clarity: SubScore | None = None
+    client: Annotated[str, StringConstraints(max_length=64)] = "unknown"
+
+
+class RatingView(Contract):
+    receipt_no: str
+    kind: str  # application | complaint
+    level: int
+    words: str  # 非常满意 …
+    satisfied: bool
+    comment: str | None
+    efficiency: int | None
+    attitude: int | None
+    clarity: int | None
+    channel: str
+    rated_on: date
+    follow_up_due: date | None  # a bad rating's call-back is due by then
+
+
+class FollowUpNote(Contract):
+    note: Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]

@@ -269,6 +269,7 @@ class RecordQuery(Contract):
 class ApplicationFiled(ApplicationFacts):
     required_materials: list[str]
     completed_on_the_spot: bool  # 即办件 done at once: approvals has nothing to do
+    contact_check: str  # vault.contact_check(receipt_no, phone's last 4): the applicant can rate it publicly
 
 
 class ApplicationCompletedOnTheSpot(Contract):

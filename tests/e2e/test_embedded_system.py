@@ -342,6 +342,21 @@ def test_the_townships_figures_and_report_follow_what_was_done(client, qs_superv
     assert csv_report.content.decode("utf-8-sig").splitlines()[1].startswith(f"township,{QS},")
     assert client.get(f"/townships/{LX}/report", headers=qs_supervisor).status_code == 404
     assert client.get("/figures", headers=qs_supervisor, params={"level": "county"}).status_code == 403
+    # 好差评 by the villager, with the receipt number and the phone's last four digits, once
+    receipt = filed.json()["receipt_no"]
+    wrong = client.post("/public/ratings", json={"receipt_no": receipt, "code": "0000", "level": 5})
+    assert wrong.status_code == 404 and wrong.json()["error"]["code"] == "rateable_not_found"
+    rated = client.post("/public/ratings", json={"receipt_no": receipt, "code": "5678", "level": 2,
+                                                 "comment": "窗口让我跑了两趟", "efficiency": 2})
+    assert rated.status_code == 201, rated.text
+    assert rated.json()["words"] == "不满意" and rated.json()["follow_up_due"]
+    again = client.post("/public/ratings", json={"receipt_no": receipt, "code": "5678", "level": 5})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "already_rated"
+    followed = client.post(f"/ratings/{receipt}/follow-up", headers=qs_supervisor, json={"note": "已电话回访致歉"})
+    assert followed.status_code == 200, followed.text
+    rated_figures = wait_until(lambda: (f := client.get("/figures", headers=qs_supervisor, params={
+        "level": "township", "unit": QS}).json())["counts"]["ratings"] >= 1 and f, 10, "the rating counts")
+    assert rated_figures["satisfaction_rate"] is not None
 
 
 def test_data_survives_a_restart_and_the_demo_is_not_loaded_twice(system):

@@ -68,7 +68,7 @@ def file(approvals, app_id="a" * 32, filed_at=at(2026, 2, 12), item="SP-008", on
         "item_kind": "promised", "handling_level": "township", "promised_days": days, "required_materials": [],
         "materials_provided": [], "channel": "station", "session_id": None, "visit_id": None,
         "accountable_staff_id": AGENT.staff_id, "filed_at": filed_at.isoformat(),
-        "completed_on_the_spot": on_the_spot})
+        "completed_on_the_spot": on_the_spot, "contact_check": "0" * 64})
     return app_id
 
 

@@ -17,7 +17,9 @@ from shared.contracts.base import parse
 from shared.contracts.caller import Caller, Role
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.evaluation import FiguresQuery, RecordsQuery
-from shared.errors import Forbidden, NotFound
+from shared.errors import Conflict, Forbidden, NotFound, TooManyAttempts
+from shared.pii import PersonalDataVault
+from shared.settings import DEVELOPMENT_PII_KEY
 
 QS, LX = "431099101", "431099102"
 SUPERVISOR = Caller(staff_id=31, role=Role.SUPERVISOR, township_code=QS)
@@ -25,6 +27,7 @@ LX_SUPERVISOR = Caller(staff_id=41, role=Role.SUPERVISOR, township_code=LX)
 ADMIN = Caller(staff_id=1, role=Role.COUNTY_ADMIN)
 YEAR = {"start": "2026-01-01", "end": "2026-12-31"}
 STATIONS = [f"ST{QS}{n:03d}" for n in range(1, 11)]
+VAULT = PersonalDataVault(DEVELOPMENT_PII_KEY)
 
 
 @pytest.fixture
@@ -50,10 +53,10 @@ def _at(day_of_year: int, hour: int = 2) -> datetime:
 
 
 def _filed(n: int) -> dict:
-    station = STATIONS[n % 10]
-    return {"id": f"app{n:05d}", "receipt_no": f"{QS}-2026-{n:04d}", "township_code": QS, "station_code": station,
+    station, receipt = STATIONS[n % 10], f"{QS}-2026{n:04d}-{n:04d}"
+    return {"id": f"app{n:05d}", "receipt_no": receipt, "township_code": QS, "station_code": station,
             "village_code": f"{QS}{(n % 10) + 1:03d}", "accountable_staff_id": 100 + n % 10,
-            "filed_at": _at(n % 300).isoformat()}
+            "filed_at": _at(n % 300).isoformat(), "contact_check": VAULT.contact_check(receipt, "5678")}
 
 
 @pytest.fixture
@@ -81,11 +84,11 @@ def _seed_year(deliver) -> list[dict]:
         sent.append(deliver("intake", "application_filed", _filed(n), _at(n % 300)))
     for n in range(40):
         sent.append(deliver("intake", "application_completed_on_the_spot", {
-            "id": f"app{n:05d}", "receipt_no": f"{QS}-2026-{n:04d}", "completed_at": _at(n % 300).isoformat()},
+            "id": f"app{n:05d}", "receipt_no": f"{QS}-2026{n:04d}-{n:04d}", "completed_at": _at(n % 300).isoformat()},
             _at(n % 300)))
     for n in range(40, 390):
         filed = n % 300
-        progress = {"application_id": f"app{n:05d}", "receipt_no": f"{QS}-2026-{n:04d}", "township_code": QS}
+        progress = {"application_id": f"app{n:05d}", "receipt_no": f"{QS}-2026{n:04d}-{n:04d}", "township_code": QS}
         sent.append(deliver("approvals", "application_progressed", {
             **progress, "stage": "accepted", "occurred_at": _at(filed).isoformat(),
             "promised_deadline": (date(2026, 1, 1) + timedelta(days=filed + 20)).isoformat()}, _at(filed)))
@@ -164,12 +167,12 @@ def test_every_figure_drills_down_to_its_records(evaluation_db, bulk):
 
 
 def test_a_completion_that_arrives_before_its_filing_still_counts(evaluation_db, deliver):
-    progress = {"application_id": "app99999", "receipt_no": f"{QS}-2026-9999", "township_code": QS}
+    progress = {"application_id": "app99999", "receipt_no": f"{QS}-20269999-9999", "township_code": QS}
     deliver("approvals", "application_progressed", {**progress, "stage": "completed",
                                                      "occurred_at": _at(40).isoformat()}, _at(40))
     with pytest.raises(NotFound):  # nothing counted yet: the township has no figures at all
         _figures(evaluation_db, level="station", unit=STATIONS[9])
-    deliver("intake", "application_filed", {**_filed(9999), "id": "app99999", "receipt_no": f"{QS}-2026-9999"},
+    deliver("intake", "application_filed", {**_filed(9999), "id": "app99999", "receipt_no": f"{QS}-20269999-9999"},
             _at(30))
     figures = _figures(evaluation_db, level="township", unit=QS)
     assert (figures.counts["received"], figures.counts["completed"]) == (1, 1)
@@ -231,3 +234,98 @@ def test_the_township_report_states_the_seed_towns_own_sentence(evaluation_db, b
         uow = evaluation_db.unit_of_work()
         h.township_report(uow, caller=LX_SUPERVISOR, query=parse(h.c.ReportQuery, {**YEAR, "township_code": QS}),
                           now=datetime(2026, 11, 28, 2, tzinfo=UTC))
+
+
+
+# ---- ratings 好差评 ---------------------------------------------------------------------------------------
+
+def _rate(evaluation_db, cmd, caller=SUPERVISOR, now=None):
+    uow = evaluation_db.unit_of_work()
+    try:
+        return h.rate(uow, caller=caller, cmd=cmd, vault=VAULT, now=now or _at(200))
+    finally:
+        uow.close()
+
+
+def test_ratings_once_per_completed_item_counted_and_traceable(evaluation_db, deliver):
+    deliver("intake", "application_filed", _filed(1), _at(100))
+    receipt = _filed(1)["receipt_no"]
+    rating = parse(h.c.RatingCreate, {"receipt_no": receipt, "level": 4, "attitude": 5, "comment": "办得快"})
+    with pytest.raises(Conflict) as early:
+        _rate(evaluation_db, rating)
+    assert early.value.code == "not_rateable"
+    deliver("approvals", "application_progressed", {"application_id": "app00001", "receipt_no": receipt,
+                                                    "township_code": QS, "stage": "completed",
+                                                    "occurred_at": _at(110).isoformat()}, _at(110))
+    with pytest.raises(Forbidden):  # the accountable staff member does not record their own rating
+        _rate(evaluation_db, rating, caller=Caller(staff_id=101, role=Role.VILLAGE_AGENT, township_code=QS))
+    view = _rate(evaluation_db, rating)
+    assert (view.words, view.satisfied, view.follow_up_due) == ("满意", True, None)
+    with pytest.raises(Conflict) as twice:
+        _rate(evaluation_db, parse(h.c.PublicRating, {"receipt_no": receipt, "code": "5678", "level": 1}))
+    assert twice.value.code == "already_rated"
+    figures = _figures(evaluation_db, level="staff", unit="101")
+    assert (figures.counts["ratings"], figures.counts["satisfied"], figures.satisfaction_rate) == (1, 1, 1.0)
+    uow = evaluation_db.unit_of_work()
+    assert [r.ref for r in h.records(uow, caller=SUPERVISOR, query=parse(RecordsQuery, {
+        **YEAR, "metric": "satisfied", "level": "township", "unit": QS}))] == [receipt]
+    h.rebuild(uow)
+    uow.close()
+    assert _figures(evaluation_db, level="staff", unit="101").counts["ratings"] == 1  # ratings replay too
+
+
+def test_a_public_rating_needs_the_phone_digits_and_a_bad_one_must_be_called_back(evaluation_db, deliver):
+    deliver("intake", "application_filed", _filed(2), _at(100))
+    receipt = _filed(2)["receipt_no"]
+    deliver("intake", "application_completed_on_the_spot", {"id": "app00002", "receipt_no": receipt,
+                                                              "completed_at": _at(100).isoformat()}, _at(100))
+    wrong = parse(h.c.PublicRating, {"receipt_no": receipt, "code": "0000", "level": 1, "client": "10.1.1.1"})
+    for _ in range(5):
+        with pytest.raises(NotFound):
+            _rate(evaluation_db, wrong, caller=Caller.public(), now=_at(99))
+    with pytest.raises(TooManyAttempts):
+        _rate(evaluation_db, wrong, caller=Caller.public(), now=_at(99))
+    bad = _rate(evaluation_db, parse(h.c.PublicRating, {"receipt_no": receipt, "code": "5678", "level": 2,
+                                                        "comment": "来回跑了三趟", "client": "10.1.1.2"}),
+                caller=Caller.public(), now=_at(100, hour=3))  # a day later: the lock has lifted
+    assert bad.channel == "public_lookup" and bad.satisfied is False
+    assert bad.follow_up_due == date(2026, 5, 1)  # 15 working days after Friday 10 April (no holidays known)
+    uow = evaluation_db.unit_of_work()
+    assert h.sweep(uow, now=datetime(2026, 5, 1, 2, tzinfo=UTC)) == (0, 0)
+    assert h.sweep(uow, now=datetime(2026, 5, 2, 2, tzinfo=UTC)) == (0, 1)  # late: 督办, once
+    assert h.sweep(uow, now=datetime(2026, 5, 3, 2, tzinfo=UTC)) == (0, 0)
+    done = h.follow_up(uow, caller=SUPERVISOR, receipt_no=receipt, note="已回访，道歉并说明", now=_at(125))
+    assert done.receipt_no == receipt
+    with pytest.raises(Conflict):
+        h.follow_up(uow, caller=SUPERVISOR, receipt_no=receipt, note="再次", now=_at(126))
+    uow.close()
+    assert _figures(evaluation_db, level="township", unit=QS).satisfaction_rate == 0.0
+
+
+def test_an_unrated_item_gets_one_invitation_three_days_after_completion(evaluation_db, deliver):
+    deliver("intake", "application_filed", _filed(3), _at(100))
+    deliver("intake", "application_completed_on_the_spot", {"id": "app00003", "receipt_no": _filed(3)["receipt_no"],
+                                                              "completed_at": _at(100).isoformat()}, _at(100))
+    uow = evaluation_db.unit_of_work()
+    assert h.sweep(uow, now=_at(102)) == (0, 0)
+    assert h.sweep(uow, now=_at(103)) == (1, 0)
+    assert h.sweep(uow, now=_at(104)) == (0, 0)
+    uow.close()
+
+
+def test_a_replied_complaint_can_be_rated_by_its_look_up_code(evaluation_db, deliver):
+    receipt = f"{QS}-TS20260410-0001"
+    deliver("complaints", "complaint_registered", {
+        "id": "c" * 32, "receipt_no": receipt, "kind": "petition", "network": "petitions", "category": "land",
+        "channel": "online", "township_code": QS, "village_code": f"{QS}001", "station_code": None,
+        "session_id": None, "visit_id": None, "accused_staff_id": None, "registered_by": None,
+        "contact_check": VAULT.contact_check(receipt, "K7PQ2MXA")}, _at(100))
+    rating = parse(h.c.PublicRating, {"receipt_no": receipt, "code": "k7pq2mxa", "level": 5})
+    with pytest.raises(Conflict):
+        _rate(evaluation_db, rating, caller=Caller.public())
+    deliver("complaints", "complaint_progressed", {
+        "id": "c" * 32, "receipt_no": receipt, "township_code": QS, "action": "reply", "from_status": "handling",
+        "to_status": "replied", "actor_staff_id": 3, "handler_staff_id": 3, "stage": "call_back",
+        "stage_due": "2026-04-20", "occurred_at": _at(105).isoformat()}, _at(105))
+    assert _rate(evaluation_db, rating, caller=Caller.public()).words == "非常满意"
+    assert _figures(evaluation_db, level="staff", unit="3").counts["satisfied"] == 1

@@ -107,7 +107,9 @@ def _register(uow: UnitOfWork, *, township: str, kind: c.ComplaintKind, network:
     facts = c.ComplaintFacts(id=row.id, receipt_no=row.receipt_no, kind=kind, network=network, category=category,
                              channel=channel, township_code=township, village_code=village_code,
                              station_code=station_code, session_id=session_id, visit_id=visit_id,
-                             accused_staff_id=accused_staff_id, registered_by=caller.staff_id)
+                             accused_staff_id=accused_staff_id, registered_by=caller.staff_id,
+                             contact_check=vault.contact_check(row.receipt_no, complainant.phone[-4:] if complainant
+                                                               else lookup_code))
     uow.record_event("complaint_registered", facts.model_dump(mode="json"), township_code=township, now=now)
     _watch(uow, row, day, now)
     uow.commit()

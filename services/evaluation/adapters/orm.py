@@ -10,6 +10,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.copies import CalendarDayColumns
 from shared.messaging_tables import UtcDateTime, add_messaging_tables
+from shared.receipts import LookupFailureColumns
 
 
 class Base(DeclarativeBase):
@@ -85,6 +86,50 @@ class UnitTownship(Base):
     level: Mapped[str] = mapped_column(String(10), primary_key=True)
     unit: Mapped[str] = mapped_column(String(32), primary_key=True)
     township_code: Mapped[str] = mapped_column(String(9), nullable=False)
+
+
+class RateableRow(Base):
+    """An application or complaint a villager may rate: who it counts for, the keyed check of what the
+    villager types with its receipt number, and from when it may be rated (completed, replied)."""
+
+    __tablename__ = "rateables"
+    receipt_no: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12), nullable=False)  # application | complaint
+    township_code: Mapped[str] = mapped_column(String(9), nullable=False)
+    station_code: Mapped[str | None] = mapped_column(String(32))
+    village_code: Mapped[str | None] = mapped_column(String(12))
+    staff_id: Mapped[int | None] = mapped_column(Integer)
+    contact_check: Mapped[str | None] = mapped_column(String(64))
+    ready_on: Mapped[date | None] = mapped_column(Date)
+    invited_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    __table_args__ = (Index("ix_rateables_to_invite", "invited_at", "ready_on"),)
+
+
+class RatingRow(Base):
+    """好差评: one per item, never changed."""
+
+    __tablename__ = "ratings"
+    receipt_no: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12), nullable=False)
+    township_code: Mapped[str] = mapped_column(String(9), nullable=False)
+    level: Mapped[int] = mapped_column(Integer, nullable=False)
+    comment: Mapped[str | None] = mapped_column(String(500))
+    efficiency: Mapped[int | None] = mapped_column(Integer)
+    attitude: Mapped[int | None] = mapped_column(Integer)
+    clarity: Mapped[int | None] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(16), nullable=False)
+    rated_on: Mapped[date] = mapped_column(Date, nullable=False)
+    rated_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+    recorded_by: Mapped[int | None] = mapped_column(Integer)
+    follow_up_due: Mapped[date | None] = mapped_column(Date)  # a bad rating's call-back is due by then
+    followed_up_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    follow_up_note: Mapped[str | None] = mapped_column(String(2000))
+    overdue_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # its 督办 was issued
+    __table_args__ = (Index("ix_ratings_follow_up", "followed_up_at", "overdue_at", "follow_up_due"),)
+
+
+class LookupFailure(LookupFailureColumns, Base):
+    __tablename__ = "lookup_failures"
 
 
 class TownshipCopy(Base):

@@ -106,3 +106,14 @@ def finding_fact(p: dict[str, Any], day: date) -> Fact | None:
 def complaint_fact(p: dict[str, Any], day: date) -> Fact:
     return Fact(Metric.COMPLAINTS, p["receipt_no"], day, p["township_code"], p.get("station_code"),
                 p["village_code"])
+
+
+def rating_facts(p: dict[str, Any]) -> list[Fact]:
+    """A rating counts for whoever the item counts for: one rating, satisfied or not."""
+    where = {"township_code": p["township_code"], "station_code": p.get("station_code"),
+             "village_code": p.get("village_code"), "staff_id": p.get("staff_id")}
+    day = date.fromisoformat(p["day"])
+    facts = [Fact(Metric.RATINGS, p["receipt_no"], day, **where)]
+    if p["satisfied"]:
+        facts.append(Fact(Metric.SATISFIED, p["receipt_no"], day, **where))
+    return facts

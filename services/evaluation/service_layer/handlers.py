@@ -6,11 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import time
+import uuid
 from dataclasses import asdict, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select, text, update
 
 from services.evaluation.adapters import orm
 from services.evaluation.domain import facts as f
@@ -21,8 +22,10 @@ from shared.contracts import evaluation as c
 from shared.contracts.caller import Caller, Role
 from shared.copies import working_calendar
 from shared.db import UnitOfWork, insert_or_add, insert_or_ignore
-from shared.errors import Forbidden, NotFound
-from shared.working_days import WorkingCalendar
+from shared.errors import Conflict, Forbidden, NotFound
+from shared.pii import PersonalDataVault
+from shared.receipts import check_lookup_allowed, record_lookup_failure
+from shared.working_days import WorkingCalendar, deadline
 
 # ---- counting ---------------------------------------------------------------------------------------------
 
@@ -55,8 +58,29 @@ def apply_event(uow: UnitOfWork, *, event_type: str, occurred_at: datetime, payl
         fact = f.finding_fact(p, day)
         return _add(uow, [fact] if fact else [])
     if event_type == "complaint_registered":
+        _keep_rateable(uow, p["receipt_no"], kind="complaint", township_code=p["township_code"],
+                       station_code=p.get("station_code"), village_code=p["village_code"],
+                       contact_check=p.get("contact_check"))
         return _add(uow, [f.complaint_fact(p, day)])
+    if event_type == "complaint_progressed":
+        row = uow.session.get(orm.RateableRow, p["receipt_no"])
+        if row is not None and p["to_status"] == "replied":
+            row.ready_on, row.staff_id = row.ready_on or day, p.get("handler_staff_id")
+        return 0
+    if event_type == "rating_recorded":
+        return _add(uow, f.rating_facts(p))
     return 0
+
+
+def _keep_rateable(uow: UnitOfWork, receipt_no: str, **values: Any) -> None:
+    """What may be rated, kept current from the events; never forgets an invitation already sent."""
+    row = uow.session.get(orm.RateableRow, receipt_no)
+    if row is None:
+        row = orm.RateableRow(receipt_no=receipt_no)
+        uow.session.add(row)
+    for name, value in values.items():
+        if value is not None or name == "ready_on":
+            setattr(row, name, value)
 
 
 APPLICATION_EVENTS = frozenset({"application_filed", "application_completed_on_the_spot", "application_progressed",
@@ -85,6 +109,10 @@ def _follow(uow: UnitOfWork, event_type: str, p: dict[str, Any], day: date) -> f
         if p["stage"] == "completed":
             app = replace(app, completed_on=today_in_china(datetime.fromisoformat(p["occurred_at"])))
     uow.put(orm.ApplicationRow, app_id, asdict(app))
+    if app.township_code is not None:
+        _keep_rateable(uow, app.receipt_no, kind="application", township_code=app.township_code,
+                       station_code=app.station_code, village_code=app.village_code, staff_id=app.staff_id,
+                       contact_check=p.get("contact_check"), ready_on=app.completed_on)
     return app
 
 
@@ -156,6 +184,114 @@ def records(uow: UnitOfWork, *, caller: Caller, query: c.RecordsQuery) -> list[c
     return [c.FactView(metric=x.metric, ref=x.ref, day=x.day, township_code=x.township_code,
                        station_code=x.station_code, village_code=x.village_code, staff_id=x.staff_id, value=x.value)
             for x in uow.session.execute(stmt).scalars()]
+
+
+# ---- ratings 好差评 ---------------------------------------------------------------------------------------
+
+FOLLOW_UP_DAYS = 15  # working days to call back after a bad rating
+INVITE_AFTER = timedelta(days=3)
+
+
+def rate(uow: UnitOfWork, *, caller: Caller, cmd: c.RatingCreate | c.PublicRating, vault: PersonalDataVault,
+         now: datetime) -> c.RatingView:
+    """Once per item, once it is completed (or, for a complaint, replied). In public, the receipt number
+    with the phone's last four digits (or the look-up code), guesses limited as for the look-up."""
+    row = uow.session.get(orm.RateableRow, cmd.receipt_no)
+    if isinstance(cmd, c.PublicRating):
+        check_lookup_allowed(uow, orm.LookupFailure, receipt_no=cmd.receipt_no, client=cmd.client, now=now)
+        if row is None or row.contact_check != vault.contact_check(cmd.receipt_no, cmd.code.strip().upper()):
+            record_lookup_failure(uow, orm.LookupFailure, receipt_no=cmd.receipt_no, client=cmd.client, now=now)
+            raise NotFound("nothing to rate matches this receipt number and code", code="rateable_not_found")
+        channel = "public_lookup"
+    else:
+        if row is None or caller.role is Role.PUBLIC or not caller.sees_township(row.township_code):
+            raise NotFound("nothing to rate with this receipt number", code="rateable_not_found")
+        if caller.staff_id is not None and caller.staff_id == row.staff_id:
+            raise Forbidden("a rating of your own work is recorded by a colleague or given in public",
+                            code="own_work")
+        channel = cmd.channel
+    if row.ready_on is None:
+        raise Conflict("rate once it is completed (an application) or replied (a complaint)", code="not_rateable")
+    if uow.session.get(orm.RatingRow, row.receipt_no) is not None:
+        raise Conflict("this has been rated already: one rating per item", code="already_rated")
+    today = today_in_china(now)
+    bad = cmd.level < c.SATISFIED_FROM
+    follow_up_due = deadline(working_calendar(uow, orm.CalendarDayCopy), today, FOLLOW_UP_DAYS) if bad else None
+    rating = orm.RatingRow(receipt_no=row.receipt_no, kind=row.kind, township_code=row.township_code, level=cmd.level,
+                           comment=cmd.comment, efficiency=cmd.efficiency, attitude=cmd.attitude,
+                           clarity=cmd.clarity, channel=channel, rated_on=today, rated_at=now,
+                           recorded_by=caller.staff_id, follow_up_due=follow_up_due)
+    uow.session.add(rating)
+    event = {"receipt_no": row.receipt_no, "kind": row.kind, "level": cmd.level, "satisfied": not bad,
+             "township_code": row.township_code, "station_code": row.station_code, "village_code": row.village_code,
+             "staff_id": row.staff_id, "day": today.isoformat(), "follow_up_due": follow_up_due and
+             follow_up_due.isoformat()}
+    record_event(uow, event_id=uuid.uuid4().hex, source="evaluation", event_type="rating_recorded", occurred_at=now,
+                 payload=event)
+    uow.record_event("rating_recorded", event, township_code=row.township_code, now=now)
+    uow.commit()
+    return _rating_view(rating)
+
+
+def follow_up(uow: UnitOfWork, *, caller: Caller, receipt_no: str, note: str, now: datetime) -> c.RatingView:
+    """The call-back after a bad rating (差评回访), by the township's staff."""
+    rating = uow.session.get(orm.RatingRow, receipt_no)
+    if rating is None or caller.role is Role.PUBLIC or not caller.sees_township(rating.township_code):
+        raise NotFound("no rating with this receipt number", code="rating_not_found")
+    if rating.follow_up_due is None or rating.followed_up_at is not None:
+        raise Conflict("no follow-up is open for this rating", code="no_follow_up")
+    rating.followed_up_at, rating.follow_up_note = now, note
+    uow.record_event("rating_followed_up", {"receipt_no": receipt_no, "township_code": rating.township_code,
+                                            "by_staff_id": caller.staff_id}, township_code=rating.township_code,
+                     now=now)
+    uow.commit()
+    return _rating_view(rating)
+
+
+def get_rating(uow: UnitOfWork, *, caller: Caller, receipt_no: str) -> c.RatingView:
+    rating = uow.session.get(orm.RatingRow, receipt_no)
+    if rating is None or caller.role is Role.PUBLIC or not caller.sees_township(rating.township_code):
+        raise NotFound("no rating with this receipt number", code="rating_not_found")
+    return _rating_view(rating)
+
+
+def _rating_view(r: orm.RatingRow) -> c.RatingView:
+    return c.RatingView(receipt_no=r.receipt_no, kind=r.kind, level=r.level, words=c.RATING_WORDS[r.level],
+                        satisfied=r.level >= c.SATISFIED_FROM, comment=r.comment, efficiency=r.efficiency,
+                        attitude=r.attitude, clarity=r.clarity, channel=r.channel, rated_on=r.rated_on,
+                        follow_up_due=r.follow_up_due)
+
+
+def sweep(uow: UnitOfWork, *, now: datetime, batch: int = 200) -> tuple[int, int]:
+    """Invite a rating 3 days after completion when none came; a 督办 when a bad rating's call-back is
+    late. Each claimed once with a conditional UPDATE, as every sweep here."""
+    today = today_in_china(now)
+    rt, rg = orm.RateableRow, orm.RatingRow
+    to_invite = list(uow.session.execute(select(rt.receipt_no).where(
+        rt.invited_at.is_(None), rt.ready_on <= today - INVITE_AFTER,
+        ~select(rg.receipt_no).where(rg.receipt_no == rt.receipt_no).exists()).limit(batch)).scalars())
+    invited = 0
+    for receipt_no in to_invite:
+        if uow.claim(update(rt).where(rt.receipt_no == receipt_no, rt.invited_at.is_(None)).values(invited_at=now)):
+            row = uow.session.get(rt, receipt_no)
+            uow.record_event("rating_invitation", {"receipt_no": receipt_no, "kind": row.kind,
+                                                   "township_code": row.township_code},
+                             township_code=row.township_code, now=now)
+            uow.commit()
+            invited += 1
+    late = list(uow.session.execute(select(rg.receipt_no).where(
+        rg.followed_up_at.is_(None), rg.overdue_at.is_(None), rg.follow_up_due < today).limit(batch)).scalars())
+    supervised = 0
+    for receipt_no in late:
+        if uow.claim(update(rg).where(rg.receipt_no == receipt_no, rg.overdue_at.is_(None),
+                                      rg.followed_up_at.is_(None)).values(overdue_at=now)):
+            rating = uow.session.get(rg, receipt_no)
+            uow.record_event("rating_follow_up_overdue", {"receipt_no": receipt_no, "township_code":
+                                                          rating.township_code, "due_on": rating.follow_up_due
+                                                          .isoformat()}, township_code=rating.township_code, now=now)
+            uow.commit()
+            supervised += 1
+    return invited, supervised
 
 
 # ---- the township's report ------------------------------------------------------------------------------

@@ -68,7 +68,8 @@ def file_application(uow: UnitOfWork, *, caller: Caller, cmd: c.ApplicationFile,
         uow.session.add(orm.IdempotencyKey(staff_id=caller.staff_id, key=idempotency_key, request_hash=request_hash,
                                            application_id=app.id, created_at=now))
     uow.session.flush()
-    _announce_filing(uow, app, item.required_materials, now)
+    _announce_filing(uow, app, item.required_materials, vault.contact_check(app.receipt_no, cmd.applicant.phone[-4:]),
+                     now)
     try:
         uow.commit()
     except IntegrityError:
@@ -84,9 +85,10 @@ def _facts(app: orm.Application) -> dict[str, Any]:
     return {name: getattr(app, name) for name in c.ApplicationFacts.model_fields}
 
 
-def _announce_filing(uow: UnitOfWork, app: orm.Application, required: list[str], now: datetime) -> None:
+def _announce_filing(uow: UnitOfWork, app: orm.Application, required: list[str], contact_check: str,
+                     now: datetime) -> None:
     filed = c.ApplicationFiled(**_facts(app), required_materials=required,
-                               completed_on_the_spot=app.completed_at is not None)
+                               completed_on_the_spot=app.completed_at is not None, contact_check=contact_check)
     uow.record_event("application_filed", filed.model_dump(mode="json"), township_code=app.township_code, now=now)
     if app.completed_at is not None:
         done = c.ApplicationCompletedOnTheSpot(id=app.id, receipt_no=app.receipt_no, township_code=app.township_code,

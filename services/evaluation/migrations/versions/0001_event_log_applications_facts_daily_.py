@@ -1,8 +1,8 @@
-"""event log, applications, facts, daily totals, townships and calendar
+"""event log, applications, facts, daily totals, ratings, townships and calendar
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 14:21:27.536496
+Create Date: 2026-11-28 14:26:41.183558
 """
 from alembic import op
 import sqlalchemy as sa
@@ -73,6 +73,17 @@ def upgrade() -> None:
     sa.Column('processed_at', shared.messaging_tables.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('event_id', 'handler')
     )
+    op.create_table('lookup_failures',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('receipt_no', sa.String(length=40), nullable=False),
+    sa.Column('client', sa.String(length=64), nullable=False),
+    sa.Column('at', shared.messaging_tables.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('lookup_failures', schema=None) as batch_op:
+        batch_op.create_index('ix_lookup_client_at', ['client', 'at'], unique=False)
+        batch_op.create_index('ix_lookup_receipt_at', ['receipt_no', 'at'], unique=False)
+
     op.create_table('outbox',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('event_id', sa.String(length=32), nullable=False),
@@ -86,6 +97,43 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_unpublished', ['published_at', 'id'], unique=False)
+
+    op.create_table('rateables',
+    sa.Column('receipt_no', sa.String(length=40), nullable=False),
+    sa.Column('kind', sa.String(length=12), nullable=False),
+    sa.Column('township_code', sa.String(length=9), nullable=False),
+    sa.Column('station_code', sa.String(length=32), nullable=True),
+    sa.Column('village_code', sa.String(length=12), nullable=True),
+    sa.Column('staff_id', sa.Integer(), nullable=True),
+    sa.Column('contact_check', sa.String(length=64), nullable=True),
+    sa.Column('ready_on', sa.Date(), nullable=True),
+    sa.Column('invited_at', shared.messaging_tables.UtcDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('receipt_no')
+    )
+    with op.batch_alter_table('rateables', schema=None) as batch_op:
+        batch_op.create_index('ix_rateables_to_invite', ['invited_at', 'ready_on'], unique=False)
+
+    op.create_table('ratings',
+    sa.Column('receipt_no', sa.String(length=40), nullable=False),
+    sa.Column('kind', sa.String(length=12), nullable=False),
+    sa.Column('township_code', sa.String(length=9), nullable=False),
+    sa.Column('level', sa.Integer(), nullable=False),
+    sa.Column('comment', sa.String(length=500), nullable=True),
+    sa.Column('efficiency', sa.Integer(), nullable=True),
+    sa.Column('attitude', sa.Integer(), nullable=True),
+    sa.Column('clarity', sa.Integer(), nullable=True),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('rated_on', sa.Date(), nullable=False),
+    sa.Column('rated_at', shared.messaging_tables.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('recorded_by', sa.Integer(), nullable=True),
+    sa.Column('follow_up_due', sa.Date(), nullable=True),
+    sa.Column('followed_up_at', shared.messaging_tables.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('follow_up_note', sa.String(length=2000), nullable=True),
+    sa.Column('overdue_at', shared.messaging_tables.UtcDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('receipt_no')
+    )
+    with op.batch_alter_table('ratings', schema=None) as batch_op:
+        batch_op.create_index('ix_ratings_follow_up', ['followed_up_at', 'overdue_at', 'follow_up_due'], unique=False)
 
     op.create_table('rm_calendar_days',
     sa.Column('county_code', sa.String(length=6), nullable=False),
@@ -113,10 +161,23 @@ def downgrade() -> None:
     op.drop_table('unit_townships')
     op.drop_table('rm_townships')
     op.drop_table('rm_calendar_days')
+    with op.batch_alter_table('ratings', schema=None) as batch_op:
+        batch_op.drop_index('ix_ratings_follow_up')
+
+    op.drop_table('ratings')
+    with op.batch_alter_table('rateables', schema=None) as batch_op:
+        batch_op.drop_index('ix_rateables_to_invite')
+
+    op.drop_table('rateables')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_unpublished')
 
     op.drop_table('outbox')
+    with op.batch_alter_table('lookup_failures', schema=None) as batch_op:
+        batch_op.drop_index('ix_lookup_receipt_at')
+        batch_op.drop_index('ix_lookup_client_at')
+
+    op.drop_table('lookup_failures')
     op.drop_table('inbox')
     with op.batch_alter_table('facts', schema=None) as batch_op:
         batch_op.drop_index('ix_facts_village_metric_day')
