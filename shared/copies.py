@@ -67,6 +67,15 @@ def keep_occasion(uow: UnitOfWork, model: Any, kind: str, payload: dict[str, Any
                                  "day": date.fromisoformat(payload["day"])})
 
 
+def check_village(uow: UnitOfWork, model: Any, village_code: str, township: str, *,
+                  field: str = "village_code") -> None:
+    village = uow.session.get(model, village_code)
+    if village is None or village.township_code != township:
+        raise ValidationFailed("the village is not in this township",
+                               [{"field": field, "message": "not a village of your township"}],
+                               code="village_outside_township")
+
+
 def check_occasion(uow: UnitOfWork, model: Any, township: str, *, session_id: str | None,
                    visit_id: str | None) -> None:
     """A market-day session or a visit named by what was received there must be one of the township's."""

@@ -2,17 +2,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 from shared.errors import ValidationFailed
+from shared.pii import is_mobile
 
 C = TypeVar("C", bound=BaseModel)
 
 
 class Contract(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _mobile(value: str) -> str:
+    value = value.strip()
+    if not is_mobile(value):
+        raise ValueError("not a mainland mobile number (11 digits starting 13–19)")
+    return value
+
+
+Mobile = Annotated[str, AfterValidator(_mobile)]  # a villager's mobile number (personal data)
 
 
 def field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:

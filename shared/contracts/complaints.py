@@ -7,11 +7,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
-from shared.contracts.base import Contract
+from shared.contracts.base import Contract, Mobile
 from shared.contracts.directory import RecordCode, Text, VillageCode
-from shared.pii import is_mobile
 
 ComplaintNo = Annotated[str, StringConstraints(pattern=r"^\d{9}-TS\d{8}-\d{4,6}$")]
 ExternalId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
@@ -94,15 +93,7 @@ class StageLimits(Contract):
 
 class Complainant(Contract):
     name: Annotated[str, StringConstraints(min_length=1, max_length=50, strip_whitespace=True)]
-    phone: str
-
-    @field_validator("phone")
-    @classmethod
-    def _mobile(cls, value: str) -> str:
-        value = value.strip()
-        if not is_mobile(value):
-            raise ValueError("not a mainland mobile number (11 digits starting 13–19)")
-        return value
+    phone: Mobile
 
 
 class ComplaintRegister(Contract):

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from shared.contracts.approvals import Outcome
-from shared.contracts.base import Contract
+from shared.contracts.base import Contract, Mobile
 from shared.contracts.directory import (
     Category,
     HandlingLevel,
@@ -19,7 +19,7 @@ from shared.contracts.directory import (
     Text,
     VillageCode,
 )
-from shared.pii import id_card_problem, is_mobile
+from shared.pii import id_card_problem
 
 VERSION = 1
 
@@ -50,18 +50,10 @@ class ApplicationStatus(StrEnum):
 
 class Applicant(Contract):
     name: PersonName
-    phone: str
+    phone: Mobile
     id_card: str
     village_code: VillageCode
     address: Text | None = None
-
-    @field_validator("phone")
-    @classmethod
-    def _mobile(cls, value: str) -> str:
-        value = value.strip()
-        if not is_mobile(value):
-            raise ValueError("not a mainland mobile number (11 digits starting 13–19)")
-        return value
 
     @field_validator("id_card")
     @classmethod

@@ -6,11 +6,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
-from shared.contracts.base import Contract
+from shared.contracts.base import Contract, Mobile
 from shared.contracts.directory import Category, HourMinute, MarketDayRule, Name, Text, TownshipCode, VillageCode
-from shared.pii import is_mobile
 
 
 class DateRange(Contract):
@@ -138,15 +137,8 @@ class SlotView(Contract):
 
 class BookingCreate(Contract):
     name: Annotated[str, StringConstraints(min_length=1, max_length=50, strip_whitespace=True)]
-    phone: str
+    phone: Mobile
     topic: Annotated[str, StringConstraints(max_length=500, strip_whitespace=True)] | None = None
-
-    @field_validator("phone")
-    @classmethod
-    def _mobile(cls, value: str) -> str:
-        if not is_mobile(value.strip()):
-            raise ValueError("not a mainland mobile number (11 digits starting 13–19)")
-        return value.strip()
 
 
 class BookingView(Contract):

@@ -26,7 +26,7 @@ from services.complaints.domain.early_warning import assess, history_start, wind
 from shared.clock import CHINA, today_in_china
 from shared.contracts import complaints as c
 from shared.contracts.caller import COUNTY_ROLES, STATION_ROLES, Caller, Role
-from shared.copies import check_occasion, working_calendar
+from shared.copies import check_occasion, check_village, working_calendar
 from shared.db import UnitOfWork, insert_or_ignore
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.observability import metrics
@@ -52,7 +52,7 @@ def register(uow: UnitOfWork, *, caller: Caller, cmd: c.ComplaintRegister, vault
     if caller.role not in FILERS or caller.township_code is None:
         raise Forbidden("complaints are registered by the staff of a township or station", code="not_a_filer")
     township = caller.township_code
-    _village_in_township(uow, cmd.village_code, township)
+    check_village(uow, orm.VillageCopy, cmd.village_code, township)
     check_occasion(uow, orm.OccasionCopy, township, session_id=cmd.session_id, visit_id=cmd.visit_id)
     accused_unit = None
     if cmd.accused_staff_id is not None:
@@ -114,14 +114,6 @@ def _register(uow: UnitOfWork, *, township: str, kind: c.ComplaintKind, network:
     _watch(uow, row, day, now)
     uow.commit()
     return c.Registered(complaint=_view(uow, row, caller, vault, today_in_china(now)), lookup_code=lookup_code)
-
-
-def _village_in_township(uow: UnitOfWork, village_code: str, township: str) -> None:
-    village = uow.session.get(orm.VillageCopy, village_code)
-    if village is None or village.township_code != township:
-        raise ValidationFailed("the village is not in this township",
-                               [{"field": "village_code", "message": "not a village of your township"}],
-                               code="village_outside_township")
 
 
 # ---- stage clocks --------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from shared.contracts import intake as c
 from shared.contracts.approvals import ApplicationProgressed, Outcome, ProgressStage
 from shared.contracts.caller import Caller
 from shared.contracts.directory import ItemKind
-from shared.copies import check_occasion
+from shared.copies import check_occasion, check_village
 from shared.db import UnitOfWork
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.pii import PersonalDataVault, mask_id_card, mask_name, mask_phone
@@ -37,7 +37,7 @@ def file_application(uow: UnitOfWork, *, caller: Caller, cmd: c.ApplicationFile,
         if earlier is not None:
             return earlier
     item = _item(uow, township, cmd.item_code)
-    _village_in_township(uow, cmd.applicant.village_code, township)
+    check_village(uow, orm.VillageCopy, cmd.applicant.village_code, township, field="applicant.village_code")
     station_code = _station_in_township(uow, cmd.station_code or caller.station_code, township)
     check_occasion(uow, orm.OccasionCopy, township, session_id=cmd.session_id, visit_id=cmd.visit_id)
     model.check_item_can_be_filed(item_status=item.status, item_kind=ItemKind(item.kind), complete_now=cmd.complete_now,
@@ -118,14 +118,6 @@ def _item(uow: UnitOfWork, township: str, code: str) -> orm.CatalogueItemCopy:
         raise ValidationFailed(f"no catalogue item {code} in this township",
                                [{"field": "item_code", "message": "unknown item"}], code="unknown_item")
     return item
-
-
-def _village_in_township(uow: UnitOfWork, village_code: str, township: str) -> None:
-    village = uow.session.get(orm.VillageCopy, village_code)
-    if village is None or village.township_code != township:
-        raise ValidationFailed("the applicant's village is not in this township",
-                               [{"field": "applicant.village_code", "message": "not a village of your township"}],
-                               code="village_outside_township")
 
 
 def _station_in_township(uow: UnitOfWork, station_code: str | None, township: str) -> str | None:
@@ -296,7 +288,7 @@ def record_activity(uow: UnitOfWork, *, caller: Caller, kind: c.RecordKind,
     township = model.require_filer(caller)
     village = getattr(record, "village_code", None)
     if village is not None:
-        _village_in_township(uow, village, township)
+        check_village(uow, orm.VillageCopy, village, township)
     station = _station_in_township(uow, getattr(record, "station_code", None) or caller.station_code, township)
     session_id, visit_id = getattr(record, "session_id", None), getattr(record, "visit_id", None)
     check_occasion(uow, orm.OccasionCopy, township, session_id=session_id, visit_id=visit_id)
