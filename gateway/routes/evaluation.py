@@ -93,3 +93,37 @@ async def follow_up_rating(receipt_no: ReceiptPath, body: c.FollowUpNote, caller
                            calls: Calls) -> dict:
     """The call-back after a bad rating (差评回访); late ones get a 督办."""
     return await calls.call("evaluation", "follow_up", caller=caller, receipt_no=receipt_no, note=body.note)
+
+
+# ---- composite score, rankings, commendation and accountability ---------------------------------------
+
+Township = Annotated[str | None, Query(pattern=r"^\d{9}$", description="within this township; none: the county")]
+
+
+@router.get("/score-settings", operation_id="score_settings", response_model=c.ScoreSettings)
+async def score_settings(caller: CurrentStaff, calls: Calls) -> dict:
+    return await calls.call("evaluation", "score_settings", caller=caller)
+
+
+@router.put("/score-settings", operation_id="set_score_settings", response_model=c.ScoreSettings)
+async def set_score_settings(body: c.ScoreSettings, caller: CurrentStaff, calls: Calls) -> dict:
+    """County admins: the weights (non-negative, adding up to 1), the minimum sample, and the lines for
+    the commendation and accountability lists."""
+    return await calls.call("evaluation", "set_score_settings", caller=caller, settings=body.model_dump(mode="json"))
+
+
+@router.get("/rankings", operation_id="ranking", response_model=c.Ranking)
+async def ranking(level: c.Level, caller: CurrentStaff, calls: Calls, township: Township = None,
+                  start: Start = None, end: End = None) -> dict:
+    """Staff, stations or villages within a township, or townships across the county, by composite score
+    with each component shown; units below the minimum sample are shown but not ranked."""
+    return await calls.call("evaluation", "ranking", caller=caller,
+                            query={"level": level, "township_code": township, **_period(start, end)})
+
+
+@router.get("/honours", operation_id="honour_lists", response_model=c.HonourLists)
+async def honour_lists(level: c.Level, caller: CurrentStaff, calls: Calls, township: Township = None,
+                       start: Start = None, end: End = None) -> dict:
+    """表彰 and 责任追究 lists, each entry with its reasons and the records behind them."""
+    return await calls.call("evaluation", "honour_lists", caller=caller,
+                            query={"level": level, "township_code": township, **_period(start, end)})

@@ -49,6 +49,24 @@ class EvaluationService(KeepsCalendar):
         return h.report_csv(h.township_report(self.db, caller=self.caller(), query=parse(c.ReportQuery, query),
                                               now=utcnow()))
 
+    @rpc
+    def score_settings(self) -> dict:
+        self.caller()
+        return to_wire(h.score_settings(self.db))
+
+    @rpc
+    def set_score_settings(self, settings: dict) -> dict:
+        return to_wire(h.set_score_settings(self.db, caller=self.caller(), cmd=parse(c.ScoreSettings, settings),
+                                            now=utcnow()))
+
+    @rpc
+    def ranking(self, query: dict) -> dict:
+        return to_wire(h.ranking(self.db, caller=self.caller(), query=parse(c.RankingQuery, query)))
+
+    @rpc
+    def honour_lists(self, query: dict) -> dict:
+        return to_wire(h.honour_lists(self.db, caller=self.caller(), query=parse(c.RankingQuery, query)))
+
     # ---- ratings 好差评 -------------------------------------------------------------------------------
     @rpc
     def rate(self, rating: dict) -> dict:

@@ -177,3 +177,87 @@ class RatingView(Contract):
 
 class FollowUpNote(Contract):
     note: Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]
+
+
+# ---- composite score, rankings, commendation and accountability ---------------------------------------
+
+class ScoreComponent(StrEnum):
+    COMPLETION = "completion"  # 办结率
+    ON_TIME = "on_time"  # 承诺期限兑现率
+    SATISFACTION = "satisfaction"  # 群众满意率
+    ATTENDANCE = "attendance"  # market-day posts attended / rostered
+    CONDUCT = "conduct"  # 1 / (1 + substantiated complaints)
+
+
+class ScoreSettings(Contract):
+    """Set by the county: weights (non-negative, summing to 1), the smallest number of applications
+    received below which a unit is shown but not ranked, and who goes on the two lists."""
+
+    weights: dict[ScoreComponent, float] = Field(default_factory=lambda: {
+        ScoreComponent.COMPLETION: 0.25, ScoreComponent.ON_TIME: 0.25, ScoreComponent.SATISFACTION: 0.3,
+        ScoreComponent.ATTENDANCE: 0.1, ScoreComponent.CONDUCT: 0.1})
+    min_sample: int = Field(default=10, ge=1, le=100000)
+    commend_top: int = Field(default=3, ge=0, le=100)  # 表彰: the best ranked
+    accountability_below: float = Field(default=0.6, ge=0, le=1)  # 责任追究: a score below this …
+    accountability_overdue: int = Field(default=3, ge=1, le=1000)  # … or this many overdue items
+
+    @model_validator(mode="after")
+    def _weights(self) -> ScoreSettings:
+        if any(w < 0 for w in self.weights.values()):
+            raise ValueError("weights are not negative")
+        if abs(sum(self.weights.values()) - 1) > 1e-6:
+            raise ValueError(f"weights add up to 1 (they add up to {sum(self.weights.values()):g})")
+        return self
+
+
+class RankingQuery(Contract):
+    level: Level
+    township_code: Annotated[str, StringConstraints(pattern=r"^\d{9}$")] | None = None  # None: across the county
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _sound(self) -> RankingQuery:
+        if self.level == Level.COUNTY:
+            raise ValueError("rank staff, stations, villages or townships")
+        if self.level == Level.TOWNSHIP and self.township_code:
+            raise ValueError("townships are ranked across the county")
+        if self.end < self.start or (self.end - self.start).days > 3700:
+            raise ValueError("a period of at most ten years, end after start")
+        return self
+
+
+class ScoredUnit(Contract):
+    unit: str
+    township_code: str
+    score: float | None  # None when the unit has nothing to score
+    components: dict[ScoreComponent, float | None]  # each component's value, for the explanation
+    received: int
+    rank: int | None  # None: shown, not ranked (below the minimum sample)
+    figures: Figures
+
+
+class Ranking(Contract):
+    level: Level
+    township_code: str | None
+    start: date
+    end: date
+    settings: ScoreSettings
+    units: list[ScoredUnit]  # ranked first, by score; then the unranked
+
+
+class HonourEntry(Contract):
+    unit: str
+    township_code: str
+    score: float | None
+    reasons: list[str]
+    records: list[FactView]  # the records behind the entry (overdue items, substantiated complaints …)
+
+
+class HonourLists(Contract):
+    level: Level
+    township_code: str | None
+    start: date
+    end: date
+    commendation: list[HonourEntry]  # 表彰
+    accountability: list[HonourEntry]  # 责任追究

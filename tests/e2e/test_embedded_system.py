@@ -357,6 +357,13 @@ def test_the_townships_figures_and_report_follow_what_was_done(client, qs_superv
     rated_figures = wait_until(lambda: (f := client.get("/figures", headers=qs_supervisor, params={
         "level": "township", "unit": QS}).json())["counts"]["ratings"] >= 1 and f, 10, "the rating counts")
     assert rated_figures["satisfaction_rate"] is not None
+    ranking = client.get("/rankings", headers=qs_supervisor, params={"level": "station", "township": QS}).json()
+    assert ranking["units"] and all(u["rank"] is None for u in ranking["units"])  # samples below the minimum
+    lists = client.get("/honours", headers=qs_supervisor, params={"level": "station", "township": QS})
+    assert lists.status_code == 200 and lists.json()["commendation"] == []
+    bad_weights = client.put("/score-settings", headers=login(client, "admin"),
+                             json={"weights": {"completion": 0.7, "on_time": 0.7}})
+    assert bad_weights.status_code == 422 and "add up to 1" in bad_weights.text
 
 
 def test_data_survives_a_restart_and_the_demo_is_not_loaded_twice(system):

@@ -329,3 +329,36 @@ def test_a_replied_complaint_can_be_rated_by_its_look_up_code(evaluation_db, del
         "stage_due": "2026-04-20", "occurred_at": _at(105).isoformat()}, _at(105))
     assert _rate(evaluation_db, rating, caller=Caller.public()).words == "非常满意"
     assert _figures(evaluation_db, level="staff", unit="3").counts["satisfied"] == 1
+
+
+def test_rankings_suppress_small_samples_and_the_lists_show_their_records(evaluation_db, bulk):
+    _seed_year(bulk)  # 415 filings over ten stations; the first twenty completions were late
+    bulk("approvals", "supervision_notice_issued", {
+        "application_id": "app00041", "receipt_no": _filed(41)["receipt_no"], "township_code": QS,
+        "deadline_kind": "overall", "step_name": None, "due_on": "2026-02-20", "responsible_staff_id": None,
+        "accountable_staff_id": 101}, _at(52))
+    bulk.commit()
+    uow = evaluation_db.unit_of_work()
+    h.set_score_settings(uow, caller=ADMIN, now=_at(1), cmd=parse(h.c.ScoreSettings, {
+        "weights": {"completion": 0.5, "on_time": 0.5}, "min_sample": 42, "commend_top": 2,
+        "accountability_overdue": 1}))
+    with pytest.raises(Forbidden):
+        h.set_score_settings(uow, caller=SUPERVISOR, now=_at(1), cmd=h.c.ScoreSettings())
+    ranking = h.ranking(uow, caller=SUPERVISOR, query=parse(h.c.RankingQuery, {
+        **YEAR, "level": "station", "township_code": QS}))
+    ranked = [x for x in ranking.units if x.rank is not None]
+    assert {x.received for x in ranked} == {42} and len(ranked) == 5  # five stations received 41: not ranked
+    assert all(x.rank is None for x in ranking.units if x.received < 42)
+    assert [x.rank for x in ranked] == sorted(x.rank for x in ranked) and ranked[0].score >= ranked[-1].score
+    assert ranked[0].components["completion"] is not None
+    lists = h.honour_lists(uow, caller=SUPERVISOR, query=parse(h.c.RankingQuery, {
+        **YEAR, "level": "station", "township_code": QS}))
+    assert [e.unit for e in lists.commendation] == [x.unit for x in ranked if x.rank <= 2]  # ties share a place
+    assert lists.commendation[0].reasons[0].startswith("第1名")
+    [late] = [e for e in lists.accountability if "超期办件1件" in e.reasons]
+    assert [r.ref for r in late.records] == [_filed(41)["receipt_no"]]
+    with pytest.raises(Forbidden):
+        h.ranking(uow, caller=SUPERVISOR, query=parse(h.c.RankingQuery, {**YEAR, "level": "township"}))
+    townships = h.ranking(uow, caller=ADMIN, query=parse(h.c.RankingQuery, {**YEAR, "level": "township"}))
+    assert [x.unit for x in townships.units] == [QS]
+    uow.close()

@@ -132,6 +132,14 @@ class LookupFailure(LookupFailureColumns, Base):
     __tablename__ = "lookup_failures"
 
 
+class ScoreSettingsRow(Base):
+    __tablename__ = "score_settings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1: the county's settings
+    settings: Mapped[dict] = mapped_column(JSON, nullable=False)
+    updated_by: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+
+
 class TownshipCopy(Base):
     """The directory's townships, for the names in reports."""
 

@@ -17,6 +17,7 @@ from services.evaluation.adapters import orm
 from services.evaluation.domain import facts as f
 from services.evaluation.domain.figures import rates
 from services.evaluation.domain.report import township_summary
+from services.evaluation.domain.scores import components, rank, score
 from shared.clock import today_in_china
 from shared.contracts import evaluation as c
 from shared.contracts.caller import Caller, Role
@@ -292,6 +293,95 @@ def sweep(uow: UnitOfWork, *, now: datetime, batch: int = 200) -> tuple[int, int
             uow.commit()
             supervised += 1
     return invited, supervised
+
+
+# ---- composite score, rankings, commendation and accountability ---------------------------------------
+
+def score_settings(uow: UnitOfWork) -> c.ScoreSettings:
+    row = uow.session.get(orm.ScoreSettingsRow, 1)
+    return c.ScoreSettings.model_validate(row.settings) if row else c.ScoreSettings()
+
+
+def set_score_settings(uow: UnitOfWork, *, caller: Caller, cmd: c.ScoreSettings, now: datetime) -> c.ScoreSettings:
+    if not caller.is_county:
+        raise Forbidden("the county sets the weights of the score", code="not_county")
+    uow.put(orm.ScoreSettingsRow, 1, {"id": 1, "settings": cmd.model_dump(mode="json"), "updated_by": caller.staff_id,
+                                      "updated_at": now})
+    uow.commit()
+    return score_settings(uow)
+
+
+def ranking(uow: UnitOfWork, *, caller: Caller, query: c.RankingQuery) -> c.Ranking:
+    """Every unit of a level within a township (or, for townships, across the county), scored; ranked
+    when it has the minimum sample, shown but not ranked otherwise."""
+    if caller.role is Role.PUBLIC:
+        raise NotFound("no ranking here", code="unit_not_found")
+    if query.township_code is None and not caller.is_county:
+        raise Forbidden("rankings across the county are for the county's roles", code="not_county")
+    if query.township_code is not None and not caller.sees_township(query.township_code):
+        raise NotFound("no ranking here", code="unit_not_found")
+    settings = score_settings(uow)
+    u = orm.UnitTownship
+    stmt = select(u.unit, u.township_code).where(u.level == query.level.value)
+    if query.township_code:
+        stmt = stmt.where(u.township_code == query.township_code)
+    townships = dict(uow.session.execute(stmt).all())
+    t = orm.DailyTotal
+    sums: dict[str, dict[c.Metric, float]] = {unit: {} for unit in townships}
+    if townships:
+        for unit, metric, total in uow.session.execute(
+                select(t.unit, t.metric, func.sum(t.total)).where(
+                    t.level == query.level.value, t.unit.in_(list(townships)), t.day >= query.start,
+                    t.day <= query.end).group_by(t.unit, t.metric)):
+            sums[unit][c.Metric(metric)] = float(total)
+    scored = []
+    for unit, township in townships.items():
+        counts = {m: sums[unit].get(m, 0.0) for m in c.Metric}
+        parts = components(counts)
+        figures_ = c.Figures(level=query.level, unit=unit, township_code=township, start=query.start, end=query.end,
+                             counts=counts, **rates(counts))
+        scored.append((unit, township, score(parts, settings), parts, int(counts[c.Metric.RECEIVED]), figures_))
+    ranks = rank([(unit, value, received) for unit, _, value, _, received, _ in scored], settings.min_sample)
+    units = [c.ScoredUnit(unit=unit, township_code=township, score=value, components=parts, received=received,
+                          rank=ranks[unit], figures=figures_)
+             for unit, township, value, parts, received, figures_ in scored]
+    units.sort(key=lambda x: (x.rank is None, x.rank or 0, -(x.score or 0), x.unit))
+    return c.Ranking(level=query.level, township_code=query.township_code, start=query.start, end=query.end,
+                     settings=settings, units=units)
+
+
+def honour_lists(uow: UnitOfWork, *, caller: Caller, query: c.RankingQuery) -> c.HonourLists:
+    """表彰: the best ranked; 责任追究: a ranked score below the line, or too many overdue items, or a
+    substantiated complaint — each entry with the records behind it."""
+    ranked = ranking(uow, caller=caller, query=query)
+    settings = ranked.settings
+    period = {"start": query.start, "end": query.end}
+
+    def behind(unit: str, *metrics: c.Metric) -> list[c.FactView]:
+        return [fact for metric in metrics for fact in records(uow, caller=caller, query=c.RecordsQuery(
+            metric=metric, level=query.level, unit=unit, limit=200, **period))]
+
+    commendation = [c.HonourEntry(unit=x.unit, township_code=x.township_code, score=x.score,
+                                  reasons=[f"第{x.rank}名，综合得分{x.score:.2f}"],
+                                  records=behind(x.unit, c.Metric.SATISFIED))
+                    for x in ranked.units if x.rank is not None and x.rank <= settings.commend_top]
+    accountability = []
+    for x in ranked.units:
+        reasons = []
+        if x.rank is not None and x.score is not None and x.score < settings.accountability_below:
+            reasons.append(f"综合得分{x.score:.2f}，低于{settings.accountability_below:.2f}")
+        overdue = int(x.figures.counts[c.Metric.OVERDUE])
+        if overdue >= settings.accountability_overdue:
+            reasons.append(f"超期办件{overdue}件")
+        substantiated = int(x.figures.counts[c.Metric.SUBSTANTIATED])
+        if substantiated:
+            reasons.append(f"被投诉属实{substantiated}件")
+        if reasons:
+            accountability.append(c.HonourEntry(unit=x.unit, township_code=x.township_code, score=x.score,
+                                                reasons=reasons, records=behind(x.unit, c.Metric.OVERDUE,
+                                                                                c.Metric.SUBSTANTIATED)))
+    return c.HonourLists(level=query.level, township_code=query.township_code, start=query.start, end=query.end,
+                         commendation=commendation, accountability=accountability)
 
 
 # ---- the township's report ------------------------------------------------------------------------------
