@@ -2,6 +2,7 @@
 any period, the records behind each figure, and the township's report (JSON or CSV)."""
 from __future__ import annotations
 
+import base64
 from datetime import date
 from typing import Annotated, Literal
 
@@ -43,19 +44,26 @@ async def figure_records(metric: c.Metric, level: c.Level, caller: CurrentStaff,
         "metric": metric, "level": level, "unit": unit, **_period(start, end), "limit": limit, "offset": offset})
 
 
+FILE_TYPES = {"csv": "text/csv; charset=utf-8",
+              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "png": "image/png"}
+
+
 @router.get("/townships/{code}/report", operation_id="township_report", response_model=c.TownshipReport,
-            responses={200: {"content": {"text/csv": {}}}})
+            responses={200: {"content": {media: {} for media in FILE_TYPES.values()}}})
 async def township_report(code: Annotated[str, Path(pattern=r"^\d{9}$")], caller: CurrentStaff, calls: Calls,
                           start: Start = None, end: End = None,
-                          format: Literal["json", "csv"] = "json") -> dict | Response:
+                          format: Literal["json", "csv", "xlsx", "png"] = "json") -> dict | Response:
     """The township's summary in its own words ("今年以来，全镇各服务站共开展六大服务活动…次…"), its figures
-    and those of each station and village; `format=csv` for a spreadsheet."""
+    and those of each station, village and staff member, and the monthly trend; `format=csv` or `xlsx`
+    (one sheet per level) for a spreadsheet, `png` for the trend chart."""
     query = {"township_code": code, **_period(start, end)}
-    if format == "csv":
-        text = await calls.call("evaluation", "township_report_csv", caller=caller, query=query)
-        return Response(text.encode("utf-8-sig"), media_type="text/csv; charset=utf-8", headers={
-            "Content-Disposition": f'attachment; filename="report-{code}-{query["start"]}-{query["end"]}.csv"'})
-    return await calls.call("evaluation", "township_report", caller=caller, query=query)
+    if format == "json":
+        return await calls.call("evaluation", "township_report", caller=caller, query=query)
+    data = await calls.call("evaluation", "township_report_file", caller=caller, query=query, format=format)
+    content = data.encode("utf-8-sig") if format == "csv" else base64.b64decode(data)
+    name = f"report-{code}-{query['start']}-{query['end']}.{format}"
+    disposition = "inline" if format == "png" else f'attachment; filename="{name}"'
+    return Response(content, media_type=FILE_TYPES[format], headers={"Content-Disposition": disposition})
 
 
 # ---- ratings 好差评 ---------------------------------------------------------------------------------------

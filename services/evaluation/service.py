@@ -3,6 +3,8 @@ totals as it arrives (idempotently); figures and their records by RPC; the direc
 for working days."""
 from __future__ import annotations
 
+import base64
+
 from nameko.events import event_handler
 from nameko.timer import timer
 
@@ -15,6 +17,7 @@ from shared.contracts.base import parse, to_wire
 from shared.contracts.envelope import EventEnvelope
 from shared.copies import KeepsCalendar
 from shared.db import Database
+from shared.errors import ValidationFailed
 from shared.messaging import OutboxRelay, consume_once
 from shared.observability import Observed
 from shared.service import CallerContext, PersonalData, rpc
@@ -45,9 +48,16 @@ class EvaluationService(KeepsCalendar):
                                          now=utcnow()))
 
     @rpc
-    def township_report_csv(self, query: dict) -> str:
-        return h.report_csv(h.township_report(self.db, caller=self.caller(), query=parse(c.ReportQuery, query),
-                                              now=utcnow()))
+    def township_report_file(self, query: dict, format: str) -> str:
+        """The report as CSV text, or an .xlsx workbook or the trend chart (PNG) in base64."""
+        report = h.township_report(self.db, caller=self.caller(), query=parse(c.ReportQuery, query), now=utcnow())
+        if format == "csv":
+            return h.report_csv(report)
+        if format == "xlsx":
+            return base64.b64encode(h.report_xlsx(report)).decode()
+        if format == "png":
+            return base64.b64encode(h.trend_png(report)).decode()
+        raise ValidationFailed("format is csv, xlsx or png", [{"field": "format", "message": str(format)}])
 
     @rpc
     def score_settings(self) -> dict:

@@ -126,6 +126,16 @@ class TownshipReport(Contract):
     township: Figures
     stations: list[Figures]
     villages: list[Figures]
+    staff: list[Figures]
+    months: list[MonthFigures]  # the monthly trend
+
+
+class MonthFigures(Contract):
+    month: str  # YYYY-MM
+    received: int
+    completed: int
+    on_time_rate: float | None
+    satisfaction_rate: float | None
 
 
 # ---- ratings 好差评 -------------------------------------------------------------------------------------

@@ -340,6 +340,10 @@ def test_the_townships_figures_and_report_follow_what_was_done(client, qs_superv
     csv_report = client.get(f"/townships/{QS}/report", headers=qs_supervisor, params={"format": "csv"})
     assert csv_report.headers["content-type"].startswith("text/csv")
     assert csv_report.content.decode("utf-8-sig").splitlines()[1].startswith(f"township,{QS},")
+    xlsx = client.get(f"/townships/{QS}/report", headers=qs_supervisor, params={"format": "xlsx"})
+    assert xlsx.headers["content-type"].endswith("spreadsheetml.sheet") and xlsx.content[:2] == b"PK"
+    png = client.get(f"/townships/{QS}/report", headers=qs_supervisor, params={"format": "png"})
+    assert png.headers["content-type"] == "image/png" and png.content.startswith(b"\x89PNG")
     assert client.get(f"/townships/{LX}/report", headers=qs_supervisor).status_code == 404
     assert client.get("/figures", headers=qs_supervisor, params={"level": "county"}).status_code == 403
     # 好差评 by the villager, with the receipt number and the phone's last four digits, once

@@ -4,11 +4,13 @@ events twice or replayed from the log give the same figures; every figure drills
 events out of order still count; a township sees only its own figures."""
 from __future__ import annotations
 
+import io
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from nameko.testing.services import worker_factory
+from openpyxl import load_workbook
 
 from services.evaluation.adapters import orm
 from services.evaluation.service import EvaluationService
@@ -227,7 +229,14 @@ def test_the_township_report_states_the_seed_towns_own_sentence(evaluation_db, b
     assert len(report.villages) == 10
     csv_text = h.report_csv(report)
     lines = csv_text.splitlines()
-    assert lines[0].startswith("level,unit,start,end,received,completed") and len(lines) == 1 + 1 + 10 + 10
+    assert lines[0].startswith("level,unit,start,end,received,completed") and len(lines) == 1 + 1 + 10 + 10 + 10
+    book = load_workbook(io.BytesIO(h.report_xlsx(report)))
+    assert book.sheetnames == ["汇总", "乡镇", "服务站", "行政村", "工作人员", "月度趋势"]
+    assert book["汇总"]["A2"].value == report.summary and book["乡镇"]["B2"].value == 415
+    assert book["服务站"].max_row == 11 and book["月度趋势"].max_row == 13
+    assert sum(m.received for m in report.months) == 415 and len(report.months) == 12
+    png = h.trend_png(report)
+    assert png.startswith(b"\x89PNG") and len(png) > 5000
     assert lines[1].startswith(f"township,{QS},2026-01-01,2026-12-31,415,390,")
     uow.close()
     with pytest.raises(NotFound):

@@ -11,6 +11,9 @@ from dataclasses import asdict, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from openpyxl import Workbook
 from sqlalchemy import delete, func, select, text, update
 
 from services.evaluation.adapters import orm
@@ -402,20 +405,98 @@ def township_report(uow: UnitOfWork, *, caller: Caller, query: c.ReportQuery, no
 
     return c.TownshipReport(township_code=query.township_code, township_name=name, start=query.start,
                             end=query.end, summary=township_summary(name, township, today_in_china(now)),
-                            township=township, stations=units(c.Level.STATION), villages=units(c.Level.VILLAGE))
+                            township=township, stations=units(c.Level.STATION), villages=units(c.Level.VILLAGE),
+                            staff=units(c.Level.STAFF), months=_months(uow, query))
+
+
+def _months(uow: UnitOfWork, query: c.ReportQuery) -> list[c.MonthFigures]:
+    """The township's figures month by month, from its daily totals."""
+    t = orm.DailyTotal
+    wanted = [c.Metric.RECEIVED, c.Metric.COMPLETED, c.Metric.ON_TIME, c.Metric.RATINGS, c.Metric.SATISFIED]
+    by_month: dict[str, dict[c.Metric, float]] = {}
+    day = query.start.replace(day=1)
+    while day <= query.end:
+        by_month[f"{day:%Y-%m}"] = {}
+        day = (day + timedelta(days=32)).replace(day=1)
+    for day, metric, total in uow.session.execute(select(t.day, t.metric, t.total).where(
+            t.level == c.Level.TOWNSHIP.value, t.unit == query.township_code, t.metric.in_([m.value for m in wanted]),
+            t.day >= query.start, t.day <= query.end)):
+        counts = by_month[f"{day:%Y-%m}"]
+        counts[c.Metric(metric)] = counts.get(c.Metric(metric), 0) + total
+    return [c.MonthFigures(month=month, received=int(n.get(c.Metric.RECEIVED, 0)),
+                           completed=int(n.get(c.Metric.COMPLETED, 0)),
+                           on_time_rate=rates(n)["on_time_rate"], satisfaction_rate=rates(n)["satisfaction_rate"])
+            for month, n in by_month.items()]
 
 
 def report_csv(report: c.TownshipReport) -> str:
-    """The report's figures as CSV: one row per unit (the township, then its stations and villages)."""
+    """The report's figures as CSV: one row per unit (the township, then its stations, villages, staff)."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["level", "unit", "start", "end", *[m.value for m in c.Metric], "completion_rate",
                      "on_time_rate", "satisfaction_rate", "average_working_days"])
-    for row in [report.township, *report.stations, *report.villages]:
+    for row in [report.township, *report.stations, *report.villages, *report.staff]:
         writer.writerow([row.level.value, row.unit, row.start, row.end,
                          *[_number(row.counts[m]) for m in c.Metric],
                          *["" if v is None else v for v in (row.completion_rate, row.on_time_rate,
                                                              row.satisfaction_rate, row.average_working_days)]])
+    return out.getvalue()
+
+
+LEVEL_SHEETS = {"township": "乡镇", "stations": "服务站", "villages": "行政村", "staff": "工作人员"}
+METRIC_NAMES = {"received": "受理数", "completed": "办结数", "on_time": "按期办结", "working_days": "办理工作日合计",
+                "overdue": "超期", "ratings": "评价数", "satisfied": "满意数", "substantiated": "被投诉属实",
+                "sessions_attended": "赶集坐班到岗", "sessions_missed": "赶集坐班缺岗", "visits_made": "下访次数",
+                "visits_missed": "下访缺席", "consultations": "接待来访咨询人次", "service_activities": "服务活动",
+                "practical_deeds": "办实事", "complaints": "投诉"}
+
+
+def report_xlsx(report: c.TownshipReport) -> bytes:
+    """The report as a workbook: the summary, then one sheet per level (township, stations, villages,
+    staff), then the months."""
+    book = Workbook()
+    summary = book.active
+    summary.title = "汇总"
+    summary.append([report.township_name, f"{report.start} 至 {report.end}"])
+    summary.append([report.summary])
+    header = ["单位", *[METRIC_NAMES[m.value] for m in c.Metric], "办结率", "承诺期限兑现率", "群众满意率",
+              "平均办理工作日"]
+    for key, title in LEVEL_SHEETS.items():
+        sheet = book.create_sheet(title)
+        sheet.append(header)
+        rows = [report.township] if key == "township" else getattr(report, key)
+        for row in rows:
+            sheet.append([row.unit, *[_number(row.counts[m]) for m in c.Metric], row.completion_rate, row.on_time_rate,
+                          row.satisfaction_rate, row.average_working_days])
+    months = book.create_sheet("月度趋势")
+    months.append(["月份", "受理数", "办结数", "承诺期限兑现率", "群众满意率"])
+    for m in report.months:
+        months.append([m.month, m.received, m.completed, m.on_time_rate, m.satisfaction_rate])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def trend_png(report: c.TownshipReport) -> bytes:
+    """The monthly trend as a chart: applications received and completed per month, and the on-time rate."""
+    figure = Figure(figsize=(8, 4), dpi=100)
+    axes = figure.add_subplot()
+    months = [m.month for m in report.months]
+    positions = range(len(months))
+    axes.bar([p - 0.2 for p in positions], [m.received for m in report.months], width=0.4, label="received")
+    axes.bar([p + 0.2 for p in positions], [m.completed for m in report.months], width=0.4, label="completed")
+    axes.set_xticks(list(positions), months, rotation=45, fontsize=8)
+    axes.set_ylabel("applications")
+    rate_axes = axes.twinx()
+    rate_axes.plot(list(positions), [m.on_time_rate for m in report.months], color="black", marker="o",
+                   label="on-time rate")
+    rate_axes.set_ylim(0, 1.05)
+    rate_axes.set_ylabel("on-time rate")
+    axes.set_title(f"{report.township_code}: {report.start} - {report.end}")
+    axes.legend(loc="upper left", fontsize=8)
+    figure.tight_layout()
+    out = io.BytesIO()
+    FigureCanvasAgg(figure).print_png(out)
     return out.getvalue()
 
 
