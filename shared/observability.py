@@ -63,6 +63,12 @@ class _Metrics:
             "cunban_complaints_overdue", "Open complaints past their stage's limit", ["township"])
         self.early_warnings_open = Gauge(
             "cunban_early_warnings_open", "Early-warning alerts 苗头性问题 not yet acknowledged", ["township"])
+        self.township_completion_ratio = Gauge(
+            "cunban_township_completion_ratio", "办结率 this year: applications completed / received", ["township"])
+        self.township_on_time_ratio = Gauge(
+            "cunban_township_on_time_ratio", "承诺期限兑现率 this year: completed on time / completed", ["township"])
+        self.township_satisfaction_ratio = Gauge(
+            "cunban_township_satisfaction_ratio", "群众满意率 this year: satisfied ratings / ratings", ["township"])
         self.calendar_next_year_missing = Gauge(
             "cunban_calendar_next_year_missing", "1 when next year's official working-day calendar is absent",
             ["county"])

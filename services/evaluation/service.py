@@ -102,6 +102,10 @@ class EvaluationService(KeepsCalendar):
         """Invitations to rate, and 督办 for bad ratings not called back in time."""
         h.sweep(self.db, now=utcnow())
 
+    @timer(interval=get_settings().sweep_seconds, eager=True)
+    def publish_gauges(self) -> None:
+        h.update_gauges(self.db, now=utcnow())
+
     @event_handler("directory", "township_changed")
     @consume_once
     def on_township_changed(self, envelope: EventEnvelope) -> None:

@@ -27,6 +27,7 @@ from shared.contracts.caller import Caller, Role
 from shared.copies import working_calendar
 from shared.db import UnitOfWork, insert_or_add, insert_or_ignore
 from shared.errors import Conflict, Forbidden, NotFound
+from shared.observability import metrics
 from shared.pii import PersonalDataVault
 from shared.receipts import check_lookup_allowed, record_lookup_failure
 from shared.working_days import WorkingCalendar, deadline
@@ -314,6 +315,30 @@ def set_score_settings(uow: UnitOfWork, *, caller: Caller, cmd: c.ScoreSettings,
     return score_settings(uow)
 
 
+def unit_figures(uow: UnitOfWork, level: c.Level, township_code: str | None, start: date,
+                 end: date) -> list[c.Figures]:
+    """The figures of every unit of a level (in one township, or all), with one grouped query."""
+    u = orm.UnitTownship
+    stmt = select(u.unit, u.township_code).where(u.level == level.value).order_by(u.unit)
+    if township_code:
+        stmt = stmt.where(u.township_code == township_code)
+    townships = dict(uow.session.execute(stmt).all())
+    t = orm.DailyTotal
+    sums: dict[str, dict[c.Metric, float]] = {unit: {} for unit in townships}
+    if townships:
+        for unit, metric, total in uow.session.execute(
+                select(t.unit, t.metric, func.sum(t.total)).where(
+                    t.level == level.value, t.unit.in_(list(townships)), t.day >= start, t.day <= end)
+                .group_by(t.unit, t.metric)):
+            sums[unit][c.Metric(metric)] = float(total)
+    result = []
+    for unit, township in townships.items():
+        counts = {m: sums[unit].get(m, 0.0) for m in c.Metric}
+        result.append(c.Figures(level=level, unit=unit, township_code=township, start=start, end=end, counts=counts,
+                                **rates(counts)))
+    return result
+
+
 def ranking(uow: UnitOfWork, *, caller: Caller, query: c.RankingQuery) -> c.Ranking:
     """Every unit of a level within a township (or, for townships, across the county), scored; ranked
     when it has the minimum sample, shown but not ranked otherwise."""
@@ -324,26 +349,11 @@ def ranking(uow: UnitOfWork, *, caller: Caller, query: c.RankingQuery) -> c.Rank
     if query.township_code is not None and not caller.sees_township(query.township_code):
         raise NotFound("no ranking here", code="unit_not_found")
     settings = score_settings(uow)
-    u = orm.UnitTownship
-    stmt = select(u.unit, u.township_code).where(u.level == query.level.value)
-    if query.township_code:
-        stmt = stmt.where(u.township_code == query.township_code)
-    townships = dict(uow.session.execute(stmt).all())
-    t = orm.DailyTotal
-    sums: dict[str, dict[c.Metric, float]] = {unit: {} for unit in townships}
-    if townships:
-        for unit, metric, total in uow.session.execute(
-                select(t.unit, t.metric, func.sum(t.total)).where(
-                    t.level == query.level.value, t.unit.in_(list(townships)), t.day >= query.start,
-                    t.day <= query.end).group_by(t.unit, t.metric)):
-            sums[unit][c.Metric(metric)] = float(total)
     scored = []
-    for unit, township in townships.items():
-        counts = {m: sums[unit].get(m, 0.0) for m in c.Metric}
-        parts = components(counts)
-        figures_ = c.Figures(level=query.level, unit=unit, township_code=township, start=query.start, end=query.end,
-                             counts=counts, **rates(counts))
-        scored.append((unit, township, score(parts, settings), parts, int(counts[c.Metric.RECEIVED]), figures_))
+    for figures_ in unit_figures(uow, query.level, query.township_code, query.start, query.end):
+        parts = components(figures_.counts)
+        scored.append((figures_.unit, figures_.township_code, score(parts, settings), parts,
+                       int(figures_.counts[c.Metric.RECEIVED]), figures_))
     ranks = rank([(unit, value, received) for unit, _, value, _, received, _ in scored], settings.min_sample)
     units = [c.ScoredUnit(unit=unit, township_code=township, score=value, components=parts, received=received,
                           rank=ranks[unit], figures=figures_)
@@ -387,6 +397,16 @@ def honour_lists(uow: UnitOfWork, *, caller: Caller, query: c.RankingQuery) -> c
                          commendation=commendation, accountability=accountability)
 
 
+def update_gauges(uow: UnitOfWork, *, now: datetime) -> None:
+    """This year's rates per township, for the dashboards (NaN while a rate has nothing under it)."""
+    today = today_in_china(now)
+    for township in unit_figures(uow, c.Level.TOWNSHIP, None, date(today.year, 1, 1), today):
+        for gauge, value in ((metrics.township_completion_ratio, township.completion_rate),
+                             (metrics.township_on_time_ratio, township.on_time_rate),
+                             (metrics.township_satisfaction_ratio, township.satisfaction_rate)):
+            gauge.labels(township.unit).set(float("nan") if value is None else value)
+
+
 # ---- the township's report ------------------------------------------------------------------------------
 
 def township_report(uow: UnitOfWork, *, caller: Caller, query: c.ReportQuery, now: datetime) -> c.TownshipReport:
@@ -398,10 +418,7 @@ def township_report(uow: UnitOfWork, *, caller: Caller, query: c.ReportQuery, no
     name = names.name if names else query.township_code
 
     def units(level: c.Level) -> list[c.Figures]:
-        codes = uow.session.execute(select(orm.UnitTownship.unit).where(
-            orm.UnitTownship.level == level.value, orm.UnitTownship.township_code == query.township_code)
-            .order_by(orm.UnitTownship.unit)).scalars()
-        return [figures(uow, caller=caller, query=c.FiguresQuery(level=level, unit=code, **period)) for code in codes]
+        return unit_figures(uow, level, query.township_code, query.start, query.end)
 
     return c.TownshipReport(township_code=query.township_code, township_name=name, start=query.start,
                             end=query.end, summary=township_summary(name, township, today_in_china(now)),
