@@ -75,6 +75,11 @@ def test_services_and_gateway_as_separate_processes(amqp_uri, pg_database, tmp_p
             assert assigned.status_code == 200, assigned.text
             signed = client.post(f"/complaints/{ref}/actions", json={"action": "sign"}, headers=cadre).json()
             assert signed["status"] == "signed" and signed["complainant_name"] == "孙八"
+            # evaluation counts the filing from intake's event, across the broker
+            counted = wait_until(lambda: client.get("/figures", headers=supervisor, params={
+                "level": "township", "unit": "431099103"}).json()["counts"]["received"] >= 1, 60,
+                "evaluation to count the filing", services["evaluation"])
+            assert counted
         text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
         assert 'cunban_entrypoint_calls_total{entrypoint="create_township",outcome="ok",service="directory"}' in text
     finally:
