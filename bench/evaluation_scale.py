@@ -13,15 +13,13 @@ service's own use cases (the code behind GET /figures, /townships/{code}/report,
 """
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import time
-import uuid
 from datetime import UTC, date, datetime
 
+from scratch import scratch_database  # bench/scratch.py, beside this script
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from services.evaluation.adapters import orm
 from services.evaluation.service_layer import handlers as h
@@ -30,7 +28,6 @@ from shared.contracts.caller import Caller, Role
 from shared.db import ServiceDatabase
 from shared.migrate import upgrade
 
-SERVER = os.environ.get("CUNBAN_BENCH_PG_URL", "postgresql+psycopg://cunban:cunban@127.0.0.1:5432/postgres")
 ADMIN = Caller(staff_id=1, role=Role.COUNTY_ADMIN)
 TOWNSHIP = "431099107"
 YEAR = {"start": date(2026, 1, 1), "end": date(2026, 12, 31)}
@@ -92,12 +89,7 @@ def timed(db: ServiceDatabase, label: str, call) -> None:
 
 
 def main(rows: int) -> None:
-    name = f"cunban_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(SERVER, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(SERVER).set(database=name).render_as_string(hide_password=False)
-    try:
+    with scratch_database() as url:
         upgrade("evaluation", url)
         load(url, rows)
         db = ServiceDatabase("evaluation", orm.Base.metadata, url)
@@ -120,10 +112,6 @@ def main(rows: int) -> None:
               lambda uow: h.records(uow, caller=ADMIN, query=c.RecordsQuery(
                   metric=c.Metric.COMPLETED, level=c.Level.STATION, unit="ST7", **YEAR)))
         db.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

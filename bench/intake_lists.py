@@ -6,18 +6,15 @@ CUNBAN_BENCH_PG_URL overrides the server URL. Creates and drops its own database
 """
 from __future__ import annotations
 
-import os
 import re
 import sys
 import time
-import uuid
 
+from scratch import scratch_database  # bench/scratch.py, beside this script
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from shared.migrate import upgrade
 
-SERVER = os.environ.get("CUNBAN_BENCH_PG_URL", "postgresql+psycopg://cunban:cunban@127.0.0.1:5432/postgres")
 QUERIES = {
     "township, newest first": "township_code = '431099101' ORDER BY filed_at DESC, id DESC LIMIT 51",
     "township, page 20 (keyset)": "township_code = '431099101' AND (filed_at, id) < (now() - interval '300 days', 'z')"
@@ -31,12 +28,7 @@ QUERIES = {
 
 
 def main(rows: int) -> None:
-    name = f"cunban_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(SERVER, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(SERVER).set(database=name).render_as_string(hide_password=False)
-    try:
+    with scratch_database() as url:
         upgrade("intake", url)
         engine = create_engine(url)
         started = time.perf_counter()
@@ -64,10 +56,6 @@ def main(rows: int) -> None:
                               if "Scan" in line)
                 print(f"{label:32} {took:8.2f}  {access}")
         engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

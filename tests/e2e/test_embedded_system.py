@@ -361,9 +361,12 @@ def test_the_townships_figures_and_report_follow_what_was_done(client, qs_superv
     rated_figures = wait_until(lambda: (f := client.get("/figures", headers=qs_supervisor, params={
         "level": "township", "unit": QS}).json())["counts"]["ratings"] >= 1 and f, 10, "the rating counts")
     assert rated_figures["satisfaction_rate"] is not None
-    gauges = wait_until(lambda: [line for line in client.get("/metrics").text.splitlines() if line.startswith(
-        f'cunban_township_completion_ratio{{township="{QS}"}}')], 10, "the rate gauges")
-    assert float(gauges[0].split()[-1]) > 0
+    def completion_gauge() -> float:  # the timer refreshes it every second in the tests
+        lines = [line for line in client.get("/metrics").text.splitlines()
+                 if line.startswith(f'cunban_township_completion_ratio{{township="{QS}"}}')]
+        return float(lines[0].split()[-1]) if lines else 0.0
+
+    assert wait_until(lambda: completion_gauge() > 0, 10, "the rate gauge to show the completion")
     ranking = client.get("/rankings", headers=qs_supervisor, params={"level": "station", "township": QS}).json()
     assert ranking["units"] and all(u["rank"] is None for u in ranking["units"])  # samples below the minimum
     lists = client.get("/honours", headers=qs_supervisor, params={"level": "station", "township": QS})
