@@ -19,6 +19,12 @@ from shared.settings import Settings
 
 log = logging.getLogger("cunban.gateway")
 _CORRELATION = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# On every response: no sniffing, no framing, no referrer, HTTPS remembered, nothing to load (the API
+# serves JSON; the interactive docs under /docs and /redoc load Swagger UI, so they keep their own policy).
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
+                    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+                    "Cross-Origin-Resource-Policy": "same-origin"}
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 DESCRIPTION = """村办 cunban: village service stations and market-day service posts for a county.
 
@@ -40,7 +46,12 @@ def create_app(settings: Settings, calls: ServiceCalls) -> FastAPI:
         status = 500
         try:
             try:
-                response = await call_next(request)
+                length = request.headers.get("content-length", "")
+                if length.isdigit() and int(length) > settings.max_body_bytes:
+                    response = JSONResponse(error_body("payload_too_large", f"request bodies are limited to "
+                                                       f"{settings.max_body_bytes} bytes"), status_code=413)
+                else:
+                    response = await call_next(request)
             except Exception:
                 # caught here rather than by Starlette's outermost handler so the reply and the log
                 # still carry the correlation id
@@ -49,6 +60,11 @@ def create_app(settings: Settings, calls: ServiceCalls) -> FastAPI:
                                         status_code=500)
             status = response.status_code
             response.headers["X-Correlation-ID"] = correlation_id.get() or ""
+            response.headers.update(SECURITY_HEADERS)
+            if not request.url.path.startswith(("/docs", "/redoc")):
+                response.headers["Content-Security-Policy"] = API_CSP
+            if "authorization" in request.headers:  # personal data is never kept by a cache on the way
+                response.headers["Cache-Control"] = "no-store"
             return response
         finally:
             route = request.scope.get("route")

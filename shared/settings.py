@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     rpc_pool_size: int = Field(default=16, ge=1)
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)  # larger request bodies get 413
     metrics_port: int = 9100
     log_level: str = "INFO"
     outbox_poll_seconds: float = Field(default=0.5, gt=0)

@@ -110,3 +110,18 @@ def test_every_rpc_entrypoint_treats_typed_errors_as_expected():
             for entrypoint in getattr(getattr(service, attr), ENTRYPOINT_EXTENSIONS_ATTR, ()):
                 if isinstance(entrypoint, Rpc):
                     assert CunbanError in entrypoint.expected_exceptions, f"{name}.{attr}"
+
+
+def test_every_response_carries_the_security_headers_and_big_bodies_are_refused():
+    from fastapi.testclient import TestClient
+
+    client = TestClient(APP)
+    response = client.get("/healthz", headers={"Authorization": "Bearer x"})
+    assert response.headers["X-Content-Type-Options"] == "nosniff" and response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+    assert response.headers["Cache-Control"] == "no-store" and response.headers["Referrer-Policy"] == "no-referrer"
+    assert "Content-Security-Policy" not in client.get("/docs").headers  # Swagger UI loads its scripts
+    big = client.post("/auth/login", content=b"x" * (SETTINGS.max_body_bytes + 1),
+                      headers={"content-type": "application/json"})
+    assert big.status_code == 413 and big.json()["error"]["code"] == "payload_too_large"
+    assert big.headers["X-Content-Type-Options"] == "nosniff"
