@@ -163,14 +163,24 @@ def _township_of(uow: UnitOfWork, caller: Caller, level: c.Level, unit: str | No
 
 def figures(uow: UnitOfWork, *, caller: Caller, query: c.FiguresQuery) -> c.Figures:
     township = _township_of(uow, caller, query.level, query.unit)
-    t = orm.DailyTotal
-    sums = dict(uow.session.execute(
-        select(t.metric, func.sum(t.total)).where(t.level == query.level.value, t.unit == (query.unit or "county"),
-                                                  t.day >= query.start, t.day <= query.end)
-        .group_by(t.metric)).all())
-    counts = {metric: float(sums.get(metric.value, 0) or 0) for metric in c.Metric}
+    unit = query.unit or "county"
+    counts = _counts(uow, query.level, [unit], query.start, query.end)[unit]
     return c.Figures(level=query.level, unit=query.unit, township_code=township, start=query.start, end=query.end,
                      counts=counts, **rates(counts))
+
+
+def _counts(uow: UnitOfWork, level: c.Level, units: list[str], start: date,
+            end: date) -> dict[str, dict[c.Metric, float]]:
+    """Every metric's total for each unit over a period: one grouped query over the daily totals."""
+    t = orm.DailyTotal
+    sums: dict[str, dict[c.Metric, float]] = {unit: dict.fromkeys(c.Metric, 0.0) for unit in units}
+    if units:
+        for unit, metric, total in uow.session.execute(
+                select(t.unit, t.metric, func.sum(t.total)).where(
+                    t.level == level.value, t.unit.in_(units), t.day >= start, t.day <= end)
+                .group_by(t.unit, t.metric)):
+            sums[unit][c.Metric(metric)] = float(total)
+    return sums
 
 
 UNIT_COLUMNS = {c.Level.STAFF: orm.FactRow.staff_id, c.Level.STATION: orm.FactRow.station_code,
@@ -323,20 +333,9 @@ def unit_figures(uow: UnitOfWork, level: c.Level, township_code: str | None, sta
     if township_code:
         stmt = stmt.where(u.township_code == township_code)
     townships = dict(uow.session.execute(stmt).all())
-    t = orm.DailyTotal
-    sums: dict[str, dict[c.Metric, float]] = {unit: {} for unit in townships}
-    if townships:
-        for unit, metric, total in uow.session.execute(
-                select(t.unit, t.metric, func.sum(t.total)).where(
-                    t.level == level.value, t.unit.in_(list(townships)), t.day >= start, t.day <= end)
-                .group_by(t.unit, t.metric)):
-            sums[unit][c.Metric(metric)] = float(total)
-    result = []
-    for unit, township in townships.items():
-        counts = {m: sums[unit].get(m, 0.0) for m in c.Metric}
-        result.append(c.Figures(level=level, unit=unit, township_code=township, start=start, end=end, counts=counts,
-                                **rates(counts)))
-    return result
+    sums = _counts(uow, level, list(townships), start, end)
+    return [c.Figures(level=level, unit=unit, township_code=township, start=start, end=end, counts=sums[unit],
+                      **rates(sums[unit])) for unit, township in townships.items()]
 
 
 def ranking(uow: UnitOfWork, *, caller: Caller, query: c.RankingQuery) -> c.Ranking:
@@ -442,8 +441,8 @@ def _months(uow: UnitOfWork, query: c.ReportQuery) -> list[c.MonthFigures]:
         counts[c.Metric(metric)] = counts.get(c.Metric(metric), 0) + total
     return [c.MonthFigures(month=month, received=int(n.get(c.Metric.RECEIVED, 0)),
                            completed=int(n.get(c.Metric.COMPLETED, 0)),
-                           on_time_rate=rates(n)["on_time_rate"], satisfaction_rate=rates(n)["satisfaction_rate"])
-            for month, n in by_month.items()]
+                           on_time_rate=r["on_time_rate"], satisfaction_rate=r["satisfaction_rate"])
+            for month, n in by_month.items() for r in (rates(n),)]
 
 
 def report_csv(report: c.TownshipReport) -> str:
