@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from nameko.events import event_handler
-from sqlalchemy import Date, Integer, String, select
+from sqlalchemy import Boolean, Date, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.contracts.envelope import EventEnvelope
@@ -24,6 +24,17 @@ class CalendarDayColumns:
     county_code: Mapped[str] = mapped_column(String(6), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20), nullable=False)
+
+
+class StaffColumns:
+    """Who a staff member is, as far as other services need: township, station, role, active."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    township_code: Mapped[str | None] = mapped_column(String(9))
+    station_code: Mapped[str | None] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(24), nullable=False)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
 class VillageColumns:
@@ -54,6 +65,11 @@ def keep_calendar_day(uow: UnitOfWork, model: Any, payload: dict[str, Any]) -> N
     kind = payload["kind"]
     uow.put(model, (payload["county_code"], day),
             None if kind is None else {"county_code": payload["county_code"], "day": day, "kind": kind})
+
+
+def keep_staff(uow: UnitOfWork, model: Any, payload: dict[str, Any]) -> None:
+    uow.keep_newest(model, payload["id"], {k: payload[k] for k in (
+        "id", "township_code", "station_code", "role", "active", "version")})
 
 
 def keep_village(uow: UnitOfWork, model: Any, payload: dict[str, Any]) -> None:
@@ -89,6 +105,17 @@ def check_occasion(uow: UnitOfWork, model: Any, township: str, *, session_id: st
 
 
 # ---- the event handlers that keep the copies, for services to inherit --------------------------------
+
+class KeepsStaff:
+    """The directory's staff, into the service's `staff_copy` table."""
+
+    staff_copy: Any
+
+    @event_handler("directory", "staff_changed")
+    @consume_once
+    def on_staff_changed(self, envelope: EventEnvelope) -> None:
+        keep_staff(self.db, self.staff_copy, envelope.payload)
+
 
 class KeepsVillages:
     """The directory's villages, into the service's `village_copy` table."""

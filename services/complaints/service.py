@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 
-from nameko.events import event_handler
 from nameko.timer import timer
 
 from services.complaints.adapters import orm
@@ -14,11 +13,10 @@ from services.complaints.service_layer import handlers as h
 from shared.clock import utcnow
 from shared.contracts import complaints as c
 from shared.contracts.base import parse, to_wire
-from shared.contracts.envelope import EventEnvelope
-from shared.copies import KeepsCalendar, KeepsOccasions, KeepsVillages
+from shared.copies import KeepsCalendar, KeepsOccasions, KeepsStaff, KeepsVillages
 from shared.db import Database
 from shared.errors import ValidationFailed
-from shared.messaging import OutboxRelay, consume_once
+from shared.messaging import OutboxRelay
 from shared.observability import Observed
 from shared.service import CallerContext, PersonalData, rpc
 from shared.settings import get_settings
@@ -26,9 +24,10 @@ from shared.settings import get_settings
 log = logging.getLogger(__name__)
 
 
-class ComplaintsService(KeepsVillages, KeepsCalendar, KeepsOccasions):
+class ComplaintsService(KeepsStaff, KeepsVillages, KeepsCalendar, KeepsOccasions):
     name = "complaints"
-    village_copy, calendar_copy, occasion_copy = orm.VillageCopy, orm.CalendarDayCopy, orm.OccasionCopy
+    staff_copy, village_copy, calendar_copy = orm.StaffCopy, orm.VillageCopy, orm.CalendarDayCopy
+    occasion_copy = orm.OccasionCopy
 
     db = Database(Base.metadata)
     relay = OutboxRelay()
@@ -111,9 +110,3 @@ class ComplaintsService(KeepsVillages, KeepsCalendar, KeepsOccasions):
     @timer(interval=get_settings().sweep_seconds, eager=True)
     def publish_gauges(self) -> None:
         h.update_gauges(self.db, now=utcnow())
-
-    # ---- what other services tell us ---------------------------------------------------------------------
-    @event_handler("directory", "staff_changed")
-    @consume_once
-    def on_staff_changed(self, envelope: EventEnvelope) -> None:
-        h.keep_staff(self.db, staff=envelope.payload)

@@ -33,7 +33,7 @@ from shared.contracts.scheduling import (
     VisitSeriesChange,
     VisitSeriesCreate,
 )
-from shared.copies import KeepsCalendar, KeepsVillages
+from shared.copies import KeepsCalendar, KeepsStaff, KeepsVillages
 from shared.db import Database
 from shared.errors import ValidationFailed
 from shared.messaging import OutboxRelay, consume_once
@@ -42,9 +42,9 @@ from shared.service import CallerContext, PersonalData, rpc
 from shared.settings import get_settings
 
 
-class SchedulingService(KeepsVillages, KeepsCalendar):
+class SchedulingService(KeepsStaff, KeepsVillages, KeepsCalendar):
     name = "scheduling"
-    village_copy, calendar_copy = orm.VillageCopy, orm.CalendarDayCopy
+    staff_copy, village_copy, calendar_copy = orm.StaffCopy, orm.VillageCopy, orm.CalendarDayCopy
 
     db = Database(Base.metadata)
     relay = OutboxRelay()
@@ -193,11 +193,6 @@ class SchedulingService(KeepsVillages, KeepsCalendar):
     @consume_once
     def on_market_site_changed(self, envelope: EventEnvelope) -> None:
         h.keep_site(self.db, site=envelope.payload)
-
-    @event_handler("directory", "staff_changed")
-    @consume_once
-    def on_staff_changed(self, envelope: EventEnvelope) -> None:
-        h.keep_staff(self.db, staff=envelope.payload)
 
     # ---- what intake tells us: records handled at a session or raised on a visit ----------------------
     @event_handler("intake", "application_filed")

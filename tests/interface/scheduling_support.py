@@ -47,8 +47,8 @@ def prepare(scheduling) -> None:
     for staff_id, role, township in [(3, "township_cadre", QS), (4, "township_cadre", QS),
                                      (5, "department_staff", QS), (6, "village_agent", QS), (31, "supervisor", QS),
                                      (40, "township_cadre", LX)]:
-        deliver("staff_changed", {"id": staff_id, "township_code": township, "role": role, "active": True,
-                                  "version": 1})
+        deliver("staff_changed", {"id": staff_id, "township_code": township, "station_code": None, "role": role,
+                                  "active": True, "version": 1})
     for code, township in ((f"{QS}001", QS), (f"{QS}002", QS), (f"{LX}001", LX)):
         deliver("village_changed", {"code": code, "township_code": township, "name": f"村{code[-3:]}", "version": 1})
     deliver("calendar_changed", {"county_code": "431099", "day": "2026-12-19", "kind": "local_day_off",

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.copies import CalendarDayColumns, OccasionColumns, VillageColumns
+from shared.copies import CalendarDayColumns, OccasionColumns, StaffColumns, VillageColumns
 from shared.messaging_tables import UtcDateTime, add_messaging_tables
 from shared.receipts import LookupFailureColumns, ReceiptCounterColumns
 
@@ -162,14 +162,8 @@ class LookupFailure(LookupFailureColumns, Base):
     __tablename__ = "lookup_failures"
 
 
-class StaffCopy(Base):
+class StaffCopy(StaffColumns, Base):
     __tablename__ = "rm_staff"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    township_code: Mapped[str | None] = mapped_column(String(9))
-    station_code: Mapped[str | None] = mapped_column(String(32))
-    role: Mapped[str] = mapped_column(String(24), nullable=False)
-    active: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    version: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
 class VillageCopy(VillageColumns, Base):

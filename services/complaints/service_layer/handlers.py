@@ -499,10 +499,3 @@ def set_warning_rule(uow: UnitOfWork, *, caller: Caller, cmd: c.WarningRule, now
                                     "updated_at": now})
     uow.commit()
     return warning_rule(uow)
-
-
-# ---- read models -----------------------------------------------------------------------------------
-
-def keep_staff(uow: UnitOfWork, *, staff: dict[str, Any]) -> None:
-    uow.keep_newest(orm.StaffCopy, staff["id"],
-                    {k: staff[k] for k in ("id", "township_code", "station_code", "role", "active", "version")})

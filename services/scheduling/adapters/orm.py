@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.copies import CalendarDayColumns, VillageColumns
+from shared.copies import CalendarDayColumns, StaffColumns, VillageColumns
 from shared.messaging_tables import UtcDateTime, add_messaging_tables
 
 
@@ -211,13 +211,8 @@ class VillageCopy(VillageColumns, Base):
     __tablename__ = "rm_villages"
 
 
-class StaffCopy(Base):
+class StaffCopy(StaffColumns, Base):
     __tablename__ = "rm_staff"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    township_code: Mapped[str | None] = mapped_column(String(9))
-    role: Mapped[str] = mapped_column(String(24), nullable=False)
-    active: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    version: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
 class CalendarDayCopy(CalendarDayColumns, Base):

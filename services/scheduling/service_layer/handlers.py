@@ -486,8 +486,3 @@ def _booking_view(booking: orm.Booking, slot: orm.SlotRow, vault: PersonalDataVa
     return BookingView(id=booking.id, slot_id=slot.id, starts_at=slot.starts_at, status=booking.status,
                        name=name if full else mask_name(name), phone=phone if full else mask_phone(phone),
                        topic=booking.topic)
-
-
-def keep_staff(uow: UnitOfWork, *, staff: dict[str, Any]) -> None:
-    uow.keep_newest(orm.StaffCopy, staff["id"],
-                    {k: staff[k] for k in ("id", "township_code", "role", "active", "version")})
