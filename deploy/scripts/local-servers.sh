@@ -55,6 +55,9 @@ DO \$\$ BEGIN
     CREATE ROLE $PG_USER LOGIN CREATEDB PASSWORD '$PG_PASSWORD';
   END IF;
 END \$\$;
+-- DROP DATABASE ... WITH (FORCE) of a scratch database must also end an autovacuum worker busy in it,
+-- and PostgreSQL asks for pg_signal_backend to do that (such a worker belongs to no role).
+GRANT pg_signal_backend TO $PG_USER;
 SQL
 }
 
