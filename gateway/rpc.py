@@ -16,6 +16,7 @@ from typing import Any
 import anyio.to_thread
 from eventlet import patcher
 
+from shared.contracts import access
 from shared.contracts.caller import Caller
 from shared.rpc_client import RpcClient
 
@@ -26,6 +27,9 @@ class ServiceCalls:
         self.green = patcher.is_monkey_patched("socket")
 
     async def call(self, service: str, method: str, *, caller: Caller, **kwargs: Any) -> Any:
+        """Call a service for `caller`, after the access matrix let the caller do "<service>.<method>"
+        (the service checks again)."""
+        access.authorize(caller, f"{service}.{method}")
         work = functools.partial(self.client.call, service, method, caller=caller, **kwargs)
         if self.green:
             return await _in_green_thread(work)

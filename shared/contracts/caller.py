@@ -16,8 +16,18 @@ class Role(StrEnum):
     DEPARTMENT_STAFF = "department_staff"  # 站所工作人员
     SUPERVISOR = "supervisor"  # 政务服务中心 / 领导小组办公室
     COUNTY_ADMIN = "county_admin"  # 县信息中心
+    STATION_CLIENT = "station_client"  # a machine at a village station, signed in with the station's API key
     PUBLIC = "public"  # an unauthenticated villager, or the gateway acting for one
     SYSTEM = "system"  # the platform itself (demo seeding, migrations)
+
+
+class Scope(StrEnum):
+    """How much of the tenant tree a caller acts over for one action (shared/contracts/access.py)."""
+
+    PUBLIC = "P"
+    STATION = "S"
+    TOWNSHIP = "T"
+    COUNTY = "C"
 
 
 COUNTY_ROLES = frozenset({Role.COUNTY_ADMIN, Role.SYSTEM})
@@ -33,6 +43,7 @@ class Caller(BaseModel):
     township_code: str | None = None
     station_code: str | None = None
     correlation_id: str | None = None
+    scope: Scope | None = None  # granted per action by the access matrix; never sent over the wire
 
     @classmethod
     def public(cls, correlation_id: str | None = None) -> Caller:
@@ -46,12 +57,30 @@ class Caller(BaseModel):
     def is_county(self) -> bool:
         return self.role in COUNTY_ROLES
 
+    @property
+    def reach(self) -> Scope:
+        if self.scope is not None and self.scope is not Scope.PUBLIC:
+            return self.scope
+        return Scope.COUNTY if self.is_county else Scope.TOWNSHIP
+
     def sees_township(self, township_code: str) -> bool:
-        return self.is_county or (self.township_code is not None and self.township_code == township_code)
+        if self.reach is Scope.COUNTY:
+            return True
+        return self.township_code is not None and self.township_code == township_code
+
+    def sees_station(self, township_code: str, station_code: str | None) -> bool:
+        """A record of a township (and maybe of one of its stations): does this caller's scope cover it?"""
+        if self.reach is Scope.STATION:
+            return self.sees_township(township_code) and station_code is not None and station_code == self.station_code
+        return self.sees_township(township_code)
 
     def township_filter(self) -> str | None:
         """None means every township (county roles); otherwise the caller's own township."""
-        return None if self.is_county else self.township_code
+        return None if self.reach is Scope.COUNTY else self.township_code
+
+    def station_filter(self) -> str | None:
+        """The caller's own station when its scope for this action is one station, else None."""
+        return self.station_code if self.reach is Scope.STATION else None
 
     def require_role(self, *roles: Role) -> None:
         if self.role not in roles and self.role is not Role.SYSTEM:

@@ -110,7 +110,7 @@ def test_a_cadre_reads_but_cannot_change_the_catalogue(client):
     cadre = login(client, "qs_cadre1")
     assert client.get("/catalogue", headers=cadre).status_code == 200
     response = client.patch(f"/catalogue/{QS}/DB-001", json={"name": "x"}, headers=cadre)
-    assert response.status_code == 403 and response.json()["error"]["code"] == "forbidden"
+    assert response.status_code == 403 and response.json()["error"]["code"] == "role_not_allowed"
 
 
 def test_supervisor_adds_staff_who_can_then_sign_in(client, qs_supervisor):

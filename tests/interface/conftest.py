@@ -12,6 +12,7 @@ from services.scheduling.adapters.orm import Base as SchedulingBase
 from shared.contracts.caller import Caller, Role
 from shared.db import ServiceDatabase
 from shared.migrate import upgrade
+from shared.service import WorkerCaller
 from tests.interface.scheduling_support import prepare, service_as
 
 ADMIN = Caller(staff_id=1, username="admin", role=Role.COUNTY_ADMIN)
@@ -43,7 +44,7 @@ def directory(directory_db) -> Callable[[Caller], DirectoryService]:
     """A directory worker acting for `caller`; each call gets a fresh unit of work like a real worker."""
 
     def as_caller(caller: Caller = ADMIN) -> DirectoryService:
-        service = worker_factory(DirectoryService, db=directory_db.unit_of_work(), caller=lambda: caller)
+        service = worker_factory(DirectoryService, db=directory_db.unit_of_work(), caller=WorkerCaller(caller))
         return service
 
     service = as_caller(Caller.system())

@@ -12,6 +12,7 @@ from shared.clock import utcnow
 from shared.contracts.caller import Caller, Role
 from shared.contracts.envelope import EventEnvelope
 from shared.pii import PersonalDataVault
+from shared.service import WorkerCaller
 from shared.settings import DEVELOPMENT_PII_KEY
 
 QS, LX = "431099101", "431099102"
@@ -28,7 +29,7 @@ VAULT = PersonalDataVault(DEVELOPMENT_PII_KEY)
 
 def service_as(db):
     def as_caller(caller: Caller) -> SchedulingService:
-        return worker_factory(SchedulingService, db=db.unit_of_work(), caller=lambda: caller)
+        return worker_factory(SchedulingService, db=db.unit_of_work(), caller=WorkerCaller(caller))
     return as_caller
 
 

@@ -18,6 +18,7 @@ from shared.contracts.envelope import EventEnvelope
 from shared.db import ServiceDatabase
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.observability import metrics
+from shared.service import WorkerCaller
 
 QS, STATION = "431099101", "ST431099101001"
 AGENT = Caller(staff_id=6, role=Role.VILLAGE_AGENT, township_code=QS, station_code=STATION)
@@ -46,7 +47,7 @@ def approvals_db(migrated_db) -> ServiceDatabase:
 @pytest.fixture
 def approvals(approvals_db):
     def as_caller(caller: Caller = SUPERVISOR) -> ApprovalsService:
-        return worker_factory(ApprovalsService, db=approvals_db.unit_of_work(), caller=lambda: caller)
+        return worker_factory(ApprovalsService, db=approvals_db.unit_of_work(), caller=WorkerCaller(caller))
 
     def deliver(source, type_, payload):
         envelope = EventEnvelope(source=source, type=type_, occurred_at=utcnow(), payload=payload)

@@ -18,6 +18,7 @@ from shared.contracts.caller import Caller, Role
 from shared.contracts.envelope import EventEnvelope
 from shared.errors import Conflict, Forbidden, NotFound, TooManyAttempts, ValidationFailed
 from shared.pii import PersonalDataVault
+from shared.service import WorkerCaller
 from shared.settings import DEVELOPMENT_PII_KEY
 from tests.interface.scheduling_support import outbox_events
 
@@ -42,7 +43,8 @@ def complaints_db(migrated_db):
 @pytest.fixture
 def complaints(complaints_db):
     def as_caller(caller: Caller) -> ComplaintsService:
-        return worker_factory(ComplaintsService, db=complaints_db.unit_of_work(), caller=lambda: caller, vault=VAULT)
+        return worker_factory(ComplaintsService, db=complaints_db.unit_of_work(), caller=WorkerCaller(caller),
+                              vault=VAULT)
 
     def deliver(type_, payload):
         envelope = EventEnvelope(source="directory", type=type_, occurred_at=utcnow(), payload=payload)

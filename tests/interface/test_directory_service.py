@@ -114,7 +114,7 @@ def test_public_catalogue_of_an_unknown_township_is_not_found(directory):
 
 
 def test_public_callers_cannot_list_staff_records(directory):
-    with pytest.raises(Forbidden):
+    with pytest.raises(Unauthenticated):
         directory(Caller.public()).list_staff()
 
 

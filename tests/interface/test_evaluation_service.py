@@ -21,6 +21,7 @@ from shared.contracts.envelope import EventEnvelope
 from shared.contracts.evaluation import FiguresQuery, RecordsQuery
 from shared.errors import Conflict, Forbidden, NotFound, TooManyAttempts
 from shared.pii import PersonalDataVault
+from shared.service import WorkerCaller
 from shared.settings import DEVELOPMENT_PII_KEY
 
 QS, LX = "431099101", "431099102"
@@ -43,7 +44,8 @@ def deliver(evaluation_db):
     def send(source: str, type_: str, payload: dict, at: datetime, event_id: str | None = None) -> dict:
         envelope = EventEnvelope(source=source, type=type_, occurred_at=at, payload=payload,
                                  event_id=event_id or uuid.uuid4().hex).model_dump(mode="json")
-        worker = worker_factory(EvaluationService, db=evaluation_db.unit_of_work(), caller=lambda: Caller.system())
+        worker = worker_factory(EvaluationService, db=evaluation_db.unit_of_work(),
+                                caller=WorkerCaller(Caller.system()))
         getattr(worker, f"on_{type_}")(envelope)
         worker.db.close()
         return envelope
@@ -215,7 +217,8 @@ def test_a_township_sees_only_its_own_figures(evaluation_db, deliver):
 
 def test_the_township_report_states_the_seed_towns_own_sentence(evaluation_db, bulk):
     _seed_year(bulk)
-    worker = worker_factory(EvaluationService, db=evaluation_db.unit_of_work(), caller=lambda: Caller.system())
+    worker = worker_factory(EvaluationService, db=evaluation_db.unit_of_work(),
+                                caller=WorkerCaller(Caller.system()))
     worker.on_township_changed(EventEnvelope(source="directory", type="township_changed", occurred_at=_at(0),
                                              payload={"code": QS, "county_code": "431099", "name": "青石镇",
                                                       "hotline": None, "version": 1}).model_dump(mode="json"))

@@ -15,8 +15,9 @@ from shared.clock import utcnow
 from shared.contracts.caller import Caller, Role
 from shared.contracts.envelope import EventEnvelope
 from shared.db import ServiceDatabase
-from shared.errors import Conflict, Forbidden, NotFound, TooManyAttempts, ValidationFailed
+from shared.errors import Conflict, Forbidden, NotFound, TooManyAttempts, Unauthenticated, ValidationFailed
 from shared.pii import PersonalDataVault
+from shared.service import WorkerCaller
 from shared.settings import DEVELOPMENT_PII_KEY
 
 QS, LX = "431099101", "431099102"
@@ -41,7 +42,7 @@ def intake(intake_db):
     vault = PersonalDataVault(DEVELOPMENT_PII_KEY)
 
     def as_caller(caller: Caller = AGENT) -> IntakeService:
-        return worker_factory(IntakeService, db=intake_db.unit_of_work(), caller=lambda: caller, vault=vault)
+        return worker_factory(IntakeService, db=intake_db.unit_of_work(), caller=WorkerCaller(caller), vault=vault)
 
     def event(source: str, type_: str, payload: dict, occurred_at: datetime | None = None) -> dict:
         return EventEnvelope(source=source, type=type_, occurred_at=occurred_at or utcnow(),
@@ -137,9 +138,10 @@ def test_bad_input_is_refused_and_stores_nothing(intake, intake_db, change, code
 
 
 def test_county_admins_and_the_public_do_not_file(intake):
-    for caller in (Caller(staff_id=1, role=Role.COUNTY_ADMIN), Caller.public()):
-        with pytest.raises(Forbidden):
-            intake(caller).file_application(application=PROMISED)
+    with pytest.raises(Forbidden):
+        intake(Caller(staff_id=1, role=Role.COUNTY_ADMIN)).file_application(application=PROMISED)
+    with pytest.raises(Unauthenticated):
+        intake(Caller.public()).file_application(application=PROMISED)
 
 
 def test_others_see_personal_data_masked_and_other_townships_not_at_all(intake):
