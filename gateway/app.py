@@ -11,7 +11,10 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from gateway.audit import audit_envelope, client_of
+from gateway.auth import Accounts
 from gateway.errors import error_body, install_error_handlers
+from gateway.limits import RateLimiter
 from gateway.routes import approvals, auth, complaints, directory, evaluation, health, intake, scheduling, visits
 from gateway.rpc import ServiceCalls
 from shared.observability import correlation_id, metrics
@@ -25,6 +28,7 @@ SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DEN
                     "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
                     "Cross-Origin-Resource-Policy": "same-origin"}
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
+UNLIMITED = frozenset({"/healthz", "/readyz", "/metrics"})  # probes and scrapes are never rate limited
 
 DESCRIPTION = """村办 cunban: village service stations and market-day service posts for a county.
 
@@ -36,6 +40,8 @@ def create_app(settings: Settings, calls: ServiceCalls) -> FastAPI:
     app = FastAPI(title="cunban", version="0.1.0", description=DESCRIPTION)
     app.state.settings = settings
     app.state.calls = calls
+    app.state.accounts = Accounts(settings)
+    per_client = RateLimiter(settings.client_requests_per_minute)
     install_error_handlers(app)
 
     @app.middleware("http")
@@ -47,9 +53,15 @@ def create_app(settings: Settings, calls: ServiceCalls) -> FastAPI:
         try:
             try:
                 length = request.headers.get("content-length", "")
+                wait = 0 if request.url.path in UNLIMITED else per_client.hit(client_of(request))
                 if length.isdigit() and int(length) > settings.max_body_bytes:
                     response = JSONResponse(error_body("payload_too_large", f"request bodies are limited to "
                                                        f"{settings.max_body_bytes} bytes"), status_code=413)
+                elif wait:
+                    metrics.rate_limited.labels("client").inc()
+                    response = JSONResponse(error_body("rate_limited", "too many requests from this address; slow "
+                                                       "down", {"retry_after": wait}), status_code=429,
+                                            headers={"Retry-After": str(wait)})
                 else:
                     response = await call_next(request)
             except Exception:
@@ -72,6 +84,8 @@ def create_app(settings: Settings, calls: ServiceCalls) -> FastAPI:
             elapsed = time.perf_counter() - started
             metrics.http_requests.labels(request.method, template, str(status)).inc()
             metrics.http_latency.labels(request.method, template).observe(elapsed)
+            if (entry := audit_envelope(request, status)) is not None:
+                calls.announce(entry)
             log.info("%s %s %s", request.method, template, status,
                      extra={"entrypoint": f"{request.method} {template}"})
             correlation_id.reset(token)

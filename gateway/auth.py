@@ -1,59 +1,163 @@
-"""Bearer tokens for staff: signed (HS256) with expiry; the claims are the caller's identity and scope."""
+"""Who is calling: staff with a bearer token, a station's machine with an API key, or the public.
+
+Tokens are signed (HS256) and expire; their claims are the caller's identity and scope plus the account
+version they were issued for. A token also stops working when its holder signs out or the account is
+disabled or changed (directory.session_status, asked at most every `session_check_seconds` per token).
+Station keys (`X-API-Key`) are resolved by the directory and remembered for as long.
+"""
 from __future__ import annotations
 
+import hashlib
+import re
+import time
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from gateway.limits import RateLimiter
 from shared.clock import utcnow
 from shared.contracts.caller import Caller, Role
-from shared.contracts.directory import StaffPublic
-from shared.errors import Unauthenticated
-from shared.observability import correlation_id
+from shared.contracts.directory import StaffPublic, StationKeyCaller
+from shared.errors import TooManyAttempts, Unauthenticated
+from shared.observability import correlation_id, metrics
 from shared.settings import Settings
 
 ALGORITHM = "HS256"
+KEY_SHAPE = re.compile(r"^cbk_\d{1,12}_[A-Za-z0-9_-]{43}$")
 
 bearer = HTTPBearer(auto_error=False, description="the access_token from POST /auth/login")
+station_key = APIKeyHeader(name="X-API-Key", auto_error=False,
+                           description="a station key (cbk_…) for a station's machine client")
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    caller: Caller
+    jti: str
+    account_version: int
+    expires_at: datetime
 
 
 def issue_token(staff: StaffPublic, settings: Settings, now: datetime | None = None) -> tuple[str, datetime]:
     now = now or utcnow()
     expires = now + timedelta(minutes=settings.token_ttl_minutes)
     claims = {"sub": str(staff.id), "username": staff.username, "role": staff.role.value,
-              "township": staff.township_code, "station": staff.station_code,
+              "township": staff.township_code, "station": staff.station_code, "ver": staff.version,
               "iat": int(now.timestamp()), "exp": int(expires.timestamp()), "jti": uuid.uuid4().hex}
     return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM), expires
 
 
-def caller_from_token(token: str, settings: Settings) -> Caller:
+def read_token(token: str, settings: Settings) -> SignedIn:
+    invalid = Unauthenticated("the token is not valid", code="token_invalid")
     try:
         claims = jwt.decode(token, settings.secret_key, algorithms=[ALGORITHM],
-                            options={"require": ["exp", "sub", "role"]})
+                            options={"require": ["exp", "sub", "role", "jti", "ver"]})
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("the token has expired: sign in again", code="token_expired") from None
     except jwt.PyJWTError:
-        raise Unauthenticated("the token is not valid", code="token_invalid") from None
+        raise invalid from None
     try:
         role = Role(claims["role"])
     except ValueError:
-        raise Unauthenticated("the token is not valid", code="token_invalid") from None
-    if role in (Role.PUBLIC, Role.SYSTEM):
-        raise Unauthenticated("the token is not valid", code="token_invalid")
-    return Caller(staff_id=int(claims["sub"]), username=claims.get("username"), role=role,
-                  township_code=claims.get("township"), station_code=claims.get("station"),
-                  correlation_id=correlation_id.get())
+        raise invalid from None
+    if role in (Role.PUBLIC, Role.SYSTEM, Role.STATION_CLIENT):
+        raise invalid
+    caller = Caller(staff_id=int(claims["sub"]), username=claims.get("username"), role=role,
+                    township_code=claims.get("township"), station_code=claims.get("station"),
+                    correlation_id=correlation_id.get())
+    expires = datetime.fromtimestamp(int(claims["exp"]), tz=utcnow().tzinfo)
+    return SignedIn(caller, str(claims["jti"]), int(claims["ver"]), expires)
+
+
+class Remembered:
+    """Answers from the directory kept for a few seconds, so a busy station does not ask on every
+    request (bounded: the oldest half is dropped when full)."""
+
+    def __init__(self, seconds: float, size: int = 20_000):
+        self.seconds, self.size = seconds, size
+        self._items: dict[str, tuple[float, Any]] = {}
+
+    def get(self, key: str) -> Any:
+        item = self._items.get(key)
+        if item is None or time.monotonic() - item[0] > self.seconds:
+            return None
+        return item[1]
+
+    def put(self, key: str, value: Any) -> None:
+        if len(self._items) >= self.size:
+            for old in list(self._items)[: self.size // 2]:
+                del self._items[old]
+        self._items[key] = (time.monotonic(), value)
+
+    def forget(self, key: str) -> None:
+        self._items.pop(key, None)
+
+
+class Accounts:
+    """The gateway's side of accounts: checking sessions and keys, and the per-account rate limit."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.sessions = Remembered(settings.session_check_seconds)
+        self.keys = Remembered(settings.session_check_seconds)
+        self.per_account = RateLimiter(settings.account_requests_per_minute)
+
+    async def staff(self, request: Request, token: str) -> Caller:
+        signed_in = read_token(token, self.settings)
+        if self.sessions.get(signed_in.jti) is None:
+            valid = await request.app.state.calls.call(
+                "directory", "session_status", caller=Caller.system(),
+                check={"jti": signed_in.jti, "staff_id": signed_in.caller.staff_id,
+                       "account_version": signed_in.account_version})
+            if not valid:
+                raise Unauthenticated("this session has ended: sign in again", code="session_ended")
+            self.sessions.put(signed_in.jti, True)
+        request.state.session = signed_in
+        return self._admit(f"staff:{signed_in.caller.staff_id}", signed_in.caller)
+
+    async def station(self, request: Request, key: str) -> Caller:
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        resolved = self.keys.get(digest)
+        if resolved is None:
+            resolved = StationKeyCaller.model_validate(await request.app.state.calls.call(
+                "directory", "resolve_station_key", caller=Caller.system(), key=key))
+            self.keys.put(digest, resolved)
+        caller = Caller(staff_id=resolved.staff_id, username=f"station-key-{resolved.key_id}",
+                        role=Role.STATION_CLIENT, township_code=resolved.township_code,
+                        station_code=resolved.station_code, correlation_id=correlation_id.get())
+        return self._admit(f"key:{resolved.key_id}", caller)
+
+    def _admit(self, account: str, caller: Caller) -> Caller:
+        wait = self.per_account.hit(account)
+        if wait:
+            metrics.rate_limited.labels("account").inc()
+            raise TooManyAttempts("too many requests for this account; slow down", {"retry_after": wait},
+                                  code="rate_limited")
+        return caller
+
+    def signed_out(self, jti: str) -> None:
+        self.sessions.forget(jti)
 
 
 async def current_staff(request: Request,
-                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Caller:
-    if credentials is None or credentials.scheme.lower() != "bearer":
+                        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+                        api_key: Annotated[str | None, Depends(station_key)]) -> Caller:
+    accounts: Accounts = request.app.state.accounts
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        caller = await accounts.staff(request, credentials.credentials)
+    elif api_key:
+        if not KEY_SHAPE.match(api_key):
+            raise Unauthenticated("the station key is not valid", code="station_key_invalid")
+        caller = await accounts.station(request, api_key)
+    else:
         raise Unauthenticated("sign in first: send 'Authorization: Bearer <token>'", code="token_missing")
-    return caller_from_token(credentials.credentials, request.app.state.settings)
+    request.state.caller = caller
+    return caller
 
 
 async def public_caller() -> Caller:

@@ -21,13 +21,23 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
                       "correlation_id": correlation_id.get()}}
 
 
+def error_headers(exc: CunbanError) -> dict[str, str] | None:
+    """401 says how to authenticate; 429 says when to come back (from the error's `retry_after`)."""
+    if exc.http_status == 401:
+        return {"WWW-Authenticate": "Bearer"}
+    if exc.http_status == 429:
+        retry = exc.details.get("retry_after") if isinstance(exc.details, dict) else None
+        return {"Retry-After": str(retry if isinstance(retry, int) and retry > 0 else 60)}
+    return None
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CunbanError)
     async def _typed(_: Request, exc: CunbanError) -> JSONResponse:
         if exc.http_status >= 500:
             log.error("request failed: %s", exc)
         return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.http_status,
-                            headers={"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None)
+                            headers=error_headers(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from typing import Any
 
 import anyio.to_thread
@@ -18,13 +19,20 @@ from eventlet import patcher
 
 from shared.contracts import access
 from shared.contracts.caller import Caller
+from shared.contracts.envelope import EventEnvelope
+from shared.messaging import EventPublisher
+from shared.observability import metrics
 from shared.rpc_client import RpcClient
+
+log = logging.getLogger(__name__)
 
 
 class ServiceCalls:
     def __init__(self, client: RpcClient):
         self.client = client
         self.green = patcher.is_monkey_patched("socket")
+        self._publish: EventPublisher | None = None
+        self._announcing: set[asyncio.Task[None]] = set()
 
     async def call(self, service: str, method: str, *, caller: Caller, **kwargs: Any) -> Any:
         """Call a service for `caller`, after the access matrix let the caller do "<service>.<method>"
@@ -34,6 +42,31 @@ class ServiceCalls:
         if self.green:
             return await _in_green_thread(work)
         return await anyio.to_thread.run_sync(work)
+
+    def announce(self, envelope: EventEnvelope) -> None:
+        """Publish an event of the gateway's own (an audit entry) without holding up the response; a
+        failure is logged and counted (cunban_gateway_events_failed_total)."""
+        if self._publish is None:
+            self._publish = EventPublisher(self.client.amqp_uri, envelope.source)
+        work = functools.partial(self._publish, envelope.model_dump(mode="json"))
+        task = asyncio.get_running_loop().create_task(self._announce(work, envelope.type))
+        self._announcing.add(task)
+        task.add_done_callback(self._announcing.discard)
+
+    async def _announce(self, work: functools.partial[Any], event_type: str) -> None:
+        try:
+            if self.green:
+                await _in_green_thread(work)
+            else:
+                await anyio.to_thread.run_sync(work)
+        except Exception:
+            log.exception("could not publish a gateway event", extra={"event_type": event_type})
+            metrics.gateway_events_failed.labels(event_type).inc()
+
+    async def settle(self) -> None:
+        """Wait for announcements still on their way (shutdown, tests)."""
+        while self._announcing:
+            await asyncio.gather(*list(self._announcing), return_exceptions=True)
 
     async def ping_broker(self) -> None:
         if self.green:

@@ -28,6 +28,23 @@ from shared.observability import metrics
 log = logging.getLogger(__name__)
 
 
+class EventPublisher:
+    """Publishes envelopes to `<source>.events` in nameko's event format, with publisher confirms: the
+    outbox relay of each service, and the gateway's audit entries."""
+
+    def __init__(self, amqp_uri: str, source: str, config: dict[str, Any] | None = None):
+        self.source = source
+        self.exchange = get_event_exchange(source, config or {})
+        self.publisher = Publisher(amqp_uri, use_confirms=True, serializer="json", declare=[self.exchange],
+                                   retry=False)
+
+    def __call__(self, envelope: dict[str, Any]) -> None:
+        headers = {"nameko.correlation_id": envelope.get("correlation_id") or envelope["event_id"],
+                   "nameko.call_id_stack": [f"{self.source}.events.{envelope['event_id']}"]}
+        self.publisher.publish(envelope, exchange=self.exchange, routing_key=envelope["type"],
+                               headers=headers, message_id=envelope["event_id"])
+
+
 class OutboxRelay(DependencyProvider):
     """Publishes a service's committed outbox rows; woken by each commit, and polls as a safety net."""
 
@@ -37,9 +54,7 @@ class OutboxRelay(DependencyProvider):
         self.service = self.container.service_name
         self.database = next(d for d in self.container.dependencies if isinstance(d, Database))
         config = self.container.config
-        self.exchange = get_event_exchange(self.service, config)
-        self.publisher = Publisher(config["AMQP_URI"], use_confirms=True, serializer="json",
-                                   declare=[self.exchange], retry=False)
+        self._publish = EventPublisher(config["AMQP_URI"], self.service, config)
         self.poll_seconds = float(config.get("OUTBOX_POLL_SECONDS", 0.5))
         self._running = False
 
@@ -77,12 +92,6 @@ class OutboxRelay(DependencyProvider):
                 continue
             if published < self.batch_size:
                 db.outbox_signal.wait(self.poll_seconds)
-
-    def _publish(self, envelope: dict[str, Any]) -> None:
-        headers = {"nameko.correlation_id": envelope.get("correlation_id") or envelope["event_id"],
-                   "nameko.call_id_stack": [f"{self.service}.outbox.{envelope['event_id']}"]}
-        self.publisher.publish(envelope, exchange=self.exchange, routing_key=envelope["type"],
-                               headers=headers, message_id=envelope["event_id"])
 
 
 def relay_once(db: ServiceDatabase, publish: Callable[[dict[str, Any]], None], batch_size: int) -> int:

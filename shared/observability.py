@@ -48,6 +48,11 @@ class _Metrics:
         self.rpc_client_latency = Histogram(
             "cunban_rpc_client_duration_seconds", "Gateway RPC round trips", ["service", "outcome"],
             buckets=LATENCY_BUCKETS)
+        self.gateway_events_failed = Counter(
+            "cunban_gateway_events_failed_total", "Gateway events (audit entries) that could not be published",
+            ["type"])
+        self.rate_limited = Counter(
+            "cunban_http_rate_limited_total", "Requests refused by a rate limit", ["limit"])
         self.applications_open = Gauge(
             "cunban_applications_open", "Applications in approval, not yet completed", ["township"])
         self.applications_warned = Gauge(

@@ -5,22 +5,36 @@ number to follow (intake's applications, complaints).
   record. The row lock serialises concurrent filings of one township on PostgreSQL (across service
   instances too); SQLite allows one writer anyway. A rolled-back filing rolls its number back.
 - Look-ups: a wrong guess is recorded; too many in an hour for one number or from one client lock the
-  look-up (429 `lookup_locked`), so that phone digits or look-up codes cannot be guessed."""
+  look-up (429 `lookup_locked`, with Retry-After), so that phone digits or look-up codes cannot be
+  guessed. The same failed-attempt limits guard signing in (per account and per client, directory)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar, NoReturn
 
-from sqlalchemy import Date, Index, Integer, String, func, select, update
+from sqlalchemy import Date, Index, Integer, String, delete, func, select, update
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
 from shared.db import UnitOfWork, insert_or_ignore
-from shared.errors import TooManyAttempts
+from shared.errors import CunbanError, TooManyAttempts
 from shared.messaging_tables import UtcDateTime
 
-LOOKUP_WINDOW = timedelta(hours=1)
-LOOKUP_FAILURES_PER_RECEIPT = 5
-LOOKUP_FAILURES_PER_CLIENT = 20
+
+@dataclass(frozen=True)
+class AttemptLimits:
+    """How many failed attempts one subject (a receipt number, an account) and one client may make in a
+    window before further attempts are refused with 429 and a Retry-After."""
+
+    window: timedelta
+    per_subject: int
+    per_client: int
+    code: str
+    message: str
+
+
+LOOKUP_LIMITS = AttemptLimits(timedelta(hours=1), 5, 20, "lookup_locked",
+                              "too many wrong look-ups; try again later or ask at your station")
 
 
 class ReceiptCounterColumns:
@@ -29,15 +43,26 @@ class ReceiptCounterColumns:
     last: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
-class LookupFailureColumns:
+class FailedAttemptColumns:
+    """One failed attempt: its subject (stored in the column `subject_column` names), client and time."""
+
+    subject_column: ClassVar[str] = "receipt_no"
+    index_prefix: ClassVar[str] = "ix_lookup"
+
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    receipt_no: Mapped[str] = mapped_column(String(40), nullable=False)
     client: Mapped[str] = mapped_column(String(64), nullable=False)
     at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
 
+    @declared_attr
+    def subject(cls) -> Mapped[str]:  # noqa: N805 - SQLAlchemy's declared_attr
+        return mapped_column(cls.subject_column, String(64 if cls.subject_column != "receipt_no" else 40),
+                             nullable=False)
+
     @declared_attr.directive
     def __table_args__(cls) -> tuple:  # noqa: N805 - SQLAlchemy's declared_attr
-        return (Index("ix_lookup_receipt_at", "receipt_no", "at"), Index("ix_lookup_client_at", "client", "at"))
+        kind = "receipt" if cls.subject_column == "receipt_no" else cls.subject_column
+        return (Index(f"{cls.index_prefix}_{kind}_at", cls.subject_column, "at"),
+                Index(f"{cls.index_prefix}_client_at", "client", "at"))
 
 
 def next_sequence(session: Session, counter: Any, township_code: str, day: date) -> int:
@@ -47,17 +72,33 @@ def next_sequence(session: Session, counter: Any, township_code: str, day: date)
         .values(last=counter.last + 1).returning(counter.last)).scalar_one()
 
 
-def check_lookup_allowed(uow: UnitOfWork, failures: Any, *, receipt_no: str, client: str, now: datetime) -> None:
-    since = now - LOOKUP_WINDOW
-    by_receipt = uow.session.execute(select(func.count()).where(failures.receipt_no == receipt_no,
-                                                                failures.at >= since)).scalar_one()
-    by_client = uow.session.execute(select(func.count()).where(failures.client == client,
-                                                               failures.at >= since)).scalar_one()
-    if by_receipt >= LOOKUP_FAILURES_PER_RECEIPT or by_client >= LOOKUP_FAILURES_PER_CLIENT:
-        raise TooManyAttempts("too many wrong look-ups; try again in an hour or ask at your station",
-                              code="lookup_locked")
+@dataclass(frozen=True)
+class Attempts:
+    """Failed attempts of one kind (look-ups of a service, sign-ins), counted in the table `failures`."""
 
+    failures: Any
+    limits: AttemptLimits
 
-def record_lookup_failure(uow: UnitOfWork, failures: Any, *, receipt_no: str, client: str, now: datetime) -> None:
-    uow.session.add(failures(receipt_no=receipt_no, client=client, at=now))
-    uow.commit()
+    def check(self, uow: UnitOfWork, subject: str, client: str, now: datetime) -> None:
+        """Refuse (429, with the seconds until the oldest counted failure leaves the window) when the
+        subject or the client has used up its failed attempts."""
+        since = now - self.limits.window
+        for column, value, limit in ((self.failures.subject, subject, self.limits.per_subject),
+                                     (self.failures.client, client, self.limits.per_client)):
+            count, oldest = uow.session.execute(select(func.count(), func.min(self.failures.at))
+                                                .where(column == value, self.failures.at >= since)).one()
+            if count >= limit:
+                if oldest.tzinfo is None:  # SQLite hands back naive datetimes; they were stored in UTC
+                    oldest = oldest.replace(tzinfo=now.tzinfo)
+                retry_after = max(1, int((oldest + self.limits.window - now).total_seconds()) + 1)
+                raise TooManyAttempts(self.limits.message, {"retry_after": retry_after}, code=self.limits.code)
+
+    def fail(self, uow: UnitOfWork, subject: str, client: str, now: datetime, error: CunbanError) -> NoReturn:
+        """Count a failure in its own commit (the error rolls the caller's transaction back), then raise."""
+        uow.session.add(self.failures(subject=subject, client=client, at=now))
+        uow.commit()
+        raise error
+
+    def forget(self, uow: UnitOfWork, subject: str) -> None:
+        """A success clears the subject's failures (the client's stay counted)."""
+        uow.session.execute(delete(self.failures).where(self.failures.subject == subject))

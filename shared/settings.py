@@ -28,6 +28,13 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     max_body_bytes: int = Field(default=1_048_576, ge=1024)  # larger request bodies get 413
+    # request rate limits of each gateway process (429 with Retry-After beyond them): per client address
+    # (a station's whole office may share one) and per signed-in account or station key
+    client_requests_per_minute: int = Field(default=1200, ge=1)
+    account_requests_per_minute: int = Field(default=600, ge=1)
+    # how long the gateway trusts a session or station key it checked before asking the directory again
+    # (so signing out, disabling an account or revoking a key reaches other gateway replicas within it)
+    session_check_seconds: float = Field(default=10, ge=0)
     metrics_port: int = 9100
     log_level: str = "INFO"
     outbox_poll_seconds: float = Field(default=0.5, gt=0)

@@ -1,14 +1,17 @@
-"""Signing in."""
+"""Signing in and out."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
-from gateway.auth import CurrentStaff, PublicCaller, issue_token
+from gateway.audit import client_of
+from gateway.auth import CurrentStaff, PublicCaller, SignedIn, issue_token
 from gateway.routes import Calls
 from shared.contracts import Contract
+from shared.contracts.caller import Caller
 from shared.contracts.directory import Credentials, StaffPublic
+from shared.errors import Unauthenticated
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -22,14 +25,30 @@ class Session(Contract):
 
 @router.post("/login", operation_id="login", response_model=Session)
 async def login(credentials: Credentials, request: Request, calls: Calls, public: PublicCaller) -> Session:
-    """Exchange a username and password for a bearer token."""
-    staff = StaffPublic.model_validate(
-        await calls.call("directory", "authenticate", caller=public, credentials=credentials.model_dump()))
+    """Exchange a username and password for a bearer token. Failed attempts are limited per account and
+    per client address (429 `login_locked` with Retry-After)."""
+    staff = StaffPublic.model_validate(await calls.call(
+        "directory", "authenticate", caller=public,
+        sign_in={"credentials": credentials.model_dump(), "client": client_of(request)}))
     token, expires = issue_token(staff, request.app.state.settings)
+    request.state.caller = Caller(staff_id=staff.id, username=staff.username, role=staff.role,
+                                  township_code=staff.township_code, station_code=staff.station_code)
     return Session(access_token=token, expires_at=expires, staff=staff)
+
+
+@router.post("/logout", operation_id="logout", status_code=204, response_class=Response)
+async def logout(caller: CurrentStaff, request: Request, calls: Calls) -> Response:
+    """End this token's session at once (a token is otherwise good until it expires)."""
+    session: SignedIn | None = getattr(request.state, "session", None)
+    if session is None:
+        raise Unauthenticated("station keys do not sign out; a supervisor revokes them", code="not_a_session")
+    await calls.call("directory", "end_session", caller=caller,
+                     end={"jti": session.jti, "expires_at": session.expires_at.isoformat()})
+    request.app.state.accounts.signed_out(session.jti)
+    return Response(status_code=204)
 
 
 @router.get("/me", operation_id="me", response_model=StaffPublic)
 async def me(caller: CurrentStaff, calls: Calls) -> dict:
-    """Who the token belongs to."""
+    """Who the token (or station key) acts for."""
     return await calls.call("directory", "get_staff", caller=caller, staff_id=caller.staff_id)

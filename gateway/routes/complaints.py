@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request
 
+from gateway.audit import PERSONAL_DATA
 from gateway.auth import CurrentStaff, PublicCaller
 from gateway.routes import Calls
 from shared.contracts import complaints as c
@@ -41,7 +42,8 @@ async def register_complaint_online(body: c.PublicComplaint, public: PublicCalle
     return await calls.call("complaints", "register_online", caller=public, complaint=body.model_dump(mode="json"))
 
 
-@router.get("/complaints", operation_id="list_complaints", response_model=list[c.ComplaintView])
+@router.get("/complaints", operation_id="list_complaints", response_model=list[c.ComplaintView],
+            openapi_extra=PERSONAL_DATA)
 async def list_complaints(caller: CurrentStaff, calls: Calls,
                           status: c.ComplaintStatus | None = None, kind: c.ComplaintKind | None = None,
                           network: c.Network | None = None, category: c.Category | None = None,
@@ -56,7 +58,8 @@ async def list_complaints(caller: CurrentStaff, calls: Calls,
         "overdue": overdue, "mine": mine, "limit": limit, "offset": offset})
 
 
-@router.get("/complaints/{ref}", operation_id="get_complaint", response_model=c.ComplaintView)
+@router.get("/complaints/{ref}", operation_id="get_complaint", response_model=c.ComplaintView,
+            openapi_extra=PERSONAL_DATA)
 async def get_complaint(ref: Ref, caller: CurrentStaff, calls: Calls) -> dict:
     """A complaint with its append-only history. The complainant is masked unless you handle it, and
     hidden from the staff member complained about."""

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, Response
 
+from gateway.audit import PERSONAL_DATA
 from gateway.auth import CurrentStaff, PublicCaller
 from gateway.routes import Calls
 from shared.contracts import directory as c
@@ -103,9 +104,52 @@ async def update_station(code: CodePath, body: c.StationUpdate, caller: CurrentS
                             changes=body.model_dump(mode="json", exclude_unset=True))
 
 
+# ---- station keys ----------------------------------------------------------------------------------------
+
+KeyPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.post("/stations/{code}/keys", tags=["station keys"], operation_id="create_station_key", status_code=201,
+             response_model=c.StationKeyIssued)
+async def create_station_key(code: CodePath, body: c.StationKeyCreate, caller: CurrentStaff, calls: Calls) -> dict:
+    """A key for a station's machine client (send it as `X-API-Key`), acting for one of the station's
+    staff with the station as its whole scope. The key is in this answer only; keep it safe."""
+    return await calls.call("directory", "create_station_key", caller=caller, station_code=code,
+                            key=body.model_dump(mode="json"))
+
+
+@router.get("/stations/{code}/keys", tags=["station keys"], operation_id="list_station_keys",
+            response_model=list[c.StationKeyView])
+async def list_station_keys(code: CodePath, caller: CurrentStaff, calls: Calls) -> list:
+    return await calls.call("directory", "list_station_keys", caller=caller, station_code=code)
+
+
+@router.post("/station-keys/{key_id}/rotate", tags=["station keys"], operation_id="rotate_station_key",
+             status_code=201, response_model=c.StationKeyIssued)
+async def rotate_station_key(key_id: KeyPath, caller: CurrentStaff, calls: Calls) -> dict:
+    """A new key in place of this one, which stops working at once."""
+    return await calls.call("directory", "rotate_station_key", caller=caller, key_id=key_id)
+
+
+@router.post("/station-keys/{key_id}/revoke", tags=["station keys"], operation_id="revoke_station_key",
+             response_model=c.StationKeyView)
+async def revoke_station_key(key_id: KeyPath, caller: CurrentStaff, calls: Calls) -> dict:
+    return await calls.call("directory", "revoke_station_key", caller=caller, key_id=key_id)
+
+
+# ---- the audit log ---------------------------------------------------------------------------------------
+
+@router.get("/audit-log", tags=["audit"], operation_id="audit_log", response_model=list[c.AuditView])
+async def audit_log(caller: CurrentStaff, calls: Calls, query: Annotated[c.AuditQuery, Query()]) -> list:
+    """Every write through the gateway and every read of personal data, newest first (county admins).
+    Pass the last entry's `seq` as `before` for the next page."""
+    return await calls.call("directory", "audit_log", caller=caller, query=query.model_dump(mode="json"))
+
+
 # ---- staff ---------------------------------------------------------------------------------------------
 
-@router.get("/staff", tags=["staff"], operation_id="list_staff", response_model=list[c.StaffPublic])
+@router.get("/staff", tags=["staff"], operation_id="list_staff", response_model=list[c.StaffPublic],
+            openapi_extra=PERSONAL_DATA)
 async def list_staff(caller: CurrentStaff, calls: Calls, township_code: TownshipFilter = None,
                      limit: Limit = 50, offset: Offset = 0) -> list:
     return await calls.call("directory", "list_staff", caller=caller, township_code=township_code,
@@ -117,7 +161,8 @@ async def create_staff(body: c.StaffCreate, caller: CurrentStaff, calls: Calls) 
     return await calls.call("directory", "create_staff", caller=caller, staff=body.model_dump(mode="json"))
 
 
-@router.get("/staff/{staff_id}", tags=["staff"], operation_id="get_staff", response_model=c.StaffPublic)
+@router.get("/staff/{staff_id}", tags=["staff"], operation_id="get_staff", response_model=c.StaffPublic,
+            openapi_extra=PERSONAL_DATA)
 async def get_staff(staff_id: Annotated[int, Path(ge=1, le=2**31 - 1)], caller: CurrentStaff, calls: Calls) -> dict:
     return await calls.call("directory", "get_staff", caller=caller, staff_id=staff_id)
 

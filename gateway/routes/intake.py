@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Path, Query, Request
 
+from gateway.audit import PERSONAL_DATA
 from gateway.auth import CurrentStaff, PublicCaller
 from gateway.routes import Calls
 from shared.contracts import intake as c
@@ -46,7 +47,7 @@ async def file_application(application: Annotated[c.ApplicationFile, Body(openap
 
 
 @router.get("/applications", tags=["applications"], operation_id="list_applications",
-            response_model=c.ApplicationPage)
+            response_model=c.ApplicationPage, openapi_extra=PERSONAL_DATA)
 async def list_applications(
         caller: CurrentStaff, calls: Calls, station_code: CodeFilter = None,
         status: c.ApplicationStatus | None = None, item_code: CodeFilter = None, channel: c.Channel | None = None,
@@ -63,7 +64,7 @@ async def list_applications(
 
 
 @router.get("/applications/{ref}", tags=["applications"], operation_id="get_application",
-            response_model=c.ApplicationView)
+            response_model=c.ApplicationView, openapi_extra=PERSONAL_DATA)
 async def get_application(ref: ApplicationRef, caller: CurrentStaff, calls: Calls) -> dict:
     return await calls.call("intake", "get_application", caller=caller, ref=ref)
 

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import logging
 
+from nameko.events import event_handler
 from nameko.timer import timer
 
 from services.directory.adapters.orm import Base
 from services.directory.domain.calendar import official_days_from_library
+from services.directory.service_layer import accounts
 from services.directory.service_layer import handlers as h
 from shared.clock import today_in_china, utcnow
 from shared.contracts import directory as c
 from shared.contracts.base import parse, to_wire
+from shared.contracts.envelope import EventEnvelope
 from shared.db import Database
 from shared.errors import Conflict
 from shared.messaging import OutboxRelay
@@ -97,9 +100,52 @@ class DirectoryService:
                                      page=parse(c.Page, page or {})))
 
     # ---- staff -----------------------------------------------------------------------------------
+    # ---- accounts: signing in, sessions, station keys, the audit log -----------------------------------
     @rpc
-    def authenticate(self, credentials: dict) -> dict:
-        return to_wire(h.authenticate(self.db, credentials=parse(c.Credentials, credentials)))
+    def authenticate(self, sign_in: dict) -> dict:
+        self.caller()
+        return to_wire(accounts.authenticate(self.db, sign_in=parse(c.SignIn, sign_in), now=utcnow()))
+
+    @rpc
+    def end_session(self, end: dict) -> None:
+        accounts.end_session(self.db, caller=self.caller(), end=parse(c.SessionEnd, end), now=utcnow())
+
+    @rpc
+    def session_status(self, check: dict) -> bool:
+        return accounts.session_status(self.db, check=parse(c.SessionCheck, check))
+
+    @rpc
+    def create_station_key(self, station_code: str, key: dict) -> dict:
+        return to_wire(accounts.create_station_key(self.db, caller=self.caller(), station_code=station_code,
+                                                   cmd=parse(c.StationKeyCreate, key), now=utcnow()))
+
+    @rpc
+    def list_station_keys(self, station_code: str) -> list:
+        return to_wire(accounts.list_station_keys(self.db, caller=self.caller(), station_code=station_code))
+
+    @rpc
+    def revoke_station_key(self, key_id: int) -> dict:
+        return to_wire(accounts.revoke_station_key(self.db, caller=self.caller(), key_id=key_id, now=utcnow()))
+
+    @rpc
+    def rotate_station_key(self, key_id: int) -> dict:
+        return to_wire(accounts.rotate_station_key(self.db, caller=self.caller(), key_id=key_id, now=utcnow()))
+
+    @rpc
+    def resolve_station_key(self, key: str) -> dict:
+        secret = parse(c.StationKeyQuery, {"key": key}).key
+        return to_wire(accounts.resolve_station_key(self.db, key=secret, now=utcnow()))
+
+    @rpc
+    def audit_log(self, query: dict | None = None) -> list:
+        return to_wire(accounts.audit_log(self.db, caller=self.caller(), query=parse(c.AuditQuery, query or {})))
+
+    @event_handler("gateway", "audit_recorded")
+    def on_audit_recorded(self, body: dict) -> None:
+        """Entries come from the gateway as events: a write is not slowed by its own audit."""
+        envelope = EventEnvelope.model_validate(body)
+        accounts.record_audit(self.db, entry=parse(c.AuditEntry, envelope.payload))
+        self.db.commit()
 
     @rpc
     def create_staff(self, staff: dict) -> dict:

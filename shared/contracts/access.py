@@ -46,6 +46,7 @@ directory.list_stations               -   T   T   T   T   T   T   T   C
 directory.create_station_key          -   -   -   -   -   -   -   T   C
 directory.list_station_keys           -   -   -   -   -   -   -   T   C
 directory.revoke_station_key          -   -   -   -   -   -   -   T   C
+directory.rotate_station_key          -   -   -   -   -   -   -   T   C
 directory.resolve_station_key         -   -   -   -   -   -   -   -   -
 directory.create_staff                -   -   -   -   -   -   -   T   C
 directory.update_staff                -   -   -   -   -   -   -   T   C
@@ -69,7 +70,6 @@ directory.clear_calendar_day          -   -   -   -   -   -   -   -   C
 directory.calendar_year               -   T   T   T   T   T   T   T   C
 directory.calendar_status             -   T   T   T   T   T   T   T   C
 directory.audit_log                   -   -   -   -   -   -   -   -   C
-directory.record_audit                -   -   -   -   -   -   -   -   -
 intake.file_application               -   S   T   T   T   T   T   T   -
 intake.get_application                -   S   T   T   T   T   T   T   C
 intake.list_applications              -   S   T   T   T   T   T   T   C

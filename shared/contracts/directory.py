@@ -411,3 +411,101 @@ class CalendarYearQuery(Contract):
 
 class CategoryQuery(Contract):
     category: Category
+
+
+# ---- accounts: sign-in sessions and station API keys -----------------------------------------------
+
+class SignIn(Contract):
+    """What the gateway sends to sign someone in: the credentials and the client they came from."""
+
+    credentials: Credentials
+    client: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "unknown"
+
+
+class SessionCheck(Contract):
+    """A token's subject and the account version it was issued for: still valid while the account is
+    active, unchanged since (a new password, role or place ends its sessions), and not signed out."""
+
+    jti: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+    staff_id: int
+    account_version: int
+
+
+class SessionEnd(Contract):
+    jti: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+    expires_at: datetime
+
+
+class StationKeyCreate(Contract):
+    """A key for a machine at a station (its terminal or station software), acting for one of the
+    station's staff members, who stays the first contact of what it files."""
+
+    staff_id: int
+    label: Name
+
+
+class StationKeyView(Contract):
+    id: int
+    station_code: RecordCode
+    township_code: TownshipCode
+    staff_id: int
+    label: str
+    prefix: str  # the first characters of the key, to tell keys apart; the key itself is never stored
+    created_at: datetime
+    created_by: int | None
+    revoked_at: datetime | None
+    last_used_on: date | None
+
+
+class StationKeyIssued(StationKeyView):
+    key: str  # shown once, at creation or rotation
+
+
+class StationKeyQuery(Contract):
+    key: Annotated[str, StringConstraints(pattern=r"^cbk_\d{1,12}_[A-Za-z0-9_-]{43}$")]
+
+
+class StationKeyCaller(Contract):
+    """Who a valid station key acts as."""
+
+    key_id: int
+    staff_id: int
+    township_code: TownshipCode
+    station_code: RecordCode
+
+
+# ---- the audit log -----------------------------------------------------------------------------------
+
+class AuditEntry(Contract):
+    """One request through the gateway that wrote something, or read personal data: append-only."""
+
+    id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+    at: datetime
+    correlation_id: str | None
+    staff_id: int | None
+    username: str | None
+    role: Role
+    township_code: str | None
+    station_code: str | None
+    action: Annotated[str, StringConstraints(max_length=100)]  # the operation id, e.g. file_application
+    method: Annotated[str, StringConstraints(max_length=8)]
+    target: Annotated[str, StringConstraints(max_length=300)]  # the path, e.g. /applications/4310…-0001
+    outcome: int  # the HTTP status
+    client: Annotated[str, StringConstraints(max_length=64)]
+    personal_data: bool  # a read of personal data
+
+
+class AuditQuery(Contract):
+    staff_id: int | None = None
+    township_code: Annotated[str | None, StringConstraints(pattern=r"^\d{9}$")] = None
+    action: Annotated[str | None, StringConstraints(max_length=100)] = None
+    personal_data: bool | None = None
+    failed: bool | None = None  # only refused or failed requests (status ≥ 400), or only successes
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = Field(default=100, ge=1, le=500)
+    before: int | None = Field(default=None, ge=1)  # the `seq` of the last entry of the previous page
+
+
+class AuditView(AuditEntry):
+    seq: int  # the order entries were stored in; newest first

@@ -118,23 +118,6 @@ def test_public_callers_cannot_list_staff_records(directory):
         directory(Caller.public()).list_staff()
 
 
-def test_staff_sign_in_with_the_right_password_only(directory):
-    _tree(directory)
-    created = directory(ADMIN).create_staff(staff={
-        "username": "qs_agent1", "full_name": "代办员", "role": "village_agent", "township_code": QS,
-        "station_code": f"ST{QS}001", "password": "correct-horse"})
-    assert "password" not in created and "password_hash" not in created
-    assert directory(Caller.public()).authenticate(credentials={"username": "qs_agent1",
-                                                                "password": "correct-horse"})["id"] == created["id"]
-    for username, password in [("qs_agent1", "wrong-horse"), ("nobody", "correct-horse")]:
-        with pytest.raises(Unauthenticated) as err:
-            directory(Caller.public()).authenticate(credentials={"username": username, "password": password})
-        assert err.value.code == "bad_credentials"
-    directory(ADMIN).update_staff(staff_id=created["id"], changes={"active": False})
-    with pytest.raises(Unauthenticated):
-        directory(Caller.public()).authenticate(credentials={"username": "qs_agent1", "password": "correct-horse"})
-
-
 def test_staff_station_must_be_in_their_township(directory):
     _tree(directory)
     with pytest.raises(ValidationFailed):

@@ -9,7 +9,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 from gateway.app import create_app
-from gateway.auth import caller_from_token, issue_token
+from gateway.auth import issue_token, read_token
 from gateway.rpc import ServiceCalls
 from shared.clock import utcnow
 from shared.contracts.caller import Role
@@ -50,14 +50,14 @@ STAFF = StaffPublic(id=7, username="qs_cadre1", full_name="甲", role=Role.TOWNS
 
 def test_a_token_carries_identity_and_scope():
     token, _ = issue_token(STAFF, SETTINGS)
-    caller = caller_from_token(token, SETTINGS)
+    caller = read_token(token, SETTINGS).caller
     assert (caller.staff_id, caller.role, caller.township_code) == (7, Role.TOWNSHIP_CADRE, "431099101")
 
 
 def test_expired_tampered_and_foreign_tokens_are_refused():
     expired, _ = issue_token(STAFF, SETTINGS, now=utcnow() - timedelta(days=30))
     with pytest.raises(Unauthenticated) as err:
-        caller_from_token(expired, SETTINGS)
+        read_token(expired, SETTINGS)
     assert err.value.code == "token_expired"
     token, _ = issue_token(STAFF, SETTINGS)
     header, payload, signature = token.split(".")
@@ -65,10 +65,10 @@ def test_expired_tampered_and_foreign_tokens_are_refused():
     claims.update(role="county_admin", township=None)  # a cadre promoting itself
     forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
     with pytest.raises(Unauthenticated):
-        caller_from_token(f"{header}.{forged}.{signature}", SETTINGS)
+        read_token(f"{header}.{forged}.{signature}", SETTINGS)
     foreign, _ = issue_token(STAFF, Settings(secret_key="another-secret-of-enough-length-0123456789"))
     with pytest.raises(Unauthenticated):
-        caller_from_token(foreign, SETTINGS)
+        read_token(foreign, SETTINGS)
 
 
 def test_an_unexpected_failure_is_a_500_that_carries_the_correlation_id():

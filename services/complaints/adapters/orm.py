@@ -11,7 +11,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.copies import CalendarDayColumns, OccasionColumns, StaffColumns, VillageColumns
 from shared.messaging_tables import UtcDateTime, add_messaging_tables
-from shared.receipts import LookupFailureColumns, ReceiptCounterColumns
+from shared.receipts import FailedAttemptColumns, ReceiptCounterColumns
 
 
 class Base(DeclarativeBase):
@@ -158,7 +158,7 @@ class ReceiptCounter(ReceiptCounterColumns, Base):
     __tablename__ = "receipt_counters"
 
 
-class LookupFailure(LookupFailureColumns, Base):
+class LookupFailure(FailedAttemptColumns, Base):
     __tablename__ = "lookup_failures"
 
 

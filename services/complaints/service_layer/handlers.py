@@ -31,7 +31,7 @@ from shared.db import UnitOfWork, insert_or_ignore
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.observability import metrics
 from shared.pii import PersonalDataVault, mask_name, mask_phone
-from shared.receipts import check_lookup_allowed, next_sequence, record_lookup_failure
+from shared.receipts import LOOKUP_LIMITS, Attempts, next_sequence
 from shared.working_days import deadline, warning_day
 
 FILERS = STATION_ROLES | {Role.TOWNSHIP_CADRE, Role.DEPARTMENT_STAFF, Role.SUPERVISOR}
@@ -41,6 +41,8 @@ LOOKUP_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read out o
 NETWORK_OF_ONLINE = {c.ComplaintKind.STAFF_CONDUCT: c.Network.SERVICES, c.ComplaintKind.DISPUTE: c.Network.MEDIATION,
                      c.ComplaintKind.PETITION: c.Network.PETITIONS, c.ComplaintKind.SUGGESTION: c.Network.SERVICES}
 _GAUGED: set[str] = set()
+
+LOOKUPS = Attempts(orm.LookupFailure, LOOKUP_LIMITS)
 
 
 # ---- registration ----------------------------------------------------------------------------------
@@ -300,12 +302,12 @@ def public_progress(uow: UnitOfWork, *, lookup: c.PublicComplaintLookup, vault: 
                     now: datetime) -> c.PublicComplaintProgress:
     """Anyone with the receipt number and the phone's last four digits (or, anonymous, the look-up
     code). A wrong guess and an unknown number look the same; guesses are limited."""
-    check_lookup_allowed(uow, orm.LookupFailure, receipt_no=lookup.receipt_no, client=lookup.client, now=now)
+    LOOKUPS.check(uow, lookup.receipt_no, lookup.client, now)
     row = uow.session.execute(select(orm.ComplaintRow).where(orm.ComplaintRow.receipt_no == lookup.receipt_no)
                               ).scalar_one_or_none()
     if row is None or not _secret_matches(row, lookup.secret, vault):
-        record_lookup_failure(uow, orm.LookupFailure, receipt_no=lookup.receipt_no, client=lookup.client, now=now)
-        raise NotFound("no complaint matches this receipt number and code", code="complaint_not_found")
+        LOOKUPS.fail(uow, lookup.receipt_no, lookup.client, now,
+                     NotFound("no complaint matches this receipt number and code", code="complaint_not_found"))
     stages = uow.session.execute(select(orm.HistoryRow.to_status, orm.HistoryRow.at)
                                  .where(orm.HistoryRow.complaint_id == row.id).order_by(orm.HistoryRow.id)).all()
     seen: list[tuple[str, date]] = []

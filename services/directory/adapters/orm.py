@@ -8,6 +8,7 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric,
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.messaging_tables import UtcDateTime, add_messaging_tables
+from shared.receipts import FailedAttemptColumns
 
 
 class Base(DeclarativeBase):
@@ -115,3 +116,59 @@ class CalendarEntry(Base):
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     source: Mapped[str] = mapped_column(String(10), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+
+
+class LoginFailure(FailedAttemptColumns, Base):
+    """Failed sign-ins, per account and per client (sign-in is throttled on both)."""
+
+    __tablename__ = "login_failures"
+    subject_column = "username"
+    index_prefix = "ix_login"
+
+
+class EndedSession(Base):
+    """Tokens signed out before they expire; a row can go once its token has expired anyway."""
+
+    __tablename__ = "ended_sessions"
+    jti: Mapped[str] = mapped_column(String(32), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False, index=True)
+
+
+class StationKey(Base):
+    """An API key of a station's machine client: only its SHA-256 is kept (the key is 256 random bits,
+    so a fast hash is enough; a password needs Argon2 because people choose guessable ones)."""
+
+    __tablename__ = "station_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    station_code: Mapped[str] = mapped_column(ForeignKey("stations.code"), nullable=False, index=True)
+    township_code: Mapped[str] = mapped_column(String(9), nullable=False)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), nullable=False)
+    label: Mapped[str] = mapped_column(String(100), nullable=False)
+    key_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    prefix: Mapped[str] = mapped_column(String(24), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+    created_by: Mapped[int | None] = mapped_column(Integer)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_used_on: Mapped[date | None] = mapped_column(Date)
+
+
+class AuditRow(Base):
+    """The audit log: append-only (the migration adds triggers that refuse UPDATE and DELETE)."""
+
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(32), nullable=False, unique=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False, index=True)
+    correlation_id: Mapped[str | None] = mapped_column(String(64))
+    staff_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    username: Mapped[str | None] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(32), nullable=False)
+    township_code: Mapped[str | None] = mapped_column(String(9), index=True)
+    station_code: Mapped[str | None] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(100), nullable=False)
+    method: Mapped[str] = mapped_column(String(8), nullable=False)
+    target: Mapped[str] = mapped_column(String(300), nullable=False)
+    outcome: Mapped[int] = mapped_column(Integer, nullable=False)
+    client: Mapped[str] = mapped_column(String(64), nullable=False)
+    personal_data: Mapped[bool] = mapped_column(Boolean, nullable=False)

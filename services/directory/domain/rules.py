@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from shared.contracts.access import roles_for
 from shared.contracts.caller import STATION_ROLES, Caller, Role
 from shared.errors import Forbidden, NotFound, ValidationFailed
 
@@ -18,19 +19,20 @@ class Record(StrEnum):
     CALENDAR = "calendar"
 
 
-# Who may create and change each kind of record (always within their own scope).
+# Who may create and change each kind of record (always within their own scope): the access matrix's
+# rows for creating them.
 MANAGERS: dict[Record, frozenset[Role]] = {
-    Record.COUNTY: frozenset({Role.COUNTY_ADMIN}),
-    Record.TOWNSHIP: frozenset({Role.COUNTY_ADMIN}),
-    Record.VILLAGE: frozenset({Role.COUNTY_ADMIN, Role.SUPERVISOR}),
-    Record.STATION: frozenset({Role.COUNTY_ADMIN, Role.SUPERVISOR}),
-    Record.STAFF: frozenset({Role.COUNTY_ADMIN, Role.SUPERVISOR}),
-    Record.CATALOGUE: frozenset({Role.COUNTY_ADMIN, Role.SUPERVISOR}),
-    Record.MARKET_SITE: frozenset({Role.COUNTY_ADMIN, Role.SUPERVISOR}),
-    Record.CALENDAR: frozenset({Role.COUNTY_ADMIN}),
+    Record.COUNTY: roles_for("directory.bootstrap_county"),
+    Record.TOWNSHIP: roles_for("directory.create_township"),
+    Record.VILLAGE: roles_for("directory.create_village"),
+    Record.STATION: roles_for("directory.create_station"),
+    Record.STAFF: roles_for("directory.create_staff"),
+    Record.CATALOGUE: roles_for("directory.create_catalogue_item"),
+    Record.MARKET_SITE: roles_for("directory.create_market_site"),
+    Record.CALENDAR: roles_for("directory.set_calendar_day"),
 }
 
-STAFF_ROLES = frozenset(Role) - {Role.PUBLIC, Role.SYSTEM}
+STAFF_ROLES = frozenset(Role) - {Role.PUBLIC, Role.SYSTEM, Role.STATION_CLIENT}  # people, not machines
 
 
 def require_staff(caller: Caller) -> None:

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from services.directory.adapters import orm
-from services.directory.adapters.passwords import hash_password, verify_password
+from services.directory.adapters.passwords import hash_password
 from services.directory.domain import calendar as cal
 from services.directory.domain.rules import (
     Record,
@@ -24,7 +24,7 @@ from shared.contracts import directory as c
 from shared.contracts.base import parse
 from shared.contracts.caller import Caller, Role
 from shared.db import UnitOfWork
-from shared.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
+from shared.errors import Conflict, NotFound, ValidationFailed
 
 P = TypeVar("P", bound=BaseModel)
 
@@ -295,16 +295,6 @@ def list_staff(uow: UnitOfWork, *, caller: Caller, township_code: str | None,
     query = _scoped(select(orm.Staff), orm.Staff.township_code, caller, township_code, Record.STAFF)
     query = query.order_by(orm.Staff.id)
     return [staff_public(r) for r in uow.session.execute(_page(query, page)).scalars()]
-
-
-def authenticate(uow: UnitOfWork, *, credentials: c.Credentials) -> c.StaffPublic:
-    """The same answer for an unknown user, a wrong password and a disabled account."""
-    row = uow.session.execute(
-        select(orm.Staff).where(orm.Staff.username == credentials.username)).scalars().first()
-    ok = verify_password(row.password_hash if row else None, credentials.password)
-    if not ok or row is None or not row.active:
-        raise Unauthenticated("wrong username or password", code="bad_credentials")
-    return staff_public(row)
 
 
 # ---- the service catalogue ----------------------------------------------------------------------

@@ -10,7 +10,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.copies import CalendarDayColumns
 from shared.messaging_tables import UtcDateTime, add_messaging_tables
-from shared.receipts import LookupFailureColumns
+from shared.receipts import FailedAttemptColumns
 
 
 class Base(DeclarativeBase):
@@ -128,7 +128,7 @@ class RatingRow(Base):
     __table_args__ = (Index("ix_ratings_follow_up", "followed_up_at", "overdue_at", "follow_up_due"),)
 
 
-class LookupFailure(LookupFailureColumns, Base):
+class LookupFailure(FailedAttemptColumns, Base):
     __tablename__ = "lookup_failures"
 
 

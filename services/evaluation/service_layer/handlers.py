@@ -29,10 +29,12 @@ from shared.db import UnitOfWork, insert_or_add, insert_or_ignore
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.observability import metrics
 from shared.pii import PersonalDataVault
-from shared.receipts import check_lookup_allowed, record_lookup_failure
+from shared.receipts import LOOKUP_LIMITS, Attempts
 from shared.working_days import WorkingCalendar, deadline
 
 # ---- counting ---------------------------------------------------------------------------------------------
+
+LOOKUPS = Attempts(orm.LookupFailure, LOOKUP_LIMITS)
 
 
 def record_event(uow: UnitOfWork, *, event_id: str, source: str, event_type: str, occurred_at: datetime,
@@ -213,10 +215,10 @@ def rate(uow: UnitOfWork, *, caller: Caller, cmd: c.RatingCreate | c.PublicRatin
     with the phone's last four digits (or the look-up code), guesses limited as for the look-up."""
     row = uow.session.get(orm.RateableRow, cmd.receipt_no)
     if isinstance(cmd, c.PublicRating):
-        check_lookup_allowed(uow, orm.LookupFailure, receipt_no=cmd.receipt_no, client=cmd.client, now=now)
+        LOOKUPS.check(uow, cmd.receipt_no, cmd.client, now)
         if row is None or row.contact_check != vault.contact_check(cmd.receipt_no, cmd.code.strip().upper()):
-            record_lookup_failure(uow, orm.LookupFailure, receipt_no=cmd.receipt_no, client=cmd.client, now=now)
-            raise NotFound("nothing to rate matches this receipt number and code", code="rateable_not_found")
+            LOOKUPS.fail(uow, cmd.receipt_no, cmd.client, now,
+                         NotFound("nothing to rate matches this receipt number and code", code="rateable_not_found"))
         channel = "public_lookup"
     else:
         if row is None or caller.role is Role.PUBLIC or not caller.sees_township(row.township_code):

@@ -9,7 +9,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.copies import OccasionColumns, VillageColumns
 from shared.messaging_tables import UtcDateTime, add_messaging_tables
-from shared.receipts import LookupFailureColumns, ReceiptCounterColumns
+from shared.receipts import FailedAttemptColumns, ReceiptCounterColumns
 
 
 class Base(DeclarativeBase):
@@ -92,7 +92,7 @@ class IdempotencyKey(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
 
 
-class LookupFailure(LookupFailureColumns, Base):
+class LookupFailure(FailedAttemptColumns, Base):
     __tablename__ = "lookup_failures"
 
 

@@ -24,7 +24,10 @@ from shared.copies import check_occasion, check_village
 from shared.db import UnitOfWork
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.pii import PersonalDataVault, mask_id_card, mask_name, mask_phone
-from shared.receipts import check_lookup_allowed, next_sequence, record_lookup_failure
+from shared.receipts import LOOKUP_LIMITS, Attempts, next_sequence
+
+LOOKUPS = Attempts(orm.LookupFailure, LOOKUP_LIMITS)
+
 
 # ---- filing ----------------------------------------------------------------------------------------
 
@@ -239,12 +242,12 @@ def public_progress(uow: UnitOfWork, *, lookup: c.PublicLookup, vault: PersonalD
                     now: datetime) -> c.PublicProgress:
     """Anyone with the receipt number and the last four digits of the applicant's phone. A wrong guess
     and an unknown number look the same; guesses are limited per receipt number and per client."""
-    check_lookup_allowed(uow, orm.LookupFailure, receipt_no=lookup.receipt_no, client=lookup.client, now=now)
+    LOOKUPS.check(uow, lookup.receipt_no, lookup.client, now)
     app = uow.session.execute(select(orm.Application).where(orm.Application.receipt_no == lookup.receipt_no)
                               ).scalar_one_or_none()
     if app is None or vault.decrypt(app.applicant_phone_enc)[-4:] != lookup.phone_last4:
-        record_lookup_failure(uow, orm.LookupFailure, receipt_no=lookup.receipt_no, client=lookup.client, now=now)
-        raise NotFound("no application matches this receipt number and phone", code="application_not_found")
+        LOOKUPS.fail(uow, lookup.receipt_no, lookup.client, now,
+                     NotFound("no application matches this receipt number and phone", code="application_not_found"))
     stages = uow.session.execute(select(orm.ApplicationStage).where(orm.ApplicationStage.application_id == app.id)
                                  .order_by(orm.ApplicationStage.occurred_at, orm.ApplicationStage.id)).scalars()
     return c.PublicProgress(

@@ -1,0 +1,128 @@
+"""Accounts in the directory: signing in (throttled), sessions, station keys, the audit log."""
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from shared.clock import utcnow
+from shared.contracts.caller import Caller, Role
+from shared.errors import Forbidden, NotFound, TooManyAttempts, Unauthenticated, ValidationFailed
+from tests.interface.conftest import ADMIN
+
+QS, LX = "431099101", "431099102"
+STATION = f"ST{QS}001"
+QS_SUPERVISOR = Caller(staff_id=2, role=Role.SUPERVISOR, township_code=QS)
+LX_SUPERVISOR = Caller(staff_id=3, role=Role.SUPERVISOR, township_code=LX)
+PUBLIC = Caller.public()
+
+
+@pytest.fixture
+def tree(directory):
+    admin = directory(ADMIN)
+    admin.create_township(township={"code": QS, "name": "青石镇"})
+    directory(ADMIN).create_township(township={"code": LX, "name": "柳溪乡"})
+    directory(ADMIN).create_village(village={"code": f"{QS}001", "township_code": QS, "name": "石门村"})
+    directory(ADMIN).create_station(station={"code": STATION, "village_code": f"{QS}001", "name": "石门村服务站"})
+    return directory(ADMIN).create_staff(staff={
+        "username": "qs_agent1", "full_name": "代办员", "role": "village_agent", "township_code": QS,
+        "station_code": STATION, "password": "correct-horse"})
+
+
+def sign_in(directory, username, password, client="10.0.0.1"):
+    return directory(PUBLIC).authenticate(sign_in={"credentials": {"username": username, "password": password},
+                                                   "client": client})
+
+
+def test_staff_sign_in_with_the_right_password_only(directory, tree):
+    assert "password" not in tree and "password_hash" not in tree
+    assert sign_in(directory, "qs_agent1", "correct-horse")["id"] == tree["id"]
+    for username, password in [("qs_agent1", "wrong-horse"), ("nobody", "correct-horse")]:
+        with pytest.raises(Unauthenticated) as err:
+            sign_in(directory, username, password)
+        assert err.value.code == "bad_credentials"
+    directory(ADMIN).update_staff(staff_id=tree["id"], changes={"active": False})
+    with pytest.raises(Unauthenticated):
+        sign_in(directory, "qs_agent1", "correct-horse")
+
+
+def test_failed_sign_ins_lock_the_account_then_the_client(directory, tree):
+    for _ in range(5):
+        with pytest.raises(Unauthenticated):
+            sign_in(directory, "qs_agent1", "wrong-horse", client="10.0.0.9")
+    with pytest.raises(TooManyAttempts) as locked:  # even the right password, from another client
+        sign_in(directory, "qs_agent1", "correct-horse", client="10.0.0.8")
+    assert locked.value.code == "login_locked" and 0 < locked.value.details["retry_after"] <= 15 * 60
+    for n in range(25):  # one client guessing many accounts is stopped too
+        with pytest.raises(Unauthenticated):
+            sign_in(directory, f"guess{n}", "x", client="10.0.0.9")
+    with pytest.raises(TooManyAttempts):
+        sign_in(directory, "someone_else", "x", client="10.0.0.9")
+
+
+def test_a_session_ends_on_sign_out_and_when_the_account_changes(directory, tree):
+    staff = Caller(staff_id=tree["id"], role=Role.VILLAGE_AGENT, township_code=QS, station_code=STATION)
+    check = {"jti": uuid.uuid4().hex, "staff_id": tree["id"], "account_version": tree["version"]}
+    system = directory(Caller.system())
+    assert system.session_status(check=check) is True
+    directory(staff).end_session(end={"jti": check["jti"], "expires_at": (utcnow() + timedelta(hours=1)).isoformat()})
+    assert directory(Caller.system()).session_status(check=check) is False
+    other = {**check, "jti": uuid.uuid4().hex}
+    assert directory(Caller.system()).session_status(check=other) is True
+    directory(ADMIN).update_staff(staff_id=tree["id"], changes={"password": "a-new-password"})
+    assert directory(Caller.system()).session_status(check=other) is False  # a new password ends them all
+    with pytest.raises(Forbidden):  # only the gateway (as the platform) asks
+        directory(staff).session_status(check=other)
+
+
+def test_a_station_key_acts_for_its_station_until_revoked_or_rotated(directory, tree):
+    issued = directory(QS_SUPERVISOR).create_station_key(station_code=STATION,
+                                                         key={"staff_id": tree["id"], "label": "自助终端"})
+    assert issued["key"].startswith("cbk_") and issued["prefix"] == issued["key"][:16]
+    resolved = directory(Caller.system()).resolve_station_key(key=issued["key"])
+    assert resolved == {"key_id": issued["id"], "staff_id": tree["id"], "township_code": QS, "station_code": STATION}
+    listed = directory(QS_SUPERVISOR).list_station_keys(station_code=STATION)
+    assert [k["id"] for k in listed] == [issued["id"]] and "key" not in listed[0] and listed[0]["last_used_on"]
+    with pytest.raises(NotFound):  # another township's supervisor does not see the station
+        directory(LX_SUPERVISOR).list_station_keys(station_code=STATION)
+    with pytest.raises(Unauthenticated):  # one character off
+        directory(Caller.system()).resolve_station_key(key=issued["key"][:-1] + ("A" if issued["key"][-1] != "A"
+                                                                                 else "B"))
+    rotated = directory(QS_SUPERVISOR).rotate_station_key(key_id=issued["id"])
+    assert rotated["key"] != issued["key"] and rotated["staff_id"] == tree["id"]
+    with pytest.raises(Unauthenticated):
+        directory(Caller.system()).resolve_station_key(key=issued["key"])
+    assert directory(Caller.system()).resolve_station_key(key=rotated["key"])["key_id"] == rotated["id"]
+    directory(QS_SUPERVISOR).revoke_station_key(key_id=rotated["id"])
+    with pytest.raises(Unauthenticated):
+        directory(Caller.system()).resolve_station_key(key=rotated["key"])
+
+
+def test_a_station_key_acts_only_for_staff_of_that_station(directory, tree):
+    cadre = directory(ADMIN).create_staff(staff={"username": "qs_cadre1", "full_name": "干部", "role": "township_cadre",
+                                                 "township_code": QS, "password": "correct-horse"})
+    with pytest.raises(ValidationFailed):
+        directory(QS_SUPERVISOR).create_station_key(station_code=STATION, key={"staff_id": cadre["id"], "label": "x"})
+    with pytest.raises(Forbidden):  # a station's own staff cannot mint keys
+        agent = Caller(staff_id=tree["id"], role=Role.VILLAGE_AGENT, township_code=QS, station_code=STATION)
+        directory(agent).create_station_key(station_code=STATION, key={"staff_id": tree["id"], "label": "x"})
+
+
+def test_the_audit_log_is_append_only_and_read_by_county_admins(directory, directory_db, tree):
+    entry = {"id": uuid.uuid4().hex, "at": utcnow().isoformat(), "correlation_id": "c0ffee00", "staff_id": 2,
+             "username": "qs_supervisor", "role": "supervisor", "township_code": QS, "station_code": None,
+             "action": "create_station", "method": "POST", "target": "/stations", "outcome": 201,
+             "client": "10.0.0.1", "personal_data": False}
+    envelope = {"event_id": entry["id"], "source": "gateway", "type": "audit_recorded",
+                "occurred_at": entry["at"], "payload": entry}
+    for _ in range(2):  # a redelivered entry is stored once
+        directory(Caller.system()).on_audit_recorded(envelope)
+    log = directory(ADMIN).audit_log(query={"township_code": QS})
+    assert [e["id"] for e in log] == [entry["id"]] and log[0]["seq"] >= 1
+    assert directory(ADMIN).audit_log(query={"failed": True}) == []
+    with pytest.raises(Forbidden):
+        directory(QS_SUPERVISOR).audit_log(query={})
+    with directory_db.sessions() as session, pytest.raises(Exception, match="append-only"):
+        session.execute(text("UPDATE audit_log SET outcome = 200"))
+    with directory_db.sessions() as session, pytest.raises(Exception, match="append-only"):
+        session.execute(text("DELETE FROM audit_log"))
