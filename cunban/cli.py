@@ -168,6 +168,39 @@ def cmd_rebuild_figures(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reencrypt(args: argparse.Namespace) -> int:
+    """Key rotation: re-encrypt every personal field still under an older key with the first key of
+    CUNBAN_PII_KEYS; afterwards the old key can be dropped from the list."""
+    from cunban import embedded
+    from cunban.registry import SERVICES, service_class
+    from shared.db import ServiceDatabase
+    from shared.pii import PersonalDataVault, reencrypt_all
+
+    settings = _settings(args)
+    vault = PersonalDataVault(settings.pii_keys, settings.pii_search_key)
+    names = args.names or list(SERVICES)
+    embedded.migrate_all(settings, names)
+    for name in names:
+        metadata = service_class(name).db.metadata
+        db = ServiceDatabase(name, metadata, settings.database_url(name))
+        try:
+            with db.sessions() as session:
+                done = reencrypt_all(session, metadata, vault)
+        finally:
+            db.dispose()
+        for column, count in done.items():
+            print(f"{name}: {column}: {count} re-encrypted under {vault.current.key_id}")
+    return 0
+
+
+def cmd_access_matrix(args: argparse.Namespace) -> int:
+    """Print the access matrix as the Markdown table docs/SECURITY.md carries."""
+    from shared.contracts.access import markdown_table
+
+    print(markdown_table())
+    return 0
+
+
 def _add_backends(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--amqp-uri", help="broker URL (default memory://, env CUNBAN_AMQP_URI)")
     parser.add_argument("--db-url", help="database URL template with {service} (env CUNBAN_DB_URL)")
@@ -216,6 +249,15 @@ def main(argv: list[str] | None = None) -> int:
     rebuild = sub.add_parser("rebuild-figures", help="recount evaluation's figures from its event log")
     _add_backends(rebuild)
     rebuild.set_defaults(func=cmd_rebuild_figures)
+
+    reencrypt = sub.add_parser("reencrypt-personal-data",
+                               help="re-encrypt personal data under the first of CUNBAN_PII_KEYS (key rotation)")
+    reencrypt.add_argument("names", nargs="*", help="services (default: all)")
+    _add_backends(reencrypt)
+    reencrypt.set_defaults(func=cmd_reencrypt)
+
+    matrix = sub.add_parser("access-matrix", help="print the access matrix (roles × actions × scope)")
+    matrix.set_defaults(func=cmd_access_matrix)
 
     args = parser.parse_args(argv)
     return args.func(args)

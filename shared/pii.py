@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import MetaData, select, update
+from sqlalchemy.orm import Session
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
@@ -65,10 +67,12 @@ class PiiKey:
 
 
 class PersonalDataVault:
-    """Encrypts personal fields for storage. Ciphertext is "key_id:base64(nonce|ciphertext)"; the keyed
-    hash uses the first key and serves exact-match search without decrypting every row."""
+    """Encrypts personal fields for storage. Ciphertext is "key_id:base64(nonce|ciphertext)"; the first
+    key encrypts, every key decrypts. The keyed hash (exact-match search, look-up codes, contact checks)
+    uses its own search key, so encryption keys rotate without touching any stored hash; without one
+    (development) it is derived from the first key."""
 
-    def __init__(self, keys: str):
+    def __init__(self, keys: str, search_key: str = ""):
         parsed = []
         for entry in filter(None, (part.strip() for part in keys.split(","))):
             key_id, _, encoded = entry.partition(":")
@@ -80,7 +84,13 @@ class PersonalDataVault:
             raise ValueError("at least one PII key is needed")
         self.keys = {k.key_id: k for k in parsed}
         self.current = parsed[0]
-        self._hash_key = hashlib.sha256(b"cunban-search:" + self.current.secret).digest()
+        if search_key:
+            secret = base64.b64decode(search_key)
+            if len(secret) != 32:
+                raise ValueError("the PII search key is base64 of 32 bytes")
+            self._hash_key = hashlib.sha256(b"cunban-search:" + secret).digest()
+        else:
+            self._hash_key = hashlib.sha256(b"cunban-search:" + self.current.secret).digest()
 
     def encrypt(self, plaintext: str) -> str:
         nonce = os.urandom(12)
@@ -98,6 +108,10 @@ class PersonalDataVault:
     def needs_rotation(self, token: str) -> bool:
         return not token.startswith(f"{self.current.key_id}:")
 
+    def reencrypt(self, token: str) -> str:
+        """The same value under the current key."""
+        return self.encrypt(self.decrypt(token))
+
     def search_hash(self, value: str) -> str:
         return hmac.new(self._hash_key, value.strip().upper().encode(), hashlib.sha256).hexdigest()
 
@@ -105,3 +119,27 @@ class PersonalDataVault:
         """A keyed hash that lets another service check what a villager types next to a receipt number
         (the phone's last four digits, or an anonymous complainant's code) without ever learning it."""
         return self.search_hash(f"{receipt_no}:{secret}")
+
+
+def reencrypt_all(session: Session, metadata: MetaData, vault: PersonalDataVault, batch: int = 500) -> dict[str, int]:
+    """Re-encrypt under the current key every personal field (the columns named `*_enc`) still sealed
+    with an older key, batch by batch, each batch its own commit; returns how many per column. Safe to
+    rerun and to run while the service works (a row written meanwhile is already under the current key)."""
+    done: dict[str, int] = {}
+    current = f"{vault.current.key_id}:"
+    for table in metadata.sorted_tables:
+        keys = list(table.primary_key.columns)
+        for column in (c for c in table.columns if c.name.endswith("_enc")):
+            count = 0
+            while True:
+                stale = column.isnot(None) & ~column.startswith(current)
+                rows = session.execute(select(*keys, column).where(stale).limit(batch)).all()
+                if not rows:
+                    break
+                for row in rows:
+                    match = [k == row[i] for i, k in enumerate(keys)]
+                    session.execute(update(table).where(*match).values({column.name: vault.reencrypt(row[-1])}))
+                session.commit()
+                count += len(rows)
+            done[f"{table.name}.{column.name}"] = count
+    return done

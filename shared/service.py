@@ -79,7 +79,9 @@ class PersonalData(DependencyProvider):
     """The vault that encrypts and decrypts personal data, built once from the configured keys."""
 
     def setup(self) -> None:
-        self.vault = PersonalDataVault(self.container.config.get("PII_KEYS") or get_settings().pii_keys)
+        config, settings = self.container.config, get_settings()
+        self.vault = PersonalDataVault(config.get("PII_KEYS") or settings.pii_keys,
+                                       config.get("PII_SEARCH_KEY") or settings.pii_search_key)
 
     def get_dependency(self, worker_ctx: Any) -> Any:
         return self.vault

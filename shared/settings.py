@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # AES-256-GCM keys for personal data at rest, "key_id:base64(32 bytes)", comma-separated; the first
     # encrypts, all decrypt (rotation: put the new key first, re-encrypt, then drop the old one)
     pii_keys: str = DEVELOPMENT_PII_KEY
+    # base64 of 32 bytes keying the search hashes of personal data (ID numbers, look-up codes, contact
+    # checks); kept apart from pii_keys so they rotate without re-hashing. Required in production.
+    pii_search_key: str = ""
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:
@@ -52,6 +55,8 @@ class Settings(BaseSettings):
             raise ValueError("CUNBAN_SECRET_KEY must be a random value of 32+ characters in production")
         if self.environment == "production" and DEVELOPMENT_PII_KEY in self.pii_keys:
             raise ValueError("CUNBAN_PII_KEYS must hold a production key (see docs/PERSONAL_DATA.md)")
+        if self.environment == "production" and not self.pii_search_key:
+            raise ValueError("CUNBAN_PII_SEARCH_KEY must be set in production (see docs/PERSONAL_DATA.md)")
         return self
 
     def database_url(self, service: str) -> str:

@@ -3,6 +3,7 @@ responsibility, idempotent retries, bad input that stores nothing, masking, prog
 the public look-up with its limits, light records, and the directory read model."""
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,7 +17,7 @@ from shared.contracts.caller import Caller, Role
 from shared.contracts.envelope import EventEnvelope
 from shared.db import ServiceDatabase
 from shared.errors import Conflict, Forbidden, NotFound, TooManyAttempts, Unauthenticated, ValidationFailed
-from shared.pii import PersonalDataVault
+from shared.pii import PersonalDataVault, reencrypt_all
 from shared.service import WorkerCaller
 from shared.settings import DEVELOPMENT_PII_KEY
 
@@ -98,6 +99,26 @@ def test_personal_data_is_encrypted_at_rest(intake, intake_db):
         dump = "".join(str(row) for row in conn.exec_driver_sql("SELECT * FROM applications"))
     for secret in (APPLICANT["name"], APPLICANT["phone"], APPLICANT["id_card"]):
         assert secret not in dump
+
+
+def test_rotating_the_key_re_encrypts_every_field_and_keeps_the_search_hashes(intake, intake_db):
+    filed = intake(AGENT).file_application(application={**PROMISED, "applicant": {**APPLICANT, "address": "石门村3组"}})
+    # a deployment that never set a search key sets it to its first key's secret before rotating
+    dev_secret = DEVELOPMENT_PII_KEY.partition(":")[2]
+    new_key = "k2:" + base64.b64encode(b"n" * 32).decode()
+    both = PersonalDataVault(f"{new_key},{DEVELOPMENT_PII_KEY}", search_key=dev_secret)
+    with intake_db.sessions() as session:
+        done = reencrypt_all(session, orm.Base.metadata, both)
+    assert done["applications.applicant_phone_enc"] == 1 and done["applications.applicant_address_enc"] == 1
+    with intake_db.sessions() as session:
+        assert reencrypt_all(session, orm.Base.metadata, both) == {column: 0 for column in done}  # rerun: nothing
+        row = session.execute(select(orm.Application)).scalar_one()
+    assert all(getattr(row, c).startswith("k2:") for c in ("applicant_name_enc", "applicant_phone_enc",
+                                                           "applicant_id_card_enc", "applicant_address_enc"))
+    only_new = PersonalDataVault(new_key, search_key=dev_secret)  # the old key dropped
+    assert row.applicant_id_hash == only_new.search_hash(APPLICANT["id_card"])
+    worker = worker_factory(IntakeService, db=intake_db.unit_of_work(), caller=WorkerCaller(AGENT), vault=only_new)
+    assert worker.get_application(ref=filed["id"])["applicant"]["id_card"] == APPLICANT["id_card"]
 
 
 def test_immediate_items_complete_on_the_spot(intake, intake_db):

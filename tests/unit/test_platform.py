@@ -71,7 +71,11 @@ def test_production_refuses_the_development_secret():
     with pytest.raises(ValueError):
         Settings(environment="production", secret_key="x" * 40)  # still the development PII key
     production_pii = "k1:" + base64.b64encode(b"p" * 32).decode()
-    assert Settings(environment="production", secret_key="x" * 40, pii_keys=production_pii).environment == "production"
+    with pytest.raises(ValueError):  # no search key of its own
+        Settings(environment="production", secret_key="x" * 40, pii_keys=production_pii)
+    search = base64.b64encode(b"s" * 32).decode()
+    assert Settings(environment="production", secret_key="x" * 40, pii_keys=production_pii,
+                    pii_search_key=search).environment == "production"
 
 
 def test_database_url_template_gives_each_service_its_own_database(tmp_path):

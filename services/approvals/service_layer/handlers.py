@@ -144,7 +144,7 @@ def _find(uow: UnitOfWork, caller: Caller, ref: str) -> orm.CaseRow:
     column = orm.CaseRow.receipt_no if "-" in ref else orm.CaseRow.application_id
     # locked for the rest of the transaction: one action (or re-derivation) at a time per case
     row = uow.session.execute(select(orm.CaseRow).where(column == ref).with_for_update()).scalar_one_or_none()
-    if row is None or caller.role is Role.PUBLIC or not caller.sees_township(row.township_code):
+    if row is None or not caller.sees_station(row.township_code, row.station_code):
         raise NotFound("no approval case for this application", code="case_not_found")
     return row
 

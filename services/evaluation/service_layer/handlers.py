@@ -221,7 +221,7 @@ def rate(uow: UnitOfWork, *, caller: Caller, cmd: c.RatingCreate | c.PublicRatin
                          NotFound("nothing to rate matches this receipt number and code", code="rateable_not_found"))
         channel = "public_lookup"
     else:
-        if row is None or caller.role is Role.PUBLIC or not caller.sees_township(row.township_code):
+        if row is None or not caller.sees_township(row.township_code):
             raise NotFound("nothing to rate with this receipt number", code="rateable_not_found")
         if caller.staff_id is not None and caller.staff_id == row.staff_id:
             raise Forbidden("a rating of your own work is recorded by a colleague or given in public",
@@ -253,7 +253,7 @@ def rate(uow: UnitOfWork, *, caller: Caller, cmd: c.RatingCreate | c.PublicRatin
 def follow_up(uow: UnitOfWork, *, caller: Caller, receipt_no: str, note: str, now: datetime) -> c.RatingView:
     """The call-back after a bad rating (差评回访), by the township's staff."""
     rating = uow.session.get(orm.RatingRow, receipt_no)
-    if rating is None or caller.role is Role.PUBLIC or not caller.sees_township(rating.township_code):
+    if rating is None or not caller.sees_township(rating.township_code):
         raise NotFound("no rating with this receipt number", code="rating_not_found")
     if rating.follow_up_due is None or rating.followed_up_at is not None:
         raise Conflict("no follow-up is open for this rating", code="no_follow_up")
@@ -267,7 +267,7 @@ def follow_up(uow: UnitOfWork, *, caller: Caller, receipt_no: str, note: str, no
 
 def get_rating(uow: UnitOfWork, *, caller: Caller, receipt_no: str) -> c.RatingView:
     rating = uow.session.get(orm.RatingRow, receipt_no)
-    if rating is None or caller.role is Role.PUBLIC or not caller.sees_township(rating.township_code):
+    if rating is None or not caller.sees_township(rating.township_code):
         raise NotFound("no rating with this receipt number", code="rating_not_found")
     return _rating_view(rating)
 

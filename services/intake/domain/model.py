@@ -6,8 +6,9 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
+from shared.contracts.access import roles_for
 from shared.contracts.approvals import ProgressStage
-from shared.contracts.caller import STATION_ROLES, Caller, Role
+from shared.contracts.caller import Caller
 from shared.contracts.directory import ItemKind
 from shared.contracts.intake import ApplicationStatus
 from shared.errors import Forbidden, ValidationFailed
@@ -28,7 +29,7 @@ STAGE_STATUS: dict[str, ApplicationStatus] = {
     ProgressStage.RESULT_DELIVERED: ApplicationStatus.DELIVERED,
 }
 
-FILING_ROLES = STATION_ROLES | {Role.TOWNSHIP_CADRE, Role.DEPARTMENT_STAFF, Role.SUPERVISOR}
+FILING_ROLES = roles_for("intake.file_application")  # the access matrix decides
 
 
 def format_receipt(township_code: str, day: date, sequence: int) -> str:

@@ -140,7 +140,7 @@ def get_application(uow: UnitOfWork, *, caller: Caller, receipt_or_id: str, vaul
                     now: datetime) -> c.ApplicationView:
     column = orm.Application.receipt_no if model.is_receipt_number(receipt_or_id) else orm.Application.id
     app = uow.session.execute(select(orm.Application).where(column == receipt_or_id)).scalar_one_or_none()
-    if app is None or not caller.sees_township(app.township_code) or caller.role.value == "public":
+    if app is None or not caller.sees_station(app.township_code, app.station_code):
         raise NotFound("application not found", code="application_not_found")
     return _views(uow, [app], caller, vault, today_in_china(now))[0]
 
@@ -156,6 +156,8 @@ def list_applications(uow: UnitOfWork, *, caller: Caller, query: c.ApplicationQu
     stmt = select(a)
     if township is not None:
         stmt = stmt.where(a.township_code == township)
+    if (station := caller.station_filter()) is not None:
+        stmt = stmt.where(a.station_code == station)
     filters = {a.station_code: query.station_code, a.status: query.status and query.status.value,
                a.item_code: query.item_code, a.channel: query.channel and query.channel.value,
                a.village_code: query.village_code}
@@ -318,6 +320,8 @@ def list_activities(uow: UnitOfWork, *, caller: Caller, query: c.RecordQuery) ->
     stmt = select(r).where(r.kind == query.kind.value)
     if (township := caller.township_filter()) is not None:
         stmt = stmt.where(r.township_code == township)
+    if (station := caller.station_filter()) is not None:
+        stmt = stmt.where(r.station_code == station)
     if query.village_code:
         stmt = stmt.where(r.village_code == query.village_code)
     if query.occurred_from:

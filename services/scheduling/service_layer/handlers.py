@@ -69,7 +69,7 @@ def _view(site: orm.MarketSiteCopy, period: DateRange) -> MarketDays:
 
 def site_market_days(uow: UnitOfWork, *, caller: Caller, site_code: str, period: DateRange) -> MarketDays:
     site = uow.session.get(orm.MarketSiteCopy, site_code)
-    if site is None or caller.role is Role.PUBLIC or not caller.sees_township(site.township_code):
+    if site is None or not caller.sees_township(site.township_code):
         raise NotFound("market site not found", code="market_site_not_found")
     return _view(site, period)
 
@@ -192,7 +192,7 @@ def linked_records(uow: UnitOfWork, column: Any, ids: list[str]) -> dict[str, li
 
 def _session(uow: UnitOfWork, caller: Caller, session_id: str) -> orm.Session:
     session = uow.session.get(orm.Session, session_id)
-    if session is None or caller.role is Role.PUBLIC or not caller.sees_township(session.township_code):
+    if session is None or not caller.sees_township(session.township_code):
         raise NotFound("session not found", code="session_not_found")
     return session
 
@@ -470,7 +470,7 @@ def change_booking(uow: UnitOfWork, *, caller: Caller, booking_id: str, status: 
         raise NotFound("booking not found", code="booking_not_found")
     slot = uow.session.get(orm.SlotRow, booking.slot_id)
     township_code, _ = _slot_occasion(uow, slot)
-    if status != "cancelled" and (caller.role is Role.PUBLIC or not caller.sees_township(township_code)):
+    if status != "cancelled" and (not caller.sees_township(township_code)):
         raise NotFound("booking not found", code="booking_not_found")
     if booking.status != "booked":
         raise Conflict(f"the booking is {booking.status} already", code="booking_closed")
