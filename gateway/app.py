@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.audit import audit_envelope, client_of
 from gateway.auth import Accounts
-from gateway.errors import error_body, install_error_handlers
+from gateway.errors import ERROR_RESPONSES, error_body, install_error_handlers
 from gateway.limits import RateLimiter
 from gateway.routes import approvals, auth, complaints, directory, evaluation, health, intake, scheduling, visits
 from gateway.rpc import ServiceCalls
@@ -94,13 +94,6 @@ def create_app(settings: Settings, calls: ServiceCalls) -> FastAPI:
     async def prometheus_metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    app.include_router(health.router)
-    app.include_router(auth.router)
-    app.include_router(directory.router)
-    app.include_router(intake.router)
-    app.include_router(approvals.router)
-    app.include_router(scheduling.router)
-    app.include_router(visits.router)
-    app.include_router(complaints.router)
-    app.include_router(evaluation.router)
+    for area in (health, auth, directory, intake, approvals, scheduling, visits, complaints, evaluation):
+        app.include_router(area.router, responses=ERROR_RESPONSES)
     return app

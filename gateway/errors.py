@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.contracts.base import field_errors
@@ -14,6 +15,28 @@ from shared.errors import CunbanError
 from shared.observability import correlation_id
 
 log = logging.getLogger(__name__)
+
+
+class ErrorDetail(BaseModel):
+    code: str  # stable, e.g. "application_not_found"
+    message: str  # for people
+    details: Any = None
+    correlation_id: str | None = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+# Every operation may answer with these, always in the error shape (declared in the OpenAPI document so
+# clients, and the schema fuzzing in the tests, know them)
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description} for status, description in (
+        (400, "the request is not valid"), (401, "sign in first, or the token/key is not valid"),
+        (403, "your role or scope does not allow this"), (404, "not found, or not in your scope"),
+        (405, "method not allowed"), (409, "conflicts with the record's state"),
+        (413, "the request body is too large"), (422, "the input is not valid (field errors in details)"),
+        (429, "too many requests or attempts; see Retry-After"), (503, "a service or the broker is unavailable"))}
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:

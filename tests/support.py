@@ -81,10 +81,12 @@ def login(client: httpx.Client, username: str, password: str = DEMO_PASSWORD) ->
 
 
 @contextlib.contextmanager
-def embedded_system(data_dir: Path, port: int | None = None) -> Iterator[tuple[str, Process]]:
+def embedded_system(data_dir: Path, port: int | None = None,
+                    env: dict[str, str] | None = None) -> Iterator[tuple[str, Process]]:
     """`cunban up` on SQLite files in data_dir with the in-process broker; yields (base URL, process)."""
     port = port or free_port()
-    process = Process(["up", "--port", str(port)], {"CUNBAN_DATA_DIR": str(data_dir), "CUNBAN_SWEEP_SECONDS": "1"},
+    process = Process(["up", "--port", str(port)],
+                      {"CUNBAN_DATA_DIR": str(data_dir), "CUNBAN_SWEEP_SECONDS": "1", **(env or {})},
                       data_dir / f"cunban-{time.monotonic_ns()}.log")
     base = f"http://127.0.0.1:{port}"
     try:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
 from gateway.rpc import ServiceCalls
 
@@ -13,3 +13,6 @@ async def service_calls(request: Request) -> ServiceCalls:
 
 
 Calls = Annotated[ServiceCalls, Depends(service_calls)]
+
+# how far a list may be paged by offset (deeper pages are refused with 422, not handed to the database)
+Offset = Annotated[int, Query(ge=0, le=100_000)]

@@ -7,13 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query
 
 from gateway.auth import CurrentStaff
-from gateway.routes import Calls
+from gateway.routes import Calls, Offset
 from gateway.routes.intake import ApplicationRef
 from shared.contracts import approvals as c
 
 router = APIRouter(tags=["approvals"])
 Limit = Annotated[int, Query(ge=1, le=200)]
-Offset = Annotated[int, Query(ge=0)]
 
 ACTION_EXAMPLES = {
     "受理": {"value": {"action": "accept"}},

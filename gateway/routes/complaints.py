@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Path, Query, Request
 
 from gateway.audit import PERSONAL_DATA
 from gateway.auth import CurrentStaff, PublicCaller
-from gateway.routes import Calls
+from gateway.routes import Calls, Offset
 from shared.contracts import complaints as c
 
 router = APIRouter(tags=["complaints"])
@@ -51,7 +51,7 @@ async def list_complaints(caller: CurrentStaff, calls: Calls,
                           overdue: bool | None = None,
                           mine: Annotated[bool, Query(description="only those assigned to me (my inbox)")] = False,
                           limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                          offset: Annotated[int, Query(ge=0, le=100000)] = 0) -> list:
+                          offset: Offset = 0) -> list:
     """Open complaints by time left on their stage (overdue first), then closed ones, newest first."""
     return await calls.call("complaints", "list_complaints", caller=caller, query={
         "status": status, "kind": kind, "network": network, "category": category, "village_code": village_code,

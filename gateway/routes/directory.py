@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Path, Query, Response
 
 from gateway.audit import PERSONAL_DATA
 from gateway.auth import CurrentStaff, PublicCaller
-from gateway.routes import Calls
+from gateway.routes import Calls, Offset
 from shared.contracts import directory as c
 
 router = APIRouter()
@@ -18,7 +18,6 @@ VillagePath = Annotated[str, Path(pattern=r"^\d{12}$", description="12-digit vil
 CodePath = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")]
 TownshipFilter = Annotated[str | None, Query(pattern=r"^\d{9}$")]
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 def _page(limit: int, offset: int) -> dict:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Header, Path, Query, Request
 
 from gateway.audit import PERSONAL_DATA
 from gateway.auth import CurrentStaff, PublicCaller
-from gateway.routes import Calls
+from gateway.routes import Calls, Offset
 from shared.contracts import intake as c
 
 router = APIRouter()
@@ -97,7 +97,6 @@ async def _list(calls: Calls, caller: CurrentStaff, kind: c.RecordKind, village_
 
 
 Limit = Annotated[int, Query(ge=1, le=200)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 @router.post("/consultations", tags=["records"], operation_id="record_consultation", status_code=201,

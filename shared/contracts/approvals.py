@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from shared.contracts.base import Contract
+from shared.contracts.base import Contract, Offset
 
 VERSION = 1
 
@@ -104,7 +104,7 @@ class CaseView(Contract):
 
 class InboxQuery(Contract):
     limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0)
+    offset: Offset = 0
 
 
 class NoticeView(Contract):
@@ -140,4 +140,4 @@ class DeadlineEvent(Contract):
 class NoticeQuery(Contract):
     kind: Literal["supervision", "accountability"]
     limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0)
+    offset: Offset = 0

@@ -4,12 +4,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from shared.errors import ValidationFailed
 from shared.pii import is_mobile
 
 C = TypeVar("C", bound=BaseModel)
+
+
+# how far a list may be paged by offset: deeper is refused, never handed to the database (which would overflow)
+Offset = Annotated[int, Field(ge=0, le=100_000)]
 
 
 class Contract(BaseModel):

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from shared.contracts.base import Contract, Mobile
+from shared.contracts.base import Contract, Mobile, Offset
 from shared.contracts.directory import RecordCode, Text, VillageCode
 
 ComplaintNo = Annotated[str, StringConstraints(pattern=r"^\d{9}-TS\d{8}-\d{4,6}$")]
@@ -218,7 +218,7 @@ class ComplaintQuery(Contract):
     overdue: bool | None = None
     mine: bool = False  # assigned to me
     limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0, le=100000)
+    offset: Offset = 0
 
 
 class PublicComplaintLookup(Contract):

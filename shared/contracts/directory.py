@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from shared.contracts.base import Contract
+from shared.contracts.base import Contract, Offset
 from shared.contracts.caller import STATION_ROLES, Role
 
 VERSION = 1
@@ -398,7 +398,7 @@ class CalendarChanged(Contract):
 
 class Page(Contract):
     limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: Offset = 0
 
 
 class CalendarDayQuery(Contract):
@@ -504,7 +504,7 @@ class AuditQuery(Contract):
     since: datetime | None = None
     until: datetime | None = None
     limit: int = Field(default=100, ge=1, le=500)
-    before: int | None = Field(default=None, ge=1)  # the `seq` of the last entry of the previous page
+    before: int | None = Field(default=None, ge=1, le=2**62)  # the `seq` of the last entry of the previous page
 
 
 class AuditView(AuditEntry):

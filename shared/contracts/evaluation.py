@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, model_validator
 
-from shared.contracts.base import Contract
+from shared.contracts.base import Contract, Offset
 
 
 class Level(StrEnum):
@@ -80,7 +80,7 @@ class RecordsQuery(Contract):
     start: date
     end: date
     limit: int = Field(default=100, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: Offset = 0
 
     @model_validator(mode="after")
     def _sound(self) -> RecordsQuery:

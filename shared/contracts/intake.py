@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from shared.contracts.approvals import Outcome
-from shared.contracts.base import Contract, Mobile
+from shared.contracts.base import Contract, Mobile, Offset
 from shared.contracts.directory import (
     Category,
     HandlingLevel,
@@ -253,7 +253,7 @@ class RecordQuery(Contract):
     occurred_from: date | None = None
     occurred_to: date | None = None
     limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0)
+    offset: Offset = 0
 
 
 # ---- events ---------------------------------------------------------------------------------------

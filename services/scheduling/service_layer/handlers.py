@@ -448,7 +448,9 @@ def book(uow: UnitOfWork, *, caller: Caller, slot_id: int, cmd: BookingCreate, v
     slot = uow.session.get(orm.SlotRow, slot_id)
     if slot is None:
         raise NotFound("slot not found", code="slot_not_found")
-    _, open_ = _slot_occasion(uow, slot)
+    township_code, open_ = _slot_occasion(uow, slot)
+    if caller.role is not Role.PUBLIC and not caller.sees_township(township_code):  # staff book in their own
+        raise NotFound("slot not found", code="slot_not_found")
     if not open_ or slot.starts_at <= now:
         raise Conflict("this slot is no longer open for booking", code="slot_closed")
     if not uow.claim(update(orm.SlotRow).where(orm.SlotRow.id == slot_id, orm.SlotRow.booked < orm.SlotRow.capacity)
@@ -470,7 +472,8 @@ def change_booking(uow: UnitOfWork, *, caller: Caller, booking_id: str, status: 
         raise NotFound("booking not found", code="booking_not_found")
     slot = uow.session.get(orm.SlotRow, booking.slot_id)
     township_code, _ = _slot_occasion(uow, slot)
-    if status != "cancelled" and (not caller.sees_township(township_code)):
+    # the villager cancels with the booking's id; staff act only on their own township's bookings
+    if (status != "cancelled" or caller.role is not Role.PUBLIC) and not caller.sees_township(township_code):
         raise NotFound("booking not found", code="booking_not_found")
     if booking.status != "booked":
         raise Conflict(f"the booking is {booking.status} already", code="booking_closed")
