@@ -7,6 +7,8 @@ import sys
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
 
 from cunban.registry import SERVICES
 from tests.support import ROOT, Process, free_port, login, wait_healthy, wait_until
@@ -80,8 +82,22 @@ def test_services_and_gateway_as_separate_processes(amqp_uri, pg_database, tmp_p
                 "level": "township", "unit": "431099103"}).json()["counts"]["received"] >= 1, 60,
                 "evaluation to count the filing", services["evaluation"])
             assert counted
-        text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
-        assert 'cunban_entrypoint_calls_total{entrypoint="create_township",outcome="ok",service="directory"}' in text
+            # the audit log: the filing's entry crosses the broker into the directory's PostgreSQL table,
+            # which refuses to change it; a signed-out token is refused at once
+            admin = login(client, "admin")
+            entries = wait_until(lambda: client.get("/audit-log", headers=admin, params={
+                "action": "file_application"}).json(), 30, "the filing's audit entry", services["directory"])
+            assert entries[0]["username"] == "lk_agent1" and entries[0]["outcome"] == 201
+            engine = create_engine(env["CUNBAN_DB_URL"].replace("{service}", "directory"))
+            try:
+                with engine.begin() as connection, pytest.raises(DBAPIError, match="append-only"):
+                    connection.execute(text("DELETE FROM audit_log"))
+            finally:
+                engine.dispose()
+            assert client.post("/auth/logout", headers=agent).status_code == 204
+            assert client.get("/auth/me", headers=agent).json()["error"]["code"] == "session_ended"
+        text_ = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+        assert 'cunban_entrypoint_calls_total{entrypoint="create_township",outcome="ok",service="directory"}' in text_
     finally:
         gateway.stop()
         for name, process in services.items():
