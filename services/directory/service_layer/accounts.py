@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select
 
@@ -63,12 +64,14 @@ def _key_view(row: orm.StationKey) -> c.StationKeyView:
     return c.StationKeyView.model_validate(row, from_attributes=True)
 
 
-def _manageable_station(uow: UnitOfWork, caller: Caller, station_code: str) -> orm.Station:
-    station = uow.session.get(orm.Station, station_code)
-    if station is None or not caller.sees_township(station.township_code):
-        raise NotFound("station not found", code="station_not_found")
-    require_manage(caller, Record.STATION, station.township_code)
-    return station
+def _manageable(uow: UnitOfWork, caller: Caller, model: type[orm.Station] | type[orm.StationKey], key: Any,
+                code: str) -> Any:
+    """A station, or one of its keys, that the caller manages (those of another township are not found)."""
+    row = uow.session.get(model, key)
+    if row is None or not caller.sees_township(row.township_code):
+        raise NotFound(f"{code.replace('_', ' ')} not found", code=f"{code}_not_found")
+    require_manage(caller, Record.STATION, row.township_code)
+    return row
 
 
 def _issue(uow: UnitOfWork, caller: Caller, station: orm.Station, staff_id: int, label: str,
@@ -88,7 +91,7 @@ def create_station_key(uow: UnitOfWork, *, caller: Caller, station_code: str, cm
                        now: datetime) -> c.StationKeyIssued:
     """A new key for a station's machine client, acting for one of the station's staff. The key is in
     the answer once; only its hash is kept."""
-    station = _manageable_station(uow, caller, station_code)
+    station = _manageable(uow, caller, orm.Station, station_code, "station")
     staff = uow.session.get(orm.Staff, cmd.staff_id)
     if (staff is None or not staff.active or staff.station_code != station.code
             or Role(staff.role) not in STATION_ROLES):
@@ -98,22 +101,14 @@ def create_station_key(uow: UnitOfWork, *, caller: Caller, station_code: str, cm
 
 
 def list_station_keys(uow: UnitOfWork, *, caller: Caller, station_code: str) -> list[c.StationKeyView]:
-    _manageable_station(uow, caller, station_code)
+    _manageable(uow, caller, orm.Station, station_code, "station")
     rows = uow.session.execute(select(orm.StationKey).where(orm.StationKey.station_code == station_code)
                                .order_by(orm.StationKey.id)).scalars()
     return [_key_view(r) for r in rows]
 
 
-def _manageable_key(uow: UnitOfWork, caller: Caller, key_id: int) -> orm.StationKey:
-    row = uow.session.get(orm.StationKey, key_id)
-    if row is None or not caller.sees_township(row.township_code):
-        raise NotFound("station key not found", code="station_key_not_found")
-    require_manage(caller, Record.STATION, row.township_code)
-    return row
-
-
 def revoke_station_key(uow: UnitOfWork, *, caller: Caller, key_id: int, now: datetime) -> c.StationKeyView:
-    row = _manageable_key(uow, caller, key_id)
+    row = _manageable(uow, caller, orm.StationKey, key_id, "station_key")
     if row.revoked_at is None:
         row.revoked_at = now
         uow.commit()
@@ -122,7 +117,7 @@ def revoke_station_key(uow: UnitOfWork, *, caller: Caller, key_id: int, now: dat
 
 def rotate_station_key(uow: UnitOfWork, *, caller: Caller, key_id: int, now: datetime) -> c.StationKeyIssued:
     """A new key for the same station, staff member and label; the old one stops working at once."""
-    row = _manageable_key(uow, caller, key_id)
+    row = _manageable(uow, caller, orm.StationKey, key_id, "station_key")
     if row.revoked_at is not None:
         raise ValidationFailed("this key is revoked; create a new one", code="station_key_revoked")
     row.revoked_at = now
