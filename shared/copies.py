@@ -7,14 +7,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from nameko.events import event_handler
 from sqlalchemy import Boolean, Date, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.contracts.envelope import EventEnvelope
 from shared.db import UnitOfWork
 from shared.errors import ValidationFailed
-from shared.messaging import consume_once
+from shared.messaging import on_event
 from shared.working_days import WorkingCalendar
 
 
@@ -111,8 +110,7 @@ class KeepsStaff:
 
     staff_copy: Any
 
-    @event_handler("directory", "staff_changed")
-    @consume_once
+    @on_event("directory", "staff_changed")
     def on_staff_changed(self, envelope: EventEnvelope) -> None:
         keep_staff(self.db, self.staff_copy, envelope.payload)
 
@@ -122,8 +120,7 @@ class KeepsVillages:
 
     village_copy: Any
 
-    @event_handler("directory", "village_changed")
-    @consume_once
+    @on_event("directory", "village_changed")
     def on_village_changed(self, envelope: EventEnvelope) -> None:
         keep_village(self.db, self.village_copy, envelope.payload)
 
@@ -133,8 +130,7 @@ class KeepsCalendar:
 
     calendar_copy: Any
 
-    @event_handler("directory", "calendar_changed")
-    @consume_once
+    @on_event("directory", "calendar_changed")
     def on_calendar_changed(self, envelope: EventEnvelope) -> None:
         keep_calendar_day(self.db, self.calendar_copy, envelope.payload)
 
@@ -144,12 +140,10 @@ class KeepsOccasions:
 
     occasion_copy: Any
 
-    @event_handler("scheduling", "session_scheduled")
-    @consume_once
+    @on_event("scheduling", "session_scheduled")
     def on_session_scheduled(self, envelope: EventEnvelope) -> None:
         keep_occasion(self.db, self.occasion_copy, "session", envelope.payload)
 
-    @event_handler("scheduling", "visit_planned")
-    @consume_once
+    @on_event("scheduling", "visit_planned")
     def on_visit_planned(self, envelope: EventEnvelope) -> None:
         keep_occasion(self.db, self.occasion_copy, "visit", envelope.payload)

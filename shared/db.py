@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.clock import utcnow
 from shared.contracts.envelope import EventEnvelope
-from shared.messaging_tables import INBOX, OUTBOX
+from shared.messaging_tables import DEAD_LETTERS, INBOX, OUTBOX
 from shared.settings import get_settings
 
 
@@ -70,6 +70,7 @@ class UnitOfWork:
         self.correlation_id = correlation_id
         self._outbox = metadata.tables[OUTBOX]
         self._inbox = metadata.tables[INBOX]
+        self.dead_letters = metadata.tables[DEAD_LETTERS]
         self._on_commit = on_commit
         self._recorded = 0
 

@@ -14,16 +14,20 @@ from collections.abc import Callable
 from typing import Any
 
 from nameko.amqp.publish import Publisher
+from nameko.events import event_handler
 from nameko.extensions import DependencyProvider
 from nameko.standalone.events import get_event_exchange
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from shared.clock import utcnow
+from shared.contracts.base import parse
 from shared.contracts.envelope import EventEnvelope
+from shared.contracts.operations import DeadLetterQuery, DeadLetterView, ReplayRequest, ReplayResult
 from shared.db import Database, ServiceDatabase
-from shared.messaging_tables import OUTBOX
+from shared.messaging_tables import DEAD_LETTERS, OUTBOX
 from shared.observability import metrics
+from shared.service import rpc
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +120,10 @@ def relay_once(db: ServiceDatabase, publish: Callable[[dict[str, Any]], None], b
         pending, oldest = session.execute(
             select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None))
         ).one()
+        dead = session.execute(select(func.count()).select_from(db.metadata.tables[DEAD_LETTERS])
+                               .where(db.metadata.tables[DEAD_LETTERS].c.replayed_at.is_(None))).scalar_one()
         session.commit()
+    metrics.dead_letters.labels(db.service).set(dead)
     metrics.outbox_backlog.labels(db.service).set(pending)
     age = 0.0
     if oldest is not None:
@@ -151,5 +158,128 @@ def consume_once(method: Callable[[Any, EventEnvelope], None]) -> Callable[[Any,
             metrics.events_consumed.labels(self.name, envelope.type, "duplicate").inc()
             return
         metrics.events_consumed.labels(self.name, envelope.type, "applied").inc()
+        metrics.event_lag.labels(self.name, envelope.type).observe(
+            max(0.0, (utcnow() - envelope.occurred_at).total_seconds()))
 
+    handle.consumes_once = True  # type: ignore[attr-defined]
     return handle
+
+
+# ---- handlers that retry, and dead letters -----------------------------------------------------------------
+
+ATTEMPTS = 3  # tries of one delivery before it is a dead letter
+BACKOFF_SECONDS = 0.2  # doubled after each try
+TRANSIENT = (OperationalError, InterfaceError)  # the database is away: never a dead letter, redelivered later
+
+
+def _transient(exc: BaseException) -> bool:
+    return isinstance(exc, TRANSIENT) or (isinstance(exc, DBAPIError) and bool(exc.connection_invalidated))
+
+
+def on_event(source: str, event_type: str, *, once: bool = True) -> Callable[[Callable[[Any, EventEnvelope], None]],
+                                                                               Any]:
+    """The one way a service handles another's event: nameko's durable event handler, each event_id applied
+    once (consume_once), a failure retried ATTEMPTS times, then kept as a dead letter with its error (and
+    the message acknowledged). When the database itself is away, nothing is dead-lettered: the message goes
+    back to the broker and comes again. `once=False` is for a handler idempotent by itself (it stores
+    rows keyed by the event id), which then needs no inbox row."""
+
+    def decorate(method: Callable[[Any, EventEnvelope], None]) -> Any:
+        apply = consume_once(method) if once else _applied_directly(method)
+
+        @functools.wraps(method)
+        def handle(self: Any, body: dict[str, Any]) -> None:
+            delay = BACKOFF_SECONDS
+            for attempt in range(1, ATTEMPTS + 1):
+                try:
+                    apply(self, body)
+                    return
+                except Exception as exc:
+                    self.db.rollback()
+                    if _transient(exc):
+                        time.sleep(1.0)  # let the database come back before the broker redelivers
+                        raise
+                    if attempt == ATTEMPTS:
+                        _dead_letter(self, method.__name__, body, exc, attempt)
+                        return
+                    log.warning("event handler failed; retrying", exc_info=True,
+                                extra={"service": self.name, "event_type": event_type})
+                    time.sleep(delay)
+                    delay *= 2
+
+        handle.apply = apply  # type: ignore[attr-defined]  # what a replay runs
+        return event_handler(source, event_type, requeue_on_error=True)(handle)
+
+    return decorate
+
+
+def _applied_directly(method: Callable[[Any, EventEnvelope], None]) -> Callable[[Any, dict[str, Any]], None]:
+    @functools.wraps(method)
+    def apply(self: Any, body: dict[str, Any]) -> None:
+        method(self, EventEnvelope.model_validate(body))
+        self.db.commit()
+
+    return apply
+
+
+def _dead_letter(service: Any, method_name: str, body: dict[str, Any], exc: Exception, attempts: int) -> None:
+    """Keep the event with its error (one row per event and handler; a later failure updates it)."""
+    handler = f"{service.name}.{method_name}"
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    table = service.db.dead_letters
+    session = service.db.session
+    event_id, event_type = str(body.get("event_id", "?"))[:32], str(body.get("type", "?"))[:80]
+    existing = session.execute(select(table.c.id).where(table.c.event_id == event_id,
+                                                        table.c.handler == handler)).scalar_one_or_none()
+    values = {"error": error, "failed_at": utcnow(), "replayed_at": None}
+    if existing is None:
+        session.execute(insert(table).values(event_id=event_id, handler=handler, event_type=event_type, body=body,
+                                             attempts=attempts, **values))
+    else:
+        session.execute(update(table).where(table.c.id == existing).values(attempts=table.c.attempts + attempts,
+                                                                            **values))
+    service.db.commit()
+    metrics.dead_letters_total.labels(service.name, event_type).inc()
+    log.error("event handler failed %d times; kept as a dead letter: %s", attempts, error,
+              extra={"service": service.name, "event_type": event_type})
+
+
+class DeadLetters:
+    """A service's dead letters over RPC (county admins; `cunban dlq`, `GET /dead-letters`): listed, and
+    replayed through the same handler. Replay is idempotent: an event already applied is recognised by the
+    inbox and not applied twice."""
+
+    @rpc
+    def dead_letters(self, query: dict | None = None) -> list:
+        q = parse(DeadLetterQuery, query or {})
+        table = self.db.dead_letters
+        stmt = select(table).order_by(table.c.id.desc()).limit(q.limit)
+        if not q.include_replayed:
+            stmt = stmt.where(table.c.replayed_at.is_(None))
+        rows = self.db.session.execute(stmt).mappings().all()
+        return [DeadLetterView(service=self.name, **dict(r)).model_dump(mode="json") for r in rows]
+
+    @rpc
+    def replay_dead_letters(self, request: dict | None = None) -> dict:
+        ids = parse(ReplayRequest, request or {}).ids
+        table = self.db.dead_letters
+        stmt = select(table.c.id, table.c.handler, table.c.body).where(table.c.replayed_at.is_(None))
+        if ids is not None:
+            stmt = stmt.where(table.c.id.in_(ids))
+        rows = self.db.session.execute(stmt.order_by(table.c.id)).all()
+        self.db.rollback()
+        result = ReplayResult(service=self.name, replayed=[], failed={})
+        for row in rows:
+            handle = getattr(type(self), row.handler.split(".", 1)[1], None)
+            try:
+                if handle is None or not hasattr(handle, "apply"):
+                    raise LookupError(f"{row.handler} no longer handles events")
+                handle.apply(self, row.body)
+            except Exception as exc:
+                self.db.rollback()
+                result.failed[row.id] = f"{type(exc).__name__}: {exc}"[:500]
+                continue
+            self.db.session.execute(update(table).where(table.c.id == row.id).values(replayed_at=utcnow()))
+            self.db.commit()
+            result.replayed.append(row.id)
+        return result.model_dump(mode="json")

@@ -38,6 +38,7 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 OUTBOX = "outbox"
 INBOX = "inbox"
+DEAD_LETTERS = "dead_letters"
 
 
 def add_messaging_tables(metadata: MetaData) -> None:
@@ -57,4 +58,19 @@ def add_messaging_tables(metadata: MetaData) -> None:
         Column("event_id", String(32), primary_key=True),
         Column("handler", String(120), primary_key=True),
         Column("processed_at", UtcDateTime(), nullable=False),
+    )
+    # events a handler could not apply after its retries, with the error; replayed by `cunban dlq replay`
+    Table(
+        DEAD_LETTERS, metadata,
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("event_id", String(32), nullable=False),
+        Column("handler", String(120), nullable=False),
+        Column("event_type", String(80), nullable=False),
+        Column("body", JSON, nullable=False),
+        Column("error", String(2000), nullable=False),
+        Column("attempts", Integer, nullable=False),
+        Column("failed_at", UtcDateTime(), nullable=False),
+        Column("replayed_at", UtcDateTime()),
+        Index("ux_dead_letters_event_handler", "event_id", "handler", unique=True),
+        Index("ix_dead_letters_open", "replayed_at", "id"),
     )

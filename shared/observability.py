@@ -40,6 +40,13 @@ class _Metrics:
         self.events_consumed = Counter(
             "cunban_events_consumed_total", "Events handled, applied or recognised as duplicates",
             ["service", "type", "outcome"])
+        self.event_lag = Histogram(
+            "cunban_event_lag_seconds", "From an event's occurrence to its handler applying it (consumer lag)",
+            ["service", "type"], buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300))
+        self.dead_letters = Gauge(
+            "cunban_dead_letters_waiting", "Events kept as dead letters, not yet replayed", ["service"])
+        self.dead_letters_total = Counter(
+            "cunban_dead_letters_total", "Events that became dead letters", ["service", "type"])
         self.http_requests = Counter(
             "cunban_http_requests_total", "Gateway requests", ["method", "route", "status"])
         self.http_latency = Histogram(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from nameko.events import event_handler
 from nameko.timer import timer
 
 from services.approvals.adapters.orm import Base
@@ -15,7 +14,7 @@ from shared.contracts.base import parse
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.intake import ApplicationFiled
 from shared.db import Database
-from shared.messaging import OutboxRelay, consume_once
+from shared.messaging import DeadLetters, OutboxRelay, on_event
 from shared.observability import Observed
 from shared.service import CallerContext, rpc
 from shared.settings import get_settings
@@ -23,7 +22,7 @@ from shared.settings import get_settings
 log = logging.getLogger(__name__)
 
 
-class ApprovalsService:
+class ApprovalsService(DeadLetters):
     name = "approvals"
 
     db = Database(Base.metadata)
@@ -70,17 +69,14 @@ class ApprovalsService:
         h.update_gauges(self.db, now=utcnow())
 
     # ---- what other services tell us -------------------------------------------------------------
-    @event_handler("intake", "application_filed")
-    @consume_once
+    @on_event("intake", "application_filed")
     def on_application_filed(self, envelope: EventEnvelope) -> None:
         h.open_case(self.db, filed=ApplicationFiled.model_validate(envelope.payload), now=utcnow())
 
-    @event_handler("directory", "catalogue_item_changed")
-    @consume_once
+    @on_event("directory", "catalogue_item_changed")
     def on_catalogue_item_changed(self, envelope: EventEnvelope) -> None:
         h.keep_workflow(self.db, item=envelope.payload)
 
-    @event_handler("directory", "calendar_changed")
-    @consume_once
+    @on_event("directory", "calendar_changed")
     def on_calendar_changed(self, envelope: EventEnvelope) -> None:
         h.note_calendar_change(self.db, payload=envelope.payload)

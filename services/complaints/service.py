@@ -16,7 +16,7 @@ from shared.contracts.base import parse, to_wire
 from shared.copies import KeepsCalendar, KeepsOccasions, KeepsStaff, KeepsVillages
 from shared.db import Database
 from shared.errors import ValidationFailed
-from shared.messaging import OutboxRelay
+from shared.messaging import DeadLetters, OutboxRelay
 from shared.observability import Observed
 from shared.service import CallerContext, PersonalData, rpc
 from shared.settings import get_settings
@@ -24,7 +24,7 @@ from shared.settings import get_settings
 log = logging.getLogger(__name__)
 
 
-class ComplaintsService(KeepsStaff, KeepsVillages, KeepsCalendar, KeepsOccasions):
+class ComplaintsService(KeepsStaff, KeepsVillages, KeepsCalendar, KeepsOccasions, DeadLetters):
     name = "complaints"
     staff_copy, village_copy, calendar_copy = orm.StaffCopy, orm.VillageCopy, orm.CalendarDayCopy
     occasion_copy = orm.OccasionCopy

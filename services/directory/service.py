@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 
-from nameko.events import event_handler
 from nameko.timer import timer
 
 from services.directory.adapters.orm import Base
@@ -16,14 +15,14 @@ from shared.contracts.base import parse, to_wire
 from shared.contracts.envelope import EventEnvelope
 from shared.db import Database
 from shared.errors import Conflict
-from shared.messaging import OutboxRelay
+from shared.messaging import DeadLetters, OutboxRelay, on_event
 from shared.observability import Observed, metrics
 from shared.service import CallerContext, rpc
 
 log = logging.getLogger(__name__)
 
 
-class DirectoryService:
+class DirectoryService(DeadLetters):
     name = "directory"
 
     db = Database(Base.metadata)
@@ -140,12 +139,10 @@ class DirectoryService:
     def audit_log(self, query: dict | None = None) -> list:
         return to_wire(accounts.audit_log(self.db, caller=self.caller(), query=parse(c.AuditQuery, query or {})))
 
-    @event_handler("gateway", "audit_recorded")
-    def on_audit_recorded(self, body: dict) -> None:
+    @on_event("gateway", "audit_recorded", once=False)  # stored once by the entry's id, no inbox row needed
+    def on_audit_recorded(self, envelope: EventEnvelope) -> None:
         """Entries come from the gateway as events: a write is not slowed by its own audit."""
-        envelope = EventEnvelope.model_validate(body)
         accounts.record_audit(self.db, entry=parse(c.AuditEntry, envelope.payload))
-        self.db.commit()
 
     @rpc
     def create_staff(self, staff: dict) -> dict:

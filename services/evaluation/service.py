@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 
-from nameko.events import event_handler
 from nameko.timer import timer
 
 from services.evaluation.adapters import orm
@@ -18,13 +17,13 @@ from shared.contracts.envelope import EventEnvelope
 from shared.copies import KeepsCalendar
 from shared.db import Database
 from shared.errors import ValidationFailed
-from shared.messaging import OutboxRelay, consume_once
+from shared.messaging import DeadLetters, OutboxRelay, on_event
 from shared.observability import Observed
 from shared.service import CallerContext, PersonalData, rpc
 from shared.settings import get_settings
 
 
-class EvaluationService(KeepsCalendar):
+class EvaluationService(KeepsCalendar, DeadLetters):
     name = "evaluation"
     calendar_copy = orm.CalendarDayCopy
 
@@ -106,8 +105,7 @@ class EvaluationService(KeepsCalendar):
     def publish_gauges(self) -> None:
         h.update_gauges(self.db, now=utcnow())
 
-    @event_handler("directory", "township_changed")
-    @consume_once
+    @on_event("directory", "township_changed")
     def on_township_changed(self, envelope: EventEnvelope) -> None:
         h.keep_township(self.db, township=envelope.payload)
 
@@ -116,52 +114,42 @@ class EvaluationService(KeepsCalendar):
         h.record_event(self.db, event_id=envelope.event_id, source=envelope.source, event_type=envelope.type,
                        occurred_at=envelope.occurred_at, payload=envelope.payload)
 
-    @event_handler("intake", "application_filed")
-    @consume_once
+    @on_event("intake", "application_filed")
     def on_application_filed(self, envelope: EventEnvelope) -> None:
         self._count(envelope)
 
-    @event_handler("intake", "application_completed_on_the_spot")
-    @consume_once
+    @on_event("intake", "application_completed_on_the_spot")
     def on_application_completed_on_the_spot(self, envelope: EventEnvelope) -> None:
         self._count(envelope)
 
-    @event_handler("intake", "activity_recorded")
-    @consume_once
+    @on_event("intake", "activity_recorded")
     def on_activity_recorded(self, envelope: EventEnvelope) -> None:
         self._count(envelope)
 
-    @event_handler("approvals", "application_progressed")
-    @consume_once
+    @on_event("approvals", "application_progressed")
     def on_application_progressed(self, envelope: EventEnvelope) -> None:
         self._count(envelope)
 
-    @event_handler("approvals", "supervision_notice_issued")
-    @consume_once
+    @on_event("approvals", "supervision_notice_issued")
     def on_supervision_notice_issued(self, envelope: EventEnvelope) -> None:
         self._count(envelope)
 
-    @event_handler("scheduling", "session_attendance_recorded")
-    @consume_once
+    @on_event("scheduling", "session_attendance_recorded")
     def on_session_attendance_recorded(self, envelope: EventEnvelope) -> None:
         self._count(envelope)
 
-    @event_handler("scheduling", "visit_reported")
-    @consume_once
+    @on_event("scheduling", "visit_reported")
     def on_visit_reported(self, envelope: EventEnvelope) -> None:
         self._count(envelope)
 
-    @event_handler("complaints", "complaint_registered")
-    @consume_once
+    @on_event("complaints", "complaint_registered")
     def on_complaint_registered(self, envelope: EventEnvelope) -> None:
         self._count(envelope)
 
-    @event_handler("complaints", "complaint_progressed")
-    @consume_once
+    @on_event("complaints", "complaint_progressed")
     def on_complaint_progressed(self, envelope: EventEnvelope) -> None:
         self._count(envelope)
 
-    @event_handler("complaints", "complaint_finding_recorded")
-    @consume_once
+    @on_event("complaints", "complaint_finding_recorded")
     def on_complaint_finding_recorded(self, envelope: EventEnvelope) -> None:
         self._count(envelope)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from nameko.events import event_handler
-
 from services.intake.adapters import orm
 from services.intake.adapters.orm import Base
 from services.intake.service_layer import handlers as h
@@ -17,7 +15,7 @@ from shared.contracts.base import parse
 from shared.contracts.envelope import EventEnvelope
 from shared.copies import KeepsOccasions, KeepsVillages
 from shared.db import Database
-from shared.messaging import OutboxRelay, consume_once
+from shared.messaging import DeadLetters, OutboxRelay, on_event
 from shared.observability import Observed
 from shared.service import CallerContext, PersonalData, rpc
 
@@ -30,7 +28,7 @@ RECORD_CONTRACTS: dict[c.RecordKind, type[c.Contract]] = {
 }
 
 
-class IntakeService(KeepsVillages, KeepsOccasions):
+class IntakeService(KeepsVillages, KeepsOccasions, DeadLetters):
     name = "intake"
     village_copy, occasion_copy = orm.VillageCopy, orm.OccasionCopy
 
@@ -77,8 +75,7 @@ class IntakeService(KeepsVillages, KeepsOccasions):
                 h.list_activities(self.db, caller=self.caller(), query=parse(c.RecordQuery, query))]
 
     # ---- what other services tell us -----------------------------------------------------------------
-    @event_handler("directory", "catalogue_item_changed")
-    @consume_once
+    @on_event("directory", "catalogue_item_changed")
     def on_catalogue_item_changed(self, envelope: EventEnvelope) -> None:
         item = envelope.payload
         self.db.keep_newest(orm.CatalogueItemCopy, (item["township_code"], item["code"]), {
@@ -87,15 +84,13 @@ class IntakeService(KeepsVillages, KeepsOccasions):
             "promised_days": item["promised_days"], "required_materials": item["required_materials"],
             "status": item["status"], "version": item["version"]})
 
-    @event_handler("directory", "station_changed")
-    @consume_once
+    @on_event("directory", "station_changed")
     def on_station_changed(self, envelope: EventEnvelope) -> None:
         s = envelope.payload
         self.db.keep_newest(orm.StationCopy, s["code"],
                       _pick(s, "code", "township_code", "village_code", "name", "version"))
 
-    @event_handler("approvals", "application_progressed")
-    @consume_once
+    @on_event("approvals", "application_progressed")
     def on_application_progressed(self, envelope: EventEnvelope) -> None:
         progress = ApplicationProgressed.model_validate(envelope.payload)
         if not h.apply_progress(self.db, progress=progress):

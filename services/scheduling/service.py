@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from nameko.events import event_handler
 from nameko.timer import timer
 
 from services.scheduling.adapters import orm
@@ -36,13 +35,13 @@ from shared.contracts.scheduling import (
 from shared.copies import KeepsCalendar, KeepsStaff, KeepsVillages
 from shared.db import Database
 from shared.errors import ValidationFailed
-from shared.messaging import OutboxRelay, consume_once
+from shared.messaging import DeadLetters, OutboxRelay, on_event
 from shared.observability import Observed
 from shared.service import CallerContext, PersonalData, rpc
 from shared.settings import get_settings
 
 
-class SchedulingService(KeepsStaff, KeepsVillages, KeepsCalendar):
+class SchedulingService(KeepsStaff, KeepsVillages, KeepsCalendar, DeadLetters):
     name = "scheduling"
     staff_copy, village_copy, calendar_copy = orm.StaffCopy, orm.VillageCopy, orm.CalendarDayCopy
 
@@ -189,21 +188,18 @@ class SchedulingService(KeepsStaff, KeepsVillages, KeepsCalendar):
         v.send_visit_reminders(self.db, now=now, lead=lead)
 
     # ---- what the directory tells us -----------------------------------------------------------
-    @event_handler("directory", "market_site_changed")
-    @consume_once
+    @on_event("directory", "market_site_changed")
     def on_market_site_changed(self, envelope: EventEnvelope) -> None:
         h.keep_site(self.db, site=envelope.payload)
 
     # ---- what intake tells us: records handled at a session or raised on a visit ----------------------
-    @event_handler("intake", "application_filed")
-    @consume_once
+    @on_event("intake", "application_filed")
     def on_application_filed(self, envelope: EventEnvelope) -> None:
         p = envelope.payload
         v.link_record(self.db, kind="application", ref=p["receipt_no"], township_code=p["township_code"],
                       occurred_at=envelope.occurred_at, session_id=p.get("session_id"), visit_id=p.get("visit_id"))
 
-    @event_handler("intake", "activity_recorded")
-    @consume_once
+    @on_event("intake", "activity_recorded")
     def on_activity_recorded(self, envelope: EventEnvelope) -> None:
         p = envelope.payload
         if p["kind"] == "consultation":
@@ -211,8 +207,7 @@ class SchedulingService(KeepsStaff, KeepsVillages, KeepsCalendar):
                           occurred_at=envelope.occurred_at, session_id=p.get("session_id"),
                           visit_id=p.get("visit_id"))
 
-    @event_handler("complaints", "complaint_registered")
-    @consume_once
+    @on_event("complaints", "complaint_registered")
     def on_complaint_registered(self, envelope: EventEnvelope) -> None:
         p = envelope.payload
         v.link_record(self.db, kind="complaint", ref=p["receipt_no"], township_code=p["township_code"],

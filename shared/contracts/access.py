@@ -130,6 +130,18 @@ evaluation.rate                       -   S   T   T   T   T   T   T   C
 evaluation.rate_public                P   P   P   P   P   P   P   P   P
 evaluation.get_rating                 -   -   T   T   T   T   T   T   C
 evaluation.follow_up                  -   -   T   T   T   T   T   T   C
+directory.dead_letters                -   -   -   -   -   -   -   -   C
+directory.replay_dead_letters         -   -   -   -   -   -   -   -   C
+intake.dead_letters                   -   -   -   -   -   -   -   -   C
+intake.replay_dead_letters            -   -   -   -   -   -   -   -   C
+approvals.dead_letters                -   -   -   -   -   -   -   -   C
+approvals.replay_dead_letters         -   -   -   -   -   -   -   -   C
+scheduling.dead_letters               -   -   -   -   -   -   -   -   C
+scheduling.replay_dead_letters        -   -   -   -   -   -   -   -   C
+complaints.dead_letters               -   -   -   -   -   -   -   -   C
+complaints.replay_dead_letters        -   -   -   -   -   -   -   -   C
+evaluation.dead_letters               -   -   -   -   -   -   -   -   C
+evaluation.replay_dead_letters        -   -   -   -   -   -   -   -   C
 """
 
 

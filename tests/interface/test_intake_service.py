@@ -323,3 +323,38 @@ def test_an_application_raised_on_a_visit_carries_the_visit_in_its_event(intake,
     with intake_db.sessions() as session:
         body = session.execute(select(outbox.c.body).where(outbox.c.event_type == "application_filed")).scalar_one()
     assert body["payload"]["visit_id"] == VISIT
+
+
+def test_an_event_that_keeps_failing_becomes_a_dead_letter_and_replays_once(intake, intake_db, monkeypatch):
+    import shared.copies
+    import shared.messaging
+
+    monkeypatch.setattr(shared.messaging, "BACKOFF_SECONDS", 0)
+    real_keep = shared.copies.keep_village
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("the village copy is broken")
+
+    monkeypatch.setattr(shared.copies, "keep_village", broken)
+    event = EventEnvelope(source="directory", type="village_changed", occurred_at=utcnow(), payload={
+        "code": f"{QS}009", "township_code": QS, "name": "新村", "version": 1}).model_dump(mode="json")
+    intake().on_village_changed(event)  # acknowledged: kept as a dead letter, not lost and not raised
+    admin = Caller(staff_id=1, role=Role.COUNTY_ADMIN)
+    [dead] = intake(admin).dead_letters()
+    assert dead["handler"] == "intake.on_village_changed" and dead["attempts"] == 3
+    assert dead["error"] == "RuntimeError: the village copy is broken" and dead["body"]["event_id"] == event["event_id"]
+    intake().on_village_changed(event)  # delivered again, fails again: still one dead letter, attempts counted
+    assert [d["attempts"] for d in intake(admin).dead_letters()] == [6]
+    still = intake(admin).replay_dead_letters()
+    assert still["replayed"] == [] and list(still["failed"]) == [str(dead["id"])]
+
+    monkeypatch.setattr(shared.copies, "keep_village", real_keep)  # the cause is fixed
+    assert intake(admin).replay_dead_letters(request={"ids": [dead["id"]]})["replayed"] == [dead["id"]]
+    with intake_db.sessions() as session:
+        assert session.get(orm.VillageCopy, f"{QS}009") is not None
+    assert intake(admin).dead_letters() == []
+    assert intake(admin).dead_letters(query={"include_replayed": True})[0]["replayed_at"]
+    intake().on_village_changed(event)  # a late redelivery after the replay is a duplicate, applied once
+    assert intake(admin).replay_dead_letters()["replayed"] == []
+    with pytest.raises(Forbidden):
+        intake(AGENT).dead_letters()
