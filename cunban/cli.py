@@ -193,6 +193,28 @@ def cmd_reencrypt(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dlq(args: argparse.Namespace) -> int:
+    """Dead letters of the running services: list them, or replay them once their cause is fixed."""
+    import json
+
+    from cunban.registry import SERVICES
+    from shared.contracts.caller import Caller
+
+    client = _client(_settings(args))
+    names = [args.service] if args.service else list(SERVICES)
+    for name in names:
+        if args.action == "list":
+            for letter in client.call(name, "dead_letters", caller=Caller.system(),
+                                      query={"include_replayed": args.all, "limit": 1000}):
+                print(json.dumps(letter, ensure_ascii=False))
+        else:
+            ids = [int(i) for i in args.ids] if args.ids and args.service else None
+            result = client.call(name, "replay_dead_letters", caller=Caller.system(), request={"ids": ids})
+            print(f"{name}: {len(result['replayed'])} replayed, {len(result['failed'])} still failing"
+                  + "".join(f"\n  {i}: {error}" for i, error in result["failed"].items()))
+    return 0
+
+
 def cmd_access_matrix(args: argparse.Namespace) -> int:
     """Print the access matrix as the Markdown table docs/SECURITY.md carries."""
     from shared.contracts.access import markdown_table
@@ -208,6 +230,8 @@ def _add_backends(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from cunban.registry import SERVICES
+
     parser = argparse.ArgumentParser(prog="cunban", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -255,6 +279,14 @@ def main(argv: list[str] | None = None) -> int:
     reencrypt.add_argument("names", nargs="*", help="services (default: all)")
     _add_backends(reencrypt)
     reencrypt.set_defaults(func=cmd_reencrypt)
+
+    dlq = sub.add_parser("dlq", help="list or replay the services' dead letters")
+    dlq.add_argument("action", choices=["list", "replay"])
+    dlq.add_argument("ids", nargs="*", help="replay only these (with --service)")
+    dlq.add_argument("--service", choices=list(SERVICES))
+    dlq.add_argument("--all", action="store_true", help="list replayed ones too")
+    dlq.add_argument("--amqp-uri")
+    dlq.set_defaults(func=cmd_dlq)
 
     matrix = sub.add_parser("access-matrix", help="print the access matrix (roles × actions × scope)")
     matrix.set_defaults(func=cmd_access_matrix)

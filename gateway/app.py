@@ -15,7 +15,18 @@ from gateway.audit import audit_envelope, client_of
 from gateway.auth import Accounts
 from gateway.errors import ERROR_RESPONSES, error_body, install_error_handlers
 from gateway.limits import RateLimiter
-from gateway.routes import approvals, auth, complaints, directory, evaluation, health, intake, scheduling, visits
+from gateway.routes import (
+    approvals,
+    auth,
+    complaints,
+    directory,
+    evaluation,
+    health,
+    intake,
+    operations,
+    scheduling,
+    visits,
+)
 from gateway.rpc import ServiceCalls
 from shared.observability import correlation_id, metrics
 from shared.settings import Settings
@@ -94,6 +105,6 @@ def create_app(settings: Settings, calls: ServiceCalls) -> FastAPI:
     async def prometheus_metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    for area in (health, auth, directory, intake, approvals, scheduling, visits, complaints, evaluation):
+    for area in (health, auth, directory, intake, approvals, scheduling, visits, complaints, evaluation, operations):
         app.include_router(area.router, responses=ERROR_RESPONSES)
     return app

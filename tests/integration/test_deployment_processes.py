@@ -11,6 +11,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
 from cunban.registry import SERVICES
+from shared.clock import utcnow
+from shared.contracts.envelope import EventEnvelope
+from shared.messaging import EventPublisher
 from tests.support import ROOT, Process, free_port, login, wait_healthy, wait_until
 
 pytestmark = pytest.mark.integration
@@ -96,6 +99,20 @@ def test_services_and_gateway_as_separate_processes(amqp_uri, pg_database, tmp_p
                 engine.dispose()
             assert client.post("/auth/logout", headers=agent).status_code == 204
             assert client.get("/auth/me", headers=agent).json()["error"]["code"] == "session_ended"
+            # a malformed event is retried, then kept as a dead letter by every service that keeps villages
+            poison = EventEnvelope(source="directory", type="village_changed", occurred_at=utcnow(),
+                                   payload={"code": "not-a-village"}).model_dump(mode="json")
+            EventPublisher(amqp_uri, "directory")(poison)
+            letters = wait_until(lambda: [d for d in client.get("/dead-letters", headers=admin).json()
+                                          if d["event_id"] == poison["event_id"]], 30, "the dead letters",
+                                 services["intake"])
+            assert {d["service"] for d in letters} == {"intake", "scheduling", "complaints"}
+            assert all(d["attempts"] == 3 and "KeyError" in d["error"] for d in letters)
+            assert poison["event_id"] in _cli(["dlq", "list", "--service", "intake"], env)
+            replayed = client.post("/dead-letters/replay", headers=admin, json={"service": "intake"}).json()
+            assert replayed[0]["replayed"] == [] and len(replayed[0]["failed"]) == 1  # still malformed
+            intake_metrics = httpx.get(f"http://127.0.0.1:{metrics_ports['intake']}/metrics", timeout=5).text
+            assert 'cunban_dead_letters_waiting{service="intake"} 1.0' in intake_metrics
         text_ = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
         assert 'cunban_entrypoint_calls_total{entrypoint="create_township",outcome="ok",service="directory"}' in text_
     finally:
