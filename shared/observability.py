@@ -73,6 +73,10 @@ class _Metrics:
             ["township"])
         self.complaints_overdue = Gauge(
             "cunban_complaints_overdue", "Open complaints past their stage's limit", ["township"])
+        self.sessions_today = Gauge(
+            "cunban_sessions_today", "Market-day sessions 便民服务岗 held today", ["township"])
+        self.visits_today = Gauge(
+            "cunban_visits_today", "Cadre visits 下访 planned for today", ["township"])
         self.early_warnings_open = Gauge(
             "cunban_early_warnings_open", "Early-warning alerts 苗头性问题 not yet acknowledged", ["township"])
         self.township_completion_ratio = Gauge(
@@ -81,6 +85,9 @@ class _Metrics:
             "cunban_township_on_time_ratio", "承诺期限兑现率 this year: completed on time / completed", ["township"])
         self.township_satisfaction_ratio = Gauge(
             "cunban_township_satisfaction_ratio", "群众满意率 this year: satisfied ratings / ratings", ["township"])
+        self.township_year_count = Gauge(
+            "cunban_township_year_count", "This year so far per township: applications received and completed, "
+            "complaints registered", ["township", "metric"])
         self.calendar_next_year_missing = Gauge(
             "cunban_calendar_next_year_missing", "1 when next year's official working-day calendar is absent",
             ["county"])

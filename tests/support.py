@@ -28,11 +28,17 @@ def free_port() -> int:
 class Process:
     """A cunban process with its output in a log file, stopped with SIGTERM (SIGKILL if it hangs)."""
 
-    def __init__(self, args: list[str], env: dict[str, str], log_path: Path):
+    def __init__(self, args: list[str], env: dict[str, str], log_path: Path, *, command: list[str] | None = None):
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(CUNBAN + args, cwd=ROOT, env={**os.environ, **env}, stdout=self._log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen((CUNBAN if command is None else command) + args, cwd=ROOT,
+                                     env={**os.environ, **env}, stdout=self._log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+
+    @classmethod
+    def of(cls, command: list[str], log_path: Path) -> Process:
+        """Another program (a Prometheus, say), run and stopped the same way."""
+        return cls([], {}, log_path, command=command)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

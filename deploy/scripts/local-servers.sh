@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start RabbitMQ and PostgreSQL from the OS's packages (Debian) where no Docker engine runs, as in CI.
+# Start RabbitMQ and PostgreSQL from the OS's packages (Debian) where no Docker engine runs, as in CI, and
+# install Prometheus' binaries (promtool, prometheus) for the operations tests.
 # Idempotent: installs what is missing, starts what is not running, creates the cunban role.
 # Usage: deploy/scripts/local-servers.sh [start|stop]
 set -euo pipefail
@@ -61,8 +62,12 @@ GRANT pg_signal_backend TO $PG_USER;
 SQL
 }
 
+tools() {  # Prometheus' own binaries: promtool checks the alert rules, prometheus scrapes in the ops tests
+  need prometheus /usr/bin/promtool
+}
+
 case "${1:-start}" in
-  start) start_rabbitmq; start_postgres ;;
+  start) start_rabbitmq; start_postgres; tools ;;
   stop)
     $SUDO rabbitmqctl -q stop >/dev/null 2>&1 || true
     for c in $(pg_lsclusters -h 2>/dev/null | awk '{print $1"/"$2}'); do $SUDO pg_ctlcluster "${c%/*}" "${c#*/}" stop || true; done ;;

@@ -186,6 +186,7 @@ class SchedulingService(KeepsStaff, KeepsVillages, KeepsCalendar, DeadLetters):
         lead = timedelta(hours=get_settings().reminder_hours)
         h.send_reminders(self.db, now=now, lead=lead)
         v.send_visit_reminders(self.db, now=now, lead=lead)
+        h.update_gauges(self.db, now=now)
 
     # ---- what the directory tells us -----------------------------------------------------------
     @on_event("directory", "market_site_changed")

@@ -86,3 +86,35 @@ def test_the_image_contains_every_package():
     dockerfile = (ROOT / "deploy/Dockerfile").read_text()
     for package in ("shared", "services", "gateway", "cunban"):
         assert f"COPY {package} ./{package}" in dockerfile
+
+
+def test_compose_sets_only_settings_the_code_reads_and_mounts_files_that_exist(compose):
+    from shared.settings import Settings
+
+    known = {f"CUNBAN_{name.upper()}" for name in Settings.model_fields}
+    known |= {"CUNBAN_ADMIN_PASSWORD", "CUNBAN_COUNTY_CODE", "CUNBAN_COUNTY_NAME", "CUNBAN_DATABASES"}  # cli, initdb
+    for name, service in compose["services"].items():
+        assert service.get("restart") in ("unless-stopped", "no", "on-failure"), name
+        for key in service.get("environment") or {}:
+            if key.startswith("CUNBAN_"):
+                assert key in known, (name, key)
+        for volume in service.get("volumes") or []:
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), (name, source)
+    for name in ("prometheus", "grafana"):
+        assert compose["services"][name]["healthcheck"]["test"], name
+    assert "./deploy/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro" in compose["services"]["prometheus"]["volumes"]
+    config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
+
+
+def test_kubernetes_config_sets_only_settings_the_code_reads():
+    from shared.settings import Settings
+
+    known = {f"CUNBAN_{name.upper()}" for name in Settings.model_fields}
+    for document in _k8s_documents():
+        if document["kind"] == "ConfigMap":
+            for key in document.get("data", {}):
+                if key.startswith("CUNBAN_"):
+                    assert key in known, key

@@ -384,7 +384,8 @@ def update_gauges(uow: UnitOfWork, *, now: datetime) -> None:
     alerts = dict(uow.session.execute(select(a.township_code, func.count()).where(a.status == "open")
                                       .group_by(a.township_code)).all())
     seen = {t: (n, overdue or 0, warned or 0) for t, n, overdue, warned in rows}
-    for township in _GAUGED | set(seen) | set(alerts):
+    known = set(uow.session.execute(select(orm.VillageCopy.township_code).distinct()).scalars())  # 0, not absent
+    for township in _GAUGED | known | set(seen) | set(alerts):
         n, overdue, warned = seen.get(township, (0, 0, 0))
         metrics.complaints_open.labels(township).set(n)
         metrics.complaints_overdue.labels(township).set(overdue)

@@ -406,6 +406,8 @@ def update_gauges(uow: UnitOfWork, *, now: datetime) -> None:
                              (metrics.township_on_time_ratio, township.on_time_rate),
                              (metrics.township_satisfaction_ratio, township.satisfaction_rate)):
             gauge.labels(township.unit).set(float("nan") if value is None else value)
+        for metric in (c.Metric.RECEIVED, c.Metric.COMPLETED, c.Metric.COMPLAINTS):
+            metrics.township_year_count.labels(township.unit, metric.value).set(township.counts.get(metric, 0))
 
 
 # ---- the township's report ------------------------------------------------------------------------------

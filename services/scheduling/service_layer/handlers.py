@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from services.scheduling.adapters import orm
 from services.scheduling.domain.market_days import market_days
@@ -36,6 +36,7 @@ from shared.contracts.scheduling import (
 )
 from shared.db import UnitOfWork, insert_or_ignore
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from shared.observability import metrics
 from shared.pii import PersonalDataVault, mask_name, mask_phone
 
 WEEKDAYS = "一二三四五六日"
@@ -489,3 +490,21 @@ def _booking_view(booking: orm.Booking, slot: orm.SlotRow, vault: PersonalDataVa
     return BookingView(id=booking.id, slot_id=slot.id, starts_at=slot.starts_at, status=booking.status,
                        name=name if full else mask_name(name), phone=phone if full else mask_phone(phone),
                        topic=booking.topic)
+
+
+_GAUGED: set[str] = set()
+
+
+def update_gauges(uow: UnitOfWork, *, now: datetime) -> None:
+    """Market-day sessions and visits happening today, per township (the ops dashboard's "today")."""
+    today = today_in_china(now)
+    sessions = dict(uow.session.execute(select(orm.Session.township_code, func.count()).where(
+        orm.Session.day == today, orm.Session.status == "scheduled").group_by(orm.Session.township_code)).all())
+    visits = dict(uow.session.execute(select(orm.Visit.township_code, func.count()).where(
+        orm.Visit.day == today, orm.Visit.status != "cancelled").group_by(orm.Visit.township_code)).all())
+    known = set(uow.session.execute(select(orm.VillageCopy.township_code).distinct()).scalars())  # 0, not absent
+    uow.rollback()
+    for township in _GAUGED | known | set(sessions) | set(visits):
+        metrics.sessions_today.labels(township).set(sessions.get(township, 0))
+        metrics.visits_today.labels(township).set(visits.get(township, 0))
+    _GAUGED.update(sessions, visits)
