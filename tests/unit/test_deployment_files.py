@@ -104,7 +104,8 @@ def test_compose_sets_only_settings_the_code_reads_and_mounts_files_that_exist(c
                 assert (ROOT / source).exists(), (name, source)
     for name in ("prometheus", "grafana"):
         assert compose["services"][name]["healthcheck"]["test"], name
-    assert "./deploy/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro" in compose["services"]["prometheus"]["volumes"]
+    rules = "./deploy/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro"
+    assert rules in compose["services"]["prometheus"]["volumes"]
     config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
     assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
 
