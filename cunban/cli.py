@@ -215,6 +215,53 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_wait(args: argparse.Namespace) -> int:
+    """Wait until the broker (and, with --service, that service's database) accepts connections."""
+    import time
+
+    from sqlalchemy import create_engine, text
+
+    settings = _settings(args)
+    deadline = time.monotonic() + args.timeout
+    client = _client(settings)
+    targets = ["the broker"] + ([f"the {args.service} database"] if args.service else [])
+    for target in targets:
+        while True:
+            try:
+                if target == "the broker":
+                    client.ping()
+                else:
+                    engine = create_engine(settings.database_url(args.service))
+                    try:
+                        with engine.connect() as connection:
+                            connection.execute(text("SELECT 1"))
+                    finally:
+                        engine.dispose()
+                print(f"{target} is up", flush=True)
+                break
+            except Exception as exc:  # noqa: BLE001 - whatever the reason, the server is not there yet
+                if time.monotonic() > deadline:
+                    print(f"gave up waiting for {target}: {exc}", file=sys.stderr)
+                    return 1
+                time.sleep(1)
+    return 0
+
+
+def cmd_healthcheck(args: argparse.Namespace) -> int:
+    """0 when this container's process answers: the gateway's /healthz, or a service's /metrics."""
+    import urllib.request
+
+    settings = _settings(args)
+    for url in (f"http://127.0.0.1:{settings.http_port}/healthz", f"http://127.0.0.1:{settings.metrics_port}/metrics"):
+        try:
+            with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 - a fixed local URL
+                if response.status == 200:
+                    return 0
+        except OSError:
+            continue
+    return 1
+
+
 def cmd_access_matrix(args: argparse.Namespace) -> int:
     """Print the access matrix as the Markdown table docs/SECURITY.md carries."""
     from shared.contracts.access import markdown_table
@@ -287,6 +334,15 @@ def main(argv: list[str] | None = None) -> int:
     dlq.add_argument("--all", action="store_true", help="list replayed ones too")
     dlq.add_argument("--amqp-uri")
     dlq.set_defaults(func=cmd_dlq)
+
+    wait = sub.add_parser("wait", help="wait for the broker (and a service's database) to accept connections")
+    wait.add_argument("--service", choices=list(SERVICES))
+    wait.add_argument("--timeout", type=float, default=180)
+    _add_backends(wait)
+    wait.set_defaults(func=cmd_wait)
+
+    health = sub.add_parser("healthcheck", help="exit 0 when this container's gateway or service answers")
+    health.set_defaults(func=cmd_healthcheck)
 
     matrix = sub.add_parser("access-matrix", help="print the access matrix (roles × actions × scope)")
     matrix.set_defaults(func=cmd_access_matrix)

@@ -48,6 +48,10 @@ def test_services_and_gateway_as_separate_processes(amqp_uri, pg_database, tmp_p
         wait_until(lambda: httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=2).status_code == 200,
                    90, "the service's metrics endpoint", service)
         wait_healthy(base, gateway)
+        # the image's entrypoint and healthcheck commands, against the real servers and processes
+        assert _cli(["wait", "--service", "intake", "--timeout", "30"], env).split("\n")[:2] == [
+            "the broker is up", "the intake database is up"]
+        _cli(["healthcheck"], env)  # the gateway's /healthz on CUNBAN_HTTP_PORT
         assert "official calendar days added" in _cli(["bootstrap"], env)
         assert _cli(["seed-demo"], env).strip() == "demo county loaded"
         assert _cli(["seed-demo"], env).strip() == "demo county already present"

@@ -82,10 +82,15 @@ def test_kubernetes_databases_and_broker_come_from_operators():
     assert databases == {f"cunban_{name}" for name in SERVICES}
 
 
-def test_the_image_contains_every_package():
+def test_the_image_contains_every_package_runs_unprivileged_and_checks_its_health():
     dockerfile = (ROOT / "deploy/Dockerfile").read_text()
     for package in ("shared", "services", "gateway", "cunban"):
         assert f"COPY {package} ./{package}" in dockerfile
+    assert dockerfile.count("FROM python:3.11-slim") == 2  # built apart, the runtime keeps no compilers
+    assert "USER 10001:10001" in dockerfile and 'HEALTHCHECK' in dockerfile
+    assert 'CMD ["cunban", "healthcheck"]' in dockerfile and 'ENTRYPOINT ["cunban-entrypoint"]' in dockerfile
+    entrypoint = ROOT / "deploy/entrypoint.sh"
+    assert entrypoint.stat().st_mode & 0o111 and "cunban wait" in entrypoint.read_text()
 
 
 def test_compose_sets_only_settings_the_code_reads_and_mounts_files_that_exist(compose):
