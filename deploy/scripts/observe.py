@@ -35,6 +35,7 @@ from dashboards import DASHBOARDS  # noqa: E402
 from cunban.registry import SERVICES  # noqa: E402
 
 PASSWORD = "cunban-demo-2026"
+PREFIX = "cunban_observe"  # its databases, made afresh and dropped at the end
 NEEDED = {"Requests per second by route", "Gateway latency p99 by route", "Entrypoint latency p95 by service",
           "RPC round trips p99 by target service", "Outbox backlog", "Event lag p99 by consumer",
           "Events published and consumed", "Applications received this year", "Applications open, warned, overdue",
@@ -64,12 +65,13 @@ def wait(check, seconds: float, what: str):
     raise SystemExit(f"timed out waiting for {what}")
 
 
-def fresh_databases(admin_url: str, prefix: str) -> str:
+def databases(admin_url: str, prefix: str, *, create: bool) -> str:
     engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
         for name in SERVICES:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{prefix}_{name}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{prefix}_{name}"'))
+            if create:
+                connection.execute(text(f'CREATE DATABASE "{prefix}_{name}"'))
     engine.dispose()
     one = make_url(admin_url).set(database=f"{prefix}_directory").render_as_string(hide_password=False)
     return one.replace(f"{prefix}_directory", f"{prefix}_{{service}}")  # a template: {service} per service
@@ -110,7 +112,7 @@ def main() -> int:
     pg_admin = os.environ.get("CUNBAN_TEST_PG_URL", "postgresql+psycopg://cunban:cunban@127.0.0.1:5432/postgres")
     work = Path(tempfile.mkdtemp(prefix="cunban-observe-"))
     gateway_port = free_port()
-    env = {"CUNBAN_AMQP_URI": amqp, "CUNBAN_DB_URL": fresh_databases(pg_admin, "cunban_observe"),
+    env = {"CUNBAN_AMQP_URI": amqp, "CUNBAN_DB_URL": databases(pg_admin, PREFIX, create=True),
            "CUNBAN_HTTP_PORT": str(gateway_port), "CUNBAN_SWEEP_SECONDS": "2", "CUNBAN_OUTBOX_POLL_SECONDS": "0.5"}
     cunban = [sys.executable, "-m", "cunban.cli"]
     ports = {name: free_port() for name in SERVICES}
@@ -178,6 +180,7 @@ def main() -> int:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
+        databases(pg_admin, PREFIX, create=False)
 
 
 if __name__ == "__main__":
