@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Header, Query, Request
 
 from gateway.rpc import ServiceCalls
 
@@ -16,3 +16,7 @@ Calls = Annotated[ServiceCalls, Depends(service_calls)]
 
 # how far a list may be paged by offset (deeper pages are refused with 422, not handed to the database)
 Offset = Annotated[int, Query(ge=0, le=100_000)]
+
+IdempotencyHeader = Annotated[str | None, Header(
+    alias="Idempotency-Key", pattern=r"^[A-Za-z0-9_.:-]{8,128}$",
+    description="Retry-safe creation: the same key returns the first result instead of creating twice")]

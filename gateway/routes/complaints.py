@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Path, Query, Request
 
 from gateway.audit import PERSONAL_DATA
 from gateway.auth import CurrentStaff, PublicCaller
-from gateway.routes import Calls, Offset
+from gateway.routes import Calls, IdempotencyHeader, Offset
 from shared.contracts import complaints as c
 
 router = APIRouter(tags=["complaints"])
@@ -29,10 +29,13 @@ ACTION_EXAMPLES = {
 
 
 @router.post("/complaints", operation_id="register_complaint", status_code=201, response_model=c.Registered)
-async def register_complaint(body: c.ComplaintRegister, caller: CurrentStaff, calls: Calls) -> dict:
+async def register_complaint(body: c.ComplaintRegister, caller: CurrentStaff, calls: Calls,
+                             idempotency_key: IdempotencyHeader = None) -> dict:
     """登记 from the hotline, a station, a market-day post, a visit or a reception day. Without a
-    complainant the complaint is anonymous: keep the `lookup_code`, it is shown only once."""
-    return await calls.call("complaints", "register", caller=caller, complaint=body.model_dump(mode="json"))
+    complainant the complaint is anonymous: keep the `lookup_code` (a retry with the same
+    `Idempotency-Key` gets the same complaint and code, never a second complaint)."""
+    return await calls.call("complaints", "register", caller=caller, complaint=body.model_dump(mode="json"),
+                            idempotency_key=idempotency_key)
 
 
 @router.post("/public/complaints", tags=["public"], operation_id="register_complaint_online", status_code=201,

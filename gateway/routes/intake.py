@@ -4,18 +4,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Path, Query, Request
+from fastapi import APIRouter, Body, Path, Query, Request
 
 from gateway.audit import PERSONAL_DATA
 from gateway.auth import CurrentStaff, PublicCaller
-from gateway.routes import Calls, Offset
+from gateway.routes import Calls, IdempotencyHeader, Offset
 from shared.contracts import intake as c
 
 router = APIRouter()
 
-IdempotencyHeader = Annotated[str | None, Header(
-    alias="Idempotency-Key", pattern=r"^[A-Za-z0-9_.:-]{8,128}$",
-    description="Retry-safe filing: the same key returns the first result instead of filing twice")]
 ApplicationRef = Annotated[str, Path(pattern=r"^(\d{9}-\d{8}-\d{4,6}|[0-9a-f]{32})$",
                                      description="receipt number (e.g. 431099101-20261128-0001) or id")]
 VillageFilter = Annotated[str | None, Query(pattern=r"^\d{12}$")]

@@ -12,7 +12,7 @@ from services.complaints.adapters.orm import Base
 from services.complaints.service_layer import handlers as h
 from shared.clock import utcnow
 from shared.contracts import complaints as c
-from shared.contracts.base import parse, to_wire
+from shared.contracts.base import IdempotencyQuery, parse, to_wire
 from shared.copies import KeepsCalendar, KeepsOccasions, KeepsStaff, KeepsVillages
 from shared.db import Database
 from shared.errors import ValidationFailed
@@ -36,9 +36,10 @@ class ComplaintsService(KeepsStaff, KeepsVillages, KeepsCalendar, KeepsOccasions
     observed = Observed()
 
     @rpc
-    def register(self, complaint: dict) -> dict:
+    def register(self, complaint: dict, idempotency_key: str | None = None) -> dict:
+        key = parse(IdempotencyQuery, {"idempotency_key": idempotency_key}).idempotency_key
         return to_wire(h.register(self.db, caller=self.caller(), cmd=parse(c.ComplaintRegister, complaint),
-                                  vault=self.vault, now=utcnow()))
+                                  vault=self.vault, now=utcnow(), idempotency_key=key))
 
     @rpc
     def register_online(self, complaint: dict) -> dict:

@@ -11,7 +11,7 @@ from services.intake.service_layer import handlers as h
 from shared.clock import utcnow
 from shared.contracts import intake as c
 from shared.contracts.approvals import ApplicationProgressed
-from shared.contracts.base import parse
+from shared.contracts.base import IdempotencyQuery, parse
 from shared.contracts.envelope import EventEnvelope
 from shared.copies import KeepsOccasions, KeepsVillages
 from shared.db import Database
@@ -41,7 +41,7 @@ class IntakeService(KeepsVillages, KeepsOccasions, DeadLetters):
     # ---- applications -------------------------------------------------------------------------
     @rpc
     def file_application(self, application: dict, idempotency_key: str | None = None) -> dict:
-        key = parse(c.IdempotencyQuery, {"idempotency_key": idempotency_key}).idempotency_key
+        key = parse(IdempotencyQuery, {"idempotency_key": idempotency_key}).idempotency_key
         return h.file_application(self.db, caller=self.caller(), cmd=parse(c.ApplicationFile, application),
                                   idempotency_key=key, vault=self.vault, now=utcnow()).model_dump(mode="json")
 

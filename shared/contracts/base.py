@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from shared.errors import ValidationFailed
 from shared.pii import is_mobile
@@ -18,6 +18,15 @@ Offset = Annotated[int, Field(ge=0, le=100_000)]
 
 class Contract(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+IdempotencyKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{8,128}$")]
+
+
+class IdempotencyQuery(Contract):
+    """The Idempotency-Key a retry-safe creation carries (shared/idempotency.py)."""
+
+    idempotency_key: IdempotencyKey | None = None
 
 
 def _mobile(value: str) -> str:

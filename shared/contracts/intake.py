@@ -26,9 +26,6 @@ VERSION = 1
 ReceiptNo = Annotated[str, StringConstraints(pattern=r"^\d{9}-\d{8}-\d{4,6}$")]
 PersonName = Annotated[str, StringConstraints(min_length=1, max_length=50, strip_whitespace=True)]
 ExternalId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
-IdempotencyKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{8,128}$")]
-
-
 class Channel(StrEnum):
     STATION = "station"  # at a village service station
     MARKET_DAY = "market_day"  # at a market-day service post 便民服务岗 (session_id)
@@ -289,10 +286,6 @@ class ActivityRecorded(Contract):
     session_id: str | None = None  # a consultation at a market-day post
     visit_id: str | None = None  # a consultation on a visit
 
-
-
-class IdempotencyQuery(Contract):
-    idempotency_key: IdempotencyKey | None = None
 
 
 class RecordKindQuery(Contract):

@@ -315,3 +315,20 @@ def test_the_service_entrypoints_speak_json(complaints):
     online = complaints(Caller.public()).register_online(complaint={
         "kind": "suggestion", "category": "roads", "village_code": f"{QS}001", "description": "建议修路灯"})
     assert online["complaint"]["channel"] == "online" and online["lookup_code"]
+
+
+def test_a_retry_with_the_same_idempotency_key_registers_once_and_returns_the_same_code(complaints, complaints_db):
+    anonymous = {**HOTLINE, "complainant": None}
+    first = complaints(AGENT).register(complaint=anonymous, idempotency_key="station-retry-0001")
+    again = complaints(AGENT).register(complaint=anonymous, idempotency_key="station-retry-0001")
+    assert again["complaint"]["id"] == first["complaint"]["id"] and again["lookup_code"] == first["lookup_code"]
+    with pytest.raises(Conflict) as reused:
+        complaints(AGENT).register(complaint={**anonymous, "description": "另一件事"},
+                                   idempotency_key="station-retry-0001")
+    assert reused.value.code == "idempotency_key_reused"
+    other = complaints(AGENT).register(complaint=anonymous, idempotency_key="station-retry-0002")
+    assert other["complaint"]["id"] != first["complaint"]["id"]
+    with complaints_db.sessions() as session:
+        assert session.query(orm.ComplaintRow).count() == 2
+    with pytest.raises(ValidationFailed):
+        complaints(AGENT).register(complaint=HOTLINE, idempotency_key="bad key!")

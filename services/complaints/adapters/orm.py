@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, 
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.copies import CalendarDayColumns, OccasionColumns, StaffColumns, VillageColumns
+from shared.idempotency import IdempotencyKeyColumns
 from shared.messaging_tables import UtcDateTime, add_messaging_tables
 from shared.receipts import FailedAttemptColumns, ReceiptCounterColumns
 
@@ -156,6 +157,15 @@ class AlertComplaint(Base):
 
 class ReceiptCounter(ReceiptCounterColumns, Base):
     __tablename__ = "receipt_counters"
+
+
+class IdempotencyKey(IdempotencyKeyColumns, Base):
+    """Registrations by key: a retry gets the first complaint (and, anonymous, its look-up code, kept
+    encrypted for that one purpose)."""
+
+    __tablename__ = "idempotency_keys"
+    record_column, record_references = "complaint_id", "complaints.id"
+    lookup_code_enc: Mapped[str | None] = mapped_column(Text)
 
 
 class LookupFailure(FailedAttemptColumns, Base):

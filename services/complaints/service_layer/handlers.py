@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import case as sql_case
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from services.complaints.adapters import orm
 from services.complaints.domain.complaint import (
@@ -30,6 +31,7 @@ from shared.contracts.caller import COUNTY_ROLES, Caller, Role
 from shared.copies import check_occasion, check_village, working_calendar
 from shared.db import UnitOfWork, insert_or_ignore
 from shared.errors import Forbidden, NotFound, ValidationFailed
+from shared.idempotency import earlier_record, remember, request_hash, used_key
 from shared.observability import metrics
 from shared.pii import PersonalDataVault, mask_name, mask_phone
 from shared.receipts import LOOKUP_LIMITS, Attempts, next_sequence
@@ -49,11 +51,16 @@ LOOKUPS = Attempts(orm.LookupFailure, LOOKUP_LIMITS)
 # ---- registration ----------------------------------------------------------------------------------
 
 def register(uow: UnitOfWork, *, caller: Caller, cmd: c.ComplaintRegister, vault: PersonalDataVault,
-             now: datetime) -> c.Registered:
+             now: datetime, idempotency_key: str | None = None) -> c.Registered:
     """登记 from any channel by the township's staff: a receipt number, the assign clock running, the
-    event announced (without the complainant), and early warning updated."""
+    event announced (without the complainant), and early warning updated. With an Idempotency-Key a retry
+    gets the first registration (with its look-up code), never a second complaint."""
     if caller.role not in FILERS or caller.township_code is None:
         raise Forbidden("complaints are registered by the staff of a township or station", code="not_a_filer")
+    digest = request_hash(cmd)
+    if idempotency_key is not None and (earlier := _registered_before(uow, caller, idempotency_key, digest, vault,
+                                                                      now)):
+        return earlier
     township = caller.township_code
     check_village(uow, orm.VillageCopy, cmd.village_code, township)
     check_occasion(uow, orm.OccasionCopy, township, session_id=cmd.session_id, visit_id=cmd.visit_id)
@@ -64,11 +71,30 @@ def register(uow: UnitOfWork, *, caller: Caller, cmd: c.ComplaintRegister, vault
             raise ValidationFailed("the staff member complained about is not one of this township's",
                                    [{"field": "accused_staff_id", "message": "unknown staff"}], code="unknown_staff")
         accused_unit = staff_unit(accused.township_code, accused.station_code)
-    return _register(uow, township=township, kind=cmd.kind, network=cmd.network, category=cmd.category,
-                     channel=cmd.channel, village_code=cmd.village_code, description=cmd.description,
-                     complainant=cmd.complainant, accused_staff_id=cmd.accused_staff_id, accused_unit=accused_unit,
-                     station_code=caller.station_code, session_id=cmd.session_id, visit_id=cmd.visit_id,
-                     caller=caller, vault=vault, now=now)
+    remembered = None if idempotency_key is None else (idempotency_key, digest)
+    try:
+        return _register(uow, township=township, kind=cmd.kind, network=cmd.network, category=cmd.category,
+                         channel=cmd.channel, village_code=cmd.village_code, description=cmd.description,
+                         complainant=cmd.complainant, accused_staff_id=cmd.accused_staff_id, accused_unit=accused_unit,
+                         station_code=caller.station_code, session_id=cmd.session_id, visit_id=cmd.visit_id,
+                         caller=caller, vault=vault, now=now, remembered=remembered)
+    except IntegrityError:  # the same key raced in from a retry and won
+        uow.rollback()
+        earlier = _registered_before(uow, caller, idempotency_key, digest, vault, now) if idempotency_key else None
+        if earlier is None:
+            raise
+        return earlier
+
+
+def _registered_before(uow: UnitOfWork, caller: Caller, key: str, digest: str, vault: PersonalDataVault,
+                       now: datetime) -> c.Registered | None:
+    complaint_id = earlier_record(uow, orm.IdempotencyKey, caller, key, digest)
+    if complaint_id is None:
+        return None
+    used = used_key(uow, orm.IdempotencyKey, caller, key)
+    row = uow.session.get(orm.ComplaintRow, complaint_id)
+    return c.Registered(complaint=_view(uow, row, caller, vault, today_in_china(now), history=True),
+                        lookup_code=vault.decrypt(used.lookup_code_enc) if used.lookup_code_enc else None)
 
 
 def register_online(uow: UnitOfWork, *, cmd: c.PublicComplaint, vault: PersonalDataVault,
@@ -89,7 +115,7 @@ def _register(uow: UnitOfWork, *, township: str, kind: c.ComplaintKind, network:
               channel: c.ComplaintChannel, village_code: str, description: str, complainant: c.Complainant | None,
               accused_staff_id: int | None, accused_unit: str | None, station_code: str | None,
               session_id: str | None, visit_id: str | None, caller: Caller, vault: PersonalDataVault,
-              now: datetime) -> c.Registered:
+              now: datetime, remembered: tuple[str, str] | None = None) -> c.Registered:
     day = today_in_china(now)
     sequence = next_sequence(uow.session, orm.ReceiptCounter, township, day)
     lookup_code = None if complainant else "".join(secrets.choice(LOOKUP_ALPHABET) for _ in range(8))
@@ -104,6 +130,9 @@ def _register(uow: UnitOfWork, *, township: str, kind: c.ComplaintKind, network:
         accused_staff_id=accused_staff_id, accused_unit=accused_unit, status=c.ComplaintStatus.REGISTERED.value,
         stage_seq=0, reopen_count=0, registered_at=now, registered_by=caller.staff_id)
     uow.session.add(row)
+    if remembered is not None:
+        remember(uow, orm.IdempotencyKey, caller, *remembered, row.id, now,
+                 lookup_code_enc=vault.encrypt(lookup_code) if lookup_code else None)
     _start_clock(uow, row, c.Stage.ASSIGN, day)
     _history(uow, row, "register", caller, now, None, note=None, details={"channel": channel.value})
     uow.session.flush()

@@ -8,6 +8,7 @@ from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.copies import OccasionColumns, VillageColumns
+from shared.idempotency import IdempotencyKeyColumns
 from shared.messaging_tables import UtcDateTime, add_messaging_tables
 from shared.receipts import FailedAttemptColumns, ReceiptCounterColumns
 
@@ -83,13 +84,9 @@ class ReceiptCounter(ReceiptCounterColumns, Base):
     __tablename__ = "receipt_counters"
 
 
-class IdempotencyKey(Base):
+class IdempotencyKey(IdempotencyKeyColumns, Base):
     __tablename__ = "idempotency_keys"
-    staff_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(128), primary_key=True)
-    request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
-    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), nullable=False)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+    record_column, record_references = "application_id", "applications.id"
 
 
 class LookupFailure(FailedAttemptColumns, Base):

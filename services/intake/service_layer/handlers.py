@@ -3,8 +3,6 @@ transaction and commits."""
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
 import uuid
 from collections import defaultdict
 from datetime import date, datetime, timedelta
@@ -22,7 +20,8 @@ from shared.contracts.caller import Caller
 from shared.contracts.directory import ItemKind
 from shared.copies import check_occasion, check_village
 from shared.db import UnitOfWork
-from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.errors import NotFound, ValidationFailed
+from shared.idempotency import earlier_record, remember, request_hash
 from shared.pii import PersonalDataVault, mask_id_card, mask_name, mask_phone
 from shared.receipts import LOOKUP_LIMITS, Attempts, next_sequence
 
@@ -34,9 +33,9 @@ LOOKUPS = Attempts(orm.LookupFailure, LOOKUP_LIMITS)
 def file_application(uow: UnitOfWork, *, caller: Caller, cmd: c.ApplicationFile, idempotency_key: str | None,
                      vault: PersonalDataVault, now: datetime) -> c.ApplicationView:
     township = model.require_filer(caller)
-    request_hash = hashlib.sha256(json.dumps(cmd.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+    digest = request_hash(cmd)
     if idempotency_key is not None:
-        earlier = _replay(uow, caller, idempotency_key, request_hash, vault, now)
+        earlier = _replay(uow, caller, idempotency_key, digest, vault, now)
         if earlier is not None:
             return earlier
     item = _item(uow, township, cmd.item_code)
@@ -68,8 +67,7 @@ def file_application(uow: UnitOfWork, *, caller: Caller, cmd: c.ApplicationFile,
         uow.session.add(orm.ApplicationStage(application_id=app.id, stage=ProgressStage.COMPLETED.value,
                                              occurred_at=now, actor_staff_id=caller.staff_id, note=cmd.result_note))
     if idempotency_key is not None:
-        uow.session.add(orm.IdempotencyKey(staff_id=caller.staff_id, key=idempotency_key, request_hash=request_hash,
-                                           application_id=app.id, created_at=now))
+        remember(uow, orm.IdempotencyKey, caller, idempotency_key, digest, app.id, now)
     uow.session.flush()
     _announce_filing(uow, app, item.required_materials, vault.contact_check(app.receipt_no, cmd.applicant.phone[-4:]),
                      now)
@@ -77,7 +75,7 @@ def file_application(uow: UnitOfWork, *, caller: Caller, cmd: c.ApplicationFile,
         uow.commit()
     except IntegrityError:
         uow.rollback()
-        earlier = _replay(uow, caller, idempotency_key, request_hash, vault, now) if idempotency_key else None
+        earlier = _replay(uow, caller, idempotency_key, digest, vault, now) if idempotency_key else None
         if earlier is None:
             raise
         return earlier  # the same key raced in from a retry and won
@@ -102,17 +100,13 @@ def _announce_filing(uow: UnitOfWork, app: orm.Application, required: list[str],
                          township_code=app.township_code, now=now)
 
 
-def _replay(uow: UnitOfWork, caller: Caller, key: str, request_hash: str, vault: PersonalDataVault,
+def _replay(uow: UnitOfWork, caller: Caller, key: str, digest: str, vault: PersonalDataVault,
             now: datetime) -> c.ApplicationView | None:
-    """A retried filing (same Idempotency-Key) gets the first result; a different request under the
-    same key is refused, never filed twice."""
-    row = uow.session.get(orm.IdempotencyKey, (caller.staff_id, key))
-    if row is None:
+    """A retried filing (same Idempotency-Key) gets the first result, never a second application."""
+    application_id = earlier_record(uow, orm.IdempotencyKey, caller, key, digest)
+    if application_id is None:
         return None
-    if row.request_hash != request_hash:
-        raise Conflict("this Idempotency-Key was used for a different request", code="idempotency_key_reused")
-    app = uow.session.get(orm.Application, row.application_id)
-    return _views(uow, [app], caller, vault, today_in_china(now))[0]
+    return _views(uow, [uow.session.get(orm.Application, application_id)], caller, vault, today_in_china(now))[0]
 
 
 def _item(uow: UnitOfWork, township: str, code: str) -> orm.CatalogueItemCopy:

@@ -1,0 +1,64 @@
+"""Retry-safe creation: a client sends an Idempotency-Key with a request that creates something (filing an
+application, registering a complaint); a retry with the same key and the same request gets the first
+result instead of a second record, and the same key with a different request is refused (409
+`idempotency_key_reused`). Keys are kept per staff member (0 for the public, whose keys are random
+UUIDs and whose retried request must match exactly)."""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+from shared.contracts.caller import Caller
+from shared.db import UnitOfWork
+from shared.errors import Conflict
+from shared.messaging_tables import UtcDateTime
+
+
+class IdempotencyKeyColumns:
+    """One used key: who, the key, the request's hash, and the id of what it created (in the column
+    `record_column` names)."""
+
+    record_column: ClassVar[str] = "record_id"
+    record_references: ClassVar[str | None] = None  # e.g. "applications.id": a foreign key to the record
+
+    staff_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+
+    @declared_attr
+    def record_id(cls) -> Mapped[str]:  # noqa: N805 - SQLAlchemy's declared_attr
+        if cls.record_references:
+            return mapped_column(cls.record_column, ForeignKey(cls.record_references), nullable=False)
+        return mapped_column(cls.record_column, String(32), nullable=False)
+
+
+def request_hash(command: BaseModel) -> str:
+    return hashlib.sha256(json.dumps(command.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+
+
+def earlier_record(uow: UnitOfWork, keys: Any, caller: Caller, key: str, digest: str) -> str | None:
+    """The id of what this key created before, or None; Conflict when the key came with another request."""
+    row = uow.session.get(keys, (caller.staff_id or 0, key))
+    if row is None:
+        return None
+    if row.request_hash != digest:
+        raise Conflict("this Idempotency-Key was used for a different request", code="idempotency_key_reused")
+    return row.record_id
+
+
+def remember(uow: UnitOfWork, keys: Any, caller: Caller, key: str, digest: str, record_id: str,
+             now: datetime, **extra: Any) -> None:
+    """Keep the key in the transaction that creates the record (a racing retry fails at commit on the key)."""
+    uow.session.add(keys(staff_id=caller.staff_id or 0, key=key, request_hash=digest, record_id=record_id,
+                         created_at=now, **extra))
+
+
+def used_key(uow: UnitOfWork, keys: Any, caller: Caller, key: str) -> Any:
+    return uow.session.get(keys, (caller.staff_id or 0, key))
