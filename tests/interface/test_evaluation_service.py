@@ -273,6 +273,7 @@ def test_ratings_once_per_completed_item_counted_and_traceable(evaluation_db, de
         _rate(evaluation_db, rating, caller=Caller(staff_id=101, role=Role.VILLAGE_AGENT, township_code=QS))
     view = _rate(evaluation_db, rating)
     assert (view.words, view.satisfied, view.follow_up_due) == ("满意", True, None)
+    assert _rate(evaluation_db, rating) == view  # the same rating retried: answered again, recorded once
     with pytest.raises(Conflict) as twice:
         _rate(evaluation_db, parse(h.c.PublicRating, {"receipt_no": receipt, "code": "5678", "level": 1}))
     assert twice.value.code == "already_rated"

@@ -229,7 +229,10 @@ def rate(uow: UnitOfWork, *, caller: Caller, cmd: c.RatingCreate | c.PublicRatin
         channel = cmd.channel
     if row.ready_on is None:
         raise Conflict("rate once it is completed (an application) or replied (a complaint)", code="not_rateable")
-    if uow.session.get(orm.RatingRow, row.receipt_no) is not None:
+    existing = uow.session.get(orm.RatingRow, row.receipt_no)
+    if existing is not None:
+        if _same_rating(existing, cmd, channel, caller):
+            return _rating_view(existing)  # the same rating sent again (a retry): the first one stands, once
         raise Conflict("this has been rated already: one rating per item", code="already_rated")
     today = today_in_china(now)
     bad = cmd.level < c.SATISFIED_FROM
@@ -248,6 +251,12 @@ def rate(uow: UnitOfWork, *, caller: Caller, cmd: c.RatingCreate | c.PublicRatin
     uow.record_event("rating_recorded", event, township_code=row.township_code, now=now)
     uow.commit()
     return _rating_view(rating)
+
+
+def _same_rating(existing: orm.RatingRow, cmd: c.RatingCreate | c.PublicRating, channel: str, caller: Caller) -> bool:
+    return (existing.level, existing.comment, existing.efficiency, existing.attitude, existing.clarity,
+            existing.channel, existing.recorded_by) == (cmd.level, cmd.comment, cmd.efficiency, cmd.attitude,
+                                                        cmd.clarity, channel, caller.staff_id)
 
 
 def follow_up(uow: UnitOfWork, *, caller: Caller, receipt_no: str, note: str, now: datetime) -> c.RatingView:
