@@ -223,20 +223,22 @@ def cmd_wait(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     deadline = time.monotonic() + args.timeout
-    client = _client(settings)
-    targets = ["the broker"] + ([f"the {args.service} database"] if args.service else [])
-    for target in targets:
+
+    def ping_database() -> None:
+        engine = create_engine(settings.database_url(args.service))
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        finally:
+            engine.dispose()
+
+    checks = [("the broker", _client(settings).ping)]
+    if args.service:
+        checks.append((f"the {args.service} database", ping_database))
+    for target, check in checks:
         while True:
             try:
-                if target == "the broker":
-                    client.ping()
-                else:
-                    engine = create_engine(settings.database_url(args.service))
-                    try:
-                        with engine.connect() as connection:
-                            connection.execute(text("SELECT 1"))
-                    finally:
-                        engine.dispose()
+                check()
                 print(f"{target} is up", flush=True)
                 break
             except Exception as exc:  # noqa: BLE001 - whatever the reason, the server is not there yet

@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.audit import audit_envelope, client_of
 from gateway.auth import Accounts
-from gateway.errors import ERROR_RESPONSES, error_body, install_error_handlers
+from gateway.errors import ERROR_RESPONSES, PayloadTooLarge, error_body, error_response, install_error_handlers
 from gateway.limits import RateLimiter
 from gateway.routes import (
     approvals,
@@ -28,6 +28,7 @@ from gateway.routes import (
     visits,
 )
 from gateway.rpc import ServiceCalls
+from shared.errors import TooManyAttempts
 from shared.observability import correlation_id, metrics
 from shared.settings import Settings
 
@@ -66,13 +67,12 @@ def create_app(settings: Settings, calls: ServiceCalls) -> FastAPI:
                 length = request.headers.get("content-length", "")
                 wait = 0 if request.url.path in UNLIMITED else per_client.hit(client_of(request))
                 if length.isdigit() and int(length) > settings.max_body_bytes:
-                    response = JSONResponse(error_body("payload_too_large", f"request bodies are limited to "
-                                                       f"{settings.max_body_bytes} bytes"), status_code=413)
+                    response = error_response(PayloadTooLarge(
+                        f"request bodies are limited to {settings.max_body_bytes} bytes"))
                 elif wait:
                     metrics.rate_limited.labels("client").inc()
-                    response = JSONResponse(error_body("rate_limited", "too many requests from this address; slow "
-                                                       "down", {"retry_after": wait}), status_code=429,
-                                            headers={"Retry-After": str(wait)})
+                    response = error_response(TooManyAttempts("too many requests from this address; slow down",
+                                                              {"retry_after": wait}, code="rate_limited"))
                 else:
                     response = await call_next(request)
             except Exception:

@@ -22,13 +22,13 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from gateway.limits import RateLimiter
 from shared.clock import utcnow
 from shared.contracts.caller import Caller, Role
-from shared.contracts.directory import StaffPublic, StationKeyCaller
+from shared.contracts.directory import STATION_KEY_PATTERN, StaffPublic, StationKeyCaller
 from shared.errors import TooManyAttempts, Unauthenticated
 from shared.observability import correlation_id, metrics
 from shared.settings import Settings
 
 ALGORITHM = "HS256"
-KEY_SHAPE = re.compile(r"^cbk_\d{1,12}_[A-Za-z0-9_-]{43}$")
+KEY_SHAPE = re.compile(STATION_KEY_PATTERN)
 
 bearer = HTTPBearer(auto_error=False, description="the access_token from POST /auth/login")
 station_key = APIKeyHeader(name="X-API-Key", auto_error=False,

@@ -44,6 +44,17 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
                       "correlation_id": correlation_id.get()}}
 
 
+class PayloadTooLarge(CunbanError):
+    code = "payload_too_large"
+    http_status = 413
+
+
+def error_response(exc: CunbanError) -> JSONResponse:
+    """A typed error as the HTTP answer: its status, the error shape, and the headers its status calls for."""
+    return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.http_status,
+                        headers=error_headers(exc))
+
+
 def error_headers(exc: CunbanError) -> dict[str, str] | None:
     """401 says how to authenticate; 429 says when to come back (from the error's `retry_after`)."""
     if exc.http_status == 401:
@@ -59,8 +70,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _typed(_: Request, exc: CunbanError) -> JSONResponse:
         if exc.http_status >= 500:
             log.error("request failed: %s", exc)
-        return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.http_status,
-                            headers=error_headers(exc))
+        return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -43,14 +43,13 @@ def request_hash(command: BaseModel) -> str:
     return hashlib.sha256(json.dumps(command.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
 
 
-def earlier_record(uow: UnitOfWork, keys: Any, caller: Caller, key: str, digest: str) -> str | None:
-    """The id of what this key created before, or None; Conflict when the key came with another request."""
+def earlier_use(uow: UnitOfWork, keys: Any, caller: Caller, key: str, digest: str) -> Any:
+    """The key's row when it was used before (its `record_id` names what it created), or None; Conflict
+    when the key came with another request."""
     row = uow.session.get(keys, (caller.staff_id or 0, key))
-    if row is None:
-        return None
-    if row.request_hash != digest:
+    if row is not None and row.request_hash != digest:
         raise Conflict("this Idempotency-Key was used for a different request", code="idempotency_key_reused")
-    return row.record_id
+    return row
 
 
 def remember(uow: UnitOfWork, keys: Any, caller: Caller, key: str, digest: str, record_id: str,
@@ -58,7 +57,3 @@ def remember(uow: UnitOfWork, keys: Any, caller: Caller, key: str, digest: str, 
     """Keep the key in the transaction that creates the record (a racing retry fails at commit on the key)."""
     uow.session.add(keys(staff_id=caller.staff_id or 0, key=key, request_hash=digest, record_id=record_id,
                          created_at=now, **extra))
-
-
-def used_key(uow: UnitOfWork, keys: Any, caller: Caller, key: str) -> Any:
-    return uow.session.get(keys, (caller.staff_id or 0, key))

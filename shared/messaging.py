@@ -120,8 +120,9 @@ def relay_once(db: ServiceDatabase, publish: Callable[[dict[str, Any]], None], b
         pending, oldest = session.execute(
             select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None))
         ).one()
-        dead = session.execute(select(func.count()).select_from(db.metadata.tables[DEAD_LETTERS])
-                               .where(db.metadata.tables[DEAD_LETTERS].c.replayed_at.is_(None))).scalar_one()
+        dead_letters = db.metadata.tables[DEAD_LETTERS]
+        dead = session.execute(select(func.count()).select_from(dead_letters)
+                               .where(dead_letters.c.replayed_at.is_(None))).scalar_one()
         session.commit()
     metrics.dead_letters.labels(db.service).set(dead)
     metrics.outbox_backlog.labels(db.service).set(pending)
@@ -161,7 +162,6 @@ def consume_once(method: Callable[[Any, EventEnvelope], None]) -> Callable[[Any,
         metrics.event_lag.labels(self.name, envelope.type).observe(
             max(0.0, (utcnow() - envelope.occurred_at).total_seconds()))
 
-    handle.consumes_once = True  # type: ignore[attr-defined]
     return handle
 
 

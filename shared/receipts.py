@@ -47,7 +47,8 @@ class FailedAttemptColumns:
     """One failed attempt: its subject (stored in the column `subject_column` names), client and time."""
 
     subject_column: ClassVar[str] = "receipt_no"
-    index_prefix: ClassVar[str] = "ix_lookup"
+    subject_length: ClassVar[int] = 40
+    index_names: ClassVar[tuple[str, str]] = ("ix_lookup_receipt_at", "ix_lookup_client_at")  # subject, client
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     client: Mapped[str] = mapped_column(String(64), nullable=False)
@@ -55,14 +56,12 @@ class FailedAttemptColumns:
 
     @declared_attr
     def subject(cls) -> Mapped[str]:  # noqa: N805 - SQLAlchemy's declared_attr
-        return mapped_column(cls.subject_column, String(64 if cls.subject_column != "receipt_no" else 40),
-                             nullable=False)
+        return mapped_column(cls.subject_column, String(cls.subject_length), nullable=False)
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple:  # noqa: N805 - SQLAlchemy's declared_attr
-        kind = "receipt" if cls.subject_column == "receipt_no" else cls.subject_column
-        return (Index(f"{cls.index_prefix}_{kind}_at", cls.subject_column, "at"),
-                Index(f"{cls.index_prefix}_client_at", "client", "at"))
+        subject_index, client_index = cls.index_names
+        return (Index(subject_index, cls.subject_column, "at"), Index(client_index, "client", "at"))
 
 
 def next_sequence(session: Session, counter: Any, township_code: str, day: date) -> int:

@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Query, Request
 
 from gateway.rpc import ServiceCalls
+from shared.contracts.base import IDEMPOTENCY_KEY_PATTERN
 
 
 async def service_calls(request: Request) -> ServiceCalls:
@@ -18,5 +19,5 @@ Calls = Annotated[ServiceCalls, Depends(service_calls)]
 Offset = Annotated[int, Query(ge=0, le=100_000)]
 
 IdempotencyHeader = Annotated[str | None, Header(
-    alias="Idempotency-Key", pattern=r"^[A-Za-z0-9_.:-]{8,128}$",
+    alias="Idempotency-Key", pattern=IDEMPOTENCY_KEY_PATTERN,
     description="Retry-safe creation: the same key returns the first result instead of creating twice")]

@@ -461,8 +461,11 @@ class StationKeyIssued(StationKeyView):
     key: str  # shown once, at creation or rotation
 
 
+STATION_KEY_PATTERN = r"^cbk_\d{1,12}_[A-Za-z0-9_-]{43}$"  # cbk_<id>_<32 random bytes, base64url>
+
+
 class StationKeyQuery(Contract):
-    key: Annotated[str, StringConstraints(pattern=r"^cbk_\d{1,12}_[A-Za-z0-9_-]{43}$")]
+    key: Annotated[str, StringConstraints(pattern=STATION_KEY_PATTERN)]
 
 
 class StationKeyCaller(Contract):

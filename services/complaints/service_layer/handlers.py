@@ -31,7 +31,7 @@ from shared.contracts.caller import COUNTY_ROLES, Caller, Role
 from shared.copies import check_occasion, check_village, working_calendar
 from shared.db import UnitOfWork, insert_or_ignore
 from shared.errors import Forbidden, NotFound, ValidationFailed
-from shared.idempotency import earlier_record, remember, request_hash, used_key
+from shared.idempotency import earlier_use, remember, request_hash
 from shared.observability import metrics
 from shared.pii import PersonalDataVault, mask_name, mask_phone
 from shared.receipts import LOOKUP_LIMITS, Attempts, next_sequence
@@ -88,11 +88,10 @@ def register(uow: UnitOfWork, *, caller: Caller, cmd: c.ComplaintRegister, vault
 
 def _registered_before(uow: UnitOfWork, caller: Caller, key: str, digest: str, vault: PersonalDataVault,
                        now: datetime) -> c.Registered | None:
-    complaint_id = earlier_record(uow, orm.IdempotencyKey, caller, key, digest)
-    if complaint_id is None:
+    used = earlier_use(uow, orm.IdempotencyKey, caller, key, digest)
+    if used is None:
         return None
-    used = used_key(uow, orm.IdempotencyKey, caller, key)
-    row = uow.session.get(orm.ComplaintRow, complaint_id)
+    row = uow.session.get(orm.ComplaintRow, used.record_id)
     return c.Registered(complaint=_view(uow, row, caller, vault, today_in_china(now), history=True),
                         lookup_code=vault.decrypt(used.lookup_code_enc) if used.lookup_code_enc else None)
 

@@ -122,8 +122,8 @@ class LoginFailure(FailedAttemptColumns, Base):
     """Failed sign-ins, per account and per client (sign-in is throttled on both)."""
 
     __tablename__ = "login_failures"
-    subject_column = "username"
-    index_prefix = "ix_login"
+    subject_column, subject_length = "username", 64
+    index_names = ("ix_login_username_at", "ix_login_client_at")
 
 
 class EndedSession(Base):

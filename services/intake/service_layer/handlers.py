@@ -21,7 +21,7 @@ from shared.contracts.directory import ItemKind
 from shared.copies import check_occasion, check_village
 from shared.db import UnitOfWork
 from shared.errors import NotFound, ValidationFailed
-from shared.idempotency import earlier_record, remember, request_hash
+from shared.idempotency import earlier_use, remember, request_hash
 from shared.pii import PersonalDataVault, mask_id_card, mask_name, mask_phone
 from shared.receipts import LOOKUP_LIMITS, Attempts, next_sequence
 
@@ -103,10 +103,10 @@ def _announce_filing(uow: UnitOfWork, app: orm.Application, required: list[str],
 def _replay(uow: UnitOfWork, caller: Caller, key: str, digest: str, vault: PersonalDataVault,
             now: datetime) -> c.ApplicationView | None:
     """A retried filing (same Idempotency-Key) gets the first result, never a second application."""
-    application_id = earlier_record(uow, orm.IdempotencyKey, caller, key, digest)
-    if application_id is None:
+    used = earlier_use(uow, orm.IdempotencyKey, caller, key, digest)
+    if used is None:
         return None
-    return _views(uow, [uow.session.get(orm.Application, application_id)], caller, vault, today_in_china(now))[0]
+    return _views(uow, [uow.session.get(orm.Application, used.record_id)], caller, vault, today_in_china(now))[0]
 
 
 def _item(uow: UnitOfWork, township: str, code: str) -> orm.CatalogueItemCopy:
