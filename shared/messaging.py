@@ -208,6 +208,7 @@ def on_event(source: str, event_type: str, *, once: bool = True) -> Callable[[Ca
                     delay *= 2
 
         handle.apply = apply  # type: ignore[attr-defined]  # what a replay runs
+        handle.subscription = (source, event_type, once)  # type: ignore[attr-defined]  # what it listens to
         return event_handler(source, event_type, requeue_on_error=True)(handle)
 
     return decorate

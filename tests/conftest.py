@@ -4,6 +4,7 @@ import eventlet
 
 eventlet.monkey_patch()
 
+import contextlib  # noqa: E402
 import os  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
@@ -37,9 +38,9 @@ def servers() -> tuple[str, str, str]:
     return found
 
 
-@pytest.fixture
-def amqp_uri(servers: tuple[str, str, str]) -> Iterator[str]:
-    """A fresh RabbitMQ virtual host per test, deleted afterwards."""
+@contextlib.contextmanager
+def fresh_vhost(servers: tuple[str, str, str]) -> Iterator[tuple[str, str]]:
+    """A fresh RabbitMQ virtual host, deleted afterwards; yields (AMQP URI, vhost name)."""
     host, api, _ = servers
     vhost = f"cunban_test_{uuid.uuid4().hex[:10]}"
     url = httpx.URL(api)
@@ -49,17 +50,17 @@ def amqp_uri(servers: tuple[str, str, str]) -> Iterator[str]:
         client.put(f"{base}/vhosts/{vhost}").raise_for_status()
         client.put(f"{base}/permissions/{vhost}/{auth[0]}",
                    json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
-        yield f"amqp://{auth[0]}:{auth[1]}@{host}:5672/{quote(vhost, safe='')}"
+        yield f"amqp://{auth[0]}:{auth[1]}@{host}:5672/{quote(vhost, safe='')}", vhost
         client.delete(f"{base}/vhosts/{vhost}")
 
 
-@pytest.fixture
-def pg_database(servers: tuple[str, str, str]) -> Iterator[Callable[[str], str]]:
+@contextlib.contextmanager
+def fresh_databases(servers: tuple[str, str, str]) -> Iterator[Callable[[str], str]]:
     """A factory of fresh PostgreSQL databases (one per service, as deployed), dropped afterwards."""
     admin_url = servers[2]
     prefix = f"cunban_test_{uuid.uuid4().hex[:10]}"
     created: list[str] = []
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
 
     def make(service: str) -> str:
         name = f"{prefix}_{service}"
@@ -73,3 +74,17 @@ def pg_database(servers: tuple[str, str, str]) -> Iterator[Callable[[str], str]]
         for name in created:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture
+def amqp_uri(servers: tuple[str, str, str]) -> Iterator[str]:
+    """A fresh RabbitMQ virtual host per test, deleted afterwards."""
+    with fresh_vhost(servers) as (uri, _):
+        yield uri
+
+
+@pytest.fixture
+def pg_database(servers: tuple[str, str, str]) -> Iterator[Callable[[str], str]]:
+    """A factory of fresh PostgreSQL databases (one per service, as deployed), dropped afterwards."""
+    with fresh_databases(servers) as make:
+        yield make

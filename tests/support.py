@@ -19,6 +19,15 @@ CUNBAN = [sys.executable, "-m", "cunban.cli"]
 DEMO_PASSWORD = "cunban-demo-2026"
 
 
+def database_template(make_database: Callable[[str], str]) -> str:
+    """One fresh database per service, as deployed (make_database: the pg_database fixture); returns the
+    CUNBAN_DB_URL template that names each by {service}."""
+    from cunban.registry import SERVICES
+
+    urls = [make_database(name) for name in SERVICES]
+    return urls[0].replace(f"_{next(iter(SERVICES))}", "_{service}")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -14,7 +14,7 @@ from cunban.registry import SERVICES
 from shared.clock import utcnow
 from shared.contracts.envelope import EventEnvelope
 from shared.messaging import EventPublisher
-from tests.support import ROOT, Process, free_port, login, wait_healthy, wait_until
+from tests.support import ROOT, Process, database_template, free_port, login, wait_healthy, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -28,15 +28,9 @@ def _cli(args: list[str], env: dict[str, str]) -> str:
     return result.stdout
 
 
-def _db_template(pg_database) -> str:
-    """One database per service, as deployed; the returned template names each by {service}."""
-    urls = [pg_database(name) for name in SERVICES]
-    return urls[0].replace(f"_{next(iter(SERVICES))}", "_{service}")
-
-
 def test_services_and_gateway_as_separate_processes(amqp_uri, pg_database, tmp_path):
     gateway_port, metrics_port = free_port(), free_port()
-    env = {"CUNBAN_AMQP_URI": amqp_uri, "CUNBAN_DB_URL": _db_template(pg_database),
+    env = {"CUNBAN_AMQP_URI": amqp_uri, "CUNBAN_DB_URL": database_template(pg_database),
            "CUNBAN_HTTP_PORT": str(gateway_port), "CUNBAN_METRICS_PORT": str(metrics_port)}
     metrics_ports = {name: (metrics_port if name == "directory" else free_port()) for name in SERVICES}
     services = {name: Process(["run-service", name], {**env, "CUNBAN_METRICS_PORT": str(metrics_ports[name])},
@@ -127,7 +121,7 @@ def test_services_and_gateway_as_separate_processes(amqp_uri, pg_database, tmp_p
 
 def test_cunban_up_runs_on_rabbitmq_and_postgresql(amqp_uri, pg_database, tmp_path):
     port = free_port()
-    process = Process(["up", "--port", str(port), "--amqp-uri", amqp_uri, "--db-url", _db_template(pg_database)],
+    process = Process(["up", "--port", str(port), "--amqp-uri", amqp_uri, "--db-url", database_template(pg_database)],
                       {}, tmp_path / "up.log")
     base = f"http://127.0.0.1:{port}"
     try:

@@ -1,0 +1,205 @@
+"""What must hold once the system has caught up, checked against the gateway's acknowledged answers and
+against what each service stored (read straight from its database, not through the system's own API)."""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from cunban.registry import SERVICES, service_class
+from tests.faults.deployment import Deployment
+from tests.faults.traffic import Ledger
+
+
+def subscriptions() -> list[tuple[str, str, str, str]]:
+    """(consumer, handler, source, event type) of every event handler that keeps an inbox."""
+    found = []
+    for consumer in SERVICES:
+        cls = service_class(consumer)
+        for name in dir(cls):
+            subscription = getattr(getattr(cls, name), "subscription", None)
+            if subscription is not None and subscription[2] and subscription[0] in SERVICES:
+                found.append((consumer, f"{consumer}.{name}", subscription[0], subscription[1]))
+    return found
+
+
+def _rows(deployment: Deployment, service: str, sql: str, **params: Any) -> list[Any]:
+    with deployment.engine(service).connect() as connection:
+        return list(connection.execute(text(sql), params))
+
+
+def wait_for_quiescence(deployment: Deployment, rabbit_api: str, vhost: str, timeout: float = 120) -> float:
+    """Until every outbox is published and every queue is empty and unacknowledged-free, twice in a row a
+    second apart; returns the seconds it took."""
+    started = time.monotonic()
+    url = httpx.URL(rabbit_api)
+    auth = (url.username or "guest", url.password or "guest")
+    queues_url = f"{url.scheme}://{url.host}:{url.port}/api/queues/{vhost}"
+    quiet_in_a_row = 0
+    last: Any = None
+    while time.monotonic() - started < timeout:
+        try:
+            backlog = {s: _rows(deployment, s, "SELECT count(*) FROM outbox WHERE published_at IS NULL")[0][0]
+                       for s in SERVICES}
+            queues = httpx.get(queues_url, auth=auth, timeout=5).json()
+            busy = {q["name"]: q.get("messages", 0) for q in queues if q.get("messages", 0)}
+            last = (backlog, busy)
+            quiet = not any(backlog.values()) and not busy and all("messages" in q for q in queues)
+        except Exception as exc:  # a server still coming back
+            last, quiet = exc, False
+        quiet_in_a_row = quiet_in_a_row + 1 if quiet else 0
+        if quiet_in_a_row >= 2:
+            return time.monotonic() - started
+        time.sleep(1.0)
+    raise AssertionError(f"the system did not catch up within {timeout:.0f}s: {last!r}")
+
+
+@dataclass
+class Report:
+    """Counts of one check (the figures docs/RELIABILITY.md reports) and what went wrong."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    violations: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.counts.items())
+
+
+def check(deployment: Deployment, ledger: Ledger) -> Report:
+    report = Report()
+    _applications(deployment, ledger, report)
+    _complaints(deployment, ledger, report)
+    _actions(deployment, ledger, report)
+    _ratings(deployment, ledger, report)
+    _events_reached_every_consumer(deployment, report)
+    _totals_match_records(deployment, report)
+    for service in SERVICES:
+        dead = _rows(deployment, service, "SELECT handler, event_type, error FROM dead_letters WHERE replayed_at IS NULL")
+        for row in dead:
+            report.violations.append(f"unexplained dead letter in {service}: {tuple(row)}")
+    report.violations += [f"refused: {r}" for r in ledger.refused]
+    return report
+
+
+def _applications(deployment: Deployment, ledger: Ledger, report: Report) -> None:
+    acknowledged = ledger.acknowledged_filings()
+    keys = dict(_rows(deployment, "intake", "SELECT key, application_id FROM idempotency_keys"))
+    applications = _rows(deployment, "intake", "SELECT id, receipt_no, completed_at IS NOT NULL FROM applications")
+    receipts = {row[1]: row for row in applications}
+    cases = {row[0] for row in _rows(deployment, "approvals", "SELECT receipt_no FROM cases")}
+    received = Counter(row[0] for row in _rows(deployment, "evaluation",
+                                               "SELECT ref FROM facts WHERE metric = 'received'"))
+    lost = [r for r in acknowledged.values() if r not in receipts]
+    # an application no key accounts for would be a second filing of a retried request
+    doubled = len(applications) - len(set(keys.values()) & {row[0] for row in applications})
+    by_key = {key: next((row[1] for row in applications if row[0] == app_id), None) for key, app_id in keys.items()}
+    mismatched = [k for k, r in acknowledged.items() if by_key.get(k) != r]
+    not_in_approvals = [r for r, row in receipts.items() if not row[2] and r not in cases]
+    not_counted = [r for r in receipts if received[r] != 1]
+    report.counts |= {"filings_sent": len(ledger.filings), "filings_acknowledged": len(acknowledged),
+                      "applications_found": len(applications), "applications_lost": len(lost),
+                      "applications_doubled": doubled}
+    if len(receipts) != len(applications):
+        report.violations.append("receipt numbers repeat in intake")
+    for what, items in (("acknowledged but not in intake", lost), ("answered with another key's receipt", mismatched),
+                        ("filed but no approval case", not_in_approvals),
+                        ("not counted exactly once as received", not_counted)):
+        if items:
+            report.violations.append(f"applications {what}: {items[:5]} ({len(items)})")
+    if doubled:
+        report.violations.append(f"{doubled} applications filed twice")
+    if set(received) - set(receipts):
+        report.violations.append(f"evaluation counts applications intake does not have: {set(received) - set(receipts)}")
+
+
+def _complaints(deployment: Deployment, ledger: Ledger, report: Report) -> None:
+    acknowledged = ledger.acknowledged_complaints()
+    stored = {row[0] for row in _rows(deployment, "complaints", "SELECT receipt_no FROM complaints")}
+    keyed = len(_rows(deployment, "complaints", "SELECT key FROM idempotency_keys"))
+    counted = Counter(row[0] for row in _rows(deployment, "evaluation",
+                                              "SELECT ref FROM facts WHERE metric = 'complaints'"))
+    lost = [r for r in acknowledged.values() if r not in stored]
+    report.counts |= {"complaints_sent": len(ledger.complaints), "complaints_acknowledged": len(acknowledged),
+                      "complaints_found": len(stored), "complaints_lost": len(lost),
+                      "complaints_doubled": len(stored) - keyed}
+    if lost:
+        report.violations.append(f"complaints acknowledged but not stored: {lost[:5]} ({len(lost)})")
+    if len(stored) != keyed:
+        report.violations.append(f"{len(stored) - keyed} complaints registered twice")
+    if set(counted) != stored or any(n != 1 for n in counted.values()):
+        report.violations.append("complaints not counted exactly once in evaluation")
+
+
+def _actions(deployment: Deployment, ledger: Ledger, report: Report) -> None:
+    audit = Counter(tuple(row) for row in _rows(deployment, "approvals", """
+        SELECT c.receipt_no, a.action FROM audit_entries a JOIN cases c ON c.application_id = a.application_id"""))
+    acknowledged = [(a["receipt_no"], a["action"]) for a in ledger.actions if a["outcome"] == "acknowledged"]
+    uncertain = [(a["receipt_no"], a["action"]) for a in ledger.actions if a["outcome"] == "uncertain"]
+    lost = [a for a in acknowledged + uncertain if audit[a] == 0]
+    doubled = [a for a, n in audit.items() if n > 1]
+    report.counts |= {"actions_acknowledged": len(acknowledged), "actions_retried_after_success": len(uncertain),
+                      "actions_lost": len(lost), "actions_doubled": len(doubled)}
+    if lost:
+        report.violations.append(f"approval actions acknowledged but not recorded: {lost[:5]}")
+    if doubled:
+        report.violations.append(f"approval actions recorded twice: {doubled[:5]}")
+    # every consumer agrees with approvals on where each case stands
+    status = dict(_rows(deployment, "approvals", "SELECT receipt_no, status FROM cases"))
+    intake = dict(_rows(deployment, "intake", "SELECT receipt_no, status FROM applications"))
+    completed = {row[0] for row in _rows(deployment, "evaluation", "SELECT ref FROM facts WHERE metric = 'completed'")}
+    behind = [r for r, s in status.items() if s in ("completed", "delivered") and r not in completed]
+    disagree = [r for r, s in status.items() if s == "delivered" and intake.get(r) != "delivered"]
+    if behind:
+        report.violations.append(f"completed cases evaluation did not count: {behind[:5]}")
+    if disagree:
+        report.violations.append(f"delivered cases intake does not show delivered: {disagree[:5]}")
+
+
+def _ratings(deployment: Deployment, ledger: Ledger, report: Report) -> None:
+    stored = dict(_rows(deployment, "evaluation", "SELECT receipt_no, level FROM ratings"))
+    counted = Counter(row[0] for row in _rows(deployment, "evaluation", "SELECT ref FROM facts WHERE metric = 'ratings'"))
+    acknowledged = {r: v["level"] for r, v in ledger.ratings.items() if v["outcome"] == "acknowledged"}
+    lost = [r for r in acknowledged if r not in stored]
+    changed = [r for r, level in acknowledged.items() if r in stored and stored[r] != level]
+    report.counts |= {"ratings_acknowledged": len(acknowledged), "ratings_found": len(stored),
+                      "ratings_lost": len(lost)}
+    if lost or changed:
+        report.violations.append(f"ratings lost {lost[:5]} or changed {changed[:5]}")
+    if set(counted) != set(stored) or any(n != 1 for n in counted.values()):
+        report.violations.append("ratings not counted exactly once")
+
+
+def _events_reached_every_consumer(deployment: Deployment, report: Report) -> None:
+    """Every event each service published reached every handler that listens to it, once (the inbox)."""
+    published: dict[tuple[str, str], set[str]] = {}
+    missing = 0
+    for consumer, handler, source, event_type in subscriptions():
+        if (source, event_type) not in published:
+            published[(source, event_type)] = {row[0] for row in _rows(
+                deployment, source, "SELECT event_id FROM outbox WHERE event_type = :t", t=event_type)}
+        applied = {row[0] for row in _rows(deployment, consumer, "SELECT event_id FROM inbox WHERE handler = :h",
+                                           h=handler)}
+        absent = published[(source, event_type)] - applied
+        if absent:
+            missing += len(absent)
+            report.violations.append(f"{handler} never applied {len(absent)} {source}.{event_type} events")
+    unpublished = sum(_rows(deployment, s, "SELECT count(*) FROM outbox WHERE published_at IS NULL")[0][0]
+                      for s in SERVICES)
+    report.counts |= {"events_published": sum(len(v) for v in published.values()), "events_not_delivered": missing,
+                      "events_unpublished": unpublished}
+    if unpublished:
+        report.violations.append(f"{unpublished} outbox events never published")
+
+
+def _totals_match_records(deployment: Deployment, report: Report) -> None:
+    """The county's daily totals add up to the facts beneath them: no count added twice or missed."""
+    facts = dict(_rows(deployment, "evaluation", "SELECT metric, count(*) FROM facts GROUP BY metric"))
+    totals = dict(_rows(deployment, "evaluation",
+                        "SELECT metric, sum(records) FROM daily_totals WHERE level = 'county' GROUP BY metric"))
+    wrong = {m: (facts.get(m), totals.get(m)) for m in set(facts) | set(totals) if facts.get(m) != totals.get(m)}
+    if wrong:
+        report.violations.append(f"county totals differ from the records (facts, totals): {wrong}")
