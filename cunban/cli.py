@@ -85,12 +85,24 @@ def cmd_run_service(args: argparse.Namespace) -> int:
     runner = embedded.start_services(settings, [args.name])
     stopped = eventlet.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stopped.ready() or stopped.send(True))
+        signal.signal(sig, lambda *_: stopped.ready() or stopped.send(0))
+
+    def died() -> None:  # the container killed itself: exit, so the orchestrator starts a fresh process
+        try:
+            runner.wait()
+        except Exception:
+            logging.getLogger("cunban").critical("the %s service died; exiting", args.name, exc_info=True)
+            if not stopped.ready():
+                stopped.send(1)
+
+    eventlet.spawn(died)
+    code = 0
     try:
-        stopped.wait()
+        code = stopped.wait()
     finally:
-        runner.stop()
-    return 0
+        if code == 0:
+            runner.stop()
+    return code
 
 
 def cmd_gateway(args: argparse.Namespace) -> int:

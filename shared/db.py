@@ -7,6 +7,7 @@ when the worker ends (error or not) and closes the session.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -16,12 +17,15 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy import Engine, MetaData, create_engine, event, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.clock import utcnow
 from shared.contracts.envelope import EventEnvelope
 from shared.messaging_tables import DEAD_LETTERS, INBOX, OUTBOX
 from shared.settings import get_settings
+
+log = logging.getLogger(__name__)
 
 
 def _insert(session: Session, model: Any) -> Any:
@@ -56,7 +60,21 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
+    wait_cooperatively()
     return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def wait_cooperatively() -> None:
+    """Under eventlet (every nameko service), psycopg must wait for query results through eventlet's
+    select. Its default wait, in C, blocks the whole process: one worker waiting for a row lock that another
+    green thread of the same process holds then freezes the service for good (tests/faults found it, a
+    retried approval action racing its own redelivery)."""
+    from eventlet import patcher
+
+    if patcher.is_monkey_patched("select"):
+        import psycopg.waiting
+
+        psycopg.waiting.wait = psycopg.waiting.wait_select
 
 
 class UnitOfWork:
@@ -139,11 +157,17 @@ class UnitOfWork:
         self._recorded = 0
 
     def rollback(self) -> None:
-        self.session.rollback()
+        """Undo the transaction; if the database already cut the connection (a restart), the session lets
+        go of it instead (the server rolled back) — never an error of its own on top of the first."""
         self._recorded = 0
+        try:
+            self.session.rollback()
+        except DBAPIError:
+            log.warning("rollback failed on a lost database connection; discarding it", exc_info=True)
+            self.session.close()
 
     def close(self) -> None:
-        self.session.rollback()
+        self.rollback()
         self.session.close()
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from nameko.amqp.publish import Publisher
-from nameko.events import event_handler
+from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
 from nameko.standalone.events import get_event_exchange
 from sqlalchemy import func, insert, select, update
@@ -27,7 +27,11 @@ from shared.contracts.operations import DeadLetterQuery, DeadLetterView, ReplayR
 from shared.db import Database, ServiceDatabase
 from shared.messaging_tables import DEAD_LETTERS, OUTBOX
 from shared.observability import metrics
-from shared.service import rpc
+from shared.service import CarryOnWithoutBroker, rpc
+
+
+class ServiceEventHandler(CarryOnWithoutBroker, EventHandler):
+    """nameko's durable event handler, carrying on when the broker goes away under it."""
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +213,7 @@ def on_event(source: str, event_type: str, *, once: bool = True) -> Callable[[Ca
 
         handle.apply = apply  # type: ignore[attr-defined]  # what a replay runs
         handle.subscription = (source, event_type, once)  # type: ignore[attr-defined]  # what it listens to
-        return event_handler(source, event_type, requeue_on_error=True)(handle)
+        return ServiceEventHandler.decorator(source, event_type, requeue_on_error=True)(handle)
 
     return decorate
 

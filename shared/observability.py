@@ -55,6 +55,9 @@ class _Metrics:
         self.rpc_client_latency = Histogram(
             "cunban_rpc_client_duration_seconds", "Gateway RPC round trips", ["service", "outcome"],
             buckets=LATENCY_BUCKETS)
+        self.results_undelivered = Counter(
+            "cunban_results_undelivered_total",
+            "Requests and events handled whose reply or acknowledgement the broker could not take", ["service"])
         self.gateway_events_failed = Counter(
             "cunban_gateway_events_failed_total", "Gateway events (audit entries) that could not be published",
             ["type"])

@@ -5,19 +5,45 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc as nameko_rpc
+from nameko.rpc import Rpc
 
 from shared.contracts import access
 from shared.contracts.caller import Caller
 from shared.errors import CunbanError, Unauthenticated
+from shared.observability import metrics
 from shared.pii import PersonalDataVault
+from shared.rpc_client import CONNECTION_ERRORS
 from shared.settings import get_settings
 
+log = logging.getLogger(__name__)
+
 CALLER_CONTEXT_KEY = "caller"  # travels as the AMQP header "nameko.caller"
+
+
+class CarryOnWithoutBroker:
+    """For nameko entrypoints: a reply or an acknowledgement the broker cannot take (it went away while the
+    work was done) is logged and counted, not fatal — nameko would kill the whole service for it. The work
+    is committed; the broker hands the unacknowledged message out again once it is back, and the second
+    delivery is recognised (an event by the inbox, a creating request by its Idempotency-Key)."""
+
+    def handle_result(self, message: Any, worker_ctx: Any, result: Any = None, exc_info: Any = None) -> Any:
+        try:
+            return super().handle_result(message, worker_ctx, result, exc_info)  # type: ignore[misc]
+        except CONNECTION_ERRORS:
+            service = worker_ctx.container.service_name
+            log.warning("lost the broker before %s's result went out; it will be redelivered",
+                        worker_ctx.entrypoint.method_name, exc_info=True, extra={"service": service})
+            metrics.results_undelivered.labels(service).inc()
+            return result, exc_info
+
+
+class ServiceRpc(CarryOnWithoutBroker, Rpc):
+    """nameko's RPC entrypoint, carrying on when the broker goes away under it."""
 
 
 def rpc(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -34,7 +60,7 @@ def rpc(method: Callable[..., Any]) -> Callable[..., Any]:
         return method(self, *args, **kwargs)
 
     guarded.__signature__ = inspect.signature(method)  # type: ignore[attr-defined]  # nameko checks it
-    return nameko_rpc(expected_exceptions=(CunbanError,))(guarded)
+    return ServiceRpc.decorator(expected_exceptions=(CunbanError,))(guarded)
 
 
 class WorkerCaller:

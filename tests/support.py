@@ -8,11 +8,15 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 CUNBAN = [sys.executable, "-m", "cunban.cli"]
@@ -114,3 +118,41 @@ def embedded_system(data_dir: Path, port: int | None = None,
 def created(response: Any) -> Any:
     """The body of a 201 (for wait_until: a request refused until an event arrives, then accepted)."""
     return response.json() if response.status_code == 201 else None
+
+
+@contextlib.contextmanager
+def fresh_vhost(servers: tuple[str, str, str]) -> Iterator[tuple[str, str]]:
+    """A fresh RabbitMQ virtual host, deleted afterwards; yields (AMQP URI, vhost name)."""
+    host, api, _ = servers
+    vhost = f"cunban_test_{uuid.uuid4().hex[:10]}"
+    url = httpx.URL(api)
+    auth = (url.username or "guest", url.password or "guest")
+    base = f"{url.scheme}://{url.host}:{url.port}/api"
+    with httpx.Client(auth=auth, timeout=10) as client:
+        client.put(f"{base}/vhosts/{vhost}").raise_for_status()
+        client.put(f"{base}/permissions/{vhost}/{auth[0]}",
+                   json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+        yield f"amqp://{auth[0]}:{auth[1]}@{host}:5672/{quote(vhost, safe='')}", vhost
+        client.delete(f"{base}/vhosts/{vhost}")
+
+
+@contextlib.contextmanager
+def fresh_databases(servers: tuple[str, str, str]) -> Iterator[Callable[[str], str]]:
+    """A factory of fresh PostgreSQL databases (one per service, as deployed), dropped afterwards."""
+    admin_url = servers[2]
+    prefix = f"cunban_test_{uuid.uuid4().hex[:10]}"
+    created: list[str] = []
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+
+    def make(service: str) -> str:
+        name = f"{prefix}_{service}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        created.append(name)
+        return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+    yield make
+    with admin.connect() as conn:
+        for name in created:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -34,6 +35,9 @@ class Deployment:
         self.metrics_ports = {name: free_port() for name in SERVICES}
         self.processes: dict[str, Process] = {}
         self.incarnations: dict[str, int] = {}
+        self.held_down: set[str] = set()  # stopped or killed on purpose: not restarted by supervise()
+        self.restarts: list[tuple[str, int | None]] = []  # processes that exited by themselves, with their code
+        self._supervising = threading.Event()
         self._engines: dict[str, Engine] = {}
 
     # ---- processes --------------------------------------------------------------------------------------
@@ -62,8 +66,30 @@ class Deployment:
         for name in [*SERVICES, GATEWAY]:
             self.wait_up(name)
 
+    def supervise(self) -> None:
+        """Restart a process that exited by itself, as docker-compose's `restart: unless-stopped` and
+        Kubernetes do; each such restart is recorded."""
+        self._supervising.set()
+
+        def watch() -> None:
+            while self._supervising.is_set():
+                for name, process in list(self.processes.items()):
+                    if name not in self.held_down and not process.alive():
+                        self.restarts.append((name, process.proc.returncode))
+                        process.stop()
+                        self.start(name)
+                time.sleep(0.5)
+
+        threading.Thread(target=watch, daemon=True).start()
+
+    def stop(self, name: str) -> int:
+        """SIGTERM, as an orchestrator stops a process; held down until restart()."""
+        self.held_down.add(name)
+        return self.processes[name].stop()
+
     def kill(self, name: str) -> None:
         """kill -9: no shutdown handler runs, in-flight work and unacknowledged messages are left as they are."""
+        self.held_down.add(name)
         process = self.processes[name]
         os.killpg(process.proc.pid, signal.SIGKILL)
         process.proc.wait(timeout=10)
@@ -71,9 +97,12 @@ class Deployment:
 
     def restart(self, name: str) -> None:
         self.start(name)
+        self.held_down.discard(name)
         self.wait_up(name)
 
     def stop_all(self) -> dict[str, int]:
+        self._supervising.clear()
+        self.held_down.update(self.processes)
         codes = {name: process.stop() for name, process in self.processes.items()}
         for engine in self._engines.values():
             engine.dispose()

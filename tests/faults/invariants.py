@@ -78,7 +78,8 @@ def check(deployment: Deployment, ledger: Ledger) -> Report:
     _events_reached_every_consumer(deployment, report)
     _totals_match_records(deployment, report)
     for service in SERVICES:
-        dead = _rows(deployment, service, "SELECT handler, event_type, error FROM dead_letters WHERE replayed_at IS NULL")
+        dead = _rows(deployment, service,
+                     "SELECT handler, event_type, error FROM dead_letters WHERE replayed_at IS NULL")
         for row in dead:
             report.violations.append(f"unexplained dead letter in {service}: {tuple(row)}")
     report.violations += [f"refused: {r}" for r in ledger.refused]
@@ -112,8 +113,8 @@ def _applications(deployment: Deployment, ledger: Ledger, report: Report) -> Non
             report.violations.append(f"applications {what}: {items[:5]} ({len(items)})")
     if doubled:
         report.violations.append(f"{doubled} applications filed twice")
-    if set(received) - set(receipts):
-        report.violations.append(f"evaluation counts applications intake does not have: {set(received) - set(receipts)}")
+    if strangers := set(received) - set(receipts):
+        report.violations.append(f"evaluation counts applications intake does not have: {strangers}")
 
 
 def _complaints(deployment: Deployment, ledger: Ledger, report: Report) -> None:
@@ -150,7 +151,8 @@ def _actions(deployment: Deployment, ledger: Ledger, report: Report) -> None:
     # every consumer agrees with approvals on where each case stands
     status = dict(_rows(deployment, "approvals", "SELECT receipt_no, status FROM cases"))
     intake = dict(_rows(deployment, "intake", "SELECT receipt_no, status FROM applications"))
-    completed = {row[0] for row in _rows(deployment, "evaluation", "SELECT ref FROM facts WHERE metric = 'completed'")}
+    completed = {row[0] for row in _rows(deployment, "evaluation",
+                                         "SELECT ref FROM facts WHERE metric = 'completed'")}
     behind = [r for r, s in status.items() if s in ("completed", "delivered") and r not in completed]
     disagree = [r for r, s in status.items() if s == "delivered" and intake.get(r) != "delivered"]
     if behind:
@@ -161,7 +163,8 @@ def _actions(deployment: Deployment, ledger: Ledger, report: Report) -> None:
 
 def _ratings(deployment: Deployment, ledger: Ledger, report: Report) -> None:
     stored = dict(_rows(deployment, "evaluation", "SELECT receipt_no, level FROM ratings"))
-    counted = Counter(row[0] for row in _rows(deployment, "evaluation", "SELECT ref FROM facts WHERE metric = 'ratings'"))
+    counted = Counter(row[0] for row in _rows(deployment, "evaluation",
+                                              "SELECT ref FROM facts WHERE metric = 'ratings'"))
     acknowledged = {r: v["level"] for r, v in ledger.ratings.items() if v["outcome"] == "acknowledged"}
     lost = [r for r in acknowledged if r not in stored]
     changed = [r for r, level in acknowledged.items() if r in stored and stored[r] != level]

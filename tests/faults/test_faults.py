@@ -17,12 +17,11 @@ import pytest
 from sqlalchemy import text
 
 from cunban.registry import SERVICES
-from tests.conftest import fresh_databases, fresh_vhost
 from tests.faults.deployment import GATEWAY, Deployment, restart_postgresql, restart_rabbitmq
 from tests.faults.invariants import Report, check, subscriptions, wait_for_quiescence
 from tests.faults.redelivery import queues_of, shuffle_and_double
 from tests.faults.traffic import Ledger, Traffic
-from tests.support import database_template, login, wait_until
+from tests.support import database_template, fresh_databases, fresh_vhost, login, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
@@ -53,6 +52,7 @@ class System:
             time.sleep(TRAFFIC_SECONDS)
         caught_up = wait_for_quiescence(self.deployment, self.rabbit_api, self.vhost)
         report = check(self.deployment, self.ledger)
+        report.counts["processes_restarted_by_supervisor"] = len(self.deployment.restarts)
         REPORTS.append((name, report, caught_up))
         assert not report.violations, f"{name}: {report.line()}\n" + "\n".join(report.violations)
         return report
@@ -66,6 +66,7 @@ def system(servers, tmp_path_factory) -> Iterator[System]:
             "CUNBAN_RPC_TIMEOUT_SECONDS": "5"})
         try:
             deployment.start_all()
+            deployment.supervise()
             deployment.cli("bootstrap")
             deployment.cli("seed-demo")
             with httpx.Client(base_url=deployment.base_url, timeout=30) as client:
@@ -125,7 +126,7 @@ def test_events_doubled_and_out_of_order_change_nothing(system, consumer):
     moved: dict[str, int] = {}
 
     def stop_shuffle_start() -> None:
-        assert deployment.processes[consumer].stop() == 0, deployment.logs(consumer)
+        assert deployment.stop(consumer) == 0, deployment.logs(consumer)
         time.sleep(TRAFFIC_SECONDS)  # its events wait in its queues
         queues = queues_of(system.rabbit_api, system.vhost, consumer)
         moved.update(shuffle_and_double(system.amqp_uri, queues, old_events(queues), seed=rng.randrange(1000)))

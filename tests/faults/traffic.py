@@ -147,10 +147,11 @@ class Station(threading.Thread):
         level = self.random.randint(3, 5)
         record = {"level": level, "outcome": "sent"}
         self.ledger.ratings[receipt] = record
-        response = self._send("POST", "/ratings", "cadre", {"receipt_no": receipt, "level": level}, not_yet={404})
+        response = self._send("POST", "/ratings", "cadre", {"receipt_no": receipt, "level": level},
+                              not_yet={404, 409})
         if response is None:
             record["outcome"] = "unanswered"
-        elif response.status_code == 404:  # evaluation has not heard of the completion yet
+        elif response.status_code in (404, 409):  # evaluation has not heard of the filing or completion yet
             del self.ledger.ratings[receipt]
             self.rateable.append(receipt)
         else:

@@ -2,16 +2,26 @@
 import base64
 import json
 import logging
+from types import SimpleNamespace
 
 import pytest
+from amqp.exceptions import ConnectionForced
 from hypothesis import given
 from hypothesis import strategies as st
+from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko.exceptions import serialize
+from prometheus_client import REGISTRY
+from sqlalchemy.exc import DBAPIError
 
+from services.intake.adapters.orm import Base
+from shared.db import UnitOfWork
 from shared.errors import Conflict, CunbanError, Forbidden, NotFound, ValidationFailed, from_wire
 from shared.observability import JsonFormatter, correlation_id, mask_personal_data
 from shared.rpc_client import _rebuild
+from shared.service import CarryOnWithoutBroker
 from shared.settings import DEVELOPMENT_SECRET, Settings
+
+intake_metadata = Base.metadata
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-10**9, 10**9) | st.text(max_size=20),
@@ -82,3 +92,54 @@ def test_database_url_template_gives_each_service_its_own_database(tmp_path):
     settings = Settings(db_url="postgresql+psycopg://u:p@db/cunban_{service}")
     assert settings.database_url("directory").endswith("/cunban_directory")
     assert Settings(data_dir=tmp_path).database_url("intake") == f"sqlite:///{tmp_path}/intake.db"
+
+
+class _LosesTheBroker:
+    """An entrypoint whose reply or acknowledgement meets a broker that went away."""
+
+    def __init__(self, failure: BaseException):
+        self.failure = failure
+
+    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        raise self.failure
+
+
+class _Carrying(CarryOnWithoutBroker, _LosesTheBroker):
+    pass
+
+
+def _worker():
+    return SimpleNamespace(container=SimpleNamespace(service_name="intake"),
+                           entrypoint=SimpleNamespace(method_name="file_application"))
+
+
+@pytest.mark.parametrize("failure", [ConnectionResetError(104, "reset"), KombuOperationalError("refused"),
+                                     ConnectionForced("restart")])
+def test_a_broker_lost_under_a_finished_worker_is_counted_not_fatal(failure):
+    """nameko kills the whole service when a reply or ack cannot be sent; ours carry on (the message is
+    redelivered and recognised)."""
+    before = REGISTRY.get_sample_value("cunban_results_undelivered_total", {"service": "intake"}) or 0
+    assert _Carrying(failure).handle_result("message", _worker(), {"ok": 1}, None) == ({"ok": 1}, None)
+    assert REGISTRY.get_sample_value("cunban_results_undelivered_total", {"service": "intake"}) == before + 1
+
+
+def test_other_failures_of_a_finished_worker_still_surface():
+    with pytest.raises(ValueError):
+        _Carrying(ValueError("a bug")).handle_result("message", _worker(), None, None)
+
+
+def test_a_rollback_on_a_connection_the_database_cut_lets_the_connection_go():
+    """A worker ending while PostgreSQL restarts: its rollback fails, and must not fail again on top."""
+    class CutSession:
+        closed = False
+
+        def rollback(self):
+            raise DBAPIError("ROLLBACK", None, Exception("terminating connection due to administrator command"))
+
+        def close(self):
+            self.closed = True
+
+    session = CutSession()
+    uow = UnitOfWork(session, "intake", intake_metadata)  # type: ignore[arg-type]
+    uow.close()
+    assert session.closed

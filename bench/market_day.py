@@ -1,0 +1,220 @@
+"""cunban beside its baselines, in one run on this machine, printed as one table (docs/PERFORMANCE.md):
+
+  ceilings  a raw kombu request/reply round trip on the same RabbitMQ; the gateway's /healthz under wrk
+  peer      bench/monolith.py: one FastAPI + SQLAlchemy process doing the same filing on the same PostgreSQL
+  cunban    filing through the gateway at 1, 16 and 64 connections; a market-day mix; the event lag from a
+            filing's 201 to evaluation counting it (cunban_event_lag_seconds, p50 and p99)
+  ratios    cunban filing ÷ monolith, cunban filing ÷ raw broker round trips
+
+Every service runs as its own process on RabbitMQ + PostgreSQL, as deployed (tests/faults/deployment.py).
+Usage: .venv/bin/python bench/market_day.py [seconds per measurement, default 10]
+Starts RabbitMQ and PostgreSQL from the OS's packages if needed (deploy/scripts/local-servers.sh) and
+installs wrk. CUNBAN_TEST_AMQP_HOST, CUNBAN_TEST_RABBIT_API and CUNBAN_TEST_PG_URL point elsewhere.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, insert, select
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.broker_ceiling import measure as broker_round_trips  # noqa: E402
+from services.intake.adapters.orm import Base as IntakeBase  # noqa: E402
+from shared.migrate import upgrade  # noqa: E402
+from tests.faults.deployment import Deployment  # noqa: E402
+from tests.faults.invariants import wait_for_quiescence  # noqa: E402
+from tests.support import (  # noqa: E402
+    Process,
+    database_template,
+    free_port,
+    fresh_databases,
+    fresh_vhost,
+    login,
+    wait_until,
+)
+
+FILING = {"item_code": "WT-005", "channel": "station", "materials_provided": ["活动说明"],
+          "applicant": {"name": "钱七", "phone": "13512345678", "id_card": "430124197506150021",
+                        "village_code": "431099103002"}}
+CASE = {"item_code": "DB-001", "channel": "station",
+        "materials_provided": ["申请书", "身份证", "户口簿", "家庭收入情况说明"],
+        "applicant": {"name": "周九", "phone": "13212345678", "id_card": "430124197506150021",
+                      "village_code": "431099103001"}}
+COMPLAINT = {"kind": "dispute", "network": "mediation", "category": "land", "channel": "hotline",
+             "village_code": "431099103002", "description": "山林界址纠纷",
+             "complainant": {"name": "孙八", "phone": "13712345678"}}
+UNLIMITED = {"CUNBAN_CLIENT_REQUESTS_PER_MINUTE": "100000000", "CUNBAN_ACCOUNT_REQUESTS_PER_MINUTE": "100000000",
+             "CUNBAN_LOG_LEVEL": "WARNING"}
+
+
+def wrk(url: str, connections: int, seconds: int, script: str | None = None, env: dict[str, str] | None = None,
+        ) -> dict[str, float]:
+    """wrk's requests/s, p50 and p99 (ms) and non-2xx answers for one load."""
+    command = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    if script:
+        command += ["-s", str(ROOT / "bench" / "wrk" / script)]
+    out = subprocess.run([*command, url], capture_output=True, text=True, check=True,
+                         env={**os.environ, **(env or {}), "CUNBAN_BENCH_THREADS": str(min(2, connections))}).stdout
+    latency = {q: _ms(v, unit) for q, v, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)$", out, re.M)}
+    failed = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50": latency["50"],
+            "p99": latency["99"], "non_2xx": float(failed.group(1)) if failed else 0.0,
+            "socket_errors": float(sum(map(int, errors.groups()))) if errors else 0.0}
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def lag_buckets(metrics_port: int) -> dict[float, float]:
+    text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+    pattern = (r'cunban_event_lag_seconds_bucket\{le="([^"]+)",service="evaluation",'
+               r'type="application_filed"\} ([\d.e+]+)')
+    return {float(le): float(count) for le, count in re.findall(pattern, text)}
+
+
+def quantile(q: float, before: dict[float, float], after: dict[float, float]) -> float:
+    """Prometheus' histogram_quantile over the observations between two scrapes (linear in a bucket), ms."""
+    counts = sorted((le, after[le] - before.get(le, 0.0)) for le in after)
+    total = counts[-1][1]
+    if total == 0:
+        return float("nan")
+    rank, lower, below = q * total, 0.0, 0.0
+    for le, cumulative in counts:
+        if cumulative >= rank:
+            if le == float("inf"):
+                return lower * 1000
+            return (lower + (le - lower) * (rank - below) / max(cumulative - below, 1e-9)) * 1000
+        lower, below = le, cumulative
+    return lower * 1000
+
+
+def main(seconds: int) -> None:
+    subprocess.run([str(ROOT / "deploy/scripts/local-servers.sh"), "start"], check=True, stdout=subprocess.DEVNULL)
+    if shutil.which("wrk") is None:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, stdout=subprocess.DEVNULL)
+    servers = (os.environ.get("CUNBAN_TEST_AMQP_HOST", "127.0.0.1"),
+               os.environ.get("CUNBAN_TEST_RABBIT_API", "http://guest:guest@127.0.0.1:15672"),
+               os.environ.get("CUNBAN_TEST_PG_URL", "postgresql+psycopg://cunban:cunban@127.0.0.1:5432/postgres"))
+    rows: list[tuple[str, dict[str, float]]] = []
+    logs = Path(tempfile.mkdtemp(prefix="cunban-bench-"))
+    with fresh_vhost(servers) as (amqp_uri, vhost), fresh_databases(servers) as make_database:
+        template = database_template(make_database)
+        deployment = Deployment(amqp_uri, template, logs, env=UNLIMITED)
+        monolith: Process | None = None
+        try:
+            deployment.start_all()
+            deployment.cli("bootstrap")
+            deployment.cli("seed-demo")
+            base = deployment.base_url
+            with httpx.Client(base_url=base, timeout=30) as client:
+                agent, supervisor = login(client, "lk_agent1"), login(client, "lk_supervisor")
+                wait_until(lambda: client.post("/applications", json=FILING, headers=agent).status_code == 201, 60,
+                           "intake's read model")
+                wait_until(lambda: client.post("/complaints", json=COMPLAINT, headers=agent).status_code == 201, 60,
+                           "complaints' read model")
+            token = agent["Authorization"].removeprefix("Bearer ")
+            filing_env = {"CUNBAN_BENCH_TOKEN": token, "CUNBAN_BENCH_FILING": json.dumps(FILING)}
+            print(f"system up; {seconds} s per measurement; logs in {logs}", flush=True)
+
+            rate, p50, p99 = broker_round_trips(amqp_uri, 3000, 1)
+            rows.append(("raw kombu request/reply, 1 client", {"rps": rate, "p50": p50, "p99": p99}))
+            rate16, p50_16, p99_16 = broker_round_trips(amqp_uri, 8000, 16)
+            rows.append(("raw kombu request/reply, 16 clients", {"rps": rate16, "p50": p50_16, "p99": p99_16}))
+            rows.append(("gateway GET /healthz, c=16", wrk(f"{base}/healthz", 16, seconds)))
+
+            for connections in (1, 16, 64):
+                before = lag_buckets(deployment.metrics_ports["evaluation"])
+                result = wrk(base, connections, seconds, "filing.lua",
+                             {**filing_env, "CUNBAN_BENCH_RUN": f"c{connections}-{uuid.uuid4().hex[:6]}"})
+                caught_up = wait_for_quiescence(deployment, servers[1], vhost, timeout=600)
+                after = lag_buckets(deployment.metrics_ports["evaluation"])
+                result |= {"lag_p50": quantile(0.5, before, after), "lag_p99": quantile(0.99, before, after),
+                           "catch_up_s": caught_up}
+                rows.append((f"cunban filing, c={connections}", result))
+                print(f"  filing c={connections}: {result}", flush=True)
+
+            rows.append(("cunban market-day mix, c=16", market_day_mix(base, agent, supervisor, token, seconds)))
+
+            monolith_url = make_database("monolith")
+            prepare_monolith(template.replace("{service}", "intake"), monolith_url)
+            port = free_port()
+            monolith = Process([], {"CUNBAN_BENCH_MONOLITH_DB": monolith_url}, logs / "monolith.log",
+                               command=[sys.executable, str(ROOT / "bench" / "monolith.py"), str(port)])
+            wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200, 60,
+                       "the monolith", monolith)
+            for connections in (1, 16, 64):
+                rows.append((f"monolith filing, c={connections}", wrk(
+                    f"http://127.0.0.1:{port}", connections, seconds, "filing.lua",
+                    {**filing_env, "CUNBAN_BENCH_RUN": f"m{connections}-{uuid.uuid4().hex[:6]}"})))
+        finally:
+            if monolith is not None:
+                monolith.stop()
+            deployment.stop_all()
+    report(rows)
+
+
+def market_day_mix(base: str, agent: dict[str, str], supervisor: dict[str, str], token: str,
+                   seconds: int) -> dict[str, float]:
+    """Cases waiting for acceptance and receipts to look up, filed first; then the mix under wrk."""
+    receipts = []
+    with httpx.Client(base_url=base, timeout=30) as client:
+        for _ in range(400):
+            response = client.post("/applications", json=CASE, headers=agent)
+            response.raise_for_status()
+            receipts.append(response.json()["receipt_no"])
+        wait_until(lambda: client.get(f"/applications/{receipts[-1]}/approval", headers=supervisor).status_code
+                   == 200, 120, "approvals to open the cases")
+    files = Path(tempfile.mkdtemp(prefix="cunban-mix-"))
+    (files / "receipts").write_text("\n".join(receipts) + "\n")
+    (files / "cases").write_text("\n".join(receipts) + "\n")
+    return wrk(base, 16, seconds, "market_day.lua", {
+        "CUNBAN_BENCH_TOKEN": token, "CUNBAN_BENCH_SUPERVISOR_TOKEN": supervisor["Authorization"][7:],
+        "CUNBAN_BENCH_FILING": json.dumps(FILING), "CUNBAN_BENCH_COMPLAINT": json.dumps(COMPLAINT),
+        "CUNBAN_BENCH_RUN": uuid.uuid4().hex[:8], "CUNBAN_BENCH_RECEIPTS": str(files / "receipts"),
+        "CUNBAN_BENCH_CASES": str(files / "cases")})
+
+
+def prepare_monolith(intake_url: str, monolith_url: str) -> None:
+    """intake's schema, and the catalogue, villages and stations intake learnt from the directory."""
+    upgrade("intake", monolith_url)
+    source, target = create_engine(intake_url), create_engine(monolith_url)
+    with source.connect() as reading, target.begin() as writing:
+        for name in ("rm_catalogue_items", "rm_villages", "rm_stations"):
+            table = IntakeBase.metadata.tables[name]
+            rows = [dict(r) for r in reading.execute(select(table)).mappings()]
+            if rows:
+                writing.execute(insert(table), rows)
+    source.dispose()
+    target.dispose()
+
+
+def report(rows: list[tuple[str, dict[str, float]]]) -> None:
+    print("\n| measurement | req/s | p50 ms | p99 ms | non-2xx | event lag p50 ms | event lag p99 ms |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, r in rows:
+        lag = (f"{r['lag_p50']:.0f} | {r['lag_p99']:.0f}" if "lag_p50" in r else " | ")
+        print(f"| {name} | {r['rps']:,.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r.get('non_2xx', 0):.0f} | {lag} |")
+    by = dict(rows)
+    broker = by["raw kombu request/reply, 16 clients"]["rps"]
+    print()
+    for connections in (1, 16, 64):
+        cunban, peer = by[f"cunban filing, c={connections}"], by[f"monolith filing, c={connections}"]
+        print(f"c={connections}: cunban filing ÷ monolith = {cunban['rps'] / peer['rps']:.2f}; "
+              f"÷ raw broker round trips (16 clients) = {cunban['rps'] / broker:.2f}")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10)
