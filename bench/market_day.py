@@ -7,7 +7,8 @@
   ratios    cunban filing ÷ monolith, cunban filing ÷ raw broker round trips
 
 Every service runs as its own process on RabbitMQ + PostgreSQL, as deployed (tests/faults/deployment.py).
-Usage: .venv/bin/python bench/market_day.py [seconds per measurement, default 10]
+Usage: .venv/bin/python bench/market_day.py [seconds per measurement, default 10] [--profile]
+--profile samples the gateway and intake with py-spy (pip install -e '.[bench]') during filing at c=16.
 Starts RabbitMQ and PostgreSQL from the OS's packages if needed (deploy/scripts/local-servers.sh) and
 installs wrk. CUNBAN_TEST_AMQP_HOST, CUNBAN_TEST_RABBIT_API and CUNBAN_TEST_PG_URL point elsewhere.
 """
@@ -101,7 +102,36 @@ def quantile(q: float, before: dict[float, float], after: dict[float, float]) ->
     return lower * 1000
 
 
-def main(seconds: int) -> None:
+def profile_while(pids: dict[str, int], seconds: int, out: Path) -> list[subprocess.Popen]:
+    """py-spy samples each process (raw collapsed stacks) for `seconds`."""
+    return [subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "250",
+                              "--format", "raw", "--nonblocking", "-o", str(out / f"{name}.txt")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for name, pid in pids.items()]
+
+
+def hot_spots(path: Path, top: int = 12) -> list[str]:
+    """The functions most often on the stack (inclusive share of samples), the project's own and the
+    libraries', with where the process spent its time at the leaf."""
+    inclusive: dict[str, int] = {}
+    leaf: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames, n = stack.split(";"), int(count)
+        total += n
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + n
+        leaf[frames[-1]] = leaf.get(frames[-1], 0) + n
+    lines = [f"{path.stem}: {total} samples"]
+    lines += [f"  {100 * n / total:5.1f}% on stack  {frame}" for frame, n in
+              sorted(inclusive.items(), key=lambda item: -item[1]) if "(/work" in frame or "(shared" in frame
+              or "(services" in frame or "(gateway" in frame][:top]
+    lines += [f"  {100 * n / total:5.1f}% at leaf   {frame}" for frame, n in
+              sorted(leaf.items(), key=lambda item: -item[1])[:top]]
+    return lines
+
+
+def main(seconds: int, profile: bool = False) -> None:
     subprocess.run([str(ROOT / "deploy/scripts/local-servers.sh"), "start"], check=True, stdout=subprocess.DEVNULL)
     if shutil.which("wrk") is None:
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, stdout=subprocess.DEVNULL)
@@ -137,12 +167,16 @@ def main(seconds: int) -> None:
 
             for connections in (1, 16, 64):
                 before = lag_buckets(deployment.metrics_ports["evaluation"])
+                sampled = {name: deployment.processes[name].proc.pid for name in ("gateway", "intake")}
+                samplers = profile_while(sampled, seconds, logs) if profile and connections == 16 else []
                 result = wrk(base, connections, seconds, "filing.lua",
                              {**filing_env, "CUNBAN_BENCH_RUN": f"c{connections}-{uuid.uuid4().hex[:6]}"})
                 caught_up = wait_for_quiescence(deployment, servers[1], vhost, timeout=600)
                 after = lag_buckets(deployment.metrics_ports["evaluation"])
                 result |= {"lag_p50": quantile(0.5, before, after), "lag_p99": quantile(0.99, before, after),
                            "catch_up_s": caught_up}
+                for sampler in samplers:
+                    sampler.wait(timeout=60)
                 rows.append((f"cunban filing, c={connections}", result))
                 print(f"  filing c={connections}: {result}", flush=True)
 
@@ -164,6 +198,9 @@ def main(seconds: int) -> None:
                 monolith.stop()
             deployment.stop_all()
     report(rows)
+    if profile:
+        for name in ("gateway", "intake"):
+            print("\n".join(hot_spots(logs / f"{name}.txt")))
 
 
 def market_day_mix(base: str, agent: dict[str, str], supervisor: dict[str, str], token: str,
@@ -217,4 +254,5 @@ def report(rows: list[tuple[str, dict[str, float]]]) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10)
+    arguments = [a for a in sys.argv[1:] if a != "--profile"]
+    main(int(arguments[0]) if arguments else 10, profile="--profile" in sys.argv)
