@@ -8,7 +8,7 @@
 
 Every service runs as its own process on RabbitMQ + PostgreSQL, as deployed (tests/faults/deployment.py).
 Usage: .venv/bin/python bench/market_day.py [seconds per measurement, default 10] [--profile]
---profile samples the gateway and intake with py-spy (pip install -e '.[bench]') during filing at c=16.
+--profile samples the gateway and intake with py-spy (pip install -e '.[bench]') while filing.
 Starts RabbitMQ and PostgreSQL from the OS's packages if needed (deploy/scripts/local-servers.sh) and
 installs wrk. CUNBAN_TEST_AMQP_HOST, CUNBAN_TEST_RABBIT_API and CUNBAN_TEST_PG_URL point elsewhere.
 """
@@ -67,7 +67,9 @@ def wrk(url: str, connections: int, seconds: int, script: str | None = None, env
         command += ["-s", str(ROOT / "bench" / "wrk" / script)]
     out = subprocess.run([*command, url], capture_output=True, text=True, check=True,
                          env={**os.environ, **(env or {}), "CUNBAN_BENCH_THREADS": str(min(2, connections))}).stdout
-    latency = {q: _ms(v, unit) for q, v, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)$", out, re.M)}
+    latency = {q: _ms(v, unit) for q, v, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)}
+    if set(latency) != {"50", "99"}:
+        raise RuntimeError(f"wrk printed no latency distribution:\n{out}")
     failed = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50": latency["50"],
@@ -76,7 +78,7 @@ def wrk(url: str, connections: int, seconds: int, script: str | None = None, env
 
 
 def _ms(value: str, unit: str) -> float:
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
 def lag_buckets(metrics_port: int) -> dict[float, float]:
@@ -102,10 +104,11 @@ def quantile(q: float, before: dict[float, float], after: dict[float, float]) ->
     return lower * 1000
 
 
-def profile_while(pids: dict[str, int], seconds: int, out: Path) -> list[subprocess.Popen]:
+def profile_while(pids: dict[str, int], seconds: int, out: Path, tag: str) -> list[subprocess.Popen]:
     """py-spy samples each process (raw collapsed stacks) for `seconds`."""
-    return [subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "250",
-                              "--format", "raw", "--nonblocking", "-o", str(out / f"{name}.txt")],
+    py_spy = str(Path(sys.executable).parent / "py-spy")
+    return [subprocess.Popen([py_spy, "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "250",
+                              "--format", "raw", "--nonblocking", "-o", str(out / f"{name}-{tag}.txt")],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for name, pid in pids.items()]
 
 
@@ -168,7 +171,7 @@ def main(seconds: int, profile: bool = False) -> None:
             for connections in (1, 16, 64):
                 before = lag_buckets(deployment.metrics_ports["evaluation"])
                 sampled = {name: deployment.processes[name].proc.pid for name in ("gateway", "intake")}
-                samplers = profile_while(sampled, seconds, logs) if profile and connections == 16 else []
+                samplers = profile_while(sampled, seconds, logs, f"c{connections}") if profile else []
                 result = wrk(base, connections, seconds, "filing.lua",
                              {**filing_env, "CUNBAN_BENCH_RUN": f"c{connections}-{uuid.uuid4().hex[:6]}"})
                 caught_up = wait_for_quiescence(deployment, servers[1], vhost, timeout=600)
@@ -200,7 +203,8 @@ def main(seconds: int, profile: bool = False) -> None:
     report(rows)
     if profile:
         for name in ("gateway", "intake"):
-            print("\n".join(hot_spots(logs / f"{name}.txt")))
+            for connections in (1, 16):
+                print("\n".join(hot_spots(logs / f"{name}-c{connections}.txt")))
 
 
 def market_day_mix(base: str, agent: dict[str, str], supervisor: dict[str, str], token: str,

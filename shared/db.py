@@ -61,20 +61,53 @@ def make_engine(url: str) -> Engine:
 
         return engine
     wait_cooperatively()
-    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    # a connection for every nameko worker (max_workers 10), the outbox relay and the timers, so none is
+    # opened and closed per request under load (SCRAM authentication costs milliseconds of CPU)
+    return create_engine(url, pool_size=16, max_overflow=8, pool_pre_ping=True)
 
 
 def wait_cooperatively() -> None:
-    """Under eventlet (every nameko service), psycopg must wait for query results through eventlet's
-    select. Its default wait, in C, blocks the whole process: one worker waiting for a row lock that another
-    green thread of the same process holds then freezes the service for good (tests/faults found it, a
-    retried approval action racing its own redelivery)."""
+    """Under eventlet (every nameko service), psycopg must wait for query results by suspending only the
+    green thread that asked. Its default wait, in C, blocks the whole process: one worker waiting for a row
+    lock that another green thread of the same process holds then freezes the service for good (tests/faults
+    found it: a retried approval action racing its own redelivery). eventlet's green `select` would do, at
+    half a millisecond a wait; its `trampoline` costs far less (bench/market_day.py)."""
     from eventlet import patcher
 
     if patcher.is_monkey_patched("select"):
         import psycopg.waiting
 
-        psycopg.waiting.wait = psycopg.waiting.wait_select
+        psycopg.waiting.wait = _green_wait
+
+
+def _green_wait(gen: Any, fileno: int, interval: float = 0.0, timeout: float | None = None) -> Any:
+    """psycopg's `wait` protocol on eventlet's hub: the generator says what it waits for (read, write or
+    both), the calling green thread sleeps until the socket is ready."""
+    import select
+
+    from eventlet.hubs import trampoline
+    from psycopg import errors
+    from psycopg.waiting import READY_R, READY_W, WAIT_R, WAIT_RW, WAIT_W
+
+    expired = errors._WaitTimeout("wait timeout expired") if timeout is not None else None
+    try:
+        state = next(gen)
+        while True:
+            if state == WAIT_R:
+                trampoline(fileno, read=True, timeout=timeout, timeout_exc=expired)
+                ready = READY_R
+            elif state == WAIT_W:
+                trampoline(fileno, write=True, timeout=timeout, timeout_exc=expired)
+                ready = READY_W
+            else:  # WAIT_RW: a long query still being sent while its answer may start
+                assert state == WAIT_RW
+                readable, writable, _ = select.select([fileno], [fileno], [], timeout)
+                if not (readable or writable):
+                    raise expired or errors.OperationalError("wait failed")
+                ready = (READY_R if readable else 0) | (READY_W if writable else 0)
+            state = gen.send(ready)
+    except StopIteration as done:
+        return done.value
 
 
 class UnitOfWork:

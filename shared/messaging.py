@@ -85,13 +85,15 @@ class OutboxRelay(DependencyProvider):
         return self
 
     def _run(self) -> None:
-        failures = 0
+        failures, gauged = 0, 0.0
         while self._running:
             db = self.database.db
             assert db is not None
             db.outbox_signal.clear()
             try:
-                published = relay_once(db, self._publish, self.batch_size)
+                gauges = time.monotonic() - gauged >= GAUGE_SECONDS
+                published = relay_once(db, self._publish, self.batch_size, gauges=gauges)
+                gauged = time.monotonic() if gauges else gauged
                 failures = 0
             except Exception:
                 failures += 1
@@ -102,8 +104,13 @@ class OutboxRelay(DependencyProvider):
                 db.outbox_signal.wait(self.poll_seconds)
 
 
-def relay_once(db: ServiceDatabase, publish: Callable[[dict[str, Any]], None], batch_size: int) -> int:
-    """Publish one batch of unpublished outbox rows in commit order; return how many went out."""
+GAUGE_SECONDS = 1.0  # how often the relay refreshes the backlog and dead-letter gauges
+
+
+def relay_once(db: ServiceDatabase, publish: Callable[[dict[str, Any]], None], batch_size: int,
+               gauges: bool = True) -> int:
+    """Publish one batch of unpublished outbox rows in commit order; return how many went out. With
+    `gauges`, also refresh the backlog, oldest-age and dead-letter gauges (two more queries)."""
     outbox = db.metadata.tables[OUTBOX]
     with db.sessions() as session:
         query = select(outbox.c.id, outbox.c.body).where(outbox.c.published_at.is_(None))
@@ -121,6 +128,9 @@ def relay_once(db: ServiceDatabase, publish: Callable[[dict[str, Any]], None], b
         if rows:
             session.execute(update(outbox).where(outbox.c.id.in_([r.id for r in rows]))
                             .values(published_at=utcnow()))
+        if not gauges:
+            session.commit()
+            return len(rows)
         pending, oldest = session.execute(
             select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None))
         ).one()

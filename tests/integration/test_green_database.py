@@ -7,14 +7,14 @@ import psycopg.waiting
 import pytest
 from sqlalchemy import text
 
-from shared.db import make_engine
+from shared.db import _green_wait, make_engine
 
 pytestmark = pytest.mark.integration
 
 
 def test_a_worker_waiting_for_a_row_lock_does_not_freeze_its_process(pg_database):
     engine = make_engine(pg_database("green"))
-    assert psycopg.waiting.wait is psycopg.waiting.wait_select
+    assert psycopg.waiting.wait is _green_wait
     with engine.begin() as connection:
         connection.execute(text("CREATE TABLE counter (id int PRIMARY KEY, n int NOT NULL)"))
         connection.execute(text("INSERT INTO counter VALUES (1, 0)"))

@@ -59,13 +59,14 @@ def file_application(uow: UnitOfWork, *, caller: Caller, cmd: c.ApplicationFile,
         applicant_address_enc=vault.encrypt(cmd.applicant.address) if cmd.applicant.address else None,
         applicant_id_hash=vault.search_hash(cmd.applicant.id_card))
     uow.session.add(app)
-    uow.session.add(orm.ApplicationStage(application_id=app.id, stage=model.RECEIVED_STAGE, occurred_at=now,
-                                         actor_staff_id=caller.staff_id))
+    stages = [orm.ApplicationStage(application_id=app.id, stage=model.RECEIVED_STAGE, occurred_at=now,
+                                   actor_staff_id=caller.staff_id)]
     if cmd.complete_now:
         app.status, app.outcome, app.completed_at = c.ApplicationStatus.COMPLETED.value, Outcome.APPROVED.value, now
         app.promised_deadline, app.result_note = day, cmd.result_note
-        uow.session.add(orm.ApplicationStage(application_id=app.id, stage=ProgressStage.COMPLETED.value,
-                                             occurred_at=now, actor_staff_id=caller.staff_id, note=cmd.result_note))
+        stages.append(orm.ApplicationStage(application_id=app.id, stage=ProgressStage.COMPLETED.value,
+                                           occurred_at=now, actor_staff_id=caller.staff_id, note=cmd.result_note))
+    uow.session.add_all(stages)
     if idempotency_key is not None:
         remember(uow, orm.IdempotencyKey, caller, idempotency_key, digest, app.id, now)
     uow.session.flush()
@@ -79,7 +80,7 @@ def file_application(uow: UnitOfWork, *, caller: Caller, cmd: c.ApplicationFile,
         if earlier is None:
             raise
         return earlier  # the same key raced in from a retry and won
-    return _views(uow, [app], caller, vault, today_in_china(now))[0]
+    return _view(app, stages, [], caller, vault, day)  # what was just written: no need to read it back
 
 
 def _facts(app: orm.Application) -> dict[str, Any]:
