@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -183,6 +184,22 @@ def main(seconds: int, profile: bool = False) -> None:
                 rows.append((f"cunban filing, c={connections}", result))
                 print(f"  filing c={connections}: {result}", flush=True)
 
+            # the synchronous path alone: the consumers that do the downstream work (approval cases,
+            # figures, market-day links) stopped, their events waiting in their queues; then how fast
+            # they catch up once started again
+            downstream = ("approvals", "scheduling", "evaluation")
+            for name in downstream:
+                deployment.stop(name)
+            result = wrk(base, 16, seconds, "filing.lua", {**filing_env, "CUNBAN_BENCH_RUN": uuid.uuid4().hex[:8]})
+            started = time.monotonic()
+            for name in downstream:
+                deployment.restart(name)
+            wait_for_quiescence(deployment, servers[1], vhost, timeout=900)
+            result["catch_up_s"] = time.monotonic() - started
+            result["events_per_s"] = result["rps"] * seconds / result["catch_up_s"]
+            rows.append(("cunban filing, c=16, downstream consumers stopped", result))
+            print(f"  filing alone: {result}", flush=True)
+
             rows.append(("cunban market-day mix, c=16", market_day_mix(base, agent, supervisor, token, seconds)))
 
             monolith_url = make_database("monolith")
@@ -248,6 +265,10 @@ def report(rows: list[tuple[str, dict[str, float]]]) -> None:
     for name, r in rows:
         lag = (f"{r['lag_p50']:.0f} | {r['lag_p99']:.0f}" if "lag_p50" in r else " | ")
         print(f"| {name} | {r['rps']:,.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r.get('non_2xx', 0):.0f} | {lag} |")
+    for name, r in rows:
+        if "catch_up_s" in r:
+            print(f"{name}: caught up {r['catch_up_s']:.1f} s after the load"
+                  + (f" ({r['events_per_s']:.0f} filings/s downstream)" if "events_per_s" in r else ""))
     by = dict(rows)
     broker = by["raw kombu request/reply, 16 clients"]["rps"]
     print()
