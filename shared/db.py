@@ -146,12 +146,13 @@ class UnitOfWork:
 
     def mark_consumed(self, event_id: str, handler: str) -> bool:
         """Record that `handler` applies `event_id` in this transaction; False when it already had (a
-        redelivery). Two deliveries racing both pass here; the primary key stops the second at commit."""
-        if self.already_consumed(event_id, handler):
-            return False
-        self.session.execute(insert(self._inbox).values(
-            event_id=event_id, handler=handler, processed_at=utcnow()))
-        return True
+        redelivery). One statement (INSERT … ON CONFLICT DO NOTHING): a second delivery racing the first
+        waits on the key until the first commits, then finds it."""
+        dialect_insert = pg_insert if self.session.bind.dialect.name == "postgresql" else sqlite_insert
+        inserted = self.session.execute(dialect_insert(self._inbox).values(
+            event_id=event_id, handler=handler, processed_at=utcnow()).on_conflict_do_nothing()
+            .returning(self._inbox.c.event_id))
+        return inserted.first() is not None
 
     def keep_newest(self, model: type, key: Any, values: dict[str, Any]) -> None:
         """Upsert another service's snapshot into a read model unless a newer `version` is already here

@@ -44,3 +44,23 @@ def test_a_worker_waiting_for_a_row_lock_does_not_freeze_its_process(pg_database
         assert connection.execute(text("SELECT n FROM counter")).scalar_one() == 2
     assert len(ticks) == 10
     engine.dispose()
+
+
+def test_the_inbox_mark_is_one_statement_that_tells_a_redelivery(pg_database):
+    """mark_consumed on PostgreSQL: True the first time, False for the same event and handler again."""
+    from sqlalchemy import MetaData
+    from sqlalchemy.orm import sessionmaker
+
+    from shared.db import UnitOfWork
+    from shared.messaging_tables import add_messaging_tables
+
+    metadata = MetaData()
+    add_messaging_tables(metadata)
+    engine = make_engine(pg_database("inbox"))
+    metadata.create_all(engine)
+    uow = UnitOfWork(sessionmaker(engine)(), "intake", metadata)
+    assert uow.mark_consumed("e" * 32, "intake.on_x") is True
+    assert uow.mark_consumed("e" * 32, "intake.on_x") is False
+    assert uow.mark_consumed("e" * 32, "intake.on_y") is True
+    uow.close()
+    engine.dispose()

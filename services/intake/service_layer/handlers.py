@@ -67,12 +67,12 @@ def file_application(uow: UnitOfWork, *, caller: Caller, cmd: c.ApplicationFile,
         stages.append(orm.ApplicationStage(application_id=app.id, stage=ProgressStage.COMPLETED.value,
                                            occurred_at=now, actor_staff_id=caller.staff_id, note=cmd.result_note))
     uow.session.add_all(stages)
-    if idempotency_key is not None:
-        remember(uow, orm.IdempotencyKey, caller, idempotency_key, digest, app.id, now)
-    uow.session.flush()
-    _announce_filing(uow, app, item.required_materials, vault.contact_check(app.receipt_no, cmd.applicant.phone[-4:]),
-                     now)
-    try:
+    try:  # the key's primary key stops a racing retry at the flush or the commit
+        if idempotency_key is not None:
+            remember(uow, orm.IdempotencyKey, caller, idempotency_key, digest, app.id, now)
+        uow.session.flush()
+        _announce_filing(uow, app, item.required_materials,
+                         vault.contact_check(app.receipt_no, cmd.applicant.phone[-4:]), now)
         uow.commit()
     except IntegrityError:
         uow.rollback()
