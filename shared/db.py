@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 
 
 def _insert(session: Session, model: Any) -> Any:
-    return (pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert)(model.__table__)
+    """The dialect's INSERT (with ON CONFLICT) for a mapped class or a Table."""
+    table = getattr(model, "__table__", model)
+    return (pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert)(table)
 
 
 def insert_or_ignore(session: Session, model: Any, rows: list[dict[str, Any]] | None = None, **values: Any) -> None:
@@ -148,8 +150,7 @@ class UnitOfWork:
         """Record that `handler` applies `event_id` in this transaction; False when it already had (a
         redelivery). One statement (INSERT … ON CONFLICT DO NOTHING): a second delivery racing the first
         waits on the key until the first commits, then finds it."""
-        dialect_insert = pg_insert if self.session.bind.dialect.name == "postgresql" else sqlite_insert
-        inserted = self.session.execute(dialect_insert(self._inbox).values(
+        inserted = self.session.execute(_insert(self.session, self._inbox).values(
             event_id=event_id, handler=handler, processed_at=utcnow()).on_conflict_do_nothing()
             .returning(self._inbox.c.event_id))
         return inserted.first() is not None

@@ -29,11 +29,11 @@ from shared.messaging_tables import DEAD_LETTERS, OUTBOX
 from shared.observability import metrics
 from shared.service import CarryOnWithoutBroker, rpc
 
+log = logging.getLogger(__name__)
+
 
 class ServiceEventHandler(CarryOnWithoutBroker, EventHandler):
     """nameko's durable event handler, carrying on when the broker goes away under it."""
-
-log = logging.getLogger(__name__)
 
 
 class EventPublisher:
