@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import Engine, MetaData, create_engine, event, insert, select
+from sqlalchemy import Engine, MetaData, create_engine, event, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -140,12 +140,6 @@ class UnitOfWork:
         self._recorded += 1
         return envelope
 
-    def already_consumed(self, event_id: str, handler: str) -> bool:
-        inbox = self._inbox
-        return self.session.execute(
-            select(inbox.c.event_id).where(inbox.c.event_id == event_id, inbox.c.handler == handler)
-        ).first() is not None
-
     def mark_consumed(self, event_id: str, handler: str) -> bool:
         """Record that `handler` applies `event_id` in this transaction; False when it already had (a
         redelivery). One statement (INSERT … ON CONFLICT DO NOTHING): a second delivery racing the first
@@ -157,25 +151,37 @@ class UnitOfWork:
 
     def keep_newest(self, model: type, key: Any, values: dict[str, Any]) -> None:
         """Upsert another service's snapshot into a read model unless a newer `version` is already here
-        (events may arrive late or twice)."""
-        row = self.session.get(model, key)
-        if row is None:
-            self.session.add(model(**values))
-        elif values["version"] > row.version:
-            for name, value in values.items():
-                setattr(row, name, value)
+        (events may arrive late, twice, or two at once): one INSERT … ON CONFLICT DO UPDATE … WHERE the
+        stored version is older, so two snapshots racing each other cannot leave the older one."""
+        statement = _insert(self.session, model).values(**values)
+        table = model.__table__  # type: ignore[attr-defined]
+        self._upsert(model, key, statement, values, where=table.c.version < statement.excluded.version)
 
     def put(self, model: type, key: Any, values: dict[str, Any] | None) -> None:
-        """Set a read-model row to `values`, or remove it when the other service removed it (None)."""
-        row = self.session.get(model, key)
+        """Set a read-model row to `values` (one upsert: the last writer wins), or remove it when the
+        other service removed it (None)."""
         if values is None:
+            row = self.session.get(model, key)
             if row is not None:
                 self.session.delete(row)
-        elif row is None:
-            self.session.add(model(**values))
-        else:
-            for name, value in values.items():
-                setattr(row, name, value)
+            return
+        self._upsert(model, key, _insert(self.session, model).values(**values), values)
+
+    def _upsert(self, model: type, key: Any, statement: Any, values: dict[str, Any], where: Any = None) -> None:
+        keys = [column.name for column in model.__table__.primary_key]  # type: ignore[attr-defined]
+        self.session.execute(statement.on_conflict_do_update(
+            index_elements=keys, where=where,
+            set_={name: statement.excluded[name] for name in values if name not in keys}))
+        loaded = self.session.identity_map.get(self.session.identity_key(model, key))
+        if loaded is not None:  # the statement went past the ORM: what it holds of the row is stale
+            self.session.expire(loaded)
+
+    def hold(self, model: type, key: Any, **new: Any) -> Any:
+        """The row at `key`, created from `new` if absent, locked until this transaction ends: two
+        workers updating one row from different events (an application's filing and its on-the-spot
+        completion, delivered together) take turns instead of one overwriting what the other read."""
+        insert_or_ignore(self.session, model, **new)
+        return self.session.get(model, key, with_for_update=True, populate_existing=True)
 
     def claim(self, statement: Any) -> bool:
         """Run a conditional UPDATE that only one worker can win (… WHERE flag IS NULL): True for the

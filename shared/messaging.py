@@ -18,7 +18,7 @@ from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
 from nameko.standalone.events import get_event_exchange
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from shared.clock import utcnow
 from shared.contracts.base import parse
@@ -163,15 +163,7 @@ def consume_once(method: Callable[[Any, EventEnvelope], None]) -> Callable[[Any,
             metrics.events_consumed.labels(self.name, envelope.type, "duplicate").inc()
             return
         method(self, envelope)
-        try:
-            uow.commit()
-        except IntegrityError:
-            uow.rollback()
-            if not uow.already_consumed(envelope.event_id, handler):
-                raise
-            # a concurrent redelivery committed the same event_id first: its effect stands alone
-            metrics.events_consumed.labels(self.name, envelope.type, "duplicate").inc()
-            return
+        uow.commit()
         metrics.events_consumed.labels(self.name, envelope.type, "applied").inc()
         metrics.event_lag.labels(self.name, envelope.type).observe(
             max(0.0, (utcnow() - envelope.occurred_at).total_seconds()))

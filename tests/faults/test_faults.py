@@ -7,7 +7,6 @@ The counts of each round are printed at the end (docs/RELIABILITY.md records a r
 from __future__ import annotations
 
 import json
-import os
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -24,10 +23,7 @@ from tests.faults.redelivery import queues_of, shuffle_and_double
 from tests.faults.traffic import Ledger, Traffic
 from tests.support import database_template, fresh_databases, fresh_vhost, login, wait_until
 
-pytestmark = [pytest.mark.integration, pytest.mark.faults, pytest.mark.skipif(
-    not os.environ.get("CUNBAN_RUN_FAULTS"),
-    reason="out of the default run until its intermittent CI failure (rounds failing from kill -9 approvals on) "
-           "is found: CUNBAN_RUN_FAULTS=1 scripts/test tests/faults")]
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 TRAFFIC_SECONDS = 2.5  # of traffic before a fault and after the system is back
 SETTLE_SECONDS = 30.0  # how long violations may take to disappear once the queues read empty

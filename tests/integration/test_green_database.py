@@ -2,6 +2,8 @@
 green threads of its process run — among them the one holding the lock."""
 from __future__ import annotations
 
+from datetime import UTC
+
 import eventlet
 import psycopg.waiting
 import pytest
@@ -63,4 +65,81 @@ def test_the_inbox_mark_is_one_statement_that_tells_a_redelivery(pg_database):
     assert uow.mark_consumed("e" * 32, "intake.on_x") is False
     assert uow.mark_consumed("e" * 32, "intake.on_y") is True
     uow.close()
+    engine.dispose()
+
+
+def _two_workers_at_once(engine, metadata, service: str, first, second) -> None:
+    """Run two units of work the way two green workers of one service do: the first writes and, before it
+    commits, yields to the hub; the second writes the same rows meanwhile."""
+    from sqlalchemy.orm import sessionmaker
+
+    from shared.db import UnitOfWork
+
+    sessions = sessionmaker(engine, expire_on_commit=False)
+
+    def worker(work, pause: float) -> None:
+        uow = UnitOfWork(sessions(), service, metadata)
+        try:
+            work(uow)
+            eventlet.sleep(pause)
+            uow.commit()
+        finally:
+            uow.close()
+
+    threads = [eventlet.spawn(worker, first, 0.3)]
+    eventlet.sleep(0.05)
+    threads.append(eventlet.spawn(worker, second, 0))
+    for thread in threads:
+        thread.wait()  # raises the worker's error: before `hold`, an IntegrityError on applications_pkey
+
+
+def test_two_events_of_one_application_applied_at_once_are_both_counted(pg_database):
+    """An application filed and completed on the spot: its two events reach two workers of evaluation at
+    the same moment. Each must see what the other wrote — neither fails, neither overwrites the other."""
+    import uuid
+    from datetime import datetime
+
+    from sqlalchemy import select
+
+    from services.evaluation.adapters import orm
+    from services.evaluation.service_layer.handlers import record_event
+
+    engine = make_engine(pg_database("evaluation_race"))
+    orm.Base.metadata.create_all(engine)
+    now = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+    filed = {"id": "a" * 32, "receipt_no": "QS-20261127-0001", "township_code": "QS", "station_code": "QS-ST1",
+             "village_code": "QS-V1", "accountable_staff_id": 7, "filed_at": now.isoformat(), "contact_check": "c"}
+    done = {"id": "a" * 32, "receipt_no": "QS-20261127-0001", "completed_at": now.isoformat()}
+
+    def event(event_type, payload):
+        return lambda uow: record_event(uow, event_id=uuid.uuid4().hex, source="intake", event_type=event_type,
+                                        occurred_at=now, payload=payload)
+
+    _two_workers_at_once(engine, orm.Base.metadata, "evaluation", event("application_completed_on_the_spot", done),
+                         event("application_filed", filed))
+    with engine.connect() as connection:
+        app = connection.execute(select(orm.ApplicationRow.__table__)).one()
+        assert (app.township_code, app.filed_on, app.completed_on) == ("QS", now.date(), now.date())
+        metrics = sorted(connection.execute(select(orm.FactRow.metric)).scalars())
+        assert metrics == ["completed", "on_time", "received", "working_days"]
+        assert connection.execute(select(orm.RateableRow.ready_on)).scalar_one() == now.date()
+    engine.dispose()
+
+
+@pytest.mark.parametrize("versions", [(2, 3), (3, 2)])
+def test_two_snapshots_of_one_record_at_once_leave_the_newest(pg_database, versions):
+    from sqlalchemy import select
+
+    from services.evaluation.adapters import orm
+
+    engine = make_engine(pg_database(f"snapshots_{versions[0]}"))
+    orm.Base.metadata.create_all(engine)
+
+    def snapshot(version):
+        values = {"code": "QS", "name": f"v{version}", "version": version}
+        return lambda uow: uow.keep_newest(orm.TownshipCopy, "QS", values)
+
+    _two_workers_at_once(engine, orm.Base.metadata, "evaluation", snapshot(versions[0]), snapshot(versions[1]))
+    with engine.connect() as connection:
+        assert connection.execute(select(orm.TownshipCopy.name)).scalar_one() == "v3"
     engine.dispose()

@@ -70,8 +70,8 @@ def apply_event(uow: UnitOfWork, *, event_type: str, occurred_at: datetime, payl
                        contact_check=p.get("contact_check"))
         return _add(uow, [f.complaint_fact(p, day)])
     if event_type == "complaint_progressed":
-        row = uow.session.get(orm.RateableRow, p["receipt_no"])
-        if row is not None and p["to_status"] == "replied":
+        if p["to_status"] == "replied":  # may come before its registration: the row waits for it
+            row = _rateable(uow, p["receipt_no"], kind="complaint", township_code=p["township_code"])
             row.ready_on, row.staff_id = row.ready_on or day, p.get("handler_staff_id")
         return 0
     if event_type == "rating_recorded":
@@ -79,12 +79,15 @@ def apply_event(uow: UnitOfWork, *, event_type: str, occurred_at: datetime, payl
     return 0
 
 
-def _keep_rateable(uow: UnitOfWork, receipt_no: str, **values: Any) -> None:
+def _rateable(uow: UnitOfWork, receipt_no: str, *, kind: str, township_code: str) -> orm.RateableRow:
+    row = uow.hold(orm.RateableRow, receipt_no, receipt_no=receipt_no, kind=kind, township_code=township_code)
+    row.kind, row.township_code = kind, township_code
+    return row
+
+
+def _keep_rateable(uow: UnitOfWork, receipt_no: str, *, kind: str, township_code: str, **values: Any) -> None:
     """What may be rated, kept current from the events; never forgets an invitation already sent."""
-    row = uow.session.get(orm.RateableRow, receipt_no)
-    if row is None:
-        row = orm.RateableRow(receipt_no=receipt_no)
-        uow.session.add(row)
+    row = _rateable(uow, receipt_no, kind=kind, township_code=township_code)
     for name, value in values.items():
         if value is not None or name == "ready_on":
             setattr(row, name, value)
@@ -98,9 +101,8 @@ def _follow(uow: UnitOfWork, event_type: str, p: dict[str, Any], day: date) -> f
     """Update what is known of an application from one of its events, in whatever order they come."""
     app_id = p["id"] if event_type in ("application_filed", "application_completed_on_the_spot") \
         else p["application_id"]
-    row = uow.session.get(orm.ApplicationRow, app_id)
-    app = f.ApplicationRecord(**{k: getattr(row, k) for k in f.ApplicationRecord.__dataclass_fields__}) if row \
-        else f.ApplicationRecord(id=app_id, receipt_no=p["receipt_no"])
+    row = uow.hold(orm.ApplicationRow, app_id, id=app_id, receipt_no=p["receipt_no"])
+    app = f.ApplicationRecord(**{k: getattr(row, k) for k in f.ApplicationRecord.__dataclass_fields__})
     if event_type == "application_filed":
         app = replace(app, township_code=p["township_code"], station_code=p["station_code"],
                       village_code=p["village_code"], staff_id=p["accountable_staff_id"],
@@ -115,7 +117,8 @@ def _follow(uow: UnitOfWork, event_type: str, p: dict[str, Any], day: date) -> f
             app = replace(app, promised_deadline=date.fromisoformat(p["promised_deadline"]))
         if p["stage"] == "completed":
             app = replace(app, completed_on=today_in_china(datetime.fromisoformat(p["occurred_at"])))
-    uow.put(orm.ApplicationRow, app_id, asdict(app))
+    for name, value in asdict(app).items():
+        setattr(row, name, value)
     if app.township_code is not None:
         _keep_rateable(uow, app.receipt_no, kind="application", township_code=app.township_code,
                        station_code=app.station_code, village_code=app.village_code, staff_id=app.staff_id,
@@ -213,7 +216,8 @@ def rate(uow: UnitOfWork, *, caller: Caller, cmd: c.RatingCreate | c.PublicRatin
          now: datetime) -> c.RatingView:
     """Once per item, once it is completed (or, for a complaint, replied). In public, the receipt number
     with the phone's last four digits (or the look-up code), guesses limited as for the look-up."""
-    row = uow.session.get(orm.RateableRow, cmd.receipt_no)
+    # locked: a station's retry racing its first try waits for it, then finds the rating it made
+    row = uow.session.get(orm.RateableRow, cmd.receipt_no, with_for_update=True)
     if isinstance(cmd, c.PublicRating):
         LOOKUPS.check(uow, cmd.receipt_no, cmd.client, now)
         if row is None or row.contact_check != vault.contact_check(cmd.receipt_no, cmd.code.strip().upper()):
