@@ -1,5 +1,5 @@
 """Retry-safe creation: a client sends an Idempotency-Key with a request that creates something (filing an
-application, registering a complaint); a retry with the same key and the same request gets the first
+application, registering a complaint, an approval action); a retry with the same key and the same request gets the first
 result instead of a second record, and the same key with a different request is refused (409
 `idempotency_key_reused`). Keys are kept per staff member (0 for the public, whose keys are random
 UUIDs and whose retried request must match exactly)."""
@@ -39,8 +39,11 @@ class IdempotencyKeyColumns:
         return mapped_column(cls.record_column, String(32), nullable=False)
 
 
-def request_hash(command: BaseModel) -> str:
-    return hashlib.sha256(json.dumps(command.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+def request_hash(command: BaseModel, *target: str) -> str:
+    """The request's fingerprint: the command, and what it acts on (an action's application)."""
+    body = json.dumps([command.model_dump(mode="json"), *target], sort_keys=True) if target else \
+        json.dumps(command.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(body.encode()).hexdigest()
 
 
 def earlier_use(uow: UnitOfWork, keys: Any, caller: Caller, key: str, digest: str) -> Any:

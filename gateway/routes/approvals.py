@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query
 
 from gateway.auth import CurrentStaff
-from gateway.routes import Calls, Offset
+from gateway.routes import Calls, IdempotencyHeader, Offset
 from gateway.routes.intake import ApplicationRef
 from shared.contracts import approvals as c
 
@@ -25,12 +25,15 @@ ACTION_EXAMPLES = {
 
 @router.post("/applications/{ref}/actions", operation_id="act_on_application", response_model=c.CaseView)
 async def act_on_application(ref: ApplicationRef, caller: CurrentStaff, calls: Calls,
-                             action: Annotated[c.CaseAction, Body(openapi_examples=ACTION_EXAMPLES)]) -> dict:
+                             action: Annotated[c.CaseAction, Body(openapi_examples=ACTION_EXAMPLES)],
+                             idempotency_key: IdempotencyHeader = None) -> dict:
     """Act on an application at its current step. Who may do what is set by the item's workflow;
     an action the case does not allow now is 409 `illegal_action`, one that is not yours 403
     `not_your_step`. refuse, return, deny and extend need a reason; extend is a supervisor's, before
-    the deadline."""
-    return await calls.call("approvals", "act", caller=caller, ref=ref, action=action.model_dump(mode="json"))
+    the deadline. Send an `Idempotency-Key`: a retry of an action already taken then gets the case back
+    (200) instead of 409 `illegal_action`."""
+    return await calls.call("approvals", "act", caller=caller, ref=ref, action=action.model_dump(mode="json"),
+                            idempotency_key=idempotency_key)
 
 
 @router.get("/applications/{ref}/approval", operation_id="get_approval_case", response_model=c.CaseView)

@@ -10,7 +10,7 @@ from services.approvals.adapters.orm import Base
 from services.approvals.service_layer import handlers as h
 from shared.clock import utcnow
 from shared.contracts import approvals as c
-from shared.contracts.base import parse
+from shared.contracts.base import IdempotencyQuery, parse
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.intake import ApplicationFiled
 from shared.db import Database
@@ -31,10 +31,11 @@ class ApprovalsService(DeadLetters):
     observed = Observed()
 
     @rpc
-    def act(self, ref: str, action: dict) -> dict:
+    def act(self, ref: str, action: dict, idempotency_key: str | None = None) -> dict:
         """One staff action on an application's case: accept, refuse, claim, approve, return, …"""
-        return h.act(self.db, caller=self.caller(), ref=ref, cmd=parse(c.CaseAction, action),
-                     now=utcnow()).model_dump(mode="json")
+        key = parse(IdempotencyQuery, {"idempotency_key": idempotency_key}).idempotency_key
+        return h.act(self.db, caller=self.caller(), ref=ref, cmd=parse(c.CaseAction, action), now=utcnow(),
+                     idempotency_key=key).model_dump(mode="json")
 
     @rpc
     def get_case(self, ref: str) -> dict:

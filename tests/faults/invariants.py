@@ -139,11 +139,10 @@ def _actions(deployment: Deployment, ledger: Ledger, report: Report) -> None:
     audit = Counter(tuple(row) for row in _rows(deployment, "approvals", """
         SELECT c.receipt_no, a.action FROM audit_entries a JOIN cases c ON c.application_id = a.application_id"""))
     acknowledged = [(a["receipt_no"], a["action"]) for a in ledger.actions if a["outcome"] == "acknowledged"]
-    uncertain = [(a["receipt_no"], a["action"]) for a in ledger.actions if a["outcome"] == "uncertain"]
-    lost = [a for a in acknowledged + uncertain if audit[a] == 0]
+    lost = [a for a in acknowledged if audit[a] == 0]
     doubled = [a for a, n in audit.items() if n > 1]
-    report.counts |= {"actions_acknowledged": len(acknowledged), "actions_retried_after_success": len(uncertain),
-                      "actions_lost": len(lost), "actions_doubled": len(doubled)}
+    report.counts |= {"actions_acknowledged": len(acknowledged), "actions_lost": len(lost),
+                      "actions_doubled": len(doubled)}
     if lost:
         report.violations.append(f"approval actions acknowledged but not recorded: {lost[:5]}")
     if doubled:

@@ -128,17 +128,15 @@ class Station(threading.Thread):
         with self.ledger.lock:
             self.ledger.actions.append(entry)
         response = self._send("POST", f"/applications/{receipt}/actions", who, {"action": action},
-                              not_yet={404}, uncertain={409})
+                              key=uuid.uuid4().hex, not_yet={404})
         if response is None:
             entry["outcome"] = "unanswered"
         elif response.status_code == 404:  # approvals has not heard of the filing yet: come back later
             entry["outcome"] = "not_yet"
             self.cases.append((receipt, step))
             return
-        elif response.status_code == 409:  # a retry of an action that was carried out the first time
-            entry["outcome"] = "uncertain"
         else:
-            entry["outcome"] = "acknowledged"
+            entry["outcome"] = "acknowledged" if response.status_code == 200 else "refused"
         if step + 1 < len(CASE_ACTIONS):
             self.cases.append((receipt, step + 1))
 
@@ -166,16 +164,14 @@ class Station(threading.Thread):
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
     def _send(self, method: str, path: str, who: str | None, body: dict[str, Any], *, key: str | None = None,
-              not_yet: set[int] = frozenset(), uncertain: set[int] = frozenset()) -> httpx.Response | None:
+              not_yet: set[int] = frozenset()) -> httpx.Response | None:
         """Send until answered: a lost connection, a timeout, 429 and 5xx are retried with the same request
-        (and key); 409 after a retry is handed back (the first try may have done it); any other refusal of
-        a correct request is recorded in the ledger."""
+        (and key); any other refusal of a correct request is recorded in the ledger."""
         headers = dict(self.headers[who]) if who else {}
         if key:
             headers["Idempotency-Key"] = key
-        deadline, delay, tries = time.monotonic() + RETRY_FOR_SECONDS, 0.2, 0
+        deadline, delay = time.monotonic() + RETRY_FOR_SECONDS, 0.2
         while time.monotonic() < deadline:
-            tries += 1
             try:
                 response = self.client.request(method, path, json=body, headers=headers)
             except httpx.TransportError as exc:
@@ -183,8 +179,6 @@ class Station(threading.Thread):
             else:
                 self._seen(str(response.status_code))
                 if response.status_code < 400 or response.status_code in not_yet:
-                    return response
-                if response.status_code in uncertain and tries > 1:
                     return response
                 if response.status_code not in (429, 500, 502, 503, 504):
                     with self.ledger.lock:

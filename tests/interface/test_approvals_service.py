@@ -141,6 +141,24 @@ def test_illegal_and_foreign_actions_are_refused_and_leave_no_trace(approvals, a
     assert count(approvals_db, orm.AuditRow) == 0 and outbox(approvals_db) == []
 
 
+def test_an_action_with_an_idempotency_key_is_taken_once_however_often_it_comes(approvals, approvals_db):
+    """A station's retry, or the broker handing the call out again after approvals died before answering,
+    gets the case back instead of 409 illegal_action; the key with another request is refused."""
+    app = file(approvals)
+    first = approvals(COMMITTEE).act(ref=app, action={"action": "accept"}, idempotency_key="k-accept")
+    again = approvals(COMMITTEE).act(ref=app, action={"action": "accept"}, idempotency_key="k-accept")
+    assert first["status"] == again["status"] == "in_review"
+    assert [a["action"] for a in again["audit"]] == ["accept"]
+    assert [e["payload"]["stage"] for e in outbox(approvals_db)] == ["accepted"]
+    with pytest.raises(Conflict) as reused:  # the same key for another action
+        approvals(COMMITTEE).act(ref=app, action={"action": "approve"}, idempotency_key="k-accept")
+    assert reused.value.code == "idempotency_key_reused"
+    with pytest.raises(Conflict) as illegal:  # without a key, a second accept is what it says
+        approvals(COMMITTEE).act(ref=app, action={"action": "accept"})
+    assert illegal.value.code == "illegal_action"
+    assert count(approvals_db, orm.IdempotencyKey) == 1 and count(approvals_db, orm.AuditRow) == 1
+
+
 def test_the_sweep_warns_then_supervises_once_and_blames_who_held_the_step(approvals, approvals_db):
     app = file(approvals)
     act(approvals_db, COMMITTEE, app, "accept", at(2026, 2, 12))

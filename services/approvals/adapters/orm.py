@@ -8,6 +8,7 @@ from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.copies import CalendarDayColumns
+from shared.idempotency import IdempotencyKeyColumns
 from shared.messaging_tables import UtcDateTime, add_messaging_tables
 
 
@@ -61,6 +62,14 @@ class AuditRow(Base):
     step_days_used: Mapped[int] = mapped_column(Integer, nullable=False)
     overall_days_used: Mapped[int] = mapped_column(Integer, nullable=False)
     details: Mapped[dict] = mapped_column(JSON, nullable=False)
+
+
+class IdempotencyKey(IdempotencyKeyColumns, Base):
+    """The Idempotency-Key of an action, kept with it: a retry of an action already taken (or the broker's
+    redelivery of it after a crash) gets the case back instead of 409 `illegal_action`."""
+
+    __tablename__ = "idempotency_keys"
+    record_column, record_references = "application_id", "cases.application_id"
 
 
 class DeadlineRow(Base):

@@ -18,6 +18,7 @@ from shared.contracts.intake import ApplicationFiled
 from shared.copies import keep_calendar_day, working_calendar
 from shared.db import UnitOfWork
 from shared.errors import Forbidden, NotFound
+from shared.idempotency import earlier_use, remember, request_hash
 from shared.observability import metrics
 from shared.working_days import Pause, WorkingCalendar, is_overdue, warning_day
 
@@ -164,8 +165,18 @@ def _find(uow: UnitOfWork, caller: Caller, ref: str) -> orm.CaseRow:
     return row
 
 
-def act(uow: UnitOfWork, *, caller: Caller, ref: str, cmd: c.CaseAction, now: datetime) -> c.CaseView:
-    row = _find(uow, caller, ref)
+def act(uow: UnitOfWork, *, caller: Caller, ref: str, cmd: c.CaseAction, now: datetime,
+        idempotency_key: str | None = None) -> c.CaseView:
+    """One staff action on the case. With an Idempotency-Key, the action is taken once: the same request
+    again (a station's retry, or the broker handing the call out again after the service died before
+    answering) gets the case as it is now; the key with another request is 409 `idempotency_key_reused`."""
+    row = _find(uow, caller, ref)  # locked: a racing retry waits here, then finds the key
+    digest = request_hash(cmd, row.application_id)
+    if idempotency_key is not None:
+        if earlier_use(uow, orm.IdempotencyKey, caller, idempotency_key, digest) is not None:
+            uow.rollback()
+            return get_case(uow, caller=caller, ref=ref, now=now)
+        remember(uow, orm.IdempotencyKey, caller, idempotency_key, digest, row.application_id, now)
     cal = calendar(uow)
     new, entry, progress = _case(row).act(Action(cmd.action), caller, now=now, today=today_in_china(now),
                                           calendar=cal, reason=cmd.reason, materials=cmd.materials, days=cmd.days)
