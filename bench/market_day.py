@@ -7,8 +7,10 @@
   ratios    cunban filing ÷ monolith, cunban filing ÷ raw broker round trips
 
 Every service runs as its own process on RabbitMQ + PostgreSQL, as deployed (tests/faults/deployment.py).
-Usage: .venv/bin/python bench/market_day.py [seconds per measurement, default 10] [--profile]
---profile samples the gateway and intake with py-spy (pip install -e '.[bench]') while filing.
+Usage: .venv/bin/python bench/market_day.py [seconds per measurement, default 10] [--profile] [--quick]
+--profile samples every service and the gateway with py-spy (pip install -e '.[bench]') while filing;
+--quick measures filing at c=16 only (for trying a change). Each filing load also prints the CPU
+milliseconds each process (services, gateway, RabbitMQ, PostgreSQL) spent per filing.
 Starts RabbitMQ and PostgreSQL from the OS's packages if needed (deploy/scripts/local-servers.sh) and
 installs wrk. CUNBAN_TEST_AMQP_HOST, CUNBAN_TEST_RABBIT_API and CUNBAN_TEST_PG_URL point elsewhere.
 """
@@ -105,6 +107,40 @@ def quantile(q: float, before: dict[float, float], after: dict[float, float]) ->
     return lower * 1000
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: dict[str, list[int]]) -> dict[str, float]:
+    """User + system CPU seconds each named group of processes has used so far (from /proc)."""
+    used: dict[str, float] = {}
+    for name, members in pids.items():
+        total = 0
+        for pid in members:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue  # ended meanwhile (a PostgreSQL backend)
+            total += int(fields[11]) + int(fields[12])
+        used[name] = total / TICKS
+    return used
+
+
+def processes(deployment: Deployment) -> dict[str, list[int]]:
+    """The system's processes by name: each service, the gateway, RabbitMQ and PostgreSQL."""
+    found = {name: [process.proc.pid] for name, process in deployment.processes.items()}
+    for name, command in (("rabbitmq", "beam.smp"), ("postgresql", "postgres")):
+        out = subprocess.run(["pgrep", "-x", command], capture_output=True, text=True).stdout
+        found[name] = [int(pid) for pid in out.split()]
+    return found
+
+
+def cpu_per_request(deployment: Deployment, before: dict[str, float], requests: float) -> dict[str, float]:
+    """CPU milliseconds each process spent per request since `before`, most first."""
+    after = cpu_seconds(processes(deployment))
+    spent = {name: 1000 * (after[name] - before.get(name, after[name])) / max(requests, 1) for name in after}
+    return dict(sorted(spent.items(), key=lambda item: -item[1]))
+
+
 def profile_while(pids: dict[str, int], seconds: int, out: Path, tag: str) -> list[subprocess.Popen]:
     """py-spy samples each process (raw collapsed stacks) for `seconds`."""
     py_spy = str(Path(sys.executable).parent / "py-spy")
@@ -135,7 +171,7 @@ def hot_spots(path: Path, top: int = 12) -> list[str]:
     return lines
 
 
-def main(seconds: int, profile: bool = False) -> None:
+def main(seconds: int, profile: bool = False, quick: bool = False) -> None:
     subprocess.run([str(ROOT / "deploy/scripts/local-servers.sh"), "start"], check=True, stdout=subprocess.DEVNULL)
     if shutil.which("wrk") is None:
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, stdout=subprocess.DEVNULL)
@@ -143,6 +179,7 @@ def main(seconds: int, profile: bool = False) -> None:
                os.environ.get("CUNBAN_TEST_RABBIT_API", "http://guest:guest@127.0.0.1:15672"),
                os.environ.get("CUNBAN_TEST_PG_URL", "postgresql+psycopg://cunban:cunban@127.0.0.1:5432/postgres"))
     rows: list[tuple[str, dict[str, float]]] = []
+    costs: list[tuple[int, dict[str, float]]] = []
     logs = Path(tempfile.mkdtemp(prefix="cunban-bench-"))
     with fresh_vhost(servers) as (amqp_uri, vhost), fresh_databases(servers) as make_database:
         template = database_template(make_database)
@@ -163,15 +200,20 @@ def main(seconds: int, profile: bool = False) -> None:
             filing_env = {"CUNBAN_BENCH_TOKEN": token, "CUNBAN_BENCH_FILING": json.dumps(FILING)}
             print(f"system up; {seconds} s per measurement; logs in {logs}", flush=True)
 
-            rate, p50, p99 = broker_round_trips(amqp_uri, 3000, 1)
-            rows.append(("raw kombu request/reply, 1 client", {"rps": rate, "p50": p50, "p99": p99}))
-            rate16, p50_16, p99_16 = broker_round_trips(amqp_uri, 8000, 16)
-            rows.append(("raw kombu request/reply, 16 clients", {"rps": rate16, "p50": p50_16, "p99": p99_16}))
-            rows.append(("gateway GET /healthz, c=16", wrk(f"{base}/healthz", 16, seconds)))
+            if quick:  # only filing at c=16, after a warm-up: for trying a change
+                wrk(base, 16, 3, "filing.lua", {**filing_env, "CUNBAN_BENCH_RUN": uuid.uuid4().hex[:8]})
+                wait_for_quiescence(deployment, servers[1], vhost, timeout=600)
+            else:
+                rate, p50, p99 = broker_round_trips(amqp_uri, 3000, 1)
+                rows.append(("raw kombu request/reply, 1 client", {"rps": rate, "p50": p50, "p99": p99}))
+                rate16, p50_16, p99_16 = broker_round_trips(amqp_uri, 8000, 16)
+                rows.append(("raw kombu request/reply, 16 clients", {"rps": rate16, "p50": p50_16, "p99": p99_16}))
+                rows.append(("gateway GET /healthz, c=16", wrk(f"{base}/healthz", 16, seconds)))
 
-            for connections in (1, 16, 64):
+            for connections in (16,) if quick else (1, 16, 64):
                 before = lag_buckets(deployment.metrics_ports["evaluation"])
-                sampled = {name: deployment.processes[name].proc.pid for name in ("gateway", "intake")}
+                cpu_before = cpu_seconds(processes(deployment))
+                sampled = {name: process.proc.pid for name, process in deployment.processes.items()}
                 samplers = profile_while(sampled, seconds, logs, f"c{connections}") if profile else []
                 result = wrk(base, connections, seconds, "filing.lua",
                              {**filing_env, "CUNBAN_BENCH_RUN": f"c{connections}-{uuid.uuid4().hex[:6]}"})
@@ -182,7 +224,12 @@ def main(seconds: int, profile: bool = False) -> None:
                 for sampler in samplers:
                     sampler.wait(timeout=60)
                 rows.append((f"cunban filing, c={connections}", result))
+                cost = cpu_per_request(deployment, cpu_before, result["rps"] * seconds)
+                costs.append((connections, cost))
                 print(f"  filing c={connections}: {result}", flush=True)
+            if quick:
+                finish(rows, costs, logs if profile else None)
+                return
 
             # the synchronous path alone: the consumers that do the downstream work (approval cases,
             # figures, market-day links) stopped, their events waiting in their queues; then how fast
@@ -217,11 +264,22 @@ def main(seconds: int, profile: bool = False) -> None:
             if monolith is not None:
                 monolith.stop()
             deployment.stop_all()
+    finish(rows, costs, logs if profile else None)
+
+
+def finish(rows: list[tuple[str, dict[str, float]]], costs: list[tuple[int, dict[str, float]]],
+           profiles: Path | None) -> None:
     report(rows)
-    if profile:
-        for name in ("gateway", "intake"):
-            for connections in (1, 16):
-                print("\n".join(hot_spots(logs / f"{name}-c{connections}.txt")))
+    print("\nCPU ms per filing, by process (user + system, from /proc):")
+    for connections, cost in costs:
+        parts = ", ".join(f"{name} {ms:.1f}" for name, ms in cost.items())
+        print(f"c={connections}: total {sum(cost.values()):.1f} — {parts}")
+    if profiles is not None:
+        for connections, cost in costs:
+            for name in cost:
+                path = profiles / f"{name}-c{connections}.txt"
+                if path.exists():
+                    print("\n".join(hot_spots(path)))
 
 
 def market_day_mix(base: str, agent: dict[str, str], supervisor: dict[str, str], token: str,
@@ -270,6 +328,8 @@ def report(rows: list[tuple[str, dict[str, float]]]) -> None:
             print(f"{name}: caught up {r['catch_up_s']:.1f} s after the load"
                   + (f" ({r['events_per_s']:.0f} filings/s downstream)" if "events_per_s" in r else ""))
     by = dict(rows)
+    if "monolith filing, c=16" not in by:
+        return
     broker = by["raw kombu request/reply, 16 clients"]["rps"]
     print()
     for connections in (1, 16, 64):
@@ -279,5 +339,5 @@ def report(rows: list[tuple[str, dict[str, float]]]) -> None:
 
 
 if __name__ == "__main__":
-    arguments = [a for a in sys.argv[1:] if a != "--profile"]
-    main(int(arguments[0]) if arguments else 10, profile="--profile" in sys.argv)
+    arguments = [a for a in sys.argv[1:] if not a.startswith("--")]
+    main(int(arguments[0]) if arguments else 10, profile="--profile" in sys.argv, quick="--quick" in sys.argv)
