@@ -110,8 +110,10 @@ def test_services_and_gateway_as_separate_processes(amqp_uri, pg_database, tmp_p
             assert poison["event_id"] in _cli(["dlq", "list", "--service", "intake"], env)
             replayed = client.post("/dead-letters/replay", headers=admin, json={"service": "intake"}).json()
             assert replayed[0]["replayed"] == [] and len(replayed[0]["failed"]) == 1  # still malformed
-            intake_metrics = httpx.get(f"http://127.0.0.1:{metrics_ports['intake']}/metrics", timeout=5).text
-            assert 'cunban_dead_letters_waiting{service="intake"} 1.0' in intake_metrics
+            # the relay refreshes its gauges at most once a second
+            wait_until(lambda: 'cunban_dead_letters_waiting{service="intake"} 1.0' in httpx.get(
+                f"http://127.0.0.1:{metrics_ports['intake']}/metrics", timeout=5).text, 10,
+                "the dead-letter gauge", services["intake"])
         text_ = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
         assert 'cunban_entrypoint_calls_total{entrypoint="create_township",outcome="ok",service="directory"}' in text_
     finally:
