@@ -182,19 +182,24 @@ def _transient(exc: BaseException) -> bool:
     return isinstance(exc, TRANSIENT) or (isinstance(exc, DBAPIError) and bool(exc.connection_invalidated))
 
 
-def on_event(source: str, event_type: str, *, once: bool = True) -> Callable[[Callable[[Any, EventEnvelope], None]],
-                                                                               Any]:
+def on_event(source: str, event_type: str, *, once: bool = True, when: Callable[[dict[str, Any]], bool] | None = None,
+             ) -> Callable[[Callable[[Any, EventEnvelope], None]], Any]:
     """The one way a service handles another's event: nameko's durable event handler, each event_id applied
     once (consume_once), a failure retried ATTEMPTS times, then kept as a dead letter with its error (and
     the message acknowledged). When the database itself is away, nothing is dead-lettered: the message goes
     back to the broker and comes again. `once=False` is for a handler idempotent by itself (it stores
-    rows keyed by the event id), which then needs no inbox row."""
+    rows keyed by the event id), which then needs no inbox row. `when` says from the payload whether the
+    event concerns this service at all: one that does not is acknowledged without a transaction."""
 
     def decorate(method: Callable[[Any, EventEnvelope], None]) -> Any:
         apply = consume_once(method) if once else _applied_directly(method)
 
         @functools.wraps(method)
         def handle(self: Any, body: dict[str, Any]) -> None:
+            payload = body.get("payload") if isinstance(body, dict) else None
+            if when is not None and isinstance(payload, dict) and not when(payload):
+                metrics.events_consumed.labels(self.name, event_type, "ignored").inc()
+                return
             delay = BACKOFF_SECONDS
             for attempt in range(1, ATTEMPTS + 1):
                 try:
@@ -214,7 +219,7 @@ def on_event(source: str, event_type: str, *, once: bool = True) -> Callable[[Ca
                     delay *= 2
 
         handle.apply = apply  # type: ignore[attr-defined]  # what a replay runs
-        handle.subscription = (source, event_type, once)  # type: ignore[attr-defined]  # what it listens to
+        handle.subscription = (source, event_type, once, when)  # type: ignore[attr-defined]  # what it listens to
         return ServiceEventHandler.decorator(source, event_type, requeue_on_error=True)(handle)
 
     return decorate

@@ -194,21 +194,19 @@ class SchedulingService(KeepsStaff, KeepsVillages, KeepsCalendar, DeadLetters):
         h.keep_site(self.db, site=envelope.payload)
 
     # ---- what intake tells us: records handled at a session or raised on a visit ----------------------
-    @on_event("intake", "application_filed")
+    @on_event("intake", "application_filed", when=v.at_an_occasion)
     def on_application_filed(self, envelope: EventEnvelope) -> None:
         p = envelope.payload
         v.link_record(self.db, kind="application", ref=p["receipt_no"], township_code=p["township_code"],
                       occurred_at=envelope.occurred_at, session_id=p.get("session_id"), visit_id=p.get("visit_id"))
 
-    @on_event("intake", "activity_recorded")
+    @on_event("intake", "activity_recorded", when=lambda p: p.get("kind") == "consultation" and v.at_an_occasion(p))
     def on_activity_recorded(self, envelope: EventEnvelope) -> None:
         p = envelope.payload
-        if p["kind"] == "consultation":
-            v.link_record(self.db, kind="consultation", ref=str(p["id"]), township_code=p["township_code"],
-                          occurred_at=envelope.occurred_at, session_id=p.get("session_id"),
-                          visit_id=p.get("visit_id"))
+        v.link_record(self.db, kind="consultation", ref=str(p["id"]), township_code=p["township_code"],
+                      occurred_at=envelope.occurred_at, session_id=p.get("session_id"), visit_id=p.get("visit_id"))
 
-    @on_event("complaints", "complaint_registered")
+    @on_event("complaints", "complaint_registered", when=v.at_an_occasion)
     def on_complaint_registered(self, envelope: EventEnvelope) -> None:
         p = envelope.payload
         v.link_record(self.db, kind="complaint", ref=p["receipt_no"], township_code=p["township_code"],

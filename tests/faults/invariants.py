@@ -15,15 +15,16 @@ from tests.faults.deployment import Deployment
 from tests.faults.traffic import Ledger
 
 
-def subscriptions() -> list[tuple[str, str, str, str]]:
-    """(consumer, handler, source, event type) of every event handler that keeps an inbox."""
+def subscriptions() -> list[tuple[str, str, str, str, Any]]:
+    """(consumer, handler, source, event type, which payloads concern it or None) of every event handler
+    that keeps an inbox."""
     found = []
     for consumer in SERVICES:
         cls = service_class(consumer)
         for name in dir(cls):
             subscription = getattr(getattr(cls, name), "subscription", None)
             if subscription is not None and subscription[2] and subscription[0] in SERVICES:
-                found.append((consumer, f"{consumer}.{name}", subscription[0], subscription[1]))
+                found.append((consumer, f"{consumer}.{name}", subscription[0], subscription[1], subscription[3]))
     return found
 
 
@@ -176,16 +177,19 @@ def _ratings(deployment: Deployment, ledger: Ledger, report: Report) -> None:
 
 
 def _events_reached_every_consumer(deployment: Deployment, report: Report) -> None:
-    """Every event each service published reached every handler that listens to it, once (the inbox)."""
-    published: dict[tuple[str, str], set[str]] = {}
+    """Every event each service published reached every handler that listens to it, once (the inbox); a
+    handler that says which payloads concern it (`when`) is owed only those."""
+    published: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
     missing = 0
-    for consumer, handler, source, event_type in subscriptions():
+    for consumer, handler, source, event_type, when in subscriptions():
         if (source, event_type) not in published:
-            published[(source, event_type)] = {row[0] for row in _rows(
-                deployment, source, "SELECT event_id FROM outbox WHERE event_type = :t", t=event_type)}
+            published[(source, event_type)] = {row[0]: row[1]["payload"] for row in _rows(
+                deployment, source, "SELECT event_id, body FROM outbox WHERE event_type = :t", t=event_type)}
         applied = {row[0] for row in _rows(deployment, consumer, "SELECT event_id FROM inbox WHERE handler = :h",
                                            h=handler)}
-        absent = published[(source, event_type)] - applied
+        owed = {event_id for event_id, payload in published[(source, event_type)].items()
+                if when is None or when(payload)}
+        absent = owed - applied
         if absent:
             missing += len(absent)
             report.violations.append(f"{handler} never applied {len(absent)} {source}.{event_type} events")

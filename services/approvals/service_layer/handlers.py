@@ -60,7 +60,9 @@ def calendar(uow: UnitOfWork) -> WorkingCalendar:
     return cal
 
 
-def _store(uow: UnitOfWork, row: orm.CaseRow, case: Case, cal: WorkingCalendar, now: datetime) -> None:
+def _store(uow: UnitOfWork, row: orm.CaseRow, case: Case, cal: WorkingCalendar, now: datetime,
+           new: bool = False) -> None:
+    """Write the case back, with its running limits and who it waits for (a `new` case has neither yet)."""
     row.status, row.step_index, row.step_entered_on = case.status.value, case.step_index, case.step_entered_on
     row.assignee_staff_id, row.outcome, row.extension_days = case.assignee_staff_id, case.outcome, case.extension_days
     row.resume_status = case.resume_status.value if case.resume_status else None
@@ -70,8 +72,8 @@ def _store(uow: UnitOfWork, row: orm.CaseRow, case: Case, cal: WorkingCalendar, 
     row.step_due = case.step_deadline(cal) if case.is_open else None
     row.updated_at = now
     uow.session.flush()
-    _sync_deadlines(uow, case, row, cal)
-    _sync_waiting(uow, case, row)
+    _sync_deadlines(uow, case, row, cal, new)
+    _sync_waiting(uow, case, row, new)
 
 
 Limit = tuple[str, str | None, date]  # kind, step, the day its clock started: one limit of one case
@@ -92,12 +94,12 @@ def _desired_deadlines(case: Case, row: orm.CaseRow, cal: WorkingCalendar) -> di
     return wanted
 
 
-def _sync_deadlines(uow: UnitOfWork, case: Case, row: orm.CaseRow, cal: WorkingCalendar) -> None:
+def _sync_deadlines(uow: UnitOfWork, case: Case, row: orm.CaseRow, cal: WorkingCalendar, new: bool) -> None:
     """Keep one row per running limit. A limit whose days have not changed keeps its row (no second
     warning); a limit that already fired its overdue notice is never raised again, even when a calendar
     change moves its due day; a step entered again (after a return) is a new limit."""
     wanted = _desired_deadlines(case, row, cal)
-    existing = uow.session.execute(select(orm.DeadlineRow).where(
+    existing = [] if new else uow.session.execute(select(orm.DeadlineRow).where(
         orm.DeadlineRow.application_id == row.application_id)).scalars()
     for deadline_row in existing:
         limit = (deadline_row.kind, deadline_row.step_name, deadline_row.started_on)
@@ -110,8 +112,9 @@ def _sync_deadlines(uow: UnitOfWork, case: Case, row: orm.CaseRow, cal: WorkingC
                                         started_on=started, warn_on=warn, due_on=due))
 
 
-def _sync_waiting(uow: UnitOfWork, case: Case, row: orm.CaseRow) -> None:
-    uow.session.execute(delete(orm.WaitingRow).where(orm.WaitingRow.application_id == row.application_id))
+def _sync_waiting(uow: UnitOfWork, case: Case, row: orm.CaseRow, new: bool) -> None:
+    if not new:
+        uow.session.execute(delete(orm.WaitingRow).where(orm.WaitingRow.application_id == row.application_id))
     if case.status in (CaseStatus.PENDING_ACCEPTANCE, CaseStatus.IN_REVIEW):
         step = case.step
     elif case.status is CaseStatus.READY_TO_COMPLETE:
@@ -149,8 +152,9 @@ def open_case(uow: UnitOfWork, *, filed: ApplicationFiled, now: datetime) -> boo
                       accountable_staff_id=filed.accountable_staff_id, workflow=workflow.model_dump(mode="json"),
                       promised_days=filed.promised_days, received_on=case.received_on, filed_at=filed.filed_at,
                       status=case.status.value, step_index=0, extension_days=0, pauses=[], updated_at=now)
+    cal = calendar(uow)  # read before the row is added: its query would flush the row, and _store update it
     uow.session.add(row)
-    _store(uow, row, case, calendar(uow), now)
+    _store(uow, row, case, cal, now, new=True)
     return True
 
 

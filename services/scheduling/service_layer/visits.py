@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -351,10 +352,17 @@ def send_visit_reminders(uow: UnitOfWork, *, now: datetime, lead: timedelta, bat
 
 # ---- records handled at a session or raised on a visit ----------------------------------------------------
 
+def at_an_occasion(record: dict[str, Any]) -> bool:
+    """Whether a record (an event's payload) was handled at a market-day session or raised on a visit: only
+    those are linked here, and other services' events about any other record are none of scheduling's."""
+    return bool(record.get("session_id") or record.get("visit_id"))
+
+
 def link_record(uow: UnitOfWork, *, kind: str, ref: str, township_code: str, occurred_at: datetime,
                 session_id: str | None, visit_id: str | None) -> None:
     """Idempotent: the same record arriving twice is linked once."""
-    if not (session_id or visit_id) or uow.session.get(orm.LinkedRecordRow, (kind, ref)) is not None:
+    if not at_an_occasion({"session_id": session_id, "visit_id": visit_id}) or \
+            uow.session.get(orm.LinkedRecordRow, (kind, ref)) is not None:
         return
     uow.session.add(orm.LinkedRecordRow(kind=kind, ref=ref, township_code=township_code, occurred_at=occurred_at,
                                         session_id=session_id, visit_id=visit_id))
