@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import Engine, MetaData, create_engine, event, insert
+from sqlalchemy import Engine, MetaData, create_engine, event, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -38,6 +38,14 @@ def insert_or_ignore(session: Session, model: Any, rows: list[dict[str, Any]] | 
     """INSERT a row (or rows) unless its key exists (ON CONFLICT DO NOTHING, on PostgreSQL and SQLite)."""
     session.connection().execute(_insert(session, model).on_conflict_do_nothing(),
                                  rows if rows is not None else [values])
+
+
+def insert_new(session: Session, model: Any, **values: Any) -> bool:
+    """INSERT one row unless its key exists; True when it was inserted. One statement (INSERT … ON CONFLICT
+    DO NOTHING RETURNING): a racing insert of the same key waits until the first commits, then finds it."""
+    table = getattr(model, "__table__", model)
+    statement = _insert(session, model).values(**values).on_conflict_do_nothing()
+    return session.execute(statement.returning(*table.primary_key.columns)).first() is not None
 
 
 def insert_or_add(session: Session, model: Any, rows: list[dict[str, Any]], *, key: list[str],
@@ -154,10 +162,7 @@ class UnitOfWork:
         """Record that `handler` applies `event_id` in this transaction; False when it already had (a
         redelivery). One statement (INSERT … ON CONFLICT DO NOTHING): a second delivery racing the first
         waits on the key until the first commits, then finds it."""
-        inserted = self.session.execute(_insert(self.session, self._inbox).values(
-            event_id=event_id, handler=handler, processed_at=utcnow()).on_conflict_do_nothing()
-            .returning(self._inbox.c.event_id))
-        return inserted.first() is not None
+        return insert_new(self.session, self._inbox, event_id=event_id, handler=handler, processed_at=utcnow())
 
     def keep_newest(self, model: type, key: Any, values: dict[str, Any]) -> None:
         """Upsert another service's snapshot into a read model unless a newer `version` is already here
@@ -190,8 +195,14 @@ class UnitOfWork:
         """The row at `key`, created from `new` if absent, locked until this transaction ends: two
         workers updating one row from different events (an application's filing and its on-the-spot
         completion, delivered together) take turns instead of one overwriting what the other read."""
-        insert_or_ignore(self.session, model, **new)
-        return self.session.get(model, key, with_for_update=True, populate_existing=True)
+        # one statement: ON CONFLICT DO UPDATE locks the existing row as an UPDATE would, and RETURNING
+        # hands it back either way (setting the key to itself changes nothing)
+        keys = [column.name for column in model.__table__.primary_key]  # type: ignore[attr-defined]
+        statement = _insert(self.session, model).values(**new)
+        statement = statement.on_conflict_do_update(index_elements=keys,
+                                                    set_={name: statement.excluded[name] for name in keys})
+        return self.session.execute(select(model).from_statement(statement.returning(model)),
+                                    execution_options={"populate_existing": True}).scalar_one()
 
     def claim(self, statement: Any) -> bool:
         """Run a conditional UPDATE that only one worker can win (… WHERE flag IS NULL): True for the

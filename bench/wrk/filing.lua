@@ -19,3 +19,12 @@ function request()
     ["Idempotency-Key"] = string.format("bench-%s-%d-%d", run, tid, n),
   }, body)
 end
+
+-- CUNBAN_BENCH_PAUSE_MS: each connection (a station) waits this long after an answer before its next filing,
+-- so the load offered is about connections / (pause + latency) filings a second instead of as many as fit
+local pause = tonumber(os.getenv("CUNBAN_BENCH_PAUSE_MS") or "0")
+if pause > 0 then
+  function delay()
+    return pause
+  end
+end

@@ -25,7 +25,7 @@ from shared.clock import today_in_china
 from shared.contracts import evaluation as c
 from shared.contracts.caller import Caller, Role
 from shared.copies import working_calendar
-from shared.db import UnitOfWork, insert_or_add, insert_or_ignore
+from shared.db import UnitOfWork, insert_new, insert_or_add, insert_or_ignore
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.observability import metrics
 from shared.pii import PersonalDataVault
@@ -41,10 +41,9 @@ def record_event(uow: UnitOfWork, *, event_id: str, source: str, event_type: str
                  payload: dict[str, Any]) -> int:
     """Log an event and count it; the caller commits (with the consume-once mark). Returns new facts. An
     event already in the log (replayed from a dead-letter queue, say) is not counted again."""
-    if uow.session.execute(select(orm.EventLogRow.seq).where(orm.EventLogRow.event_id == event_id)).first():
+    if not insert_new(uow.session, orm.EventLogRow, event_id=event_id, source=source, event_type=event_type,
+                      occurred_at=occurred_at, payload=payload):
         return 0
-    uow.session.add(orm.EventLogRow(event_id=event_id, source=source, event_type=event_type,
-                                    occurred_at=occurred_at, payload=payload))
     return apply_event(uow, event_type=event_type, occurred_at=occurred_at, payload=payload)
 
 
@@ -131,11 +130,10 @@ def _add(uow: UnitOfWork, facts: list[f.Fact]) -> int:
     (one upsert for all of a fact's units)."""
     added = 0
     for fact in facts:
-        if uow.session.get(orm.FactRow, (fact.metric.value, fact.ref)) is not None:
-            continue
-        uow.session.add(orm.FactRow(metric=fact.metric.value, ref=fact.ref, day=fact.day,
-                                    township_code=fact.township_code, station_code=fact.station_code,
-                                    village_code=fact.village_code, staff_id=fact.staff_id, value=fact.value))
+        if not insert_new(uow.session, orm.FactRow, metric=fact.metric.value, ref=fact.ref, day=fact.day,
+                          township_code=fact.township_code, station_code=fact.station_code,
+                          village_code=fact.village_code, staff_id=fact.staff_id, value=fact.value):
+            continue  # counted already
         units = fact.units()
         insert_or_add(uow.session, orm.DailyTotal, [
             {"level": level.value, "unit": unit, "metric": fact.metric.value, "day": fact.day, "total": fact.value,
