@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from gateway.audit import audit_envelope, client_of
+from gateway.audit import audit_entry, client_of
 from gateway.auth import Accounts
 from gateway.errors import ERROR_RESPONSES, PayloadTooLarge, error_body, error_response, install_error_handlers
 from gateway.limits import RateLimiter
@@ -52,6 +52,7 @@ def create_app(settings: Settings, calls: ServiceCalls) -> FastAPI:
     app = FastAPI(title="cunban", version="0.1.0", description=DESCRIPTION)
     app.state.settings = settings
     app.state.calls = calls
+    app.router.add_event_handler("shutdown", calls.settle)  # audit entries still waiting go out first
     app.state.accounts = Accounts(settings)
     per_client = RateLimiter(settings.client_requests_per_minute)
     install_error_handlers(app)
@@ -95,8 +96,8 @@ def create_app(settings: Settings, calls: ServiceCalls) -> FastAPI:
             elapsed = time.perf_counter() - started
             metrics.http_requests.labels(request.method, template, str(status)).inc()
             metrics.http_latency.labels(request.method, template).observe(elapsed)
-            if (entry := audit_envelope(request, status)) is not None:
-                calls.announce(entry)
+            if (entry := audit_entry(request, status)) is not None:
+                calls.audit(entry)
             log.info("%s %s %s", request.method, template, status,
                      extra={"entrypoint": f"{request.method} {template}"})
             correlation_id.reset(token)

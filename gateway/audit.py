@@ -1,6 +1,7 @@
 """The audit log's gateway side: every write, and every read of personal data, becomes an entry —
 who (staff, role, township, station), what (operation and path), when, from where, the correlation id
-and the outcome — announced to the directory, which stores it append-only (GET /audit-log).
+and the outcome — announced to the directory, which stores it append-only (GET /audit-log). The entries
+of a moment (AUDIT_WINDOW_SECONDS, gateway/rpc.py) travel together as one event.
 
 Routes that return personal data say so with `openapi_extra={"x-personal-data": True}` (PERSONAL_DATA);
 the query string is never logged (a look-up carries phone digits there)."""
@@ -13,7 +14,7 @@ from fastapi import Request
 
 from shared.clock import utcnow
 from shared.contracts.caller import Caller
-from shared.contracts.directory import AuditEntry
+from shared.contracts.directory import AuditEntries, AuditEntry
 from shared.contracts.envelope import EventEnvelope
 from shared.observability import correlation_id
 
@@ -25,7 +26,7 @@ def client_of(request: Request) -> str:
     return (request.client.host if request.client else "unknown")[:64]
 
 
-def audit_envelope(request: Request, status: int) -> EventEnvelope | None:
+def audit_entry(request: Request, status: int) -> AuditEntry | None:
     route = request.scope.get("route")
     operation = getattr(route, "operation_id", None)
     if operation is None:
@@ -34,11 +35,14 @@ def audit_envelope(request: Request, status: int) -> EventEnvelope | None:
     if request.method not in WRITES and not personal:
         return None
     caller: Caller = getattr(request.state, "caller", None) or Caller.public()
-    entry = AuditEntry(id=uuid.uuid4().hex, at=utcnow(), correlation_id=correlation_id.get(),
-                       staff_id=caller.staff_id, username=caller.username, role=caller.role,
-                       township_code=caller.township_code, station_code=caller.station_code, action=operation,
-                       method=request.method, target=request.url.path[:300], outcome=status,
-                       client=client_of(request), personal_data=personal and request.method not in WRITES)
-    return EventEnvelope(event_id=entry.id, source="gateway", type="audit_recorded", occurred_at=entry.at,
-                         correlation_id=entry.correlation_id, township_code=entry.township_code,
-                         payload=entry.model_dump(mode="json"))
+    return AuditEntry(id=uuid.uuid4().hex, at=utcnow(), correlation_id=correlation_id.get(),
+                      staff_id=caller.staff_id, username=caller.username, role=caller.role,
+                      township_code=caller.township_code, station_code=caller.station_code, action=operation,
+                      method=request.method, target=request.url.path[:300], outcome=status,
+                      client=client_of(request), personal_data=personal and request.method not in WRITES)
+
+
+def audit_envelope(entries: list[AuditEntry]) -> EventEnvelope:
+    """Entries of a moment as one event: under load, one message and one insert for many requests."""
+    return EventEnvelope(event_id=uuid.uuid4().hex, source="gateway", type="audit_entries_recorded",
+                         occurred_at=entries[0].at, payload=AuditEntries(entries=entries).model_dump(mode="json"))

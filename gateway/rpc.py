@@ -17,14 +17,18 @@ from typing import Any
 import anyio.to_thread
 from eventlet import patcher
 
+from gateway.audit import audit_envelope
 from shared.contracts import access
 from shared.contracts.caller import Caller
+from shared.contracts.directory import AuditEntry
 from shared.contracts.envelope import EventEnvelope
 from shared.messaging import EventPublisher
 from shared.observability import metrics
 from shared.rpc_client import RpcClient
 
 log = logging.getLogger(__name__)
+
+AUDIT_WINDOW_SECONDS = 0.1  # how long an audit entry may wait for others to travel with
 
 
 class ServiceCalls:
@@ -33,6 +37,8 @@ class ServiceCalls:
         self.green = patcher.is_monkey_patched("socket")
         self._publish: EventPublisher | None = None
         self._announcing: set[asyncio.Task[None]] = set()
+        self._audit: list[AuditEntry] = []
+        self._audit_due: asyncio.TimerHandle | None = None
 
     async def call(self, service: str, method: str, *, caller: Caller, **kwargs: Any) -> Any:
         """Call a service for `caller`, after the access matrix let the caller do "<service>.<method>"
@@ -42,6 +48,20 @@ class ServiceCalls:
         if self.green:
             return await _in_green_thread(work)
         return await anyio.to_thread.run_sync(work)
+
+    def audit(self, entry: AuditEntry) -> None:
+        """Send an audit entry to the directory with the others of the next AUDIT_WINDOW_SECONDS, as one
+        event: a write is not slowed by its own audit, and a busy market day is not one message per
+        request."""
+        self._audit.append(entry)
+        if self._audit_due is None:
+            self._audit_due = asyncio.get_running_loop().call_later(AUDIT_WINDOW_SECONDS, self._send_audit)
+
+    def _send_audit(self) -> None:
+        self._audit_due = None
+        entries, self._audit = self._audit, []
+        if entries:
+            self.announce(audit_envelope(entries))
 
     def announce(self, envelope: EventEnvelope) -> None:
         """Publish an event of the gateway's own (an audit entry) without holding up the response; a
@@ -64,7 +84,10 @@ class ServiceCalls:
             metrics.gateway_events_failed.labels(event_type).inc()
 
     async def settle(self) -> None:
-        """Wait for announcements still on their way (shutdown, tests)."""
+        """Send the audit entries still waiting, and wait for announcements on their way (shutdown, tests)."""
+        if self._audit_due is not None:
+            self._audit_due.cancel()
+        self._send_audit()
         while self._announcing:
             await asyncio.gather(*list(self._announcing), return_exceptions=True)
 

@@ -113,19 +113,23 @@ def relay_once(db: ServiceDatabase, publish: Callable[[dict[str, Any]], None], b
     `gauges`, also refresh the backlog, oldest-age and dead-letter gauges (two more queries)."""
     outbox = db.metadata.tables[OUTBOX]
     with db.sessions() as session:
-        query = select(outbox.c.id, outbox.c.body).where(outbox.c.published_at.is_(None))
-        query = query.order_by(outbox.c.id).limit(batch_size)
+        waiting = select(outbox.c.id, outbox.c.body).where(outbox.c.published_at.is_(None))
+        waiting = waiting.order_by(outbox.c.id).limit(batch_size)
         if db.engine.dialect.name == "postgresql":
-            # several replicas of one service may relay; each takes rows the others do not hold
-            query = query.with_for_update(skip_locked=True)
-        rows = session.execute(query).all()
-        if db.engine.dialect.name == "sqlite":
+            # one statement marks the batch and hands it over; its rows stay locked until the commit after
+            # publishing (a failed publish rolls the mark back), and several replicas of one service may
+            # relay at once: each takes rows the others do not hold
+            batch = waiting.with_only_columns(outbox.c.id).with_for_update(skip_locked=True).scalar_subquery()
+            rows = sorted(session.execute(update(outbox).where(outbox.c.id.in_(batch)).values(published_at=utcnow())
+                                          .returning(outbox.c.id, outbox.c.body)).all(), key=lambda r: r.id)
+        else:
             # never hold an SQLite transaction while publishing: the other green threads need the file
+            rows = session.execute(waiting).all()
             session.commit()
         for row in rows:
             publish(row.body)
             metrics.events_published.labels(db.service, row.body["type"]).inc()
-        if rows:
+        if rows and db.engine.dialect.name != "postgresql":
             session.execute(update(outbox).where(outbox.c.id.in_([r.id for r in rows]))
                             .values(published_at=utcnow()))
         if not gauges:

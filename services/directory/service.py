@@ -139,10 +139,10 @@ class DirectoryService(DeadLetters):
     def audit_log(self, query: dict | None = None) -> list:
         return to_wire(accounts.audit_log(self.db, caller=self.caller(), query=parse(c.AuditQuery, query or {})))
 
-    @on_event("gateway", "audit_recorded", once=False)  # stored once by the entry's id, no inbox row needed
-    def on_audit_recorded(self, envelope: EventEnvelope) -> None:
+    @on_event("gateway", "audit_entries_recorded", once=False)  # each stored once by its id: no inbox row
+    def on_audit_entries_recorded(self, envelope: EventEnvelope) -> None:
         """Entries come from the gateway as events: a write is not slowed by its own audit."""
-        accounts.record_audit(self.db, entry=parse(c.AuditEntry, envelope.payload))
+        accounts.record_audit(self.db, entries=parse(c.AuditEntries, envelope.payload).entries)
 
     @rpc
     def create_staff(self, staff: dict) -> dict:

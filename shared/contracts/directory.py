@@ -498,6 +498,12 @@ class AuditEntry(Contract):
     personal_data: bool  # a read of personal data
 
 
+class AuditEntries(Contract):
+    """The gateway's audit entries of a moment, sent together (the payload of `audit_entries_recorded`)."""
+
+    entries: Annotated[list[AuditEntry], Field(min_length=1, max_length=1000)]
+
+
 class AuditQuery(Contract):
     staff_id: int | None = None
     township_code: Annotated[str | None, StringConstraints(pattern=r"^\d{9}$")] = None

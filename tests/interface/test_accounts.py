@@ -113,10 +113,10 @@ def test_the_audit_log_is_append_only_and_read_by_county_admins(directory, direc
              "username": "qs_supervisor", "role": "supervisor", "township_code": QS, "station_code": None,
              "action": "create_station", "method": "POST", "target": "/stations", "outcome": 201,
              "client": "10.0.0.1", "personal_data": False}
-    envelope = {"event_id": entry["id"], "source": "gateway", "type": "audit_recorded",
-                "occurred_at": entry["at"], "payload": entry}
+    envelope = {"event_id": uuid.uuid4().hex, "source": "gateway", "type": "audit_entries_recorded",
+                "occurred_at": entry["at"], "payload": {"entries": [entry]}}
     for _ in range(2):  # a redelivered entry is stored once
-        directory(Caller.system()).on_audit_recorded(envelope)
+        directory(Caller.system()).on_audit_entries_recorded(envelope)
     log = directory(ADMIN).audit_log(query={"township_code": QS})
     assert [e["id"] for e in log] == [entry["id"]] and log[0]["seq"] >= 1
     assert directory(ADMIN).audit_log(query={"failed": True}) == []

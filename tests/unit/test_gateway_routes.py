@@ -82,6 +82,9 @@ def test_an_unexpected_failure_is_a_500_that_carries_the_correlation_id():
         async def call(self, *args, **kwargs):
             raise RuntimeError("a bug, not the caller's fault")
 
+        async def settle(self):
+            pass
+
     app = create_app(SETTINGS, Broken())  # type: ignore[arg-type]
 
     async def request():
@@ -125,3 +128,37 @@ def test_every_response_carries_the_security_headers_and_big_bodies_are_refused(
                       headers={"content-type": "application/json"})
     assert big.status_code == 413 and big.json()["error"]["code"] == "payload_too_large"
     assert big.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_audit_entries_of_a_moment_travel_as_one_event_and_none_is_left_at_shutdown():
+    import asyncio
+    import uuid
+    from types import SimpleNamespace
+
+    from gateway.rpc import AUDIT_WINDOW_SECONDS
+    from shared.contracts.directory import AuditEntries, AuditEntry
+
+    calls = ServiceCalls(SimpleNamespace(amqp_uri="memory://"))  # type: ignore[arg-type]
+    sent = []
+    calls.announce = sent.append  # type: ignore[method-assign]
+
+    def entry() -> AuditEntry:
+        return AuditEntry(id=uuid.uuid4().hex, at=utcnow(), correlation_id=None, staff_id=7, username="lk_agent1",
+                          role=Role.VILLAGE_AGENT, township_code="431099103", station_code=None,
+                          action="file_application", method="POST", target="/applications", outcome=201,
+                          client="10.0.0.9", personal_data=False)
+
+    async def market_day() -> None:
+        first = [entry() for _ in range(3)]
+        for e in first:
+            calls.audit(e)
+        assert sent == []  # waiting for the others of its moment
+        await asyncio.sleep(AUDIT_WINDOW_SECONDS * 2)
+        assert len(sent) == 1 and sent[0].type == "audit_entries_recorded"
+        assert AuditEntries.model_validate(sent[0].payload).entries == first
+        last = entry()
+        calls.audit(last)
+        await calls.settle()  # shutdown: what waits goes out now
+        assert len(sent) == 2 and AuditEntries.model_validate(sent[1].payload).entries == [last]
+
+    asyncio.run(market_day())

@@ -147,9 +147,9 @@ def resolve_station_key(uow: UnitOfWork, *, key: str, now: datetime) -> c.Statio
 
 # ---- the audit log -------------------------------------------------------------------------------------
 
-def record_audit(uow: UnitOfWork, *, entry: c.AuditEntry) -> None:
-    """Store an entry once (a redelivered entry has the same id); entries are never changed."""
-    insert_or_ignore(uow.session, orm.AuditRow, **entry.model_dump())
+def record_audit(uow: UnitOfWork, *, entries: list[c.AuditEntry]) -> None:
+    """Store each entry once (a redelivered entry has the same id); entries are never changed."""
+    insert_or_ignore(uow.session, orm.AuditRow, [entry.model_dump() for entry in entries])
 
 
 def audit_log(uow: UnitOfWork, *, caller: Caller, query: c.AuditQuery) -> list[c.AuditView]:
