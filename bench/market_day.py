@@ -61,7 +61,7 @@ CASE = {"item_code": "DB-001", "channel": "station",
 COMPLAINT = {"kind": "dispute", "network": "mediation", "category": "land", "channel": "hotline",
              "village_code": "431099103002", "description": "山林界址纠纷",
              "complainant": {"name": "孙八", "phone": "13712345678"}}
-PAUSE_MS = 250  # the paced load: 16 stations, each filing again 250 ms after its answer (≈ 50 filings/s offered)
+PAUSE_MS = 500  # the paced load: 16 stations, each filing again 500 ms after its answer (≈ 30 filings/s offered)
 UNLIMITED = {"CUNBAN_CLIENT_REQUESTS_PER_MINUTE": "100000000", "CUNBAN_ACCOUNT_REQUESTS_PER_MINUTE": "100000000",
              "CUNBAN_LOG_LEVEL": "WARNING"}
 

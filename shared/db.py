@@ -28,7 +28,7 @@ from shared.settings import get_settings
 log = logging.getLogger(__name__)
 
 
-def _insert(session: Session, model: Any) -> Any:
+def insert_statement(session: Session, model: Any) -> Any:
     """The dialect's INSERT (with ON CONFLICT) for a mapped class or a Table."""
     table = getattr(model, "__table__", model)
     return (pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert)(table)
@@ -36,7 +36,7 @@ def _insert(session: Session, model: Any) -> Any:
 
 def insert_or_ignore(session: Session, model: Any, rows: list[dict[str, Any]] | None = None, **values: Any) -> None:
     """INSERT a row (or rows) unless its key exists (ON CONFLICT DO NOTHING, on PostgreSQL and SQLite)."""
-    session.connection().execute(_insert(session, model).on_conflict_do_nothing(),
+    session.connection().execute(insert_statement(session, model).on_conflict_do_nothing(),
                                  rows if rows is not None else [values])
 
 
@@ -44,7 +44,7 @@ def insert_new(session: Session, model: Any, **values: Any) -> bool:
     """INSERT one row unless its key exists; True when it was inserted. One statement (INSERT … ON CONFLICT
     DO NOTHING RETURNING): a racing insert of the same key waits until the first commits, then finds it."""
     table = getattr(model, "__table__", model)
-    statement = _insert(session, model).values(**values).on_conflict_do_nothing()
+    statement = insert_statement(session, model).values(**values).on_conflict_do_nothing()
     return session.execute(statement.returning(*table.primary_key.columns)).first() is not None
 
 
@@ -52,7 +52,7 @@ def insert_or_add(session: Session, model: Any, rows: list[dict[str, Any]], *, k
                   summed: list[str]) -> None:
     """INSERT rows, or where a row's key exists add its `summed` columns to the stored ones (ON CONFLICT
     DO UPDATE), as one executemany of one cached statement, on PostgreSQL and SQLite alike."""
-    statement = _insert(session, model)
+    statement = insert_statement(session, model)
     session.connection().execute(statement.on_conflict_do_update(
         index_elements=key, set_={name: model.__table__.c[name] + statement.excluded[name] for name in summed}), rows)
 
@@ -168,7 +168,7 @@ class UnitOfWork:
         """Upsert another service's snapshot into a read model unless a newer `version` is already here
         (events may arrive late, twice, or two at once): one INSERT … ON CONFLICT DO UPDATE … WHERE the
         stored version is older, so two snapshots racing each other cannot leave the older one."""
-        statement = _insert(self.session, model).values(**values)
+        statement = insert_statement(self.session, model).values(**values)
         table = model.__table__  # type: ignore[attr-defined]
         self._upsert(model, key, statement, values, where=table.c.version < statement.excluded.version)
 
@@ -180,7 +180,7 @@ class UnitOfWork:
             if row is not None:
                 self.session.delete(row)
             return
-        self._upsert(model, key, _insert(self.session, model).values(**values), values)
+        self._upsert(model, key, insert_statement(self.session, model).values(**values), values)
 
     def _upsert(self, model: type, key: Any, statement: Any, values: dict[str, Any], where: Any = None) -> None:
         keys = [column.name for column in model.__table__.primary_key]  # type: ignore[attr-defined]
@@ -198,7 +198,7 @@ class UnitOfWork:
         # one statement: ON CONFLICT DO UPDATE locks the existing row as an UPDATE would, and RETURNING
         # hands it back either way (setting the key to itself changes nothing)
         keys = [column.name for column in model.__table__.primary_key]  # type: ignore[attr-defined]
-        statement = _insert(self.session, model).values(**new)
+        statement = insert_statement(self.session, model).values(**new)
         statement = statement.on_conflict_do_update(index_elements=keys,
                                                     set_={name: statement.excluded[name] for name in keys})
         return self.session.execute(select(model).from_statement(statement.returning(model)),

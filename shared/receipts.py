@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, NoReturn
 
-from sqlalchemy import Date, Index, Integer, String, delete, func, select, update
+from sqlalchemy import Date, Index, Integer, String, delete, func, select
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
-from shared.db import UnitOfWork, insert_or_ignore
+from shared.db import UnitOfWork, insert_statement
 from shared.errors import CunbanError, TooManyAttempts
 from shared.messaging_tables import UtcDateTime
 
@@ -65,10 +65,11 @@ class FailedAttemptColumns:
 
 
 def next_sequence(session: Session, counter: Any, township_code: str, day: date) -> int:
-    insert_or_ignore(session, counter, township_code=township_code, day=day, last=0)
-    return session.execute(
-        update(counter).where(counter.township_code == township_code, counter.day == day)
-        .values(last=counter.last + 1).returning(counter.last)).scalar_one()
+    """The township's next number of the day: one upsert (the day's first is 1), which holds the counter's
+    row until the transaction ends, so two filings at once take turns and never share a number."""
+    statement = insert_statement(session, counter).values(township_code=township_code, day=day, last=1)
+    return session.execute(statement.on_conflict_do_update(
+        index_elements=["township_code", "day"], set_={"last": counter.last + 1}).returning(counter.last)).scalar_one()
 
 
 @dataclass(frozen=True)

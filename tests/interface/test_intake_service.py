@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from nameko.testing.services import worker_factory
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from services.intake.adapters import orm
 from services.intake.service import IntakeService
@@ -139,6 +139,18 @@ def test_a_retry_with_the_same_idempotency_key_returns_the_first_application(int
     assert err.value.code == "idempotency_key_reused"
     other = intake(CADRE).file_application(application=PROMISED, idempotency_key="station-7-retry-0001")
     assert other["id"] != first["id"]  # keys belong to the staff member who sent them
+
+
+def test_a_retry_gets_the_first_application_even_when_the_item_was_withdrawn_meanwhile(intake, intake_db):
+    first = intake().file_application(application=PROMISED, idempotency_key="station-7-retry-0002")
+    with intake_db.sessions() as session:
+        session.execute(update(orm.CatalogueItemCopy).values(status="withdrawn"))
+        session.commit()
+    with pytest.raises(ValidationFailed) as refused:  # a new filing of the item is refused …
+        intake().file_application(application=PROMISED, idempotency_key="station-7-retry-0003")
+    assert refused.value.code == "item_withdrawn"
+    again = intake().file_application(application=PROMISED, idempotency_key="station-7-retry-0002")
+    assert again["receipt_no"] == first["receipt_no"] and _count(intake_db) == 1  # … its retry is answered
 
 
 @pytest.mark.parametrize("change,code", [

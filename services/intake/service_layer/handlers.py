@@ -20,7 +20,7 @@ from shared.contracts.caller import Caller
 from shared.contracts.directory import ItemKind
 from shared.copies import check_occasion, check_village
 from shared.db import UnitOfWork
-from shared.errors import NotFound, ValidationFailed
+from shared.errors import CunbanError, NotFound, ValidationFailed
 from shared.idempotency import earlier_use, remember, request_hash
 from shared.pii import PersonalDataVault, mask_id_card, mask_name, mask_phone
 from shared.receipts import LOOKUP_LIMITS, Attempts, next_sequence
@@ -34,16 +34,21 @@ def file_application(uow: UnitOfWork, *, caller: Caller, cmd: c.ApplicationFile,
                      vault: PersonalDataVault, now: datetime) -> c.ApplicationView:
     township = model.require_filer(caller)
     digest = request_hash(cmd)
-    if idempotency_key is not None:
-        earlier = _replay(uow, caller, idempotency_key, digest, vault, now)
-        if earlier is not None:
-            return earlier
-    item = _item(uow, township, cmd.item_code)
-    check_village(uow, orm.VillageCopy, cmd.applicant.village_code, township, field="applicant.village_code")
-    station_code = _station_in_township(uow, cmd.station_code or caller.station_code, township)
-    check_occasion(uow, orm.OccasionCopy, township, session_id=cmd.session_id, visit_id=cmd.visit_id)
-    model.check_item_can_be_filed(item_status=item.status, item_kind=ItemKind(item.kind), complete_now=cmd.complete_now,
-                                  required=item.required_materials, provided=cmd.materials_provided)
+    # a retry (same Idempotency-Key) is rare: it is not looked for first, but found when its key collides
+    # at the flush below, or when the checks refuse what they accepted the first time
+    try:
+        item = _item(uow, township, cmd.item_code)
+        check_village(uow, orm.VillageCopy, cmd.applicant.village_code, township, field="applicant.village_code")
+        station_code = _station_in_township(uow, cmd.station_code or caller.station_code, township)
+        check_occasion(uow, orm.OccasionCopy, township, session_id=cmd.session_id, visit_id=cmd.visit_id)
+        model.check_item_can_be_filed(item_status=item.status, item_kind=ItemKind(item.kind),
+                                      complete_now=cmd.complete_now, required=item.required_materials,
+                                      provided=cmd.materials_provided)
+    except CunbanError:
+        earlier = _replay(uow, caller, idempotency_key, digest, vault, now) if idempotency_key else None
+        if earlier is None:
+            raise
+        return earlier
     day = today_in_china(now)
     sequence = next_sequence(uow.session, orm.ReceiptCounter, township, day)
     app = orm.Application(
