@@ -9,7 +9,8 @@
 Every service runs as its own process on RabbitMQ + PostgreSQL, as deployed (tests/faults/deployment.py).
 Usage: .venv/bin/python bench/market_day.py [seconds per measurement, default 10] [--profile] [--quick]
 --profile samples every service and the gateway with py-spy (pip install -e '.[bench]') while filing;
---quick measures filing at c=16 only (--quick=N: at N connections), for trying a change. Each filing
+--quick measures filing at c=16 only (--quick=N: at N connections; --quick=N,P: each pausing P ms between
+filings), for trying a change. Each filing
 load also prints the CPU
 milliseconds each process (services, gateway, RabbitMQ, PostgreSQL) spent per filing.
 Starts RabbitMQ and PostgreSQL from the OS's packages if needed (deploy/scripts/local-servers.sh) and
@@ -192,7 +193,7 @@ def hot_spots(path: Path, top: int = 12) -> list[str]:
     return lines
 
 
-def main(seconds: int, profile: bool = False, quick: int = 0) -> None:
+def main(seconds: int, profile: bool = False, quick: tuple[int, int] | None = None) -> None:
     subprocess.run([str(ROOT / "deploy/scripts/local-servers.sh"), "start"], check=True, stdout=subprocess.DEVNULL)
     if shutil.which("wrk") is None:
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, stdout=subprocess.DEVNULL)
@@ -224,7 +225,7 @@ def main(seconds: int, profile: bool = False, quick: int = 0) -> None:
             print(f"system up; {seconds} s per measurement; logs in {logs}", flush=True)
 
             if quick:  # only filing at one concurrency, after a warm-up: for trying a change
-                wrk(base, quick, 3, "filing.lua", {**filing_env, "CUNBAN_BENCH_RUN": uuid.uuid4().hex[:8]})
+                wrk(base, quick[0], 3, "filing.lua", {**filing_env, "CUNBAN_BENCH_RUN": uuid.uuid4().hex[:8]})
                 wait_for_quiescence(deployment, servers[1], vhost, timeout=600)
             else:
                 rate, p50, p99 = broker_round_trips(amqp_uri, 3000, 1)
@@ -236,7 +237,7 @@ def main(seconds: int, profile: bool = False, quick: int = 0) -> None:
             print("idle: CPU ms per second, by process: "
                   + ", ".join(f"{name} {ms:.1f}" for name, ms in idle.items()), flush=True)
 
-            loads = [(quick, 0)] if quick else [(1, 0), (16, 0), (64, 0), (16, PAUSE_MS)]
+            loads = [quick] if quick else [(1, 0), (16, 0), (64, 0), (16, PAUSE_MS)]
             for connections, pause in loads:
                 before = lag_buckets(deployment.metrics_ports["evaluation"])
                 cpu_before, window = cpu_seconds(processes(deployment)), time.monotonic()
@@ -371,5 +372,6 @@ def report(rows: list[tuple[str, dict[str, float]]]) -> None:
 
 if __name__ == "__main__":
     arguments = [a for a in sys.argv[1:] if not a.startswith("--")]
-    quick_at = next((int(a.partition("=")[2] or 16) for a in sys.argv if a.startswith("--quick")), 0)
-    main(int(arguments[0]) if arguments else 10, profile="--profile" in sys.argv, quick=quick_at)
+    quick = next(((int(c or 16), int(p or 0)) for a in sys.argv if a.startswith("--quick")
+                  for c, _, p in [a.partition("=")[2].partition(",")]), None)
+    main(int(arguments[0]) if arguments else 10, profile="--profile" in sys.argv, quick=quick)

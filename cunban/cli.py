@@ -64,6 +64,17 @@ def cmd_up(args: argparse.Namespace) -> int:
     return 0
 
 
+def freeze_startup_objects() -> None:
+    """Leave what start-up built (modules, SQLAlchemy mappers, pydantic models: most of the heap) out of
+    the garbage collector's full collections. Each of those walked the whole heap and stopped the process
+    for 70–400 ms (measured with gc.callbacks under bench/market_day.py's paced load); after the freeze
+    they walk only what was made since, and took under 10 ms."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def cmd_run_service(args: argparse.Namespace) -> int:
     import eventlet
 
@@ -83,6 +94,7 @@ def cmd_run_service(args: argparse.Namespace) -> int:
         embedded.migrate_all(settings, [args.name])
     start_http_server(settings.metrics_port)
     runner = embedded.start_services(settings, [args.name])
+    freeze_startup_objects()
     stopped = eventlet.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopped.ready() or stopped.send(0))
@@ -117,6 +129,7 @@ def cmd_gateway(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level)
     client = RpcClient(settings.amqp_uri, timeout=settings.rpc_timeout_seconds, pool_size=settings.rpc_pool_size)
     app = create_app(settings, ServiceCalls(client))
+    freeze_startup_objects()
     uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False)
     return 0
 
