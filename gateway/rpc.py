@@ -29,6 +29,7 @@ from shared.rpc_client import RpcClient
 log = logging.getLogger(__name__)
 
 AUDIT_WINDOW_SECONDS = 0.1  # how long an audit entry may wait for others to travel with
+AUDIT_BATCH = 500  # at most this many entries in one event (AuditEntries takes up to 1,000)
 
 
 class ServiceCalls:
@@ -60,8 +61,8 @@ class ServiceCalls:
     def _send_audit(self) -> None:
         self._audit_due = None
         entries, self._audit = self._audit, []
-        if entries:
-            self.announce(audit_envelope(entries))
+        for start in range(0, len(entries), AUDIT_BATCH):
+            self.announce(audit_envelope(entries[start:start + AUDIT_BATCH]))
 
     def announce(self, envelope: EventEnvelope) -> None:
         """Publish an event of the gateway's own (an audit entry) without holding up the response; a

@@ -135,7 +135,7 @@ def test_the_audit_entries_of_a_moment_travel_as_one_event_and_none_is_left_at_s
     import uuid
     from types import SimpleNamespace
 
-    from gateway.rpc import AUDIT_WINDOW_SECONDS
+    from gateway.rpc import AUDIT_BATCH, AUDIT_WINDOW_SECONDS
     from shared.contracts.directory import AuditEntries, AuditEntry
 
     calls = ServiceCalls(SimpleNamespace(amqp_uri="memory://"))  # type: ignore[arg-type]
@@ -160,5 +160,10 @@ def test_the_audit_entries_of_a_moment_travel_as_one_event_and_none_is_left_at_s
         calls.audit(last)
         await calls.settle()  # shutdown: what waits goes out now
         assert len(sent) == 2 and AuditEntries.model_validate(sent[1].payload).entries == [last]
+        rush = [entry() for _ in range(AUDIT_BATCH + 1)]  # more than one event may carry
+        for e in rush:
+            calls.audit(e)
+        await calls.settle()
+        assert [len(AuditEntries.model_validate(e.payload).entries) for e in sent[2:]] == [AUDIT_BATCH, 1]
 
     asyncio.run(market_day())
