@@ -10,9 +10,8 @@ Every service runs as its own process on RabbitMQ + PostgreSQL, as deployed (tes
 Usage: .venv/bin/python bench/market_day.py [seconds per measurement, default 10] [--profile] [--quick]
 --profile samples every service and the gateway with py-spy (pip install -e '.[bench]') while filing;
 --quick measures filing at c=16 only (--quick=N: at N connections; --quick=N,P: each pausing P ms between
-filings), for trying a change. Each filing
-load also prints the CPU
-milliseconds each process (services, gateway, RabbitMQ, PostgreSQL) spent per filing.
+filings), for trying a change. Each filing load also prints the CPU milliseconds each process (services,
+gateway, RabbitMQ, PostgreSQL) spent per filing.
 Starts RabbitMQ and PostgreSQL from the OS's packages if needed (deploy/scripts/local-servers.sh) and
 installs wrk. CUNBAN_TEST_AMQP_HOST, CUNBAN_TEST_RABBIT_API and CUNBAN_TEST_PG_URL point elsewhere.
 """

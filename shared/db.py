@@ -34,6 +34,10 @@ def insert_statement(session: Session, model: Any) -> Any:
     return (pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert)(table)
 
 
+def _key_names(model: Any) -> list[str]:
+    return [column.name for column in model.__table__.primary_key]
+
+
 def insert_or_ignore(session: Session, model: Any, rows: list[dict[str, Any]] | None = None, **values: Any) -> None:
     """INSERT a row (or rows) unless its key exists (ON CONFLICT DO NOTHING, on PostgreSQL and SQLite)."""
     session.connection().execute(insert_statement(session, model).on_conflict_do_nothing(),
@@ -183,7 +187,7 @@ class UnitOfWork:
         self._upsert(model, key, insert_statement(self.session, model).values(**values), values)
 
     def _upsert(self, model: type, key: Any, statement: Any, values: dict[str, Any], where: Any = None) -> None:
-        keys = [column.name for column in model.__table__.primary_key]  # type: ignore[attr-defined]
+        keys = _key_names(model)
         self.session.execute(statement.on_conflict_do_update(
             index_elements=keys, where=where,
             set_={name: statement.excluded[name] for name in values if name not in keys}))
@@ -197,7 +201,7 @@ class UnitOfWork:
         completion, delivered together) take turns instead of one overwriting what the other read."""
         # one statement: ON CONFLICT DO UPDATE locks the existing row as an UPDATE would, and RETURNING
         # hands it back either way (setting the key to itself changes nothing)
-        keys = [column.name for column in model.__table__.primary_key]  # type: ignore[attr-defined]
+        keys = _key_names(model)
         statement = insert_statement(self.session, model).values(**new)
         statement = statement.on_conflict_do_update(index_elements=keys,
                                                     set_={name: statement.excluded[name] for name in keys})

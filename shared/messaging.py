@@ -115,7 +115,8 @@ def relay_once(db: ServiceDatabase, publish: Callable[[dict[str, Any]], None], b
     with db.sessions() as session:
         waiting = select(outbox.c.id, outbox.c.body).where(outbox.c.published_at.is_(None))
         waiting = waiting.order_by(outbox.c.id).limit(batch_size)
-        if db.engine.dialect.name == "postgresql":
+        on_postgres = db.engine.dialect.name == "postgresql"
+        if on_postgres:
             # one statement marks the batch and hands it over; its rows stay locked until the commit after
             # publishing (a failed publish rolls the mark back), and several replicas of one service may
             # relay at once: each takes rows the others do not hold
@@ -129,7 +130,7 @@ def relay_once(db: ServiceDatabase, publish: Callable[[dict[str, Any]], None], b
         for row in rows:
             publish(row.body)
             metrics.events_published.labels(db.service, row.body["type"]).inc()
-        if rows and db.engine.dialect.name != "postgresql":
+        if rows and not on_postgres:  # PostgreSQL's rows were marked as they were taken
             session.execute(update(outbox).where(outbox.c.id.in_([r.id for r in rows]))
                             .values(published_at=utcnow()))
         if not gauges:

@@ -175,8 +175,8 @@ def act(uow: UnitOfWork, *, caller: Caller, ref: str, cmd: c.CaseAction, now: da
     again (a station's retry, or the broker handing the call out again after the service died before
     answering) gets the case as it is now; the key with another request is 409 `idempotency_key_reused`."""
     row = _find(uow, caller, ref)  # locked: a racing retry waits here, then finds the key
-    digest = request_hash(cmd, row.application_id)
     if idempotency_key is not None:
+        digest = request_hash(cmd, row.application_id)
         if earlier_use(uow, orm.IdempotencyKey, caller, idempotency_key, digest) is not None:
             uow.rollback()
             return get_case(uow, caller=caller, ref=ref, now=now)
