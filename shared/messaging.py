@@ -154,26 +154,44 @@ def relay_once(db: ServiceDatabase, publish: Callable[[dict[str, Any]], None], b
     return len(rows)
 
 
-def consume_once(method: Callable[[Any, EventEnvelope], None]) -> Callable[[Any, dict[str, Any]], None]:
-    """Wrap an @event_handler method so each event_id is applied once, in the same transaction as its
-    effect. The method gets the parsed envelope and must not commit; the service needs `db = Database`."""
+def consume_once(method: Callable[[Any, EventEnvelope], None]) -> Callable[[Any, dict[str, Any]], EventEnvelope | None]:
+    """Wrap an event handler method so each event_id is applied once, in the same transaction as its
+    effect. The method gets the parsed envelope and must not commit; the service needs `db = Database`.
+    Returns the envelope applied, or None for a duplicate."""
 
     @functools.wraps(method)
-    def handle(self: Any, body: dict[str, Any]) -> None:
+    def apply(self: Any, body: dict[str, Any]) -> EventEnvelope | None:
         envelope = EventEnvelope.model_validate(body)
-        handler = f"{self.name}.{method.__name__}"
         uow = self.db
-        if not uow.mark_consumed(envelope.event_id, handler):
+        if not uow.mark_consumed(envelope.event_id, f"{self.name}.{method.__name__}"):
             uow.rollback()
-            metrics.events_consumed.labels(self.name, envelope.type, "duplicate").inc()
-            return
+            return None
         method(self, envelope)
         uow.commit()
-        metrics.events_consumed.labels(self.name, envelope.type, "applied").inc()
-        metrics.event_lag.labels(self.name, envelope.type).observe(
-            max(0.0, (utcnow() - envelope.occurred_at).total_seconds()))
+        return envelope
 
-    return handle
+    return apply
+
+
+def _applied_directly(method: Callable[[Any, EventEnvelope], None]) -> Callable[[Any, dict[str, Any]], EventEnvelope]:
+    """For a method idempotent by itself: applied and committed, no inbox row."""
+
+    @functools.wraps(method)
+    def apply(self: Any, body: dict[str, Any]) -> EventEnvelope:
+        envelope = EventEnvelope.model_validate(body)
+        method(self, envelope)
+        self.db.commit()
+        return envelope
+
+    return apply
+
+
+def _applied(service: str, event_type: str, envelope: EventEnvelope | None) -> None:
+    if envelope is None:
+        metrics.events_consumed.labels(service, event_type, "duplicate").inc()
+        return
+    metrics.events_consumed.labels(service, event_type, "applied").inc()
+    metrics.event_lag.labels(service, event_type).observe(max(0.0, (utcnow() - envelope.occurred_at).total_seconds()))
 
 
 # ---- handlers that retry, and dead letters -----------------------------------------------------------------
@@ -208,7 +226,7 @@ def on_event(source: str, event_type: str, *, once: bool = True, when: Callable[
             delay = BACKOFF_SECONDS
             for attempt in range(1, ATTEMPTS + 1):
                 try:
-                    apply(self, body)
+                    _applied(self.name, event_type, apply(self, body))
                     return
                 except Exception as exc:
                     self.db.rollback()
@@ -228,15 +246,6 @@ def on_event(source: str, event_type: str, *, once: bool = True, when: Callable[
         return ServiceEventHandler.decorator(source, event_type, requeue_on_error=True)(handle)
 
     return decorate
-
-
-def _applied_directly(method: Callable[[Any, EventEnvelope], None]) -> Callable[[Any, dict[str, Any]], None]:
-    @functools.wraps(method)
-    def apply(self: Any, body: dict[str, Any]) -> None:
-        method(self, EventEnvelope.model_validate(body))
-        self.db.commit()
-
-    return apply
 
 
 def _dead_letter(service: Any, method_name: str, body: dict[str, Any], exc: Exception, attempts: int) -> None:

@@ -109,47 +109,48 @@ class EvaluationService(KeepsCalendar, DeadLetters):
     def on_township_changed(self, envelope: EventEnvelope) -> None:
         h.keep_township(self.db, township=envelope.payload)
 
-    # ---- what counts: one handler per event, all through the same log ------------------------------
+    # ---- what counts: one handler per event, all through the same log, which keeps each event id once ----
+    # (so no inbox row: once=False)
     def _count(self, envelope: EventEnvelope) -> None:
         h.record_event(self.db, event_id=envelope.event_id, source=envelope.source, event_type=envelope.type,
                        occurred_at=envelope.occurred_at, payload=envelope.payload)
 
-    @on_event("intake", "application_filed")
+    @on_event("intake", "application_filed", once=False)
     def on_application_filed(self, envelope: EventEnvelope) -> None:
         self._count(envelope)
 
-    @on_event("intake", "application_completed_on_the_spot")
+    @on_event("intake", "application_completed_on_the_spot", once=False)
     def on_application_completed_on_the_spot(self, envelope: EventEnvelope) -> None:
         self._count(envelope)
 
-    @on_event("intake", "activity_recorded")
+    @on_event("intake", "activity_recorded", once=False)
     def on_activity_recorded(self, envelope: EventEnvelope) -> None:
         self._count(envelope)
 
-    @on_event("approvals", "application_progressed")
+    @on_event("approvals", "application_progressed", once=False)
     def on_application_progressed(self, envelope: EventEnvelope) -> None:
         self._count(envelope)
 
-    @on_event("approvals", "supervision_notice_issued")
+    @on_event("approvals", "supervision_notice_issued", once=False)
     def on_supervision_notice_issued(self, envelope: EventEnvelope) -> None:
         self._count(envelope)
 
-    @on_event("scheduling", "session_attendance_recorded")
+    @on_event("scheduling", "session_attendance_recorded", once=False)
     def on_session_attendance_recorded(self, envelope: EventEnvelope) -> None:
         self._count(envelope)
 
-    @on_event("scheduling", "visit_reported")
+    @on_event("scheduling", "visit_reported", once=False)
     def on_visit_reported(self, envelope: EventEnvelope) -> None:
         self._count(envelope)
 
-    @on_event("complaints", "complaint_registered")
+    @on_event("complaints", "complaint_registered", once=False)
     def on_complaint_registered(self, envelope: EventEnvelope) -> None:
         self._count(envelope)
 
-    @on_event("complaints", "complaint_progressed")
+    @on_event("complaints", "complaint_progressed", once=False)
     def on_complaint_progressed(self, envelope: EventEnvelope) -> None:
         self._count(envelope)
 
-    @on_event("complaints", "complaint_finding_recorded")
+    @on_event("complaints", "complaint_finding_recorded", once=False)
     def on_complaint_finding_recorded(self, envelope: EventEnvelope) -> None:
         self._count(envelope)

@@ -14,17 +14,26 @@ from cunban.registry import SERVICES, service_class
 from tests.faults.deployment import Deployment
 from tests.faults.traffic import Ledger
 
+INBOX = "SELECT event_id FROM inbox WHERE handler = :h"
+# where a handler that keeps no inbox (once=False: idempotent by itself) keeps the ids of the events it applied
+APPLIED_WITHOUT_INBOX = {"evaluation": "SELECT event_id FROM event_log WHERE source = :s AND event_type = :t"}
 
-def subscriptions() -> list[tuple[str, str, str, str, Any]]:
-    """(consumer, handler, source, event type, which payloads concern it or None) of every event handler
-    that keeps an inbox."""
+
+def subscriptions() -> list[tuple[str, str, str, str, Any, str]]:
+    """(consumer, handler, source, event type, which payloads concern it or None, the query of the event ids
+    it applied) of every event handler of one service's events by another that keeps an inbox, or keeps
+    the events it applied elsewhere."""
     found = []
     for consumer in SERVICES:
         cls = service_class(consumer)
         for name in dir(cls):
             subscription = getattr(getattr(cls, name), "subscription", None)
-            if subscription is not None and subscription[2] and subscription[0] in SERVICES:
-                found.append((consumer, f"{consumer}.{name}", subscription[0], subscription[1], subscription[3]))
+            if subscription is None or subscription[0] not in SERVICES:
+                continue
+            source, event_type, once, when = subscription
+            applied = INBOX if once else APPLIED_WITHOUT_INBOX.get(consumer)
+            if applied:
+                found.append((consumer, f"{consumer}.{name}", source, event_type, when, applied))
     return found
 
 
@@ -177,16 +186,15 @@ def _ratings(deployment: Deployment, ledger: Ledger, report: Report) -> None:
 
 
 def _events_reached_every_consumer(deployment: Deployment, report: Report) -> None:
-    """Every event each service published reached every handler that listens to it, once (the inbox); a
+    """Every event each service published reached every handler that listens to it, once (its inbox or log); a
     handler that says which payloads concern it (`when`) is owed only those."""
     published: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
     missing = 0
-    for consumer, handler, source, event_type, when in subscriptions():
+    for consumer, handler, source, event_type, when, applied_query in subscriptions():
         if (source, event_type) not in published:
             published[(source, event_type)] = {row[0]: row[1]["payload"] for row in _rows(
                 deployment, source, "SELECT event_id, body FROM outbox WHERE event_type = :t", t=event_type)}
-        applied = {row[0] for row in _rows(deployment, consumer, "SELECT event_id FROM inbox WHERE handler = :h",
-                                           h=handler)}
+        applied = {row[0] for row in _rows(deployment, consumer, applied_query, h=handler, s=source, t=event_type)}
         owed = {event_id for event_id, payload in published[(source, event_type)].items()
                 if when is None or when(payload)}
         absent = owed - applied

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from nameko.events import event_handler
 from nameko.exceptions import RemoteError
 from nameko.runners import ServiceRunner
 from nameko.standalone.rpc import ClusterRpcProxy
@@ -19,7 +18,7 @@ from shared.contracts.caller import Caller, Role
 from shared.contracts.envelope import EventEnvelope
 from shared.db import Database
 from shared.errors import NotFound, ValidationFailed
-from shared.messaging import consume_once
+from shared.messaging import on_event
 from shared.messaging_tables import add_messaging_tables
 from shared.migrate import upgrade
 from shared.observability import Observed, metrics
@@ -53,8 +52,7 @@ class TownshipListener:
     db = Database(ListenerBase.metadata)
     observed = Observed()
 
-    @event_handler("directory", "township_changed")
-    @consume_once
+    @on_event("directory", "township_changed")
     def on_township_changed(self, envelope: EventEnvelope) -> None:
         row = self.db.session.get(SeenTownship, envelope.payload["code"])
         if row is None:

@@ -78,18 +78,20 @@ def apply_event(uow: UnitOfWork, *, event_type: str, occurred_at: datetime, payl
     return 0
 
 
-def _rateable(uow: UnitOfWork, receipt_no: str, *, kind: str, township_code: str) -> orm.RateableRow:
-    row = uow.hold(orm.RateableRow, receipt_no, receipt_no=receipt_no, kind=kind, township_code=township_code)
+def _rateable(uow: UnitOfWork, receipt_no: str, *, kind: str, township_code: str, **values: Any) -> orm.RateableRow:
+    row = uow.hold(orm.RateableRow, receipt_no, receipt_no=receipt_no, kind=kind, township_code=township_code,
+                   **values)
     row.kind, row.township_code = kind, township_code
     return row
 
 
 def _keep_rateable(uow: UnitOfWork, receipt_no: str, *, kind: str, township_code: str, **values: Any) -> None:
-    """What may be rated, kept current from the events; never forgets an invitation already sent."""
-    row = _rateable(uow, receipt_no, kind=kind, township_code=township_code)
-    for name, value in values.items():
-        if value is not None or name == "ready_on":
-            setattr(row, name, value)
+    """What may be rated, kept current from the events; never forgets an invitation already sent. A new row
+    is inserted with its values (nothing left to update)."""
+    kept = {name: value for name, value in values.items() if value is not None or name == "ready_on"}
+    row = _rateable(uow, receipt_no, kind=kind, township_code=township_code, **kept)
+    for name, value in kept.items():
+        setattr(row, name, value)
 
 
 APPLICATION_EVENTS = frozenset({"application_filed", "application_completed_on_the_spot", "application_progressed",
@@ -97,31 +99,38 @@ APPLICATION_EVENTS = frozenset({"application_filed", "application_completed_on_t
 
 
 def _follow(uow: UnitOfWork, event_type: str, p: dict[str, Any], day: date) -> f.ApplicationRecord:
-    """Update what is known of an application from one of its events, in whatever order they come."""
+    """Update what is known of an application from one of its events, in whatever order they come. The
+    application's first event inserts its row as that event leaves it, so nothing is left to update."""
     app_id = p["id"] if event_type in ("application_filed", "application_completed_on_the_spot") \
         else p["application_id"]
-    row = uow.hold(orm.ApplicationRow, app_id, id=app_id, receipt_no=p["receipt_no"])
-    app = f.ApplicationRecord(**{k: getattr(row, k) for k in f.ApplicationRecord.__dataclass_fields__})
-    if event_type == "application_filed":
-        app = replace(app, township_code=p["township_code"], station_code=p["station_code"],
-                      village_code=p["village_code"], staff_id=p["accountable_staff_id"],
-                      filed_on=today_in_china(datetime.fromisoformat(p["filed_at"])))
-    elif event_type == "application_completed_on_the_spot":
-        done = today_in_china(datetime.fromisoformat(p["completed_at"]))
-        app = replace(app, completed_on=done, promised_deadline=done)
-    elif event_type == "supervision_notice_issued":
-        app = replace(app, overdue_on=app.overdue_on or day)
-    else:
-        if p.get("promised_deadline"):
-            app = replace(app, promised_deadline=date.fromisoformat(p["promised_deadline"]))
-        if p["stage"] == "completed":
-            app = replace(app, completed_on=today_in_china(datetime.fromisoformat(p["occurred_at"])))
+    first = _learn(f.ApplicationRecord(id=app_id, receipt_no=p["receipt_no"]), event_type, p, day)
+    row = uow.hold(orm.ApplicationRow, app_id, **asdict(first))
+    app = _learn(f.ApplicationRecord(**{k: getattr(row, k) for k in f.ApplicationRecord.__dataclass_fields__}),
+                 event_type, p, day)
     for name, value in asdict(app).items():
         setattr(row, name, value)
     if app.township_code is not None:
         _keep_rateable(uow, app.receipt_no, kind="application", township_code=app.township_code,
                        station_code=app.station_code, village_code=app.village_code, staff_id=app.staff_id,
                        contact_check=p.get("contact_check"), ready_on=app.completed_on)
+    return app
+
+
+def _learn(app: f.ApplicationRecord, event_type: str, p: dict[str, Any], day: date) -> f.ApplicationRecord:
+    """What one event of an application adds to what was known of it."""
+    if event_type == "application_filed":
+        return replace(app, township_code=p["township_code"], station_code=p["station_code"],
+                       village_code=p["village_code"], staff_id=p["accountable_staff_id"],
+                       filed_on=today_in_china(datetime.fromisoformat(p["filed_at"])))
+    if event_type == "application_completed_on_the_spot":
+        done = today_in_china(datetime.fromisoformat(p["completed_at"]))
+        return replace(app, completed_on=done, promised_deadline=done)
+    if event_type == "supervision_notice_issued":
+        return replace(app, overdue_on=app.overdue_on or day)
+    if p.get("promised_deadline"):
+        app = replace(app, promised_deadline=date.fromisoformat(p["promised_deadline"]))
+    if p["stage"] == "completed":
+        app = replace(app, completed_on=today_in_china(datetime.fromisoformat(p["occurred_at"])))
     return app
 
 
