@@ -84,7 +84,7 @@ def keep_occasion(uow: UnitOfWork, model: Any, kind: str, payload: dict[str, Any
 
 def check_village(uow: UnitOfWork, model: Any, village_code: str, township: str, *,
                   field: str = "village_code") -> None:
-    village = uow.session.get(model, village_code)
+    village = uow.copy(model, village_code)
     if village is None or village.township_code != township:
         raise ValidationFailed("the village is not in this township",
                                [{"field": field, "message": "not a village of your township"}],
@@ -97,7 +97,7 @@ def check_occasion(uow: UnitOfWork, model: Any, township: str, *, session_id: st
     for kind, ref in (("session", session_id), ("visit", visit_id)):
         if ref is None:
             continue
-        occasion = uow.session.get(model, ref)
+        occasion = uow.copy(model, ref)
         if occasion is None or occasion.kind != kind or occasion.township_code != township:
             raise ValidationFailed(f"no {kind} {ref} in this township",
                                    [{"field": f"{kind}_id", "message": f"unknown {kind}"}], code=f"unknown_{kind}")

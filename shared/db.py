@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -134,13 +135,52 @@ def _green_wait(gen: Any, fileno: int, interval: float = 0.0, timeout: float | N
         return done.value
 
 
+COPY_SECONDS = 2.0  # how long a process trusts what it read of a read-model copy (another process's change)
+COPY_ENTRIES = 20_000  # beyond this many remembered rows, start again (unknown codes sent by anyone count too)
+
+
+class CopyCache:
+    """What one process read of its read-model copies (another service's villages, stations, catalogue
+    items, workflows, occasions), kept for COPY_SECONDS: every filing reads three or four of them, and they
+    change a few times a year. A change this process applies is forgotten at once (UnitOfWork.put and
+    keep_newest, again at commit); one applied by another replica of the service reaches this one within
+    COPY_SECONDS — the copies are eventually consistent with the directory already."""
+
+    def __init__(self, seconds: float = COPY_SECONDS):
+        self.seconds = seconds
+        self._rows: dict[tuple[type, Any], tuple[float, Any]] = {}
+
+    def get(self, session: Session, model: type, key: Any) -> Any:
+        """The row at `key` (None when absent), detached: read it, never change it."""
+        now = time.monotonic()
+        cached = self._rows.get((model, key))
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        row = session.get(model, key)
+        if row is not None:
+            session.expunge(row)  # shared by every worker of the process from now on
+        if len(self._rows) >= COPY_ENTRIES:
+            self._rows.clear()
+        self._rows[(model, key)] = (now + self.seconds, row)
+        return row
+
+    def forget(self, model: type, key: Any) -> None:
+        self._rows.pop((model, key), None)
+
+    def clear(self) -> None:
+        self._rows.clear()
+
+
 class UnitOfWork:
     """One transaction: the state change, the events announcing it (outbox) and the events it consumed
     (inbox) commit together or not at all."""
 
     def __init__(self, session: Session, service: str, metadata: MetaData,
-                 correlation_id: str | None = None, on_commit: Callable[[], None] | None = None):
+                 correlation_id: str | None = None, on_commit: Callable[[], None] | None = None,
+                 copies: CopyCache | None = None):
         self.session = session
+        self.copies = copies or CopyCache()
+        self._changed_copies: list[tuple[type, Any]] = []
         self.service = service
         self.correlation_id = correlation_id
         self._outbox = metadata.tables[OUTBOX]
@@ -168,6 +208,10 @@ class UnitOfWork:
         waits on the key until the first commits, then finds it."""
         return insert_new(self.session, self._inbox, event_id=event_id, handler=handler, processed_at=utcnow())
 
+    def copy(self, model: type, key: Any) -> Any:
+        """A row of a read-model copy by its key, or None: cached by the process (CopyCache)."""
+        return self.copies.get(self.session, model, key)
+
     def keep_newest(self, model: type, key: Any, values: dict[str, Any]) -> None:
         """Upsert another service's snapshot into a read model unless a newer `version` is already here
         (events may arrive late, twice, or two at once): one INSERT … ON CONFLICT DO UPDATE … WHERE the
@@ -180,13 +224,19 @@ class UnitOfWork:
         """Set a read-model row to `values` (one upsert: the last writer wins), or remove it when the
         other service removed it (None)."""
         if values is None:
+            self._copy_changed(model, key)
             row = self.session.get(model, key)
             if row is not None:
                 self.session.delete(row)
             return
         self._upsert(model, key, insert_statement(self.session, model).values(**values), values)
 
+    def _copy_changed(self, model: type, key: Any) -> None:
+        self.copies.forget(model, key)
+        self._changed_copies.append((model, key))
+
     def _upsert(self, model: type, key: Any, statement: Any, values: dict[str, Any], where: Any = None) -> None:
+        self._copy_changed(model, key)
         keys = _key_names(model)
         self.session.execute(statement.on_conflict_do_update(
             index_elements=keys, where=where,
@@ -218,6 +268,9 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self.session.commit()
+        for model, key in self._changed_copies:  # a worker may have read the old row meanwhile
+            self.copies.forget(model, key)
+        self._changed_copies = []
         if self._recorded and self._on_commit:
             self._on_commit()
         self._recorded = 0
@@ -247,10 +300,11 @@ class ServiceDatabase:
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.outbox_signal = threading.Event()
+        self.copies = CopyCache()
 
     def unit_of_work(self, correlation_id: str | None = None) -> UnitOfWork:
         return UnitOfWork(self.sessions(), self.service, self.metadata, correlation_id,
-                          on_commit=self.outbox_signal.set)
+                          on_commit=self.outbox_signal.set, copies=self.copies)
 
     def dispose(self) -> None:
         self.engine.dispose()

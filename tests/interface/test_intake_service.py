@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from nameko.testing.services import worker_factory
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from services.intake.adapters import orm
 from services.intake.service import IntakeService
@@ -143,9 +143,10 @@ def test_a_retry_with_the_same_idempotency_key_returns_the_first_application(int
 
 def test_a_retry_gets_the_first_application_even_when_the_item_was_withdrawn_meanwhile(intake, intake_db):
     first = intake().file_application(application=PROMISED, idempotency_key="station-7-retry-0002")
-    with intake_db.sessions() as session:
-        session.execute(update(orm.CatalogueItemCopy).values(status="withdrawn"))
-        session.commit()
+    intake().on_catalogue_item_changed(intake.event("directory", "catalogue_item_changed", {
+        "township_code": QS, "code": "SP-008", "name": "事项SP-008", "category": "agency", "kind": "promised",
+        "handling_level": "township", "promised_days": 20, "required_materials": ["申请表", "身份证"],
+        "status": "withdrawn", "version": 2}))
     with pytest.raises(ValidationFailed) as refused:  # a new filing of the item is refused …
         intake().file_application(application=PROMISED, idempotency_key="station-7-retry-0003")
     assert refused.value.code == "item_withdrawn"

@@ -141,7 +141,7 @@ def open_case(uow: UnitOfWork, *, filed: ApplicationFiled, now: datetime) -> boo
     """Every application intake files waits here for 受理, unless it was completed on the spot."""
     if filed.completed_on_the_spot or uow.session.get(orm.CaseRow, filed.id) is not None:
         return False
-    copy = uow.session.get(orm.CatalogueWorkflowCopy, (filed.township_code, filed.item_code))
+    copy = uow.copy(orm.CatalogueWorkflowCopy, (filed.township_code, filed.item_code))
     workflow = WorkflowDefinition.model_validate(copy.workflow) if copy else \
         default_workflow(filed.handling_level, filed.promised_days)
     case = Case(application_id=filed.id, receipt_no=filed.receipt_no, township_code=filed.township_code,

@@ -116,7 +116,7 @@ def _replay(uow: UnitOfWork, caller: Caller, key: str, digest: str, vault: Perso
 
 
 def _item(uow: UnitOfWork, township: str, code: str) -> orm.CatalogueItemCopy:
-    item = uow.session.get(orm.CatalogueItemCopy, (township, code))
+    item = uow.copy(orm.CatalogueItemCopy, (township, code))
     if item is None:
         raise ValidationFailed(f"no catalogue item {code} in this township",
                                [{"field": "item_code", "message": "unknown item"}], code="unknown_item")
@@ -126,7 +126,7 @@ def _item(uow: UnitOfWork, township: str, code: str) -> orm.CatalogueItemCopy:
 def _station_in_township(uow: UnitOfWork, station_code: str | None, township: str) -> str | None:
     if station_code is None:
         return None
-    station = uow.session.get(orm.StationCopy, station_code)
+    station = uow.copy(orm.StationCopy, station_code)
     if station is None or station.township_code != township:
         raise ValidationFailed("the station is not in this township",
                                [{"field": "station_code", "message": "not a station of your township"}],
