@@ -138,8 +138,9 @@ def _sync_waiting(uow: UnitOfWork, case: Case, row: orm.CaseRow, new: bool) -> N
 # ---- opening a case ---------------------------------------------------------------------------------------
 
 def open_case(uow: UnitOfWork, *, filed: ApplicationFiled, now: datetime) -> bool:
-    """Every application intake files waits here for 受理, unless it was completed on the spot."""
-    if filed.completed_on_the_spot or uow.session.get(orm.CaseRow, filed.id) is not None:
+    """Every application intake files waits here for 受理, unless it was completed on the spot. Its one
+    application_filed event comes once (the inbox): the case is not looked for first."""
+    if filed.completed_on_the_spot:
         return False
     copy = uow.copy(orm.CatalogueWorkflowCopy, (filed.township_code, filed.item_code))
     workflow = WorkflowDefinition.model_validate(copy.workflow) if copy else \
