@@ -5,11 +5,12 @@ import logging
 import re
 import time
 import uuid
-from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.audit import audit_entry, client_of
 from gateway.auth import Accounts
@@ -56,51 +57,7 @@ def create_app(settings: Settings, calls: ServiceCalls) -> FastAPI:
     app.state.accounts = Accounts(settings)
     per_client = RateLimiter(settings.client_requests_per_minute)
     install_error_handlers(app)
-
-    @app.middleware("http")
-    async def observe(request: Request, call_next: Any) -> Response:
-        incoming = request.headers.get("x-correlation-id", "")
-        token = correlation_id.set(incoming if _CORRELATION.match(incoming) else uuid.uuid4().hex)
-        started = time.perf_counter()
-        status = 500
-        try:
-            try:
-                length = request.headers.get("content-length", "")
-                wait = 0 if request.url.path in UNLIMITED else per_client.hit(client_of(request))
-                if length.isdigit() and int(length) > settings.max_body_bytes:
-                    response = error_response(PayloadTooLarge(
-                        f"request bodies are limited to {settings.max_body_bytes} bytes"))
-                elif wait:
-                    metrics.rate_limited.labels("client").inc()
-                    response = error_response(TooManyAttempts("too many requests from this address; slow down",
-                                                              {"retry_after": wait}, code="rate_limited"))
-                else:
-                    response = await call_next(request)
-            except Exception:
-                # caught here rather than by Starlette's outermost handler so the reply and the log
-                # still carry the correlation id
-                log.exception("unexpected error")
-                response = JSONResponse(error_body("internal_error", "something went wrong; quote the correlation id"),
-                                        status_code=500)
-            status = response.status_code
-            response.headers["X-Correlation-ID"] = correlation_id.get() or ""
-            response.headers.update(SECURITY_HEADERS)
-            if not request.url.path.startswith(("/docs", "/redoc")):
-                response.headers["Content-Security-Policy"] = API_CSP
-            if "authorization" in request.headers:  # personal data is never kept by a cache on the way
-                response.headers["Cache-Control"] = "no-store"
-            return response
-        finally:
-            route = request.scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            elapsed = time.perf_counter() - started
-            metrics.http_requests.labels(request.method, template, str(status)).inc()
-            metrics.http_latency.labels(request.method, template).observe(elapsed)
-            if (entry := audit_entry(request, status)) is not None:
-                calls.audit(entry)
-            log.info("%s %s %s", request.method, template, status,
-                     extra={"entrypoint": f"{request.method} {template}"})
-            correlation_id.reset(token)
+    app.add_middleware(Observe, settings=settings, calls=calls, per_client=per_client)
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus_metrics() -> Response:
@@ -109,3 +66,76 @@ def create_app(settings: Settings, calls: ServiceCalls) -> FastAPI:
     for area in (health, auth, directory, intake, approvals, scheduling, visits, complaints, evaluation, operations):
         app.include_router(area.router, responses=ERROR_RESPONSES)
     return app
+
+
+class Observe:
+    """Around every request (plain ASGI: Starlette's BaseHTTPMiddleware runs the app in a task of its own
+    and copies the body through a stream, a tenth of the gateway's time under load): the correlation id,
+    the body-size and per-client limits, the security headers, metrics, the audit entry and the log line."""
+
+    def __init__(self, app: ASGIApp, settings: Settings, calls: ServiceCalls, per_client: RateLimiter):
+        self.app, self.settings, self.calls, self.per_client = app, settings, calls, per_client
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        incoming = request.headers.get("x-correlation-id", "")
+        token = correlation_id.set(incoming if _CORRELATION.match(incoming) else uuid.uuid4().hex)
+        started = time.perf_counter()
+        status = 500
+        answered = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status, answered
+            if message["type"] == "http.response.start":
+                answered, status = True, message["status"]
+                headers = MutableHeaders(scope=message)
+                headers["X-Correlation-ID"] = correlation_id.get() or ""
+                headers.update(SECURITY_HEADERS)
+                if not request.url.path.startswith(("/docs", "/redoc")):
+                    headers["Content-Security-Policy"] = API_CSP
+                if "authorization" in request.headers:  # personal data is never kept by a cache on the way
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        try:
+            try:
+                refusal = self._refusal(request)
+                if refusal is not None:
+                    await refusal(scope, receive, send_with_headers)
+                else:
+                    await self.app(scope, receive, send_with_headers)
+            except Exception:
+                # caught here rather than by Starlette's outermost handler so the reply and the log
+                # still carry the correlation id
+                log.exception("unexpected error")
+                if answered:
+                    raise
+                await JSONResponse(error_body("internal_error", "something went wrong; quote the correlation id"),
+                                   status_code=500)(scope, receive, send_with_headers)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            elapsed = time.perf_counter() - started
+            metrics.http_requests.labels(request.method, template, str(status)).inc()
+            metrics.http_latency.labels(request.method, template).observe(elapsed)
+            if (entry := audit_entry(request, status)) is not None:
+                self.calls.audit(entry)
+            log.info("%s %s %s", request.method, template, status,
+                     extra={"entrypoint": f"{request.method} {template}"})
+            correlation_id.reset(token)
+
+    def _refusal(self, request: Request) -> Response | None:
+        """Too large a body (by its Content-Length), or too many requests from one address."""
+        length = request.headers.get("content-length", "")
+        wait = 0 if request.url.path in UNLIMITED else self.per_client.hit(client_of(request))  # every one counts
+        if length.isdigit() and int(length) > self.settings.max_body_bytes:
+            limit = self.settings.max_body_bytes
+            return error_response(PayloadTooLarge(f"request bodies are limited to {limit} bytes"))
+        if wait:
+            metrics.rate_limited.labels("client").inc()
+            return error_response(TooManyAttempts("too many requests from this address; slow down",
+                                                  {"retry_after": wait}, code="rate_limited"))
+        return None
