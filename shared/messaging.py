@@ -33,7 +33,22 @@ log = logging.getLogger(__name__)
 
 
 class ServiceEventHandler(CarryOnWithoutBroker, EventHandler):
-    """nameko's durable event handler, carrying on when the broker goes away under it."""
+    """nameko's durable event handler, carrying on when the broker goes away under it. An event whose
+    payload does not concern the handler (on_event's `when`) is acknowledged as it arrives: no worker, no
+    database session."""
+
+    def setup(self) -> None:
+        super().setup()
+        subscription = getattr(getattr(self.container.service_cls, self.method_name), "subscription", None)
+        self.when = subscription[3] if subscription else None
+
+    def handle_message(self, body: Any, message: Any) -> None:
+        payload = body.get("payload") if isinstance(body, dict) else None
+        if self.when is not None and isinstance(payload, dict) and not self.when(payload):
+            self.queue_consumer.ack_message(message)
+            metrics.events_consumed.labels(self.container.service_name, self.event_type, "ignored").inc()
+            return
+        super().handle_message(body, message)
 
 
 class EventPublisher:
@@ -212,17 +227,13 @@ def on_event(source: str, event_type: str, *, once: bool = True, when: Callable[
     the message acknowledged). When the database itself is away, nothing is dead-lettered: the message goes
     back to the broker and comes again. `once=False` is for a handler idempotent by itself (it stores
     rows keyed by the event id), which then needs no inbox row. `when` says from the payload whether the
-    event concerns this service at all: one that does not is acknowledged without a transaction."""
+    event concerns this service at all: one that does not is acknowledged as it arrives (ServiceEventHandler)."""
 
     def decorate(method: Callable[[Any, EventEnvelope], None]) -> Any:
         apply = consume_once(method) if once else _applied_directly(method)
 
         @functools.wraps(method)
         def handle(self: Any, body: dict[str, Any]) -> None:
-            payload = body.get("payload") if isinstance(body, dict) else None
-            if when is not None and isinstance(payload, dict) and not when(payload):
-                metrics.events_consumed.labels(self.name, event_type, "ignored").inc()
-                return
             delay = BACKOFF_SECONDS
             for attempt in range(1, ATTEMPTS + 1):
                 try:

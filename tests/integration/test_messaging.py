@@ -63,6 +63,13 @@ class TownshipListener:
             if envelope.payload["version"] > row.version:
                 row.name, row.version = envelope.payload["name"], envelope.payload["version"]
 
+    @on_event("directory", "township_changed", once=False, when=lambda p: p["code"].endswith("9"))
+    def on_township_ending_in_nine(self, envelope: EventEnvelope) -> None:
+        NINES.append(envelope.payload["code"])
+
+
+NINES: list[str] = []  # what the handler with `when` was given
+
 
 @pytest.fixture
 def system(amqp_uri, pg_database):
@@ -175,3 +182,13 @@ def test_the_callers_correlation_id_travels_into_the_event(system):
                             .order_by(outbox.c.id.desc())).first().body
     assert body["correlation_id"] == "station-req-20261128-0001"
     assert body["township_code"] == "431099104" and body["source"] == "directory"
+
+
+def test_an_event_that_does_not_concern_a_handler_is_acknowledged_without_running_it(system):
+    ignored = metrics.events_consumed.labels("township_listener", "township_changed", "ignored")
+    before = ignored._value.get()
+    for code, name in (("431099103", "桃源镇"), ("431099109", "九溪镇")):
+        system["client"].call("directory", "create_township", caller=ADMIN, township={"code": code, "name": name})
+    wait_until(lambda: _seen(system["listener"], "431099109"), 30, "both townships")
+    wait_until(lambda: NINES == ["431099109"], 30, "the township ending in 9 to reach its handler")
+    assert ignored._value.get() >= before + 1  # the other (and the county's bootstrap) acknowledged unseen
