@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import Engine, MetaData, create_engine, event, insert, select
+from sqlalchemy import Engine, MetaData, create_engine, event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -35,31 +35,46 @@ def insert_statement(session: Session, model: Any) -> Any:
     return (pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert)(table)
 
 
+_PREPARED: dict[tuple[Any, ...], Any] = {}
+
+
+def prepared(session: Session, model: Any, build: Callable[[Any], Any], *variant: Any) -> Any:
+    """An INSERT statement on `model` built once per dialect (and `variant`), then executed with its values
+    as parameters: building one for every row, with its cache key, cost twice what running it does."""
+    key = (session.bind.dialect.name, model, build.__code__, *variant)
+    statement = _PREPARED.get(key)
+    if statement is None:
+        statement = _PREPARED[key] = build(insert_statement(session, model))
+    return statement
+
+
 def _key_names(model: Any) -> list[str]:
     return [column.name for column in model.__table__.primary_key]
 
 
 def insert_or_ignore(session: Session, model: Any, rows: list[dict[str, Any]] | None = None, **values: Any) -> None:
     """INSERT a row (or rows) unless its key exists (ON CONFLICT DO NOTHING, on PostgreSQL and SQLite)."""
-    session.connection().execute(insert_statement(session, model).on_conflict_do_nothing(),
-                                 rows if rows is not None else [values])
+    statement = prepared(session, model, lambda insert: insert.on_conflict_do_nothing())
+    session.connection().execute(statement, rows if rows is not None else [values])
 
 
 def insert_new(session: Session, model: Any, **values: Any) -> bool:
     """INSERT one row unless its key exists; True when it was inserted. One statement (INSERT … ON CONFLICT
     DO NOTHING RETURNING): a racing insert of the same key waits until the first commits, then finds it."""
     table = getattr(model, "__table__", model)
-    statement = insert_statement(session, model).values(**values).on_conflict_do_nothing()
-    return session.execute(statement.returning(*table.primary_key.columns)).first() is not None
+    statement = prepared(session, model, lambda insert: insert.on_conflict_do_nothing().returning(
+        *table.primary_key.columns))
+    return session.execute(statement, values).first() is not None
 
 
 def insert_or_add(session: Session, model: Any, rows: list[dict[str, Any]], *, key: list[str],
                   summed: list[str]) -> None:
     """INSERT rows, or where a row's key exists add its `summed` columns to the stored ones (ON CONFLICT
     DO UPDATE), as one executemany of one cached statement, on PostgreSQL and SQLite alike."""
-    statement = insert_statement(session, model)
-    session.connection().execute(statement.on_conflict_do_update(
-        index_elements=key, set_={name: model.__table__.c[name] + statement.excluded[name] for name in summed}), rows)
+    statement = prepared(session, model, lambda insert: insert.on_conflict_do_update(
+        index_elements=key, set_={name: model.__table__.c[name] + insert.excluded[name] for name in summed}),
+        tuple(key), tuple(summed))
+    session.connection().execute(statement, rows)
 
 
 def make_engine(url: str) -> Engine:
@@ -195,10 +210,9 @@ class UnitOfWork:
             source=self.service, type=type_, version=version, occurred_at=now or utcnow(),
             correlation_id=self.correlation_id, township_code=township_code, payload=payload,
         )
-        self.session.execute(insert(self._outbox).values(
-            event_id=envelope.event_id, event_type=type_, body=envelope.model_dump(mode="json"),
-            created_at=envelope.occurred_at,
-        ))
+        self.session.execute(prepared(self.session, self._outbox, lambda insert: insert), {
+            "event_id": envelope.event_id, "event_type": type_, "body": envelope.model_dump(mode="json"),
+            "created_at": envelope.occurred_at})
         self._recorded += 1
         return envelope
 
@@ -252,10 +266,12 @@ class UnitOfWork:
         # one statement: ON CONFLICT DO UPDATE locks the existing row as an UPDATE would, and RETURNING
         # hands it back either way (setting the key to itself changes nothing)
         keys = _key_names(model)
-        statement = insert_statement(self.session, model).values(**new)
-        statement = statement.on_conflict_do_update(index_elements=keys,
-                                                    set_={name: statement.excluded[name] for name in keys})
-        return self.session.execute(select(model).from_statement(statement.returning(model)),
+
+        def build(insert: Any) -> Any:
+            upsert = insert.on_conflict_do_update(index_elements=keys, set_={k: insert.excluded[k] for k in keys})
+            return select(model).from_statement(upsert.returning(model))
+
+        return self.session.execute(prepared(self.session, model, build), new,
                                     execution_options={"populate_existing": True}).scalar_one()
 
     def claim(self, statement: Any) -> bool:

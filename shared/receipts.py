@@ -16,7 +16,7 @@ from typing import Any, ClassVar, NoReturn
 from sqlalchemy import Date, Index, Integer, String, delete, func, select
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
-from shared.db import UnitOfWork, insert_statement
+from shared.db import UnitOfWork, prepared
 from shared.errors import CunbanError, TooManyAttempts
 from shared.messaging_tables import UtcDateTime
 
@@ -67,9 +67,9 @@ class FailedAttemptColumns:
 def next_sequence(session: Session, counter: Any, township_code: str, day: date) -> int:
     """The township's next number of the day: one upsert (the day's first is 1), which holds the counter's
     row until the transaction ends, so two filings at once take turns and never share a number."""
-    statement = insert_statement(session, counter).values(township_code=township_code, day=day, last=1)
-    return session.execute(statement.on_conflict_do_update(
-        index_elements=["township_code", "day"], set_={"last": counter.last + 1}).returning(counter.last)).scalar_one()
+    statement = prepared(session, counter, lambda insert: insert.on_conflict_do_update(
+        index_elements=["township_code", "day"], set_={"last": counter.last + 1}).returning(counter.last))
+    return session.execute(statement, {"township_code": township_code, "day": day, "last": 1}).scalar_one()
 
 
 @dataclass(frozen=True)
