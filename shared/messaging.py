@@ -17,7 +17,7 @@ from nameko.amqp.publish import Publisher
 from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
 from nameko.standalone.events import get_event_exchange
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from shared.clock import utcnow
@@ -122,22 +122,30 @@ class OutboxRelay(DependencyProvider):
 GAUGE_SECONDS = 1.0  # how often the relay refreshes the backlog and dead-letter gauges
 
 
+@functools.cache
+def _relay_statements(outbox: Any, batch_size: int) -> tuple[Any, Any]:
+    """The relay's two statements, built once (it runs after every commit): the oldest unpublished rows,
+    and on PostgreSQL the one statement that marks a batch and hands it over. Its rows stay locked until
+    the commit after publishing (a failed publish rolls the mark back), and several replicas of one
+    service may relay at once: each takes rows the others do not hold."""
+    waiting = select(outbox.c.id, outbox.c.body).where(outbox.c.published_at.is_(None))
+    waiting = waiting.order_by(outbox.c.id).limit(batch_size)
+    batch = waiting.with_only_columns(outbox.c.id).with_for_update(skip_locked=True).scalar_subquery()
+    claim = update(outbox).where(outbox.c.id.in_(batch)).values(published_at=bindparam("now")).returning(
+        outbox.c.id, outbox.c.body)
+    return waiting, claim
+
+
 def relay_once(db: ServiceDatabase, publish: Callable[[dict[str, Any]], None], batch_size: int,
                gauges: bool = True) -> int:
     """Publish one batch of unpublished outbox rows in commit order; return how many went out. With
     `gauges`, also refresh the backlog, oldest-age and dead-letter gauges (two more queries)."""
     outbox = db.metadata.tables[OUTBOX]
     with db.sessions() as session:
-        waiting = select(outbox.c.id, outbox.c.body).where(outbox.c.published_at.is_(None))
-        waiting = waiting.order_by(outbox.c.id).limit(batch_size)
+        waiting, claim = _relay_statements(outbox, batch_size)
         on_postgres = db.engine.dialect.name == "postgresql"
         if on_postgres:
-            # one statement marks the batch and hands it over; its rows stay locked until the commit after
-            # publishing (a failed publish rolls the mark back), and several replicas of one service may
-            # relay at once: each takes rows the others do not hold
-            batch = waiting.with_only_columns(outbox.c.id).with_for_update(skip_locked=True).scalar_subquery()
-            rows = sorted(session.execute(update(outbox).where(outbox.c.id.in_(batch)).values(published_at=utcnow())
-                                          .returning(outbox.c.id, outbox.c.body)).all(), key=lambda r: r.id)
+            rows = sorted(session.execute(claim, {"now": utcnow()}).all(), key=lambda r: r.id)
         else:
             # never hold an SQLite transaction while publishing: the other green threads need the file
             rows = session.execute(waiting).all()

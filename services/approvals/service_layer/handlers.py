@@ -42,6 +42,7 @@ def _case(row: orm.CaseRow) -> Case:
 
 
 _CALENDARS: dict[str, tuple[int, WorkingCalendar]] = {}  # per database: the calendar, at its change count
+CALENDAR_CHANGED = select(orm.CalendarState.changed).where(orm.CalendarState.id == 1)  # built once, asked each time
 
 
 def calendar(uow: UnitOfWork) -> WorkingCalendar:
@@ -50,7 +51,7 @@ def calendar(uow: UnitOfWork) -> WorkingCalendar:
     if any(isinstance(o, (orm.CalendarState, orm.CalendarDayCopy))
            for o in (*uow.session.new, *uow.session.dirty, *uow.session.deleted)):
         return working_calendar(uow, orm.CalendarDayCopy)  # changed in this very transaction: never cached
-    changed = uow.session.execute(select(orm.CalendarState.changed).where(orm.CalendarState.id == 1)).scalar() or 0
+    changed = uow.session.execute(CALENDAR_CHANGED).scalar() or 0
     key = str(uow.session.get_bind().url)
     cached = _CALENDARS.get(key)
     if cached is not None and cached[0] == changed:
