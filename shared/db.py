@@ -18,7 +18,7 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy import Engine, MetaData, create_engine, event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.clock import utcnow
@@ -93,7 +93,31 @@ def make_engine(url: str) -> Engine:
     wait_cooperatively()
     # a connection for every nameko worker (max_workers 10), the outbox relay and the timers, so none is
     # opened and closed per request under load (SCRAM authentication costs milliseconds of CPU)
-    return create_engine(url, pool_size=16, max_overflow=8, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=16, max_overflow=8)
+    event.listen(engine, "checkin", _checked_in)
+    event.listen(engine, "checkout", _ping_if_idle)
+    return engine
+
+
+PING_AFTER_IDLE_SECONDS = 2.0
+
+
+def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+    record.info["checked_in_at"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+    """A connection idle for PING_AFTER_IDLE_SECONDS is asked whether the server is still there before it is
+    handed out (a PostgreSQL restart meanwhile left it dead); the pool then opens a new one. One in use a
+    moment ago is not: pinging at every checkout (pool_pre_ping) was a statement more for every transaction,
+    and a connection cut mid-use is caught anyway (a rollback lets it go; the whole pool is renewed)."""
+    if time.monotonic() - record.info.get("checked_in_at", float("inf")) < PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        dbapi_conn.execute("SELECT 1").close()
+        dbapi_conn.rollback()
+    except Exception as exc:
+        raise DisconnectionError(f"the database went away: {exc}") from exc
 
 
 def wait_cooperatively() -> None:

@@ -143,3 +143,23 @@ def test_two_snapshots_of_one_record_at_once_leave_the_newest(pg_database, versi
     with engine.connect() as connection:
         assert connection.execute(select(orm.TownshipCopy.name)).scalar_one() == "v3"
     engine.dispose()
+
+
+def test_a_connection_idle_long_enough_is_checked_before_use_and_replaced_when_dead(pg_database, monkeypatch):
+    """A PostgreSQL restart leaves the pool's idle connections dead: the next checkout finds out and opens
+    another, so the request using it does not fail. A connection used a moment ago is not asked."""
+    import shared.db
+
+    url = pg_database("pinged")
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        first = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    with engine.connect() as connection:  # back within the idle time: the same one, not asked
+        assert connection.execute(text("SELECT pg_backend_pid()")).scalar_one() == first
+    admin = make_engine(url)
+    with admin.begin() as connection:  # the server ends it while it waits in the pool
+        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+    monkeypatch.setattr(shared.db, "PING_AFTER_IDLE_SECONDS", 0.0)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT pg_backend_pid()")).scalar_one() != first
+    engine.dispose(), admin.dispose()
