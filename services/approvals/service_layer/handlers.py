@@ -72,7 +72,8 @@ def _store(uow: UnitOfWork, row: orm.CaseRow, case: Case, cal: WorkingCalendar, 
     row.overall_due = case.overall_deadline(cal) if case.is_open else None
     row.step_due = case.step_deadline(cal) if case.is_open else None
     row.updated_at = now
-    uow.session.flush()
+    if not new:  # a new case goes in with its limits and who it waits for, in one flush at the commit
+        uow.session.flush()
     _sync_deadlines(uow, case, row, cal, new)
     _sync_waiting(uow, case, row, new)
 
