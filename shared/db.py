@@ -48,6 +48,14 @@ def prepared(session: Session, model: Any, build: Callable[[Any], Any], *variant
     return statement
 
 
+def change(row: Any, **values: Any) -> None:
+    """Set a loaded row's attributes, only those whose value differs: an attribute set to what it holds
+    still marks the row changed, and the next flush (before every query) works through it for nothing."""
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+
+
 def _key_names(model: Any) -> list[str]:
     return [column.name for column in model.__table__.primary_key]
 

@@ -25,7 +25,7 @@ from shared.clock import today_in_china
 from shared.contracts import evaluation as c
 from shared.contracts.caller import Caller, Role
 from shared.copies import working_calendar
-from shared.db import UnitOfWork, insert_new, insert_or_add, insert_or_ignore
+from shared.db import UnitOfWork, change, insert_new, insert_or_add, insert_or_ignore
 from shared.errors import Conflict, Forbidden, NotFound
 from shared.observability import metrics
 from shared.pii import PersonalDataVault
@@ -81,7 +81,7 @@ def apply_event(uow: UnitOfWork, *, event_type: str, occurred_at: datetime, payl
 def _rateable(uow: UnitOfWork, receipt_no: str, *, kind: str, township_code: str, **values: Any) -> orm.RateableRow:
     row = uow.hold(orm.RateableRow, receipt_no, receipt_no=receipt_no, kind=kind, township_code=township_code,
                    **values)
-    row.kind, row.township_code = kind, township_code
+    change(row, kind=kind, township_code=township_code)
     return row
 
 
@@ -89,9 +89,7 @@ def _keep_rateable(uow: UnitOfWork, receipt_no: str, *, kind: str, township_code
     """What may be rated, kept current from the events; never forgets an invitation already sent. A new row
     is inserted with its values (nothing left to update)."""
     kept = {name: value for name, value in values.items() if value is not None or name == "ready_on"}
-    row = _rateable(uow, receipt_no, kind=kind, township_code=township_code, **kept)
-    for name, value in kept.items():
-        setattr(row, name, value)
+    change(_rateable(uow, receipt_no, kind=kind, township_code=township_code, **kept), **kept)
 
 
 APPLICATION_EVENTS = frozenset({"application_filed", "application_completed_on_the_spot", "application_progressed",
@@ -107,8 +105,7 @@ def _follow(uow: UnitOfWork, event_type: str, p: dict[str, Any], day: date) -> f
     row = uow.hold(orm.ApplicationRow, app_id, **asdict(first))
     app = _learn(f.ApplicationRecord(**{k: getattr(row, k) for k in f.ApplicationRecord.__dataclass_fields__}),
                  event_type, p, day)
-    for name, value in asdict(app).items():
-        setattr(row, name, value)
+    change(row, **asdict(app))
     if app.township_code is not None:
         _keep_rateable(uow, app.receipt_no, kind="application", township_code=app.township_code,
                        station_code=app.station_code, village_code=app.village_code, staff_id=app.staff_id,
