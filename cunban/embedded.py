@@ -15,23 +15,12 @@ log = logging.getLogger("cunban")
 
 
 def prepare_memory_transport() -> None:
-    """Two adjustments kombu's memory transport needs for nameko RPC (FACTS.md, measured here):
-    it leaves content_type out of message properties, which nameko's reply reads; and it polls once a
-    second by default, which would make every call take a second."""
+    """kombu's memory transport polls once a second by default, which would make every call take a second
+    (FACTS.md, measured here). (Its messages also lack a content_type property, which nameko's own reply
+    read; cunban's replies read the message's content type instead, shared/service.py.)"""
     import kombu.transport.memory as memory
-    import nameko.rpc
 
     memory.Transport.polling_interval = 0.002
-    if getattr(nameko.rpc.Responder.send_response, "_cunban_patched", False):
-        return
-    original = nameko.rpc.Responder.send_response
-
-    def send_response(self: Any, result: Any, exc_info: Any) -> Any:
-        self.message.properties.setdefault("content_type", self.message.content_type)
-        return original(self, result, exc_info)
-
-    send_response._cunban_patched = True  # type: ignore[attr-defined]
-    nameko.rpc.Responder.send_response = send_response
 
 
 def migrate_all(settings: Any, services: list[str]) -> None:

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from kombu import Connection, Producer
 from kombu.entity import PERSISTENT_DELIVERY_MODE
 from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
@@ -29,6 +27,7 @@ from shared.contracts.operations import DeadLetterQuery, DeadLetterView, ReplayR
 from shared.db import Database, ServiceDatabase
 from shared.messaging_tables import DEAD_LETTERS, OUTBOX
 from shared.observability import metrics
+from shared.publishing import KeptProducer
 from shared.service import CarryOnWithoutBroker, rpc
 
 log = logging.getLogger(__name__)
@@ -54,45 +53,23 @@ class ServiceEventHandler(CarryOnWithoutBroker, EventHandler):
 
 
 class EventPublisher:
-    """Publishes envelopes to `<source>.events` in nameko's event format, with publisher confirms: the
-    outbox relay of each service, and the gateway's audit entries. It keeps one connection and channel
-    (nameko's Publisher built a connection object and took a pooled producer for every message, 2½ times
-    the CPU); a publish that fails closes them, and the next one connects again."""
+    """Publishes envelopes to `<source>.events` in nameko's event format, with publisher confirms, on a kept
+    connection (shared/publishing.py): the outbox relay of each service, and the gateway's audit entries."""
 
     def __init__(self, amqp_uri: str, source: str, config: dict[str, Any] | None = None):
-        self.amqp_uri = amqp_uri
         self.source = source
         self.exchange = get_event_exchange(source, config or {})
-        self._lock = threading.Lock()  # the gateway publishes from several threads
-        self._connection: Connection | None = None
-        self._producer: Producer | None = None
+        self._producer = KeptProducer(amqp_uri, declare=self.exchange)
 
     def __call__(self, envelope: dict[str, Any]) -> None:
         headers = {"nameko.correlation_id": envelope.get("correlation_id") or envelope["event_id"],
                    "nameko.call_id_stack": [f"{self.source}.events.{envelope['event_id']}"]}
-        with self._lock:
-            try:
-                producer = self._producer or self._connect()
-                producer.publish(envelope, exchange=self.exchange, routing_key=envelope["type"], headers=headers,
-                                 message_id=envelope["event_id"], delivery_mode=PERSISTENT_DELIVERY_MODE,
-                                 serializer="json", retry=False)
-            except Exception:
-                self.close()
-                raise
-
-    def _connect(self) -> Producer:
-        self._connection = Connection(self.amqp_uri, transport_options={"confirm_publish": True})
-        self._producer = Producer(self._connection.channel(), serializer="json")
-        self.exchange(self._producer.channel).declare()
-        return self._producer
+        self._producer.publish(envelope, exchange=self.exchange, routing_key=envelope["type"], headers=headers,
+                               message_id=envelope["event_id"], delivery_mode=PERSISTENT_DELIVERY_MODE,
+                               serializer="json")
 
     def close(self) -> None:
-        connection, self._connection, self._producer = self._connection, None, None
-        if connection is not None:
-            try:
-                connection.release()
-            except Exception:  # the broker already went away: nothing to let go of
-                log.debug("closing a broken publisher connection failed", exc_info=True)
+        self._producer.close()
 
 
 class OutboxRelay(DependencyProvider):
