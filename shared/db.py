@@ -214,9 +214,6 @@ class CopyCache:
     def forget(self, model: type, key: Any) -> None:
         self._rows.pop((model, key), None)
 
-    def clear(self) -> None:
-        self._rows.clear()
-
 
 class UnitOfWork:
     """One transaction: the state change, the events announcing it (outbox) and the events it consumed

@@ -65,8 +65,7 @@ class EventPublisher:
         headers = {"nameko.correlation_id": envelope.get("correlation_id") or envelope["event_id"],
                    "nameko.call_id_stack": [f"{self.source}.events.{envelope['event_id']}"]}
         self._producer.publish(envelope, exchange=self.exchange, routing_key=envelope["type"], headers=headers,
-                               message_id=envelope["event_id"], delivery_mode=PERSISTENT_DELIVERY_MODE,
-                               serializer="json")
+                               message_id=envelope["event_id"], delivery_mode=PERSISTENT_DELIVERY_MODE)
 
     def close(self) -> None:
         self._producer.close()
@@ -182,33 +181,21 @@ def relay_once(db: ServiceDatabase, publish: Callable[[dict[str, Any]], None], b
     return len(rows)
 
 
-def consume_once(method: Callable[[Any, EventEnvelope], None]) -> Callable[[Any, dict[str, Any]], EventEnvelope | None]:
-    """Wrap an event handler method so each event_id is applied once, in the same transaction as its
-    effect. The method gets the parsed envelope and must not commit; the service needs `db = Database`.
-    Returns the envelope applied, or None for a duplicate."""
+def _applying(method: Callable[[Any, EventEnvelope], None], once: bool,
+              ) -> Callable[[Any, dict[str, Any]], EventEnvelope | None]:
+    """Wrap an event handler method: the envelope parsed, the method run, the transaction committed. With
+    `once`, each event_id is applied once — marked in the inbox in the same transaction as its effect; a
+    duplicate returns None. The method must not commit; the service needs `db = Database`."""
 
     @functools.wraps(method)
     def apply(self: Any, body: dict[str, Any]) -> EventEnvelope | None:
         envelope = EventEnvelope.model_validate(body)
         uow = self.db
-        if not uow.mark_consumed(envelope.event_id, f"{self.name}.{method.__name__}"):
+        if once and not uow.mark_consumed(envelope.event_id, f"{self.name}.{method.__name__}"):
             uow.rollback()
             return None
         method(self, envelope)
         uow.commit()
-        return envelope
-
-    return apply
-
-
-def _applied_directly(method: Callable[[Any, EventEnvelope], None]) -> Callable[[Any, dict[str, Any]], EventEnvelope]:
-    """For a method idempotent by itself: applied and committed, no inbox row."""
-
-    @functools.wraps(method)
-    def apply(self: Any, body: dict[str, Any]) -> EventEnvelope:
-        envelope = EventEnvelope.model_validate(body)
-        method(self, envelope)
-        self.db.commit()
         return envelope
 
     return apply
@@ -236,14 +223,14 @@ def _transient(exc: BaseException) -> bool:
 def on_event(source: str, event_type: str, *, once: bool = True, when: Callable[[dict[str, Any]], bool] | None = None,
              ) -> Callable[[Callable[[Any, EventEnvelope], None]], Any]:
     """The one way a service handles another's event: nameko's durable event handler, each event_id applied
-    once (consume_once), a failure retried ATTEMPTS times, then kept as a dead letter with its error (and
+    once (the inbox), a failure retried ATTEMPTS times, then kept as a dead letter with its error (and
     the message acknowledged). When the database itself is away, nothing is dead-lettered: the message goes
     back to the broker and comes again. `once=False` is for a handler idempotent by itself (it stores
     rows keyed by the event id), which then needs no inbox row. `when` says from the payload whether the
     event concerns this service at all: one that does not is acknowledged as it arrives (ServiceEventHandler)."""
 
     def decorate(method: Callable[[Any, EventEnvelope], None]) -> Any:
-        apply = consume_once(method) if once else _applied_directly(method)
+        apply = _applying(method, once)
 
         @functools.wraps(method)
         def handle(self: Any, body: dict[str, Any]) -> None:
