@@ -116,3 +116,39 @@ def test_two_instances_sweeping_together_issue_each_notice_once(system):
         per_kind = dict(session.execute(select(orm.NoticeRow.kind, func.count()).group_by(orm.NoticeRow.kind)).all())
     assert per_kind == {"supervision": 200, "accountability": 200}
     assert h.sweep(approvals_db.unit_of_work(), now=when) == (0, 0)  # a restart finds nothing left to do
+
+
+def test_a_sweep_waits_for_a_staff_action_that_holds_the_case(pg_database):
+    """A staff action locks its case and then rewrites the case's deadlines; the sweep must take the
+    same locks in the same order. Claiming the deadline first would leave each waiting on the other
+    until PostgreSQL failed one of them (deadlock detected)."""
+    url = pg_database("approvals")
+    upgrade("approvals", url)
+    approvals_db = ServiceDatabase("approvals", orm.Base.metadata, url)
+    workflow = default_workflow(HandlingLevel.TOWNSHIP, 15).model_dump_json()
+    with approvals_db.engine.begin() as conn:
+        conn.execute(text("""
+            INSERT INTO cases (application_id, receipt_no, township_code, item_code, accountable_staff_id, workflow,
+                promised_days, received_on, filed_at, status, step_index, extension_days, pauses, overall_due,
+                updated_at)
+            VALUES ('a1', '431099101-20260101-1', '431099101', 'DB-001', 6, CAST(:workflow AS json), 15,
+                DATE '2026-01-01', now(), 'in_review', 0, 0, '[]', DATE '2026-01-22', now())"""),
+                     {"workflow": workflow})
+        conn.execute(text("""
+            INSERT INTO deadlines (application_id, kind, started_on, warn_on, due_on)
+            VALUES ('a1', 'overall', DATE '2026-01-01', DATE '2026-01-19', DATE '2026-01-22')"""))
+    try:
+        with approvals_db.engine.connect() as action:
+            action.execute(text("SELECT 1 FROM cases WHERE application_id = 'a1' FOR UPDATE"))
+            sweeping = eventlet.spawn(h.sweep, approvals_db.unit_of_work(), now=datetime(2026, 2, 2, 2, tzinfo=UTC))
+            eventlet.sleep(0.5)  # the sweep has found the due deadline and waits for the case
+            action.execute(text("UPDATE deadlines SET due_on = DATE '2026-01-23' WHERE application_id = 'a1'"))
+            action.commit()
+        assert sweeping.wait() == (0, 1)
+        with approvals_db.sessions() as session:
+            kinds = sorted(session.execute(select(orm.NoticeRow.kind)).scalars())
+            due_on = session.execute(select(orm.DeadlineRow.due_on)).scalar_one()
+        assert kinds == ["accountability", "supervision"]
+        assert due_on.isoformat() == "2026-01-23"  # the action's change stands
+    finally:
+        approvals_db.dispose()

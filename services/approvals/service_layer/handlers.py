@@ -289,21 +289,30 @@ def sweep(uow: UnitOfWork, *, now: datetime) -> tuple[int, int]:
     _rederive_if_calendar_changed(uow, now)
     d = orm.DeadlineRow
     # a limit already past gets its overdue notice instead of a warning
-    to_warn = list(uow.session.execute(select(d.id).where(d.warned_at.is_(None), d.warn_on <= today, d.due_on >= today)
-                                       .order_by(d.warn_on).limit(SWEEP_BATCH)).scalars())
-    warned = sum(_claim(uow, deadline_id, d.warned_at, now, _warn) for deadline_id in to_warn)
-    to_notice = list(uow.session.execute(select(d.id).where(d.overdue_at.is_(None), d.due_on < today)
-                                         .order_by(d.due_on).limit(SWEEP_BATCH)).scalars())
-    noticed = sum(_claim(uow, deadline_id, d.overdue_at, now, _supervise) for deadline_id in to_notice)
+    to_warn = uow.session.execute(select(d.id, d.application_id).where(d.warned_at.is_(None), d.warn_on <= today,
+                                                                       d.due_on >= today)
+                                  .order_by(d.warn_on).limit(SWEEP_BATCH)).all()
+    warned = sum(_claim(uow, deadline_id, case_id, d.warned_at, now, _warn) for deadline_id, case_id in to_warn)
+    to_notice = uow.session.execute(select(d.id, d.application_id).where(d.overdue_at.is_(None), d.due_on < today)
+                                    .order_by(d.due_on).limit(SWEEP_BATCH)).all()
+    noticed = sum(_claim(uow, deadline_id, case_id, d.overdue_at, now, _supervise)
+                  for deadline_id, case_id in to_notice)
     return warned, noticed
 
 
-def _claim(uow: UnitOfWork, deadline_id: int, flag: Any, now: datetime, effect: Any) -> int:
+def _claim(uow: UnitOfWork, deadline_id: int, case_id: str, flag: Any, now: datetime, effect: Any) -> int:
+    """Lock the case before its deadline, the order every staff action and the re-derivation take:
+    claiming the deadline first would wait on an action holding the case while the action waits on
+    the deadline (a deadlock PostgreSQL breaks by failing one of them)."""
+    case_row = uow.session.execute(select(orm.CaseRow).where(orm.CaseRow.application_id == case_id)
+                                   .with_for_update()).scalar_one_or_none()
+    if case_row is None:
+        uow.rollback()
+        return 0
     if not uow.claim(update(orm.DeadlineRow).where(orm.DeadlineRow.id == deadline_id, flag.is_(None))
                      .values({flag.key: now})):
         return 0
     deadline_row = uow.session.get(orm.DeadlineRow, deadline_id)
-    case_row = uow.session.get(orm.CaseRow, deadline_row.application_id)
     effect(uow, deadline_row, case_row, now)
     uow.commit()
     return 1
@@ -347,7 +356,7 @@ def _rederive_if_calendar_changed(uow: UnitOfWork, now: datetime) -> None:
         return
     cal = calendar(uow)
     for row in uow.session.execute(select(orm.CaseRow).where(orm.CaseRow.status.in_(OPEN))
-                                   .with_for_update()).scalars():
+                                   .order_by(orm.CaseRow.application_id).with_for_update()).scalars():
         _store(uow, row, _case(row), cal, now)
     uow.commit()
 
