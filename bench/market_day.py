@@ -287,10 +287,12 @@ def main(seconds: int, profile: bool = False, quick: tuple[int, int] | None = No
                                command=[sys.executable, str(ROOT / "bench" / "monolith.py"), str(port)])
             wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200, 60,
                        "the monolith", monolith)
-            for connections in (1, 16, 64):
-                rows.append((f"monolith filing, c={connections}", wrk(
+            for connections, pause in ((1, 0), (16, 0), (64, 0), (16, PAUSE_MS)):
+                label = f"c={connections}" + (f", each pausing {pause} ms" if pause else "")
+                rows.append((f"monolith filing, {label}", wrk(
                     f"http://127.0.0.1:{port}", connections, seconds, "filing.lua",
-                    {**filing_env, "CUNBAN_BENCH_RUN": f"m{connections}-{uuid.uuid4().hex[:6]}"})))
+                    {**filing_env, "CUNBAN_BENCH_RUN": f"m{connections}-{uuid.uuid4().hex[:6]}",
+                     "CUNBAN_BENCH_PAUSE_MS": str(pause)})))
         finally:
             if monolith is not None:
                 monolith.stop()
