@@ -88,11 +88,44 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
+def buckets(url: str, metric: str, labels: str) -> dict[float, float]:
+    """One histogram's cumulative bucket counts from a /metrics page: the series whose labels include
+    `labels` (written as Prometheus prints them, in any order), summed."""
+    wanted = set(re.findall(r'\w+="[^"]*"', labels))
+    found: dict[float, float] = {}
+    for series, count in re.findall(rf"^{metric}_bucket\{{([^}}]*)\}} (\S+)$", httpx.get(url, timeout=5).text, re.M):
+        pairs = set(re.findall(r'\w+="[^"]*"', series))
+        le = next(p for p in pairs if p.startswith("le="))
+        if wanted <= pairs:
+            found[float(le[4:-1])] = found.get(float(le[4:-1]), 0.0) + float(count)
+    return found
+
+
 def lag_buckets(metrics_port: int) -> dict[float, float]:
-    text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
-    pattern = (r'cunban_event_lag_seconds_bucket\{le="([^"]+)",service="evaluation",'
-               r'type="application_filed"\} ([\d.e+]+)')
-    return {float(le): float(count) for le, count in re.findall(pattern, text)}
+    return buckets(f"http://127.0.0.1:{metrics_port}/metrics", "cunban_event_lag_seconds",
+                   'service="evaluation",type="application_filed"')
+
+
+def hops(deployment: Deployment) -> dict[str, tuple[str, str, str]]:
+    """Where a filing's time goes, outermost first: the gateway's whole request, its RPC round trip to
+    intake, intake's handler (worker set-up to result, its transaction inside)."""
+    intake = f"http://127.0.0.1:{deployment.metrics_ports['intake']}/metrics"
+    return {"gateway request": (f"{deployment.base_url}/metrics", "cunban_http_request_duration_seconds",
+                                'method="POST",route="/applications"'),
+            "RPC round trip": (f"{deployment.base_url}/metrics", "cunban_rpc_client_duration_seconds",
+                               'outcome="ok",service="intake"'),
+            "intake handler": (intake, "cunban_entrypoint_duration_seconds",
+                               'entrypoint="file_application",service="intake"')}
+
+
+def slow_shares(before: dict[str, dict[float, float]], after: dict[str, dict[float, float]]) -> str:
+    """For each hop, how many filings took longer than 50, 100 and 250 ms there."""
+    parts = []
+    for hop, counts in after.items():
+        total = counts.get(float("inf"), 0.0) - before[hop].get(float("inf"), 0.0)
+        over = [total - (counts.get(le, 0.0) - before[hop].get(le, 0.0)) for le in (0.05, 0.1, 0.25)]
+        parts.append(f"{hop} {total:.0f}: " + " / ".join(f"{n:.0f}" for n in over))
+    return "over 50 / 100 / 250 ms — " + "; ".join(parts)
 
 
 def quantile(q: float, before: dict[float, float], after: dict[float, float]) -> float:
@@ -239,6 +272,7 @@ def main(seconds: int, profile: bool = False, quick: tuple[int, int] | None = No
             loads = [quick] if quick else [(1, 0), (16, 0), (64, 0), (16, PAUSE_MS)]
             for connections, pause in loads:
                 before = lag_buckets(deployment.metrics_ports["evaluation"])
+                hop_before = {hop: buckets(*where) for hop, where in hops(deployment).items()}
                 cpu_before, window = cpu_seconds(processes(deployment)), time.monotonic()
                 sampled = {name: process.proc.pid for name, process in deployment.processes.items()}
                 tag = f"c{connections}" + (f"-eachpausing{pause}ms" if pause else "")
@@ -248,6 +282,8 @@ def main(seconds: int, profile: bool = False, quick: tuple[int, int] | None = No
                               "CUNBAN_BENCH_PAUSE_MS": str(pause)})
                 caught_up = wait_for_quiescence(deployment, servers[1], vhost, timeout=600)
                 after = lag_buckets(deployment.metrics_ports["evaluation"])
+                print(f"  {slow_shares(hop_before, {hop: buckets(*where) for hop, where in hops(deployment).items()})}",
+                      flush=True)
                 result |= {"lag_p50": quantile(0.5, before, after), "lag_p99": quantile(0.99, before, after),
                            "catch_up_s": caught_up}
                 for sampler in samplers:

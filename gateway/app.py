@@ -28,7 +28,7 @@ from gateway.routes import (
     scheduling,
     visits,
 )
-from gateway.rpc import ServiceCalls
+from gateway.rpc import ServiceCalls, in_services
 from shared.errors import TooManyAttempts
 from shared.observability import correlation_id, metrics
 from shared.settings import Settings
@@ -83,6 +83,8 @@ class Observe:
         request = Request(scope)
         incoming = request.headers.get("x-correlation-id", "")
         token = correlation_id.set(incoming if _CORRELATION.match(incoming) else uuid.uuid4().hex)
+        spent = [0.0]
+        spent_token = in_services.set(spent)
         started = time.perf_counter()
         status = 500
         answered = False
@@ -123,8 +125,15 @@ class Observe:
             metrics.http_latency.labels(request.method, template).observe(elapsed)
             if (entry := audit_entry(request, status)) is not None:
                 self.calls.audit(entry)
-            log.info("%s %s %s", request.method, template, status,
-                     extra={"entrypoint": f"{request.method} {template}"})
+            if elapsed >= self.settings.slow_seconds:
+                log.warning("slow request %s %s %s: %.0f ms, %.0f ms of it waiting for services", request.method,
+                            template, status, elapsed * 1000, spent[0] * 1000,
+                            extra={"entrypoint": f"{request.method} {template}", "elapsed_ms": round(elapsed * 1000),
+                                   "in_services_ms": round(spent[0] * 1000)})
+            else:
+                log.info("%s %s %s", request.method, template, status,
+                         extra={"entrypoint": f"{request.method} {template}"})
+            in_services.reset(spent_token)
             correlation_id.reset(token)
 
     def _refusal(self, request: Request) -> Response | None:

@@ -10,8 +10,10 @@ call runs in a green thread instead; the RpcClient underneath is the same in bot
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import logging
+import time
 from typing import Any
 
 import anyio.to_thread
@@ -31,6 +33,9 @@ log = logging.getLogger(__name__)
 AUDIT_WINDOW_SECONDS = 0.1  # how long an audit entry may wait for others to travel with
 AUDIT_BATCH = 500  # at most this many entries in one event (AuditEntries takes up to 1,000)
 
+# seconds the current request has spent waiting for services (the gateway's slow-request log tells it apart)
+in_services: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar("in_services", default=None)
+
 
 class ServiceCalls:
     def __init__(self, client: RpcClient):
@@ -46,9 +51,14 @@ class ServiceCalls:
         (the service checks again)."""
         access.authorize(caller, f"{service}.{method}")
         work = functools.partial(self.client.call, service, method, caller=caller, **kwargs)
-        if self.green:
-            return await _in_green_thread(work)
-        return await anyio.to_thread.run_sync(work)
+        started = time.perf_counter()
+        try:
+            if self.green:
+                return await _in_green_thread(work)
+            return await anyio.to_thread.run_sync(work)
+        finally:
+            if (spent := in_services.get()) is not None:
+                spent[0] += time.perf_counter() - started
 
     def audit(self, entry: AuditEntry) -> None:
         """Send an audit entry to the directory with the others of the next AUDIT_WINDOW_SECONDS, as one

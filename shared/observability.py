@@ -12,6 +12,10 @@ from typing import Any
 from nameko.extensions import DependencyProvider
 from prometheus_client import Counter, Gauge, Histogram
 
+from shared.settings import get_settings
+
+log = logging.getLogger(__name__)
+
 correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("correlation_id", default=None)
 
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -117,7 +121,7 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "correlation_id": correlation_id.get(),
         }
-        for key in ("service", "entrypoint", "event_type"):
+        for key in ("service", "entrypoint", "event_type", "elapsed_ms", "in_services_ms"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         if record.exc_info:
@@ -140,6 +144,7 @@ class Observed(DependencyProvider):
 
     def setup(self) -> None:
         self.service = self.container.service_name
+        self.slow_seconds = get_settings().slow_seconds
         self._started: dict[Any, tuple[float, contextvars.Token[str | None]]] = {}
 
     def get_dependency(self, worker_ctx: Any) -> None:
@@ -154,7 +159,11 @@ class Observed(DependencyProvider):
         if started is None:
             return
         entrypoint = worker_ctx.entrypoint.method_name
-        metrics.entrypoint_latency.labels(self.service, entrypoint).observe(time.perf_counter() - started[0])
+        elapsed = time.perf_counter() - started[0]
+        metrics.entrypoint_latency.labels(self.service, entrypoint).observe(elapsed)
+        if elapsed >= self.slow_seconds:
+            log.warning("slow handler %s.%s: %.0f ms", self.service, entrypoint, elapsed * 1000,
+                        extra={"service": self.service, "entrypoint": entrypoint, "elapsed_ms": round(elapsed * 1000)})
         outcome = "ok" if exc_info is None else "error"
         metrics.entrypoint_calls.labels(self.service, entrypoint, outcome).inc()
         if exc_info is not None:

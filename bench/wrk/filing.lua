@@ -20,11 +20,16 @@ function request()
   }, body)
 end
 
--- CUNBAN_BENCH_PAUSE_MS: each connection (a station) waits this long after an answer before its next filing,
--- so the load offered is about connections / (pause + latency) filings a second instead of as many as fit
+-- CUNBAN_BENCH_PAUSE_MS: each connection (a station) waits about this long after an answer before its next
+-- filing (and before its first), so the load offered is about connections / (pause + latency) filings a second
+-- instead of as many as fit. The wait is drawn from ½–1½ × the pause, as stations keep no common beat: with
+-- a fixed wait, wrk's connections, all opened at once, would file in step, in bursts of all of them together.
 local pause = tonumber(os.getenv("CUNBAN_BENCH_PAUSE_MS") or "0")
 if pause > 0 then
+  function init(args)
+    math.randomseed(os.time() * 100 + tid)
+  end
   function delay()
-    return pause
+    return math.random(math.floor(pause / 2), math.floor(pause * 3 / 2))
   end
 end

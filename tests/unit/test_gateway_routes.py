@@ -167,3 +167,22 @@ def test_the_audit_entries_of_a_moment_travel_as_one_event_and_none_is_left_at_s
         assert [len(AuditEntries.model_validate(e.payload).entries) for e in sent[2:]] == [AUDIT_BATCH, 1]
 
     asyncio.run(market_day())
+
+
+def test_a_slow_request_is_logged_with_the_time_it_waited_for_services(caplog):
+    import time
+
+    from fastapi.testclient import TestClient
+
+    class SlowClient:
+        def call(self, *args, **kwargs):
+            time.sleep(0.06)
+            return []
+
+    app = create_app(Settings(slow_seconds=0.05), ServiceCalls(client=SlowClient()))  # type: ignore[arg-type]
+    with caplog.at_level("INFO", logger="gateway.app"):
+        assert TestClient(app).get("/public/townships/431099101/catalogue").status_code == 200
+        assert TestClient(APP).get("/healthz").status_code == 200  # the default threshold is a second
+    slow = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(slow) == 1 and slow[0].getMessage().startswith("slow request GET /public/townships/")
+    assert slow[0].in_services_ms >= 60 and slow[0].elapsed_ms >= slow[0].in_services_ms

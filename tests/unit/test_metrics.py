@@ -40,3 +40,29 @@ def test_the_operations_metrics_the_dashboards_and_alerts_need_exist():
                    "cunban_complaints_overdue", "cunban_sessions_today", "cunban_early_warnings_open",
                    "cunban_calendar_next_year_missing"):
         assert needed in names, needed
+
+
+def test_a_slow_handler_is_logged_with_its_duration(caplog):
+    import time
+    from types import SimpleNamespace
+
+    from shared.observability import Observed
+
+    observed = Observed()
+    observed.container = SimpleNamespace(service_name="intake")
+    observed.setup()
+    assert observed.slow_seconds == 1.0  # the default threshold
+    observed.slow_seconds = 0.02
+    class Worker:  # what the provider reads of nameko's WorkerContext
+        data = {"correlation_id": "c-1"}
+        entrypoint = SimpleNamespace(method_name="file_application")
+
+    for pause in (0.0, 0.03):
+        ctx = Worker()
+        observed.worker_setup(ctx)
+        time.sleep(pause)
+        with caplog.at_level("INFO", logger="shared.observability"):
+            observed.worker_result(ctx)
+    slow = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(slow) == 1 and slow[0].getMessage().startswith("slow handler intake.file_application: ")
+    assert slow[0].elapsed_ms >= 30 and slow[0].entrypoint == "file_application"

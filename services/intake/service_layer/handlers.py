@@ -50,20 +50,17 @@ def file_application(uow: UnitOfWork, *, caller: Caller, cmd: c.ApplicationFile,
             raise
         return earlier
     day = today_in_china(now)
-    sequence = next_sequence(uow.session, orm.ReceiptCounter, township, day)
     app = orm.Application(
-        id=uuid.uuid4().hex, receipt_no=model.format_receipt(township, day, sequence),
-        township_code=township, station_code=station_code, village_code=cmd.applicant.village_code,
-        item_code=item.code, item_name=item.name, item_kind=item.kind, handling_level=item.handling_level,
-        promised_days=item.promised_days, channel=cmd.channel.value, session_id=cmd.session_id,
-        visit_id=cmd.visit_id, status=c.ApplicationStatus.RECEIVED.value, filed_at=now,
+        id=uuid.uuid4().hex, township_code=township, station_code=station_code,
+        village_code=cmd.applicant.village_code, item_code=item.code, item_name=item.name, item_kind=item.kind,
+        handling_level=item.handling_level, promised_days=item.promised_days, channel=cmd.channel.value,
+        session_id=cmd.session_id, visit_id=cmd.visit_id, status=c.ApplicationStatus.RECEIVED.value, filed_at=now,
         accountable_staff_id=caller.staff_id, materials_provided=cmd.materials_provided,
         description=cmd.description, applicant_name_enc=vault.encrypt(cmd.applicant.name),
         applicant_phone_enc=vault.encrypt(cmd.applicant.phone),
         applicant_id_card_enc=vault.encrypt(cmd.applicant.id_card),
         applicant_address_enc=vault.encrypt(cmd.applicant.address) if cmd.applicant.address else None,
         applicant_id_hash=vault.search_hash(cmd.applicant.id_card))
-    uow.session.add(app)
     stages = [orm.ApplicationStage(application_id=app.id, stage=model.RECEIVED_STAGE, occurred_at=now,
                                    actor_staff_id=caller.staff_id)]
     if cmd.complete_now:
@@ -71,6 +68,11 @@ def file_application(uow: UnitOfWork, *, caller: Caller, cmd: c.ApplicationFile,
         app.promised_deadline, app.result_note = day, cmd.result_note
         stages.append(orm.ApplicationStage(application_id=app.id, stage=ProgressStage.COMPLETED.value,
                                            occurred_at=now, actor_staff_id=caller.staff_id, note=cmd.result_note))
+    # the number holds the township's counter row until the commit (filings of a township take turns on
+    # it): everything that does not need the number is built before it is taken
+    app.receipt_no = model.format_receipt(township, day, next_sequence(uow.session, orm.ReceiptCounter, township,
+                                                                         day))
+    uow.session.add(app)
     uow.session.add_all(stages)
     try:  # the key's primary key stops a racing retry at the flush or the commit
         if idempotency_key is not None:
