@@ -229,6 +229,8 @@ def main(seconds: int, profile: bool = False, quick: tuple[int, int] | None = No
     subprocess.run([str(ROOT / "deploy/scripts/local-servers.sh"), "start"], check=True, stdout=subprocess.DEVNULL)
     if shutil.which("wrk") is None:
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, stdout=subprocess.DEVNULL)
+    if profile and not (Path(sys.executable).parent / "py-spy").exists():  # the project's `bench` extra
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", f"{ROOT}[bench]"], check=True)
     servers = (os.environ.get("CUNBAN_TEST_AMQP_HOST", "127.0.0.1"),
                os.environ.get("CUNBAN_TEST_RABBIT_API", "http://guest:guest@127.0.0.1:15672"),
                os.environ.get("CUNBAN_TEST_PG_URL", "postgresql+psycopg://cunban:cunban@127.0.0.1:5432/postgres"))

@@ -60,6 +60,13 @@ def _key_names(model: Any) -> list[str]:
     return [column.name for column in model.__table__.primary_key]
 
 
+def insert_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    """INSERT rows known to be new, at once, as one executemany of one cached statement: no objects for
+    the ORM to track and work through at the flush (a new approval case's flush was 40 % of its handler)."""
+    if rows:
+        session.connection().execute(prepared(session, model, lambda insert: insert), rows)
+
+
 def insert_or_ignore(session: Session, model: Any, rows: list[dict[str, Any]] | None = None, **values: Any) -> None:
     """INSERT a row (or rows) unless its key exists (ON CONFLICT DO NOTHING, on PostgreSQL and SQLite)."""
     statement = prepared(session, model, lambda insert: insert.on_conflict_do_nothing())

@@ -16,7 +16,7 @@ from shared.contracts.caller import STATION_ROLES, Caller, Role
 from shared.contracts.directory import HandlingLevel, WorkflowDefinition, default_workflow
 from shared.contracts.intake import ApplicationFiled
 from shared.copies import keep_calendar_day, working_calendar
-from shared.db import UnitOfWork
+from shared.db import UnitOfWork, insert_rows
 from shared.errors import Forbidden, NotFound
 from shared.idempotency import earlier_use, remember, request_hash
 from shared.observability import metrics
@@ -72,7 +72,10 @@ def _store(uow: UnitOfWork, row: orm.CaseRow, case: Case, cal: WorkingCalendar, 
     row.overall_due = case.overall_deadline(cal) if case.is_open else None
     row.step_due = case.step_deadline(cal) if case.is_open else None
     row.updated_at = now
-    if not new:  # a new case goes in with its limits and who it waits for, in one flush at the commit
+    if new:  # the row was never added to the session: it goes in as one INSERT, its limits and inbox after it
+        insert_rows(uow.session, orm.CaseRow, [{column.key: getattr(row, column.key)
+                                                for column in orm.CaseRow.__table__.columns}])
+    else:
         uow.session.flush()
     _sync_deadlines(uow, case, row, cal, new)
     _sync_waiting(uow, case, row, new)
@@ -109,9 +112,9 @@ def _sync_deadlines(uow: UnitOfWork, case: Case, row: orm.CaseRow, cal: WorkingC
             wanted.pop(limit, None)
         else:
             uow.session.delete(deadline_row)
-    for (kind, step, started), (warn, due) in wanted.items():
-        uow.session.add(orm.DeadlineRow(application_id=row.application_id, kind=kind, step_name=step,
-                                        started_on=started, warn_on=warn, due_on=due))
+    insert_rows(uow.session, orm.DeadlineRow, [
+        {"application_id": row.application_id, "kind": kind, "step_name": step, "started_on": started,
+         "warn_on": warn, "due_on": due} for (kind, step, started), (warn, due) in wanted.items()])
 
 
 def _sync_waiting(uow: UnitOfWork, case: Case, row: orm.CaseRow, new: bool) -> None:
@@ -123,18 +126,16 @@ def _sync_waiting(uow: UnitOfWork, case: Case, row: orm.CaseRow, new: bool) -> N
         step = case.workflow.steps[-1]
     elif case.status is CaseStatus.COMPLETED:  # waiting to be handed over at the station
         roles = sorted(STATION_ROLES) if case.station_code else [Role.TOWNSHIP_CADRE]
-        for role in roles:
-            uow.session.add(orm.WaitingRow(application_id=row.application_id, role=role.value,
-                                           township_code=case.township_code, station_code=case.station_code,
-                                           due_on=None))
+        insert_rows(uow.session, orm.WaitingRow, [
+            {"application_id": row.application_id, "role": role.value, "township_code": case.township_code,
+             "station_code": case.station_code, "due_on": None} for role in roles])
         return
     else:
         return
     station = case.station_code if step.level is HandlingLevel.VILLAGE else None
-    for role in step.roles:
-        uow.session.add(orm.WaitingRow(application_id=row.application_id, role=role.value,
-                                       township_code=case.township_code, station_code=station,
-                                       due_on=row.step_due or row.overall_due))
+    insert_rows(uow.session, orm.WaitingRow, [
+        {"application_id": row.application_id, "role": role.value, "township_code": case.township_code,
+         "station_code": station, "due_on": row.step_due or row.overall_due} for role in step.roles])
 
 
 # ---- opening a case ---------------------------------------------------------------------------------------
@@ -155,9 +156,7 @@ def open_case(uow: UnitOfWork, *, filed: ApplicationFiled, now: datetime) -> boo
                       accountable_staff_id=filed.accountable_staff_id, workflow=workflow.model_dump(mode="json"),
                       promised_days=filed.promised_days, received_on=case.received_on, filed_at=filed.filed_at,
                       status=case.status.value, step_index=0, extension_days=0, pauses=[], updated_at=now)
-    cal = calendar(uow)  # read before the row is added: its query would flush the row, and _store update it
-    uow.session.add(row)
-    _store(uow, row, case, cal, now, new=True)
+    _store(uow, row, case, calendar(uow), now, new=True)  # the row is written by _store, never added
     return True
 
 
