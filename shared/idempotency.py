@@ -15,7 +15,7 @@ from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from shared.contracts.caller import Caller
-from shared.db import UnitOfWork
+from shared.db import UnitOfWork, insert_rows
 from shared.errors import Conflict
 from shared.messaging_tables import UtcDateTime
 
@@ -57,6 +57,7 @@ def earlier_use(uow: UnitOfWork, keys: Any, caller: Caller, key: str, digest: st
 
 def remember(uow: UnitOfWork, keys: Any, caller: Caller, key: str, digest: str, record_id: str,
              now: datetime, **extra: Any) -> None:
-    """Keep the key in the transaction that creates the record (a racing retry fails at commit on the key)."""
-    uow.session.add(keys(staff_id=caller.staff_id or 0, key=key, request_hash=digest, record_id=record_id,
-                         created_at=now, **extra))
+    """Keep the key in the transaction that creates the record: one INSERT, after the record's own (a
+    racing retry fails on the key, here or at the commit)."""
+    insert_rows(uow.session, keys, [{"staff_id": caller.staff_id or 0, "key": key, "request_hash": digest,
+                                     keys.record_column: record_id, "created_at": now, **extra}])

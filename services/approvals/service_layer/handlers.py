@@ -16,7 +16,7 @@ from shared.contracts.caller import STATION_ROLES, Caller, Role
 from shared.contracts.directory import HandlingLevel, WorkflowDefinition, default_workflow
 from shared.contracts.intake import ApplicationFiled
 from shared.copies import keep_calendar_day, working_calendar
-from shared.db import UnitOfWork, insert_rows
+from shared.db import UnitOfWork, insert_rows, values_of
 from shared.errors import Forbidden, NotFound
 from shared.idempotency import earlier_use, remember, request_hash
 from shared.observability import metrics
@@ -73,8 +73,7 @@ def _store(uow: UnitOfWork, row: orm.CaseRow, case: Case, cal: WorkingCalendar, 
     row.step_due = case.step_deadline(cal) if case.is_open else None
     row.updated_at = now
     if new:  # the row was never added to the session: it goes in as one INSERT, its limits and inbox after it
-        insert_rows(uow.session, orm.CaseRow, [{column.key: getattr(row, column.key)
-                                                for column in orm.CaseRow.__table__.columns}])
+        insert_rows(uow.session, orm.CaseRow, [values_of(row)])
     else:
         uow.session.flush()
     _sync_deadlines(uow, case, row, cal, new)

@@ -19,7 +19,7 @@ from shared.contracts.approvals import ApplicationProgressed, Outcome, ProgressS
 from shared.contracts.caller import Caller
 from shared.contracts.directory import ItemKind
 from shared.copies import check_occasion, check_village
-from shared.db import UnitOfWork
+from shared.db import UnitOfWork, insert_rows, values_of
 from shared.errors import CunbanError, NotFound, ValidationFailed
 from shared.idempotency import earlier_use, remember, request_hash
 from shared.pii import PersonalDataVault, mask_id_card, mask_name, mask_phone
@@ -72,12 +72,11 @@ def file_application(uow: UnitOfWork, *, caller: Caller, cmd: c.ApplicationFile,
     # it): everything that does not need the number is built before it is taken
     app.receipt_no = model.format_receipt(township, day, next_sequence(uow.session, orm.ReceiptCounter, township,
                                                                          day))
-    uow.session.add(app)
-    uow.session.add_all(stages)
-    try:  # the key's primary key stops a racing retry at the flush or the commit
+    try:  # the key's primary key stops a racing retry at its INSERT or the commit
+        insert_rows(uow.session, orm.Application, [values_of(app)])  # the objects are never added: plain INSERTs
+        insert_rows(uow.session, orm.ApplicationStage, [values_of(stage) for stage in stages])
         if idempotency_key is not None:
             remember(uow, orm.IdempotencyKey, caller, idempotency_key, digest, app.id, now)
-        uow.session.flush()
         _announce_filing(uow, app, item.required_materials,
                          vault.contact_check(app.receipt_no, cmd.applicant.phone[-4:]), now)
         uow.commit()
