@@ -290,7 +290,7 @@ def main(seconds: int, profile: bool = False, quick: tuple[int, int] | None = No
                            "catch_up_s": caught_up}
                 for sampler in samplers:
                     sampler.wait(timeout=60)
-                label = f"c={connections}" + (f", each pausing {pause} ms" if pause else "")
+                label = f"c={connections}" + (f", each pausing {pause // 2}–{pause * 3 // 2} ms" if pause else "")
                 rows.append((f"cunban filing, {label}", result))
                 cost = cpu_per_request(deployment, cpu_before, result["rps"] * seconds, idle,
                                        time.monotonic() - window)
@@ -326,7 +326,7 @@ def main(seconds: int, profile: bool = False, quick: tuple[int, int] | None = No
             wait_until(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200, 60,
                        "the monolith", monolith)
             for connections, pause in ((1, 0), (16, 0), (64, 0), (16, PAUSE_MS)):
-                label = f"c={connections}" + (f", each pausing {pause} ms" if pause else "")
+                label = f"c={connections}" + (f", each pausing {pause // 2}–{pause * 3 // 2} ms" if pause else "")
                 rows.append((f"monolith filing, {label}", wrk(
                     f"http://127.0.0.1:{port}", connections, seconds, "filing.lua",
                     {**filing_env, "CUNBAN_BENCH_RUN": f"m{connections}-{uuid.uuid4().hex[:6]}",
