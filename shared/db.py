@@ -255,9 +255,9 @@ class UnitOfWork:
             source=self.service, type=type_, version=version, occurred_at=now or utcnow(),
             correlation_id=self.correlation_id, township_code=township_code, payload=payload,
         )
-        self.session.execute(prepared(self.session, self._outbox, lambda insert: insert), {
+        insert_rows(self.session, self._outbox, [{
             "event_id": envelope.event_id, "event_type": type_, "body": envelope.model_dump(mode="json"),
-            "created_at": envelope.occurred_at})
+            "created_at": envelope.occurred_at}])
         self._recorded += 1
         return envelope
 
