@@ -268,7 +268,8 @@ class UnitOfWork:
         return insert_new(self.session, self._inbox, event_id=event_id, handler=handler, processed_at=utcnow())
 
     def copy(self, model: type, key: Any) -> Any:
-        """A row of a read-model copy by its key, or None: cached by the process (CopyCache)."""
+        """A row of a read-model copy (or of another table whose rows, once written, stay) by its key, or
+        None: cached by the process (CopyCache)."""
         return self.copies.get(self.session, model, key)
 
     def keep_newest(self, model: type, key: Any, values: dict[str, Any]) -> None:

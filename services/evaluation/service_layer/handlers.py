@@ -145,9 +145,13 @@ def _add(uow: UnitOfWork, facts: list[f.Fact]) -> int:
             {"level": level.value, "unit": unit, "metric": fact.metric.value, "day": fact.day, "total": fact.value,
              "records": 1} for level, unit in units], key=["level", "unit", "metric", "day"],
             summed=["total", "records"])
-        insert_or_ignore(uow.session, orm.UnitTownship, [
-            {"level": level.value, "unit": unit, "township_code": fact.township_code}
-            for level, unit in units if level is not c.Level.COUNTY])
+        # a unit's township is written once and read through the process's copy cache: a busy station's
+        # facts find it there instead of inserting it again and again
+        unknown = [{"level": level.value, "unit": unit, "township_code": fact.township_code}
+                   for level, unit in units
+                   if level is not c.Level.COUNTY and uow.copy(orm.UnitTownship, (level.value, unit)) is None]
+        if unknown:
+            insert_or_ignore(uow.session, orm.UnitTownship, unknown)
         added += 1
     return added
 
