@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -231,6 +232,10 @@ class CopyCache:
         self._rows.pop((model, key), None)
 
 
+class BatchEnded(Exception):
+    """A handler tried to end the transaction it shares with the other events of its batch."""
+
+
 class UnitOfWork:
     """One transaction: the state change, the events announcing it (outbox) and the events it consumed
     (inbox) commit together or not at all."""
@@ -248,6 +253,7 @@ class UnitOfWork:
         self.dead_letters = metadata.tables[DEAD_LETTERS]
         self._on_commit = on_commit
         self._recorded = 0
+        self._in_batch = False
 
     def record_event(self, type_: str, payload: dict[str, Any], *, now: datetime | None = None,
                      township_code: str | None = None, version: int = 1) -> EventEnvelope:
@@ -328,7 +334,23 @@ class UnitOfWork:
         self.rollback()
         return False
 
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Several events applied in this one transaction (on_event's batches): a commit or rollback one of
+        them asks for would end the others' work with its own, so inside the batch it raises instead, and
+        the batch's events are applied one by one."""
+        self._in_batch = True
+        try:
+            yield
+        finally:
+            self._in_batch = False
+
+    def _not_in_batch(self, what: str) -> None:
+        if self._in_batch:
+            raise BatchEnded(f"a handler asked to {what} in the middle of a batch of events")
+
     def commit(self) -> None:
+        self._not_in_batch("commit")
         self.session.commit()
         for model, key in self._changed_copies:  # a worker may have read the old row meanwhile
             self.copies.forget(model, key)
@@ -340,6 +362,7 @@ class UnitOfWork:
     def rollback(self) -> None:
         """Undo the transaction; if the database already cut the connection (a restart), the session lets
         go of it instead (the server rolled back) — never an error of its own on top of the first."""
+        self._not_in_batch("roll back")
         self._recorded = 0
         try:
             self.session.rollback()

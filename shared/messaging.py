@@ -15,6 +15,7 @@ from typing import Any
 
 from kombu.entity import PERSISTENT_DELIVERY_MODE
 from nameko.events import EventHandler
+from nameko.exceptions import ContainerBeingKilled
 from nameko.extensions import DependencyProvider
 from nameko.standalone.events import get_event_exchange
 from sqlalchemy import bindparam, func, insert, select, update
@@ -26,7 +27,7 @@ from shared.contracts.envelope import EventEnvelope
 from shared.contracts.operations import DeadLetterQuery, DeadLetterView, ReplayRequest, ReplayResult
 from shared.db import Database, ServiceDatabase
 from shared.messaging_tables import DEAD_LETTERS, OUTBOX
-from shared.observability import metrics
+from shared.observability import correlation_id, metrics
 from shared.publishing import KeptProducer
 from shared.service import CarryOnWithoutBroker, rpc
 
@@ -34,14 +35,21 @@ log = logging.getLogger(__name__)
 
 
 class ServiceEventHandler(CarryOnWithoutBroker, EventHandler):
-    """nameko's durable event handler, carrying on when the broker goes away under it. An event whose
-    payload does not concern the handler (on_event's `when`) is acknowledged as it arrives: no worker, no
-    database session."""
+    """nameko's durable event handler, carrying on when the broker goes away under it, and handing its
+    method the events in batches: what arrived while the last batch was being applied goes to one worker
+    (at most the queue's prefetch, nameko's max_workers), applied in one transaction by on_event. A quiet
+    queue gives batches of one, so nothing waits for a batch to fill; a busy one pays for a worker, a
+    session and a commit once per batch instead of once per event. One batch of a handler at a time per
+    process; each message is acknowledged (or handed back) after its batch's worker has ended. An event
+    whose payload does not concern the handler (on_event's `when`) is acknowledged as it arrives: no
+    worker, no database session."""
 
     def setup(self) -> None:
         super().setup()
         subscription = getattr(getattr(self.container.service_cls, self.method_name), "subscription", None)
         self.when = subscription[3] if subscription else None
+        self._arrived: list[tuple[Any, Any]] = []
+        self._applying = False
 
     def handle_message(self, body: Any, message: Any) -> None:
         payload = body.get("payload") if isinstance(body, dict) else None
@@ -49,7 +57,32 @@ class ServiceEventHandler(CarryOnWithoutBroker, EventHandler):
             self.queue_consumer.ack_message(message)
             metrics.events_consumed.labels(self.container.service_name, self.event_type, "ignored").inc()
             return
-        super().handle_message(body, message)
+        self._arrived.append((body, message))
+        if not self._applying:
+            self._applying = True
+            self._next_batch()
+
+    def _next_batch(self) -> None:
+        batch, self._arrived = self._arrived, []
+        if not batch:
+            self._applying = False
+            return
+        try:  # the worker carries the first event's headers; each event's own correlation id is set as applied
+            self.container.spawn_worker(self, ([body for body, _ in batch],), {},
+                                        context_data=self.unpack_message_headers(batch[0][1]),
+                                        handle_result=functools.partial(self._batch_done, batch))
+        except ContainerBeingKilled:
+            for _, message in batch:
+                self.queue_consumer.requeue_message(message)
+            self._applying = False
+
+    def _batch_done(self, batch: list[tuple[Any, Any]], worker_ctx: Any, result: Any = None,
+                    exc_info: Any = None) -> tuple[Any, Any]:
+        for _, message in batch:
+            self.handle_result(message, worker_ctx, result, exc_info)
+        # the next batch gets a worker of its own once this one has let go of its place in the pool
+        self.container.spawn_managed_thread(self._next_batch)
+        return result, exc_info
 
 
 class EventPublisher:
@@ -182,20 +215,26 @@ def relay_once(db: ServiceDatabase, publish: Callable[[dict[str, Any]], None], b
 
 
 def _applying(method: Callable[[Any, EventEnvelope], None], once: bool,
-              ) -> Callable[[Any, dict[str, Any]], EventEnvelope | None]:
-    """Wrap an event handler method: the envelope parsed, the method run, the transaction committed. With
-    `once`, each event_id is applied once — marked in the inbox in the same transaction as its effect; a
-    duplicate returns None. The method must not commit; the service needs `db = Database`."""
+              ) -> Callable[..., EventEnvelope | None]:
+    """Wrap an event handler method: the envelope parsed, the method run, the transaction committed (unless
+    the event is one of a batch: its caller commits). With `once`, each event_id is applied once — marked
+    in the inbox in the same transaction as its effect; a duplicate returns None. The method must not
+    commit; the service needs `db = Database`."""
 
     @functools.wraps(method)
-    def apply(self: Any, body: dict[str, Any]) -> EventEnvelope | None:
+    def apply(self: Any, body: dict[str, Any], commit: bool = True) -> EventEnvelope | None:
         envelope = EventEnvelope.model_validate(body)
         uow = self.db
+        # what this event causes carries the correlation id of what caused it (a batch holds several)
+        uow.correlation_id = envelope.correlation_id or envelope.event_id
+        correlation_id.set(uow.correlation_id)
         if once and not uow.mark_consumed(envelope.event_id, f"{self.name}.{method.__name__}"):
-            uow.rollback()
+            if commit:
+                uow.rollback()
             return None
         method(self, envelope)
-        uow.commit()
+        if commit:
+            uow.commit()
         return envelope
 
     return apply
@@ -233,30 +272,62 @@ def on_event(source: str, event_type: str, *, once: bool = True, when: Callable[
         apply = _applying(method, once)
 
         @functools.wraps(method)
-        def handle(self: Any, body: dict[str, Any]) -> None:
-            delay = BACKOFF_SECONDS
-            for attempt in range(1, ATTEMPTS + 1):
-                try:
-                    _applied(self.name, event_type, apply(self, body))
-                    return
-                except Exception as exc:
-                    self.db.rollback()
-                    if _transient(exc):
-                        time.sleep(1.0)  # let the database come back before the broker redelivers
-                        raise
-                    if attempt == ATTEMPTS:
-                        _dead_letter(self, method.__name__, body, exc, attempt)
-                        return
-                    log.warning("event handler failed; retrying", exc_info=True,
-                                extra={"service": self.name, "event_type": event_type})
-                    time.sleep(delay)
-                    delay *= 2
+        def handle(self: Any, bodies: list[dict[str, Any]] | dict[str, Any]) -> None:
+            # a batch of events (ServiceEventHandler), or one (a test, say)
+            bodies = bodies if isinstance(bodies, list) else [bodies]
+            metrics.event_batch_size.labels(self.name, event_type).observe(len(bodies))
+            if len(bodies) > 1 and _applied_together(self, apply, event_type, bodies):
+                return
+            for body in bodies:
+                _apply_alone(self, apply, method.__name__, event_type, body)
 
         handle.apply = apply  # type: ignore[attr-defined]  # what a replay runs
         handle.subscription = (source, event_type, once, when)  # type: ignore[attr-defined]  # what it listens to
         return ServiceEventHandler.decorator(source, event_type, requeue_on_error=True)(handle)
 
     return decorate
+
+
+def _applied_together(service: Any, apply: Callable[..., EventEnvelope | None], event_type: str,
+                      bodies: list[dict[str, Any]]) -> bool:
+    """Apply a batch in one transaction. Any failure, or a handler that would end the transaction itself,
+    undoes the whole batch and returns False: its events are then applied one by one, each with its own
+    retries and dead letter, as if they had come alone."""
+    uow = service.db
+    try:
+        with uow.batch():
+            envelopes = [apply(service, body, commit=False) for body in bodies]
+        uow.commit()
+    except Exception:
+        uow.rollback()
+        log.info("a batch of %d events failed together; applying them one by one", len(bodies), exc_info=True,
+                 extra={"service": service.name, "event_type": event_type})
+        return False
+    for envelope in envelopes:
+        _applied(service.name, event_type, envelope)
+    return True
+
+
+def _apply_alone(service: Any, apply: Callable[..., EventEnvelope | None], method_name: str, event_type: str,
+                 body: dict[str, Any]) -> None:
+    """One event in its own transaction, tried ATTEMPTS times, then kept as a dead letter."""
+    delay = BACKOFF_SECONDS
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            _applied(service.name, event_type, apply(service, body))
+            return
+        except Exception as exc:
+            service.db.rollback()
+            if _transient(exc):
+                time.sleep(1.0)  # let the database come back before the broker redelivers
+                raise
+            if attempt == ATTEMPTS:
+                _dead_letter(service, method_name, body, exc, attempt)
+                return
+            log.warning("event handler failed; retrying", exc_info=True,
+                        extra={"service": service.name, "event_type": event_type})
+            time.sleep(delay)
+            delay *= 2
 
 
 def _dead_letter(service: Any, method_name: str, body: dict[str, Any], exc: Exception, attempts: int) -> None:

@@ -14,11 +14,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from cunban.registry import nameko_config
 from services.directory.adapters.orm import Base as DirectoryBase
 from services.directory.service import DirectoryService
+from shared.clock import utcnow
 from shared.contracts.caller import Caller, Role
 from shared.contracts.envelope import EventEnvelope
 from shared.db import Database
 from shared.errors import NotFound, ValidationFailed
-from shared.messaging import on_event
+from shared.messaging import EventPublisher, on_event
 from shared.messaging_tables import add_messaging_tables
 from shared.migrate import upgrade
 from shared.observability import Observed, metrics
@@ -54,14 +55,7 @@ class TownshipListener:
 
     @on_event("directory", "township_changed")
     def on_township_changed(self, envelope: EventEnvelope) -> None:
-        row = self.db.session.get(SeenTownship, envelope.payload["code"])
-        if row is None:
-            self.db.session.add(SeenTownship(code=envelope.payload["code"], name=envelope.payload["name"],
-                                             version=envelope.payload["version"], times_applied=1))
-        else:
-            row.times_applied += 1
-            if envelope.payload["version"] > row.version:
-                row.name, row.version = envelope.payload["name"], envelope.payload["version"]
+        _see(self.db.session, envelope.payload)
 
     @on_event("directory", "township_changed", once=False, when=lambda p: p["code"].endswith("9"))
     def on_township_ending_in_nine(self, envelope: EventEnvelope) -> None:
@@ -69,6 +63,31 @@ class TownshipListener:
 
 
 NINES: list[str] = []  # what the handler with `when` was given
+
+
+def _see(session: Session, township: dict) -> None:
+    row = session.get(SeenTownship, township["code"])
+    if row is None:
+        session.add(SeenTownship(code=township["code"], name=township["name"], version=township["version"],
+                                 times_applied=1))
+    else:
+        row.times_applied += 1
+        if township["version"] > row.version:
+            row.name, row.version = township["name"], township["version"]
+
+
+class BatchListener:
+    """Fails on a township named "poison", as a handler with a bug in one corner would."""
+
+    name = "batch_listener"
+    db = Database(ListenerBase.metadata)
+    observed = Observed()
+
+    @on_event("directory", "township_changed")
+    def on_township_changed(self, envelope: EventEnvelope) -> None:
+        if envelope.payload["name"] == "poison":
+            raise ValueError("this township cannot be applied")
+        _see(self.db.session, envelope.payload)
 
 
 @pytest.fixture
@@ -192,3 +211,55 @@ def test_an_event_that_does_not_concern_a_handler_is_acknowledged_without_runnin
     wait_until(lambda: _seen(system["listener"], "431099109"), 30, "both townships")
     wait_until(lambda: NINES == ["431099109"], 30, "the township ending in 9 to reach its handler")
     assert ignored._value.get() >= before + 1  # the other (and the county's bootstrap) acknowledged unseen
+
+
+def test_events_waiting_in_the_queue_are_applied_in_batches_each_once(amqp_uri, pg_database):
+    """Events that queued while the consumer was away come to it in batches of up to the prefetch, each
+    batch in one transaction; an event delivered twice within a batch is applied once; a batch holding an
+    event that fails is applied again one by one, so only that event becomes a dead letter."""
+    url = pg_database("batch_listener")
+    engine = create_engine(url)
+    ListenerBase.metadata.create_all(engine)
+    config = nameko_config(Settings(amqp_uri=amqp_uri), [])
+    config["DB_URLS"] = {"batch_listener": url}
+    runner = ServiceRunner(config)
+    runner.add_service(BatchListener)
+    runner.start()  # declares the listener's durable queue
+    runner.stop()
+    sizes = metrics.event_batch_size.labels("batch_listener", "township_changed")
+    batches_before, events_before = sum(b.get() for b in sizes._buckets), sizes._sum.get()
+    duplicates = metrics.events_consumed.labels("batch_listener", "township_changed", "duplicate")
+    duplicates_before = duplicates._value.get()
+
+    publish = EventPublisher(amqp_uri, "directory", config)
+    envelopes = [EventEnvelope(source="directory", type="township_changed", occurred_at=utcnow(),
+                               payload={"code": f"431099{300 + n}", "name": "poison" if n == 17 else f"镇{n}",
+                                        "version": 1}).model_dump(mode="json") for n in range(40)]
+    for envelope in envelopes + envelopes[:5]:  # five delivered twice
+        publish(envelope)
+    publish.close()
+
+    runner = ServiceRunner(config)
+    runner.add_service(BatchListener)
+    runner.start()
+    try:
+        dead_letters = ListenerBase.metadata.tables["dead_letters"]
+
+        def poisoned() -> list:
+            with engine.connect() as conn:
+                return conn.execute(dead_letters.select()).all()
+
+        wait_until(lambda: all(_seen(engine, f"431099{300 + n}") for n in range(40) if n != 17), 60,
+                   "every good township")
+        assert [row.event_id for row in wait_until(poisoned, 60, "the poison's dead letter")] == \
+            [envelopes[17]["event_id"]]
+        wait_until(lambda: duplicates._value.get() >= duplicates_before + 5, 30, "the five repeats recognised")
+        time.sleep(0.5)
+        assert all(_seen(engine, f"431099{300 + n}")[2] == 1 for n in range(40) if n != 17)
+        assert _seen(engine, "431099317") is None
+        handed = sizes._sum.get() - events_before
+        assert handed == 45  # every delivery handed to a worker once, in one batch or another
+        assert sum(b.get() for b in sizes._buckets) - batches_before < handed  # and some batches held more than one
+    finally:
+        runner.stop()
+        engine.dispose()
