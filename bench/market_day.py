@@ -10,7 +10,8 @@ Every service runs as its own process on RabbitMQ + PostgreSQL, as deployed (tes
 Usage: .venv/bin/python bench/market_day.py [seconds per measurement, default 10] [--profile] [--quick]
 --profile samples every service and the gateway with py-spy (pip install -e '.[bench]') while filing;
 --quick measures filing at c=16 only (--quick=N: at N connections; --quick=N,P: each pausing P ms between
-filings), for trying a change. Each filing load also prints the CPU milliseconds each process (services,
+filings), for trying a change; --backlog only the filing path with the consumers stopped, and how fast
+they work off the backlog once started again. Each filing load also prints the CPU milliseconds each process (services,
 gateway, RabbitMQ, PostgreSQL) spent per filing.
 Starts RabbitMQ and PostgreSQL from the OS's packages if needed (deploy/scripts/local-servers.sh) and
 installs wrk. CUNBAN_TEST_AMQP_HOST, CUNBAN_TEST_RABBIT_API and CUNBAN_TEST_PG_URL point elsewhere.
@@ -225,7 +226,7 @@ def hot_spots(path: Path, top: int = 12) -> list[str]:
     return lines
 
 
-def main(seconds: int, profile: bool = False, quick: tuple[int, int] | None = None) -> None:
+def main(seconds: int, profile: bool = False, quick: tuple[int, int] | None = None, backlog: bool = False) -> None:
     subprocess.run([str(ROOT / "deploy/scripts/local-servers.sh"), "start"], check=True, stdout=subprocess.DEVNULL)
     if shutil.which("wrk") is None:
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, stdout=subprocess.DEVNULL)
@@ -258,9 +259,15 @@ def main(seconds: int, profile: bool = False, quick: tuple[int, int] | None = No
             filing_env = {"CUNBAN_BENCH_TOKEN": token, "CUNBAN_BENCH_FILING": json.dumps(FILING)}
             print(f"system up; {seconds} s per measurement; logs in {logs}", flush=True)
 
-            if quick:  # only filing at one concurrency, after a warm-up: for trying a change
-                wrk(base, quick[0], 3, "filing.lua", {**filing_env, "CUNBAN_BENCH_RUN": uuid.uuid4().hex[:8]})
+            if quick or backlog:  # only filing at one concurrency, after a warm-up: for trying a change
+                wrk(base, quick[0] if quick else 16, 3, "filing.lua",
+                    {**filing_env, "CUNBAN_BENCH_RUN": uuid.uuid4().hex[:8]})
                 wait_for_quiescence(deployment, servers[1], vhost, timeout=600)
+                if backlog:
+                    rows.append(("cunban filing, c=16, downstream consumers stopped",
+                                 consumers_stopped(deployment, base, filing_env, seconds, servers[1], vhost)))
+                    finish(rows, costs, None)
+                    return
             else:
                 rate, p50, p99 = broker_round_trips(amqp_uri, 3000, 1)
                 rows.append(("raw kombu request/reply, 1 client", {"rps": rate, "p50": p50, "p99": p99}))
@@ -300,21 +307,8 @@ def main(seconds: int, profile: bool = False, quick: tuple[int, int] | None = No
                 finish(rows, costs, logs if profile else None)
                 return
 
-            # the synchronous path alone: the consumers that do the downstream work (approval cases,
-            # figures, market-day links) stopped, their events waiting in their queues; then how fast
-            # they catch up once started again
-            downstream = ("approvals", "scheduling", "evaluation")
-            for name in downstream:
-                deployment.stop(name)
-            result = wrk(base, 16, seconds, "filing.lua", {**filing_env, "CUNBAN_BENCH_RUN": uuid.uuid4().hex[:8]})
-            started = time.monotonic()
-            for name in downstream:
-                deployment.restart(name)
-            wait_for_quiescence(deployment, servers[1], vhost, timeout=900)
-            result["catch_up_s"] = time.monotonic() - started
-            result["events_per_s"] = result["rps"] * seconds / result["catch_up_s"]
-            rows.append(("cunban filing, c=16, downstream consumers stopped", result))
-            print(f"  filing alone: {result}", flush=True)
+            rows.append(("cunban filing, c=16, downstream consumers stopped",
+                         consumers_stopped(deployment, base, filing_env, seconds, servers[1], vhost)))
 
             rows.append(("cunban market-day mix, c=16", market_day_mix(base, agent, supervisor, token, seconds)))
 
@@ -336,6 +330,25 @@ def main(seconds: int, profile: bool = False, quick: tuple[int, int] | None = No
                 monolith.stop()
             deployment.stop_all()
     finish(rows, costs, logs if profile else None)
+
+
+def consumers_stopped(deployment: Deployment, base: str, filing_env: dict[str, str], seconds: int, rabbit_api: str,
+                      vhost: str) -> dict[str, float]:
+    """The synchronous path alone: the consumers that do the downstream work (approval cases, figures,
+    market-day links) stopped, their events waiting in their queues; then how fast they work the backlog
+    off once started again (events_per_s: filings a second)."""
+    downstream = ("approvals", "scheduling", "evaluation")
+    for name in downstream:
+        deployment.stop(name)
+    result = wrk(base, 16, seconds, "filing.lua", {**filing_env, "CUNBAN_BENCH_RUN": uuid.uuid4().hex[:8]})
+    started = time.monotonic()
+    for name in downstream:
+        deployment.restart(name)
+    wait_for_quiescence(deployment, rabbit_api, vhost, timeout=900)
+    result["catch_up_s"] = time.monotonic() - started
+    result["events_per_s"] = result["rps"] * seconds / result["catch_up_s"]
+    print(f"  filing alone: {result}", flush=True)
+    return result
 
 
 def finish(rows: list[tuple[str, dict[str, float]]], costs: list[tuple[str, str, dict[str, float]]],
@@ -413,4 +426,5 @@ if __name__ == "__main__":
     arguments = [a for a in sys.argv[1:] if not a.startswith("--")]
     quick = next(((int(c or 16), int(p or 0)) for a in sys.argv if a.startswith("--quick")
                   for c, _, p in [a.partition("=")[2].partition(",")]), None)
-    main(int(arguments[0]) if arguments else 10, profile="--profile" in sys.argv, quick=quick)
+    main(int(arguments[0]) if arguments else 10, profile="--profile" in sys.argv, quick=quick,
+         backlog="--backlog" in sys.argv)
