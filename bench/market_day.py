@@ -107,6 +107,27 @@ def lag_buckets(metrics_port: int) -> dict[float, float]:
                    'service="evaluation",type="application_filed"')
 
 
+def batch_sizes(deployment: Deployment) -> dict[str, tuple[float, float]]:
+    """How many application_filed events approvals' and evaluation's handlers have been handed, and in how
+    many batches (cunban_event_batch_size's sum and count, since each process started)."""
+    found = {}
+    for service in ("approvals", "evaluation"):
+        page = httpx.get(f"http://127.0.0.1:{deployment.metrics_ports[service]}/metrics", timeout=5).text
+        series = r'\{[^}]*type="application_filed"[^}]*\} (\S+)$'
+        events = re.search(rf"^cunban_event_batch_size_sum{series}", page, re.M)
+        batches = re.search(rf"^cunban_event_batch_size_count{series}", page, re.M)
+        found[service] = (float(events[1]) if events else 0.0, float(batches[1]) if batches else 0.0)
+    return found
+
+
+def per_batch(before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]) -> str:
+    shares = []
+    for service, (events, batches) in after.items():
+        events_before, batches_before = before.get(service, (0.0, 0.0))
+        shares.append(f"{service} {(events - events_before) / max(1.0, batches - batches_before):.1f}")
+    return "events per batch (application_filed): " + ", ".join(shares)
+
+
 def hops(deployment: Deployment) -> dict[str, tuple[str, str, str]]:
     """Where a filing's time goes, outermost first: the gateway's whole request, its RPC round trip to
     intake, intake's handler (worker set-up to result, its transaction inside)."""
@@ -282,6 +303,7 @@ def main(seconds: int, profile: bool = False, quick: tuple[int, int] | None = No
             for connections, pause in loads:
                 before = lag_buckets(deployment.metrics_ports["evaluation"])
                 hop_before = {hop: buckets(*where) for hop, where in hops(deployment).items()}
+                batched_before = batch_sizes(deployment)
                 cpu_before, window = cpu_seconds(processes(deployment)), time.monotonic()
                 sampled = {name: process.proc.pid for name, process in deployment.processes.items()}
                 tag = f"c{connections}" + (f"-eachpausing{pause}ms" if pause else "")
@@ -293,6 +315,7 @@ def main(seconds: int, profile: bool = False, quick: tuple[int, int] | None = No
                 after = lag_buckets(deployment.metrics_ports["evaluation"])
                 print(f"  {slow_shares(hop_before, {hop: buckets(*where) for hop, where in hops(deployment).items()})}",
                       flush=True)
+                print(f"  {per_batch(batched_before, batch_sizes(deployment))}", flush=True)
                 result |= {"lag_p50": quantile(0.5, before, after), "lag_p99": quantile(0.99, before, after),
                            "catch_up_s": caught_up}
                 for sampler in samplers:
@@ -347,7 +370,7 @@ def consumers_stopped(deployment: Deployment, base: str, filing_env: dict[str, s
     wait_for_quiescence(deployment, rabbit_api, vhost, timeout=900)
     result["catch_up_s"] = time.monotonic() - started
     result["events_per_s"] = result["rps"] * seconds / result["catch_up_s"]
-    print(f"  filing alone: {result}", flush=True)
+    print(f"  filing alone: {result}; after the restart, {per_batch({}, batch_sizes(deployment))}", flush=True)
     return result
 
 
