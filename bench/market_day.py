@@ -109,13 +109,13 @@ def lag_buckets(metrics_port: int) -> dict[float, float]:
 
 def batch_sizes(deployment: Deployment) -> dict[str, tuple[float, float]]:
     """How many application_filed events approvals' and evaluation's handlers have been handed, and in how
-    many batches (cunban_event_batch_size's sum and count, since each process started)."""
+    many batches (cunban_event_batch_size_events's sum and count, since each process started)."""
     found = {}
     for service in ("approvals", "evaluation"):
         page = httpx.get(f"http://127.0.0.1:{deployment.metrics_ports[service]}/metrics", timeout=5).text
         series = r'\{[^}]*type="application_filed"[^}]*\} (\S+)$'
-        events = re.search(rf"^cunban_event_batch_size_sum{series}", page, re.M)
-        batches = re.search(rf"^cunban_event_batch_size_count{series}", page, re.M)
+        events = re.search(rf"^cunban_event_batch_size_events_sum{series}", page, re.M)
+        batches = re.search(rf"^cunban_event_batch_size_events_count{series}", page, re.M)
         found[service] = (float(events[1]) if events else 0.0, float(batches[1]) if batches else 0.0)
     return found
 

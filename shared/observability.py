@@ -48,7 +48,8 @@ class _Metrics:
             "cunban_event_lag_seconds", "From an event's occurrence to its handler applying it (consumer lag)",
             ["service", "type"], buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300))
         self.event_batch_size = Histogram(
-            "cunban_event_batch_size", "Events one handler's worker was handed together (applied in one transaction)",
+            "cunban_event_batch_size_events",
+            "Events one handler's worker was handed together (applied in one transaction)",
             ["service", "type"], buckets=(1, 2, 4, 8, 16, 32))
         self.dead_letters = Gauge(
             "cunban_dead_letters_waiting", "Events kept as dead letters, not yet replayed", ["service"])

@@ -65,6 +65,9 @@ SYSTEM = dashboard("cunban-system", "cunban · system overview", [
         ("sum by (service) (rate(cunban_events_published_total[5m]))", "published by {{service}}"),
         ('sum by (service) (rate(cunban_events_consumed_total{outcome="applied"}[5m]))', "applied by {{service}}")],
           unit="ops"),
+    panel("Events applied per transaction (batch size) by consumer", [
+        ("sum by (service) (rate(cunban_event_batch_size_events_sum[5m]))"
+         " / sum by (service) (rate(cunban_event_batch_size_events_count[5m]))", "{{service}}")]),
     panel("RabbitMQ messages ready", [("sum(rabbitmq_queue_messages_ready)", "ready"),
                                       ("sum(rabbitmq_queue_messages_unacked)", "unacked")], width=12),
     panel("Rate-limited requests", [("sum by (limit) (rate(cunban_http_rate_limited_total[5m]))", "{{limit}}")],
