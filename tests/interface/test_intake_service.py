@@ -371,3 +371,59 @@ def test_an_event_that_keeps_failing_becomes_a_dead_letter_and_replays_once(inta
     assert intake(admin).replay_dead_letters()["replayed"] == []
     with pytest.raises(Forbidden):
         intake(AGENT).dead_letters()
+
+
+def test_a_batch_is_applied_together_and_a_bad_event_in_it_alone(intake, intake_db, monkeypatch, caplog):
+    """What the broker hands a handler at once is applied in one transaction; an event delivered twice in
+    it is applied once; when one event fails, the others are applied one by one and only it becomes a
+    dead letter; a handler that would commit by itself in a batch gets the batch applied one by one."""
+    import shared.copies
+    import shared.messaging
+
+    monkeypatch.setattr(shared.messaging, "BACKOFF_SECONDS", 0)
+    real_keep = shared.copies.keep_village
+
+    def broken_for_009(uow, model, payload):
+        if payload["code"].endswith("009"):
+            raise RuntimeError("the village copy is broken")
+        real_keep(uow, model, payload)
+
+    monkeypatch.setattr(shared.copies, "keep_village", broken_for_009)
+
+    def village(n: int) -> dict:
+        return intake.event("directory", "village_changed",
+                            {"code": f"{QS}{n:03d}", "township_code": QS, "name": f"村{n}", "version": 1})
+
+    def kept(n: int) -> bool:
+        with intake_db.sessions() as session:
+            return session.get(orm.VillageCopy, f"{QS}{n:03d}") is not None
+
+    def marks() -> int:
+        with intake_db.sessions() as session:
+            return session.query(orm.Base.metadata.tables["inbox"]).count()
+
+    def applied_alone() -> int:
+        return sum("applying them one by one" in r.getMessage() for r in caplog.records)
+
+    caplog.set_level("INFO", logger="shared.messaging")
+    first, bad, second = village(5), village(9), village(6)
+    before = marks()
+    intake().on_village_changed([first, second, first])
+    assert kept(5) and kept(6) and applied_alone() == 0  # together
+    assert marks() == before + 2  # one inbox mark each: the repeat in the batch was recognised
+
+    third, fourth = village(7), village(8)
+    intake().on_village_changed([third, bad, fourth])
+    assert kept(7) and kept(8) and not kept(9)
+    admin = Caller(staff_id=1, role=Role.COUNTY_ADMIN)
+    assert [d["body"]["event_id"] for d in intake(admin).dead_letters()] == [bad["event_id"]]
+    assert applied_alone() == 1
+
+    def committing(uow, model, payload):  # a handler ending its own transaction
+        real_keep(uow, model, payload)
+        uow.commit()
+
+    monkeypatch.setattr(shared.copies, "keep_village", committing)
+    intake().on_village_changed([village(10), village(11)])
+    assert kept(10) and kept(11) and applied_alone() == 2
+    assert len(intake(admin).dead_letters()) == 1
