@@ -254,6 +254,21 @@ class UnitOfWork:
         self._on_commit = on_commit
         self._recorded = 0
         self._in_batch = False
+        self._gathered: dict[str, tuple[Callable[[UnitOfWork, dict[Any, Any]], None], dict[Any, Any]]] = {}
+
+    def gathered(self, name: str, write: Callable[[UnitOfWork, dict[Any, Any]], None]) -> dict[Any, Any]:
+        """A dict this transaction gathers writes in, written once by `write(uow, gathered)` just before the
+        commit (or at `write_gathered`): what the events of a batch add to one row is summed first, and the
+        rows are locked for the commit only (evaluation's daily totals)."""
+        if name not in self._gathered:
+            self._gathered[name] = (write, {})
+        return self._gathered[name][1]
+
+    def write_gathered(self) -> None:
+        gathered, self._gathered = self._gathered, {}
+        for write, values in gathered.values():
+            if values:
+                write(self, values)
 
     def record_event(self, type_: str, payload: dict[str, Any], *, now: datetime | None = None,
                      township_code: str | None = None, version: int = 1) -> EventEnvelope:
@@ -351,6 +366,7 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self._not_in_batch("commit")
+        self.write_gathered()
         self.session.commit()
         for model, key in self._changed_copies:  # a worker may have read the old row meanwhile
             self.copies.forget(model, key)
@@ -364,6 +380,7 @@ class UnitOfWork:
         go of it instead (the server rolled back) — never an error of its own on top of the first."""
         self._not_in_batch("roll back")
         self._recorded = 0
+        self._gathered = {}
         try:
             self.session.rollback()
         except DBAPIError:

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from nameko.testing.services import worker_factory
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from services.evaluation.adapters import orm
 from services.evaluation.service import EvaluationService
@@ -375,3 +376,22 @@ def test_rankings_suppress_small_samples_and_the_lists_show_their_records(evalua
     townships = h.ranking(uow, caller=ADMIN, query=parse(h.c.RankingQuery, {**YEAR, "level": "township"}))
     assert [x.unit for x in townships.units] == [QS]
     uow.close()
+
+
+def test_a_batch_of_filings_is_counted_once_each_in_one_transaction(evaluation_db):
+    """What the broker hands the counting handler at once (ServiceEventHandler's batches): one
+    transaction, the county's and township's daily totals summed over the batch before they are written,
+    an event delivered twice in the batch counted once."""
+    envelopes = [EventEnvelope(source="intake", type="application_filed", occurred_at=_at(0),
+                               payload={**_filed(n), "filed_at": _at(0).isoformat()}).model_dump(mode="json")
+                 for n in range(6)]
+    worker = worker_factory(EvaluationService, db=evaluation_db.unit_of_work(), caller=WorkerCaller(Caller.system()))
+    worker.on_application_filed(envelopes + envelopes[:2])
+    worker.db.close()
+    assert _figures(evaluation_db, level="township", unit=QS).counts["received"] == 6
+    assert _figures(evaluation_db, caller=ADMIN, level="county").counts["received"] == 6
+    assert _figures(evaluation_db, level="station", unit=STATIONS[1]).counts["received"] == 1
+    with evaluation_db.sessions() as session:  # one row a unit, metric and day, each filing added once
+        county = session.execute(select(orm.DailyTotal.total, orm.DailyTotal.records)
+                                 .where(orm.DailyTotal.level == "county", orm.DailyTotal.metric == "received")).all()
+        assert [(int(total), records) for total, records in county] == [(6, 6)]

@@ -42,7 +42,8 @@ def _case(row: orm.CaseRow) -> Case:
 
 
 _CALENDARS: dict[str, tuple[int, WorkingCalendar]] = {}  # per database: the calendar, at its change count
-CALENDAR_CHANGED = select(orm.CalendarState.changed).where(orm.CalendarState.id == 1)  # built once, asked each time
+# built once and asked each time, of the table rather than the mapped class: no ORM query context for one number
+CALENDAR_CHANGED = select(orm.CalendarState.__table__.c.changed).where(orm.CalendarState.__table__.c.id == 1)
 
 
 def calendar(uow: UnitOfWork) -> WorkingCalendar:

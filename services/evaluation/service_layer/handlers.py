@@ -133,7 +133,8 @@ def _learn(app: f.ApplicationRecord, event_type: str, p: dict[str, Any], day: da
 
 def _add(uow: UnitOfWork, facts: list[f.Fact]) -> int:
     """Insert the facts not yet counted and add each to the daily totals of every unit it belongs to
-    (one upsert for all of a fact's units)."""
+    (gathered over the transaction, summed per row and written just before the commit: `_write_totals`)."""
+    totals = uow.gathered("daily_totals", _write_totals)
     added = 0
     for fact in facts:
         if not insert_new(uow.session, orm.FactRow, metric=fact.metric.value, ref=fact.ref, day=fact.day,
@@ -141,10 +142,10 @@ def _add(uow: UnitOfWork, facts: list[f.Fact]) -> int:
                           village_code=fact.village_code, staff_id=fact.staff_id, value=fact.value):
             continue  # counted already
         units = fact.units()
-        insert_or_add(uow.session, orm.DailyTotal, [
-            {"level": level.value, "unit": unit, "metric": fact.metric.value, "day": fact.day, "total": fact.value,
-             "records": 1} for level, unit in units], key=["level", "unit", "metric", "day"],
-            summed=["total", "records"])
+        for level, unit in units:
+            key = (level.value, unit, fact.metric.value, fact.day)
+            total, records = totals.get(key, (0, 0))
+            totals[key] = (total + fact.value, records + 1)
         # a unit's township is written once and read through the process's copy cache: a busy station's
         # facts find it there instead of inserting it again and again
         unknown = [{"level": level.value, "unit": unit, "township_code": fact.township_code}
@@ -154,6 +155,15 @@ def _add(uow: UnitOfWork, facts: list[f.Fact]) -> int:
             insert_or_ignore(uow.session, orm.UnitTownship, unknown)
         added += 1
     return added
+
+
+def _write_totals(uow: UnitOfWork, totals: dict[tuple[str, str, str, date], tuple[float, int]]) -> None:
+    """One upsert adding what the transaction counted to each daily total, in key order (two transactions
+    adding to the same rows lock them in the same order)."""
+    insert_or_add(uow.session, orm.DailyTotal, [
+        {"level": level, "unit": unit, "metric": metric, "day": day, "total": total, "records": records}
+        for (level, unit, metric, day), (total, records) in sorted(totals.items())],
+        key=["level", "unit", "metric", "day"], summed=["total", "records"])
 
 
 # ---- reading ---------------------------------------------------------------------------------------------
@@ -571,6 +581,7 @@ def rebuild(uow: UnitOfWork, *, batch: int = 5000) -> c.RebuildReport:
             facts += apply_event(uow, event_type=row.event_type, occurred_at=row.occurred_at, payload=row.payload)
         events += len(rows)
         last = rows[-1].seq
+        uow.write_gathered()  # each chunk's totals, not the whole log's held in memory
         uow.session.expunge_all()
     uow.commit()
     return c.RebuildReport(events=events, facts=facts, seconds=round(time.perf_counter() - started, 3))
