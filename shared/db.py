@@ -95,7 +95,9 @@ def insert_new(session: Session, model: Any, **values: Any) -> bool:
 def insert_or_add(session: Session, model: Any, rows: list[dict[str, Any]], *, key: list[str],
                   summed: list[str]) -> None:
     """INSERT rows, or where a row's key exists add its `summed` columns to the stored ones (ON CONFLICT
-    DO UPDATE), as one executemany of one cached statement, on PostgreSQL and SQLite alike."""
+    DO UPDATE), as one executemany of one cached statement, on PostgreSQL and SQLite alike. No two rows may
+    share a key: on PostgreSQL they go as one multi-row statement (make_engine), which may not update a
+    row twice."""
     statement = prepared(session, model, lambda insert: insert.on_conflict_do_update(
         index_elements=key, set_={name: model.__table__.c[name] + insert.excluded[name] for name in summed}),
         tuple(key), tuple(summed))
@@ -119,6 +121,13 @@ def make_engine(url: str) -> Engine:
     # a connection for every nameko worker (max_workers 10), the outbox relay and the timers, so none is
     # opened and closed per request under load (SCRAM authentication costs milliseconds of CPU)
     engine = create_engine(url, pool_size=16, max_overflow=8)
+    # several rows of one INSERT (a filing's stages, a case's limits and inboxes, a batch's daily totals, the
+    # gateway's audit entries) go as one multi-row statement, as SQLAlchemy does for psycopg2, instead of
+    # psycopg's executemany pipeline (a select and a send per row, then a sync): 334 → 315 µs of CPU for two
+    # rows, 390 → 333 µs for five, the same for an upsert of five (interleaved, under eventlet), and one
+    # statement for PostgreSQL instead of several. An `ON CONFLICT DO UPDATE` so sent must not hold one key
+    # twice (insert_or_add).
+    engine.dialect.use_insertmanyvalues_wo_returning = True
     event.listen(engine, "checkin", _checked_in)
     event.listen(engine, "checkout", _ping_if_idle)
     return engine
