@@ -78,10 +78,12 @@ class ServiceEventHandler(CarryOnWithoutBroker, EventHandler):
 
     def _batch_done(self, batch: list[tuple[Any, Any]], worker_ctx: Any, result: Any = None,
                     exc_info: Any = None) -> tuple[Any, Any]:
-        for _, message in batch:
-            self.handle_result(message, worker_ctx, result, exc_info)
-        # the next batch gets a worker of its own once this one has let go of its place in the pool
-        self.container.spawn_managed_thread(self._next_batch)
+        try:
+            for _, message in batch:
+                self.handle_result(message, worker_ctx, result, exc_info)
+        finally:  # whatever became of the acknowledgements, the handler goes on with what arrived meanwhile,
+            # in a worker of its own once this one has let go of its place in the pool
+            self.container.spawn_managed_thread(self._next_batch)
         return result, exc_info
 
 
