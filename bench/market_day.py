@@ -11,8 +11,9 @@ Usage: .venv/bin/python bench/market_day.py [seconds per measurement, default 10
 --profile samples every service and the gateway with py-spy (pip install -e '.[bench]') while filing;
 --quick measures filing at c=16 only (--quick=N: at N connections; --quick=N,P: each pausing P ms between
 filings), for trying a change; --backlog only the filing path with the consumers stopped, and how fast
-they work off the backlog once started again. Each filing load also prints the CPU milliseconds each process (services,
-gateway, RabbitMQ, PostgreSQL) spent per filing.
+they work off the backlog once started again. Each filing load also prints the CPU milliseconds each
+process (services, gateway, RabbitMQ, PostgreSQL) spent per filing, and how many events approvals' and
+evaluation's handlers took per batch.
 Starts RabbitMQ and PostgreSQL from the OS's packages if needed (deploy/scripts/local-servers.sh) and
 installs wrk. CUNBAN_TEST_AMQP_HOST, CUNBAN_TEST_RABBIT_API and CUNBAN_TEST_PG_URL point elsewhere.
 """
@@ -280,7 +281,7 @@ def main(seconds: int, profile: bool = False, quick: tuple[int, int] | None = No
             filing_env = {"CUNBAN_BENCH_TOKEN": token, "CUNBAN_BENCH_FILING": json.dumps(FILING)}
             print(f"system up; {seconds} s per measurement; logs in {logs}", flush=True)
 
-            if quick or backlog:  # only filing at one concurrency, after a warm-up: for trying a change
+            if quick or backlog:  # for trying a change: a warm-up, then one filing load or the backlog only
                 wrk(base, quick[0] if quick else 16, 3, "filing.lua",
                     {**filing_env, "CUNBAN_BENCH_RUN": uuid.uuid4().hex[:8]})
                 wait_for_quiescence(deployment, servers[1], vhost, timeout=600)
