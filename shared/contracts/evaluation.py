@@ -280,6 +280,7 @@ class Ranking(Contract):
     end: date
     settings: ScoreSettings
     units: list[ScoredUnit]  # ranked first, by score; then the unranked
+    basis: Basis = Basis.COHORT  # what the scores' rates are of
 
 
 class HonourEntry(Contract):
@@ -297,3 +298,4 @@ class HonourLists(Contract):
     end: date
     commendation: list[HonourEntry]  # 表彰
     accountability: list[HonourEntry]  # 责任追究
+    basis: Basis = Basis.COHORT  # what the ranking behind the lists was scored on

@@ -391,7 +391,7 @@ def test_figures_say_whether_they_are_of_a_cohort_or_a_flow(client, qs_superviso
     assert report["basis"] == "flow" and "期内办结申请事项" in report["summary"]
     honours = client.get("/honours", headers=qs_supervisor, params={"level": "staff", "township": QS,
                                                                    "basis": "flow"})
-    assert honours.status_code == 200
+    assert honours.status_code == 200 and honours.json()["basis"] == "flow"
     bad = client.get("/figures", headers=qs_supervisor, params={**township, "basis": "both"})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_failed"
 

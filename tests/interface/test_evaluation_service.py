@@ -486,7 +486,7 @@ def test_nobody_on_the_accountability_list_is_commended_and_only_the_top_share_i
     uow.close()
     assert [ranks[s] for s in STATIONS[:5]] == [1, 2, 3, 4, 5]
     assert [e.unit for e in lists.accountability] == [STATIONS[0], STATIONS[3], STATIONS[4]]
-    assert [e.unit for e in lists.commendation] == [STATIONS[1]]
+    assert [e.unit for e in lists.commendation] == [STATIONS[1]] and lists.basis == "cohort"
     assert lists.commendation[0].reasons == ["第2名，综合得分0.80"]
 
 

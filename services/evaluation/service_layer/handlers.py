@@ -398,7 +398,7 @@ def ranking(uow: UnitOfWork, *, caller: Caller, query: c.RankingQuery) -> c.Rank
              for unit, township, value, parts, received, figures_ in scored]
     units.sort(key=lambda x: (x.rank is None, x.rank or 0, -(x.score or 0), x.unit))
     return c.Ranking(level=query.level, township_code=query.township_code, start=query.start, end=query.end,
-                     settings=settings, units=units)
+                     settings=settings, units=units, basis=query.basis)
 
 
 def honour_lists(uow: UnitOfWork, *, caller: Caller, query: c.RankingQuery) -> c.HonourLists:
@@ -441,7 +441,7 @@ def honour_lists(uow: UnitOfWork, *, caller: Caller, query: c.RankingQuery) -> c
                                   records=behind(x.unit, c.Metric.SATISFIED))
                     for x in ranked.units if x.unit in top and x.unit not in accountable]
     return c.HonourLists(level=query.level, township_code=query.township_code, start=query.start, end=query.end,
-                         commendation=commendation, accountability=accountability)
+                         commendation=commendation, accountability=accountability, basis=query.basis)
 
 
 def update_gauges(uow: UnitOfWork, *, now: datetime) -> None:
