@@ -448,6 +448,20 @@ def test_the_cadre_who_held_a_late_step_answers_for_it_and_the_first_receiver_fo
     assert [r.metric for r in lists.accountability[0].records] == ["accountability"]
 
 
+def test_a_staff_members_on_time_score_is_of_the_steps_they_held(evaluation_db, deliver):
+    _late_step_case(deliver)
+    uow = evaluation_db.unit_of_work()
+    h.set_score_settings(uow, caller=ADMIN, now=_at(1), cmd=parse(h.c.ScoreSettings, {"min_sample": 1}))
+    ranking = h.ranking(uow, caller=SUPERVISOR, query=parse(h.c.RankingQuery, {
+        **YEAR, "level": "staff", "township_code": QS}))
+    uow.close()
+    by_unit = {x.unit: x for x in ranking.units}
+    cadre, agent = by_unit[str(CADRE_ID)], by_unit[str(AGENT_ID)]
+    assert cadre.rank is not None and cadre.components["on_time"] == 0  # a step handled counts as a sample
+    assert agent.components["on_time"] is None  # the late step was not the agent's
+    assert agent.components["completion"] == 1
+
+
 def test_a_rebuild_attributes_steps_and_accountability_as_the_events_did(evaluation_db, deliver):
     _late_step_case(deliver)
     before = {u: _figures(evaluation_db, level="staff", unit=u).counts for u in (str(AGENT_ID), str(CADRE_ID))}
