@@ -19,6 +19,9 @@ Unit = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,32}$",
                                    description="staff id, station code, village or township code; none for the county")]
 Start = Annotated[date | None, Query(description="first day (default: 1 January of this year)")]
 End = Annotated[date | None, Query(description="last day (default: today, China time)")]
+BasisQuery = Annotated[c.Basis, Query(description="cohort (default): of the applications received in the period, "
+                                                  "how many are completed and on time; flow: what happened in the "
+                                                  "period, whenever received (no completion rate)")]
 
 
 def _period(start: date | None, end: date | None) -> dict[str, str]:
@@ -28,11 +31,11 @@ def _period(start: date | None, end: date | None) -> dict[str, str]:
 
 @router.get("/figures", operation_id="figures", response_model=c.Figures)
 async def figures(level: c.Level, caller: CurrentStaff, calls: Calls, unit: Unit = None, start: Start = None,
-                  end: End = None) -> dict:
+                  end: End = None, basis: BasisQuery = c.Basis.COHORT) -> dict:
     """受理数, 办结数, 办结率, 承诺期限兑现率, 群众满意率, average working days, overdue, substantiated complaints,
     sessions, visits, consultations, activities and deeds of one unit over a period."""
     return await calls.call("evaluation", "figures", caller=caller,
-                            query={"level": level, "unit": unit, **_period(start, end)})
+                            query={"level": level, "unit": unit, **_period(start, end), "basis": basis})
 
 
 @router.get("/figures/records", operation_id="figure_records", response_model=list[c.FactView])
@@ -51,12 +54,12 @@ FILE_TYPES = {"csv": "text/csv; charset=utf-8",
 @router.get("/townships/{code}/report", operation_id="township_report", response_model=c.TownshipReport,
             responses={200: {"content": {media: {} for media in FILE_TYPES.values()}}})
 async def township_report(code: Annotated[str, Path(pattern=r"^\d{9}$")], caller: CurrentStaff, calls: Calls,
-                          start: Start = None, end: End = None,
+                          start: Start = None, end: End = None, basis: BasisQuery = c.Basis.COHORT,
                           format: Literal["json", "csv", "xlsx", "png"] = "json") -> dict | Response:
     """The township's summary in its own words ("今年以来，全镇各服务站共开展六大服务活动…次…"), its figures
     and those of each station, village and staff member, and the monthly trend; `format=csv` or `xlsx`
     (one sheet per level) for a spreadsheet, `png` for the trend chart."""
-    query = {"township_code": code, **_period(start, end)}
+    query = {"township_code": code, **_period(start, end), "basis": basis}
     if format == "json":
         return await calls.call("evaluation", "township_report", caller=caller, query=query)
     data = await calls.call("evaluation", "township_report_file", caller=caller, query=query, format=format)
@@ -122,16 +125,16 @@ async def set_score_settings(body: c.ScoreSettings, caller: CurrentStaff, calls:
 
 @router.get("/rankings", operation_id="ranking", response_model=c.Ranking)
 async def ranking(level: c.Level, caller: CurrentStaff, calls: Calls, township: Township = None,
-                  start: Start = None, end: End = None) -> dict:
+                  start: Start = None, end: End = None, basis: BasisQuery = c.Basis.COHORT) -> dict:
     """Staff, stations or villages within a township, or townships across the county, by composite score
     with each component shown; units below the minimum sample are shown but not ranked."""
     return await calls.call("evaluation", "ranking", caller=caller,
-                            query={"level": level, "township_code": township, **_period(start, end)})
+                            query={"level": level, "township_code": township, **_period(start, end), "basis": basis})
 
 
 @router.get("/honours", operation_id="honour_lists", response_model=c.HonourLists)
 async def honour_lists(level: c.Level, caller: CurrentStaff, calls: Calls, township: Township = None,
-                       start: Start = None, end: End = None) -> dict:
+                       start: Start = None, end: End = None, basis: BasisQuery = c.Basis.COHORT) -> dict:
     """表彰 and 责任追究 lists, each entry with its reasons and the records behind them."""
     return await calls.call("evaluation", "honour_lists", caller=caller,
-                            query={"level": level, "township_code": township, **_period(start, end)})
+                            query={"level": level, "township_code": township, **_period(start, end), "basis": basis})

@@ -135,6 +135,10 @@ class EvaluationService(KeepsCalendar, DeadLetters):
     def on_supervision_notice_issued(self, envelope: EventEnvelope) -> None:
         self._count(envelope)
 
+    @on_event("approvals", "accountability_recorded", once=False)
+    def on_accountability_recorded(self, envelope: EventEnvelope) -> None:
+        self._count(envelope)
+
     @on_event("scheduling", "session_attendance_recorded", once=False)
     def on_session_attendance_recorded(self, envelope: EventEnvelope) -> None:
         self._count(envelope)

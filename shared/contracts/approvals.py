@@ -42,6 +42,11 @@ class ApplicationProgressed(Contract):
     outcome: Outcome | None = None
     reason: str | None = None
     missing_materials: list[str] = Field(default_factory=list)
+    # a review step this action closed (approve, return, deny), for evaluation: which, its due day, and who
+    # held it — its claimant (签收), or the actor when nobody had claimed it. Added later: absent before.
+    handled_step: str | None = None
+    handled_step_due: date | None = None
+    step_holder_staff_id: int | None = None
 
 
 # ---- RPC payloads and views -------------------------------------------------------------------------

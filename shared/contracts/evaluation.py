@@ -38,6 +38,25 @@ class Metric(StrEnum):
     SERVICE_ACTIVITIES = "service_activities"  # 服务活动: events held
     PRACTICAL_DEEDS = "practical_deeds"  # 办实事: deeds done
     COMPLAINTS = "complaints"  # complaints registered
+    # cohort: of the applications received (counted on their filing day), those completed so far, on time,
+    # and their working days — so a period's rates are of what it received and never pass 100 %
+    COHORT_COMPLETED = "cohort_completed"
+    COHORT_ON_TIME = "cohort_on_time"
+    COHORT_WORKING_DAYS = "cohort_working_days"
+    # what a staff member handled: review steps they held (claimed 签收, or closed unclaimed) and closed,
+    # those closed by the step's due day, and the 责任追究 records approvals made against them
+    STEPS_HANDLED = "steps_handled"
+    STEPS_ON_TIME = "steps_on_time"
+    ACCOUNTABILITY = "accountability"
+
+
+class Basis(StrEnum):
+    """What a period's completion figures describe. cohort: of the applications received in the period,
+    how many are completed (so far) and on time; flow: what happened in the period (completions in it,
+    whenever the application was received), which has no completion rate."""
+
+    COHORT = "cohort"
+    FLOW = "flow"
 
 
 UnitCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
@@ -48,6 +67,7 @@ class FiguresQuery(Contract):
     unit: UnitCode | None = None  # staff id, station code, village/township code; none for the county
     start: date
     end: date
+    basis: Basis = Basis.COHORT
 
     @model_validator(mode="after")
     def _sound(self) -> FiguresQuery:
@@ -64,11 +84,13 @@ class Figures(Contract):
     township_code: str | None  # the township the unit belongs to (None for the county)
     start: date
     end: date
-    counts: dict[Metric, float]
-    completion_rate: float | None  # 办结率 = completed / received
-    on_time_rate: float | None  # 承诺期限兑现率 = on time / completed
+    basis: Basis = Basis.COHORT  # what the completion rates and the on-time rate are of
+    counts: dict[Metric, float]  # each metric on its own day (received on filing, completed on completion …)
+    completion_rate: float | None  # 办结率: cohort_completed / received (None for flow)
+    on_time_rate: float | None  # 承诺期限兑现率: on time / completed, of the cohort or of the period's completions
     satisfaction_rate: float | None  # 群众满意率 = satisfied / ratings
     average_working_days: float | None  # to complete
+    step_on_time_rate: float | None = None  # of the review steps the staff member held: closed by their due day
 
 
 class RecordsQuery(Contract):
@@ -109,6 +131,7 @@ class ReportQuery(Contract):
     township_code: Annotated[str, StringConstraints(pattern=r"^\d{9}$")]
     start: date
     end: date
+    basis: Basis = Basis.COHORT
 
     @model_validator(mode="after")
     def _sound(self) -> ReportQuery:
@@ -122,6 +145,7 @@ class TownshipReport(Contract):
     township_name: str
     start: date
     end: date
+    basis: Basis = Basis.COHORT
     summary: str  # the township's own sentence, in Chinese
     township: Figures
     stations: list[Figures]
@@ -133,7 +157,7 @@ class TownshipReport(Contract):
 class MonthFigures(Contract):
     month: str  # YYYY-MM
     received: int
-    completed: int
+    completed: int  # cohort: of those received that month; flow: completed that month
     on_time_rate: float | None
     satisfaction_rate: float | None
 
@@ -207,7 +231,8 @@ class ScoreSettings(Contract):
         ScoreComponent.COMPLETION: 0.25, ScoreComponent.ON_TIME: 0.25, ScoreComponent.SATISFACTION: 0.3,
         ScoreComponent.ATTENDANCE: 0.1, ScoreComponent.CONDUCT: 0.1})
     min_sample: int = Field(default=10, ge=1, le=100000)
-    commend_top: int = Field(default=3, ge=0, le=100)  # 表彰: the best ranked
+    commend_top: int = Field(default=3, ge=0, le=100)  # 表彰: at most this many places …
+    commend_share: float = Field(default=0.2, gt=0, le=1)  # … and only the top share of the ranked (at least 1)
     accountability_below: float = Field(default=0.6, ge=0, le=1)  # 责任追究: a score below this …
     accountability_overdue: int = Field(default=3, ge=1, le=1000)  # … or this many overdue items
 
@@ -225,6 +250,7 @@ class RankingQuery(Contract):
     township_code: Annotated[str, StringConstraints(pattern=r"^\d{9}$")] | None = None  # None: across the county
     start: date
     end: date
+    basis: Basis = Basis.COHORT
 
     @model_validator(mode="after")
     def _sound(self) -> RankingQuery:
@@ -254,6 +280,7 @@ class Ranking(Contract):
     end: date
     settings: ScoreSettings
     units: list[ScoredUnit]  # ranked first, by score; then the unranked
+    basis: Basis = Basis.COHORT  # what the scores' rates are of
 
 
 class HonourEntry(Contract):
@@ -271,3 +298,4 @@ class HonourLists(Contract):
     end: date
     commendation: list[HonourEntry]  # 表彰
     accountability: list[HonourEntry]  # 责任追究
+    basis: Basis = Basis.COHORT  # what the ranking behind the lists was scored on

@@ -70,6 +70,24 @@ def test_from_filing_to_completion(client):
     assert public["promised_deadline"] == accepted["overall_due"]
     counts = client.get("/approvals/counts", headers=supervisor).json()
     assert counts.get("delivered") == 1
+    # evaluation: the agent received it (首问); each reviewer handled the step they held, in time
+    staff = client.get("/staff", headers=supervisor, params={"limit": 500})
+    assert staff.status_code == 200, staff.text
+    usernames = {"agent": "qs_agent1", "committee": "qs_committee1", "department": "qs_nongji"}
+    ids = {name: next(str(s["id"]) for s in staff.json() if s["username"] == username)
+           for name, username in usernames.items()}
+
+    def staff_figures(name):
+        return client.get("/figures", headers=supervisor, params={"level": "staff", "unit": ids[name]}).json()
+
+    handled = wait_until(lambda: (f := staff_figures("department"))["counts"]["steps_handled"] >= 1 and f, 20,
+                         "evaluation to count the department's step")
+    assert handled["counts"]["steps_on_time"] == 1 and handled["step_on_time_rate"] == 1
+    assert handled["counts"]["received"] == 0
+    committee_figures = staff_figures("committee")
+    assert committee_figures["counts"]["steps_handled"] == 1 and committee_figures["counts"]["accountability"] == 0
+    agent_figures = staff_figures("agent")
+    assert agent_figures["counts"]["received"] >= 1 and agent_figures["counts"]["steps_handled"] == 0
 
 
 def test_reasons_are_required_and_other_townships_see_nothing(client):

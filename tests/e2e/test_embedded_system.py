@@ -376,6 +376,26 @@ def test_the_townships_figures_and_report_follow_what_was_done(client, qs_superv
     assert bad_weights.status_code == 422 and "add up to 1" in bad_weights.text
 
 
+def test_figures_say_whether_they_are_of_a_cohort_or_a_flow(client, qs_supervisor):
+    """Cohort by default (of what the period received); ?basis=flow for what happened in it, with no
+    completion rate; the report's sentence follows; anything else is a 422 with a stable code."""
+    township = {"level": "township", "unit": QS}
+    cohort = client.get("/figures", headers=qs_supervisor, params=township)
+    flow = client.get("/figures", headers=qs_supervisor, params={**township, "basis": "flow"})
+    assert cohort.status_code == 200 and cohort.json()["basis"] == "cohort"
+    assert flow.status_code == 200 and flow.json()["basis"] == "flow" and flow.json()["completion_rate"] is None
+    for figures in (cohort.json(), flow.json()):
+        assert all(r is None or 0 <= r <= 1 for r in (figures["completion_rate"], figures["on_time_rate"]))
+    assert cohort.json()["counts"]["cohort_completed"] <= cohort.json()["counts"]["received"]
+    report = client.get(f"/townships/{QS}/report", headers=qs_supervisor, params={"basis": "flow"}).json()
+    assert report["basis"] == "flow" and "期内办结申请事项" in report["summary"]
+    honours = client.get("/honours", headers=qs_supervisor, params={"level": "staff", "township": QS,
+                                                                   "basis": "flow"})
+    assert honours.status_code == 200 and honours.json()["basis"] == "flow"
+    bad = client.get("/figures", headers=qs_supervisor, params={**township, "basis": "both"})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_failed"
+
+
 def test_data_survives_a_restart_and_the_demo_is_not_loaded_twice(system):
     """Run last in this module: stops the system and starts it again on the same data folder."""
     system["process"].stop()

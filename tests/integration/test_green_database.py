@@ -121,7 +121,8 @@ def test_two_events_of_one_application_applied_at_once_are_both_counted(pg_datab
         app = connection.execute(select(orm.ApplicationRow.__table__)).one()
         assert (app.township_code, app.filed_on, app.completed_on) == ("QS", now.date(), now.date())
         metrics = sorted(connection.execute(select(orm.FactRow.metric)).scalars())
-        assert metrics == ["completed", "on_time", "received", "working_days"]
+        assert metrics == ["cohort_completed", "cohort_on_time", "cohort_working_days", "completed", "on_time",
+                           "received", "working_days"]
         assert connection.execute(select(orm.RateableRow.ready_on)).scalar_one() == now.date()
     engine.dispose()
 

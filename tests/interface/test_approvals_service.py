@@ -209,3 +209,18 @@ def test_counts_and_gauges_per_township(approvals, approvals_db):
     assert metrics.applications_overdue.labels(QS)._value.get() == 2
     with pytest.raises(NotFound):
         approvals(SUPERVISOR).counts(township_code="431099102")
+
+
+def test_a_closed_step_names_who_held_it_and_its_due_day_for_evaluation(approvals, approvals_db):
+    app = file(approvals)
+    act(approvals_db, COMMITTEE, app, "accept", at(2026, 2, 12))
+    act(approvals_db, COMMITTEE, app, "claim", at(2026, 2, 13))
+    act(approvals_db, COMMITTEE, app, "approve", at(2026, 2, 27))  # the village step was due on 26 Feb
+    act(approvals_db, DEPARTMENT, app, "approve", at(2026, 3, 2))  # nobody claimed it: the actor held it
+    steps = [(p["handled_step"], p["handled_step_due"], p["step_holder_staff_id"])
+             for e in outbox(approvals_db) if e["type"] == "application_progressed"
+             for p in (e["payload"],) if p["stage"] == "step_changed"]
+    assert steps == [("village_review", "2026-02-26", COMMITTEE.staff_id),
+                     ("township_review", "2026-03-05", DEPARTMENT.staff_id)]  # 28 Feb is worked (调休)
+    accepted = next(e["payload"] for e in outbox(approvals_db) if e["payload"].get("stage") == "accepted")
+    assert accepted["handled_step"] is None and accepted["step_holder_staff_id"] is None

@@ -367,8 +367,8 @@ def test_rankings_suppress_small_samples_and_the_lists_show_their_records(evalua
     assert ranked[0].components["completion"] is not None
     lists = h.honour_lists(uow, caller=SUPERVISOR, query=parse(h.c.RankingQuery, {
         **YEAR, "level": "station", "township_code": QS}))
-    assert [e.unit for e in lists.commendation] == [x.unit for x in ranked if x.rank <= 2]  # ties share a place
-    assert lists.commendation[0].reasons[0].startswith("第1名")
+    assert {x.rank for x in ranked} == {1}  # five stations tied for first …
+    assert lists.commendation == []  # … and two places: nothing tells them apart, so none is commended
     [late] = [e for e in lists.accountability if "超期办件1件" in e.reasons]
     assert [r.ref for r in late.records] == [_filed(41)["receipt_no"]]
     with pytest.raises(Forbidden):
@@ -395,3 +395,176 @@ def test_a_batch_of_filings_is_counted_once_each_in_one_transaction(evaluation_d
         county = session.execute(select(orm.DailyTotal.total, orm.DailyTotal.records)
                                  .where(orm.DailyTotal.level == "county", orm.DailyTotal.metric == "received")).all()
         assert [(int(total), records) for total, records in county] == [(6, 6)]
+
+
+# ---- who answers for what: 首问 and the steps each person held (issue 19) --------------------------------
+
+AGENT_ID, CADRE_ID = 101, 201
+
+
+def _late_step_case(deliver, n: int = 1) -> dict:
+    """An application filed on time by agent 101; cadre 201 claimed the township step and closed it late, so
+    approvals recorded 责任追究 against the cadre (and told the agent)."""
+    filed = {**_filed(n), "accountable_staff_id": AGENT_ID, "filed_at": _at(10).isoformat()}
+    deliver("intake", "application_filed", filed, _at(10))
+    progress = {"application_id": filed["id"], "receipt_no": filed["receipt_no"], "township_code": QS}
+    deliver("approvals", "application_progressed", {
+        **progress, "stage": "accepted", "occurred_at": _at(10).isoformat(), "actor_staff_id": AGENT_ID,
+        "promised_deadline": (date(2026, 1, 1) + timedelta(days=30)).isoformat()}, _at(10))
+    deadline = {**progress, "deadline_kind": "step", "step_name": "township_review", "due_on": "2026-01-20",
+                "responsible_staff_id": CADRE_ID, "accountable_staff_id": AGENT_ID}
+    deliver("approvals", "supervision_notice_issued", deadline, _at(20))
+    deliver("approvals", "accountability_recorded", deadline, _at(20))
+    deliver("approvals", "application_progressed", {
+        **progress, "stage": "step_changed", "occurred_at": _at(22).isoformat(), "actor_staff_id": CADRE_ID,
+        "step_name": "approved", "handled_step": "township_review", "handled_step_due": "2026-01-20",
+        "step_holder_staff_id": CADRE_ID}, _at(22))
+    deliver("approvals", "application_progressed", {
+        **progress, "stage": "completed", "occurred_at": _at(23).isoformat(), "actor_staff_id": CADRE_ID,
+        "outcome": "approved"}, _at(23))
+    return filed
+
+
+def test_the_cadre_who_held_a_late_step_answers_for_it_and_the_first_receiver_for_what_they_received(
+        evaluation_db, deliver):
+    filed = _late_step_case(deliver)
+    cadre = _figures(evaluation_db, level="staff", unit=str(CADRE_ID))
+    assert cadre.counts["steps_handled"] == 1 and cadre.counts["steps_on_time"] == 0
+    assert cadre.step_on_time_rate == 0 and cadre.counts["accountability"] == 1
+    assert cadre.counts["received"] == 0  # 首问 is the agent's role, not the cadre's
+    agent = _figures(evaluation_db, level="staff", unit=str(AGENT_ID))
+    assert agent.counts["received"] == 1 and agent.counts["completed"] == 1 and agent.counts["overdue"] == 1
+    assert agent.counts["accountability"] == 0 and agent.counts["steps_handled"] == 0
+    assert agent.step_on_time_rate is None
+    uow = evaluation_db.unit_of_work()
+    [record] = h.records(uow, caller=SUPERVISOR, query=parse(RecordsQuery, {
+        **YEAR, "metric": "accountability", "level": "staff", "unit": str(CADRE_ID)}))
+    assert record.ref.startswith(filed["receipt_no"]) and record.staff_id == CADRE_ID
+    lists = h.honour_lists(uow, caller=SUPERVISOR, query=parse(h.c.RankingQuery, {
+        **YEAR, "level": "staff", "township_code": QS}))
+    uow.close()
+    assert [e.unit for e in lists.accountability] == [str(CADRE_ID)]  # as approvals recorded it
+    assert lists.accountability[0].reasons == ["责任追究记录1件"]
+    assert [r.metric for r in lists.accountability[0].records] == ["accountability"]
+
+
+def test_a_staff_members_on_time_score_is_of_the_steps_they_held(evaluation_db, deliver):
+    _late_step_case(deliver)
+    uow = evaluation_db.unit_of_work()
+    h.set_score_settings(uow, caller=ADMIN, now=_at(1), cmd=parse(h.c.ScoreSettings, {"min_sample": 1}))
+    ranking = h.ranking(uow, caller=SUPERVISOR, query=parse(h.c.RankingQuery, {
+        **YEAR, "level": "staff", "township_code": QS}))
+    uow.close()
+    by_unit = {x.unit: x for x in ranking.units}
+    cadre, agent = by_unit[str(CADRE_ID)], by_unit[str(AGENT_ID)]
+    assert cadre.rank is not None and cadre.components["on_time"] == 0  # a step handled counts as a sample
+    assert agent.components["on_time"] is None  # the late step was not the agent's
+    assert agent.components["completion"] == 1
+
+
+def test_a_rebuild_attributes_steps_and_accountability_as_the_events_did(evaluation_db, deliver):
+    _late_step_case(deliver)
+    before = {u: _figures(evaluation_db, level="staff", unit=u).counts for u in (str(AGENT_ID), str(CADRE_ID))}
+    uow = evaluation_db.unit_of_work()
+    h.rebuild(uow)
+    uow.close()
+    assert {u: _figures(evaluation_db, level="staff", unit=u).counts for u in before} == before
+    assert before[str(CADRE_ID)]["accountability"] == 1
+
+
+# ---- 表彰 and 责任追究 never name the same unit; commendation needs the top share (issue 19) -------------
+
+def test_nobody_on_the_accountability_list_is_commended_and_only_the_top_share_is(evaluation_db, deliver):
+    """Five stations completing 5, 4, 3, 2 and 1 of five applications; the best one also let one pass its
+    limit. With two places (40 % of five), the best is left off 表彰 for its 责任追究 entry and the third is
+    outside the places, though commend_top would allow three."""
+    for station in range(5):
+        for k in range(5):
+            n = station * 5 + k
+            filed = {**_filed(n), "station_code": STATIONS[station], "filed_at": _at(5).isoformat()}
+            deliver("intake", "application_filed", filed, _at(5))
+            if k < 5 - station:
+                deliver("intake", "application_completed_on_the_spot", {
+                    "id": filed["id"], "receipt_no": filed["receipt_no"], "completed_at": _at(5).isoformat()}, _at(5))
+    deliver("approvals", "supervision_notice_issued", {
+        "application_id": "app00000", "receipt_no": _filed(0)["receipt_no"], "township_code": QS,
+        "deadline_kind": "overall", "step_name": None, "due_on": "2026-01-20", "responsible_staff_id": None,
+        "accountable_staff_id": 100}, _at(20))
+    uow = evaluation_db.unit_of_work()
+    h.set_score_settings(uow, caller=ADMIN, now=_at(1), cmd=parse(h.c.ScoreSettings, {
+        "weights": {"completion": 1}, "min_sample": 5, "commend_top": 3, "commend_share": 0.4,
+        "accountability_overdue": 1}))
+    query = parse(h.c.RankingQuery, {**YEAR, "level": "station", "township_code": QS})
+    ranks = {x.unit: x.rank for x in h.ranking(uow, caller=SUPERVISOR, query=query).units}
+    lists = h.honour_lists(uow, caller=SUPERVISOR, query=query)
+    uow.close()
+    assert [ranks[s] for s in STATIONS[:5]] == [1, 2, 3, 4, 5]
+    assert [e.unit for e in lists.accountability] == [STATIONS[0], STATIONS[3], STATIONS[4]]
+    assert [e.unit for e in lists.commendation] == [STATIONS[1]] and lists.basis == "cohort"
+    assert lists.commendation[0].reasons == ["第2名，综合得分0.80"]
+
+
+def test_two_ranked_units_are_not_both_commended(evaluation_db, deliver):
+    for n in range(4):  # two stations, two applications each, all completed on time
+        filed = {**_filed(n), "station_code": STATIONS[n % 2], "filed_at": _at(5 + n).isoformat()}
+        deliver("intake", "application_filed", filed, _at(5 + n))
+        deliver("intake", "application_completed_on_the_spot", {
+            "id": filed["id"], "receipt_no": filed["receipt_no"], "completed_at": _at(5 + n).isoformat()}, _at(5 + n))
+    uow = evaluation_db.unit_of_work()
+    h.set_score_settings(uow, caller=ADMIN, now=_at(1), cmd=parse(h.c.ScoreSettings, {
+        "weights": {"completion": 1}, "min_sample": 1, "commend_top": 3}))
+    query = parse(h.c.RankingQuery, {**YEAR, "level": "station", "township_code": QS})
+    assert [x.rank for x in h.ranking(uow, caller=SUPERVISOR, query=query).units] == [1, 1]  # a tie
+    h.set_score_settings(uow, caller=ADMIN, now=_at(1), cmd=parse(h.c.ScoreSettings, {
+        "weights": {"completion": 0.5, "on_time": 0.5}, "min_sample": 1, "commend_top": 3}))
+    deliver("intake", "application_filed", {**_filed(9), "station_code": STATIONS[1]}, _at(9))  # one still open
+    lists = h.honour_lists(uow, caller=SUPERVISOR, query=query)
+    uow.close()
+    assert [e.unit for e in lists.commendation] == [STATIONS[0]]
+
+
+# ---- flow and cohort: a period says which it shows, and no rate passes 100 % (issue 19) -----------------
+
+def _backlog(deliver) -> None:
+    """Nine applications filed in January and completed on 1-14 June; nothing filed in June."""
+    for n in range(9):
+        filed = {**_filed(n), "filed_at": _at(5).isoformat()}
+        deliver("intake", "application_filed", filed, _at(5))
+        progress = {"application_id": filed["id"], "receipt_no": filed["receipt_no"], "township_code": QS}
+        deliver("approvals", "application_progressed", {
+            **progress, "stage": "accepted", "occurred_at": _at(5).isoformat(), "promised_deadline": "2026-07-01"},
+            _at(5))
+        deliver("approvals", "application_progressed", {
+            **progress, "stage": "completed", "occurred_at": _at(152 + n).isoformat(), "outcome": "approved"},
+            _at(152 + n))
+
+
+def test_a_custom_period_says_whether_it_shows_flow_or_cohort_and_no_rate_passes_one(evaluation_db, deliver):
+    _backlog(deliver)
+    june = {"start": "2026-06-01", "end": "2026-06-14"}
+    cohort = _figures(evaluation_db, level="township", unit=QS, **june)
+    assert cohort.basis == "cohort" and cohort.counts["received"] == 0
+    assert cohort.counts["cohort_completed"] == 0 and cohort.completion_rate is None
+    flow = _figures(evaluation_db, level="township", unit=QS, basis="flow", **june)
+    assert flow.basis == "flow" and flow.counts["completed"] == 9 and flow.completion_rate is None
+    assert flow.on_time_rate == 1
+    january = _figures(evaluation_db, level="township", unit=QS, start="2026-01-01", end="2026-01-31")
+    assert (january.counts["received"], january.counts["cohort_completed"], january.completion_rate) == (9, 9, 1)
+    assert january.on_time_rate == 1 and january.average_working_days is not None
+    for figures_ in (cohort, flow, january):
+        assert all(r is None or 0 <= r <= 1 for r in (figures_.completion_rate, figures_.on_time_rate))
+
+
+def test_the_township_report_never_reads_more_completed_than_received_without_saying_why(evaluation_db, deliver):
+    _backlog(deliver)
+    uow = evaluation_db.unit_of_work()
+    period = {"start": "2026-06-01", "end": "2026-06-14", "township_code": QS}
+    now = datetime(2026, 11, 28, 2, tzinfo=UTC)
+    cohort = h.township_report(uow, caller=SUPERVISOR, query=parse(h.c.ReportQuery, period), now=now)
+    flow = h.township_report(uow, caller=SUPERVISOR, query=parse(h.c.ReportQuery, {**period, "basis": "flow"}),
+                             now=now)
+    uow.close()
+    assert cohort.basis == "cohort" and "受理群众申请事项0件，已办结0件" in cohort.summary
+    assert flow.basis == "flow" and "受理群众申请事项0件，期内办结申请事项9件（含此前受理的）" in flow.summary
+    assert "办结率" not in flow.summary.replace("承诺期限兑现率", "")
+    assert sum(m.completed for m in flow.months) == 9 and sum(m.completed for m in cohort.months) == 0

@@ -184,8 +184,9 @@ def act(uow: UnitOfWork, *, caller: Caller, ref: str, cmd: c.CaseAction, now: da
             return get_case(uow, caller=caller, ref=ref, now=now)
         remember(uow, orm.IdempotencyKey, caller, idempotency_key, digest, row.application_id, now)
     cal = calendar(uow)
-    new, entry, progress = _case(row).act(Action(cmd.action), caller, now=now, today=today_in_china(now),
-                                          calendar=cal, reason=cmd.reason, materials=cmd.materials, days=cmd.days)
+    held = _case(row)
+    new, entry, progress = held.act(Action(cmd.action), caller, now=now, today=today_in_china(now),
+                                    calendar=cal, reason=cmd.reason, materials=cmd.materials, days=cmd.days)
     _store(uow, row, new, cal, now)
     uow.session.add(orm.AuditRow(application_id=row.application_id, action=entry.action.value,
                                  actor_staff_id=entry.actor_staff_id, actor_role=entry.actor_role, at=entry.at,
@@ -197,11 +198,19 @@ def act(uow: UnitOfWork, *, caller: Caller, ref: str, cmd: c.CaseAction, now: da
             application_id=row.application_id, receipt_no=row.receipt_no, township_code=row.township_code,
             stage=progress.stage, occurred_at=now, actor_staff_id=caller.staff_id, step_name=progress.step_name,
             promised_deadline=row.overall_due, outcome=progress.outcome, reason=progress.reason,
-            missing_materials=list(progress.missing_materials))
+            missing_materials=list(progress.missing_materials),
+            **_handled_step(held, cal, caller) if progress.stage is c.ProgressStage.STEP_CHANGED else {})
         uow.record_event("application_progressed", event.model_dump(mode="json"), township_code=row.township_code,
                          now=now)
     uow.commit()
     return case_view(uow, row, today_in_china(now), with_history=True)
+
+
+def _handled_step(held: Case, cal: WorkingCalendar, caller: Caller) -> dict[str, Any]:
+    """The review step an action closed, its due day and who held it: what evaluation measures each
+    person's steps by (the same holder a late step's 责任追究 names, or the actor if nobody claimed it)."""
+    return {"handled_step": held.step.name, "handled_step_due": held.step_deadline(cal),
+            "step_holder_staff_id": held.assignee_staff_id or caller.staff_id}
 
 
 def get_case(uow: UnitOfWork, *, caller: Caller, ref: str, now: datetime) -> c.CaseView:

@@ -5,7 +5,7 @@ Pure: events and the working-day calendar in, facts out."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from shared.contracts.evaluation import Level, Metric
@@ -60,11 +60,16 @@ def application_facts(app: ApplicationRecord, calendar: WorkingCalendar) -> list
              "village_code": app.village_code, "staff_id": app.staff_id}
     facts = [Fact(Metric.RECEIVED, app.receipt_no, app.filed_on, **where)]
     if app.completed_on is not None:
-        facts.append(Fact(Metric.COMPLETED, app.receipt_no, app.completed_on, **where))
-        facts.append(Fact(Metric.WORKING_DAYS, app.receipt_no, app.completed_on,
-                          value=working_days_used(calendar, app.filed_on, app.completed_on), **where))
-        if app.promised_deadline is None or app.completed_on <= app.promised_deadline:
-            facts.append(Fact(Metric.ON_TIME, app.receipt_no, app.completed_on, **where))
+        days = working_days_used(calendar, app.filed_on, app.completed_on)
+        on_time = app.promised_deadline is None or app.completed_on <= app.promised_deadline
+        # flow: on the day it was completed; cohort: on the day it was received, beside its RECEIVED
+        for day, completed, working_days, in_time in (
+                (app.completed_on, Metric.COMPLETED, Metric.WORKING_DAYS, Metric.ON_TIME),
+                (app.filed_on, Metric.COHORT_COMPLETED, Metric.COHORT_WORKING_DAYS, Metric.COHORT_ON_TIME)):
+            facts.append(Fact(completed, app.receipt_no, day, **where))
+            facts.append(Fact(working_days, app.receipt_no, day, value=days, **where))
+            if on_time:
+                facts.append(Fact(in_time, app.receipt_no, day, **where))
     if app.overdue_on is not None:
         facts.append(Fact(Metric.OVERDUE, app.receipt_no, app.overdue_on, **where))
     return facts
@@ -94,6 +99,30 @@ def visit_facts(p: dict[str, Any]) -> list[Fact]:
                  staff_id=staff)
             for metric, key in ((Metric.VISITS_MADE, "went_staff_ids"), (Metric.VISITS_MISSED, "missed_staff_ids"))
             for staff in p[key]]
+
+
+def step_facts(p: dict[str, Any], day: date) -> list[Fact]:
+    """A review step closed (application_progressed naming the step it closed): handled by whoever held
+    it, and on time when closed by its due day. The step's own instance is the record: a step entered
+    again after a return is another one."""
+    holder = p.get("step_holder_staff_id") or p.get("actor_staff_id")
+    if not p.get("handled_step") or holder is None:
+        return []
+    closed_at = datetime.fromisoformat(p["occurred_at"])
+    ref = f"{p['receipt_no']}:{p['handled_step']}@{int(closed_at.timestamp() * 1000)}"  # within the 80 characters
+    where = {"township_code": p["township_code"], "staff_id": holder}
+    facts = [Fact(Metric.STEPS_HANDLED, ref, day, **where)]
+    due = p.get("handled_step_due")
+    if due is None or day <= date.fromisoformat(due):
+        facts.append(Fact(Metric.STEPS_ON_TIME, ref, day, **where))
+    return facts
+
+
+def accountability_fact(p: dict[str, Any], day: date) -> Fact:
+    """责任追究 as approvals recorded it: against whoever held the late step (nobody, for the township only,
+    when no one had), never against the first receiver for someone else's step."""
+    ref = f"{p['receipt_no']}:{p['deadline_kind']}:{p.get('step_name') or ''}:{p['due_on']}"
+    return Fact(Metric.ACCOUNTABILITY, ref, day, p["township_code"], staff_id=p.get("responsible_staff_id"))
 
 
 def finding_fact(p: dict[str, Any], day: date) -> Fact | None:

@@ -4,16 +4,21 @@ scaled up, so a unit is neither rewarded nor punished for what it was never aske
 components are always shown beside the score. Pure."""
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 from services.evaluation.domain.figures import rates, ratio
-from shared.contracts.evaluation import Metric, ScoreComponent, ScoreSettings
+from shared.contracts.evaluation import Basis, Metric, ScoreComponent, ScoreSettings
 
 
-def components(counts: Mapping[Metric, float]) -> dict[ScoreComponent, float | None]:
-    r = rates(counts)
+def components(counts: Mapping[Metric, float], basis: Basis = Basis.COHORT, *,
+               staff: bool = False) -> dict[ScoreComponent, float | None]:
+    """A staff member's on-time component is of the review steps they held, not of the cases they
+    received as 首问 (whose lateness may be a colleague's step): none when they held none."""
+    r = rates(counts, basis)
     attended, missed = counts.get(Metric.SESSIONS_ATTENDED, 0), counts.get(Metric.SESSIONS_MISSED, 0)
-    return {ScoreComponent.COMPLETION: r["completion_rate"], ScoreComponent.ON_TIME: r["on_time_rate"],
+    on_time = r["step_on_time_rate"] if staff else r["on_time_rate"]
+    return {ScoreComponent.COMPLETION: r["completion_rate"], ScoreComponent.ON_TIME: on_time,
             ScoreComponent.SATISFACTION: r["satisfaction_rate"],
             ScoreComponent.ATTENDANCE: ratio(attended, attended + missed),
             ScoreComponent.CONDUCT: round(1 / (1 + counts.get(Metric.SUBSTANTIATED, 0)), 4)}
@@ -38,3 +43,15 @@ def rank(scored: list[tuple[str, float | None, int]], min_sample: int) -> dict[s
             position, previous = index, value
         ranks[unit] = position
     return ranks
+
+
+def commendable(ranks: Mapping[str, int | None], settings: ScoreSettings) -> set[str]:
+    """表彰 places: the top share of the ranked units (`commend_share`, rounded down, at least one when any
+    is ranked), never more than `commend_top`. A unit is inside them when its whole tie is: two units tied
+    for first with one place are both left out, since nothing tells them apart (a rank alone is not a
+    commendation). Two ranked units with a share of 20 % give one place, not two."""
+    ranked = [r for r in ranks.values() if r is not None]
+    if not ranked:
+        return set()
+    places = min(settings.commend_top, max(1, math.floor(len(ranked) * settings.commend_share + 1e-9)))
+    return {unit for unit, r in ranks.items() if r is not None and r + ranked.count(r) - 1 <= places}

@@ -18,9 +18,9 @@ from sqlalchemy import delete, func, select, text, update
 
 from services.evaluation.adapters import orm
 from services.evaluation.domain import facts as f
-from services.evaluation.domain.figures import rates
+from services.evaluation.domain.figures import COMPLETION_METRICS, rates
 from services.evaluation.domain.report import township_summary
-from services.evaluation.domain.scores import components, rank, score
+from services.evaluation.domain.scores import commendable, components, rank, score
 from shared.clock import today_in_china
 from shared.contracts import evaluation as c
 from shared.contracts.caller import Caller, Role
@@ -53,7 +53,10 @@ def apply_event(uow: UnitOfWork, *, event_type: str, occurred_at: datetime, payl
     if event_type in APPLICATION_EVENTS:
         app = _follow(uow, event_type, p, day)
         calendar = working_calendar(uow, orm.CalendarDayCopy) if app.completed_on else WorkingCalendar()
-        return _add(uow, f.application_facts(app, calendar))
+        steps = f.step_facts(p, day) if event_type == "application_progressed" else []
+        return _add(uow, f.application_facts(app, calendar) + steps)
+    if event_type == "accountability_recorded":
+        return _add(uow, [f.accountability_fact(p, day)])
     if event_type == "activity_recorded":
         return _add(uow, [f.activity_fact(p)])
     if event_type == "session_attendance_recorded":
@@ -189,7 +192,7 @@ def figures(uow: UnitOfWork, *, caller: Caller, query: c.FiguresQuery) -> c.Figu
     unit = query.unit or "county"
     counts = _counts(uow, query.level, [unit], query.start, query.end)[unit]
     return c.Figures(level=query.level, unit=query.unit, township_code=township, start=query.start, end=query.end,
-                     counts=counts, **rates(counts))
+                     basis=query.basis, counts=counts, **rates(counts, query.basis))
 
 
 def _counts(uow: UnitOfWork, level: c.Level, units: list[str], start: date,
@@ -359,7 +362,7 @@ def set_score_settings(uow: UnitOfWork, *, caller: Caller, cmd: c.ScoreSettings,
 
 
 def unit_figures(uow: UnitOfWork, level: c.Level, township_code: str | None, start: date,
-                 end: date) -> list[c.Figures]:
+                 end: date, basis: c.Basis = c.Basis.COHORT) -> list[c.Figures]:
     """The figures of every unit of a level (in one township, or all), with one grouped query."""
     u = orm.UnitTownship
     stmt = select(u.unit, u.township_code).where(u.level == level.value).order_by(u.unit)
@@ -367,13 +370,14 @@ def unit_figures(uow: UnitOfWork, level: c.Level, township_code: str | None, sta
         stmt = stmt.where(u.township_code == township_code)
     townships = dict(uow.session.execute(stmt).all())
     sums = _counts(uow, level, list(townships), start, end)
-    return [c.Figures(level=level, unit=unit, township_code=township, start=start, end=end, counts=sums[unit],
-                      **rates(sums[unit])) for unit, township in townships.items()]
+    return [c.Figures(level=level, unit=unit, township_code=township, start=start, end=end, basis=basis,
+                      counts=sums[unit], **rates(sums[unit], basis)) for unit, township in townships.items()]
 
 
 def ranking(uow: UnitOfWork, *, caller: Caller, query: c.RankingQuery) -> c.Ranking:
     """Every unit of a level within a township (or, for townships, across the county), scored; ranked
-    when it has the minimum sample, shown but not ranked otherwise."""
+    when it has the minimum sample (applications received; for a staff member, with the review steps
+    they handled), shown but not ranked otherwise."""
     if caller.role is Role.PUBLIC:
         raise NotFound("no ranking here", code="unit_not_found")
     if query.township_code is None and not caller.is_county:
@@ -382,22 +386,26 @@ def ranking(uow: UnitOfWork, *, caller: Caller, query: c.RankingQuery) -> c.Rank
         raise NotFound("no ranking here", code="unit_not_found")
     settings = score_settings(uow)
     scored = []
-    for figures_ in unit_figures(uow, query.level, query.township_code, query.start, query.end):
-        parts = components(figures_.counts)
+    staff = query.level is c.Level.STAFF
+    for figures_ in unit_figures(uow, query.level, query.township_code, query.start, query.end, query.basis):
+        parts = components(figures_.counts, query.basis, staff=staff)
         scored.append((figures_.unit, figures_.township_code, score(parts, settings), parts,
                        int(figures_.counts[c.Metric.RECEIVED]), figures_))
-    ranks = rank([(unit, value, received) for unit, _, value, _, received, _ in scored], settings.min_sample)
+    ranks = rank([(unit, value, received + (int(f_.counts[c.Metric.STEPS_HANDLED]) if staff else 0))
+                  for unit, _, value, _, received, f_ in scored], settings.min_sample)
     units = [c.ScoredUnit(unit=unit, township_code=township, score=value, components=parts, received=received,
                           rank=ranks[unit], figures=figures_)
              for unit, township, value, parts, received, figures_ in scored]
     units.sort(key=lambda x: (x.rank is None, x.rank or 0, -(x.score or 0), x.unit))
     return c.Ranking(level=query.level, township_code=query.township_code, start=query.start, end=query.end,
-                     settings=settings, units=units)
+                     settings=settings, units=units, basis=query.basis)
 
 
 def honour_lists(uow: UnitOfWork, *, caller: Caller, query: c.RankingQuery) -> c.HonourLists:
-    """表彰: the best ranked; 责任追究: a ranked score below the line, or too many overdue items, or a
-    substantiated complaint — each entry with the records behind it."""
+    """责任追究: a ranked score below the line, a substantiated complaint, and — for a staff member — the
+    责任追究 records approvals made against them (whoever held the late step), for a station, village or
+    township too many overdue items; 表彰: a rank within the top share (`commendable`), and never
+    anyone on the accountability list. Each entry with the records behind it."""
     ranked = ranking(uow, caller=caller, query=query)
     settings = ranked.settings
     period = {"start": query.start, "end": query.end}
@@ -406,27 +414,34 @@ def honour_lists(uow: UnitOfWork, *, caller: Caller, query: c.RankingQuery) -> c
         return [fact for metric in metrics for fact in records(uow, caller=caller, query=c.RecordsQuery(
             metric=metric, level=query.level, unit=unit, limit=200, **period))]
 
-    commendation = [c.HonourEntry(unit=x.unit, township_code=x.township_code, score=x.score,
-                                  reasons=[f"第{x.rank}名，综合得分{x.score:.2f}"],
-                                  records=behind(x.unit, c.Metric.SATISFIED))
-                    for x in ranked.units if x.rank is not None and x.rank <= settings.commend_top]
     accountability = []
     for x in ranked.units:
         reasons = []
         if x.rank is not None and x.score is not None and x.score < settings.accountability_below:
             reasons.append(f"综合得分{x.score:.2f}，低于{settings.accountability_below:.2f}")
-        overdue = int(x.figures.counts[c.Metric.OVERDUE])
-        if overdue >= settings.accountability_overdue:
-            reasons.append(f"超期办件{overdue}件")
+        if query.level is c.Level.STAFF:
+            late = c.Metric.ACCOUNTABILITY
+            if recorded := int(x.figures.counts[late]):
+                reasons.append(f"责任追究记录{recorded}件")
+        else:
+            late = c.Metric.OVERDUE
+            if (overdue := int(x.figures.counts[late])) >= settings.accountability_overdue:
+                reasons.append(f"超期办件{overdue}件")
         substantiated = int(x.figures.counts[c.Metric.SUBSTANTIATED])
         if substantiated:
             reasons.append(f"被投诉属实{substantiated}件")
         if reasons:
             accountability.append(c.HonourEntry(unit=x.unit, township_code=x.township_code, score=x.score,
-                                                reasons=reasons, records=behind(x.unit, c.Metric.OVERDUE,
+                                                reasons=reasons, records=behind(x.unit, late,
                                                                                 c.Metric.SUBSTANTIATED)))
+    accountable = {entry.unit for entry in accountability}
+    top = commendable({x.unit: x.rank for x in ranked.units}, settings)
+    commendation = [c.HonourEntry(unit=x.unit, township_code=x.township_code, score=x.score,
+                                  reasons=[f"第{x.rank}名，综合得分{x.score:.2f}"],
+                                  records=behind(x.unit, c.Metric.SATISFIED))
+                    for x in ranked.units if x.unit in top and x.unit not in accountable]
     return c.HonourLists(level=query.level, township_code=query.township_code, start=query.start, end=query.end,
-                         commendation=commendation, accountability=accountability)
+                         commendation=commendation, accountability=accountability, basis=query.basis)
 
 
 def update_gauges(uow: UnitOfWork, *, now: datetime) -> None:
@@ -447,23 +462,26 @@ def township_report(uow: UnitOfWork, *, caller: Caller, query: c.ReportQuery, no
     """The township's sentence with its figures, and the figures of each of its stations and villages."""
     period = {"start": query.start, "end": query.end}
     township = figures(uow, caller=caller, query=c.FiguresQuery(level=c.Level.TOWNSHIP, unit=query.township_code,
-                                                                **period))
+                                                                basis=query.basis, **period))
     names = uow.session.get(orm.TownshipCopy, query.township_code)
     name = names.name if names else query.township_code
 
     def units(level: c.Level) -> list[c.Figures]:
-        return unit_figures(uow, level, query.township_code, query.start, query.end)
+        return unit_figures(uow, level, query.township_code, query.start, query.end, query.basis)
 
     return c.TownshipReport(township_code=query.township_code, township_name=name, start=query.start,
-                            end=query.end, summary=township_summary(name, township, today_in_china(now)),
+                            end=query.end, basis=query.basis,
+                            summary=township_summary(name, township, today_in_china(now)),
                             township=township, stations=units(c.Level.STATION), villages=units(c.Level.VILLAGE),
                             staff=units(c.Level.STAFF), months=_months(uow, query))
 
 
 def _months(uow: UnitOfWork, query: c.ReportQuery) -> list[c.MonthFigures]:
-    """The township's figures month by month, from its daily totals."""
+    """The township's figures month by month, from its daily totals: for a cohort, of what each month
+    received; for a flow, what each month completed."""
     t = orm.DailyTotal
-    wanted = [c.Metric.RECEIVED, c.Metric.COMPLETED, c.Metric.ON_TIME, c.Metric.RATINGS, c.Metric.SATISFIED]
+    completed, on_time, _ = COMPLETION_METRICS[query.basis]
+    wanted = [c.Metric.RECEIVED, completed, on_time, c.Metric.RATINGS, c.Metric.SATISFIED]
     by_month: dict[str, dict[c.Metric, float]] = {}
     day = query.start.replace(day=1)
     while day <= query.end:
@@ -474,10 +492,9 @@ def _months(uow: UnitOfWork, query: c.ReportQuery) -> list[c.MonthFigures]:
             t.day >= query.start, t.day <= query.end)):
         counts = by_month[f"{day:%Y-%m}"]
         counts[c.Metric(metric)] = counts.get(c.Metric(metric), 0) + total
-    return [c.MonthFigures(month=month, received=int(n.get(c.Metric.RECEIVED, 0)),
-                           completed=int(n.get(c.Metric.COMPLETED, 0)),
+    return [c.MonthFigures(month=month, received=int(n.get(c.Metric.RECEIVED, 0)), completed=int(n.get(completed, 0)),
                            on_time_rate=r["on_time_rate"], satisfaction_rate=r["satisfaction_rate"])
-            for month, n in by_month.items() for r in (rates(n),)]
+            for month, n in by_month.items() for r in (rates(n, query.basis),)]
 
 
 def report_csv(report: c.TownshipReport) -> str:
@@ -485,21 +502,25 @@ def report_csv(report: c.TownshipReport) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["level", "unit", "start", "end", *[m.value for m in c.Metric], "completion_rate",
-                     "on_time_rate", "satisfaction_rate", "average_working_days"])
+                     "on_time_rate", "satisfaction_rate", "average_working_days", "step_on_time_rate", "basis"])
     for row in [report.township, *report.stations, *report.villages, *report.staff]:
         writer.writerow([row.level.value, row.unit, row.start, row.end,
                          *[_number(row.counts[m]) for m in c.Metric],
                          *["" if v is None else v for v in (row.completion_rate, row.on_time_rate,
-                                                             row.satisfaction_rate, row.average_working_days)]])
+                                                             row.satisfaction_rate, row.average_working_days,
+                                                             row.step_on_time_rate)], row.basis.value])
     return out.getvalue()
 
 
+BASIS_WORDS = {c.Basis.COHORT: "按期内受理的办件统计", c.Basis.FLOW: "按期内发生的办理统计"}
 LEVEL_SHEETS = {"township": "乡镇", "stations": "服务站", "villages": "行政村", "staff": "工作人员"}
 METRIC_NAMES = {"received": "受理数", "completed": "办结数", "on_time": "按期办结", "working_days": "办理工作日合计",
                 "overdue": "超期", "ratings": "评价数", "satisfied": "满意数", "substantiated": "被投诉属实",
                 "sessions_attended": "赶集坐班到岗", "sessions_missed": "赶集坐班缺岗", "visits_made": "下访次数",
                 "visits_missed": "下访缺席", "consultations": "接待来访咨询人次", "service_activities": "服务活动",
-                "practical_deeds": "办实事", "complaints": "投诉"}
+                "practical_deeds": "办实事", "complaints": "投诉", "cohort_completed": "期内受理已办结",
+                "cohort_on_time": "期内受理按期办结", "cohort_working_days": "期内受理办理工作日合计",
+                "steps_handled": "经办环节", "steps_on_time": "经办环节按期", "accountability": "责任追究记录"}
 
 
 def report_xlsx(report: c.TownshipReport) -> bytes:
@@ -508,17 +529,17 @@ def report_xlsx(report: c.TownshipReport) -> bytes:
     book = Workbook()
     summary = book.active
     summary.title = "汇总"
-    summary.append([report.township_name, f"{report.start} 至 {report.end}"])
+    summary.append([report.township_name, f"{report.start} 至 {report.end}", BASIS_WORDS[report.basis]])
     summary.append([report.summary])
     header = ["单位", *[METRIC_NAMES[m.value] for m in c.Metric], "办结率", "承诺期限兑现率", "群众满意率",
-              "平均办理工作日"]
+              "平均办理工作日", "经办环节按期率"]
     for key, title in LEVEL_SHEETS.items():
         sheet = book.create_sheet(title)
         sheet.append(header)
         rows = [report.township] if key == "township" else getattr(report, key)
         for row in rows:
             sheet.append([row.unit, *[_number(row.counts[m]) for m in c.Metric], row.completion_rate, row.on_time_rate,
-                          row.satisfaction_rate, row.average_working_days])
+                          row.satisfaction_rate, row.average_working_days, row.step_on_time_rate])
     months = book.create_sheet("月度趋势")
     months.append(["月份", "受理数", "办结数", "承诺期限兑现率", "群众满意率"])
     for m in report.months:
