@@ -308,3 +308,13 @@ async def set_calendar_day(day: date, body: c.CalendarDayChange, caller: Current
 async def clear_calendar_day(day: date, caller: CurrentStaff, calls: Calls) -> Response:
     await calls.call("directory", "clear_calendar_day", caller=caller, day=day.isoformat())
     return Response(status_code=204)
+
+
+@router.put("/calendar/years/{year}/complete", tags=["calendar"], operation_id="complete_calendar_year",
+            response_model=c.CalendarYearPublic)
+async def complete_calendar_year(year: Annotated[int, Path(ge=2000, le=2100)], caller: CurrentStaff,
+                                 calls: Calls) -> dict:
+    """Declare the year's official schedule complete (every holiday and 调休 day of the State Council's
+    notice entered): only then do deadlines trust it and the next-year warning stop. Recorded with who and
+    when; repeating it changes nothing."""
+    return await calls.call("directory", "complete_calendar_year", caller=caller, year=year)

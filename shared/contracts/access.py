@@ -67,6 +67,7 @@ directory.get_market_site             -   T   T   T   T   T   T   T   C
 directory.list_market_sites           -   T   T   T   T   T   T   T   C
 directory.set_calendar_day            -   -   -   -   -   -   -   -   C
 directory.clear_calendar_day          -   -   -   -   -   -   -   -   C
+directory.complete_calendar_year      -   -   -   -   -   -   -   -   C
 directory.calendar_year               -   T   T   T   T   T   T   T   C
 directory.calendar_status             -   T   T   T   T   T   T   T   C
 directory.audit_log                   -   -   -   -   -   -   -   -   C
