@@ -103,6 +103,10 @@ scheduling.change_visit_series        -   -   -   -   -   -   -   T   C
 scheduling.get_visit                  -   T   T   T   T   T   T   T   C
 scheduling.list_visits                -   T   T   T   T   T   T   T   C
 scheduling.cancel_visit               -   -   -   -   -   -   -   T   C
+scheduling.restore_session            -   -   -   -   -   -   -   T   C
+scheduling.decide_session_day_off     -   -   -   -   -   -   -   T   C
+scheduling.restore_visit              -   -   -   -   -   -   -   T   C
+scheduling.decide_visit_day_off       -   -   -   -   -   -   -   T   C
 scheduling.report_visit               -   -   -   -   -   T   T   T   C
 scheduling.create_visit_slots         -   -   -   -   -   -   -   T   C
 scheduling.list_visit_slots           P   P   P   P   P   P   P   P   P

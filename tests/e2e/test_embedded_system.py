@@ -2,6 +2,8 @@
 demo county loaded, everything through the gateway over HTTP."""
 from __future__ import annotations
 
+from datetime import date
+
 import httpx
 import pytest
 
@@ -136,6 +138,40 @@ def test_calendar_status_warns_about_next_year_and_admin_can_fix_it(client, admi
                       headers=qs_supervisor).status_code == 403
     assert client.delete("/calendar/days/2026-12-18", headers=admin).status_code == 204
     assert client.delete("/calendar/days/2026-12-18", headers=admin).status_code == 404
+
+
+def _next_year_gauge(client) -> str:
+    line = next(x for x in client.get("/metrics").text.splitlines()
+                if x.startswith('cunban_calendar_next_year_missing{county="431099"}'))
+    return line.split()[-1]
+
+
+def test_one_hand_entered_day_leaves_next_year_missing_until_the_admin_marks_it_complete(client, admin,
+                                                                                        qs_supervisor):
+    year = client.get("/calendar/status", headers=qs_supervisor).json()["next_year"]
+    response = client.put(f"/calendar/days/{year}-01-01", json={"kind": "holiday", "name": "元旦",
+                                                                "source": "official"}, headers=admin)
+    assert response.status_code == 200, response.text
+    status = client.get("/calendar/status", headers=qs_supervisor).json()
+    assert status["next_year_missing"] is True and year not in status["loaded_years"]
+    today = date.fromisoformat(status["today"])
+    assert status["days_until_next_year"] == (date(year, 1, 1) - today).days
+    if today.month >= 11:
+        assert f"starts in {status['days_until_next_year']} day" in status["warning"]
+    assert _next_year_gauge(client) == "1.0"
+    assert client.put(f"/calendar/years/{year}/complete", headers=qs_supervisor).status_code == 403
+
+    response = client.put(f"/calendar/years/{year}/complete", headers=admin)
+
+    assert response.status_code == 200, response.text
+    completed = response.json()
+    assert completed["completed_by"] == "admin" and completed["basis"] == "county" and completed["completed_at"]
+    assert _next_year_gauge(client) == "0.0"  # at once, not after the timer
+    status = client.get("/calendar/status", headers=qs_supervisor).json()
+    assert status["next_year_missing"] is False and status["warning"] is None
+    assert client.put(f"/calendar/years/{year}/complete", headers=admin).json() == completed
+    response = client.put("/calendar/years/2090/complete", headers=admin)
+    assert response.status_code == 409 and response.json()["error"]["code"] == "calendar_year_empty"
 
 
 @pytest.mark.parametrize("method,path,body,status,code", [
