@@ -4,7 +4,7 @@ public calendar. Market sites, villages, staff and the calendar are read models 
 was handled at a session or raised on a visit is learnt from intake's events."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from nameko.timer import timer
 
@@ -15,7 +15,6 @@ from services.scheduling.service_layer import handlers as h
 from services.scheduling.service_layer import visits as v
 from shared.clock import utcnow
 from shared.contracts.base import parse, to_wire
-from shared.contracts.directory import CalendarChanged
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.scheduling import (
     BookingCreate,
@@ -215,7 +214,9 @@ class SchedulingService(KeepsStaff, KeepsVillages, KeepsCalendar, DeadLetters):
     def on_calendar_changed(self, envelope: EventEnvelope) -> None:
         """The calendar copy (as KeepsCalendar), and what the change does to sessions and visits that day."""
         keep_calendar_day(self.db, self.calendar_copy, envelope.payload)
-        d.follow_calendar_change(self.db, change=CalendarChanged.model_validate(envelope.payload), now=utcnow())
+        p = envelope.payload  # read by key, as the copy is: a field the directory adds later breaks nothing
+        d.follow_calendar_change(self.db, day=date.fromisoformat(p["day"]), kind=p["kind"], name=p.get("name"),
+                                 now=utcnow())
 
     @on_event("directory", "market_site_changed")
     def on_market_site_changed(self, envelope: EventEnvelope) -> None:

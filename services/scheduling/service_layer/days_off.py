@@ -17,7 +17,6 @@ from services.scheduling.service_layer import handlers as h
 from services.scheduling.service_layer import visits as v
 from shared.clock import today_in_china
 from shared.contracts.caller import Caller
-from shared.contracts.directory import CalendarChanged
 from shared.contracts.scheduling import OccasionCalledOff, OccasionDayOffLifted, SessionView, VisitView
 from shared.db import UnitOfWork
 from shared.errors import Conflict, NotFound
@@ -54,15 +53,17 @@ VISITS = Occasions("visit", orm.Visit, "planned", orm.SlotRow.visit_id, _members
 
 # ---- the calendar changed -------------------------------------------------------------------------------
 
-def follow_calendar_change(uow: UnitOfWork, *, change: CalendarChanged, now: datetime) -> None:
-    """Apply a `calendar_changed` event to what is scheduled that day (in the event's transaction: no
-    commit here). Idempotent: what a day off already reached is not reached again."""
-    if change.day < today_in_china(now):
+def follow_calendar_change(uow: UnitOfWork, *, day: date, kind: str | None, name: str | None,
+                           now: datetime) -> None:
+    """Apply the directory's `calendar_changed` (the day, and its kind and name now; kind None once cleared)
+    to what is scheduled that day, in the event's transaction (no commit here). Idempotent: what a day
+    off already reached is not reached again."""
+    if day < today_in_china(now):
         return  # past occasions stay as they happened
-    if is_day_off(change.kind):
-        _call_off(uow, change.day, change.name or str(change.kind), now)
+    if is_day_off(kind):
+        _call_off(uow, day, name or str(kind), now)
     else:
-        _lift(uow, change.day, now)
+        _lift(uow, day, now)
 
 
 def _call_off(uow: UnitOfWork, day: date, day_off: str, now: datetime) -> None:
