@@ -284,6 +284,35 @@ def test_sessions_roster_and_a_booking(client, qs_supervisor):
     assert client.get(f"/public/sessions/{first}/slots").json()[0]["booked"] == 0
 
 
+def test_a_county_day_off_cancels_the_session_on_it_and_lifting_it_offers_it_back(client, admin, qs_supervisor):
+    from datetime import timedelta
+
+    from shared.clock import today_in_china
+
+    today = today_in_china()
+    plan = {"site_code": "QS-JISHI", "start": today.isoformat(), "end": (today + timedelta(days=40)).isoformat()}
+    sessions = client.post("/sessions/generate", json=plan, headers=qs_supervisor).json()
+    target = [s for s in sessions if s["day"] > today.isoformat() and s["status"] == "scheduled"][-1]
+    day = target["day"]
+
+    def session():
+        listed = client.get("/sessions", params={"start": day, "end": day}, headers=qs_supervisor).json()
+        return next(s for s in listed if s["id"] == target["id"])
+
+    response = client.put(f"/calendar/days/{day}", json={"kind": "local_day_off", "name": "县庆"}, headers=admin)
+    assert response.status_code == 200, response.text
+    cancelled = wait_until(lambda: (s := session())["status"] == "cancelled" and s, 30, "the day off to arrive")
+    assert cancelled["day_off"] == "县庆" and cancelled["restorable"] is False
+    refused = client.post(f"/sessions/{target['id']}/restore", headers=qs_supervisor)
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "not_restorable"
+
+    assert client.delete(f"/calendar/days/{day}", headers=admin).status_code == 204
+    wait_until(lambda: session()["restorable"], 30, "the session to be offered back")
+    restored = client.post(f"/sessions/{target['id']}/restore", headers=qs_supervisor)
+    assert restored.status_code == 200, restored.text
+    assert restored.json()["status"] == "scheduled" and restored.json()["day_off"] is None
+
+
 def test_a_visit_from_planning_to_the_applications_raised_on_it(client, qs_supervisor):
     from datetime import timedelta
 
