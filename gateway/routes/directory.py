@@ -290,6 +290,13 @@ async def calendar_status(caller: CurrentStaff, calls: Calls) -> dict:
     return await calls.call("directory", "calendar_status", caller=caller)
 
 
+@router.get("/calendar/years", tags=["calendar"], operation_id="calendar_years",
+            response_model=list[c.CalendarYearPublic])
+async def calendar_years(caller: CurrentStaff, calls: Calls) -> list:
+    """The years whose official schedule is complete: from the official data, or declared by whom and when."""
+    return await calls.call("directory", "calendar_years", caller=caller)
+
+
 @router.get("/calendar/{year}", tags=["calendar"], operation_id="calendar_year",
             response_model=list[c.CalendarDayPublic])
 async def calendar_year(year: Annotated[int, Path(ge=2000, le=2100)], caller: CurrentStaff, calls: Calls) -> list:

@@ -245,6 +245,10 @@ class DirectoryService(DeadLetters):
         return completed
 
     @rpc
+    def calendar_years(self) -> list:
+        return to_wire(h.calendar_years(self.db, caller=self.caller()))
+
+    @rpc
     def calendar_year(self, year: int) -> list:
         return to_wire(h.calendar_year(self.db, caller=self.caller(),
                                      year=parse(c.CalendarYearQuery, {"year": year}).year))

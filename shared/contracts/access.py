@@ -69,6 +69,7 @@ directory.set_calendar_day            -   -   -   -   -   -   -   -   C
 directory.clear_calendar_day          -   -   -   -   -   -   -   -   C
 directory.complete_calendar_year      -   -   -   -   -   -   -   -   C
 directory.calendar_year               -   T   T   T   T   T   T   T   C
+directory.calendar_years              -   T   T   T   T   T   T   T   C
 directory.calendar_status             -   T   T   T   T   T   T   T   C
 directory.audit_log                   -   -   -   -   -   -   -   -   C
 intake.file_application               -   S   T   T   T   T   T   T   -

@@ -170,6 +170,7 @@ def test_one_hand_entered_day_leaves_next_year_missing_until_the_admin_marks_it_
     status = client.get("/calendar/status", headers=qs_supervisor).json()
     assert status["next_year_missing"] is False and status["warning"] is None
     assert client.put(f"/calendar/years/{year}/complete", headers=admin).json() == completed
+    assert client.get("/calendar/years", headers=qs_supervisor).json()[-1] == completed
     response = client.put("/calendar/years/2090/complete", headers=admin)
     assert response.status_code == 409 and response.json()["error"]["code"] == "calendar_year_empty"
 

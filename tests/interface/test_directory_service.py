@@ -185,6 +185,7 @@ def test_one_hand_entered_day_does_not_load_next_year_until_the_county_marks_it_
     assert status["next_year_missing"] is False and status["warning"] is None and 2027 in status["loaded_years"]
     assert outbox_types(directory_db).count("calendar_year_completed") == before + 1
     assert directory(ADMIN).complete_calendar_year(year=2027) == completed  # once: same record, no new event
+    assert directory(QS_SUPERVISOR).calendar_years()[-1] == completed
     assert outbox_types(directory_db).count("calendar_year_completed") == before + 1
 
 

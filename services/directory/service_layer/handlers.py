@@ -534,6 +534,15 @@ def complete_calendar_year(uow: UnitOfWork, *, caller: Caller, year: int, now: d
     return _year_public(row)
 
 
+def calendar_years(uow: UnitOfWork, *, caller: Caller) -> list[c.CalendarYearPublic]:
+    """The loaded years, each with how it was loaded, who said so and when."""
+    require_staff(caller)
+    county = _the_county(uow)
+    rows = uow.session.execute(select(orm.CalendarYear).where(orm.CalendarYear.county_code == county.code)
+                               .order_by(orm.CalendarYear.year)).scalars()
+    return [_year_public(r) for r in rows]
+
+
 def calendar_status(uow: UnitOfWork, *, today: date) -> c.CalendarStatus:
     county = _the_county(uow)
     official_days = uow.session.execute(
