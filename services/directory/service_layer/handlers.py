@@ -519,13 +519,13 @@ def complete_calendar_year(uow: UnitOfWork, *, caller: Caller, year: int, now: d
     Council's notice entered): only then does the year count as loaded. Repeating it changes nothing."""
     require_manage(caller, Record.CALENDAR, None)
     county = _the_county(uow)
-    holidays = uow.session.execute(
+    a_holiday = uow.session.execute(
         select(orm.CalendarEntry.day).where(orm.CalendarEntry.county_code == county.code,
                                             orm.CalendarEntry.source == cal.Source.OFFICIAL.value,
                                             orm.CalendarEntry.kind == cal.DayKind.HOLIDAY.value,
                                             orm.CalendarEntry.day >= date(year, 1, 1),
                                             orm.CalendarEntry.day <= date(year, 12, 31))).first()
-    if holidays is None:
+    if a_holiday is None:
         raise Conflict(f"no official holiday of {year} is entered: enter the State Council's notice first",
                        code="calendar_year_empty")
     row = _complete_year(uow, county.code, year, basis="county", by=caller.username or f"staff {caller.staff_id}",
