@@ -104,6 +104,9 @@ class _Metrics:
             "(from the official data, or declared complete by the county)", ["county"])
         self.calendar_next_year_days_left = Gauge(
             "cunban_calendar_next_year_days_left", "Days until next year starts (China time)", ["county"])
+        self.calendar_this_year_missing = Gauge(
+            "cunban_calendar_this_year_missing", "1 while the year under way has no complete official working-day "
+            "calendar", ["county"])
 
 
 metrics = _Metrics()

@@ -262,7 +262,7 @@ class DirectoryService(DeadLetters):
 
     @timer(interval=600, eager=True)
     def check_calendar_coverage(self) -> None:
-        """Warn (log + metric) from November while next year's official calendar is not loaded."""
+        """Warn (log + metric) while this year, or from November next year, has no complete official calendar."""
         try:
             status = h.calendar_status(self.db, today=today_in_china())
         except Conflict:
@@ -275,6 +275,7 @@ class DirectoryService(DeadLetters):
 def _show_coverage(status: c.CalendarStatus) -> None:
     metrics.calendar_next_year_missing.labels(status.county_code).set(int(status.next_year_missing))
     metrics.calendar_next_year_days_left.labels(status.county_code).set(status.days_until_next_year)
+    metrics.calendar_this_year_missing.labels(status.county_code).set(int(status.this_year_missing))
 
 
 def _category(value: str | None) -> c.Category | None:

@@ -385,7 +385,8 @@ class CalendarStatus(Contract):
     next_year: int
     next_year_missing: bool  # next year is not among loaded_years
     days_until_next_year: int = 0
-    warning: str | None  # from November while next year is missing, with the days left
+    this_year_missing: bool = False  # the year under way is not loaded: worse, deadlines are wrong now
+    warning: str | None  # while this year is missing, or from November while next year is, with the days left
 
 
 CalendarYearBasis = Literal["official_data", "county"]

@@ -189,6 +189,18 @@ def test_one_hand_entered_day_does_not_load_next_year_until_the_county_marks_it_
     assert outbox_types(directory_db).count("calendar_year_completed") == before + 1
 
 
+def test_the_year_under_way_not_loaded_warns_whatever_the_month(directory, monkeypatch):
+    monkeypatch.setattr(directory_service, "today_in_china", lambda: date(2027, 1, 4))
+    status = directory(ADMIN).calendar_status()
+    assert status["this_year_missing"] is True and "2027, which has begun" in status["warning"]
+    assert REGISTRY.get_sample_value("cunban_calendar_this_year_missing", {"county": "431099"}) == 1
+    directory(ADMIN).set_calendar_day(day={"day": "2027-02-17", "kind": "holiday", "name": "春节",
+                                           "source": "official"})
+    directory(ADMIN).complete_calendar_year(year=2027)
+    assert REGISTRY.get_sample_value("cunban_calendar_this_year_missing", {"county": "431099"}) == 0
+    assert directory(ADMIN).calendar_status()["warning"] is None  # 2028 is not due before November
+
+
 def test_a_year_without_any_official_holiday_cannot_be_marked_complete(directory):
     with pytest.raises(Conflict) as err:
         directory(ADMIN).complete_calendar_year(year=2028)

@@ -47,6 +47,12 @@ def next_year_missing(today: date, loaded_years: Iterable[int]) -> bool:
     return today.year + 1 not in set(loaded_years)
 
 
+def this_year_missing(today: date, loaded_years: Iterable[int]) -> bool:
+    """True when the year already under way is not loaded (nobody completed it in time): deadlines are
+    counting its holidays as working days now."""
+    return today.year not in set(loaded_years)
+
+
 def days_until_next_year(today: date) -> int:
     """Days left before next year's first day (1 on 31 December)."""
     return (date(today.year + 1, 1, 1) - today).days

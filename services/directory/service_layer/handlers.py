@@ -552,12 +552,21 @@ def calendar_status(uow: UnitOfWork, *, today: date) -> c.CalendarStatus:
     loaded = sorted(uow.session.execute(
         select(orm.CalendarYear.year).where(orm.CalendarYear.county_code == county.code)).scalars())
     next_year = today.year + 1
-    missing = cal.next_year_missing(today, loaded)
+    missing, this_missing = cal.next_year_missing(today, loaded), cal.this_year_missing(today, loaded)
     days_left = cal.days_until_next_year(today)
-    warning = (f"no complete official working-day calendar for {next_year}, which starts in {days_left} "
-               f"day{'s' if days_left != 1 else ''}: enter the State Council's holiday notice "
-               f"(PUT /calendar/days/...), then mark the year complete (PUT /calendar/years/{next_year}/complete)"
-               ) if missing and cal.next_year_due(today) else None
+    if this_missing:
+        warning = (f"no complete official working-day calendar for {today.year}, which has begun: deadlines count "
+                   f"its holidays as working days. {_how_to_load(today.year)}")
+    elif missing and cal.next_year_due(today):
+        warning = (f"no complete official working-day calendar for {next_year}, which starts in {days_left} "
+                   f"day{'s' if days_left != 1 else ''}. {_how_to_load(next_year)}")
+    else:
+        warning = None
     return c.CalendarStatus(county_code=county.code, today=today, official_years=years, loaded_years=loaded,
                             next_year=next_year, next_year_missing=missing, days_until_next_year=days_left,
-                            warning=warning)
+                            this_year_missing=this_missing, warning=warning)
+
+
+def _how_to_load(year: int) -> str:
+    return (f"Enter the State Council's holiday notice (PUT /calendar/days/...), then mark the year complete "
+            f"(PUT /calendar/years/{year}/complete)")
