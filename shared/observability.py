@@ -100,8 +100,13 @@ class _Metrics:
             "cunban_township_year_count", "This year so far per township: applications received and completed, "
             "complaints registered", ["township", "metric"])
         self.calendar_next_year_missing = Gauge(
-            "cunban_calendar_next_year_missing", "1 when next year's official working-day calendar is absent",
-            ["county"])
+            "cunban_calendar_next_year_missing", "1 while next year's official working-day calendar is not loaded "
+            "(from the official data, or declared complete by the county)", ["county"])
+        self.calendar_next_year_days_left = Gauge(
+            "cunban_calendar_next_year_days_left", "Days until next year starts (China time)", ["county"])
+        self.calendar_this_year_missing = Gauge(
+            "cunban_calendar_this_year_missing", "1 while the year under way has no complete official working-day "
+            "calendar", ["county"])
 
 
 metrics = _Metrics()

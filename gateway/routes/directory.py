@@ -290,6 +290,13 @@ async def calendar_status(caller: CurrentStaff, calls: Calls) -> dict:
     return await calls.call("directory", "calendar_status", caller=caller)
 
 
+@router.get("/calendar/years", tags=["calendar"], operation_id="calendar_years",
+            response_model=list[c.CalendarYearPublic])
+async def calendar_years(caller: CurrentStaff, calls: Calls) -> list:
+    """The years whose official schedule is complete: from the official data, or declared by whom and when."""
+    return await calls.call("directory", "calendar_years", caller=caller)
+
+
 @router.get("/calendar/{year}", tags=["calendar"], operation_id="calendar_year",
             response_model=list[c.CalendarDayPublic])
 async def calendar_year(year: Annotated[int, Path(ge=2000, le=2100)], caller: CurrentStaff, calls: Calls) -> list:
@@ -308,3 +315,13 @@ async def set_calendar_day(day: date, body: c.CalendarDayChange, caller: Current
 async def clear_calendar_day(day: date, caller: CurrentStaff, calls: Calls) -> Response:
     await calls.call("directory", "clear_calendar_day", caller=caller, day=day.isoformat())
     return Response(status_code=204)
+
+
+@router.put("/calendar/years/{year}/complete", tags=["calendar"], operation_id="complete_calendar_year",
+            response_model=c.CalendarYearPublic)
+async def complete_calendar_year(year: Annotated[int, Path(ge=2000, le=2100)], caller: CurrentStaff,
+                                 calls: Calls) -> dict:
+    """Declare the year's official schedule complete (every holiday and 调休 day of the State Council's
+    notice entered): only then do deadlines trust it and the next-year warning stop. Recorded with who and
+    when; repeating it changes nothing."""
+    return await calls.call("directory", "complete_calendar_year", caller=caller, year=year)

@@ -12,6 +12,7 @@ from shared.clock import today_in_china
 from shared.contracts.scheduling import (
     BookingCreate,
     BookingView,
+    DayOffDecision,
     LeaveCreate,
     MarketDays,
     RosterAssign,
@@ -84,6 +85,24 @@ async def assign_cadre(session_id: SessionId, body: RosterAssign, caller: Curren
 async def swap_cadres(session_id: SessionId, body: RosterSwap, caller: CurrentStaff, calls: Calls) -> dict:
     return await calls.call("scheduling", "swap", caller=caller, session_id=session_id,
                             swap=body.model_dump(mode="json"))
+
+
+@router.post("/sessions/{session_id}/restore", tags=["sessions"], operation_id="restore_session",
+             response_model=SessionView)
+async def restore_session(session_id: SessionId, caller: CurrentStaff, calls: Calls) -> dict:
+    """Put back a session a day off cancelled, once that day is no longer off (`restorable`); 409
+    `not_restorable` otherwise, or if a rostered cadre is no longer free."""
+    return await calls.call("scheduling", "restore_session", caller=caller, session_id=session_id)
+
+
+@router.post("/sessions/{session_id}/day-off-decision", tags=["sessions"], operation_id="decide_session_day_off",
+             response_model=SessionView)
+async def decide_session_day_off(session_id: SessionId, body: DayOffDecision, caller: CurrentStaff,
+                                 calls: Calls) -> dict:
+    """A day off fell on a session villagers had booked (`needs_decision`): `cancel` it (the bookings are
+    cancelled and the villagers told) or `hold` it anyway."""
+    return await calls.call("scheduling", "decide_session_day_off", caller=caller, session_id=session_id,
+                            decision=body.model_dump(mode="json"))
 
 
 @router.post("/rosters/generate", tags=["sessions"], operation_id="generate_roster", response_model=list[SessionView])

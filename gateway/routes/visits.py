@@ -12,6 +12,7 @@ from gateway.routes.scheduling import End, Start, period
 from shared.contracts.scheduling import (
     CampaignCreate,
     CampaignView,
+    DayOffDecision,
     PublicCalendarEntry,
     SlotsCreate,
     SlotView,
@@ -83,6 +84,19 @@ async def get_visit(visit_id: VisitId, caller: CurrentStaff, calls: Calls) -> di
 @router.post("/visits/{visit_id}/cancel", operation_id="cancel_visit", response_model=VisitView)
 async def cancel_visit(visit_id: VisitId, caller: CurrentStaff, calls: Calls) -> dict:
     return await calls.call("scheduling", "cancel_visit", caller=caller, visit_id=visit_id)
+
+
+@router.post("/visits/{visit_id}/restore", operation_id="restore_visit", response_model=VisitView)
+async def restore_visit(visit_id: VisitId, caller: CurrentStaff, calls: Calls) -> dict:
+    """Put back a visit a day off cancelled, once that day is no longer off (`restorable`)."""
+    return await calls.call("scheduling", "restore_visit", caller=caller, visit_id=visit_id)
+
+
+@router.post("/visits/{visit_id}/day-off-decision", operation_id="decide_visit_day_off", response_model=VisitView)
+async def decide_visit_day_off(visit_id: VisitId, body: DayOffDecision, caller: CurrentStaff, calls: Calls) -> dict:
+    """A day off fell on a visit villagers had booked (`needs_decision`): `cancel` or `hold` it."""
+    return await calls.call("scheduling", "decide_visit_day_off", caller=caller, visit_id=visit_id,
+                            decision=body.model_dump(mode="json"))
 
 
 @router.post("/visits/{visit_id}/report", operation_id="report_visit", response_model=VisitView)

@@ -222,15 +222,31 @@ class DirectoryService(DeadLetters):
                                          page=parse(c.Page, page or {})))
 
     # ---- calendar -------------------------------------------------------------------------------
+    # every change of the calendar refreshes the coverage gauges in the same request, so the API and the
+    # metric agree at once (the timer only carries the date forward)
     @rpc
     def set_calendar_day(self, day: dict) -> dict:
-        return to_wire(h.set_calendar_day(self.db, caller=self.caller(), cmd=parse(c.CalendarDaySet, day),
-                                        now=utcnow()))
+        changed = to_wire(h.set_calendar_day(self.db, caller=self.caller(), cmd=parse(c.CalendarDaySet, day),
+                                             now=utcnow()))
+        self.check_calendar_coverage()
+        return changed
 
     @rpc
     def clear_calendar_day(self, day: str) -> None:
         h.clear_calendar_day(self.db, caller=self.caller(), day=parse(c.CalendarDayQuery, {"day": day}).day,
                              now=utcnow())
+        self.check_calendar_coverage()
+
+    @rpc
+    def complete_calendar_year(self, year: int) -> dict:
+        completed = to_wire(h.complete_calendar_year(
+            self.db, caller=self.caller(), year=parse(c.CalendarYearQuery, {"year": year}).year, now=utcnow()))
+        self.check_calendar_coverage()
+        return completed
+
+    @rpc
+    def calendar_years(self) -> list:
+        return to_wire(h.calendar_years(self.db, caller=self.caller()))
 
     @rpc
     def calendar_year(self, year: int) -> list:
@@ -240,18 +256,26 @@ class DirectoryService(DeadLetters):
     @rpc
     def calendar_status(self) -> dict:
         h.require_staff(self.caller())
-        return to_wire(h.calendar_status(self.db, today=today_in_china()))
+        status = h.calendar_status(self.db, today=today_in_china())
+        _show_coverage(status)
+        return to_wire(status)
 
     @timer(interval=600, eager=True)
     def check_calendar_coverage(self) -> None:
-        """Warn (log + metric) while next year's official calendar is missing."""
+        """Warn (log + metric) while this year, or from November next year, has no complete official calendar."""
         try:
             status = h.calendar_status(self.db, today=today_in_china())
         except Conflict:
             return  # no county yet
-        metrics.calendar_next_year_missing.labels(status.county_code).set(int(status.next_year_missing))
+        _show_coverage(status)
         if status.warning:
             log.warning(status.warning, extra={"service": self.name})
+
+
+def _show_coverage(status: c.CalendarStatus) -> None:
+    metrics.calendar_next_year_missing.labels(status.county_code).set(int(status.next_year_missing))
+    metrics.calendar_next_year_days_left.labels(status.county_code).set(status.days_until_next_year)
+    metrics.calendar_this_year_missing.labels(status.county_code).set(int(status.this_year_missing))
 
 
 def _category(value: str | None) -> c.Category | None:

@@ -4,12 +4,13 @@ public calendar. Market sites, villages, staff and the calendar are read models 
 was handled at a session or raised on a visit is learnt from intake's events."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from nameko.timer import timer
 
 from services.scheduling.adapters import orm
 from services.scheduling.adapters.orm import Base
+from services.scheduling.service_layer import days_off as d
 from services.scheduling.service_layer import handlers as h
 from services.scheduling.service_layer import visits as v
 from shared.clock import utcnow
@@ -19,6 +20,7 @@ from shared.contracts.scheduling import (
     BookingCreate,
     CampaignCreate,
     DateRange,
+    DayOffDecision,
     LeaveCreate,
     RosterAssign,
     RosterGenerate,
@@ -32,7 +34,7 @@ from shared.contracts.scheduling import (
     VisitSeriesChange,
     VisitSeriesCreate,
 )
-from shared.copies import KeepsCalendar, KeepsStaff, KeepsVillages
+from shared.copies import KeepsCalendar, KeepsStaff, KeepsVillages, keep_calendar_day
 from shared.db import Database
 from shared.errors import ValidationFailed
 from shared.messaging import DeadLetters, OutboxRelay, on_event
@@ -97,6 +99,25 @@ class SchedulingService(KeepsStaff, KeepsVillages, KeepsCalendar, DeadLetters):
     def check(self, session_id: str, staff_id: int, out: bool = False) -> dict:
         return to_wire(h.check(self.db, caller=self.caller(), session_id=session_id, staff_id=staff_id, out=out,
                              now=utcnow()))
+
+    # ---- days off reaching what is scheduled ---------------------------------------------------------
+    @rpc
+    def restore_session(self, session_id: str) -> dict:
+        return to_wire(d.restore_session(self.db, caller=self.caller(), session_id=session_id, now=utcnow()))
+
+    @rpc
+    def decide_session_day_off(self, session_id: str, decision: dict) -> dict:
+        return to_wire(d.decide_session_day_off(self.db, caller=self.caller(), session_id=session_id,
+                                                decision=parse(DayOffDecision, decision).decision, now=utcnow()))
+
+    @rpc
+    def restore_visit(self, visit_id: str) -> dict:
+        return to_wire(d.restore_visit(self.db, caller=self.caller(), visit_id=visit_id, now=utcnow()))
+
+    @rpc
+    def decide_visit_day_off(self, visit_id: str, decision: dict) -> dict:
+        return to_wire(d.decide_visit_day_off(self.db, caller=self.caller(), visit_id=visit_id,
+                                              decision=parse(DayOffDecision, decision).decision, now=utcnow()))
 
     # ---- appointments ---------------------------------------------------------------------------
     @rpc
@@ -189,6 +210,14 @@ class SchedulingService(KeepsStaff, KeepsVillages, KeepsCalendar, DeadLetters):
         h.update_gauges(self.db, now=now)
 
     # ---- what the directory tells us -----------------------------------------------------------
+    @on_event("directory", "calendar_changed")
+    def on_calendar_changed(self, envelope: EventEnvelope) -> None:
+        """The calendar copy (as KeepsCalendar), and what the change does to sessions and visits that day."""
+        keep_calendar_day(self.db, self.calendar_copy, envelope.payload)
+        p = envelope.payload  # read by key, as the copy is: a field the directory adds later breaks nothing
+        d.follow_calendar_change(self.db, day=date.fromisoformat(p["day"]), kind=p["kind"], name=p.get("name"),
+                                 now=utcnow())
+
     @on_event("directory", "market_site_changed")
     def on_market_site_changed(self, envelope: EventEnvelope) -> None:
         h.keep_site(self.db, site=envelope.payload)

@@ -67,7 +67,9 @@ directory.get_market_site             -   T   T   T   T   T   T   T   C
 directory.list_market_sites           -   T   T   T   T   T   T   T   C
 directory.set_calendar_day            -   -   -   -   -   -   -   -   C
 directory.clear_calendar_day          -   -   -   -   -   -   -   -   C
+directory.complete_calendar_year      -   -   -   -   -   -   -   -   C
 directory.calendar_year               -   T   T   T   T   T   T   T   C
+directory.calendar_years              -   T   T   T   T   T   T   T   C
 directory.calendar_status             -   T   T   T   T   T   T   T   C
 directory.audit_log                   -   -   -   -   -   -   -   -   C
 intake.file_application               -   S   T   T   T   T   T   T   -
@@ -102,6 +104,10 @@ scheduling.change_visit_series        -   -   -   -   -   -   -   T   C
 scheduling.get_visit                  -   T   T   T   T   T   T   T   C
 scheduling.list_visits                -   T   T   T   T   T   T   T   C
 scheduling.cancel_visit               -   -   -   -   -   -   -   T   C
+scheduling.restore_session            -   -   -   -   -   -   -   T   C
+scheduling.decide_session_day_off     -   -   -   -   -   -   -   T   C
+scheduling.restore_visit              -   -   -   -   -   -   -   T   C
+scheduling.decide_visit_day_off       -   -   -   -   -   -   -   T   C
 scheduling.report_visit               -   -   -   -   -   T   T   T   C
 scheduling.create_visit_slots         -   -   -   -   -   -   -   T   C
 scheduling.list_visit_slots           P   P   P   P   P   P   P   P   P

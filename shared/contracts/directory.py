@@ -380,10 +380,31 @@ class CalendarDayPublic(Contract):
 class CalendarStatus(Contract):
     county_code: str
     today: date
-    official_years: list[int]
+    official_years: list[int]  # years with at least one official day entered
+    loaded_years: list[int] = []  # years whose whole official schedule is in: the ones deadlines may trust
     next_year: int
-    next_year_missing: bool
-    warning: str | None
+    next_year_missing: bool  # next year is not among loaded_years
+    days_until_next_year: int = 0
+    this_year_missing: bool = False  # the year under way is not loaded: worse, deadlines are wrong now
+    warning: str | None  # while this year is missing, or from November while next year is, with the days left
+
+
+CalendarYearBasis = Literal["official_data", "county"]
+
+
+class CalendarYearPublic(Contract):
+    """A year whose official schedule is complete, and who said so when."""
+
+    county_code: str
+    year: int
+    basis: CalendarYearBasis  # official_data: loaded from chinesecalendar; county: declared by an admin
+    completed_at: datetime
+    completed_by: str
+    completed_by_staff_id: int | None
+
+
+class CalendarYearCompleted(CalendarYearPublic):
+    """Event `calendar_year_completed`: deadlines may now trust the year's calendar."""
 
 
 class CalendarChanged(Contract):

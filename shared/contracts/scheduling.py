@@ -74,10 +74,12 @@ class SessionView(Contract):
     day: date
     starts_at: datetime
     ends_at: datetime
-    status: str
+    status: str  # scheduled | cancelled | needs_decision (a day off fell on it and villagers had booked)
     services: list[str]
     roster: list[RosterEntryView] = Field(default_factory=list)
     linked: list[LinkedRecord] = Field(default_factory=list)  # what was handled there
+    day_off: str | None = None  # the day off that cancelled it, awaits a decision on it, or it is held on
+    restorable: bool = False  # cancelled by a day off that was lifted since: POST /sessions/{id}/restore
 
 
 class SessionQuery(Contract):
@@ -321,7 +323,7 @@ class VisitView(Contract):
     day: date
     starts_at: datetime
     ends_at: datetime
-    status: Literal["planned", "cancelled", "reported"]
+    status: Literal["planned", "cancelled", "reported", "needs_decision"]
     purpose: str | None
     series_id: int | None
     campaign_id: int | None
@@ -331,6 +333,8 @@ class VisitView(Contract):
     people_met: int | None = None
     reported_at: datetime | None = None
     linked: list[LinkedRecord] = Field(default_factory=list)
+    day_off: str | None = None  # as SessionView
+    restorable: bool = False  # POST /visits/{id}/restore
 
 
 class VisitSeriesView(Contract):
@@ -399,3 +403,38 @@ class PublicCalendarEntry(Contract):
     services: list[str]
     visit_kind: VisitKind | None = None
     free_places: int | None = None  # appointment places left, when slots are offered
+
+
+# ---- days off reaching what is scheduled --------------------------------------------------------------
+
+class DayOffDecision(Contract):
+    """A planner's decision on a session or visit a day off fell on while villagers had booked: cancel it
+    (the bookings are cancelled and the villagers told) or hold it anyway."""
+
+    decision: Literal["cancel", "hold"]
+
+
+class _OccasionOnADayOff(Contract):
+    occasion: Literal["session", "visit"]
+    id: str
+    township_code: str
+    day: date
+    starts_at: datetime
+    day_off: str  # the name of the day off (县庆, 春节 …)
+    staff_ids: list[int]  # the rostered cadres or the visit's members, to tell
+    booking_ids: list[str]  # the villagers' bookings concerned (their contact stays with scheduling)
+
+
+class OccasionCalledOff(_OccasionOnADayOff):
+    """Event `occasion_called_off`: a day off fell on a session or visit. `cancelled`: it will not take
+    place (tell its cadres and, if any, the villagers whose bookings were cancelled); `needs_decision`:
+    villagers had booked, so a planner must cancel or hold it (tell the planners and cadres)."""
+
+    outcome: Literal["cancelled", "needs_decision"]
+
+
+class OccasionDayOffLifted(_OccasionOnADayOff):
+    """Event `occasion_day_off_lifted`: the day is no longer off. `restorable`: what it cancelled may be
+    restored by a planner; `resumed`: what waited for a decision goes ahead as planned."""
+
+    outcome: Literal["restorable", "resumed"]

@@ -2,6 +2,8 @@
 demo county loaded, everything through the gateway over HTTP."""
 from __future__ import annotations
 
+from datetime import date
+
 import httpx
 import pytest
 
@@ -138,6 +140,41 @@ def test_calendar_status_warns_about_next_year_and_admin_can_fix_it(client, admi
     assert client.delete("/calendar/days/2026-12-18", headers=admin).status_code == 404
 
 
+def _next_year_gauge(client) -> str:
+    line = next(x for x in client.get("/metrics").text.splitlines()
+                if x.startswith('cunban_calendar_next_year_missing{county="431099"}'))
+    return line.split()[-1]
+
+
+def test_one_hand_entered_day_leaves_next_year_missing_until_the_admin_marks_it_complete(client, admin,
+                                                                                        qs_supervisor):
+    year = client.get("/calendar/status", headers=qs_supervisor).json()["next_year"]
+    response = client.put(f"/calendar/days/{year}-01-01", json={"kind": "holiday", "name": "元旦",
+                                                                "source": "official"}, headers=admin)
+    assert response.status_code == 200, response.text
+    status = client.get("/calendar/status", headers=qs_supervisor).json()
+    assert status["next_year_missing"] is True and year not in status["loaded_years"]
+    today = date.fromisoformat(status["today"])
+    assert status["days_until_next_year"] == (date(year, 1, 1) - today).days
+    if today.month >= 11:
+        assert f"starts in {status['days_until_next_year']} day" in status["warning"]
+    assert _next_year_gauge(client) == "1.0"
+    assert client.put(f"/calendar/years/{year}/complete", headers=qs_supervisor).status_code == 403
+
+    response = client.put(f"/calendar/years/{year}/complete", headers=admin)
+
+    assert response.status_code == 200, response.text
+    completed = response.json()
+    assert completed["completed_by"] == "admin" and completed["basis"] == "county" and completed["completed_at"]
+    assert _next_year_gauge(client) == "0.0"  # at once, not after the timer
+    status = client.get("/calendar/status", headers=qs_supervisor).json()
+    assert status["next_year_missing"] is False and (status["warning"] is None or status["this_year_missing"])
+    assert client.put(f"/calendar/years/{year}/complete", headers=admin).json() == completed
+    assert client.get("/calendar/years", headers=qs_supervisor).json()[-1] == completed
+    response = client.put("/calendar/years/2090/complete", headers=admin)
+    assert response.status_code == 409 and response.json()["error"]["code"] == "calendar_year_empty"
+
+
 @pytest.mark.parametrize("method,path,body,status,code", [
     ("GET", "/townships", None, 401, "token_missing"),
     ("POST", "/auth/login", {"username": "x"}, 422, "validation_failed"),
@@ -246,6 +283,35 @@ def test_sessions_roster_and_a_booking(client, qs_supervisor):
     assert full.status_code == 409 and full.json()["error"]["code"] == "slot_full"
     assert client.post(f"/public/bookings/{booked.json()['id']}/cancel").json()["status"] == "cancelled"
     assert client.get(f"/public/sessions/{first}/slots").json()[0]["booked"] == 0
+
+
+def test_a_county_day_off_cancels_the_session_on_it_and_lifting_it_offers_it_back(client, admin, qs_supervisor):
+    from datetime import timedelta
+
+    from shared.clock import today_in_china
+
+    today = today_in_china()
+    plan = {"site_code": "QS-JISHI", "start": today.isoformat(), "end": (today + timedelta(days=40)).isoformat()}
+    sessions = client.post("/sessions/generate", json=plan, headers=qs_supervisor).json()
+    target = [s for s in sessions if s["day"] > today.isoformat() and s["status"] == "scheduled"][-1]
+    day = target["day"]
+
+    def session():
+        listed = client.get("/sessions", params={"start": day, "end": day}, headers=qs_supervisor).json()
+        return next(s for s in listed if s["id"] == target["id"])
+
+    response = client.put(f"/calendar/days/{day}", json={"kind": "local_day_off", "name": "县庆"}, headers=admin)
+    assert response.status_code == 200, response.text
+    cancelled = wait_until(lambda: (s := session())["status"] == "cancelled" and s, 30, "the day off to arrive")
+    assert cancelled["day_off"] == "县庆" and cancelled["restorable"] is False
+    refused = client.post(f"/sessions/{target['id']}/restore", headers=qs_supervisor)
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "not_restorable"
+
+    assert client.delete(f"/calendar/days/{day}", headers=admin).status_code == 204
+    wait_until(lambda: session()["restorable"], 30, "the session to be offered back")
+    restored = client.post(f"/sessions/{target['id']}/restore", headers=qs_supervisor)
+    assert restored.status_code == 200, restored.text
+    assert restored.json()["status"] == "scheduled" and restored.json()["day_off"] is None
 
 
 def test_a_visit_from_planning_to_the_applications_raised_on_it(client, qs_supervisor):

@@ -1,10 +1,15 @@
 """The directory's entrypoints: contracts in, rules applied, rows and outbox events committed together."""
+from datetime import date
+
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
+import services.directory.service as directory_service
 from services.directory.adapters import orm
 from shared.contracts.caller import Caller, Role
 from shared.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
+from shared.observability import metrics
 from tests.interface.conftest import ADMIN, outbox_types
 
 QS, LX = "431099101", "431099102"
@@ -152,6 +157,63 @@ def test_the_county_can_add_a_day_off_and_enter_next_years_holidays(directory):
     assert not any(d["day"] == "2026-12-01" for d in directory(ADMIN).calendar_year(year=2026))
     with pytest.raises(Forbidden):
         directory(QS_SUPERVISOR).set_calendar_day(day={"day": "2026-12-02", "kind": "local_day_off", "name": "x"})
+
+
+def _next_year_gauge() -> float | None:
+    return REGISTRY.get_sample_value("cunban_calendar_next_year_missing", {"county": "431099"})
+
+
+def test_one_hand_entered_day_does_not_load_next_year_until_the_county_marks_it_complete(
+        directory, directory_db, monkeypatch):
+    monkeypatch.setattr(directory_service, "today_in_china", lambda: date(2026, 11, 28))
+    metrics.calendar_next_year_missing.labels("431099").set(-1)  # whatever an earlier test left
+    directory(ADMIN).set_calendar_day(day={"day": "2027-01-01", "kind": "holiday", "name": "元旦",
+                                           "source": "official"})
+    assert _next_year_gauge() == 1  # set in the request itself, not by the ten-minute timer
+    status = directory(QS_SUPERVISOR).calendar_status()
+    assert status["next_year_missing"] is True and 2027 not in status["loaded_years"]
+    assert 2026 in status["loaded_years"]  # loaded whole from the official data at bootstrap
+    assert status["days_until_next_year"] == 34 and "starts in 34 days" in status["warning"]
+    before = outbox_types(directory_db).count("calendar_year_completed")
+
+    completed = directory(ADMIN).complete_calendar_year(year=2027)
+
+    assert (completed["year"], completed["basis"], completed["completed_by"], completed["completed_by_staff_id"]) \
+        == (2027, "county", "admin", 1)
+    assert _next_year_gauge() == 0  # at once
+    status = directory(QS_SUPERVISOR).calendar_status()
+    assert status["next_year_missing"] is False and status["warning"] is None and 2027 in status["loaded_years"]
+    assert outbox_types(directory_db).count("calendar_year_completed") == before + 1
+    assert directory(ADMIN).complete_calendar_year(year=2027) == completed  # once: same record, no new event
+    assert directory(QS_SUPERVISOR).calendar_years()[-1] == completed
+    assert outbox_types(directory_db).count("calendar_year_completed") == before + 1
+
+
+def test_the_year_under_way_not_loaded_warns_whatever_the_month(directory, monkeypatch):
+    monkeypatch.setattr(directory_service, "today_in_china", lambda: date(2027, 1, 4))
+    status = directory(ADMIN).calendar_status()
+    assert status["this_year_missing"] is True and "2027, which has begun" in status["warning"]
+    assert REGISTRY.get_sample_value("cunban_calendar_this_year_missing", {"county": "431099"}) == 1
+    directory(ADMIN).set_calendar_day(day={"day": "2027-02-17", "kind": "holiday", "name": "春节",
+                                           "source": "official"})
+    directory(ADMIN).complete_calendar_year(year=2027)
+    assert REGISTRY.get_sample_value("cunban_calendar_this_year_missing", {"county": "431099"}) == 0
+    assert directory(ADMIN).calendar_status()["warning"] is None  # 2028 is not due before November
+
+
+def test_a_year_without_any_official_holiday_cannot_be_marked_complete(directory):
+    with pytest.raises(Conflict) as err:
+        directory(ADMIN).complete_calendar_year(year=2028)
+    assert err.value.code == "calendar_year_empty"
+    with pytest.raises(Forbidden):
+        directory(QS_SUPERVISOR).complete_calendar_year(year=2026)
+
+
+def test_no_warning_before_november_though_next_year_is_not_loaded(directory, monkeypatch):
+    monkeypatch.setattr(directory_service, "today_in_china", lambda: date(2026, 6, 1))
+    status = directory(ADMIN).calendar_status()
+    assert status["next_year_missing"] is True and status["warning"] is None
+    assert _next_year_gauge() == 1  # the fact; the alert rule waits for November (alerts.test.yml)
 
 
 def test_bad_query_values_are_validation_errors_not_crashes(directory):

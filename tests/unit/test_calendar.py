@@ -7,7 +7,9 @@ from hypothesis import strategies as st
 from services.directory.domain.calendar import (
     DayKind,
     Source,
+    days_until_next_year,
     is_working_day,
+    next_year_due,
     next_year_missing,
     official_days_from_library,
 )
@@ -50,6 +52,19 @@ def test_a_county_day_off_stops_work_on_a_weekday():
 def test_next_year_missing_warns_until_the_calendar_is_loaded():
     assert next_year_missing(date(2026, 11, 28), [2025, 2026])
     assert not next_year_missing(date(2026, 11, 28), [2026, 2027])
+
+
+def test_next_year_is_due_from_november_when_the_state_council_usually_publishes():
+    assert not next_year_due(date(2026, 1, 5))
+    assert not next_year_due(date(2026, 10, 31))
+    assert next_year_due(date(2026, 11, 1))
+    assert next_year_due(date(2026, 12, 31))
+
+
+def test_days_until_next_year_count_down_to_new_year():
+    assert days_until_next_year(date(2026, 11, 1)) == 61
+    assert days_until_next_year(date(2026, 11, 28)) == 34
+    assert days_until_next_year(date(2026, 12, 31)) == 1
 
 
 def test_library_data_ends_with_2026_so_2027_must_be_entered_by_hand():

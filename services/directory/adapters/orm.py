@@ -118,6 +118,19 @@ class CalendarEntry(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
 
 
+class CalendarYear(Base):
+    """A year whose official schedule is complete: loaded whole from the official data, or declared
+    complete by a county admin once every day of the State Council's notice is entered (who and when)."""
+
+    __tablename__ = "calendar_years"
+    county_code: Mapped[str] = mapped_column(ForeignKey("counties.code"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    basis: Mapped[str] = mapped_column(String(16), nullable=False)  # official_data | county
+    completed_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+    completed_by: Mapped[str] = mapped_column(String(64), nullable=False)  # a username, or the data's name
+    completed_by_staff_id: Mapped[int | None] = mapped_column(Integer)
+
+
 class LoginFailure(FailedAttemptColumns, Base):
     """Failed sign-ins, per account and per client (sign-in is throttled on both)."""
 

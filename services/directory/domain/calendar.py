@@ -36,10 +36,32 @@ def is_working_day(day: date, special_days: Mapping[date, DayKind]) -> bool:
     return day.weekday() < 5
 
 
-def next_year_missing(today: date, official_years: Iterable[int]) -> bool:
+PUBLISHED_FROM_MONTH = 11  # the State Council's holiday notice for next year usually comes out in November
+
+
+def next_year_missing(today: date, loaded_years: Iterable[int]) -> bool:
     """True when next year's official calendar is not loaded: from then on deadlines would silently
-    treat holidays as working days, so ops and admins must be told."""
-    return today.year + 1 not in set(official_years)
+    treat holidays as working days, so ops and admins must be told. A year is loaded when it came whole
+    from the official data, or when the county said its schedule is complete: a few hand-entered days
+    (元旦 alone, without 春节) are not a year."""
+    return today.year + 1 not in set(loaded_years)
+
+
+def this_year_missing(today: date, loaded_years: Iterable[int]) -> bool:
+    """True when the year already under way is not loaded (nobody completed it in time): deadlines are
+    counting its holidays as working days now."""
+    return today.year not in set(loaded_years)
+
+
+def days_until_next_year(today: date) -> int:
+    """Days left before next year's first day (1 on 31 December)."""
+    return (date(today.year + 1, 1, 1) - today).days
+
+
+def next_year_due(today: date) -> bool:
+    """Whether next year's calendar is expected by now: from November, when the State Council usually
+    publishes it, to New Year. Before then a missing next year is normal and nobody is warned."""
+    return today.month >= PUBLISHED_FROM_MONTH
 
 
 def official_days_from_library(years: Iterable[int] | None = None) -> list[CalendarDay]:

@@ -457,6 +457,8 @@ def seed_official_calendar(uow: UnitOfWork, *, days: Sequence[cal.CalendarDay], 
         uow.session.add(row)
         _calendar_event(uow, county.code, day.day, row, now)
         added += 1
+    for year in sorted({d.day.year for d in days}):  # the official data carries whole years
+        _complete_year(uow, county.code, year, basis="official_data", by="chinesecalendar", staff_id=None, now=now)
     uow.commit()
     return added
 
@@ -494,14 +496,77 @@ def calendar_year(uow: UnitOfWork, *, caller: Caller, year: int) -> list[c.Calen
     return [_day_public(r) for r in rows]
 
 
+def _year_public(row: orm.CalendarYear) -> c.CalendarYearPublic:
+    return _snapshot(c.CalendarYearPublic, row)
+
+
+def _complete_year(uow: UnitOfWork, county_code: str, year: int, *, basis: str, by: str, staff_id: int | None,
+                   now: datetime) -> orm.CalendarYear:
+    """Record a year as complete once, and announce it; a year already complete keeps its first record."""
+    row = uow.session.get(orm.CalendarYear, (county_code, year))
+    if row is None:
+        row = orm.CalendarYear(county_code=county_code, year=year, basis=basis, completed_at=now, completed_by=by,
+                               completed_by_staff_id=staff_id)
+        uow.session.add(row)
+        uow.session.flush()
+        _publish(uow, "calendar_year_completed", c.CalendarYearCompleted(**_year_public(row).model_dump()), None,
+                 now)
+    return row
+
+
+def complete_calendar_year(uow: UnitOfWork, *, caller: Caller, year: int, now: datetime) -> c.CalendarYearPublic:
+    """A county admin declares a year's official schedule complete (every holiday and 调休 day of the State
+    Council's notice entered): only then does the year count as loaded. Repeating it changes nothing."""
+    require_manage(caller, Record.CALENDAR, None)
+    county = _the_county(uow)
+    a_holiday = uow.session.execute(
+        select(orm.CalendarEntry.day).where(orm.CalendarEntry.county_code == county.code,
+                                            orm.CalendarEntry.source == cal.Source.OFFICIAL.value,
+                                            orm.CalendarEntry.kind == cal.DayKind.HOLIDAY.value,
+                                            orm.CalendarEntry.day >= date(year, 1, 1),
+                                            orm.CalendarEntry.day <= date(year, 12, 31))).first()
+    if a_holiday is None:
+        raise Conflict(f"no official holiday of {year} is entered: enter the State Council's notice first",
+                       code="calendar_year_empty")
+    row = _complete_year(uow, county.code, year, basis="county", by=caller.username or f"staff {caller.staff_id}",
+                         staff_id=caller.staff_id, now=now)
+    uow.commit()
+    return _year_public(row)
+
+
+def calendar_years(uow: UnitOfWork, *, caller: Caller) -> list[c.CalendarYearPublic]:
+    """The loaded years, each with how it was loaded, who said so and when."""
+    require_staff(caller)
+    county = _the_county(uow)
+    rows = uow.session.execute(select(orm.CalendarYear).where(orm.CalendarYear.county_code == county.code)
+                               .order_by(orm.CalendarYear.year)).scalars()
+    return [_year_public(r) for r in rows]
+
+
 def calendar_status(uow: UnitOfWork, *, today: date) -> c.CalendarStatus:
     county = _the_county(uow)
     official_days = uow.session.execute(
         select(orm.CalendarEntry.day).where(orm.CalendarEntry.county_code == county.code,
                                             orm.CalendarEntry.source == "official")).scalars()
     years = sorted({d.year for d in official_days})
-    missing = cal.next_year_missing(today, years)
-    warning = (f"no official working-day calendar for {today.year + 1}: enter the State Council's holiday "
-               f"notice (PUT /calendar/days/...) before deadlines run into it") if missing else None
-    return c.CalendarStatus(county_code=county.code, today=today, official_years=years, next_year=today.year + 1,
-                            next_year_missing=missing, warning=warning)
+    loaded = sorted(uow.session.execute(
+        select(orm.CalendarYear.year).where(orm.CalendarYear.county_code == county.code)).scalars())
+    next_year = today.year + 1
+    missing, this_missing = cal.next_year_missing(today, loaded), cal.this_year_missing(today, loaded)
+    days_left = cal.days_until_next_year(today)
+    if this_missing:
+        warning = (f"no complete official working-day calendar for {today.year}, which has begun: deadlines count "
+                   f"its holidays as working days. {_how_to_load(today.year)}")
+    elif missing and cal.next_year_due(today):
+        warning = (f"no complete official working-day calendar for {next_year}, which starts in {days_left} "
+                   f"day{'s' if days_left != 1 else ''}. {_how_to_load(next_year)}")
+    else:
+        warning = None
+    return c.CalendarStatus(county_code=county.code, today=today, official_years=years, loaded_years=loaded,
+                            next_year=next_year, next_year_missing=missing, days_until_next_year=days_left,
+                            this_year_missing=this_missing, warning=warning)
+
+
+def _how_to_load(year: int) -> str:
+    return (f"Enter the State Council's holiday notice (PUT /calendar/days/...), then mark the year complete "
+            f"(PUT /calendar/years/{year}/complete)")

@@ -44,8 +44,11 @@ class Session(Base):
     day: Mapped[date] = mapped_column(Date, nullable=False)
     starts_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
     ends_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
-    status: Mapped[str] = mapped_column(String(16), nullable=False)  # scheduled | cancelled
+    status: Mapped[str] = mapped_column(String(16), nullable=False)  # scheduled | cancelled | needs_decision
     services: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    # the day off that reached this session (its name): cancelled by it, waiting for a decision, or held on it
+    day_off: Mapped[str | None] = mapped_column(String(100))
+    restorable: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)  # its day off was lifted
     attendance_closed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     reminded: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
@@ -164,7 +167,9 @@ class Visit(Base):
     day: Mapped[date] = mapped_column(Date, nullable=False)
     starts_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
     ends_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
-    status: Mapped[str] = mapped_column(String(12), nullable=False)  # planned | cancelled | reported
+    status: Mapped[str] = mapped_column(String(16), nullable=False)  # planned | cancelled | reported | needs_decision
+    day_off: Mapped[str | None] = mapped_column(String(100))  # as Session.day_off
+    restorable: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     series_id: Mapped[int | None] = mapped_column(ForeignKey("visit_series.id"))
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
     summary: Mapped[str | None] = mapped_column(Text)

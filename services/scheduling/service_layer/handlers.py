@@ -132,13 +132,14 @@ def generate_sessions(uow: UnitOfWork, *, caller: Caller, cmd: SessionGenerate, 
             session = orm.Session(id=uuid.uuid4().hex, site_code=site.code, township_code=site.township_code, day=day,
                                   starts_at=local_instant(day, site.opens_at),
                                   ends_at=local_instant(day, site.closes_at), status="scheduled",
-                                  services=[c.value for c in cmd.services], updated_at=now)
+                                  services=[c.value for c in cmd.services], restorable=False, updated_at=now)
             uow.session.add(session)
             _announce(uow, "session_scheduled", session, now)
         elif day in wanted and session.status == "cancelled":
             session.status, session.updated_at = "scheduled", now
+            session.day_off, session.restorable = None, False
             _announce(uow, "session_scheduled", session, now)
-        elif day not in wanted and session.status == "scheduled":
+        elif day not in wanted and session.status == "scheduled" and session.day_off is None:  # not held on one
             session.status, session.updated_at = "cancelled", now
             _announce(uow, "session_cancelled", session, now)
     uow.commit()
@@ -174,7 +175,7 @@ def list_sessions(uow: UnitOfWork, *, caller: Caller, query: SessionQuery) -> li
 def _session_view(session: orm.Session, roster: list[orm.RosterEntry], linked: list[LinkedRecord]) -> SessionView:
     return SessionView(id=session.id, site_code=session.site_code, township_code=session.township_code,
                        day=session.day, starts_at=session.starts_at, ends_at=session.ends_at, status=session.status,
-                       services=session.services,
+                       services=session.services, day_off=session.day_off, restorable=session.restorable,
                        roster=[RosterEntryView(staff_id=e.staff_id, reason=e.reason, checked_in_at=e.checked_in_at,
                                                checked_out_at=e.checked_out_at, attendance=e.attendance)
                                for e in roster], linked=linked)

@@ -115,7 +115,8 @@ def _new_visit(uow: UnitOfWork, caller: Caller, *, kind: str, township: str, vil
     visit = orm.Visit(id=uuid.uuid4().hex, kind=kind, township_code=township, village_code=village_code, title=title,
                       place=place, purpose=purpose, day=day, starts_at=local_instant(day, starts),
                       ends_at=local_instant(day, ends), status="planned", series_id=series_id,
-                      campaign_id=campaign_id, reminded=False, created_by=caller.staff_id, updated_at=now)
+                      campaign_id=campaign_id, reminded=False, restorable=False, created_by=caller.staff_id,
+                      updated_at=now)
     uow.session.add(visit)
     uow.session.flush()
     return visit
@@ -193,7 +194,7 @@ def _generate(uow: UnitOfWork, caller: Caller, series: orm.VisitSeries, now: dat
         if visit is not None and (visit.status == "reported" or visit.starts_at <= now):
             continue
         if day not in wanted:
-            if visit.status == "planned":
+            if visit.status == "planned" and visit.day_off is None:  # one held on a day off stays
                 visit.status, visit.updated_at = "cancelled", now
                 _announce(uow, "visit_cancelled", visit, now)
             continue
@@ -202,7 +203,7 @@ def _generate(uow: UnitOfWork, caller: Caller, series: orm.VisitSeries, now: dat
             visit = _new_visit(uow, caller, kind=series.kind, township=series.township_code,
                                village_code=series.village_code, title=series.title, place=series.place, purpose=None,
                                day=day, starts=series.starts, ends=series.ends, series_id=series.id, now=now)
-        visit.status, visit.updated_at = "planned", now
+        visit.status, visit.updated_at, visit.day_off, visit.restorable = "planned", now, None, False
         members = {m.staff_id: m for m in _members(uow, visit.id)}
         for staff_id in set(members) - set(series.staff_ids):
             uow.session.delete(members[staff_id])
@@ -317,7 +318,8 @@ def _views(uow: UnitOfWork, visits: list[orm.Visit]) -> list[VisitView]:
                       village_code=v.village_code, place=v.place, day=v.day, starts_at=v.starts_at, ends_at=v.ends_at,
                       status=v.status, purpose=v.purpose, series_id=v.series_id, campaign_id=v.campaign_id,
                       members=members.get(v.id, []), summary=v.summary, raised=v.raised or [],
-                      people_met=v.people_met, reported_at=v.reported_at, linked=linked.get(v.id, []))
+                      people_met=v.people_met, reported_at=v.reported_at, linked=linked.get(v.id, []),
+                      day_off=v.day_off, restorable=v.restorable)
             for v in visits]
 
 
