@@ -171,6 +171,27 @@ def test_bad_input_is_refused_and_stores_nothing(intake, intake_db, change, code
     assert _count(intake_db) == 0 and _outbox(intake_db) == [] and _count(intake_db, orm.ReceiptCounter) == 0
 
 
+def test_a_station_key_files_and_records_at_its_own_station_only(intake, intake_db):
+    intake().on_station_changed(intake.event("directory", "station_changed", {
+        "code": f"ST{QS}002", "township_code": QS, "village_code": f"{QS}002", "name": "站二", "version": 1}))
+    key = Caller(staff_id=6, username="station-key-1", role=Role.STATION_CLIENT, township_code=QS,
+                 station_code=f"ST{QS}001")
+    elsewhere = {"station_code": f"ST{QS}002"}
+    with pytest.raises(Forbidden) as refused:
+        intake(key).file_application(application={**PROMISED, **elsewhere})
+    assert refused.value.code == "outside_station" and refused.value.details[0]["field"] == "station_code"
+    with pytest.raises(Forbidden):
+        intake(key).record_activity(kind="consultation", record={
+            "topic": "医保", "channel": "station", "occurred_on": "2026-11-28", **elsewhere})
+    assert _count(intake_db) == 0 and _count(intake_db, orm.ActivityRecord) == 0 and _outbox(intake_db) == []
+    filed = intake(key).file_application(application=PROMISED)
+    assert filed["station_code"] == f"ST{QS}001" and intake(key).get_application(ref=filed["id"])["id"] == filed["id"]
+    recorded = intake(key).record_activity(kind="consultation", record={
+        "topic": "医保", "channel": "station", "occurred_on": "2026-11-28"})
+    assert [r["id"] for r in intake(key).list_activities(query={"kind": "consultation"})] == [recorded["id"]]
+    assert intake(AGENT).file_application(application={**PROMISED, **elsewhere})["station_code"] == f"ST{QS}002"
+
+
 def test_county_admins_and_the_public_do_not_file(intake):
     with pytest.raises(Forbidden):
         intake(Caller(staff_id=1, role=Role.COUNTY_ADMIN)).file_application(application=PROMISED)
