@@ -47,7 +47,14 @@ def end_session(uow: UnitOfWork, *, caller: Caller, end: c.SessionEnd, now: date
     """Sign out: the token is refused from now on. Expired entries are cleared on the way."""
     uow.session.execute(delete(orm.EndedSession).where(orm.EndedSession.expires_at < now))
     insert_or_ignore(uow.session, orm.EndedSession, jti=end.jti, staff_id=caller.staff_id, expires_at=end.expires_at)
+    _announce(uow, c.AccessRevoked(reason="signed_out", staff_id=caller.staff_id, jti=end.jti),
+              caller.township_code, now)
     uow.commit()
+
+
+def _announce(uow: UnitOfWork, revoked: c.AccessRevoked, township_code: str | None, now: datetime) -> None:
+    """Every gateway forgets what it remembered of the staff member at once (gateway/auth.py)."""
+    uow.record_event("access_revoked", revoked.model_dump(mode="json"), township_code=township_code, now=now)
 
 
 def session_status(uow: UnitOfWork, *, check: c.SessionCheck) -> bool:
@@ -111,6 +118,8 @@ def revoke_station_key(uow: UnitOfWork, *, caller: Caller, key_id: int, now: dat
     row = _manageable(uow, caller, orm.StationKey, key_id, "station_key")
     if row.revoked_at is None:
         row.revoked_at = now
+        _announce(uow, c.AccessRevoked(reason="key_revoked", staff_id=row.staff_id, key_ids=[row.id]),
+                  row.township_code, now)
         uow.commit()
     return _key_view(row)
 
@@ -121,6 +130,8 @@ def rotate_station_key(uow: UnitOfWork, *, caller: Caller, key_id: int, now: dat
     if row.revoked_at is not None:
         raise ValidationFailed("this key is revoked; create a new one", code="station_key_revoked")
     row.revoked_at = now
+    _announce(uow, c.AccessRevoked(reason="key_rotated", staff_id=row.staff_id, key_ids=[row.id]),
+              row.township_code, now)
     return _issue(uow, caller, _get(uow, orm.Station, row.station_code, Record.STATION), row.staff_id, row.label,
                   now)
 
