@@ -32,8 +32,9 @@ class Settings(BaseSettings):
     # (a station's whole office may share one) and per signed-in account or station key
     client_requests_per_minute: int = Field(default=1200, ge=1)
     account_requests_per_minute: int = Field(default=600, ge=1)
-    # how long the gateway trusts a session or station key it checked before asking the directory again
-    # (so signing out, disabling an account or revoking a key reaches other gateway replicas within it)
+    # how long the gateway trusts a session or station key it checked before asking the directory again;
+    # signing out, disabling an account or revoking a key reaches every gateway at once as an event
+    # (gateway/revocations.py), so this only bounds a gateway cut off from the broker
     session_check_seconds: float = Field(default=10, ge=0)
     metrics_port: int = 9100
     log_level: str = "INFO"
