@@ -16,6 +16,8 @@ import time
 import uuid
 from typing import Any
 
+import eventlet
+from eventlet import patcher
 from kombu import Connection, Queue
 from kombu.mixins import ConsumerMixin
 from nameko.standalone.events import get_event_exchange
@@ -39,14 +41,17 @@ class AccessListener(ConsumerMixin):
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        if patcher.is_monkey_patched("socket"):  # the embedded system: a green thread beside the others
+            eventlet.spawn(self._run)  # (a thread's start would block the hub's own loop)
+            return
         self._thread = threading.Thread(target=self._run, name="gateway-access-listener", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        self.should_stop = True
+        self.should_stop = True  # the consumer sees it within a second
         if self._thread is not None:
             self._thread.join(timeout=5)
-        self.connection.release()
+            self.connection.release()
 
     def _run(self) -> None:
         while not self.should_stop:
