@@ -56,6 +56,7 @@ def create_app(settings: Settings, calls: ServiceCalls) -> FastAPI:
     app.state.calls = calls
     app.router.add_event_handler("shutdown", calls.settle)  # audit entries still waiting go out first
     app.state.accounts = Accounts(settings)
+    app.state.trusted_proxies = settings.trusted_networks()  # where X-Forwarded-For is believed (client_of)
     amqp_uri = getattr(getattr(calls, "client", None), "amqp_uri", None)
     if isinstance(amqp_uri, str):  # every gateway process hears ends of access at once (gateway/revocations.py)
         listener = AccessListener(amqp_uri, app.state.accounts)

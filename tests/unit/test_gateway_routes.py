@@ -253,3 +253,28 @@ def test_an_announced_end_of_access_makes_the_gateway_ask_again_at_once():
     listener._on_message({"payload": {"nonsense": 1}}, Message())  # unreadable: forget everything
     client.get("/auth/me", headers=key)
     assert checks() == 7
+
+
+def test_the_client_address_comes_from_x_forwarded_for_only_through_a_trusted_proxy():
+    from types import SimpleNamespace
+
+    from starlette.requests import Request
+
+    from gateway.audit import client_of
+
+    def client(peer: str, forwarded: list[str], trusted: str = "10.42.0.0/16, fd00::/8") -> str:
+        app = SimpleNamespace(state=SimpleNamespace(trusted_proxies=Settings(trusted_proxies=trusted)
+                                                    .trusted_networks()))
+        headers = [(b"x-forwarded-for", value.encode()) for value in forwarded]
+        return client_of(Request({"type": "http", "client": (peer, 4321), "headers": headers, "app": app}))
+
+    assert client("10.42.3.7", ["100.64.1.9"]) == "100.64.1.9"  # through the ingress: the villager's address
+    assert client("10.42.3.7", ["6.6.6.6, 100.64.1.9"]) == "100.64.1.9"  # what the client wrote itself: ignored
+    assert client("10.42.3.7", ["6.6.6.6", "100.64.1.9, 10.42.0.5"]) == "100.64.1.9"  # two trusted hops
+    assert client("10.42.3.7", []) == "10.42.3.7"
+    assert client("10.42.3.7", ["10.42.0.5"]) == "10.42.0.5"  # only proxies: the farthest of them
+    assert client("203.0.113.5", ["100.64.1.9"]) == "203.0.113.5"  # not through a trusted proxy: not believed
+    assert client("10.42.3.7", ["100.64.1.9"], trusted="") == "10.42.3.7"  # no proxies trusted (the default)
+    assert client("fd00::1", ["2001:db8::7"]) == "2001:db8::7"
+    with pytest.raises(ValueError, match="CUNBAN_TRUSTED_PROXIES"):
+        Settings(trusted_proxies="10.42.0.0/16, the-ingress")

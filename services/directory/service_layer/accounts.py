@@ -22,7 +22,8 @@ from shared.errors import NotFound, Unauthenticated, ValidationFailed
 from shared.receipts import AttemptLimits, Attempts
 
 SIGN_INS = Attempts(orm.LoginFailure, AttemptLimits(
-    timedelta(minutes=15), per_subject=5, per_client=30, code="login_locked",
+    timedelta(minutes=15), per_pair=5, per_subject=10, subject_window=timedelta(minutes=5), per_client=300,
+    code="login_locked",
     message="too many failed sign-ins; wait before trying again, or ask a supervisor to check the account"))
 
 
@@ -30,7 +31,9 @@ SIGN_INS = Attempts(orm.LoginFailure, AttemptLimits(
 
 def authenticate(uow: UnitOfWork, *, sign_in: c.SignIn, now: datetime) -> c.StaffPublic:
     """The same answer for an unknown user, a wrong password and a disabled account. Five failures for
-    one account, or thirty from one client, in 15 minutes lock further tries (429 with Retry-After)."""
+    one account from one client in 15 minutes lock that client's tries at it; ten from anywhere in 5
+    minutes lock the account for everyone, briefly; three hundred from one client in 15 minutes (a flood:
+    a whole station or NAT shares an address) lock that client (429 with Retry-After)."""
     username = sign_in.credentials.username.lower()
     SIGN_INS.check(uow, username, sign_in.client, now)
     row = uow.session.execute(select(orm.Staff).where(orm.Staff.username == username)).scalars().first()
