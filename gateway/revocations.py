@@ -33,7 +33,8 @@ EVENT = "access_revoked"
 
 class AccessListener(ConsumerMixin):
     def __init__(self, amqp_uri: str, accounts: Accounts):
-        self.connection = Connection(amqp_uri)
+        # (the embedded system's in-process broker is polled: a tenth of a second is soon enough here)
+        self.connection = Connection(amqp_uri, transport_options={"polling_interval": 0.1})
         self.accounts = accounts
         self.queue = Queue(f"gateway-access-{uuid.uuid4().hex[:12]}", get_event_exchange("directory", {}),
                            routing_key=EVENT, exclusive=True, auto_delete=True, durable=False)
