@@ -60,6 +60,8 @@ class AccessListener(ConsumerMixin):
                 self.run()
             except Exception:  # never let the listener die: the cache would keep ended access for its seconds
                 self.listening.clear()
+                if self.should_stop:
+                    return
                 log.exception("the gateway's access listener failed; starting again")
                 time.sleep(1)
 
@@ -73,6 +75,8 @@ class AccessListener(ConsumerMixin):
 
     def on_connection_error(self, exc: Exception, interval: float) -> None:
         self.listening.clear()
+        if self.should_stop:  # stopping while the broker is away: no more retries
+            raise exc
         log.warning("the gateway's access listener cannot reach the broker (%s); retrying in %.0f s", exc, interval)
 
     def on_consume_end(self, connection: Any, channel: Any) -> None:
