@@ -1,4 +1,4 @@
-"""Accounts: signing in (throttled per account and per client), signed-in sessions that end on sign-out
+"""Accounts: signing in (throttled per account and client, and per account), signed-in sessions that end on sign-out
 or when the account changes, station API keys for machine clients, and the audit log."""
 from __future__ import annotations
 

@@ -244,7 +244,8 @@ def _view(app: orm.Application, stages: list[orm.ApplicationStage], handler_ids:
 def public_progress(uow: UnitOfWork, *, lookup: c.PublicLookup, vault: PersonalDataVault,
                     now: datetime) -> c.PublicProgress:
     """Anyone with the receipt number and the last four digits of the applicant's phone. A wrong guess
-    and an unknown number look the same; guesses are limited per receipt number and per client."""
+    and an unknown number look the same; guesses are limited per receipt number and client, and per
+    receipt number (shared/receipts.py)."""
     LOOKUPS.check(uow, lookup.receipt_no, lookup.client, now)
     app = uow.session.execute(select(orm.Application).where(orm.Application.receipt_no == lookup.receipt_no)
                               ).scalar_one_or_none()
