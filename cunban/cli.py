@@ -130,7 +130,9 @@ def cmd_gateway(args: argparse.Namespace) -> int:
     client = RpcClient(settings.amqp_uri, timeout=settings.rpc_timeout_seconds, pool_size=settings.rpc_pool_size)
     app = create_app(settings, ServiceCalls(client))
     freeze_startup_objects()
-    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False)
+    # X-Forwarded-For is read by the gateway itself, from CUNBAN_TRUSTED_PROXIES only (gateway/audit.py)
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False,
+                proxy_headers=False)
     return 0
 
 

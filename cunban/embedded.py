@@ -58,7 +58,8 @@ def serve_gateway_green(app: Any, host: str, port: int) -> None:
     sock.bind((host, port))
     sock.listen(1024)
     sock.setblocking(False)
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False))
+    # X-Forwarded-For is read by the gateway itself, from CUNBAN_TRUSTED_PROXIES only (gateway/audit.py)
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, proxy_headers=False))
 
     def request_shutdown(signum: int, _frame: Any) -> None:
         log.info("signal %s: finishing requests in flight, then stopping", signum)

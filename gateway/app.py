@@ -16,6 +16,7 @@ from gateway.audit import audit_entry, client_of
 from gateway.auth import Accounts
 from gateway.errors import ERROR_RESPONSES, PayloadTooLarge, error_body, error_response, install_error_handlers
 from gateway.limits import RateLimiter
+from gateway.revocations import AccessListener
 from gateway.routes import (
     approvals,
     auth,
@@ -55,6 +56,13 @@ def create_app(settings: Settings, calls: ServiceCalls) -> FastAPI:
     app.state.calls = calls
     app.router.add_event_handler("shutdown", calls.settle)  # audit entries still waiting go out first
     app.state.accounts = Accounts(settings)
+    app.state.trusted_proxies = settings.trusted_networks()  # where X-Forwarded-For is believed (client_of)
+    amqp_uri = getattr(getattr(calls, "client", None), "amqp_uri", None)
+    if isinstance(amqp_uri, str):  # every gateway process hears ends of access at once (gateway/revocations.py)
+        listener = AccessListener(amqp_uri, app.state.accounts)
+        app.state.access_listener = listener
+        app.router.add_event_handler("startup", listener.start)
+        app.router.add_event_handler("shutdown", listener.stop)
     per_client = RateLimiter(settings.client_requests_per_minute)
     install_error_handlers(app)
     app.add_middleware(Observe, settings=settings, calls=calls, per_client=per_client)

@@ -8,6 +8,7 @@ the query string is never logged (a look-up carries phone digits there)."""
 from __future__ import annotations
 
 import uuid
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Any
 
 from fastapi import Request
@@ -23,7 +24,26 @@ WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def client_of(request: Request) -> str:
-    return (request.client.host if request.client else "unknown")[:64]
+    """The client's address: the connecting one, unless that is one of CUNBAN_TRUSTED_PROXIES (the county's
+    ingress); then the nearest address in X-Forwarded-For that is not a trusted proxy. Each proxy appends
+    the address it saw, so what a client writes there itself is further left and never believed."""
+    client = request.client.host if request.client else "unknown"
+    trusted = getattr(request.app.state, "trusted_proxies", ())
+    if trusted and _among(client, trusted):
+        hops = [hop.strip() for hop in ",".join(request.headers.getlist("x-forwarded-for")).split(",")]
+        for hop in reversed([hop for hop in hops if hop]):
+            client = hop
+            if not _among(hop, trusted):
+                break
+    return client[:64]
+
+
+def _among(address: str, networks: tuple[IPv4Network | IPv6Network, ...]) -> bool:
+    try:
+        ip = ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
 
 
 def audit_entry(request: Request, status: int) -> AuditEntry | None:

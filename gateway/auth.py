@@ -3,7 +3,9 @@
 Tokens are signed (HS256) and expire; their claims are the caller's identity and scope plus the account
 version they were issued for. A token also stops working when its holder signs out or the account is
 disabled or changed (directory.session_status, asked at most every `session_check_seconds` per token).
-Station keys (`X-API-Key`) are resolved by the directory and remembered for as long.
+Station keys (`X-API-Key`) are resolved by the directory and remembered for as long. Every gateway
+process forgets what it remembered of a staff member as soon as the directory announces an end of their
+access (gateway/revocations.py), so the seconds only matter to a gateway cut off from the broker.
 """
 from __future__ import annotations
 
@@ -97,6 +99,15 @@ class Remembered:
     def forget(self, key: str) -> None:
         self._items.pop(key, None)
 
+    def forget_where(self, matches: Any) -> None:
+        """Forget every answer whose value `matches` (a rare event: a scan is fine)."""
+        for key, (_, value) in list(self._items.items()):
+            if matches(value):
+                self._items.pop(key, None)
+
+    def clear(self) -> None:
+        self._items.clear()
+
 
 class Accounts:
     """The gateway's side of accounts: checking sessions and keys, and the per-account rate limit."""
@@ -106,17 +117,21 @@ class Accounts:
         self.sessions = Remembered(settings.session_check_seconds)
         self.keys = Remembered(settings.session_check_seconds)
         self.per_account = RateLimiter(settings.account_requests_per_minute)
+        # bumped by every end of access heard: an answer asked for before it is not remembered
+        self.revision = 0
 
     async def staff(self, request: Request, token: str) -> Caller:
         signed_in = read_token(token, self.settings)
         if self.sessions.get(signed_in.jti) is None:
+            revision = self.revision
             valid = await request.app.state.calls.call(
                 "directory", "session_status", caller=Caller.system(),
                 check={"jti": signed_in.jti, "staff_id": signed_in.caller.staff_id,
                        "account_version": signed_in.account_version})
             if not valid:
                 raise Unauthenticated("this session has ended: sign in again", code="session_ended")
-            self.sessions.put(signed_in.jti, True)
+            if revision == self.revision:
+                self.sessions.put(signed_in.jti, signed_in.caller.staff_id)
         request.state.session = signed_in
         return self._admit(f"staff:{signed_in.caller.staff_id}", signed_in.caller)
 
@@ -124,9 +139,11 @@ class Accounts:
         digest = hashlib.sha256(key.encode()).hexdigest()
         resolved = self.keys.get(digest)
         if resolved is None:
+            revision = self.revision
             resolved = StationKeyCaller.model_validate(await request.app.state.calls.call(
                 "directory", "resolve_station_key", caller=Caller.system(), key=key))
-            self.keys.put(digest, resolved)
+            if revision == self.revision:
+                self.keys.put(digest, resolved)
         caller = Caller(staff_id=resolved.staff_id, username=f"station-key-{resolved.key_id}",
                         role=Role.STATION_CLIENT, township_code=resolved.township_code,
                         station_code=resolved.station_code, correlation_id=correlation_id.get())
@@ -142,6 +159,18 @@ class Accounts:
 
     def signed_out(self, jti: str) -> None:
         self.sessions.forget(jti)
+
+    def forget_staff(self, staff_id: int) -> None:
+        """An end of a staff member's access was announced: ask the directory again about each of their
+        sessions and keys."""
+        self.revision += 1
+        self.sessions.forget_where(lambda remembered: remembered == staff_id)
+        self.keys.forget_where(lambda remembered: remembered.staff_id == staff_id)
+
+    def forget_everything(self) -> None:
+        self.revision += 1
+        self.sessions.clear()
+        self.keys.clear()
 
 
 async def current_staff(request: Request,

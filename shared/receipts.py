@@ -4,9 +4,12 @@ number to follow (intake's applications, complaints).
 - Sequences: one counter row per township and day, incremented inside the transaction that files the
   record. The row lock serialises concurrent filings of one township on PostgreSQL (across service
   instances too); SQLite allows one writer anyway. A rolled-back filing rolls its number back.
-- Look-ups: a wrong guess is recorded; too many in an hour for one number or from one client lock the
-  look-up (429 `lookup_locked`, with Retry-After), so that phone digits or look-up codes cannot be
-  guessed. The same failed-attempt limits guard signing in (per account and per client, directory)."""
+- Look-ups: a wrong guess is recorded; too many lock the look-up (429 `lookup_locked`, with Retry-After),
+  so that phone digits or look-up codes cannot be guessed. Wrong guesses are counted per target (the
+  receipt number) and per target and client together, not per client alone: a whole village behind one
+  router, or every villager of a carrier-grade NAT, shares one address, and one of them guessing must
+  not lock out the others. The same failed-attempt limits guard signing in (the target is the account,
+  directory)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,18 +26,26 @@ from shared.messaging_tables import UtcDateTime
 
 @dataclass(frozen=True)
 class AttemptLimits:
-    """How many failed attempts one subject (a receipt number, an account) and one client may make in a
-    window before further attempts are refused with 429 and a Retry-After."""
+    """How many failed attempts are allowed before further ones are refused with 429 and a Retry-After:
+    - `per_pair` for one subject (a receipt number, an account) from one client, within `window`: the
+      strict limit, on one guesser at one target;
+    - `per_subject` for one subject from every client together, within the short `subject_window`: a
+      target guessed at from many addresses is locked, but its owner waits minutes, not hours;
+    - `per_client` from one client over every subject, within `window`: only a flood guard, much higher,
+      since a station's router or a carrier-grade NAT puts many people behind one address."""
 
     window: timedelta
+    per_pair: int
     per_subject: int
+    subject_window: timedelta
     per_client: int
     code: str
     message: str
 
 
-LOOKUP_LIMITS = AttemptLimits(timedelta(hours=1), 5, 20, "lookup_locked",
-                              "too many wrong look-ups; try again later or ask at your station")
+LOOKUP_LIMITS = AttemptLimits(timedelta(hours=1), per_pair=5, per_subject=10, subject_window=timedelta(minutes=15),
+                              per_client=200, code="lookup_locked",
+                              message="too many wrong look-ups; try again later or ask at your station")
 
 
 class ReceiptCounterColumns:
@@ -80,18 +91,20 @@ class Attempts:
     limits: AttemptLimits
 
     def check(self, uow: UnitOfWork, subject: str, client: str, now: datetime) -> None:
-        """Refuse (429, with the seconds until the oldest counted failure leaves the window) when the
-        subject or the client has used up its failed attempts."""
-        since = now - self.limits.window
-        for column, value, limit in ((self.failures.subject, subject, self.limits.per_subject),
-                                     (self.failures.client, client, self.limits.per_client)):
-            count, oldest = uow.session.execute(select(func.count(), func.min(self.failures.at))
-                                                .where(column == value, self.failures.at >= since)).one()
+        """Refuse (429, with the seconds until the oldest counted failure leaves its window) when the
+        subject from this client, the subject from everywhere, or the client has used up its failed
+        attempts."""
+        f, limits = self.failures, self.limits
+        for where, limit, window in (((f.subject == subject, f.client == client), limits.per_pair, limits.window),
+                                     ((f.subject == subject,), limits.per_subject, limits.subject_window),
+                                     ((f.client == client,), limits.per_client, limits.window)):
+            count, oldest = uow.session.execute(select(func.count(), func.min(f.at))
+                                                .where(*where, f.at >= now - window)).one()
             if count >= limit:
                 if oldest.tzinfo is None:  # SQLite hands back naive datetimes; they were stored in UTC
                     oldest = oldest.replace(tzinfo=now.tzinfo)
-                retry_after = max(1, int((oldest + self.limits.window - now).total_seconds()) + 1)
-                raise TooManyAttempts(self.limits.message, {"retry_after": retry_after}, code=self.limits.code)
+                retry_after = max(1, int((oldest + window - now).total_seconds()) + 1)
+                raise TooManyAttempts(limits.message, {"retry_after": retry_after}, code=limits.code)
 
     def fail(self, uow: UnitOfWork, subject: str, client: str, now: datetime, error: CunbanError) -> NoReturn:
         """Count a failure in its own commit (the error rolls the caller's transaction back), then raise."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
 
@@ -32,8 +33,13 @@ class Settings(BaseSettings):
     # (a station's whole office may share one) and per signed-in account or station key
     client_requests_per_minute: int = Field(default=1200, ge=1)
     account_requests_per_minute: int = Field(default=600, ge=1)
-    # how long the gateway trusts a session or station key it checked before asking the directory again
-    # (so signing out, disabling an account or revoking a key reaches other gateway replicas within it)
+    # the proxies in front of the gateway (the county's ingress, a load balancer), as CIDRs, comma-separated:
+    # only a request that arrives from one of them has its client address read from X-Forwarded-For (the
+    # nearest address there that is not one of them); empty: the connecting address is the client
+    trusted_proxies: str = ""
+    # how long the gateway trusts a session or station key it checked before asking the directory again;
+    # signing out, disabling an account or revoking a key reaches every gateway at once as an event
+    # (gateway/revocations.py), so this only bounds a gateway cut off from the broker
     session_check_seconds: float = Field(default=10, ge=0)
     metrics_port: int = 9100
     log_level: str = "INFO"
@@ -59,6 +65,18 @@ class Settings(BaseSettings):
             raise ValueError("CUNBAN_PII_KEYS must hold a production key (see docs/PERSONAL_DATA.md)")
         if self.environment == "production" and not self.pii_search_key:
             raise ValueError("CUNBAN_PII_SEARCH_KEY must be set in production (see docs/PERSONAL_DATA.md)")
+        return self
+
+    def trusted_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return tuple(ip_network(cidr.strip(), strict=False) for cidr in self.trusted_proxies.split(",")
+                     if cidr.strip())
+
+    @model_validator(mode="after")
+    def _trusted_proxies_are_networks(self) -> Settings:
+        try:
+            self.trusted_networks()
+        except ValueError as exc:
+            raise ValueError(f"CUNBAN_TRUSTED_PROXIES must be CIDRs separated by commas: {exc}") from None
         return self
 
     def database_url(self, service: str) -> str:

@@ -26,7 +26,8 @@ class Session(Contract):
 @router.post("/login", operation_id="login", response_model=Session)
 async def login(credentials: Credentials, request: Request, calls: Calls, public: PublicCaller) -> Session:
     """Exchange a username and password for a bearer token. Failed attempts are limited per account and
-    per client address (429 `login_locked` with Retry-After)."""
+    client address, briefly per account, and (a flood guard) per client address (429 `login_locked` with
+    Retry-After)."""
     staff = StaffPublic.model_validate(await calls.call(
         "directory", "authenticate", caller=public,
         sign_in={"credentials": credentials.model_dump(), "client": client_of(request)}))

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request
 
-from gateway.audit import PERSONAL_DATA
+from gateway.audit import PERSONAL_DATA, client_of
 from gateway.auth import CurrentStaff, PublicCaller
 from gateway.routes import Calls, IdempotencyHeader, Offset
 from shared.contracts import complaints as c
@@ -87,7 +87,7 @@ async def public_complaint_progress(
 ) -> dict:
     """Where a complaint stands, and the reply once given; nothing personal. Wrong guesses are limited
     (429 `lookup_locked`)."""
-    client = request.client.host if request.client else "unknown"
+    client = client_of(request)  # behind the ingress: from X-Forwarded-For (CUNBAN_TRUSTED_PROXIES)
     return await calls.call("complaints", "public_progress", caller=public,
                             lookup={"receipt_no": receipt_no, "secret": code, "client": client})
 

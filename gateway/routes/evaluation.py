@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import Response
 
+from gateway.audit import client_of
 from gateway.auth import CurrentStaff, PublicCaller
 from gateway.routes import Calls
 from shared.clock import today_in_china
@@ -88,7 +89,7 @@ async def rate_in_public(body: Annotated[c.PublicRating, Body()], request: Reque
                          calls: Calls) -> dict:
     """好差评 by the villager: the receipt number with the phone's last four digits (or an anonymous
     complaint's look-up code). Wrong guesses are limited (429 `lookup_locked`)."""
-    client = request.client.host if request.client else "unknown"
+    client = client_of(request)  # behind the ingress: from X-Forwarded-For (CUNBAN_TRUSTED_PROXIES)
     return await calls.call("evaluation", "rate_public", caller=public,
                             rating={**body.model_dump(mode="json"), "client": client})
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, Request
 
-from gateway.audit import PERSONAL_DATA
+from gateway.audit import PERSONAL_DATA, client_of
 from gateway.auth import CurrentStaff, PublicCaller
 from gateway.routes import Calls, IdempotencyHeader, Offset
 from shared.contracts import intake as c
@@ -73,8 +73,9 @@ async def public_progress(receipt_no: Annotated[str, Path(max_length=40)],
                           request: Request, public: PublicCaller, calls: Calls) -> dict:
     """Progress of an application for anyone with its receipt number and the last four digits of the
     applicant's phone: the item, the stage, the promised deadline and the date of each stage — nothing
-    personal. Wrong guesses are limited per receipt number and per client (429 `lookup_locked`)."""
-    client = request.client.host if request.client else "unknown"
+    personal. Wrong guesses are limited per receipt number and client, briefly per receipt number, and (a flood
+    guard) per client (429 `lookup_locked`)."""
+    client = client_of(request)  # behind the ingress: from X-Forwarded-For (CUNBAN_TRUSTED_PROXIES)
     return await calls.call("intake", "public_progress", caller=public,
                             lookup={"receipt_no": receipt_no, "phone_last4": phone_last4, "client": client})
 

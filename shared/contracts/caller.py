@@ -78,6 +78,18 @@ class Caller(BaseModel):
         """None means every township (county roles); otherwise the caller's own township."""
         return None if self.reach is Scope.COUNTY else self.township_code
 
+    def station_of_new_record(self, named: str | None) -> str | None:
+        """The station a record this caller files is kept at: the one it names, else its own. A caller
+        whose scope for the action is one station (a station key) files at that station only: naming
+        another is refused, never quietly moved."""
+        if self.reach is Scope.STATION:
+            if named is not None and named != self.station_code:
+                raise Forbidden("a station key files at its own station only",
+                                [{"field": "station_code", "message": f"not this key's station {self.station_code}"}],
+                                code="outside_station")
+            return self.station_code
+        return named or self.station_code
+
     def station_filter(self) -> str | None:
         """The caller's own station when its scope for this action is one station, else None."""
         return self.station_code if self.reach is Scope.STATION else None

@@ -457,6 +457,17 @@ class SessionEnd(Contract):
     expires_at: datetime
 
 
+class AccessRevoked(Contract):
+    """The payload of `access_revoked`: a staff member's sessions or station keys stopped working just now
+    (signed out, a key revoked or rotated, the account changed or disabled). Every gateway forgets what it
+    remembered of that staff member, so the change holds at once on each replica."""
+
+    reason: Literal["signed_out", "key_revoked", "key_rotated", "account_changed"]
+    staff_id: int
+    jti: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")] | None = None  # the session signed out
+    key_ids: list[int] = Field(default_factory=list)  # the station keys revoked
+
+
 class StationKeyCreate(Contract):
     """A key for a machine at a station (its terminal or station software), acting for one of the
     station's staff members, who stays the first contact of what it files."""

@@ -22,7 +22,9 @@ SECRETS = ("赵六", "13612345678", "430124200102280043", "大塘村三组")
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory):
-    with embedded_system(tmp_path_factory.mktemp("intake")) as (base, process), \
+    # the test client stands in for the county's ingress: villagers' addresses come in X-Forwarded-For
+    env = {"CUNBAN_TRUSTED_PROXIES": "127.0.0.1/32"}
+    with embedded_system(tmp_path_factory.mktemp("intake"), env=env) as (base, process), \
             httpx.Client(base_url=base, timeout=30) as client:
         yield client, process
 
@@ -90,6 +92,20 @@ def test_wrong_guesses_look_like_unknown_numbers_and_then_lock(filed, client):
             (unknown.json()["error"]["code"], unknown.json()["error"]["message"])
     locked = client.get(f"/public/applications/{filed['receipt_no']}", params={"phone_last4": "5678"})
     assert locked.status_code == 429 and locked.json()["error"]["code"] == "lookup_locked"
+
+
+def test_behind_the_ingress_one_villagers_wrong_look_ups_do_not_lock_out_another(client, agent):
+    receipt = client.post("/applications", json=FILING, headers=agent).json()["receipt_no"]
+    guesser, villager = {"X-Forwarded-For": "100.64.0.1"}, {"X-Forwarded-For": "6.6.6.6, 100.64.0.2"}
+
+    def look_up(number: str, digits: str, headers: dict[str, str]) -> int:
+        return client.get(f"/public/applications/{number}", params={"phone_last4": digits}, headers=headers).status_code
+
+    assert all(look_up(f"{QS}-20200101-{i:04d}", "0000", guesser) == 404 for i in range(25))
+    assert look_up(receipt, "5678", guesser) == 200  # many wrong look-ups from one address lock no one else's
+    assert all(look_up(receipt, "0000", guesser) == 404 for _ in range(5))
+    assert look_up(receipt, "5678", guesser) == 429  # that address at that receipt: locked
+    assert look_up(receipt, "5678", villager) == 200  # the villager, on another address behind the ingress
 
 
 def test_an_immediate_item_is_completed_at_a_market_day_post(client, agent):

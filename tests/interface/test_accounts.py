@@ -3,7 +3,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from shared.clock import utcnow
 from shared.contracts.caller import Caller, Role
@@ -46,18 +46,28 @@ def test_staff_sign_in_with_the_right_password_only(directory, tree):
         sign_in(directory, "qs_agent1", "correct-horse")
 
 
-def test_failed_sign_ins_lock_the_account_then_the_client(directory, tree):
+def test_failed_sign_ins_lock_the_account_for_that_client_then_briefly_for_all(directory, tree):
     for _ in range(5):
         with pytest.raises(Unauthenticated):
             sign_in(directory, "qs_agent1", "wrong-horse", client="10.0.0.9")
-    with pytest.raises(TooManyAttempts) as locked:  # even the right password, from another client
+    with pytest.raises(TooManyAttempts) as locked:  # even the right password, from that client
+        sign_in(directory, "qs_agent1", "correct-horse", client="10.0.0.9")
+    assert locked.value.code == "login_locked" and 0 < locked.value.details["retry_after"] <= 15 * 60 + 1
+    assert sign_in(directory, "qs_agent1", "correct-horse", client="10.0.0.8")["id"] == tree["id"]  # the owner
+    for n in range(10):  # guessed at from many addresses: the account waits five minutes, for everyone
+        with pytest.raises(Unauthenticated):
+            sign_in(directory, "qs_agent1", "wrong-horse", client=f"10.1.0.{n}")
+    with pytest.raises(TooManyAttempts) as locked:
         sign_in(directory, "qs_agent1", "correct-horse", client="10.0.0.8")
-    assert locked.value.code == "login_locked" and 0 < locked.value.details["retry_after"] <= 15 * 60
-    for n in range(25):  # one client guessing many accounts is stopped too
+    assert 0 < locked.value.details["retry_after"] <= 5 * 60 + 1
+
+
+def test_failed_sign_ins_from_a_shared_address_do_not_lock_out_other_accounts(directory, tree):
+    """A station's router or a NAT puts many staff behind one address: one's failures are not another's."""
+    for n in range(40):
         with pytest.raises(Unauthenticated):
             sign_in(directory, f"guess{n}", "x", client="10.0.0.9")
-    with pytest.raises(TooManyAttempts):
-        sign_in(directory, "someone_else", "x", client="10.0.0.9")
+    assert sign_in(directory, "qs_agent1", "correct-horse", client="10.0.0.9")["id"] == tree["id"]
 
 
 def test_a_session_ends_on_sign_out_and_when_the_account_changes(directory, tree):
@@ -96,6 +106,43 @@ def test_a_station_key_acts_for_its_station_until_revoked_or_rotated(directory, 
     directory(QS_SUPERVISOR).revoke_station_key(key_id=rotated["id"])
     with pytest.raises(Unauthenticated):
         directory(Caller.system()).resolve_station_key(key=rotated["key"])
+
+
+def test_disabling_a_staff_member_ends_their_keys_and_sessions_for_good(directory, tree):
+    issued = directory(QS_SUPERVISOR).create_station_key(station_code=STATION,
+                                                         key={"staff_id": tree["id"], "label": "自助终端"})
+    check = {"jti": uuid.uuid4().hex, "staff_id": tree["id"], "account_version": tree["version"]}
+    directory(ADMIN).update_staff(staff_id=tree["id"], changes={"active": False})
+    directory(ADMIN).update_staff(staff_id=tree["id"], changes={"active": True})
+    assert directory(Caller.system()).session_status(check=check) is False  # a token: ended for good
+    with pytest.raises(Unauthenticated):  # and a key the same: re-enabling brings back neither
+        directory(Caller.system()).resolve_station_key(key=issued["key"])
+    assert directory(QS_SUPERVISOR).list_station_keys(station_code=STATION)[0]["revoked_at"] is not None
+    again = directory(QS_SUPERVISOR).create_station_key(station_code=STATION,
+                                                        key={"staff_id": tree["id"], "label": "自助终端"})
+    directory(ADMIN).update_staff(staff_id=tree["id"], changes={"full_name": "代办员甲"})  # still of the station
+    assert directory(Caller.system()).resolve_station_key(key=again["key"])["key_id"] == again["id"]
+
+
+def test_every_end_of_access_is_announced_for_the_gateways(directory, directory_db, tree):
+    staff = Caller(staff_id=tree["id"], role=Role.VILLAGE_AGENT, township_code=QS, station_code=STATION)
+    jti = uuid.uuid4().hex
+    directory(staff).end_session(end={"jti": jti, "expires_at": (utcnow() + timedelta(hours=1)).isoformat()})
+    first = directory(QS_SUPERVISOR).create_station_key(station_code=STATION,
+                                                        key={"staff_id": tree["id"], "label": "a"})
+    second = directory(QS_SUPERVISOR).rotate_station_key(key_id=first["id"])
+    directory(QS_SUPERVISOR).revoke_station_key(key_id=second["id"])
+    third = directory(QS_SUPERVISOR).create_station_key(station_code=STATION,
+                                                        key={"staff_id": tree["id"], "label": "b"})
+    directory(ADMIN).update_staff(staff_id=tree["id"], changes={"active": False})
+    outbox = directory_db.metadata.tables["outbox"]
+    with directory_db.sessions() as session:
+        bodies = [b for b in session.execute(select(outbox.c.body).order_by(outbox.c.id)).scalars()
+                  if b["type"] == "access_revoked"]
+    assert [(b["payload"]["reason"], b["payload"]["staff_id"], b["payload"]["jti"], b["payload"]["key_ids"])
+            for b in bodies] == [("signed_out", tree["id"], jti, []), ("key_rotated", tree["id"], None, [first["id"]]),
+                                 ("key_revoked", tree["id"], None, [second["id"]]),
+                                 ("account_changed", tree["id"], None, [third["id"]])]
 
 
 def test_a_station_key_acts_only_for_staff_of_that_station(directory, tree):

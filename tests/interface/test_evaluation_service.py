@@ -288,6 +288,23 @@ def test_ratings_once_per_completed_item_counted_and_traceable(evaluation_db, de
     assert _figures(evaluation_db, level="staff", unit="101").counts["ratings"] == 1  # ratings replay too
 
 
+def test_a_station_key_records_ratings_of_its_own_station_only(evaluation_db, deliver):
+    from shared.contracts.access import authorize
+
+    for n in (3, 4):
+        deliver("intake", "application_filed", _filed(n), _at(100))
+        deliver("approvals", "application_progressed", {
+            "application_id": f"app{n:05d}", "receipt_no": _filed(n)["receipt_no"], "township_code": QS,
+            "stage": "completed", "occurred_at": _at(110).isoformat()}, _at(110))
+    key = authorize(Caller(staff_id=99, username="station-key-1", role=Role.STATION_CLIENT, township_code=QS,
+                           station_code=_filed(3)["station_code"]), "evaluation.rate")
+    with pytest.raises(NotFound):  # an application of another station of the township
+        _rate(evaluation_db, parse(h.c.RatingCreate, {"receipt_no": _filed(4)["receipt_no"], "level": 5}), caller=key)
+    mine = _rate(evaluation_db, parse(h.c.RatingCreate, {"receipt_no": _filed(3)["receipt_no"], "level": 5}),
+                 caller=key)
+    assert mine.satisfied is True
+
+
 def test_a_public_rating_needs_the_phone_digits_and_a_bad_one_must_be_called_back(evaluation_db, deliver):
     deliver("intake", "application_filed", _filed(2), _at(100))
     receipt = _filed(2)["receipt_no"]

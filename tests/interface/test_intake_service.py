@@ -171,6 +171,27 @@ def test_bad_input_is_refused_and_stores_nothing(intake, intake_db, change, code
     assert _count(intake_db) == 0 and _outbox(intake_db) == [] and _count(intake_db, orm.ReceiptCounter) == 0
 
 
+def test_a_station_key_files_and_records_at_its_own_station_only(intake, intake_db):
+    intake().on_station_changed(intake.event("directory", "station_changed", {
+        "code": f"ST{QS}002", "township_code": QS, "village_code": f"{QS}002", "name": "站二", "version": 1}))
+    key = Caller(staff_id=6, username="station-key-1", role=Role.STATION_CLIENT, township_code=QS,
+                 station_code=f"ST{QS}001")
+    elsewhere = {"station_code": f"ST{QS}002"}
+    with pytest.raises(Forbidden) as refused:
+        intake(key).file_application(application={**PROMISED, **elsewhere})
+    assert refused.value.code == "outside_station" and refused.value.details[0]["field"] == "station_code"
+    with pytest.raises(Forbidden):
+        intake(key).record_activity(kind="consultation", record={
+            "topic": "医保", "channel": "station", "occurred_on": "2026-11-28", **elsewhere})
+    assert _count(intake_db) == 0 and _count(intake_db, orm.ActivityRecord) == 0 and _outbox(intake_db) == []
+    filed = intake(key).file_application(application=PROMISED)
+    assert filed["station_code"] == f"ST{QS}001" and intake(key).get_application(ref=filed["id"])["id"] == filed["id"]
+    recorded = intake(key).record_activity(kind="consultation", record={
+        "topic": "医保", "channel": "station", "occurred_on": "2026-11-28"})
+    assert [r["id"] for r in intake(key).list_activities(query={"kind": "consultation"})] == [recorded["id"]]
+    assert intake(AGENT).file_application(application={**PROMISED, **elsewhere})["station_code"] == f"ST{QS}002"
+
+
 def test_county_admins_and_the_public_do_not_file(intake):
     with pytest.raises(Forbidden):
         intake(Caller(staff_id=1, role=Role.COUNTY_ADMIN)).file_application(application=PROMISED)
@@ -233,23 +254,54 @@ def test_the_public_look_up_shows_progress_and_nothing_personal(intake):
         assert secret not in text.replace(app["receipt_no"], "")
 
 
-def test_wrong_guesses_are_limited_per_receipt_and_per_client(intake):
-    app = intake().file_application(application=PROMISED)
-    public = intake(Caller.public())
+def _look_up(intake, receipt_no: str, digits: str, client: str) -> dict:
+    return intake(Caller.public()).public_progress(lookup={"receipt_no": receipt_no, "phone_last4": digits,
+                                                           "client": client})
+
+
+def test_wrong_guesses_are_limited_per_receipt_and_client_and_per_receipt(intake):
+    app, other = (intake().file_application(application=PROMISED) for _ in range(2))
     for _ in range(5):
         with pytest.raises(NotFound):
-            intake(Caller.public()).public_progress(
-                lookup={"receipt_no": app["receipt_no"], "phone_last4": "0000", "client": "1.2.3.4"})
-    with pytest.raises(TooManyAttempts) as err:
-        public.public_progress(lookup={"receipt_no": app["receipt_no"], "phone_last4": "5678", "client": "5.6.7.8"})
-    assert err.value.code == "lookup_locked"
-    for i in range(20):
+            _look_up(intake, app["receipt_no"], "0000", "1.2.3.4")
+    with pytest.raises(TooManyAttempts) as err:  # that client at that receipt: locked, even the right digits
+        _look_up(intake, app["receipt_no"], "5678", "1.2.3.4")
+    assert err.value.code == "lookup_locked" and 3500 < err.value.details["retry_after"] <= 3601
+    assert _look_up(intake, app["receipt_no"], "5678", "5.6.7.8")["status"] == "received"  # the villager's own
+    assert _look_up(intake, other["receipt_no"], "5678", "1.2.3.4")["status"] == "received"  # another receipt
+    for n in range(10):  # guessed at from many addresses: locked for everyone, for a quarter of an hour
         with pytest.raises(NotFound):
-            intake(Caller.public()).public_progress(
-                lookup={"receipt_no": f"{QS}-20260101-{i:04d}", "phone_last4": "0000", "client": "9.9.9.9"})
+            _look_up(intake, other["receipt_no"], "0000", f"10.0.0.{n}")
+    with pytest.raises(TooManyAttempts) as err:
+        _look_up(intake, other["receipt_no"], "5678", "5.6.7.8")
+    assert 0 < err.value.details["retry_after"] <= 15 * 60 + 1
+
+
+def test_one_address_shared_by_a_village_does_not_lock_out_its_neighbours(intake):
+    """Behind one router or a carrier-grade NAT, one villager's wrong look-ups are not another's."""
+    mine = intake().file_application(application=PROMISED)
+    for i in range(40):
+        with pytest.raises(NotFound):
+            _look_up(intake, f"{QS}-20260101-{i:04d}", "0000", "100.64.0.1")
+    assert _look_up(intake, mine["receipt_no"], "5678", "100.64.0.1")["status"] == "received"
+
+
+def test_a_flood_from_one_address_is_stopped_and_a_target_lock_passes(intake, intake_db):
+    from services.intake.service_layer.handlers import LOOKUPS
+
+    now = utcnow()
+    uow = intake_db.unit_of_work()
+    for i in range(200):
+        uow.session.add(orm.LookupFailure(subject=f"{QS}-20260101-{i:04d}", client="100.64.0.1", at=now))
+    for n in range(10):
+        uow.session.add(orm.LookupFailure(subject=f"{QS}-20260101-9999", client=f"10.0.0.{n}", at=now))
+    uow.commit()
+    with pytest.raises(TooManyAttempts):  # the flood guard
+        LOOKUPS.check(uow, f"{QS}-20260102-0001", "100.64.0.1", now)
+    LOOKUPS.check(uow, f"{QS}-20260102-0001", "100.64.0.2", now)
     with pytest.raises(TooManyAttempts):
-        intake(Caller.public()).public_progress(
-            lookup={"receipt_no": f"{QS}-20260101-9999", "phone_last4": "0000", "client": "9.9.9.9"})
+        LOOKUPS.check(uow, f"{QS}-20260101-9999", "10.0.1.1", now + timedelta(minutes=14))
+    LOOKUPS.check(uow, f"{QS}-20260101-9999", "10.0.1.1", now + timedelta(minutes=16))  # the target opens again
 
 
 def test_lists_filter_and_page_with_a_stable_order(intake):

@@ -79,6 +79,21 @@ def test_a_station_scope_sees_only_its_station():
     assert cadre.station_filter() is None and cadre.sees_station(QS, "anything") and not cadre.sees_township("x")
 
 
+def test_a_station_scope_files_at_its_own_station_only():
+    key = authorize(Caller(staff_id=6, role=Role.STATION_CLIENT, township_code=QS, station_code=f"ST{QS}001"),
+                    "intake.file_application")
+    assert key.station_of_new_record(None) == f"ST{QS}001" == key.station_of_new_record(f"ST{QS}001")
+    with pytest.raises(Forbidden) as refused:
+        key.station_of_new_record(f"ST{QS}002")
+    assert refused.value.code == "outside_station" and refused.value.details[0]["field"] == "station_code"
+    with pytest.raises(Forbidden):
+        authorize(key, "intake.record_activity").station_of_new_record(f"ST{QS}002")
+    agent = authorize(Caller(staff_id=7, role=Role.VILLAGE_AGENT, township_code=QS, station_code=f"ST{QS}001"),
+                      "intake.file_application")  # a township scope names any station of its township
+    assert agent.station_of_new_record(f"ST{QS}002") == f"ST{QS}002"
+    assert agent.station_of_new_record(None) == f"ST{QS}001"
+
+
 def test_a_service_refuses_a_call_without_a_caller_or_with_a_role_the_row_lacks():
     nobody = WorkerCaller(None)
     with pytest.raises(Unauthenticated):

@@ -186,3 +186,95 @@ def test_a_slow_request_is_logged_with_the_time_it_waited_for_services(caplog):
     slow = [r for r in caplog.records if r.levelname == "WARNING"]
     assert len(slow) == 1 and slow[0].getMessage().startswith("slow request GET /public/townships/")
     assert slow[0].in_services_ms >= 60 and slow[0].elapsed_ms >= slow[0].in_services_ms
+
+
+def test_an_announced_end_of_access_makes_the_gateway_ask_again_at_once():
+    from fastapi.testclient import TestClient
+
+    from gateway.revocations import AccessListener
+    from shared.contracts.envelope import EventEnvelope
+
+    asked: list[str] = []
+
+    class Directory:
+        during: list = []  # something to do while a check is on its way (an announcement arriving)
+
+        def call(self, service, method, **kwargs):
+            asked.append(method)
+            for act in self.during:
+                act()
+            if method == "session_status":
+                return True
+            if method == "resolve_station_key":
+                return {"key_id": 3, "staff_id": 8, "township_code": "431099101", "station_code": "ST431099101001"}
+            return STAFF.model_dump(mode="json")
+
+    directory = Directory()
+    app = create_app(SETTINGS, ServiceCalls(client=directory))  # type: ignore[arg-type]
+    accounts, client = app.state.accounts, TestClient(app)
+    token = {"Authorization": f"Bearer {issue_token(STAFF, SETTINGS)[0]}"}
+    key = {"X-API-Key": "cbk_3_" + "A" * 43}
+
+    def checks() -> int:
+        return len([m for m in asked if m in ("session_status", "resolve_station_key")])
+
+    for headers in (token, key, token, key):
+        assert client.get("/auth/me", headers=headers).status_code == 200
+    assert checks() == 2  # each remembered after its first check
+    listener = AccessListener("memory://", accounts)
+
+    class Message:
+        acked = False
+
+        def ack(self):
+            self.acked = True
+
+    def announce(staff_id: int) -> Message:
+        message = Message()
+        listener._on_message(EventEnvelope(source="directory", type="access_revoked", occurred_at=utcnow(), payload={
+            "reason": "account_changed", "staff_id": staff_id}).model_dump(mode="json"), message)
+        return message
+
+    assert announce(99).acked  # someone else's: both still remembered
+    client.get("/auth/me", headers=token), client.get("/auth/me", headers=key)
+    assert checks() == 2
+    announce(STAFF.id)
+    client.get("/auth/me", headers=token), client.get("/auth/me", headers=key)
+    assert checks() == 3  # the token's holder: asked again; the key acts for staff 8, still remembered
+    announce(8)
+    client.get("/auth/me", headers=key)
+    assert checks() == 4
+    directory.during = [lambda: accounts.forget_staff(STAFF.id)]  # announced while the check was on its way
+    accounts.forget_staff(STAFF.id)
+    client.get("/auth/me", headers=token)
+    directory.during = []
+    client.get("/auth/me", headers=token)
+    assert checks() == 6  # what was asked across an announcement is not remembered
+    listener._on_message({"payload": {"nonsense": 1}}, Message())  # unreadable: forget everything
+    client.get("/auth/me", headers=key)
+    assert checks() == 7
+
+
+def test_the_client_address_comes_from_x_forwarded_for_only_through_a_trusted_proxy():
+    from types import SimpleNamespace
+
+    from starlette.requests import Request
+
+    from gateway.audit import client_of
+
+    def client(peer: str, forwarded: list[str], trusted: str = "10.42.0.0/16, fd00::/8") -> str:
+        app = SimpleNamespace(state=SimpleNamespace(trusted_proxies=Settings(trusted_proxies=trusted)
+                                                    .trusted_networks()))
+        headers = [(b"x-forwarded-for", value.encode()) for value in forwarded]
+        return client_of(Request({"type": "http", "client": (peer, 4321), "headers": headers, "app": app}))
+
+    assert client("10.42.3.7", ["100.64.1.9"]) == "100.64.1.9"  # through the ingress: the villager's address
+    assert client("10.42.3.7", ["6.6.6.6, 100.64.1.9"]) == "100.64.1.9"  # what the client wrote itself: ignored
+    assert client("10.42.3.7", ["6.6.6.6", "100.64.1.9, 10.42.0.5"]) == "100.64.1.9"  # two trusted hops
+    assert client("10.42.3.7", []) == "10.42.3.7"
+    assert client("10.42.3.7", ["10.42.0.5"]) == "10.42.0.5"  # only proxies: the farthest of them
+    assert client("203.0.113.5", ["100.64.1.9"]) == "203.0.113.5"  # not through a trusted proxy: not believed
+    assert client("10.42.3.7", ["100.64.1.9"], trusted="") == "10.42.3.7"  # no proxies trusted (the default)
+    assert client("fd00::1", ["2001:db8::7"]) == "2001:db8::7"
+    with pytest.raises(ValueError, match="CUNBAN_TRUSTED_PROXIES"):
+        Settings(trusted_proxies="10.42.0.0/16, the-ingress")

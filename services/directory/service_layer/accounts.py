@@ -1,4 +1,4 @@
-"""Accounts: signing in (throttled per account and per client), signed-in sessions that end on sign-out
+"""Accounts: signing in (throttled per account and client, and per account), signed-in sessions that end on sign-out
 or when the account changes, station API keys for machine clients, and the audit log."""
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from shared.errors import NotFound, Unauthenticated, ValidationFailed
 from shared.receipts import AttemptLimits, Attempts
 
 SIGN_INS = Attempts(orm.LoginFailure, AttemptLimits(
-    timedelta(minutes=15), per_subject=5, per_client=30, code="login_locked",
+    timedelta(minutes=15), per_pair=5, per_subject=10, subject_window=timedelta(minutes=5), per_client=300,
+    code="login_locked",
     message="too many failed sign-ins; wait before trying again, or ask a supervisor to check the account"))
 
 
@@ -30,7 +31,9 @@ SIGN_INS = Attempts(orm.LoginFailure, AttemptLimits(
 
 def authenticate(uow: UnitOfWork, *, sign_in: c.SignIn, now: datetime) -> c.StaffPublic:
     """The same answer for an unknown user, a wrong password and a disabled account. Five failures for
-    one account, or thirty from one client, in 15 minutes lock further tries (429 with Retry-After)."""
+    one account from one client in 15 minutes lock that client's tries at it; ten from anywhere in 5
+    minutes lock the account for everyone, briefly; three hundred from one client in 15 minutes (a flood:
+    a whole station or NAT shares an address) lock that client (429 with Retry-After)."""
     username = sign_in.credentials.username.lower()
     SIGN_INS.check(uow, username, sign_in.client, now)
     row = uow.session.execute(select(orm.Staff).where(orm.Staff.username == username)).scalars().first()
@@ -47,7 +50,14 @@ def end_session(uow: UnitOfWork, *, caller: Caller, end: c.SessionEnd, now: date
     """Sign out: the token is refused from now on. Expired entries are cleared on the way."""
     uow.session.execute(delete(orm.EndedSession).where(orm.EndedSession.expires_at < now))
     insert_or_ignore(uow.session, orm.EndedSession, jti=end.jti, staff_id=caller.staff_id, expires_at=end.expires_at)
+    _announce(uow, c.AccessRevoked(reason="signed_out", staff_id=caller.staff_id, jti=end.jti),
+              caller.township_code, now)
     uow.commit()
+
+
+def _announce(uow: UnitOfWork, revoked: c.AccessRevoked, township_code: str | None, now: datetime) -> None:
+    """Every gateway forgets what it remembered of the staff member at once (gateway/auth.py)."""
+    uow.record_event("access_revoked", revoked.model_dump(mode="json"), township_code=township_code, now=now)
 
 
 def session_status(uow: UnitOfWork, *, check: c.SessionCheck) -> bool:
@@ -111,6 +121,8 @@ def revoke_station_key(uow: UnitOfWork, *, caller: Caller, key_id: int, now: dat
     row = _manageable(uow, caller, orm.StationKey, key_id, "station_key")
     if row.revoked_at is None:
         row.revoked_at = now
+        _announce(uow, c.AccessRevoked(reason="key_revoked", staff_id=row.staff_id, key_ids=[row.id]),
+                  row.township_code, now)
         uow.commit()
     return _key_view(row)
 
@@ -121,6 +133,8 @@ def rotate_station_key(uow: UnitOfWork, *, caller: Caller, key_id: int, now: dat
     if row.revoked_at is not None:
         raise ValidationFailed("this key is revoked; create a new one", code="station_key_revoked")
     row.revoked_at = now
+    _announce(uow, c.AccessRevoked(reason="key_rotated", staff_id=row.staff_id, key_ids=[row.id]),
+              row.township_code, now)
     return _issue(uow, caller, _get(uow, orm.Station, row.station_code, Record.STATION), row.staff_id, row.label,
                   now)
 

@@ -22,7 +22,7 @@ from services.directory.domain.rules import (
 from services.directory.domain.workflow import check_workflow
 from shared.contracts import directory as c
 from shared.contracts.base import parse
-from shared.contracts.caller import Caller, Role
+from shared.contracts.caller import STATION_ROLES, Caller, Role
 from shared.db import UnitOfWork
 from shared.errors import Conflict, NotFound, ValidationFailed
 
@@ -274,8 +274,27 @@ def update_staff(uow: UnitOfWork, *, caller: Caller, staff_id: int, cmd: c.Staff
     _check_station(uow, station_code, row.township_code)
     if cmd.password is not None:
         changes["password_hash"] = hash_password(cmd.password)
-    return _change(uow, row, changes, public=staff_public, event_type="staff_changed",
-                   township_code=row.township_code, now=now)
+    if _apply_update(row, changes, now):
+        _end_access(uow, row, now)
+        _publish(uow, "staff_changed", staff_public(row), row.township_code, now)
+        uow.commit()
+    return staff_public(row)
+
+
+def _end_access(uow: UnitOfWork, row: orm.Staff, now: datetime) -> None:
+    """A changed account ends its sessions (a token carries the version it was issued for), and for good
+    the station keys that no longer act for an active staff member of their station: disabling someone
+    and enabling them again brings back neither a token nor a key. Announced, so every gateway forgets
+    them at once."""
+    keys = uow.session.execute(select(orm.StationKey).where(orm.StationKey.staff_id == row.id,
+                                                            orm.StationKey.revoked_at.is_(None))).scalars()
+    revoked = []
+    for key in keys:
+        if not row.active or row.station_code != key.station_code or Role(row.role) not in STATION_ROLES:
+            key.revoked_at = now
+            revoked.append(key.id)
+    ended = c.AccessRevoked(reason="account_changed", staff_id=row.id, key_ids=revoked)
+    _publish(uow, "access_revoked", ended, row.township_code, now)
 
 
 def _visible_staff(uow: UnitOfWork, caller: Caller, staff_id: int) -> orm.Staff:

@@ -246,7 +246,7 @@ def rate(uow: UnitOfWork, *, caller: Caller, cmd: c.RatingCreate | c.PublicRatin
                          NotFound("nothing to rate matches this receipt number and code", code="rateable_not_found"))
         channel = "public_lookup"
     else:
-        if row is None or not caller.sees_township(row.township_code):
+        if row is None or not caller.sees_station(row.township_code, row.station_code):  # a key: its station's
             raise NotFound("nothing to rate with this receipt number", code="rateable_not_found")
         if caller.staff_id is not None and caller.staff_id == row.staff_id:
             raise Forbidden("a rating of your own work is recorded by a colleague or given in public",

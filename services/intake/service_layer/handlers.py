@@ -39,7 +39,7 @@ def file_application(uow: UnitOfWork, *, caller: Caller, cmd: c.ApplicationFile,
     try:
         item = _item(uow, township, cmd.item_code)
         check_village(uow, orm.VillageCopy, cmd.applicant.village_code, township, field="applicant.village_code")
-        station_code = _station_in_township(uow, cmd.station_code or caller.station_code, township)
+        station_code = _station_in_township(uow, caller.station_of_new_record(cmd.station_code), township)
         check_occasion(uow, orm.OccasionCopy, township, session_id=cmd.session_id, visit_id=cmd.visit_id)
         model.check_item_can_be_filed(item_status=item.status, item_kind=ItemKind(item.kind),
                                       complete_now=cmd.complete_now, required=item.required_materials,
@@ -244,7 +244,8 @@ def _view(app: orm.Application, stages: list[orm.ApplicationStage], handler_ids:
 def public_progress(uow: UnitOfWork, *, lookup: c.PublicLookup, vault: PersonalDataVault,
                     now: datetime) -> c.PublicProgress:
     """Anyone with the receipt number and the last four digits of the applicant's phone. A wrong guess
-    and an unknown number look the same; guesses are limited per receipt number and per client."""
+    and an unknown number look the same; guesses are limited per receipt number and client, and per
+    receipt number (shared/receipts.py)."""
     LOOKUPS.check(uow, lookup.receipt_no, lookup.client, now)
     app = uow.session.execute(select(orm.Application).where(orm.Application.receipt_no == lookup.receipt_no)
                               ).scalar_one_or_none()
@@ -295,7 +296,7 @@ def record_activity(uow: UnitOfWork, *, caller: Caller, kind: c.RecordKind,
     village = getattr(record, "village_code", None)
     if village is not None:
         check_village(uow, orm.VillageCopy, village, township)
-    station = _station_in_township(uow, getattr(record, "station_code", None) or caller.station_code, township)
+    station = _station_in_township(uow, caller.station_of_new_record(getattr(record, "station_code", None)), township)
     session_id, visit_id = getattr(record, "session_id", None), getattr(record, "visit_id", None)
     check_occasion(uow, orm.OccasionCopy, township, session_id=session_id, visit_id=visit_id)
     occurred_on = {"consultation": "occurred_on", "service_activity": "held_on", "practical_deed": "done_on"}[kind]
