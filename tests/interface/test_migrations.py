@@ -38,7 +38,7 @@ def test_keys_of_staff_disabled_before_the_rule_are_revoked_by_the_migration(tmp
     from shared.migrate import alembic_config
 
     migration = importlib.import_module(
-        "services.directory.migrations.versions.0005_revoke_station_keys_of_disabled_staff")
+        "services.directory.migrations.versions.0006_revoke_station_keys_of_disabled_staff")
     url = f"sqlite:///{tmp_path}/directory.db"
     command.upgrade(alembic_config("directory", url), migration.down_revision)
     engine = make_engine(url)

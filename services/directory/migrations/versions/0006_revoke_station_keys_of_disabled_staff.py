@@ -4,8 +4,8 @@ A key follows its staff member's account as a token does: disabling them (or mov
 station or out of the station roles) revokes it for good. Keys of staff in that state before the rule
 was kept are revoked here, so enabling such an account again does not bring its old keys back.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-03 10:00:00.000000
 """
 from datetime import UTC, datetime
@@ -15,8 +15,8 @@ from alembic import op
 
 import shared.messaging_tables
 
-revision = '0005'
-down_revision = '0004'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
