@@ -248,6 +248,46 @@ def test_sessions_roster_and_a_booking(client, qs_supervisor):
     assert client.get(f"/public/sessions/{first}/slots").json()[0]["booked"] == 0
 
 
+def test_records_name_only_their_townships_staff_sites_and_stations(client, admin, qs_supervisor):
+    """Another township's staff member, market site or station named in a request answers like one that does
+    not exist: refused with the field named, never stored, never silently replaced."""
+    from datetime import date, timedelta
+
+    everyone = client.get("/staff", headers=admin, params={"limit": 500}).json()
+    ours = [s["id"] for s in everyone if s["township_code"] == QS and s["role"] == "township_cadre"]
+    theirs = next(s["id"] for s in everyone if s["township_code"] == LX and s["role"] == "township_cadre")
+    agent = login(client, "qs_agent1")
+    activity = {"category": "farming", "title": "柑橘修剪培训", "place": "石门村部", "held_on": "2026-11-20",
+                "attendance": 46}
+    for staff_ids in ([ours[0], theirs], [ours[0], 2**31 - 1]):
+        refused = client.post("/service-activities", headers=agent, json={**activity, "staff_ids": staff_ids})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["code"] == "unknown_staff"
+        assert refused.json()["error"]["details"][0]["field"] == "staff_ids"
+    # intake learns the staff from the directory's events: the township's own are accepted once they arrive
+    assert wait_until(lambda: created(client.post("/service-activities", headers=agent,
+                                                  json={**activity, "staff_ids": ours})), 30, "staff known")
+    today = date.today()
+    for site_code in ("LX-JISHI", "NO-SUCH-SITE"):
+        roster = client.post("/rosters/generate", headers=qs_supervisor, json={
+            "start": today.isoformat(), "end": (today + timedelta(days=30)).isoformat(), "site_code": site_code,
+            "cadre_ids": ours, "per_session": 1})
+        assert roster.status_code == 404, roster.text
+        assert roster.json()["error"]["code"] == "market_site_not_found"
+        assert roster.json()["error"]["details"][0]["field"] == "site_code"
+    complaint = {"kind": "dispute", "network": "mediation", "category": "land", "channel": "station",
+                 "village_code": f"{QS}001", "description": "宅基地边界纠纷", "station_code": f"ST{LX}001"}
+    for body in (complaint, {**complaint, "station_code": "ST-NO-SUCH"}):
+        refused = client.post("/complaints", headers=agent, json=body)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["code"] == "station_outside_township"
+        assert refused.json()["error"]["details"][0]["field"] == "station_code"
+    named = wait_until(lambda: created(client.post("/complaints", headers=agent,
+                                                   json={**complaint, "station_code": f"ST{QS}002"})),
+                       30, "stations known")
+    assert named["complaint"]["station_code"] == f"ST{QS}002"
+
+
 def test_a_visit_from_planning_to_the_applications_raised_on_it(client, qs_supervisor):
     from datetime import timedelta
 
