@@ -32,12 +32,21 @@ def _settings(args: argparse.Namespace) -> Any:
     return Settings(**{**base.model_dump(), **overrides}) if overrides else base
 
 
+def _hold_data_dir(settings: Any, *, always: bool = False) -> Any:
+    """The data directory's lock, for a command that writes there (its SQLite files, or with `always`
+    whatever it keeps there); None when the databases live elsewhere. Raises DataDirInUse."""
+    from cunban.datadir import lock_data_dir
+
+    return lock_data_dir(settings.data_dir) if always or not settings.db_url else None
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     os.environ.setdefault("EVENTLET_HUB", "asyncio")
     import eventlet
 
     eventlet.monkey_patch()
     from cunban import embedded
+    from cunban.datadir import with_local_secrets
     from cunban.demo import load_demo
     from cunban.registry import SERVICES
     from gateway.app import create_app
@@ -47,6 +56,8 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     configure_logging(settings.log_level)
+    lock = _hold_data_dir(settings, always=True)  # before anything is written: one `cunban up` per data dir
+    settings = with_local_secrets(settings)
     log = logging.getLogger("cunban")
     services = list(SERVICES)
     embedded.migrate_all(settings, services)
@@ -61,6 +72,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         client.close()
         runner.stop()
         log.info("stopped")
+        lock.close()
     return 0
 
 
@@ -138,7 +150,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from cunban import embedded
     from cunban.registry import SERVICES
 
-    embedded.migrate_all(_settings(args), args.names or list(SERVICES))
+    settings = _settings(args)
+    with contextlib.ExitStack() as held:
+        if (lock := _hold_data_dir(settings)) is not None:
+            held.callback(lock.close)
+        embedded.migrate_all(settings, args.names or list(SERVICES))
     return 0
 
 
@@ -150,10 +166,16 @@ def _client(settings: Any) -> Any:
 
 def cmd_bootstrap(args: argparse.Namespace) -> int:
     from shared.contracts.caller import Caller
+    from shared.settings import is_placeholder
 
-    client = _client(_settings(args))
-    result = client.call("directory", "bootstrap_county", caller=Caller.system(), code=args.code, name=args.name)
+    settings = _settings(args)
     admin_password = os.environ.get("CUNBAN_ADMIN_PASSWORD")
+    if admin_password and settings.environment == "production" and is_placeholder(admin_password):
+        print("cunban bootstrap: configuration refused: CUNBAN_ADMIN_PASSWORD is still .env.example's placeholder; "
+              "set the first admin's password in .env", file=sys.stderr)
+        return 2
+    client = _client(settings)
+    result = client.call("directory", "bootstrap_county", caller=Caller.system(), code=args.code, name=args.name)
     if admin_password:
         from shared.errors import Conflict
 
@@ -181,6 +203,7 @@ def cmd_rebuild_figures(args: argparse.Namespace) -> int:
     from shared.db import ServiceDatabase
 
     settings = _settings(args)
+    lock = _hold_data_dir(settings)
     embedded.migrate_all(settings, ["evaluation"])
     db = ServiceDatabase("evaluation", Base.metadata, settings.database_url("evaluation"))
     uow = db.unit_of_work()
@@ -190,6 +213,8 @@ def cmd_rebuild_figures(args: argparse.Namespace) -> int:
         uow.close()
         db.dispose()
     print(f"rebuilt the figures from {report.events} events: {report.facts} records counted in {report.seconds} s")
+    if lock is not None:
+        lock.close()
     return 0
 
 
@@ -197,11 +222,14 @@ def cmd_reencrypt(args: argparse.Namespace) -> int:
     """Key rotation: re-encrypt every personal field still under an older key with the first key of
     CUNBAN_PII_KEYS; afterwards the old key can be dropped from the list."""
     from cunban import embedded
+    from cunban.datadir import with_local_secrets
     from cunban.registry import SERVICES, service_class
     from shared.db import ServiceDatabase
     from shared.pii import PersonalDataVault, reencrypt_all
 
     settings = _settings(args)
+    lock = _hold_data_dir(settings)
+    settings = with_local_secrets(settings)  # the keys `cunban up` uses on this data directory
     vault = PersonalDataVault(settings.pii_keys, settings.pii_search_key)
     names = args.names or list(SERVICES)
     embedded.migrate_all(settings, names)
@@ -215,6 +243,8 @@ def cmd_reencrypt(args: argparse.Namespace) -> int:
             db.dispose()
         for column, count in done.items():
             print(f"{name}: {column}: {count} re-encrypted under {vault.current.key_id}")
+    if lock is not None:
+        lock.close()
     return 0
 
 
@@ -375,7 +405,21 @@ def main(argv: list[str] | None = None) -> int:
     matrix.set_defaults(func=cmd_access_matrix)
 
     args = parser.parse_args(argv)
-    return args.func(args)
+    from pydantic import ValidationError
+
+    from cunban.datadir import DataDirInUse
+
+    try:
+        return args.func(args)
+    except DataDirInUse as refused:
+        print(f"cunban {args.command}: refused: {refused}", file=sys.stderr)
+        return 3
+    except ValidationError as refused:  # the configuration (shared/settings.py): say which variable, no traceback
+        if refused.title != "Settings":
+            raise
+        problems = "; ".join(str(e.get("ctx", {}).get("error") or e["msg"]) for e in refused.errors())
+        print(f"cunban {args.command}: configuration refused: {problems}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

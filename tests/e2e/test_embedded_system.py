@@ -2,6 +2,9 @@
 demo county loaded, everything through the gateway over HTTP."""
 from __future__ import annotations
 
+import os
+import stat
+
 import httpx
 import pytest
 
@@ -416,13 +419,51 @@ def test_the_townships_figures_and_report_follow_what_was_done(client, qs_superv
     assert bad_weights.status_code == 422 and "add up to 1" in bad_weights.text
 
 
+def test_a_token_signed_with_the_published_development_secret_is_refused(client, admin):
+    """No CUNBAN_SECRET_KEY: the system signs with a secret of its own, generated into the data directory."""
+    import time
+
+    import jwt
+
+    from shared.settings import DEVELOPMENT_SECRET
+
+    me = client.get("/auth/me", headers=admin).json()
+    now = int(time.time())
+    forged = jwt.encode({"sub": str(me["id"]), "username": "admin", "role": "county_admin", "township": None,
+                         "station": None, "ver": me.get("version", 1), "iat": now, "exp": now + 600,
+                         "jti": "f" * 32}, DEVELOPMENT_SECRET, algorithm="HS256")
+    response = client.get("/townships", headers={"Authorization": f"Bearer {forged}"})
+    assert response.status_code == 401 and response.json()["error"]["code"] == "token_invalid"
+
+
+def test_a_second_cunban_up_on_the_same_data_dir_is_refused(system):
+    """Two real processes: the second stops before writing anything, says why, and exits non-zero."""
+    import subprocess
+
+    from tests.support import CUNBAN, ROOT, free_port
+
+    second = subprocess.run(CUNBAN + ["up", "--port", str(free_port())], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120, env={**os.environ, "CUNBAN_DATA_DIR": str(system["data"])})
+    assert second.returncode == 3, second.stderr[-3000:]
+    assert "is in use by another cunban process" in second.stderr
+    assert f"pid {system['process'].proc.pid}" in second.stderr
+    assert "gateway listening" not in second.stderr + second.stdout
+    assert system["process"].alive() and system["client"].get("/healthz").status_code == 200
+
+
 def test_data_survives_a_restart_and_the_demo_is_not_loaded_twice(system):
     """Run last in this module: stops the system and starts it again on the same data folder."""
+    secrets = (system["data"] / "secrets.json").read_text()
+    assert stat.S_IMODE((system["data"] / "secrets.json").stat().st_mode) == 0o600
+    before = login(system["client"], "admin")
     system["process"].stop()
     port = int(system["base"].rsplit(":", 1)[1])
     with embedded_system(system["data"], port) as (base, _), httpx.Client(base_url=base, timeout=30) as client:
         admin = login(client, "admin")
         assert len(client.get("/townships", headers=admin).json()) == 3
+        # the generated secrets are kept: a token from before the restart still signs in
+        assert (system["data"] / "secrets.json").read_text() == secrets
+        assert client.get("/auth/me", headers=before).status_code == 200
         agent = login(client, "qs_agent9", "a-long-password")
         assert client.get("/auth/me", headers=agent).status_code == 200
 
