@@ -65,6 +65,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     client = RpcClient(settings.amqp_uri, timeout=settings.rpc_timeout_seconds, pool_size=settings.rpc_pool_size)
     if not args.no_demo:
         load_demo(client)
+    # the in-process broker loses what was in flight at a stop, and a read model may be newer than the data
+    # directory: the other services' copies of the staff and stations are filled again at every start
+    _announce_staff_and_stations(settings)
     try:
         embedded.serve_gateway_green(create_app(settings, ServiceCalls(client)), settings.http_host,
                                      settings.http_port)
@@ -192,6 +195,36 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
 
     loaded = load_demo(_client(_settings(args)))
     print("demo county loaded" if loaded else "demo county already present")
+    return 0
+
+
+def _announce_staff_and_stations(settings: Any) -> dict[str, int]:
+    from services.directory.adapters.orm import Base
+    from services.directory.service_layer.handlers import announce_staff_and_stations
+    from shared.clock import utcnow
+    from shared.db import ServiceDatabase
+
+    db = ServiceDatabase("directory", Base.metadata, settings.database_url("directory"))
+    uow = db.unit_of_work()
+    try:
+        return announce_staff_and_stations(uow, now=utcnow())
+    finally:
+        uow.close()
+        db.dispose()
+
+
+def cmd_reannounce(args: argparse.Namespace) -> int:
+    """After an upgrade that adds a read model of the directory's staff or stations (intake's staff,
+    complaints' stations): the directory's outbox gets every one again, and its relay publishes them."""
+    from cunban import embedded
+
+    settings = _settings(args)
+    lock = _hold_data_dir(settings)
+    embedded.migrate_all(settings, ["directory"])
+    counts = _announce_staff_and_stations(settings)
+    print(f"announced again: {counts['staff_changed']} staff, {counts['station_changed']} stations")
+    if lock is not None:
+        lock.close()
     return 0
 
 
@@ -377,6 +410,11 @@ def main(argv: list[str] | None = None) -> int:
     rebuild = sub.add_parser("rebuild-figures", help="recount evaluation's figures from its event log")
     _add_backends(rebuild)
     rebuild.set_defaults(func=cmd_rebuild_figures)
+
+    again = sub.add_parser("reannounce-directory",
+                           help="announce every staff member and station again (after an upgrade adding a copy)")
+    _add_backends(again)
+    again.set_defaults(func=cmd_reannounce)
 
     reencrypt = sub.add_parser("reencrypt-personal-data",
                                help="re-encrypt personal data under the first of CUNBAN_PII_KEYS (key rotation)")

@@ -2,7 +2,9 @@
 demo county loaded, everything through the gateway over HTTP."""
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import stat
 
 import httpx
@@ -457,10 +459,20 @@ def test_data_survives_a_restart_and_the_demo_is_not_loaded_twice(system):
     assert stat.S_IMODE((system["data"] / "secrets.json").stat().st_mode) == 0o600
     before = login(system["client"], "admin")
     system["process"].stop()
+    # as a data directory from before intake kept the staff and complaints the stations: empty copies
+    for service, table in (("intake", "rm_staff"), ("complaints", "rm_stations")):
+        with contextlib.closing(sqlite3.connect(system["data"] / f"{service}.db")) as db, db:
+            db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
     port = int(system["base"].rsplit(":", 1)[1])
     with embedded_system(system["data"], port) as (base, _), httpx.Client(base_url=base, timeout=30) as client:
         admin = login(client, "admin")
         assert len(client.get("/townships", headers=admin).json()) == 3
+        # the directory announces its staff and stations again at the start: the copies fill
+        cadres = [s["id"] for s in client.get("/staff", headers=admin, params={"township_code": QS}).json()
+                  if s["role"] == "township_cadre"]
+        assert wait_until(lambda: created(client.post("/service-activities", headers=login(client, "qs_agent1"), json={
+            "category": "farming", "title": "培训", "place": "村部", "held_on": "2026-11-20", "attendance": 5,
+            "staff_ids": cadres})), 30, "intake's copy of the staff")
         # the generated secrets are kept: a token from before the restart still signs in
         assert (system["data"] / "secrets.json").read_text() == secrets
         assert client.get("/auth/me", headers=before).status_code == 200
