@@ -139,8 +139,14 @@ def cmd_gateway(args: argparse.Namespace) -> int:
     from gateway.rpc import ServiceCalls
     from shared.observability import configure_logging
     from shared.rpc_client import RpcClient
+    from shared.settings import DEVELOPMENT_SECRET
 
     settings = _settings(args)
+    if settings.secret_key == DEVELOPMENT_SECRET and settings.http_host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"cunban gateway: refused: without CUNBAN_SECRET_KEY it signs with the published development secret, "
+              f"which anyone can forge a token with: it listens on 127.0.0.1 only, not {settings.http_host}",
+              file=sys.stderr)
+        return 2
     configure_logging(settings.log_level)
     client = RpcClient(settings.amqp_uri, timeout=settings.rpc_timeout_seconds, pool_size=settings.rpc_pool_size)
     app = create_app(settings, ServiceCalls(client))

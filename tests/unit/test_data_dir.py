@@ -121,3 +121,9 @@ def test_the_directory_announces_its_staff_and_stations_again_on_demand(tmp_path
     done = _cli("reannounce-directory", env={"CUNBAN_DATA_DIR": str(tmp_path)})
     assert done.returncode == 0, done.stderr
     assert "announced again: 0 staff, 0 stations" in done.stdout
+
+
+def test_a_gateway_signing_with_the_published_secret_listens_on_this_machine_only():
+    refused = _cli("gateway", "--host", "0.0.0.0", "--port", "1")
+    assert refused.returncode == 2, refused.stderr
+    assert "CUNBAN_SECRET_KEY" in refused.stderr and "127.0.0.1" in refused.stderr
