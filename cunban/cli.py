@@ -32,12 +32,21 @@ def _settings(args: argparse.Namespace) -> Any:
     return Settings(**{**base.model_dump(), **overrides}) if overrides else base
 
 
+def _hold_data_dir(settings: Any, *, always: bool = False) -> Any:
+    """The data directory's lock, for a command that writes there (its SQLite files, or with `always`
+    whatever it keeps there); None when the databases live elsewhere. Raises DataDirInUse."""
+    from cunban.datadir import lock_data_dir
+
+    return lock_data_dir(settings.data_dir) if always or not settings.db_url else None
+
+
 def cmd_up(args: argparse.Namespace) -> int:
     os.environ.setdefault("EVENTLET_HUB", "asyncio")
     import eventlet
 
     eventlet.monkey_patch()
     from cunban import embedded
+    from cunban.datadir import with_local_secrets
     from cunban.demo import load_demo
     from cunban.registry import SERVICES
     from gateway.app import create_app
@@ -47,6 +56,8 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     configure_logging(settings.log_level)
+    lock = _hold_data_dir(settings, always=True)  # before anything is written: one `cunban up` per data dir
+    settings = with_local_secrets(settings)
     log = logging.getLogger("cunban")
     services = list(SERVICES)
     embedded.migrate_all(settings, services)
@@ -54,6 +65,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     client = RpcClient(settings.amqp_uri, timeout=settings.rpc_timeout_seconds, pool_size=settings.rpc_pool_size)
     if not args.no_demo:
         load_demo(client)
+    # the in-process broker loses what was in flight at a stop, and a read model may be newer than the data
+    # directory: the other services' copies of the staff and stations are filled again at every start
+    _announce_staff_and_stations(settings)
     try:
         embedded.serve_gateway_green(create_app(settings, ServiceCalls(client)), settings.http_host,
                                      settings.http_port)
@@ -61,6 +75,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         client.close()
         runner.stop()
         log.info("stopped")
+        lock.close()
     return 0
 
 
@@ -124,8 +139,14 @@ def cmd_gateway(args: argparse.Namespace) -> int:
     from gateway.rpc import ServiceCalls
     from shared.observability import configure_logging
     from shared.rpc_client import RpcClient
+    from shared.settings import DEVELOPMENT_SECRET
 
     settings = _settings(args)
+    if settings.secret_key == DEVELOPMENT_SECRET and settings.http_host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"cunban gateway: refused: without CUNBAN_SECRET_KEY it signs with the published development secret, "
+              f"which anyone can forge a token with: it listens on 127.0.0.1 only, not {settings.http_host}",
+              file=sys.stderr)
+        return 2
     configure_logging(settings.log_level)
     client = RpcClient(settings.amqp_uri, timeout=settings.rpc_timeout_seconds, pool_size=settings.rpc_pool_size)
     app = create_app(settings, ServiceCalls(client))
@@ -140,7 +161,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from cunban import embedded
     from cunban.registry import SERVICES
 
-    embedded.migrate_all(_settings(args), args.names or list(SERVICES))
+    settings = _settings(args)
+    with contextlib.ExitStack() as held:
+        if (lock := _hold_data_dir(settings)) is not None:
+            held.callback(lock.close)
+        embedded.migrate_all(settings, args.names or list(SERVICES))
     return 0
 
 
@@ -152,10 +177,16 @@ def _client(settings: Any) -> Any:
 
 def cmd_bootstrap(args: argparse.Namespace) -> int:
     from shared.contracts.caller import Caller
+    from shared.settings import is_placeholder
 
-    client = _client(_settings(args))
-    result = client.call("directory", "bootstrap_county", caller=Caller.system(), code=args.code, name=args.name)
+    settings = _settings(args)
     admin_password = os.environ.get("CUNBAN_ADMIN_PASSWORD")
+    if admin_password and settings.environment == "production" and is_placeholder(admin_password):
+        print("cunban bootstrap: configuration refused: CUNBAN_ADMIN_PASSWORD is still .env.example's placeholder; "
+              "set the first admin's password in .env", file=sys.stderr)
+        return 2
+    client = _client(settings)
+    result = client.call("directory", "bootstrap_county", caller=Caller.system(), code=args.code, name=args.name)
     if admin_password:
         from shared.errors import Conflict
 
@@ -175,6 +206,36 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _announce_staff_and_stations(settings: Any) -> dict[str, int]:
+    from services.directory.adapters.orm import Base
+    from services.directory.service_layer.handlers import announce_staff_and_stations
+    from shared.clock import utcnow
+    from shared.db import ServiceDatabase
+
+    db = ServiceDatabase("directory", Base.metadata, settings.database_url("directory"))
+    uow = db.unit_of_work()
+    try:
+        return announce_staff_and_stations(uow, now=utcnow())
+    finally:
+        uow.close()
+        db.dispose()
+
+
+def cmd_reannounce(args: argparse.Namespace) -> int:
+    """After an upgrade that adds a read model of the directory's staff or stations (intake's staff,
+    complaints' stations): the directory's outbox gets every one again, and its relay publishes them."""
+    from cunban import embedded
+
+    settings = _settings(args)
+    lock = _hold_data_dir(settings)
+    embedded.migrate_all(settings, ["directory"])
+    counts = _announce_staff_and_stations(settings)
+    print(f"announced again: {counts['staff_changed']} staff, {counts['station_changed']} stations")
+    if lock is not None:
+        lock.close()
+    return 0
+
+
 def cmd_rebuild_figures(args: argparse.Namespace) -> int:
     """Count every logged event again from scratch (evaluation's figures), and say how long it took."""
     from cunban import embedded
@@ -183,6 +244,7 @@ def cmd_rebuild_figures(args: argparse.Namespace) -> int:
     from shared.db import ServiceDatabase
 
     settings = _settings(args)
+    lock = _hold_data_dir(settings)
     embedded.migrate_all(settings, ["evaluation"])
     db = ServiceDatabase("evaluation", Base.metadata, settings.database_url("evaluation"))
     uow = db.unit_of_work()
@@ -192,6 +254,8 @@ def cmd_rebuild_figures(args: argparse.Namespace) -> int:
         uow.close()
         db.dispose()
     print(f"rebuilt the figures from {report.events} events: {report.facts} records counted in {report.seconds} s")
+    if lock is not None:
+        lock.close()
     return 0
 
 
@@ -199,11 +263,14 @@ def cmd_reencrypt(args: argparse.Namespace) -> int:
     """Key rotation: re-encrypt every personal field still under an older key with the first key of
     CUNBAN_PII_KEYS; afterwards the old key can be dropped from the list."""
     from cunban import embedded
+    from cunban.datadir import with_local_secrets
     from cunban.registry import SERVICES, service_class
     from shared.db import ServiceDatabase
     from shared.pii import PersonalDataVault, reencrypt_all
 
     settings = _settings(args)
+    lock = _hold_data_dir(settings)
+    settings = with_local_secrets(settings)  # the keys `cunban up` uses on this data directory
     vault = PersonalDataVault(settings.pii_keys, settings.pii_search_key)
     names = args.names or list(SERVICES)
     embedded.migrate_all(settings, names)
@@ -217,6 +284,8 @@ def cmd_reencrypt(args: argparse.Namespace) -> int:
             db.dispose()
         for column, count in done.items():
             print(f"{name}: {column}: {count} re-encrypted under {vault.current.key_id}")
+    if lock is not None:
+        lock.close()
     return 0
 
 
@@ -350,6 +419,11 @@ def main(argv: list[str] | None = None) -> int:
     _add_backends(rebuild)
     rebuild.set_defaults(func=cmd_rebuild_figures)
 
+    again = sub.add_parser("reannounce-directory",
+                           help="announce every staff member and station again (after an upgrade adding a copy)")
+    _add_backends(again)
+    again.set_defaults(func=cmd_reannounce)
+
     reencrypt = sub.add_parser("reencrypt-personal-data",
                                help="re-encrypt personal data under the first of CUNBAN_PII_KEYS (key rotation)")
     reencrypt.add_argument("names", nargs="*", help="services (default: all)")
@@ -377,7 +451,21 @@ def main(argv: list[str] | None = None) -> int:
     matrix.set_defaults(func=cmd_access_matrix)
 
     args = parser.parse_args(argv)
-    return args.func(args)
+    from pydantic import ValidationError
+
+    from cunban.datadir import DataDirInUse
+
+    try:
+        return args.func(args)
+    except DataDirInUse as refused:
+        print(f"cunban {args.command}: refused: {refused}", file=sys.stderr)
+        return 3
+    except ValidationError as refused:  # the configuration (shared/settings.py): say which variable, no traceback
+        if refused.title != "Settings":
+            raise
+        problems = "; ".join(str(e.get("ctx", {}).get("error") or e["msg"]) for e in refused.errors())
+        print(f"cunban {args.command}: configuration refused: {problems}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -43,6 +43,14 @@ class VillageColumns:
     version: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
+class StationColumns:
+    """A station 服务站 and its township, so that a record naming one is checked against the township."""
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    township_code: Mapped[str] = mapped_column(String(9), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
 class OccasionColumns:
     """Scheduling's market-day sessions and visits, so that what is received at one can name it."""
 
@@ -75,6 +83,10 @@ def keep_village(uow: UnitOfWork, model: Any, payload: dict[str, Any]) -> None:
     uow.keep_newest(model, payload["code"], {k: payload[k] for k in ("code", "township_code", "name", "version")})
 
 
+def keep_station(uow: UnitOfWork, model: Any, payload: dict[str, Any]) -> None:
+    uow.keep_newest(model, payload["code"], {k: payload[k] for k in ("code", "township_code", "version")})
+
+
 def keep_occasion(uow: UnitOfWork, model: Any, kind: str, payload: dict[str, Any]) -> None:
     """Apply scheduling's `session_scheduled` or `visit_planned` event."""
     occasion_id = payload["session_id"] if kind == "session" else payload["visit_id"]
@@ -89,6 +101,26 @@ def check_village(uow: UnitOfWork, model: Any, village_code: str, township: str,
         raise ValidationFailed("the village is not in this township",
                                [{"field": field, "message": "not a village of your township"}],
                                code="village_outside_township")
+
+
+def check_station(uow: UnitOfWork, model: Any, station_code: str, township: str, *,
+                  field: str = "station_code") -> None:
+    station = uow.copy(model, station_code)
+    if station is None or station.township_code != township:
+        raise ValidationFailed("the station is not in this township",
+                               [{"field": field, "message": "not a station of your township"}],
+                               code="station_outside_township")
+
+
+def check_staff(uow: UnitOfWork, model: Any, staff_ids: list[int], township: str, *,
+                field: str = "staff_ids") -> None:
+    """Staff named by a record must be the township's; one that does not exist answers the same (no leak)."""
+    for staff_id in staff_ids:
+        staff = uow.copy(model, staff_id)
+        if staff is None or staff.township_code != township:
+            raise ValidationFailed(f"no staff member {staff_id} in this township",
+                                   [{"field": field, "message": f"no staff member {staff_id} in your township"}],
+                                   code="unknown_staff")
 
 
 def check_occasion(uow: UnitOfWork, model: Any, township: str, *, session_id: str | None,
@@ -123,6 +155,16 @@ class KeepsVillages:
     @on_event("directory", "village_changed")
     def on_village_changed(self, envelope: EventEnvelope) -> None:
         keep_village(self.db, self.village_copy, envelope.payload)
+
+
+class KeepsStations:
+    """The directory's stations, into the service's `station_copy` table."""
+
+    station_copy: Any
+
+    @on_event("directory", "station_changed")
+    def on_station_changed(self, envelope: EventEnvelope) -> None:
+        keep_station(self.db, self.station_copy, envelope.payload)
 
 
 class KeepsCalendar:

@@ -11,6 +11,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "development-only-secret-change-me-0000000"
 DEVELOPMENT_PII_KEY = "dev:ZGV2ZWxvcG1lbnQtb25seS1waWkta2V5LTAwMDAwMDA="
+# how .env.example's placeholders read ("replace-with-…", "replace-me…"): production refuses them anywhere
+PLACEHOLDER_MARKS = ("replace-with", "replace-me")
+
+
+def is_placeholder(value: str) -> bool:
+    return any(mark in value.lower() for mark in PLACEHOLDER_MARKS)
 
 
 class Settings(BaseSettings):
@@ -57,14 +63,26 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:
-        if self.environment == "production" and (
-            self.secret_key == DEVELOPMENT_SECRET or len(self.secret_key) < 32
-        ):
-            raise ValueError("CUNBAN_SECRET_KEY must be a random value of 32+ characters in production")
-        if self.environment == "production" and DEVELOPMENT_PII_KEY in self.pii_keys:
-            raise ValueError("CUNBAN_PII_KEYS must hold a production key (see docs/PERSONAL_DATA.md)")
-        if self.environment == "production" and not self.pii_search_key:
-            raise ValueError("CUNBAN_PII_SEARCH_KEY must be set in production (see docs/PERSONAL_DATA.md)")
+        """Production refuses a secret that is missing, the published development value, or still
+        .env.example's placeholder, naming every variable at fault at once."""
+        if self.environment != "production":
+            return self
+        problems = []
+        if self.secret_key == DEVELOPMENT_SECRET or len(self.secret_key) < 32 or is_placeholder(self.secret_key):
+            problems.append("CUNBAN_SECRET_KEY must be a random value of 32+ characters in production "
+                            "(e.g. openssl rand -hex 32), not missing, the development value or a placeholder")
+        if DEVELOPMENT_PII_KEY in self.pii_keys or is_placeholder(self.pii_keys):
+            problems.append("CUNBAN_PII_KEYS must hold a production key, not missing, the development key or a "
+                            "placeholder (see docs/PERSONAL_DATA.md)")
+        if not self.pii_search_key or is_placeholder(self.pii_search_key):
+            problems.append("CUNBAN_PII_SEARCH_KEY must be set in production, not a placeholder "
+                            "(see docs/PERSONAL_DATA.md)")
+        if is_placeholder(self.amqp_uri):
+            problems.append("CUNBAN_AMQP_URI carries a placeholder password (set RABBITMQ_PASSWORD in .env)")
+        if is_placeholder(self.db_url):
+            problems.append("CUNBAN_DB_URL carries a placeholder password (set POSTGRES_PASSWORD in .env)")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     def trusted_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:

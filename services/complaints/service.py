@@ -13,7 +13,7 @@ from services.complaints.service_layer import handlers as h
 from shared.clock import utcnow
 from shared.contracts import complaints as c
 from shared.contracts.base import IdempotencyQuery, parse, to_wire
-from shared.copies import KeepsCalendar, KeepsOccasions, KeepsStaff, KeepsVillages
+from shared.copies import KeepsCalendar, KeepsOccasions, KeepsStaff, KeepsStations, KeepsVillages
 from shared.db import Database
 from shared.errors import ValidationFailed
 from shared.messaging import DeadLetters, OutboxRelay
@@ -24,10 +24,10 @@ from shared.settings import get_settings
 log = logging.getLogger(__name__)
 
 
-class ComplaintsService(KeepsStaff, KeepsVillages, KeepsCalendar, KeepsOccasions, DeadLetters):
+class ComplaintsService(KeepsStaff, KeepsVillages, KeepsStations, KeepsCalendar, KeepsOccasions, DeadLetters):
     name = "complaints"
     staff_copy, village_copy, calendar_copy = orm.StaffCopy, orm.VillageCopy, orm.CalendarDayCopy
-    occasion_copy = orm.OccasionCopy
+    station_copy, occasion_copy = orm.StationCopy, orm.OccasionCopy
 
     db = Database(Base.metadata)
     relay = OutboxRelay()

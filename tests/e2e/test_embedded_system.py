@@ -2,6 +2,10 @@
 demo county loaded, everything through the gateway over HTTP."""
 from __future__ import annotations
 
+import contextlib
+import os
+import sqlite3
+import stat
 from datetime import date
 
 import httpx
@@ -314,6 +318,46 @@ def test_a_county_day_off_cancels_the_session_on_it_and_lifting_it_offers_it_bac
     assert restored.json()["status"] == "scheduled" and restored.json()["day_off"] is None
 
 
+def test_records_name_only_their_townships_staff_sites_and_stations(client, admin, qs_supervisor):
+    """Another township's staff member, market site or station named in a request answers like one that does
+    not exist: refused with the field named, never stored, never silently replaced."""
+    from datetime import date, timedelta
+
+    everyone = client.get("/staff", headers=admin, params={"limit": 500}).json()
+    ours = [s["id"] for s in everyone if s["township_code"] == QS and s["role"] == "township_cadre"]
+    theirs = next(s["id"] for s in everyone if s["township_code"] == LX and s["role"] == "township_cadre")
+    agent = login(client, "qs_agent1")
+    activity = {"category": "farming", "title": "柑橘修剪培训", "place": "石门村部", "held_on": "2026-11-20",
+                "attendance": 46}
+    for staff_ids in ([ours[0], theirs], [ours[0], 2**31 - 1]):
+        refused = client.post("/service-activities", headers=agent, json={**activity, "staff_ids": staff_ids})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["code"] == "unknown_staff"
+        assert refused.json()["error"]["details"][0]["field"] == "staff_ids"
+    # intake learns the staff from the directory's events: the township's own are accepted once they arrive
+    assert wait_until(lambda: created(client.post("/service-activities", headers=agent,
+                                                  json={**activity, "staff_ids": ours})), 30, "staff known")
+    today = date.today()
+    for site_code in ("LX-JISHI", "NO-SUCH-SITE"):
+        roster = client.post("/rosters/generate", headers=qs_supervisor, json={
+            "start": today.isoformat(), "end": (today + timedelta(days=30)).isoformat(), "site_code": site_code,
+            "cadre_ids": ours, "per_session": 1})
+        assert roster.status_code == 404, roster.text
+        assert roster.json()["error"]["code"] == "market_site_not_found"
+        assert roster.json()["error"]["details"][0]["field"] == "site_code"
+    complaint = {"kind": "dispute", "network": "mediation", "category": "land", "channel": "station",
+                 "village_code": f"{QS}001", "description": "宅基地边界纠纷", "station_code": f"ST{LX}001"}
+    for body in (complaint, {**complaint, "station_code": "ST-NO-SUCH"}):
+        refused = client.post("/complaints", headers=agent, json=body)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"]["code"] == "station_outside_township"
+        assert refused.json()["error"]["details"][0]["field"] == "station_code"
+    named = wait_until(lambda: created(client.post("/complaints", headers=agent,
+                                                   json={**complaint, "station_code": f"ST{QS}002"})),
+                       30, "stations known")
+    assert named["complaint"]["station_code"] == f"ST{QS}002"
+
+
 def test_a_visit_from_planning_to_the_applications_raised_on_it(client, qs_supervisor):
     from datetime import timedelta
 
@@ -462,13 +506,61 @@ def test_figures_say_whether_they_are_of_a_cohort_or_a_flow(client, qs_superviso
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_failed"
 
 
+def test_a_token_signed_with_the_published_development_secret_is_refused(client, admin):
+    """No CUNBAN_SECRET_KEY: the system signs with a secret of its own, generated into the data directory."""
+    import time
+
+    import jwt
+
+    from shared.settings import DEVELOPMENT_SECRET
+
+    me = client.get("/auth/me", headers=admin).json()
+    now = int(time.time())
+    forged = jwt.encode({"sub": str(me["id"]), "username": "admin", "role": "county_admin", "township": None,
+                         "station": None, "ver": me.get("version", 1), "iat": now, "exp": now + 600,
+                         "jti": "f" * 32}, DEVELOPMENT_SECRET, algorithm="HS256")
+    response = client.get("/townships", headers={"Authorization": f"Bearer {forged}"})
+    assert response.status_code == 401 and response.json()["error"]["code"] == "token_invalid"
+
+
+def test_a_second_cunban_up_on_the_same_data_dir_is_refused(system):
+    """Two real processes: the second stops before writing anything, says why, and exits non-zero."""
+    import subprocess
+
+    from tests.support import CUNBAN, ROOT, free_port
+
+    second = subprocess.run(CUNBAN + ["up", "--port", str(free_port())], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120, env={**os.environ, "CUNBAN_DATA_DIR": str(system["data"])})
+    assert second.returncode == 3, second.stderr[-3000:]
+    assert "is in use by another cunban process" in second.stderr
+    assert f"pid {system['process'].proc.pid}" in second.stderr
+    assert "gateway listening" not in second.stderr + second.stdout
+    assert system["process"].alive() and system["client"].get("/healthz").status_code == 200
+
+
 def test_data_survives_a_restart_and_the_demo_is_not_loaded_twice(system):
     """Run last in this module: stops the system and starts it again on the same data folder."""
+    secrets = (system["data"] / "secrets.json").read_text()
+    assert stat.S_IMODE((system["data"] / "secrets.json").stat().st_mode) == 0o600
+    before = login(system["client"], "admin")
     system["process"].stop()
+    # as a data directory from before intake kept the staff and complaints the stations: empty copies
+    for service, table in (("intake", "rm_staff"), ("complaints", "rm_stations")):
+        with contextlib.closing(sqlite3.connect(system["data"] / f"{service}.db")) as db, db:
+            db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
     port = int(system["base"].rsplit(":", 1)[1])
     with embedded_system(system["data"], port) as (base, _), httpx.Client(base_url=base, timeout=30) as client:
         admin = login(client, "admin")
         assert len(client.get("/townships", headers=admin).json()) == 3
+        # the directory announces its staff and stations again at the start: the copies fill
+        cadres = [s["id"] for s in client.get("/staff", headers=admin, params={"township_code": QS}).json()
+                  if s["role"] == "township_cadre"]
+        assert wait_until(lambda: created(client.post("/service-activities", headers=login(client, "qs_agent1"), json={
+            "category": "farming", "title": "培训", "place": "村部", "held_on": "2026-11-20", "attendance": 5,
+            "staff_ids": cadres})), 30, "intake's copy of the staff")
+        # the generated secrets are kept: a token from before the restart still signs in
+        assert (system["data"] / "secrets.json").read_text() == secrets
+        assert client.get("/auth/me", headers=before).status_code == 200
         agent = login(client, "qs_agent9", "a-long-password")
         assert client.get("/auth/me", headers=agent).status_code == 200
 

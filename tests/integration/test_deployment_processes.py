@@ -125,7 +125,7 @@ def test_services_and_gateway_as_separate_processes(amqp_uri, pg_database, tmp_p
 def test_cunban_up_runs_on_rabbitmq_and_postgresql(amqp_uri, pg_database, tmp_path):
     port = free_port()
     process = Process(["up", "--port", str(port), "--amqp-uri", amqp_uri, "--db-url", database_template(pg_database)],
-                      {}, tmp_path / "up.log")
+                      {"CUNBAN_DATA_DIR": str(tmp_path)}, tmp_path / "up.log")  # its own data dir (the lock)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(base, process, timeout=120)

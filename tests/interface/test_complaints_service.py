@@ -217,6 +217,33 @@ def test_bad_registrations_are_refused_and_store_nothing(complaints, complaints_
         assert session.query(orm.ComplaintRow).count() == 0
 
 
+def _deliver_stations(complaints):
+    for code, township in ((f"ST{QS}001", QS), (f"ST{QS}002", QS), (f"ST{LX}001", LX)):
+        envelope = EventEnvelope(source="directory", type="station_changed", occurred_at=utcnow(), payload={
+            "code": code, "township_code": township, "village_code": code[2:], "name": "站", "version": 1})
+        complaints(Caller.system()).on_station_changed(envelope.model_dump(mode="json"))
+
+
+@pytest.mark.parametrize("station_code", [f"ST{LX}001", "ST-NO-SUCH"], ids=["another_townships", "unknown"])
+def test_a_complaint_names_a_station_of_its_township_or_is_refused(complaints, complaints_db, station_code):
+    _deliver_stations(complaints)
+    for caller in (AGENT, CADRE3):  # never silently replaced by the filer's own station
+        with pytest.raises(ValidationFailed) as err:
+            _register(complaints_db, {**HOTLINE, "station_code": station_code}, caller=caller)
+        assert err.value.code == "station_outside_township"
+        assert err.value.details == [{"field": "station_code", "message": "not a station of your township"}]
+    with complaints_db.sessions() as session:
+        assert session.query(orm.ComplaintRow).count() == 0
+
+
+def test_a_complaint_keeps_the_station_it_names(complaints, complaints_db):
+    _deliver_stations(complaints)
+    named = _register(complaints_db, {**HOTLINE, "station_code": f"ST{QS}002"}, caller=CADRE3).complaint
+    assert named.station_code == f"ST{QS}002"
+    assert outbox_events(complaints_db, "complaint_registered")[0]["station_code"] == f"ST{QS}002"
+    assert _register(complaints_db, caller=AGENT).complaint.station_code == f"ST{QS}001"  # the filer's own
+
+
 def test_tenancy_a_township_never_sees_anothers_complaints(complaints, complaints_db):
     ref = _register(complaints_db).complaint.id
     with pytest.raises(NotFound):

@@ -274,3 +274,30 @@ def test_a_shorter_promised_limit_must_still_fit_the_workflow(directory):
     with pytest.raises(ValidationFailed) as err:
         directory(ADMIN).update_catalogue_item(township_code=QS, code="YB-002", changes={"promised_days": 8})
     assert err.value.code == "workflow_invalid"
+
+
+def test_staff_and_stations_are_announced_again_as_they_are(directory, directory_db):
+    """For a read model added after they were announced (intake's staff, complaints' stations): the same
+    snapshots at the same versions, which the copies that have them already ignore."""
+    from services.directory.service_layer.handlers import announce_staff_and_stations
+    from shared.clock import utcnow
+
+    _tree(directory)
+    directory(ADMIN).create_staff(staff={"username": "qs_cadre9", "full_name": "干部", "role": "township_cadre",
+                                         "township_code": QS, "password": "a-long-password"})
+    before = outbox_types(directory_db)
+    uow = directory_db.unit_of_work()
+    try:
+        counts = announce_staff_and_stations(uow, now=utcnow())
+    finally:
+        uow.close()
+    with directory_db.sessions() as session:
+        staff = session.query(orm.Staff).count()
+        stations = session.query(orm.Station).count()
+        assert counts == {"staff_changed": staff, "station_changed": stations} and stations == 1
+    outbox = directory_db.metadata.tables["outbox"]
+    with directory_db.sessions() as session:
+        again = [r.body for r in session.execute(select(outbox.c.body).order_by(outbox.c.id)).all()][len(before):]
+    assert [e["type"] for e in again] == ["staff_changed"] * staff + ["station_changed"]
+    station = next(e["payload"] for e in again if e["type"] == "station_changed")
+    assert station["code"] == f"ST{QS}001" and station["township_code"] == QS and station["version"] == 1

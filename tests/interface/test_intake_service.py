@@ -353,6 +353,27 @@ def test_consultations_activities_and_deeds_are_recorded_and_announced(intake, i
         intake().record_activity(kind="gossip", record={})
 
 
+ACTIVITY = {"category": "farming", "title": "柑橘修剪培训", "place": "石门村部", "held_on": "2026-11-20",
+            "attendance": 46}
+
+
+@pytest.mark.parametrize("staff_ids", [[7, 40], [7, 999]], ids=["another_townships", "unknown"])
+def test_a_service_activity_names_only_the_townships_staff(intake, intake_db, staff_ids):
+    for staff_id, township in ((7, QS), (40, LX)):
+        intake().on_staff_changed(intake.event("directory", "staff_changed", {
+            "id": staff_id, "township_code": township, "station_code": None, "role": "township_cadre",
+            "active": True, "version": 1}))
+    with pytest.raises(ValidationFailed) as refused:
+        intake().record_activity(kind="service_activity", record={**ACTIVITY, "staff_ids": staff_ids})
+    # another township's staff member answers like one that does not exist: no existence leak
+    assert refused.value.code == "unknown_staff"
+    assert refused.value.details == [{"field": "staff_ids", "message": f"no staff member {staff_ids[1]} in your "
+                                                                       "township"}]
+    assert _count(intake_db, orm.ActivityRecord) == 0
+    recorded = intake().record_activity(kind="service_activity", record={**ACTIVITY, "staff_ids": [7]})
+    assert recorded["details"]["staff_ids"] == [7]
+
+
 def test_a_late_older_catalogue_snapshot_does_not_overwrite_a_newer_one(intake, intake_db):
     newer = {"township_code": QS, "code": "SP-008", "name": "新名称", "category": "approval", "kind": "promised",
              "handling_level": "township", "promised_days": 15, "required_materials": [], "status": "active",

@@ -117,6 +117,26 @@ def test_a_generated_roster_is_fair(planned):
     assert sum(counts.values()) == len(sessions) and max(counts.values()) - min(counts.values()) <= 1
 
 
+@pytest.mark.parametrize("site_code", ["LX-JISHI", "NO-SUCH-SITE"])
+def test_a_roster_is_generated_only_for_a_site_of_the_township(planned, scheduling, site_code):
+    _deliverer(scheduling)("market_site_changed", {**SITE, "code": "LX-JISHI", "township_code": LX,
+                                                   "village_code": f"{LX}001"})
+    run(planned, h.generate_sessions, caller=Caller(staff_id=41, role=Role.SUPERVISOR, township_code=LX),
+        cmd=SessionGenerate(site_code="LX-JISHI", start="2026-12-01", end="2026-12-31"), now=NOW)
+    with pytest.raises(NotFound) as refused:  # another township's site answers like one that does not exist
+        run(planned, h.generate_roster, caller=SUPERVISOR, cmd=RosterGenerate(
+            site_code=site_code, start="2026-12-01", end="2026-12-31", cadre_ids=CADRES, per_session=1), now=NOW)
+    assert refused.value.code == "market_site_not_found"
+    assert refused.value.details == [{"field": "site_code", "message": "no such market site in your township"}]
+
+
+def test_a_roster_names_only_the_townships_cadres_even_when_no_session_is_open(planned):
+    with pytest.raises(ValidationFailed) as refused:  # no session in January yet: the cadres are checked all the same
+        run(planned, h.generate_roster, caller=SUPERVISOR, cmd=RosterGenerate(
+            start="2027-01-01", end="2027-01-31", cadre_ids=[3, 40], per_session=1), now=NOW)
+    assert refused.value.code == "not_a_cadre" and refused.value.details[0]["field"] == "cadre_ids"
+
+
 def test_attendance_is_closed_once_with_no_shows_announced(planned):
     session = _generate(planned)[0]
     run(planned, h.assign, caller=SUPERVISOR, session_id=session.id, cmd=RosterAssign(staff_id=3), now=NOW)

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.copies import CalendarDayColumns, OccasionColumns, StaffColumns, VillageColumns
+from shared.copies import CalendarDayColumns, OccasionColumns, StaffColumns, StationColumns, VillageColumns
 from shared.idempotency import IdempotencyKeyColumns
 from shared.messaging_tables import UtcDateTime, add_messaging_tables
 from shared.receipts import FailedAttemptColumns, ReceiptCounterColumns
@@ -178,6 +178,10 @@ class StaffCopy(StaffColumns, Base):
 
 class VillageCopy(VillageColumns, Base):
     __tablename__ = "rm_villages"
+
+
+class StationCopy(StationColumns, Base):
+    __tablename__ = "rm_stations"
 
 
 class CalendarDayCopy(CalendarDayColumns, Base):

@@ -28,7 +28,7 @@ from shared.clock import CHINA, today_in_china
 from shared.contracts import complaints as c
 from shared.contracts.access import roles_for
 from shared.contracts.caller import COUNTY_ROLES, Caller, Role
-from shared.copies import check_occasion, check_village, working_calendar
+from shared.copies import check_occasion, check_station, check_village, working_calendar
 from shared.db import UnitOfWork, insert_or_ignore
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.idempotency import earlier_use, remember, request_hash
@@ -64,6 +64,9 @@ def register(uow: UnitOfWork, *, caller: Caller, cmd: c.ComplaintRegister, vault
     township = caller.township_code
     check_village(uow, orm.VillageCopy, cmd.village_code, township)
     check_occasion(uow, orm.OccasionCopy, township, session_id=cmd.session_id, visit_id=cmd.visit_id)
+    station_code = cmd.station_code or caller.station_code
+    if station_code != caller.station_code:  # the filer's own station is known; another one named is checked
+        check_station(uow, orm.StationCopy, station_code, township)
     accused_unit = None
     if cmd.accused_staff_id is not None:
         accused = uow.session.get(orm.StaffCopy, cmd.accused_staff_id)
@@ -76,7 +79,7 @@ def register(uow: UnitOfWork, *, caller: Caller, cmd: c.ComplaintRegister, vault
         return _register(uow, township=township, kind=cmd.kind, network=cmd.network, category=cmd.category,
                          channel=cmd.channel, village_code=cmd.village_code, description=cmd.description,
                          complainant=cmd.complainant, accused_staff_id=cmd.accused_staff_id, accused_unit=accused_unit,
-                         station_code=caller.station_code, session_id=cmd.session_id, visit_id=cmd.visit_id,
+                         station_code=station_code, session_id=cmd.session_id, visit_id=cmd.visit_id,
                          caller=caller, vault=vault, now=now, remembered=remembered)
     except IntegrityError:  # the same key raced in from a retry and won
         uow.rollback()

@@ -316,6 +316,21 @@ def list_staff(uow: UnitOfWork, *, caller: Caller, township_code: str | None,
     return [staff_public(r) for r in uow.session.execute(_page(query, page)).scalars()]
 
 
+def announce_staff_and_stations(uow: UnitOfWork, *, now: datetime) -> dict[str, int]:
+    """Announce every staff member and station again as they are, at their versions: fills a read model
+    added after they were announced (intake's staff, complaints' stations) or one that lost events (the
+    embedded broker's, at a stop); a copy that has a version already ignores it. Returns how many."""
+    counts = {}
+    for model, public, event_type in ((orm.Staff, staff_public, "staff_changed"),
+                                      (orm.Station, station_public, "station_changed")):
+        rows = list(uow.session.execute(select(model).order_by(model.__mapper__.primary_key[0])).scalars())
+        for row in rows:
+            _publish(uow, event_type, public(row), row.township_code, now)
+        counts[event_type] = len(rows)
+    uow.commit()
+    return counts
+
+
 # ---- the service catalogue ----------------------------------------------------------------------
 
 def catalogue_public(row: orm.CatalogueItem) -> c.CatalogueItemPublic:

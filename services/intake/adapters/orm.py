@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.copies import OccasionColumns, VillageColumns
+from shared.copies import OccasionColumns, StaffColumns, VillageColumns
 from shared.idempotency import IdempotencyKeyColumns
 from shared.messaging_tables import UtcDateTime, add_messaging_tables
 from shared.receipts import FailedAttemptColumns, ReceiptCounterColumns
@@ -127,6 +127,12 @@ class CatalogueItemCopy(Base):
 
 class VillageCopy(VillageColumns, Base):
     __tablename__ = "rm_villages"
+
+
+class StaffCopy(StaffColumns, Base):
+    """The directory's staff: who a service activity names must be the township's."""
+
+    __tablename__ = "rm_staff"
 
 
 class StationCopy(Base):

@@ -18,7 +18,7 @@ from shared.contracts import intake as c
 from shared.contracts.approvals import ApplicationProgressed, Outcome, ProgressStage
 from shared.contracts.caller import Caller
 from shared.contracts.directory import ItemKind
-from shared.copies import check_occasion, check_village
+from shared.copies import check_occasion, check_staff, check_village
 from shared.db import UnitOfWork, insert_rows, values_of
 from shared.errors import CunbanError, NotFound, ValidationFailed
 from shared.idempotency import earlier_use, remember, request_hash
@@ -299,6 +299,7 @@ def record_activity(uow: UnitOfWork, *, caller: Caller, kind: c.RecordKind,
     station = _station_in_township(uow, caller.station_of_new_record(getattr(record, "station_code", None)), township)
     session_id, visit_id = getattr(record, "session_id", None), getattr(record, "visit_id", None)
     check_occasion(uow, orm.OccasionCopy, township, session_id=session_id, visit_id=visit_id)
+    check_staff(uow, orm.StaffCopy, getattr(record, "staff_ids", []), township)
     occurred_on = {"consultation": "occurred_on", "service_activity": "held_on", "practical_deed": "done_on"}[kind]
     people = {"consultation": "people_count", "service_activity": "attendance", "practical_deed": "beneficiaries"}
     row = orm.ActivityRecord(kind=kind.value, township_code=township, station_code=station, village_code=village,

@@ -117,7 +117,9 @@ def generate_sessions(uow: UnitOfWork, *, caller: Caller, cmd: SessionGenerate, 
     holiday or a county day off."""
     site = uow.session.get(orm.MarketSiteCopy, cmd.site_code)
     if site is None or not caller.sees_township(site.township_code):
-        raise NotFound("market site not found", code="market_site_not_found")
+        raise NotFound("market site not found", [{"field": "site_code",
+                                                 "message": "no such market site in your township"}],
+                       code="market_site_not_found")
     require_manager(caller, site.township_code)
     today = today_in_china(now)
     start = max(cmd.start, today)
@@ -240,11 +242,12 @@ def leave(uow: UnitOfWork, staff_ids: list[int], first: date, last: date) -> lis
     return [Leave(r.staff_id, r.first_day, r.last_day) for r in rows]
 
 
-def check_cadre(uow: UnitOfWork, staff_id: int, township_code: str) -> None:
+def check_cadre(uow: UnitOfWork, staff_id: int, township_code: str, *, field: str = "staff_id") -> None:
     staff = uow.session.get(orm.StaffCopy, staff_id)
     if staff is None or not staff.active or staff.township_code != township_code or staff.role not in ROSTERABLE:
         raise ValidationFailed("only active cadres, department staff and supervisors of the township are rostered",
-                               [{"field": "staff_id", "message": "not a cadre of this township"}], code="not_a_cadre")
+                               [{"field": field, "message": f"{staff_id} is not a cadre of this township"}],
+                               code="not_a_cadre")
 
 
 def _add_to_roster(uow: UnitOfWork, session: orm.Session, staff_id: int, caller: Caller, reason: str | None) -> None:
@@ -281,8 +284,20 @@ def swap(uow: UnitOfWork, *, caller: Caller, session_id: str, cmd: RosterSwap, n
 
 
 def generate_roster(uow: UnitOfWork, *, caller: Caller, cmd: RosterGenerate, now: datetime) -> list[SessionView]:
-    """Fill the upcoming sessions of a period by fair rotation among the given cadres."""
+    """Fill the upcoming sessions of a period by fair rotation among the given cadres. The site and the
+    cadres named must be the township's, whether or not the period has sessions to fill."""
     township = caller.township_code if not caller.is_county else None
+    if cmd.site_code:
+        site = uow.session.get(orm.MarketSiteCopy, cmd.site_code)
+        if site is None or not caller.sees_township(site.township_code):
+            raise NotFound("market site not found", [{"field": "site_code",
+                                                     "message": "no such market site in your township"}],
+                           code="market_site_not_found")
+        township = site.township_code
+    if township is not None:
+        require_manager(caller, township)
+        for staff_id in cmd.cadre_ids:
+            check_cadre(uow, staff_id, township, field="cadre_ids")
     s = orm.Session
     stmt = select(s).where(s.status == "scheduled", s.day >= max(cmd.start, today_in_china(now)), s.day <= cmd.end)
     if cmd.site_code:
@@ -292,10 +307,10 @@ def generate_roster(uow: UnitOfWork, *, caller: Caller, cmd: RosterGenerate, now
     sessions = list(uow.session.execute(stmt.order_by(s.starts_at)).scalars())
     if not sessions:
         return []
-    for township_code in {x.township_code for x in sessions}:
+    for township_code in {x.township_code for x in sessions} - {township}:  # a county-wide roster
         require_manager(caller, township_code)
         for staff_id in cmd.cadre_ids:
-            check_cadre(uow, staff_id, township_code)
+            check_cadre(uow, staff_id, township_code, field="cadre_ids")
     first, last = sessions[0].day, sessions[-1].day
     plan = rotate([_slot(x) for x in sessions], cmd.cadre_ids, per_session=cmd.per_session,
                   max_per_cadre=cmd.max_per_cadre, existing=busy(uow, cmd.cadre_ids, first, last),
