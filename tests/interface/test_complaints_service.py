@@ -244,6 +244,20 @@ def test_a_complaint_keeps_the_station_it_names(complaints, complaints_db):
     assert _register(complaints_db, caller=AGENT).complaint.station_code == f"ST{QS}001"  # the filer's own
 
 
+def test_a_station_key_registers_at_its_own_station_only(complaints, complaints_db):
+    """A key acts for its station only, as it files applications: naming another station of the township is
+    refused (403 outside_station), never kept; the key's own station is kept without naming it."""
+    _deliver_stations(complaints)
+    key = Caller(staff_id=6, username="station-key-1", role=Role.STATION_CLIENT, township_code=QS,
+                 station_code=f"ST{QS}001")
+    with pytest.raises(Forbidden) as refused:
+        complaints(key).register(complaint={**HOTLINE, "station_code": f"ST{QS}002"})
+    assert refused.value.code == "outside_station" and refused.value.details[0]["field"] == "station_code"
+    with complaints_db.sessions() as session:
+        assert session.query(orm.ComplaintRow).count() == 0
+    assert complaints(key).register(complaint=HOTLINE)["complaint"]["station_code"] == f"ST{QS}001"
+
+
 def test_tenancy_a_township_never_sees_anothers_complaints(complaints, complaints_db):
     ref = _register(complaints_db).complaint.id
     with pytest.raises(NotFound):

@@ -64,7 +64,7 @@ def register(uow: UnitOfWork, *, caller: Caller, cmd: c.ComplaintRegister, vault
     township = caller.township_code
     check_village(uow, orm.VillageCopy, cmd.village_code, township)
     check_occasion(uow, orm.OccasionCopy, township, session_id=cmd.session_id, visit_id=cmd.visit_id)
-    station_code = cmd.station_code or caller.station_code
+    station_code = caller.station_of_new_record(cmd.station_code)
     if station_code != caller.station_code:  # the filer's own station is known; another one named is checked
         check_station(uow, orm.StationCopy, station_code, township)
     accused_unit = None
