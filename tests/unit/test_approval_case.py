@@ -139,3 +139,18 @@ def test_claiming_a_step_makes_you_responsible_for_it_until_it_moves_on():
     assert claimed.assignee_staff_id == COMMITTEE.staff_id and progress is None
     moved, _, _ = act(claimed, Action.APPROVE, COMMITTEE, date(2026, 2, 13))
     assert moved.assignee_staff_id is None
+
+
+def test_the_audit_trail_counts_a_pause_the_way_the_deadline_does():
+    """The documented convention (shared/working_days.py): the clock stops on the day the supplement is
+    requested, so that day is not counted — by the request's own entry either, which must agree with
+    every later entry about the same clock."""
+    case = new_case(status=CaseStatus.IN_REVIEW, step_entered_on=date(2026, 2, 12))
+    # Thu 12 Feb received; 13 and 14 (调休) counted; requested on Tue 24 Feb, the first day back
+    waiting, requested, _ = act(case, Action.REQUEST_SUPPLEMENT, COMMITTEE, date(2026, 2, 24), materials=["户口簿"])
+    back, received, _ = act(waiting, Action.SUPPLEMENT_RECEIVED, AGENT, date(2026, 2, 26))
+    assert (requested.overall_days_used, requested.step_days_used) == (2, 2)
+    assert (received.overall_days_used, received.step_days_used) == (2, 2)
+    # the clock runs again on Fri 27 Feb: the first entry after it counts that day and no paused one
+    _, approved, _ = act(back, Action.APPROVE, COMMITTEE, date(2026, 2, 27))
+    assert approved.overall_days_used == 3

@@ -149,11 +149,13 @@ class Case:
         self._check_actor(action, caller)
         new, progress = self._transition(action, caller, today=today, calendar=calendar, reason=reason,
                                          materials=tuple(m.strip() for m in materials if m.strip()), days=days)
+        # days used as the deadline counts them, with the action's own pause: a 补正 request stops the clock
+        # on its own day (shared/working_days.py), so its entry does not count that day, nor does any later one
         entry = AuditEntry(
             action=action, actor_staff_id=caller.staff_id, actor_role=caller.role.value, at=now, reason=reason,
             step=self.step.name, from_status=self.status, to_status=new.status,
-            step_days_used=working_days_used(calendar, self.step_entered_on or self.received_on, today, self.pauses),
-            overall_days_used=working_days_used(calendar, self.received_on, today, self.pauses),
+            step_days_used=working_days_used(calendar, self.step_entered_on or self.received_on, today, new.pauses),
+            overall_days_used=working_days_used(calendar, self.received_on, today, new.pauses),
             details={k: v for k, v in {"materials": list(materials), "days": days or None,
                                        "to_step": new.step.name if new.step_index != self.step_index else None
                                        }.items() if v})
