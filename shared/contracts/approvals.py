@@ -1,6 +1,7 @@
-"""Approvals contracts that other services consume. The approvals service publishes one event type,
-`application_progressed`, for every step of an application's workflow; intake keeps its look-up and
-lists current from it and evaluation counts from it."""
+"""Approvals contracts that other services consume. The approvals service publishes
+`application_progressed` for every step of an application's workflow (intake keeps its look-up and
+lists current from it and evaluation counts from it) and `application_clock_changed` whenever the
+promised deadline it counts changes, from the filing on (intake shows it)."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -42,6 +43,23 @@ class ApplicationProgressed(Contract):
     outcome: Outcome | None = None
     reason: str | None = None
     missing_materials: list[str] = Field(default_factory=list)
+
+
+class ApplicationClock(Contract):
+    """`application_clock_changed`: the whole item's promised deadline as approvals counts it. Sent when the
+    case opens at filing (the clock starts then, accepted or not), whenever the deadline moves (延期, a
+    calendar change), when a 补正 stops the clock and when it runs again, and at the close. `seq` rises with
+    each change of one application, so a consumer keeps the highest and ignores a late arrival."""
+
+    application_id: str
+    receipt_no: str
+    township_code: str
+    seq: int = Field(ge=1)
+    occurred_at: datetime
+    promised_deadline: date | None  # China's calendar; None while a 补正 holds the clock, or once refused
+    paused_on: date | None = None  # the day the clock stopped for a 补正 (None while it runs)
+    awaiting_materials: list[str] = Field(default_factory=list)  # what the 补正 asks for, by name
+    days_late: int | None = None  # at 办结: working days past the deadline (0: on time); None before
 
 
 # ---- RPC payloads and views -------------------------------------------------------------------------

@@ -138,7 +138,8 @@ def test_illegal_and_foreign_actions_are_refused_and_leave_no_trace(approvals, a
         act(approvals_db, DEPARTMENT, app, "accept", at(2026, 2, 12))
     with pytest.raises(NotFound):
         act(approvals_db, LX_SUPERVISOR, app, "accept", at(2026, 2, 12))
-    assert count(approvals_db, orm.AuditRow) == 0 and outbox(approvals_db) == []
+    assert count(approvals_db, orm.AuditRow) == 0
+    assert [e["type"] for e in outbox(approvals_db)] == ["application_clock_changed"]  # the case's opening only
 
 
 def test_an_action_with_an_idempotency_key_is_taken_once_however_often_it_comes(approvals, approvals_db):
@@ -149,7 +150,8 @@ def test_an_action_with_an_idempotency_key_is_taken_once_however_often_it_comes(
     again = approvals(COMMITTEE).act(ref=app, action={"action": "accept"}, idempotency_key="k-accept")
     assert first["status"] == again["status"] == "in_review"
     assert [a["action"] for a in again["audit"]] == ["accept"]
-    assert [e["payload"]["stage"] for e in outbox(approvals_db)] == ["accepted"]
+    assert [e["payload"]["stage"] for e in outbox(approvals_db) if e["type"] == "application_progressed"] == \
+        ["accepted"]
     with pytest.raises(Conflict) as reused:  # the same key for another action
         approvals(COMMITTEE).act(ref=app, action={"action": "approve"}, idempotency_key="k-accept")
     assert reused.value.code == "idempotency_key_reused"
@@ -209,3 +211,44 @@ def test_counts_and_gauges_per_township(approvals, approvals_db):
     assert metrics.applications_overdue.labels(QS)._value.get() == 2
     with pytest.raises(NotFound):
         approvals(SUPERVISOR).counts(township_code="431099102")
+
+
+def clocks(db):
+    return [e["payload"] for e in outbox(db) if e["type"] == "application_clock_changed"]
+
+
+def test_the_promised_deadline_is_announced_from_the_filing_through_a_pause_to_a_late_close(approvals, approvals_db):
+    """The clock starts at filing: intake hears of the deadline before anyone accepts; a 补正 stops it and
+    says for what; the materials start it again with a later deadline; 办结 after it says how late."""
+    app = file(approvals)  # Thu 12 Feb, 10 working days: Wed 4 Mar
+    opened, = clocks(approvals_db)
+    assert (opened["seq"], opened["promised_deadline"], opened["paused_on"]) == (1, "2026-03-04", None)
+    act(approvals_db, COMMITTEE, app, "accept", at(2026, 2, 12))
+    act(approvals_db, COMMITTEE, app, "approve", at(2026, 2, 24))  # the same clock: nothing new to say
+    assert len(clocks(approvals_db)) == 2
+    act(approvals_db, DEPARTMENT, app, "request_supplement", at(2026, 2, 25), materials=["户口簿复印件"])
+    paused = clocks(approvals_db)[-1]
+    assert (paused["promised_deadline"], paused["paused_on"], paused["awaiting_materials"]) == \
+        (None, "2026-02-25", ["户口簿复印件"])
+    act(approvals_db, AGENT, app, "supplement_received", at(2026, 2, 27))
+    resumed = clocks(approvals_db)[-1]
+    assert (resumed["promised_deadline"], resumed["paused_on"], resumed["awaiting_materials"]) == \
+        ("2026-03-09", None, [])
+    act(approvals_db, SUPERVISOR, app, "approve", at(2026, 3, 10))
+    act(approvals_db, SUPERVISOR, app, "complete", at(2026, 3, 11))  # 10 and 11 March: two working days late
+    closed = clocks(approvals_db)[-1]
+    assert (closed["promised_deadline"], closed["days_late"]) == ("2026-03-09", 2)
+    act(approvals_db, AGENT, app, "deliver", at(2026, 3, 12))
+    seqs = [p["seq"] for p in clocks(approvals_db)]
+    assert seqs == list(range(1, len(seqs) + 1))
+    completed = [e["payload"] for e in outbox(approvals_db)
+                 if e["type"] == "application_progressed" and e["payload"]["stage"] == "completed"]
+    assert completed[0]["promised_deadline"] == "2026-03-09"  # the deadline it was completed against
+
+
+def test_a_calendar_change_announces_the_moved_deadline(approvals, approvals_db):
+    file(approvals, filed_at=at(2026, 11, 26), days=5)  # 27, 30, 1, 2, 3 Dec
+    approvals.deliver("directory", "calendar_changed", {"county_code": "431099", "day": "2026-12-01",
+                                                        "kind": "local_day_off", "name": "县庆", "source": "local"})
+    sweep(approvals_db, at(2026, 11, 27))
+    assert [p["promised_deadline"] for p in clocks(approvals_db)] == ["2026-12-03", "2026-12-04"]

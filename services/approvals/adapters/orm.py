@@ -39,6 +39,8 @@ class CaseRow(Base):
     outcome: Mapped[str | None] = mapped_column(String(16))
     extension_days: Mapped[int] = mapped_column(Integer, nullable=False)
     pauses: Mapped[list] = mapped_column(JSON, nullable=False)  # [[requested_on, received_on | null], …]
+    awaiting_materials: Mapped[list | None] = mapped_column(JSON)  # what an outstanding 补正 asks for
+    clock_seq: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")  # application_clock_changed
     overall_due: Mapped[date | None] = mapped_column(Date)
     step_due: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)

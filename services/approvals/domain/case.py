@@ -104,6 +104,7 @@ class Case:
     outcome: Outcome | None = None
     extension_days: int = 0
     pauses: tuple[Pause, ...] = ()
+    awaiting_materials: tuple[str, ...] = ()  # what an outstanding 补正 asks for
 
     # ---- reading -------------------------------------------------------------------------------
 
@@ -115,8 +116,29 @@ class Case:
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    @property
+    def paused_on(self) -> date | None:
+        """The day an outstanding 补正 stopped the clock; None while it runs."""
+        return next((p.requested_on for p in self.pauses if p.received_on is None), None)
+
     def overall_deadline(self, calendar: WorkingCalendar) -> date | None:
         return deadline(calendar, self.received_on, self.promised_days + self.extension_days, self.pauses)
+
+    def promised_deadline(self, calendar: WorkingCalendar) -> date | None:
+        """The deadline promised to the applicant: the whole item's limit, its clock started at filing —
+        whether or not anyone has accepted it — and counted on to the close. None while a 补正 holds the
+        clock (the limit would run past the request), and for an application refused 不予受理."""
+        if self.status is CaseStatus.REFUSED:
+            return None
+        return self.overall_deadline(calendar)
+
+    def days_late(self, calendar: WorkingCalendar, on: date) -> int:
+        """Working days past the promised deadline on `on` (0 when in time); a day after the deadline that
+        is not a working day still makes it late by one."""
+        due = self.promised_deadline(calendar)
+        if due is None or on <= due:
+            return 0
+        return max(1, working_days_used(calendar, due, on, self.pauses))
 
     def step_deadline(self, calendar: WorkingCalendar) -> date | None:
         if self.status is not CaseStatus.IN_REVIEW and self.resume_status is not CaseStatus.IN_REVIEW:
@@ -203,12 +225,12 @@ class Case:
                 raise ValidationFailed("say which materials are missing",
                                        [{"field": "materials", "message": "at least one"}], code="materials_required")
             return replace(self, status=CaseStatus.AWAITING_SUPPLEMENT, resume_status=self.status,
-                           pauses=(*self.pauses, Pause(requested_on=today))), \
+                           pauses=(*self.pauses, Pause(requested_on=today)), awaiting_materials=materials), \
                 Progress(ProgressStage.SUPPLEMENT_REQUESTED, missing_materials=materials)
         if action is Action.SUPPLEMENT_RECEIVED:
             closed = tuple(replace(p, received_on=today) if p.received_on is None else p for p in self.pauses)
             return replace(self, status=self.resume_status or CaseStatus.IN_REVIEW, resume_status=None,
-                           pauses=closed), Progress(ProgressStage.SUPPLEMENT_RECEIVED)
+                           pauses=closed, awaiting_materials=()), Progress(ProgressStage.SUPPLEMENT_RECEIVED)
         if action is Action.DENY:
             return replace(self, status=CaseStatus.READY_TO_COMPLETE, outcome=Outcome.DENIED), \
                 Progress(ProgressStage.STEP_CHANGED, step_name=APPROVED, reason=reason, outcome=Outcome.DENIED)
