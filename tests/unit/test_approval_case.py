@@ -154,3 +154,19 @@ def test_the_audit_trail_counts_a_pause_the_way_the_deadline_does():
     # the clock runs again on Fri 27 Feb: the first entry after it counts that day and no paused one
     _, approved, _ = act(back, Action.APPROVE, COMMITTEE, date(2026, 2, 27))
     assert approved.overall_days_used == 3
+
+
+def test_the_promised_deadline_runs_from_receipt_pauses_for_materials_and_measures_a_late_close():
+    case = new_case()  # not yet accepted: the clock has run since receipt all the same
+    assert case.promised_deadline(SPRING_2026) == date(2026, 3, 4) and case.paused_on is None
+    waiting, _, _ = act(case, Action.REQUEST_SUPPLEMENT, COMMITTEE, date(2026, 2, 25), materials=[" 户口簿复印件 "])
+    assert (waiting.promised_deadline(SPRING_2026), waiting.paused_on, waiting.awaiting_materials) == \
+        (None, date(2026, 2, 25), ("户口簿复印件",))
+    back, _, _ = act(waiting, Action.SUPPLEMENT_RECEIVED, AGENT, date(2026, 2, 26))
+    assert (back.promised_deadline(SPRING_2026), back.paused_on, back.awaiting_materials) == \
+        (date(2026, 3, 6), None, ())  # 13, 14, 24 before; 27, 28 调休, 2, 3, 4, 5, 6 after
+    assert back.days_late(SPRING_2026, date(2026, 3, 6)) == 0
+    assert back.days_late(SPRING_2026, date(2026, 3, 7)) == 1  # a Saturday after the deadline: late all the same
+    assert back.days_late(SPRING_2026, date(2026, 3, 10)) == 2  # Mon 9 and Tue 10
+    refused, _, _ = act(case, Action.REFUSE, COMMITTEE, date(2026, 2, 13), reason="不属于受理范围")
+    assert refused.promised_deadline(SPRING_2026) is None
