@@ -125,6 +125,12 @@ class InboxQuery(Contract):
     offset: Offset = 0
 
 
+Responsible = Literal["claimed", "supervisor", "first_contact"]
+"""Why that person answers for a late step: they had claimed it (签收); nobody had, so the township's
+supervisor, who should have seen it assigned; or, with no supervisor on record, the first-contact staff
+member (首问), accountable for the whole case."""
+
+
 class NoticeView(Contract):
     id: int
     kind: Literal["supervision", "accountability"]
@@ -135,7 +141,8 @@ class NoticeView(Contract):
     step_name: str | None
     due_on: date
     recorded_at: datetime
-    responsible_staff_id: int | None  # None: nobody had claimed the late step
+    responsible_staff_id: int | None  # who answers for the late step (None only in records older than the rule)
+    responsible_basis: Responsible | None = None
     accountable_staff_id: int
 
 
@@ -151,8 +158,9 @@ class DeadlineEvent(Contract):
     deadline_kind: Literal["overall", "step"]
     step_name: str | None
     due_on: date
-    responsible_staff_id: int | None
+    responsible_staff_id: int | None  # who answers for it: named in every event since the rule (see basis)
     accountable_staff_id: int  # the first-contact staff member, who is notified too
+    responsible_basis: Responsible | None = None
 
 
 class NoticeQuery(Contract):

@@ -252,3 +252,39 @@ def test_a_calendar_change_announces_the_moved_deadline(approvals, approvals_db)
                                                         "kind": "local_day_off", "name": "县庆", "source": "local"})
     sweep(approvals_db, at(2026, 11, 27))
     assert [p["promised_deadline"] for p in clocks(approvals_db)] == ["2026-12-03", "2026-12-04"]
+
+
+def staff(approvals, staff_id, role, township=QS, active=True):
+    approvals.deliver("directory", "staff_changed", {
+        "id": staff_id, "username": f"u{staff_id}", "full_name": "某某", "role": role, "township_code": township,
+        "station_code": None, "phone": None, "active": active, "version": 1})
+
+
+def test_a_late_step_nobody_claimed_is_answered_for_by_the_townships_supervisor(approvals, approvals_db):
+    """责任追究 always names a person: nobody claimed the step, so the township's supervisor who should have
+    seen it assigned answers for it (the longest on record of those active); the record says why."""
+    staff(approvals, 29, "supervisor", active=False)  # left: not them
+    staff(approvals, 35, "supervisor")
+    staff(approvals, SUPERVISOR.staff_id, "supervisor")
+    staff(approvals, 28, "supervisor", township="431099102")  # another township's
+    staff(approvals, 27, "township_cadre")
+    app = file(approvals)  # never accepted: the whole item's 10 days run from 12 Feb all the same
+    sweep(approvals_db, at(2026, 3, 5))  # they ended on 4 Mar
+    record, = approvals(SUPERVISOR).notices(kind="accountability")
+    assert (record["application_id"], record["responsible_staff_id"], record["responsible_basis"]) == \
+        (app, SUPERVISOR.staff_id, "supervisor")
+    events = [e["payload"] for e in outbox(approvals_db)
+              if e["type"] in ("accountability_recorded", "supervision_notice_issued")]
+    assert [(p["responsible_staff_id"], p["responsible_basis"]) for p in events] == [(31, "supervisor")] * 2
+
+
+def test_with_no_supervisor_on_record_the_first_contact_answers_and_a_claim_still_comes_first(approvals, approvals_db):
+    unclaimed, claimed = file(approvals), file(approvals, app_id="e" * 32)
+    act(approvals_db, COMMITTEE, claimed, "accept", at(2026, 2, 12))
+    act(approvals_db, COMMITTEE, claimed, "claim", at(2026, 2, 13))
+    sweep(approvals_db, at(2026, 3, 5))
+    records = {r["application_id"]: (r["responsible_staff_id"], r["responsible_basis"])
+               for r in approvals(SUPERVISOR).notices(kind="accountability")}
+    assert records == {unclaimed: (AGENT.staff_id, "first_contact"), claimed: (COMMITTEE.staff_id, "claimed")}
+    assert all(e["payload"]["responsible_staff_id"] is not None for e in outbox(approvals_db)
+               if e["type"] in ("approval_warning", "supervision_notice_issued", "accountability_recorded"))

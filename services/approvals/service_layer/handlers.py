@@ -297,7 +297,8 @@ def notices(uow: UnitOfWork, *, caller: Caller, kind: str, limit: int, offset: i
     return [c.NoticeView(id=r.id, kind=r.kind, application_id=r.application_id, receipt_no=r.receipt_no,
                          township_code=r.township_code, deadline_kind=r.deadline_kind, step_name=r.step_name,
                          due_on=r.due_on, recorded_at=r.recorded_at, responsible_staff_id=r.responsible_staff_id,
-                         accountable_staff_id=r.accountable_staff_id) for r in uow.session.execute(stmt).scalars()]
+                         responsible_basis=r.responsible_basis, accountable_staff_id=r.accountable_staff_id)
+            for r in uow.session.execute(stmt).scalars()]
 
 
 # ---- the sweep ---------------------------------------------------------------------------------------
@@ -339,31 +340,49 @@ def _claim(uow: UnitOfWork, deadline_id: int, case_id: str, flag: Any, now: date
     return 1
 
 
-def _deadline_event(deadline_row: orm.DeadlineRow, case_row: orm.CaseRow) -> dict[str, Any]:
+def responsible(uow: UnitOfWork, case_row: orm.CaseRow) -> tuple[int, c.Responsible]:
+    """Who answers for a late step, never nobody: whoever claimed it (签收); if no one did, the township's
+    supervisor, who should have seen it assigned (of several, the longest on record: the lowest staff id);
+    with no supervisor on record, the first-contact staff member (首问), accountable for the whole case."""
+    if case_row.assignee_staff_id is not None:
+        return case_row.assignee_staff_id, "claimed"
+    s = orm.StaffCopy
+    supervisor = uow.session.execute(
+        select(func.min(s.id)).where(s.township_code == case_row.township_code, s.role == Role.SUPERVISOR.value,
+                                     s.active.is_(True))).scalar()
+    if supervisor is not None:
+        return supervisor, "supervisor"
+    return case_row.accountable_staff_id, "first_contact"
+
+
+def _deadline_event(deadline_row: orm.DeadlineRow, case_row: orm.CaseRow,
+                    answers: tuple[int, c.Responsible]) -> dict[str, Any]:
     return c.DeadlineEvent(application_id=case_row.application_id, receipt_no=case_row.receipt_no,
                            township_code=case_row.township_code, deadline_kind=deadline_row.kind,
                            step_name=deadline_row.step_name, due_on=deadline_row.due_on,
-                           responsible_staff_id=case_row.assignee_staff_id,
+                           responsible_staff_id=answers[0], responsible_basis=answers[1],
                            accountable_staff_id=case_row.accountable_staff_id).model_dump(mode="json")
 
 
 def _warn(uow: UnitOfWork, deadline_row: orm.DeadlineRow, case_row: orm.CaseRow, now: datetime) -> None:
-    uow.record_event("approval_warning", _deadline_event(deadline_row, case_row), township_code=case_row.township_code,
-                     now=now)
+    uow.record_event("approval_warning", _deadline_event(deadline_row, case_row, responsible(uow, case_row)),
+                     township_code=case_row.township_code, now=now)
 
 
 def _supervise(uow: UnitOfWork, deadline_row: orm.DeadlineRow, case_row: orm.CaseRow, now: datetime) -> None:
-    """At the limit: 督办 to the township's supervisors, 责任追究 against whoever held the late step
-    (nobody, if no one had claimed it), and the first-contact staff member is told."""
+    """At the limit: 督办 to the township's supervisors, 责任追究 against the person who answers for the
+    late step (`responsible`: never an anonymous record), and the first-contact staff member is told."""
     if deadline_row.warned_at is None:
         deadline_row.warned_at = now
+    answers = responsible(uow, case_row)
     for kind in ("supervision", "accountability"):
         uow.session.add(orm.NoticeRow(
             kind=kind, application_id=case_row.application_id, receipt_no=case_row.receipt_no,
             township_code=case_row.township_code, deadline_id=deadline_row.id, deadline_kind=deadline_row.kind,
             step_name=deadline_row.step_name, due_on=deadline_row.due_on, recorded_at=now,
-            responsible_staff_id=case_row.assignee_staff_id, accountable_staff_id=case_row.accountable_staff_id))
-    event = _deadline_event(deadline_row, case_row)
+            responsible_staff_id=answers[0], responsible_basis=answers[1],
+            accountable_staff_id=case_row.accountable_staff_id))
+    event = _deadline_event(deadline_row, case_row, answers)
     uow.record_event("supervision_notice_issued", event, township_code=case_row.township_code, now=now)
     uow.record_event("accountability_recorded", event, township_code=case_row.township_code, now=now)
 
