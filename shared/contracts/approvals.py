@@ -116,6 +116,8 @@ class CaseView(Contract):
     step_due: date | None
     overdue: bool
     paused: bool
+    paused_on: date | None = None  # the day a 补正 stopped the clock …
+    awaiting_materials: list[str] = Field(default_factory=list)  # … for these materials, by name
     audit: list[AuditEntryView] = Field(default_factory=list)
     deadlines: list[DeadlineView] = Field(default_factory=list)
 

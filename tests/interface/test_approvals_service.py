@@ -113,9 +113,11 @@ def test_the_whole_way_with_a_supplement_across_the_spring_festival(approvals, a
     act(approvals_db, DEPARTMENT, app, "request_supplement", at(2026, 2, 25), materials=["户口簿"])
     paused = approvals(DEPARTMENT).get_case(ref=app)
     assert paused["paused"] and paused["overall_due"] is None and approvals(DEPARTMENT).inbox() == []
+    assert (paused["paused_on"], paused["awaiting_materials"]) == ("2026-02-25", ["户口簿"])  # why, by name
     act(approvals_db, AGENT, app, "supplement_received", at(2026, 2, 27))
     resumed = approvals(DEPARTMENT).get_case(ref=app)
     assert (resumed["overall_due"], resumed["step_due"]) == ("2026-03-09", "2026-03-05")
+    assert (resumed["paused"], resumed["paused_on"], resumed["awaiting_materials"]) == (False, None, [])
     act(approvals_db, SUPERVISOR, app, "approve", at(2026, 3, 3))
     act(approvals_db, SUPERVISOR, app, "complete", at(2026, 3, 3))
     done = act(approvals_db, AGENT, app, "deliver", at(2026, 3, 4))

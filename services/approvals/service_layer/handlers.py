@@ -252,7 +252,8 @@ def case_view(uow: UnitOfWork, row: orm.CaseRow, today: date, *, with_history: b
         received_on=row.received_on, promised_days=row.promised_days, extension_days=row.extension_days,
         overall_due=row.overall_due, step_due=row.step_due,
         overdue=is_overdue(row.overall_due, today) or is_overdue(row.step_due, today),
-        paused=row.status == CaseStatus.AWAITING_SUPPLEMENT.value, audit=audit, deadlines=deadlines)
+        paused=row.status == CaseStatus.AWAITING_SUPPLEMENT.value, paused_on=case.paused_on,
+        awaiting_materials=list(case.awaiting_materials), audit=audit, deadlines=deadlines)
 
 
 # ---- what waits for whom ------------------------------------------------------------------------------
