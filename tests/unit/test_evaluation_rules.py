@@ -17,7 +17,10 @@ def test_an_application_counts_when_filed_and_again_when_completed_on_time_or_no
     done = FILED.__class__(**{**FILED.__dict__, "completed_on": date(2026, 3, 9),
                               "promised_deadline": date(2026, 3, 6)})
     facts = {f.metric: f for f in application_facts(done, WorkingCalendar())}
-    assert set(facts) == {Metric.RECEIVED, Metric.COMPLETED, Metric.WORKING_DAYS}  # late: no ON_TIME
+    # late: no ON_TIME, and a COMPLETED_LATE fact, so the drill-down lists the late completions themselves
+    assert set(facts) == {Metric.RECEIVED, Metric.COMPLETED, Metric.WORKING_DAYS, Metric.COMPLETED_LATE}
+    on_time = done.__class__(**{**done.__dict__, "promised_deadline": date(2026, 3, 9)})
+    assert Metric.COMPLETED_LATE not in {f.metric for f in application_facts(on_time, WorkingCalendar())}
     assert facts[Metric.WORKING_DAYS].value == 5  # Tuesday 3 to Monday 9 March
     assert {u for u, _ in facts[Metric.COMPLETED].units()} == set(Level)
     unfiled = ApplicationRecord(id="b", receipt_no="R2", completed_on=date(2026, 3, 9))

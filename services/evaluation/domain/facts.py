@@ -65,6 +65,8 @@ def application_facts(app: ApplicationRecord, calendar: WorkingCalendar) -> list
                           value=working_days_used(calendar, app.filed_on, app.completed_on), **where))
         if app.promised_deadline is None or app.completed_on <= app.promised_deadline:
             facts.append(Fact(Metric.ON_TIME, app.receipt_no, app.completed_on, **where))
+        else:
+            facts.append(Fact(Metric.COMPLETED_LATE, app.receipt_no, app.completed_on, **where))
     if app.overdue_on is not None:
         facts.append(Fact(Metric.OVERDUE, app.receipt_no, app.overdue_on, **where))
     return facts
