@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from nameko.testing.services import worker_factory
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
 from services.approvals.adapters import orm
 from services.approvals.service import ApprovalsService
@@ -290,3 +290,21 @@ def test_with_no_supervisor_on_record_the_first_contact_answers_and_a_claim_stil
     assert records == {unclaimed: (AGENT.staff_id, "first_contact"), claimed: (COMMITTEE.staff_id, "claimed")}
     assert all(e["payload"]["responsible_staff_id"] is not None for e in outbox(approvals_db)
                if e["type"] in ("approval_warning", "supervision_notice_issued", "accountability_recorded"))
+
+
+def test_open_cases_never_announced_announce_their_clock_at_the_next_sweep_after_the_upgrade(approvals, approvals_db):
+    """Cases opened before approvals announced clocks (clock_seq 0): migration 0004 marks the calendar
+    changed, so the next sweep re-derives open cases, and each tells intake its deadline once."""
+    app = file(approvals)
+    closed = file(approvals, app_id="f" * 32)
+    act(approvals_db, COMMITTEE, closed, "refuse", at(2026, 2, 12), reason="不属于受理范围")
+    with approvals_db.sessions() as session:  # as an installation before the upgrade left them
+        session.execute(update(orm.CaseRow).values(clock_seq=0))
+        session.execute(delete(approvals_db.metadata.tables["outbox"]))
+        session.execute(update(orm.CalendarState).values(changed=orm.CalendarState.changed + 1))
+        session.commit()
+    sweep(approvals_db, at(2026, 2, 13))
+    assert [(p["application_id"], p["seq"], p["promised_deadline"]) for p in clocks(approvals_db)] == \
+        [(app, 1, "2026-03-04")]
+    sweep(approvals_db, at(2026, 2, 13, 9))
+    assert len(clocks(approvals_db)) == 1  # once

@@ -77,9 +77,9 @@ def _store(uow: UnitOfWork, row: orm.CaseRow, case: Case, cal: WorkingCalendar, 
     row.overall_due = case.overall_deadline(cal) if case.is_open else None
     row.step_due = case.step_deadline(cal) if case.is_open else None
     row.updated_at = now
-    if new or row.overall_due != due_before or (row.status != status_before
-                                                and case.status is not CaseStatus.DELIVERED):
-        _announce_clock(uow, row, case, cal, now)
+    if new or not row.clock_seq or row.overall_due != due_before or (row.status != status_before
+                                                                     and case.status is not CaseStatus.DELIVERED):
+        _announce_clock(uow, row, case, cal, now)  # (a case opened before clocks were announced: at once)
     if new:  # the row was never added to the session: it goes in as one INSERT, its limits and inbox after it
         insert_rows(uow.session, orm.CaseRow, [values_of(row)])
     else:
