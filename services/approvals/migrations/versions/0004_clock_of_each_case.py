@@ -19,10 +19,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column('awaiting_materials', sa.JSON(), nullable=True))
         batch.add_column(sa.Column('clock_seq', sa.Integer(), server_default='0', nullable=False))
     # the next sweep re-derives every open case (as after a calendar change), and each case not yet
-    # announced (clock_seq 0) tells intake its promised deadline then
+    # announced (clock_seq 0) tells intake its promised deadline then (an installation has the row from
+    # its bootstrap's calendar; a new database has neither the row nor cases)
     op.execute("UPDATE calendar_state SET changed = changed + 1 WHERE id = 1")
-    op.execute("INSERT INTO calendar_state (id, changed, applied) SELECT 1, 1, 0 "
-               "WHERE NOT EXISTS (SELECT 1 FROM calendar_state WHERE id = 1)")
 
 
 def downgrade() -> None:
