@@ -170,3 +170,11 @@ def test_the_promised_deadline_runs_from_receipt_pauses_for_materials_and_measur
     assert back.days_late(SPRING_2026, date(2026, 3, 10)) == 2  # Mon 9 and Tue 10
     refused, _, _ = act(case, Action.REFUSE, COMMITTEE, date(2026, 2, 13), reason="不属于受理范围")
     assert refused.promised_deadline(SPRING_2026) is None
+
+
+def test_someone_always_answers_for_a_late_limit():
+    unclaimed = new_case(status=CaseStatus.IN_REVIEW, step_entered_on=date(2026, 2, 12))
+    claimed, _, _ = act(unclaimed, Action.CLAIM, COMMITTEE, date(2026, 2, 13))
+    assert claimed.who_answers([SUPERVISOR.staff_id]) == (COMMITTEE.staff_id, "claimed")
+    assert unclaimed.who_answers([35, SUPERVISOR.staff_id]) == (SUPERVISOR.staff_id, "supervisor")
+    assert unclaimed.who_answers([]) == (AGENT.staff_id, "first_contact")

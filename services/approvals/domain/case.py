@@ -3,12 +3,12 @@ act at each point, and the audit entry every action leaves. Pure: the caller pas
 time and the working-day calendar."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 
-from shared.contracts.approvals import Outcome, ProgressStage
+from shared.contracts.approvals import Outcome, ProgressStage, Responsible
 from shared.contracts.caller import Caller, Role
 from shared.contracts.directory import APPROVED, HandlingLevel, WorkflowDefinition, WorkflowStep
 from shared.errors import Conflict, Forbidden, ValidationFailed
@@ -139,6 +139,18 @@ class Case:
         if due is None or on <= due:
             return 0
         return max(1, working_days_used(calendar, due, on, self.pauses))
+
+    def who_answers(self, supervisors: Iterable[int]) -> tuple[int, Responsible]:
+        """Who answers for a late limit of this case (责任追究), never nobody: whoever claimed (签收) the
+        step; if no one did, the township's supervisor, who should have seen it assigned (of several, the
+        longest on record: the lowest staff id); with none on record, the first-contact staff member (首问),
+        accountable for the whole case. `supervisors`: the township's active supervisors."""
+        if self.assignee_staff_id is not None:
+            return self.assignee_staff_id, "claimed"
+        supervisor = min(supervisors, default=None)
+        if supervisor is not None:
+            return supervisor, "supervisor"
+        return self.accountable_staff_id, "first_contact"
 
     def step_deadline(self, calendar: WorkingCalendar) -> date | None:
         if self.status is not CaseStatus.IN_REVIEW and self.resume_status is not CaseStatus.IN_REVIEW:

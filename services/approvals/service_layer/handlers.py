@@ -342,18 +342,15 @@ def _claim(uow: UnitOfWork, deadline_id: int, case_id: str, flag: Any, now: date
 
 
 def responsible(uow: UnitOfWork, case_row: orm.CaseRow) -> tuple[int, c.Responsible]:
-    """Who answers for a late step, never nobody: whoever claimed it (签收); if no one did, the township's
-    supervisor, who should have seen it assigned (of several, the longest on record: the lowest staff id);
-    with no supervisor on record, the first-contact staff member (首问), accountable for the whole case."""
-    if case_row.assignee_staff_id is not None:
-        return case_row.assignee_staff_id, "claimed"
+    """Who answers for a late limit of the case (`Case.who_answers`); the township's active supervisors are
+    read only when nobody claimed the step."""
+    case = _case(case_row)
+    if case.assignee_staff_id is not None:
+        return case.who_answers(())
     s = orm.StaffCopy
-    supervisor = uow.session.execute(
-        select(func.min(s.id)).where(s.township_code == case_row.township_code, s.role == Role.SUPERVISOR.value,
-                                     s.active.is_(True))).scalar()
-    if supervisor is not None:
-        return supervisor, "supervisor"
-    return case_row.accountable_staff_id, "first_contact"
+    supervisors = uow.session.execute(select(s.id).where(
+        s.township_code == case_row.township_code, s.role == Role.SUPERVISOR.value, s.active.is_(True))).scalars()
+    return case.who_answers(supervisors)
 
 
 def _deadline_event(deadline_row: orm.DeadlineRow, case_row: orm.CaseRow,
