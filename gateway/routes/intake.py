@@ -49,13 +49,15 @@ async def list_applications(
         caller: CurrentStaff, calls: Calls, station_code: CodeFilter = None,
         status: c.ApplicationStatus | None = None, item_code: CodeFilter = None, channel: c.Channel | None = None,
         village_code: VillageFilter = None, filed_from: date | None = None, filed_to: date | None = None,
-        overdue: bool | None = None, mine: bool = False, limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        overdue: bool | None = None, completed_late: bool | None = None, mine: bool = False,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
         cursor: Annotated[str | None, Query(max_length=200)] = None) -> dict:
     """Applications of your township (county roles: all), newest first. Pass `next_cursor` back as
-    `cursor` for the next page. Personal data is masked unless you handle the case."""
+    `cursor` for the next page. Personal data is masked unless you handle the case. `overdue`: open past
+    the promised deadline (counted from filing, accepted or not); `completed_late`: 办结 after it."""
     query = {"station_code": station_code, "status": status, "item_code": item_code, "channel": channel,
              "village_code": village_code, "filed_from": filed_from, "filed_to": filed_to, "overdue": overdue,
-             "mine": mine, "limit": limit, "cursor": cursor}
+             "completed_late": completed_late, "mine": mine, "limit": limit, "cursor": cursor}
     return await calls.call("intake", "list_applications", caller=caller,
                             query=c.ApplicationQuery.model_validate(query).model_dump(mode="json"))
 
@@ -72,9 +74,10 @@ async def public_progress(receipt_no: Annotated[str, Path(max_length=40)],
                           phone_last4: Annotated[str, Query(pattern=r"^\d{4}$", description="last 4 phone digits")],
                           request: Request, public: PublicCaller, calls: Calls) -> dict:
     """Progress of an application for anyone with its receipt number and the last four digits of the
-    applicant's phone: the item, the stage, the promised deadline and the date of each stage — nothing
-    personal. Wrong guesses are limited per receipt number and client, briefly per receipt number, and (a flood
-    guard) per client (429 `lookup_locked`)."""
+    applicant's phone: the item, the stage, the promised deadline (from the day of filing; while a 补正
+    stops the clock, `paused` with the materials awaited, then the new deadline) and the date of each
+    stage — nothing personal. Wrong guesses are limited per receipt number and client, briefly per receipt
+    number, and (a flood guard) per client (429 `lookup_locked`)."""
     client = client_of(request)  # behind the ingress: from X-Forwarded-For (CUNBAN_TRUSTED_PROXIES)
     return await calls.call("intake", "public_progress", caller=public,
                             lookup={"receipt_no": receipt_no, "phone_last4": phone_last4, "client": client})

@@ -6,6 +6,7 @@ import logging
 
 from nameko.timer import timer
 
+from services.approvals.adapters import orm
 from services.approvals.adapters.orm import Base
 from services.approvals.service_layer import handlers as h
 from shared.clock import utcnow
@@ -13,6 +14,7 @@ from shared.contracts import approvals as c
 from shared.contracts.base import IdempotencyQuery, parse
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.intake import ApplicationFiled
+from shared.copies import KeepsStaff
 from shared.db import Database
 from shared.messaging import DeadLetters, OutboxRelay, on_event
 from shared.observability import Observed
@@ -22,8 +24,9 @@ from shared.settings import get_settings
 log = logging.getLogger(__name__)
 
 
-class ApprovalsService(DeadLetters):
+class ApprovalsService(KeepsStaff, DeadLetters):
     name = "approvals"
+    staff_copy = orm.StaffCopy
 
     db = Database(Base.metadata)
     relay = OutboxRelay()

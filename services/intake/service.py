@@ -10,7 +10,7 @@ from services.intake.adapters.orm import Base
 from services.intake.service_layer import handlers as h
 from shared.clock import utcnow
 from shared.contracts import intake as c
-from shared.contracts.approvals import ApplicationProgressed
+from shared.contracts.approvals import ApplicationClock, ApplicationProgressed
 from shared.contracts.base import IdempotencyQuery, parse
 from shared.contracts.envelope import EventEnvelope
 from shared.copies import KeepsOccasions, KeepsStaff, KeepsVillages
@@ -95,6 +95,13 @@ class IntakeService(KeepsVillages, KeepsStaff, KeepsOccasions, DeadLetters):
         progress = ApplicationProgressed.model_validate(envelope.payload)
         if not h.apply_progress(self.db, progress=progress):
             log.warning("progress for an application intake does not know: %s", progress.receipt_no,
+                        extra={"service": self.name, "event_type": envelope.type})
+
+    @on_event("approvals", "application_clock_changed")
+    def on_application_clock_changed(self, envelope: EventEnvelope) -> None:
+        clock = ApplicationClock.model_validate(envelope.payload)
+        if not h.apply_clock(self.db, clock=clock):
+            log.warning("a clock for an application intake does not know: %s", clock.receipt_no,
                         extra={"service": self.name, "event_type": envelope.type})
 
 

@@ -1,6 +1,7 @@
-"""Approvals contracts that other services consume. The approvals service publishes one event type,
-`application_progressed`, for every step of an application's workflow; intake keeps its look-up and
-lists current from it and evaluation counts from it."""
+"""Approvals contracts that other services consume. The approvals service publishes
+`application_progressed` for every step of an application's workflow (intake keeps its look-up and
+lists current from it and evaluation counts from it) and `application_clock_changed` whenever the
+promised deadline it counts changes, from the filing on (intake shows it)."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -47,6 +48,23 @@ class ApplicationProgressed(Contract):
     handled_step: str | None = None
     handled_step_due: date | None = None
     step_holder_staff_id: int | None = None
+
+
+class ApplicationClock(Contract):
+    """`application_clock_changed`: the whole item's promised deadline as approvals counts it. Sent when the
+    case opens at filing (the clock starts then, accepted or not), whenever the deadline moves (延期, a
+    calendar change), when a 补正 stops the clock and when it runs again, and at the close. `seq` rises with
+    each change of one application, so a consumer keeps the highest and ignores a late arrival."""
+
+    application_id: str
+    receipt_no: str
+    township_code: str
+    seq: int = Field(ge=1)
+    occurred_at: datetime
+    promised_deadline: date | None  # China's calendar; None while a 补正 holds the clock, or once refused
+    paused_on: date | None = None  # the day the clock stopped for a 补正 (None while it runs)
+    awaiting_materials: list[str] = Field(default_factory=list)  # what the 补正 asks for, by name
+    days_late: int | None = None  # at 办结: working days past the deadline (0: on time); None before
 
 
 # ---- RPC payloads and views -------------------------------------------------------------------------
@@ -103,6 +121,8 @@ class CaseView(Contract):
     step_due: date | None
     overdue: bool
     paused: bool
+    paused_on: date | None = None  # the day a 补正 stopped the clock …
+    awaiting_materials: list[str] = Field(default_factory=list)  # … for these materials, by name
     audit: list[AuditEntryView] = Field(default_factory=list)
     deadlines: list[DeadlineView] = Field(default_factory=list)
 
@@ -110,6 +130,12 @@ class CaseView(Contract):
 class InboxQuery(Contract):
     limit: int = Field(default=50, ge=1, le=200)
     offset: Offset = 0
+
+
+Responsible = Literal["claimed", "supervisor", "first_contact"]
+"""Why that person answers for a late step: they had claimed it (签收); nobody had, so the township's
+supervisor, who should have seen it assigned; or, with no supervisor on record, the first-contact staff
+member (首问), accountable for the whole case."""
 
 
 class NoticeView(Contract):
@@ -122,7 +148,8 @@ class NoticeView(Contract):
     step_name: str | None
     due_on: date
     recorded_at: datetime
-    responsible_staff_id: int | None  # None: nobody had claimed the late step
+    responsible_staff_id: int | None  # who answers for the late step (None only in records older than the rule)
+    responsible_basis: Responsible | None = None
     accountable_staff_id: int
 
 
@@ -138,8 +165,9 @@ class DeadlineEvent(Contract):
     deadline_kind: Literal["overall", "step"]
     step_name: str | None
     due_on: date
-    responsible_staff_id: int | None
+    responsible_staff_id: int | None  # who answers for it: named in every event since the rule (see basis)
     accountable_staff_id: int  # the first-contact staff member, who is notified too
+    responsible_basis: Responsible | None = None
 
 
 class NoticeQuery(Contract):

@@ -25,6 +25,7 @@ class Metric(StrEnum):
     RECEIVED = "received"  # 受理数: applications filed
     COMPLETED = "completed"  # 办结数
     ON_TIME = "on_time"  # completed within the promised deadline
+    COMPLETED_LATE = "completed_late"  # completed after it (the drill-down lists them)
     WORKING_DAYS = "working_days"  # working days from filing to completion, summed over completed
     OVERDUE = "overdue"  # applications that passed a limit (督办)
     RATINGS = "ratings"  # 好差评 given

@@ -133,9 +133,14 @@ class ApplicationFacts(Contract):
 class ApplicationView(ApplicationFacts):
     status: ApplicationStatus
     outcome: Outcome | None
-    promised_deadline: date | None
+    promised_deadline: date | None  # from the filing (None only while paused, or until approvals has counted it)
     completed_at: datetime | None
     overdue: bool
+    paused: bool = False  # a 补正 holds the clock …
+    paused_on: date | None = None  # … since this day …
+    awaiting_materials: list[str] = Field(default_factory=list)  # … until these arrive
+    completed_late: bool = False  # 办结 after the promised deadline
+    days_late: int | None = None  # working days past the deadline at 办结 (0: on time); None while open
     handler_staff_ids: list[int]
     description: str | None
     result_note: str | None
@@ -157,6 +162,7 @@ class ApplicationQuery(Contract):
     filed_from: date | None = None
     filed_to: date | None = None
     overdue: bool | None = None
+    completed_late: bool | None = None  # completed after the promised deadline (or not)
     mine: bool = False  # only those I am accountable for
     limit: int = Field(default=50, ge=1, le=200)
     cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
@@ -178,6 +184,9 @@ class PublicProgress(Contract):
     promised_deadline: date | None
     completed_on: date | None
     stages: list[PublicStage]
+    paused: bool = False  # the clock is stopped for a 补正 …
+    paused_on: date | None = None
+    awaiting_materials: list[str] = Field(default_factory=list)  # … until these materials arrive
 
 
 class PublicLookup(Contract):

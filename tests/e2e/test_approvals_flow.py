@@ -116,3 +116,36 @@ def test_dashboards_get_open_warned_and_overdue_gauges(client):
     text = wait_until(gauges, 30, "a sweep to publish the gauges")
     assert f'cunban_applications_open{{township="{QS}"}}' in text
     assert "cunban_applications_overdue" in text and "cunban_applications_warned" in text
+
+
+def test_the_deadline_shows_from_filing_and_a_pause_says_what_it_waits_for(client):
+    """Before anyone accepts it, staff and the villager see the promised deadline approvals counts from
+    the filing; a 补正 shows as a paused clock naming the materials, and their arrival as the new deadline."""
+    agent, committee = login(client, "qs_agent1"), login(client, "qs_committee1")
+    filed = client.post("/applications", json={**FILING, "station_code": f"ST{QS}010"}, headers=agent).json()
+    receipt = filed["receipt_no"]
+
+    def staff_view():
+        return client.get(f"/applications/{receipt}", headers=agent).json()
+
+    def public_view():
+        return client.get(f"/public/applications/{receipt}", params={"phone_last4": "5678"}).json()
+
+    seen = wait_until(lambda: (v := staff_view())["promised_deadline"] and v, 20, "intake to hear of the deadline")
+    case = client.get(f"/applications/{receipt}/approval", headers=committee).json()
+    assert seen["status"] == "received" and seen["promised_deadline"] == case["overall_due"]
+    assert seen["overdue"] is False and seen["paused"] is False
+    assert public_view()["promised_deadline"] == case["overall_due"]
+    for action in ({"action": "accept"}, {"action": "request_supplement", "materials": ["户口簿复印件"]}):
+        response = client.post(f"/applications/{receipt}/actions", json=action, headers=committee)
+        assert response.status_code == 200, response.text
+    paused = wait_until(lambda: (v := staff_view())["paused"] and v, 20, "intake to hear of the pause")
+    assert (paused["promised_deadline"], paused["awaiting_materials"]) == (None, ["户口簿复印件"])
+    public = public_view()
+    assert (public["paused"], public["promised_deadline"], public["awaiting_materials"]) == \
+        (True, None, ["户口簿复印件"])
+    resumed = client.post(f"/applications/{receipt}/actions", json={"action": "supplement_received"}, headers=agent)
+    assert resumed.status_code == 200, resumed.text
+    running = wait_until(lambda: not (v := staff_view())["paused"] and v, 20, "intake to hear the clock runs")
+    assert running["promised_deadline"] == resumed.json()["overall_due"] and running["awaiting_materials"] == []
+    assert public_view()["promised_deadline"] == resumed.json()["overall_due"]

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from nameko.testing.services import worker_factory
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
 from services.approvals.adapters import orm
 from services.approvals.service import ApprovalsService
@@ -113,9 +113,11 @@ def test_the_whole_way_with_a_supplement_across_the_spring_festival(approvals, a
     act(approvals_db, DEPARTMENT, app, "request_supplement", at(2026, 2, 25), materials=["户口簿"])
     paused = approvals(DEPARTMENT).get_case(ref=app)
     assert paused["paused"] and paused["overall_due"] is None and approvals(DEPARTMENT).inbox() == []
+    assert (paused["paused_on"], paused["awaiting_materials"]) == ("2026-02-25", ["户口簿"])  # why, by name
     act(approvals_db, AGENT, app, "supplement_received", at(2026, 2, 27))
     resumed = approvals(DEPARTMENT).get_case(ref=app)
     assert (resumed["overall_due"], resumed["step_due"]) == ("2026-03-09", "2026-03-05")
+    assert (resumed["paused"], resumed["paused_on"], resumed["awaiting_materials"]) == (False, None, [])
     act(approvals_db, SUPERVISOR, app, "approve", at(2026, 3, 3))
     act(approvals_db, SUPERVISOR, app, "complete", at(2026, 3, 3))
     done = act(approvals_db, AGENT, app, "deliver", at(2026, 3, 4))
@@ -138,7 +140,8 @@ def test_illegal_and_foreign_actions_are_refused_and_leave_no_trace(approvals, a
         act(approvals_db, DEPARTMENT, app, "accept", at(2026, 2, 12))
     with pytest.raises(NotFound):
         act(approvals_db, LX_SUPERVISOR, app, "accept", at(2026, 2, 12))
-    assert count(approvals_db, orm.AuditRow) == 0 and outbox(approvals_db) == []
+    assert count(approvals_db, orm.AuditRow) == 0
+    assert [e["type"] for e in outbox(approvals_db)] == ["application_clock_changed"]  # the case's opening only
 
 
 def test_an_action_with_an_idempotency_key_is_taken_once_however_often_it_comes(approvals, approvals_db):
@@ -149,7 +152,8 @@ def test_an_action_with_an_idempotency_key_is_taken_once_however_often_it_comes(
     again = approvals(COMMITTEE).act(ref=app, action={"action": "accept"}, idempotency_key="k-accept")
     assert first["status"] == again["status"] == "in_review"
     assert [a["action"] for a in again["audit"]] == ["accept"]
-    assert [e["payload"]["stage"] for e in outbox(approvals_db)] == ["accepted"]
+    assert [e["payload"]["stage"] for e in outbox(approvals_db) if e["type"] == "application_progressed"] == \
+        ["accepted"]
     with pytest.raises(Conflict) as reused:  # the same key for another action
         approvals(COMMITTEE).act(ref=app, action={"action": "approve"}, idempotency_key="k-accept")
     assert reused.value.code == "idempotency_key_reused"
@@ -224,3 +228,98 @@ def test_a_closed_step_names_who_held_it_and_its_due_day_for_evaluation(approval
                      ("township_review", "2026-03-05", DEPARTMENT.staff_id)]  # 28 Feb is worked (调休)
     accepted = next(e["payload"] for e in outbox(approvals_db) if e["payload"].get("stage") == "accepted")
     assert accepted["handled_step"] is None and accepted["step_holder_staff_id"] is None
+
+
+def clocks(db):
+    return [e["payload"] for e in outbox(db) if e["type"] == "application_clock_changed"]
+
+
+def test_the_promised_deadline_is_announced_from_the_filing_through_a_pause_to_a_late_close(approvals, approvals_db):
+    """The clock starts at filing: intake hears of the deadline before anyone accepts; a 补正 stops it and
+    says for what; the materials start it again with a later deadline; 办结 after it says how late."""
+    app = file(approvals)  # Thu 12 Feb, 10 working days: Wed 4 Mar
+    opened, = clocks(approvals_db)
+    assert (opened["seq"], opened["promised_deadline"], opened["paused_on"]) == (1, "2026-03-04", None)
+    act(approvals_db, COMMITTEE, app, "accept", at(2026, 2, 12))
+    act(approvals_db, COMMITTEE, app, "approve", at(2026, 2, 24))  # the same clock: nothing new to say
+    assert len(clocks(approvals_db)) == 2
+    act(approvals_db, DEPARTMENT, app, "request_supplement", at(2026, 2, 25), materials=["户口簿复印件"])
+    paused = clocks(approvals_db)[-1]
+    assert (paused["promised_deadline"], paused["paused_on"], paused["awaiting_materials"]) == \
+        (None, "2026-02-25", ["户口簿复印件"])
+    act(approvals_db, AGENT, app, "supplement_received", at(2026, 2, 27))
+    resumed = clocks(approvals_db)[-1]
+    assert (resumed["promised_deadline"], resumed["paused_on"], resumed["awaiting_materials"]) == \
+        ("2026-03-09", None, [])
+    act(approvals_db, SUPERVISOR, app, "approve", at(2026, 3, 10))
+    act(approvals_db, SUPERVISOR, app, "complete", at(2026, 3, 11))  # 10 and 11 March: two working days late
+    closed = clocks(approvals_db)[-1]
+    assert (closed["promised_deadline"], closed["days_late"]) == ("2026-03-09", 2)
+    act(approvals_db, AGENT, app, "deliver", at(2026, 3, 12))
+    seqs = [p["seq"] for p in clocks(approvals_db)]
+    assert seqs == list(range(1, len(seqs) + 1))
+    completed = [e["payload"] for e in outbox(approvals_db)
+                 if e["type"] == "application_progressed" and e["payload"]["stage"] == "completed"]
+    assert completed[0]["promised_deadline"] == "2026-03-09"  # the deadline it was completed against
+
+
+def test_a_calendar_change_announces_the_moved_deadline(approvals, approvals_db):
+    file(approvals, filed_at=at(2026, 11, 26), days=5)  # 27, 30, 1, 2, 3 Dec
+    approvals.deliver("directory", "calendar_changed", {"county_code": "431099", "day": "2026-12-01",
+                                                        "kind": "local_day_off", "name": "县庆", "source": "local"})
+    sweep(approvals_db, at(2026, 11, 27))
+    assert [p["promised_deadline"] for p in clocks(approvals_db)] == ["2026-12-03", "2026-12-04"]
+
+
+def staff(approvals, staff_id, role, township=QS, active=True):
+    approvals.deliver("directory", "staff_changed", {
+        "id": staff_id, "username": f"u{staff_id}", "full_name": "某某", "role": role, "township_code": township,
+        "station_code": None, "phone": None, "active": active, "version": 1})
+
+
+def test_a_late_step_nobody_claimed_is_answered_for_by_the_townships_supervisor(approvals, approvals_db):
+    """责任追究 always names a person: nobody claimed the step, so the township's supervisor who should have
+    seen it assigned answers for it (the longest on record of those active); the record says why."""
+    staff(approvals, 29, "supervisor", active=False)  # left: not them
+    staff(approvals, 35, "supervisor")
+    staff(approvals, SUPERVISOR.staff_id, "supervisor")
+    staff(approvals, 28, "supervisor", township="431099102")  # another township's
+    staff(approvals, 27, "township_cadre")
+    app = file(approvals)  # never accepted: the whole item's 10 days run from 12 Feb all the same
+    sweep(approvals_db, at(2026, 3, 5))  # they ended on 4 Mar
+    record, = approvals(SUPERVISOR).notices(kind="accountability")
+    assert (record["application_id"], record["responsible_staff_id"], record["responsible_basis"]) == \
+        (app, SUPERVISOR.staff_id, "supervisor")
+    events = [e["payload"] for e in outbox(approvals_db)
+              if e["type"] in ("accountability_recorded", "supervision_notice_issued")]
+    assert [(p["responsible_staff_id"], p["responsible_basis"]) for p in events] == [(31, "supervisor")] * 2
+
+
+def test_with_no_supervisor_on_record_the_first_contact_answers_and_a_claim_still_comes_first(approvals, approvals_db):
+    unclaimed, claimed = file(approvals), file(approvals, app_id="e" * 32)
+    act(approvals_db, COMMITTEE, claimed, "accept", at(2026, 2, 12))
+    act(approvals_db, COMMITTEE, claimed, "claim", at(2026, 2, 13))
+    sweep(approvals_db, at(2026, 3, 5))
+    records = {r["application_id"]: (r["responsible_staff_id"], r["responsible_basis"])
+               for r in approvals(SUPERVISOR).notices(kind="accountability")}
+    assert records == {unclaimed: (AGENT.staff_id, "first_contact"), claimed: (COMMITTEE.staff_id, "claimed")}
+    assert all(e["payload"]["responsible_staff_id"] is not None for e in outbox(approvals_db)
+               if e["type"] in ("approval_warning", "supervision_notice_issued", "accountability_recorded"))
+
+
+def test_open_cases_never_announced_announce_their_clock_at_the_next_sweep_after_the_upgrade(approvals, approvals_db):
+    """Cases opened before approvals announced clocks (clock_seq 0): migration 0004 marks the calendar
+    changed, so the next sweep re-derives open cases, and each tells intake its deadline once."""
+    app = file(approvals)
+    closed = file(approvals, app_id="f" * 32)
+    act(approvals_db, COMMITTEE, closed, "refuse", at(2026, 2, 12), reason="不属于受理范围")
+    with approvals_db.sessions() as session:  # as an installation before the upgrade left them
+        session.execute(update(orm.CaseRow).values(clock_seq=0))
+        session.execute(delete(approvals_db.metadata.tables["outbox"]))
+        session.execute(update(orm.CalendarState).values(changed=orm.CalendarState.changed + 1))
+        session.commit()
+    sweep(approvals_db, at(2026, 2, 13))
+    assert [(p["application_id"], p["seq"], p["promised_deadline"]) for p in clocks(approvals_db)] == \
+        [(app, 1, "2026-03-04")]
+    sweep(approvals_db, at(2026, 2, 13, 9))
+    assert len(clocks(approvals_db)) == 1  # once

@@ -500,3 +500,58 @@ def test_a_batch_is_applied_together_and_a_bad_event_in_it_alone(intake, intake_
     intake().on_village_changed([village(10), village(11)])
     assert kept(10) and kept(11) and applied_alone() == 2
     assert len(intake(admin).dead_letters()) == 1
+
+
+def _clock(intake, app, seq, promised_deadline, **extra):
+    payload = {"application_id": app["id"], "receipt_no": app["receipt_no"], "township_code": QS, "seq": seq,
+               "occurred_at": utcnow().isoformat(), "promised_deadline": promised_deadline, **extra}
+    intake().on_application_clock_changed(intake.event("approvals", "application_clock_changed", payload))
+
+
+def _public(intake, app):
+    return intake(Caller.public()).public_progress(
+        lookup={"receipt_no": app["receipt_no"], "phone_last4": "5678", "client": "1.2.3.4"})
+
+
+def test_an_application_nobody_accepts_has_its_deadline_from_filing_and_becomes_overdue(intake):
+    """The clock starts at filing: approvals announces the deadline when it opens the case, and a case left
+    waiting for 受理 past it is overdue in every view — the neglected case the overdue list exists for."""
+    neglected = intake().file_application(application=PROMISED)
+    _clock(intake, neglected, 1, "2020-01-06")
+    view = intake(CADRE).get_application(ref=neglected["receipt_no"])
+    assert view["status"] == "received" and view["promised_deadline"] == "2020-01-06" and view["overdue"] is True
+    assert [a["id"] for a in intake(CADRE).list_applications(query={"overdue": True})["items"]] == [neglected["id"]]
+    assert _public(intake, neglected)["promised_deadline"] == "2020-01-06"
+
+
+def test_a_supplement_pause_is_shown_with_its_materials_then_the_new_deadline(intake):
+    app = intake().file_application(application=PROMISED)
+    _clock(intake, app, 1, "2099-03-04")
+    _clock(intake, app, 2, None, paused_on="2099-02-25", awaiting_materials=["户口簿复印件"])
+    for seen in (intake(CADRE).get_application(ref=app["id"]), _public(intake, app)):
+        assert (seen["promised_deadline"], seen["paused"], seen["paused_on"], seen["awaiting_materials"]) == \
+            (None, True, "2099-02-25", ["户口簿复印件"])
+    _clock(intake, app, 3, "2099-03-09")
+    _clock(intake, app, 2, None, paused_on="2099-02-25", awaiting_materials=["户口簿复印件"])  # arrives late
+    for seen in (intake(CADRE).get_application(ref=app["id"]), _public(intake, app)):
+        assert (seen["promised_deadline"], seen["paused"], seen["paused_on"], seen["awaiting_materials"]) == \
+            ("2099-03-09", False, None, [])
+    # an older approvals' progress event does not move the deadline approvals' clock set
+    _progress(intake, app, "accepted", utcnow(), promised_deadline="2099-03-04")
+    assert intake(CADRE).get_application(ref=app["id"])["promised_deadline"] == "2099-03-09"
+
+
+def test_an_application_completed_after_its_deadline_is_marked_and_listed(intake):
+    late, on_time, still_open = (intake().file_application(application=PROMISED) for _ in range(3))
+    for app, days_late in ((late, 2), (on_time, 0)):
+        _clock(intake, app, 1, "2026-03-09")
+        _progress(intake, app, "completed", utcnow(), outcome="approved")
+        _clock(intake, app, 2, "2026-03-09", days_late=days_late)
+    view = intake(CADRE).get_application(ref=late["id"])
+    assert (view["overdue"], view["completed_late"], view["days_late"]) == (False, True, 2)
+    assert (intake(CADRE).get_application(ref=on_time["id"])["completed_late"],
+            intake(CADRE).get_application(ref=still_open["id"])["days_late"]) == (False, None)
+    listed = intake(CADRE).list_applications(query={"completed_late": True})["items"]
+    assert [(a["id"], a["completed_late"], a["days_late"]) for a in listed] == [(late["id"], True, 2)]
+    others = {a["id"] for a in intake(CADRE).list_applications(query={"completed_late": False})["items"]}
+    assert others == {on_time["id"], still_open["id"]}

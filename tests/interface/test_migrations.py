@@ -5,12 +5,14 @@ from __future__ import annotations
 import importlib
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import text
 
 from cunban.registry import SERVICES
 from shared.db import make_engine
-from shared.migrate import upgrade
+from shared.migrate import alembic_config, upgrade
 
 
 @pytest.mark.parametrize("service", sorted(SERVICES))
@@ -71,5 +73,21 @@ def test_keys_of_staff_disabled_before_the_rule_are_revoked_by_the_migration(tmp
         with Session(engine) as session:
             revoked = {k.staff_id: k.revoked_at is not None for k in session.query(orm.StationKey)}
         assert revoked == {1: False, 2: True, 3: True, 4: True}
+    finally:
+        engine.dispose()
+
+
+def test_approvals_0004_has_the_next_sweep_announce_the_clock_of_cases_opened_before_it(tmp_path):
+    """An installation's open cases were opened before approvals announced clocks: the migration marks the
+    calendar changed, so the next sweep re-derives them and each announces its deadline (clock_seq 0)."""
+    url = f"sqlite:///{tmp_path}/approvals.db"
+    command.upgrade(alembic_config("approvals", url), "0003")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO calendar_state (id, changed, applied) VALUES (1, 4, 4)"))
+        upgrade("approvals", url)
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT changed, applied FROM calendar_state")).one() == (5, 4)
     finally:
         engine.dispose()

@@ -139,3 +139,42 @@ def test_claiming_a_step_makes_you_responsible_for_it_until_it_moves_on():
     assert claimed.assignee_staff_id == COMMITTEE.staff_id and progress is None
     moved, _, _ = act(claimed, Action.APPROVE, COMMITTEE, date(2026, 2, 13))
     assert moved.assignee_staff_id is None
+
+
+def test_the_audit_trail_counts_a_pause_the_way_the_deadline_does():
+    """The documented convention (shared/working_days.py): the clock stops on the day the supplement is
+    requested, so that day is not counted — by the request's own entry either, which must agree with
+    every later entry about the same clock."""
+    case = new_case(status=CaseStatus.IN_REVIEW, step_entered_on=date(2026, 2, 12))
+    # Thu 12 Feb received; 13 and 14 (调休) counted; requested on Tue 24 Feb, the first day back
+    waiting, requested, _ = act(case, Action.REQUEST_SUPPLEMENT, COMMITTEE, date(2026, 2, 24), materials=["户口簿"])
+    back, received, _ = act(waiting, Action.SUPPLEMENT_RECEIVED, AGENT, date(2026, 2, 26))
+    assert (requested.overall_days_used, requested.step_days_used) == (2, 2)
+    assert (received.overall_days_used, received.step_days_used) == (2, 2)
+    # the clock runs again on Fri 27 Feb: the first entry after it counts that day and no paused one
+    _, approved, _ = act(back, Action.APPROVE, COMMITTEE, date(2026, 2, 27))
+    assert approved.overall_days_used == 3
+
+
+def test_the_promised_deadline_runs_from_receipt_pauses_for_materials_and_measures_a_late_close():
+    case = new_case()  # not yet accepted: the clock has run since receipt all the same
+    assert case.promised_deadline(SPRING_2026) == date(2026, 3, 4) and case.paused_on is None
+    waiting, _, _ = act(case, Action.REQUEST_SUPPLEMENT, COMMITTEE, date(2026, 2, 25), materials=[" 户口簿复印件 "])
+    assert (waiting.promised_deadline(SPRING_2026), waiting.paused_on, waiting.awaiting_materials) == \
+        (None, date(2026, 2, 25), ("户口簿复印件",))
+    back, _, _ = act(waiting, Action.SUPPLEMENT_RECEIVED, AGENT, date(2026, 2, 26))
+    assert (back.promised_deadline(SPRING_2026), back.paused_on, back.awaiting_materials) == \
+        (date(2026, 3, 6), None, ())  # 13, 14, 24 before; 27, 28 调休, 2, 3, 4, 5, 6 after
+    assert back.days_late(SPRING_2026, date(2026, 3, 6)) == 0
+    assert back.days_late(SPRING_2026, date(2026, 3, 7)) == 1  # a Saturday after the deadline: late all the same
+    assert back.days_late(SPRING_2026, date(2026, 3, 10)) == 2  # Mon 9 and Tue 10
+    refused, _, _ = act(case, Action.REFUSE, COMMITTEE, date(2026, 2, 13), reason="不属于受理范围")
+    assert refused.promised_deadline(SPRING_2026) is None
+
+
+def test_someone_always_answers_for_a_late_limit():
+    unclaimed = new_case(status=CaseStatus.IN_REVIEW, step_entered_on=date(2026, 2, 12))
+    claimed, _, _ = act(unclaimed, Action.CLAIM, COMMITTEE, date(2026, 2, 13))
+    assert claimed.who_answers([SUPERVISOR.staff_id]) == (COMMITTEE.staff_id, "claimed")
+    assert unclaimed.who_answers([35, SUPERVISOR.staff_id]) == (SUPERVISOR.staff_id, "supervisor")
+    assert unclaimed.who_answers([]) == (AGENT.staff_id, "first_contact")

@@ -27,8 +27,11 @@ def test_an_application_counts_when_filed_and_again_when_completed_on_time_or_no
     done = FILED.__class__(**{**FILED.__dict__, "completed_on": date(2026, 3, 9),
                               "promised_deadline": date(2026, 3, 6)})
     facts = {f.metric: f for f in application_facts(done, WorkingCalendar())}
-    assert set(facts) == {Metric.RECEIVED, Metric.COMPLETED, Metric.WORKING_DAYS,  # late: no ON_TIME
+    # late: no ON_TIME, and a COMPLETED_LATE fact, so the drill-down lists the late completions themselves
+    assert set(facts) == {Metric.RECEIVED, Metric.COMPLETED, Metric.WORKING_DAYS, Metric.COMPLETED_LATE,
                           Metric.COHORT_COMPLETED, Metric.COHORT_WORKING_DAYS}
+    on_time = done.__class__(**{**done.__dict__, "promised_deadline": date(2026, 3, 9)})
+    assert Metric.COMPLETED_LATE not in {f.metric for f in application_facts(on_time, WorkingCalendar())}
     assert facts[Metric.WORKING_DAYS].value == 5  # Tuesday 3 to Monday 9 March
     # the cohort's facts count on the day it was received, the flow's on the day it was completed
     assert facts[Metric.COHORT_COMPLETED].day == FILED.filed_on and facts[Metric.COMPLETED].day == date(2026, 3, 9)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.copies import CalendarDayColumns
+from shared.copies import CalendarDayColumns, StaffColumns
 from shared.idempotency import IdempotencyKeyColumns
 from shared.messaging_tables import UtcDateTime, add_messaging_tables
 
@@ -39,6 +39,8 @@ class CaseRow(Base):
     outcome: Mapped[str | None] = mapped_column(String(16))
     extension_days: Mapped[int] = mapped_column(Integer, nullable=False)
     pauses: Mapped[list] = mapped_column(JSON, nullable=False)  # [[requested_on, received_on | null], …]
+    awaiting_materials: Mapped[list | None] = mapped_column(JSON)  # what an outstanding 补正 asks for
+    clock_seq: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")  # application_clock_changed
     overall_due: Mapped[date | None] = mapped_column(Date)
     step_due: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
@@ -115,7 +117,8 @@ class NoticeRow(Base):
     step_name: Mapped[str | None] = mapped_column(String(32))
     due_on: Mapped[date] = mapped_column(Date, nullable=False)
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
-    responsible_staff_id: Mapped[int | None] = mapped_column(Integer)
+    responsible_staff_id: Mapped[int | None] = mapped_column(Integer)  # always named since 0005 (see basis)
+    responsible_basis: Mapped[str | None] = mapped_column(String(16))  # claimed | supervisor | first_contact
     accountable_staff_id: Mapped[int] = mapped_column(Integer, nullable=False)
     __table_args__ = (Index("ix_notices_township_kind", "township_code", "kind", "recorded_at"),
                       Index("uq_notice_per_deadline", "deadline_id", "kind", unique=True))
@@ -123,6 +126,13 @@ class NoticeRow(Base):
 
 class CalendarDayCopy(CalendarDayColumns, Base):
     __tablename__ = "rm_calendar_days"
+
+
+class StaffCopy(StaffColumns, Base):
+    """The directory's staff, for who answers for a late step nobody claimed (the township's supervisor)."""
+
+    __tablename__ = "rm_staff"
+    __table_args__ = (Index("ix_rm_staff_township_role", "township_code", "role", "id"),)
 
 
 class CatalogueWorkflowCopy(Base):

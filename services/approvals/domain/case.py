@@ -3,12 +3,12 @@ act at each point, and the audit entry every action leaves. Pure: the caller pas
 time and the working-day calendar."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 
-from shared.contracts.approvals import Outcome, ProgressStage
+from shared.contracts.approvals import Outcome, ProgressStage, Responsible
 from shared.contracts.caller import Caller, Role
 from shared.contracts.directory import APPROVED, HandlingLevel, WorkflowDefinition, WorkflowStep
 from shared.errors import Conflict, Forbidden, ValidationFailed
@@ -104,6 +104,7 @@ class Case:
     outcome: Outcome | None = None
     extension_days: int = 0
     pauses: tuple[Pause, ...] = ()
+    awaiting_materials: tuple[str, ...] = ()  # what an outstanding 补正 asks for
 
     # ---- reading -------------------------------------------------------------------------------
 
@@ -115,8 +116,41 @@ class Case:
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
+    @property
+    def paused_on(self) -> date | None:
+        """The day an outstanding 补正 stopped the clock; None while it runs."""
+        return next((p.requested_on for p in self.pauses if p.received_on is None), None)
+
     def overall_deadline(self, calendar: WorkingCalendar) -> date | None:
         return deadline(calendar, self.received_on, self.promised_days + self.extension_days, self.pauses)
+
+    def promised_deadline(self, calendar: WorkingCalendar) -> date | None:
+        """The deadline promised to the applicant: the whole item's limit, its clock started at filing —
+        whether or not anyone has accepted it — and counted on to the close. None while a 补正 holds the
+        clock (the limit would run past the request), and for an application refused 不予受理."""
+        if self.status is CaseStatus.REFUSED:
+            return None
+        return self.overall_deadline(calendar)
+
+    def days_late(self, calendar: WorkingCalendar, on: date) -> int:
+        """Working days past the promised deadline on `on` (0 when in time); a day after the deadline that
+        is not a working day still makes it late by one."""
+        due = self.promised_deadline(calendar)
+        if due is None or on <= due:
+            return 0
+        return max(1, working_days_used(calendar, due, on, self.pauses))
+
+    def who_answers(self, supervisors: Iterable[int]) -> tuple[int, Responsible]:
+        """Who answers for a late limit of this case (责任追究), never nobody: whoever claimed (签收) the
+        step; if no one did, the township's supervisor, who should have seen it assigned (of several, the
+        longest on record: the lowest staff id); with none on record, the first-contact staff member (首问),
+        accountable for the whole case. `supervisors`: the township's active supervisors."""
+        if self.assignee_staff_id is not None:
+            return self.assignee_staff_id, "claimed"
+        supervisor = min(supervisors, default=None)
+        if supervisor is not None:
+            return supervisor, "supervisor"
+        return self.accountable_staff_id, "first_contact"
 
     def step_deadline(self, calendar: WorkingCalendar) -> date | None:
         if self.status is not CaseStatus.IN_REVIEW and self.resume_status is not CaseStatus.IN_REVIEW:
@@ -149,11 +183,13 @@ class Case:
         self._check_actor(action, caller)
         new, progress = self._transition(action, caller, today=today, calendar=calendar, reason=reason,
                                          materials=tuple(m.strip() for m in materials if m.strip()), days=days)
+        # days used as the deadline counts them, with the action's own pause: a 补正 request stops the clock
+        # on its own day (shared/working_days.py), so its entry does not count that day, nor does any later one
         entry = AuditEntry(
             action=action, actor_staff_id=caller.staff_id, actor_role=caller.role.value, at=now, reason=reason,
             step=self.step.name, from_status=self.status, to_status=new.status,
-            step_days_used=working_days_used(calendar, self.step_entered_on or self.received_on, today, self.pauses),
-            overall_days_used=working_days_used(calendar, self.received_on, today, self.pauses),
+            step_days_used=working_days_used(calendar, self.step_entered_on or self.received_on, today, new.pauses),
+            overall_days_used=working_days_used(calendar, self.received_on, today, new.pauses),
             details={k: v for k, v in {"materials": list(materials), "days": days or None,
                                        "to_step": new.step.name if new.step_index != self.step_index else None
                                        }.items() if v})
@@ -201,12 +237,12 @@ class Case:
                 raise ValidationFailed("say which materials are missing",
                                        [{"field": "materials", "message": "at least one"}], code="materials_required")
             return replace(self, status=CaseStatus.AWAITING_SUPPLEMENT, resume_status=self.status,
-                           pauses=(*self.pauses, Pause(requested_on=today))), \
+                           pauses=(*self.pauses, Pause(requested_on=today)), awaiting_materials=materials), \
                 Progress(ProgressStage.SUPPLEMENT_REQUESTED, missing_materials=materials)
         if action is Action.SUPPLEMENT_RECEIVED:
             closed = tuple(replace(p, received_on=today) if p.received_on is None else p for p in self.pauses)
             return replace(self, status=self.resume_status or CaseStatus.IN_REVIEW, resume_status=None,
-                           pauses=closed), Progress(ProgressStage.SUPPLEMENT_RECEIVED)
+                           pauses=closed, awaiting_materials=()), Progress(ProgressStage.SUPPLEMENT_RECEIVED)
         if action is Action.DENY:
             return replace(self, status=CaseStatus.READY_TO_COMPLETE, outcome=Outcome.DENIED), \
                 Progress(ProgressStage.STEP_CHANGED, step_name=APPROVED, reason=reason, outcome=Outcome.DENIED)

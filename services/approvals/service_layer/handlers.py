@@ -38,7 +38,8 @@ def _case(row: orm.CaseRow) -> Case:
         step_entered_on=row.step_entered_on, assignee_staff_id=row.assignee_staff_id,
         resume_status=CaseStatus(row.resume_status) if row.resume_status else None,
         outcome=c.Outcome(row.outcome) if row.outcome else None, extension_days=row.extension_days,
-        pauses=tuple(Pause(date.fromisoformat(a), date.fromisoformat(b) if b else None) for a, b in row.pauses))
+        pauses=tuple(Pause(date.fromisoformat(a), date.fromisoformat(b) if b else None) for a, b in row.pauses),
+        awaiting_materials=tuple(row.awaiting_materials or ()))
 
 
 _CALENDARS: dict[str, tuple[int, WorkingCalendar]] = {}  # per database: the calendar, at its change count
@@ -64,21 +65,41 @@ def calendar(uow: UnitOfWork) -> WorkingCalendar:
 
 def _store(uow: UnitOfWork, row: orm.CaseRow, case: Case, cal: WorkingCalendar, now: datetime,
            new: bool = False) -> None:
-    """Write the case back, with its running limits and who it waits for (a `new` case has neither yet)."""
+    """Write the case back, with its running limits and who it waits for (a `new` case has neither yet), and
+    tell intake of its clock when the promised deadline, the pause or the state changed."""
+    due_before, status_before = (None, None) if new else (row.overall_due, row.status)
     row.status, row.step_index, row.step_entered_on = case.status.value, case.step_index, case.step_entered_on
     row.assignee_staff_id, row.outcome, row.extension_days = case.assignee_staff_id, case.outcome, case.extension_days
     row.resume_status = case.resume_status.value if case.resume_status else None
     row.pauses = [[p.requested_on.isoformat(), p.received_on.isoformat() if p.received_on else None]
                   for p in case.pauses]
+    row.awaiting_materials = list(case.awaiting_materials) or None
     row.overall_due = case.overall_deadline(cal) if case.is_open else None
     row.step_due = case.step_deadline(cal) if case.is_open else None
     row.updated_at = now
+    if new or not row.clock_seq or row.overall_due != due_before or (row.status != status_before
+                                                                     and case.status is not CaseStatus.DELIVERED):
+        _announce_clock(uow, row, case, cal, now)  # (a case opened before clocks were announced: at once)
     if new:  # the row was never added to the session: it goes in as one INSERT, its limits and inbox after it
         insert_rows(uow.session, orm.CaseRow, [values_of(row)])
     else:
         uow.session.flush()
     _sync_deadlines(uow, case, row, cal, new)
     _sync_waiting(uow, case, row, new)
+
+
+def _announce_clock(uow: UnitOfWork, row: orm.CaseRow, case: Case, cal: WorkingCalendar, now: datetime) -> None:
+    """application_clock_changed: the promised deadline from the filing on, the pause and what it waits for,
+    and at 办结 the working days it was late. Numbered per case (the case row is locked meanwhile)."""
+    row.clock_seq = (row.clock_seq or 0) + 1
+    today = today_in_china(now)
+    clock = c.ApplicationClock(
+        application_id=row.application_id, receipt_no=row.receipt_no, township_code=row.township_code,
+        seq=row.clock_seq, occurred_at=now, promised_deadline=case.promised_deadline(cal), paused_on=case.paused_on,
+        awaiting_materials=list(case.awaiting_materials) if case.paused_on else [],
+        days_late=case.days_late(cal, today) if case.status is CaseStatus.COMPLETED else None)
+    uow.record_event("application_clock_changed", clock.model_dump(mode="json"), township_code=row.township_code,
+                     now=now)
 
 
 Limit = tuple[str, str | None, date]  # kind, step, the day its clock started: one limit of one case
@@ -155,7 +176,8 @@ def open_case(uow: UnitOfWork, *, filed: ApplicationFiled, now: datetime) -> boo
                       station_code=filed.station_code, item_code=filed.item_code,
                       accountable_staff_id=filed.accountable_staff_id, workflow=workflow.model_dump(mode="json"),
                       promised_days=filed.promised_days, received_on=case.received_on, filed_at=filed.filed_at,
-                      status=case.status.value, step_index=0, extension_days=0, pauses=[], updated_at=now)
+                      status=case.status.value, step_index=0, extension_days=0, pauses=[], clock_seq=0,
+                      updated_at=now)
     _store(uow, row, case, calendar(uow), now, new=True)  # the row is written by _store, never added
     return True
 
@@ -197,7 +219,7 @@ def act(uow: UnitOfWork, *, caller: Caller, ref: str, cmd: c.CaseAction, now: da
         event = c.ApplicationProgressed(
             application_id=row.application_id, receipt_no=row.receipt_no, township_code=row.township_code,
             stage=progress.stage, occurred_at=now, actor_staff_id=caller.staff_id, step_name=progress.step_name,
-            promised_deadline=row.overall_due, outcome=progress.outcome, reason=progress.reason,
+            promised_deadline=new.promised_deadline(cal), outcome=progress.outcome, reason=progress.reason,
             missing_materials=list(progress.missing_materials),
             **_handled_step(held, cal, caller) if progress.stage is c.ProgressStage.STEP_CHANGED else {})
         uow.record_event("application_progressed", event.model_dump(mode="json"), township_code=row.township_code,
@@ -239,7 +261,8 @@ def case_view(uow: UnitOfWork, row: orm.CaseRow, today: date, *, with_history: b
         received_on=row.received_on, promised_days=row.promised_days, extension_days=row.extension_days,
         overall_due=row.overall_due, step_due=row.step_due,
         overdue=is_overdue(row.overall_due, today) or is_overdue(row.step_due, today),
-        paused=row.status == CaseStatus.AWAITING_SUPPLEMENT.value, audit=audit, deadlines=deadlines)
+        paused=row.status == CaseStatus.AWAITING_SUPPLEMENT.value, paused_on=case.paused_on,
+        awaiting_materials=list(case.awaiting_materials), audit=audit, deadlines=deadlines)
 
 
 # ---- what waits for whom ------------------------------------------------------------------------------
@@ -284,7 +307,8 @@ def notices(uow: UnitOfWork, *, caller: Caller, kind: str, limit: int, offset: i
     return [c.NoticeView(id=r.id, kind=r.kind, application_id=r.application_id, receipt_no=r.receipt_no,
                          township_code=r.township_code, deadline_kind=r.deadline_kind, step_name=r.step_name,
                          due_on=r.due_on, recorded_at=r.recorded_at, responsible_staff_id=r.responsible_staff_id,
-                         accountable_staff_id=r.accountable_staff_id) for r in uow.session.execute(stmt).scalars()]
+                         responsible_basis=r.responsible_basis, accountable_staff_id=r.accountable_staff_id)
+            for r in uow.session.execute(stmt).scalars()]
 
 
 # ---- the sweep ---------------------------------------------------------------------------------------
@@ -326,31 +350,46 @@ def _claim(uow: UnitOfWork, deadline_id: int, case_id: str, flag: Any, now: date
     return 1
 
 
-def _deadline_event(deadline_row: orm.DeadlineRow, case_row: orm.CaseRow) -> dict[str, Any]:
+def responsible(uow: UnitOfWork, case_row: orm.CaseRow) -> tuple[int, c.Responsible]:
+    """Who answers for a late limit of the case (`Case.who_answers`); the township's active supervisors are
+    read only when nobody claimed the step."""
+    case = _case(case_row)
+    if case.assignee_staff_id is not None:
+        return case.who_answers(())
+    s = orm.StaffCopy
+    supervisors = uow.session.execute(select(s.id).where(
+        s.township_code == case_row.township_code, s.role == Role.SUPERVISOR.value, s.active.is_(True))).scalars()
+    return case.who_answers(supervisors)
+
+
+def _deadline_event(deadline_row: orm.DeadlineRow, case_row: orm.CaseRow,
+                    answers: tuple[int, c.Responsible]) -> dict[str, Any]:
     return c.DeadlineEvent(application_id=case_row.application_id, receipt_no=case_row.receipt_no,
                            township_code=case_row.township_code, deadline_kind=deadline_row.kind,
                            step_name=deadline_row.step_name, due_on=deadline_row.due_on,
-                           responsible_staff_id=case_row.assignee_staff_id,
+                           responsible_staff_id=answers[0], responsible_basis=answers[1],
                            accountable_staff_id=case_row.accountable_staff_id).model_dump(mode="json")
 
 
 def _warn(uow: UnitOfWork, deadline_row: orm.DeadlineRow, case_row: orm.CaseRow, now: datetime) -> None:
-    uow.record_event("approval_warning", _deadline_event(deadline_row, case_row), township_code=case_row.township_code,
-                     now=now)
+    uow.record_event("approval_warning", _deadline_event(deadline_row, case_row, responsible(uow, case_row)),
+                     township_code=case_row.township_code, now=now)
 
 
 def _supervise(uow: UnitOfWork, deadline_row: orm.DeadlineRow, case_row: orm.CaseRow, now: datetime) -> None:
-    """At the limit: 督办 to the township's supervisors, 责任追究 against whoever held the late step
-    (nobody, if no one had claimed it), and the first-contact staff member is told."""
+    """At the limit: 督办 to the township's supervisors, 责任追究 against the person who answers for the
+    late step (`responsible`: never an anonymous record), and the first-contact staff member is told."""
     if deadline_row.warned_at is None:
         deadline_row.warned_at = now
+    answers = responsible(uow, case_row)
     for kind in ("supervision", "accountability"):
         uow.session.add(orm.NoticeRow(
             kind=kind, application_id=case_row.application_id, receipt_no=case_row.receipt_no,
             township_code=case_row.township_code, deadline_id=deadline_row.id, deadline_kind=deadline_row.kind,
             step_name=deadline_row.step_name, due_on=deadline_row.due_on, recorded_at=now,
-            responsible_staff_id=case_row.assignee_staff_id, accountable_staff_id=case_row.accountable_staff_id))
-    event = _deadline_event(deadline_row, case_row)
+            responsible_staff_id=answers[0], responsible_basis=answers[1],
+            accountable_staff_id=case_row.accountable_staff_id))
+    event = _deadline_event(deadline_row, case_row, answers)
     uow.record_event("supervision_notice_issued", event, township_code=case_row.township_code, now=now)
     uow.record_event("accountability_recorded", event, township_code=case_row.township_code, now=now)
 

@@ -70,6 +70,8 @@ def application_facts(app: ApplicationRecord, calendar: WorkingCalendar) -> list
             facts.append(Fact(working_days, app.receipt_no, day, value=days, **where))
             if on_time:
                 facts.append(Fact(in_time, app.receipt_no, day, **where))
+        if not on_time:  # 超期办结, on the day it was completed
+            facts.append(Fact(Metric.COMPLETED_LATE, app.receipt_no, app.completed_on, **where))
     if app.overdue_on is not None:
         facts.append(Fact(Metric.OVERDUE, app.receipt_no, app.overdue_on, **where))
     return facts

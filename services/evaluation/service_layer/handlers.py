@@ -514,7 +514,8 @@ def report_csv(report: c.TownshipReport) -> str:
 
 BASIS_WORDS = {c.Basis.COHORT: "按期内受理的办件统计", c.Basis.FLOW: "按期内发生的办理统计"}
 LEVEL_SHEETS = {"township": "乡镇", "stations": "服务站", "villages": "行政村", "staff": "工作人员"}
-METRIC_NAMES = {"received": "受理数", "completed": "办结数", "on_time": "按期办结", "working_days": "办理工作日合计",
+METRIC_NAMES = {"received": "受理数", "completed": "办结数", "on_time": "按期办结", "completed_late": "超期办结",
+                "working_days": "办理工作日合计",
                 "overdue": "超期", "ratings": "评价数", "satisfied": "满意数", "substantiated": "被投诉属实",
                 "sessions_attended": "赶集坐班到岗", "sessions_missed": "赶集坐班缺岗", "visits_made": "下访次数",
                 "visits_missed": "下访缺席", "consultations": "接待来访咨询人次", "service_activities": "服务活动",

@@ -40,6 +40,11 @@ class Application(Base):
     filed_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
     promised_deadline: Mapped[date | None] = mapped_column(Date)
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # approvals' clock (application_clock_changed), the newest by its seq: the pause and the lateness at 办结
+    clock_seq: Mapped[int | None] = mapped_column(Integer)
+    paused_on: Mapped[date | None] = mapped_column(Date)
+    awaiting_materials: Mapped[list[str] | None] = mapped_column(JSON)
+    days_late: Mapped[int | None] = mapped_column(Integer)
     accountable_staff_id: Mapped[int] = mapped_column(Integer, nullable=False)  # 首问负责制, never changes
     materials_provided: Mapped[list[str]] = mapped_column(JSON, nullable=False)
     description: Mapped[str | None] = mapped_column(Text)

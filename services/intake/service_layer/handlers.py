@@ -15,7 +15,7 @@ from services.intake.adapters import orm
 from services.intake.domain import model
 from shared.clock import CHINA, today_in_china
 from shared.contracts import intake as c
-from shared.contracts.approvals import ApplicationProgressed, Outcome, ProgressStage
+from shared.contracts.approvals import ApplicationClock, ApplicationProgressed, Outcome, ProgressStage
 from shared.contracts.caller import Caller
 from shared.contracts.directory import ItemKind
 from shared.copies import check_occasion, check_staff, check_village
@@ -65,7 +65,7 @@ def file_application(uow: UnitOfWork, *, caller: Caller, cmd: c.ApplicationFile,
                                    actor_staff_id=caller.staff_id)]
     if cmd.complete_now:
         app.status, app.outcome, app.completed_at = c.ApplicationStatus.COMPLETED.value, Outcome.APPROVED.value, now
-        app.promised_deadline, app.result_note = day, cmd.result_note
+        app.promised_deadline, app.result_note, app.days_late = day, cmd.result_note, 0
         stages.append(orm.ApplicationStage(application_id=app.id, stage=ProgressStage.COMPLETED.value,
                                            occurred_at=now, actor_staff_id=caller.staff_id, note=cmd.result_note))
     # the number holds the township's counter row until the commit (filings of a township take turns on
@@ -174,6 +174,9 @@ def list_applications(uow: UnitOfWork, *, caller: Caller, query: c.ApplicationQu
     if query.overdue is not None:
         overdue = (a.promised_deadline < today) & a.status.not_in([s.value for s in model.FINAL_STATUSES])
         stmt = stmt.where(overdue if query.overdue else ~overdue | a.promised_deadline.is_(None))
+    if query.completed_late is not None:
+        late = a.completed_at.is_not(None) & (a.days_late > 0)
+        stmt = stmt.where(late if query.completed_late else ~late | a.days_late.is_(None))
     if query.cursor:
         filed_at, app_id = _decode_cursor(query.cursor)
         stmt = stmt.where(tuple_(a.filed_at, a.id) < tuple_(filed_at, app_id))
@@ -231,9 +234,12 @@ def _view(app: orm.Application, stages: list[orm.ApplicationStage], handler_ids:
         id_card=id_card if full else mask_id_card(id_card), village_code=app.village_code,
         address=address if full else None, masked=not full)
     status = c.ApplicationStatus(app.status)
+    done = app.completed_at is not None
     return c.ApplicationView(
         **_facts(app), status=status, outcome=app.outcome, promised_deadline=app.promised_deadline,
         completed_at=app.completed_at, overdue=model.is_overdue(status, app.promised_deadline, today),
+        paused=app.paused_on is not None, paused_on=app.paused_on, awaiting_materials=app.awaiting_materials or [],
+        completed_late=done and (app.days_late or 0) > 0, days_late=app.days_late if done else None,
         handler_staff_ids=handler_ids, description=app.description, result_note=app.result_note, applicant=applicant,
         stages=[c.StageView(stage=s.stage, occurred_at=s.occurred_at, actor_staff_id=s.actor_staff_id, note=s.note)
                 for s in stages])
@@ -258,7 +264,8 @@ def public_progress(uow: UnitOfWork, *, lookup: c.PublicLookup, vault: PersonalD
         receipt_no=app.receipt_no, item_name=app.item_name, status=app.status, outcome=app.outcome,
         filed_on=today_in_china(app.filed_at), promised_deadline=app.promised_deadline,
         completed_on=today_in_china(app.completed_at) if app.completed_at else None,
-        stages=[c.PublicStage(stage=s.stage, on=today_in_china(s.occurred_at)) for s in stages])
+        stages=[c.PublicStage(stage=s.stage, on=today_in_china(s.occurred_at)) for s in stages],
+        paused=app.paused_on is not None, paused_on=app.paused_on, awaiting_materials=app.awaiting_materials or [])
 
 
 # ---- progress reported by approvals -------------------------------------------------------------------
@@ -276,7 +283,7 @@ def apply_progress(uow: UnitOfWork, *, progress: ApplicationProgressed) -> bool:
     if actor is not None and actor != app.accountable_staff_id and \
             uow.session.get(orm.ApplicationHandler, (app.id, actor)) is None:
         uow.session.add(orm.ApplicationHandler(application_id=app.id, staff_id=actor, first_at=progress.occurred_at))
-    if progress.promised_deadline is not None:
+    if progress.promised_deadline is not None and app.clock_seq is None:  # approvals' clock is the better source
         app.promised_deadline = progress.promised_deadline
     if progress.stage is ProgressStage.COMPLETED:
         app.outcome, app.completed_at = progress.outcome and progress.outcome.value, progress.occurred_at
@@ -284,6 +291,22 @@ def apply_progress(uow: UnitOfWork, *, progress: ApplicationProgressed) -> bool:
     stages = uow.session.execute(select(orm.ApplicationStage.stage, orm.ApplicationStage.occurred_at)
                                  .where(orm.ApplicationStage.application_id == app.id)).all()
     app.status = model.current_status((s.stage, s.occurred_at) for s in stages).value
+    return True
+
+
+def apply_clock(uow: UnitOfWork, *, clock: ApplicationClock) -> bool:
+    """Approvals' count of the promised deadline, from the filing on: the deadline (None while a 补正 holds
+    the clock), the pause and the materials it waits for, and at 办结 the working days it was late. The
+    newest by `seq` wins, whatever order the events arrive in. False when the application is not known here."""
+    app = uow.session.get(orm.Application, clock.application_id)
+    if app is None:
+        return False
+    if app.clock_seq is not None and clock.seq <= app.clock_seq:
+        return True  # a late arrival: something newer is already shown
+    app.clock_seq, app.promised_deadline, app.paused_on = clock.seq, clock.promised_deadline, clock.paused_on
+    app.awaiting_materials = clock.awaiting_materials or None
+    if clock.days_late is not None:
+        app.days_late = clock.days_late
     return True
 
 
