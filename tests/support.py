@@ -19,6 +19,14 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def alert_rule_count() -> int:
+    """How many alert rules deploy/prometheus/alerts.yml holds: what a Prometheus given it must load."""
+    import yaml
+
+    rules = yaml.safe_load((ROOT / "deploy/prometheus/alerts.yml").read_text(encoding="utf-8"))
+    return sum(len(group["rules"]) for group in rules["groups"])
 CUNBAN = [sys.executable, "-m", "cunban.cli"]
 DEMO_PASSWORD = "cunban-demo-2026"
 
