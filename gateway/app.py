@@ -14,7 +14,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.audit import audit_entry, client_of
 from gateway.auth import Accounts
-from gateway.errors import ERROR_RESPONSES, PayloadTooLarge, error_body, error_response, install_error_handlers
+from gateway.errors import (
+    ERROR_RESPONSES,
+    BodyTooLarge,
+    PayloadTooLarge,
+    error_body,
+    error_response,
+    install_error_handlers,
+)
 from gateway.limits import RateLimiter
 from gateway.routes import (
     approvals,
@@ -89,6 +96,19 @@ class Observe:
         status = 500
         answered = False
 
+        limit, received = self.settings.max_body_bytes, 0
+
+        async def receive_within_limit() -> Message:
+            """The body as it arrives, counted: past the limit the route stops reading (413), so a chunked
+            upload without a Content-Length is never held whole."""
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
         async def send_with_headers(message: Message) -> None:
             nonlocal status, answered
             if message["type"] == "http.response.start":
@@ -108,7 +128,11 @@ class Observe:
                 if refusal is not None:
                     await refusal(scope, receive, send_with_headers)
                 else:
-                    await self.app(scope, receive, send_with_headers)
+                    await self.app(scope, receive_within_limit, send_with_headers)
+            except BodyTooLarge as exc:  # read outside a route's body parsing (which answers it itself)
+                if answered:
+                    raise
+                await error_response(PayloadTooLarge(exc.detail))(scope, receive, send_with_headers)
             except Exception:
                 # caught here rather than by Starlette's outermost handler so the reply and the log
                 # still carry the correlation id

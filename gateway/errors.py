@@ -49,6 +49,14 @@ class PayloadTooLarge(CunbanError):
     http_status = 413
 
 
+class BodyTooLarge(StarletteHTTPException):
+    """Raised while a body is being received, the moment its bytes pass the limit (whatever the framing:
+    a Content-Length that lied, or chunks): the route stops reading and the client gets 413."""
+
+    def __init__(self, limit: int):
+        super().__init__(413, f"request bodies are limited to {limit} bytes")
+
+
 def error_response(exc: CunbanError) -> JSONResponse:
     """A typed error as the HTTP answer: its status, the error shape, and the headers its status calls for."""
     return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.http_status,
@@ -79,6 +87,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = {404: "route_not_found", 405: "method_not_allowed",
+                413: "payload_too_large"}.get(exc.status_code, "http_error")
         return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
 
