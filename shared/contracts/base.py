@@ -1,6 +1,7 @@
 """The base of every contract and the one way to parse a payload into one."""
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Annotated, Any, TypeVar
 
@@ -14,6 +15,28 @@ C = TypeVar("C", bound=BaseModel)
 
 # how far a list may be paged by offset: deeper is refused, never handed to the database (which would overflow)
 Offset = Annotated[int, Field(ge=0, le=100_000)]
+
+# Every integer a contract accepts is bounded, so none reaches the database as an overflow (a 500):
+MAX_INT = 2**31 - 1  # the database's INTEGER, which record ids, counts and versions are kept in
+Id = Annotated[int, Field(ge=1, le=MAX_INT)]  # a record's id (staff member, slot, campaign, series, key…)
+BigId = Annotated[int, Field(ge=1, le=2**63 - 1)]  # an id kept as BIGINT (dead letters, the audit log's seq)
+
+# Control characters (C0, DEL, C1) other than tab and newline, and unpaired surrogates: PostgreSQL refuses
+# a 0-byte and no text with an unpaired surrogate can be encoded, while SQLite would store both; every text
+# a contract accepts refuses them the same way on either database (422 naming the field).
+_UNWANTED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def clean_text(value: str) -> str:
+    bad = _UNWANTED.search(value)
+    if bad is not None:
+        raise ValueError(f"control characters other than tab and newline are not allowed "
+                         f"(U+{ord(bad.group()):04X} at position {bad.start()})")
+    return value
+
+
+CleanText = AfterValidator(clean_text)  # in an Annotated[str, …] of every free text a contract accepts
+CleanStr = Annotated[str, CleanText]
 
 
 class Contract(BaseModel):
@@ -37,7 +60,7 @@ def _mobile(value: str) -> str:
     return value
 
 
-Mobile = Annotated[str, AfterValidator(_mobile)]  # a villager's mobile number (personal data)
+Mobile = Annotated[str, CleanText, AfterValidator(_mobile)]  # a villager's mobile number (personal data)
 
 
 def field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from shared.contracts.base import Contract, Offset
+from shared.contracts.base import CleanText, Contract, Id, Offset
 from shared.contracts.caller import STATION_ROLES, Role
 
 VERSION = 1
@@ -19,11 +19,11 @@ TownshipCode = Annotated[str, StringConstraints(pattern=r"^\d{9}$")]  # 乡镇 a
 VillageCode = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]  # 行政村/社区 code
 CountyCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
 RecordCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True), CleanText]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True), CleanText]
 Phone = Annotated[str, StringConstraints(pattern=r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8}|12345)$")]
 Username = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.]{2,31}$")]
-Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=128), CleanText]
 HourMinute = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 
 
@@ -137,8 +137,8 @@ class StaffPublic(Versioned):
 
 
 class Credentials(Contract):
-    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64), CleanText]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=128), CleanText]
 
 
 # ---- the service catalogue 服务事项 -------------------------------------------------------------
@@ -440,7 +440,7 @@ class StationKeyCreate(Contract):
     """A key for a machine at a station (its terminal or station software), acting for one of the
     station's staff members, who stays the first contact of what it files."""
 
-    staff_id: int
+    staff_id: Id
     label: Name
 
 
@@ -505,9 +505,9 @@ class AuditEntries(Contract):
 
 
 class AuditQuery(Contract):
-    staff_id: int | None = None
+    staff_id: Id | None = None
     township_code: Annotated[str | None, StringConstraints(pattern=r"^\d{9}$")] = None
-    action: Annotated[str | None, StringConstraints(max_length=100)] = None
+    action: Annotated[str, StringConstraints(max_length=100), CleanText] | None = None
     personal_data: bool | None = None
     failed: bool | None = None  # only refused or failed requests (status ≥ 400), or only successes
     since: datetime | None = None

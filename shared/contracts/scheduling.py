@@ -8,8 +8,17 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from shared.contracts.base import Contract, Mobile
-from shared.contracts.directory import Category, HourMinute, MarketDayRule, Name, Text, TownshipCode, VillageCode
+from shared.contracts.base import CleanText, Contract, Id, Mobile
+from shared.contracts.directory import (
+    Category,
+    HourMinute,
+    MarketDayRule,
+    Name,
+    RecordCode,
+    Text,
+    TownshipCode,
+    VillageCode,
+)
 
 
 class DateRange(Contract):
@@ -81,37 +90,37 @@ class SessionView(Contract):
 
 
 class SessionQuery(Contract):
-    site_code: str | None = None
+    site_code: RecordCode | None = None
     start: date
     end: date
     limit: int = Field(default=100, ge=1, le=500)
 
 
 class RosterAssign(Contract):
-    staff_id: int = Field(ge=1)
-    reason: Annotated[str, StringConstraints(max_length=500, strip_whitespace=True)] | None = None
+    staff_id: Id
+    reason: Annotated[str, StringConstraints(max_length=500, strip_whitespace=True), CleanText] | None = None
 
 
 class RosterSwap(Contract):
-    from_staff_id: int = Field(ge=1)
-    to_staff_id: int = Field(ge=1)
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
+    from_staff_id: Id
+    to_staff_id: Id
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True), CleanText]
 
 
 class RosterGenerate(Contract):
     start: date
     end: date
-    site_code: str | None = None  # None: every site of the township
-    cadre_ids: list[int] = Field(min_length=1, max_length=200)
+    site_code: RecordCode | None = None  # None: every site of the township
+    cadre_ids: list[Id] = Field(min_length=1, max_length=200)
     per_session: int = Field(default=2, ge=1, le=20)
     max_per_cadre: int = Field(default=31, ge=1, le=400)
 
 
 class LeaveCreate(Contract):
-    staff_id: int = Field(ge=1)
+    staff_id: Id
     first_day: date
     last_day: date
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True), CleanText]
 
     @model_validator(mode="after")
     def _ordered(self) -> LeaveCreate:
@@ -136,9 +145,9 @@ class SlotView(Contract):
 
 
 class BookingCreate(Contract):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=50, strip_whitespace=True)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=50, strip_whitespace=True), CleanText]
     phone: Mobile
-    topic: Annotated[str, StringConstraints(max_length=500, strip_whitespace=True)] | None = None
+    topic: Annotated[str, StringConstraints(max_length=500, strip_whitespace=True), CleanText] | None = None
 
 
 class BookingView(Contract):
@@ -180,11 +189,11 @@ class VisitKind(StrEnum):
     JOINT = "joint"  # 联合: several departments together, each with its own cadres
 
 
-StaffIds = Annotated[list[Annotated[int, Field(ge=1, le=2**31 - 1)]], Field(max_length=30)]
+StaffIds = Annotated[list[Id], Field(max_length=30)]
 
 
 class DepartmentTeam(Contract):
-    department: Annotated[str, StringConstraints(min_length=1, max_length=50, strip_whitespace=True)]
+    department: Annotated[str, StringConstraints(min_length=1, max_length=50, strip_whitespace=True), CleanText]
     staff_ids: StaffIds = Field(min_length=1)
 
 
@@ -210,7 +219,7 @@ class VisitPlan(_VisitHours):
     purpose: Text | None = None
     staff_ids: StaffIds = Field(default_factory=list)  # appointment, topical
     departments: list[DepartmentTeam] = Field(default_factory=list, max_length=10)  # joint
-    campaign_id: int | None = Field(default=None, ge=1)  # topical
+    campaign_id: Id | None = None  # topical
 
     @model_validator(mode="after")
     def _kind_needs(self) -> VisitPlan:
@@ -353,8 +362,8 @@ class VisitQuery(Contract):
     end: date
     kind: VisitKind | None = None
     village_code: VillageCode | None = None
-    campaign_id: int | None = Field(default=None, ge=1)
-    staff_id: int | None = Field(default=None, ge=1)
+    campaign_id: Id | None = None
+    staff_id: Id | None = None
     limit: int = Field(default=100, ge=1, le=500)
 
 

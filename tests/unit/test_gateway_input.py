@@ -13,19 +13,22 @@ LIMIT = 4096
 
 
 class NoServices:
-    """Calls that must not happen: the gateway refuses before any service is asked."""
+    """Calls are recorded and answered 404: what reached them passed the gateway's checks."""
 
     green = False
 
     def __init__(self):
         self.calls: list[tuple] = []
+        self.audited: list = []
 
     async def call(self, *args, **kwargs):
+        from shared.errors import NotFound
+
         self.calls.append((args, kwargs))
-        return {}
+        raise NotFound("a stand-in for the services", code="stub_not_found")
 
     def audit(self, entry):
-        pass
+        self.audited.append(entry)
 
     async def settle(self):
         pass
@@ -72,3 +75,119 @@ def test_the_received_limit_holds_on_every_route_and_a_body_within_it_passes():
         assert response.json()["error"]["code"] == "payload_too_large"
     small = _request(app, "POST", "/auth/login", content=chunks(2), headers={"content-type": "application/json"})
     assert small.status_code == 422 and small.json()["error"]["code"] == "validation_failed"
+
+
+# ---- 12 and 14: every number the gateway accepts is bounded, every text refuses control characters ----------
+
+def _api_routes(routes):
+    from fastapi.routing import APIRoute
+
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif hasattr(route, "original_router"):  # FastAPI keeps an included router whole
+            yield from _api_routes(route.original_router.routes)
+
+
+def _unchecked(tp, meta: list, where: str, seen: set, found: list[str]) -> None:
+    """Every int with both bounds, every str with a pattern or the clean-text check, through models, lists,
+    unions and mappings."""
+    import types
+    from enum import Enum
+    from typing import Annotated, Literal, Union, get_args, get_origin
+
+    from pydantic import BaseModel
+    from pydantic.fields import FieldInfo
+
+    from shared.contracts.base import clean_text
+
+    origin = get_origin(tp)
+    if origin is Annotated:
+        base, *extra = get_args(tp)
+        for m in extra:
+            meta = meta + (list(m.metadata) if isinstance(m, FieldInfo) else [m])
+        _unchecked(base, meta, where, seen, found)
+    elif origin in (Union, types.UnionType, list, set, frozenset, tuple, dict):
+        for arg in get_args(tp):
+            if arg is not Ellipsis:
+                _unchecked(arg, meta if origin in (Union, types.UnionType) else [], where, seen, found)
+    elif origin is Literal or tp in (type(None), bool) or (isinstance(tp, type) and issubclass(tp, Enum)):
+        return
+    elif isinstance(tp, type) and issubclass(tp, BaseModel):
+        if tp not in seen:
+            seen.add(tp)
+            for name, field in tp.model_fields.items():
+                _unchecked(field.annotation, list(field.metadata), f"{tp.__name__}.{name}", seen, found)
+    elif tp is int:
+        bounds = {b for m in meta for b in ("ge", "gt", "le", "lt") if getattr(m, b, None) is not None}
+        if not (bounds & {"ge", "gt"} and bounds & {"le", "lt"}):
+            found.append(f"int {where}")
+    elif tp is str and not any(getattr(m, "pattern", None) or getattr(m, "func", None) is clean_text for m in meta):
+        found.append(f"str {where}")
+
+
+def test_every_number_the_gateway_accepts_is_bounded_and_every_text_is_checked():
+    """Bodies, query and path parameters and headers of every operation, walked through their models: an
+    int without both bounds reaches the database as an overflow (500), a str without the clean-text check
+    carries a 0-byte PostgreSQL refuses (500)."""
+    app = create_app(Settings(), NoServices())  # type: ignore[arg-type]
+    found: list[str] = []
+    routes = list(_api_routes(app.routes))
+    assert len(routes) > 100
+    for route in routes:
+        d = route.dependant
+        for param in d.body_params + d.query_params + d.path_params + d.header_params:
+            _unchecked(param.field_info.annotation, list(param.field_info.metadata),
+                       f"{route.operation_id}:{param.name}", set(), found)
+    assert not found, "\n".join(sorted(set(found)))
+
+
+def test_an_id_past_the_database_integer_is_refused_as_invalid_input():
+    import pytest
+
+    from shared.contracts.base import parse
+    from shared.contracts.scheduling import LeaveCreate
+    from shared.errors import ValidationFailed
+
+    leave = {"staff_id": 18446744073709551616, "first_day": "2031-03-02", "last_day": "2031-03-03", "reason": "病假"}
+    with pytest.raises(ValidationFailed) as err:
+        parse(LeaveCreate, leave)
+    assert [d["field"] for d in err.value.details] == ["staff_id"]
+    assert parse(LeaveCreate, {**leave, "staff_id": 2**31 - 1}).staff_id == 2**31 - 1
+
+
+def test_a_0_byte_or_other_control_character_in_text_is_refused_and_tab_and_newline_are_kept():
+    import pytest
+
+    from shared.contracts.base import parse
+    from shared.contracts.complaints import PublicComplaint
+    from shared.errors import ValidationFailed
+
+    complaint = {"kind": "petition", "category": "roads", "village_code": "431099101001",
+                 "description": "窗口无人"}
+    for bad in ("\x00", "\x1b[31m", "\r", "\x7f", "\x85"):
+        with pytest.raises(ValidationFailed) as err:
+            parse(PublicComplaint, {**complaint, "description": f"窗口{bad}无人"})
+        assert [d["field"] for d in err.value.details] == ["description"], bad
+        assert "control character" in err.value.details[0]["message"]
+    assert parse(PublicComplaint, {**complaint, "description": "第一行\n\t第二行"}).description == "第一行\n\t第二行"
+
+    response = _request(create_app(Settings(), NoServices()), "POST", "/public/complaints",  # type: ignore[arg-type]
+                        json={**complaint, "description": "路灯\u0000坏了"})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["details"][0]["field"] == "body.description"
+
+
+def test_a_control_character_in_a_path_reaches_the_audit_log_escaped():
+    """The audit entry of a refused write keeps its path, so a 0-byte there must not stop PostgreSQL storing it."""
+    from shared.contracts.base import parse
+    from shared.contracts.directory import AuditEntry
+
+    services = NoServices()
+    response = _request(create_app(Settings(), services), "POST", "/complaints/%00%1b/actions",  # type: ignore[arg-type]
+                        json={"action": "sign"})
+    assert response.status_code in (401, 422)
+    [entry] = services.audited
+    assert entry.target == "/complaints/%00%1B/actions"
+    assert parse(AuditEntry, entry.model_dump(mode="json")) == entry
+
