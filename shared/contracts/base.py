@@ -3,9 +3,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from shared.errors import ValidationFailed
 from shared.pii import is_mobile
@@ -41,6 +51,37 @@ CleanStr = Annotated[str, CleanText]
 
 class Contract(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _null_only_where_clearable(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """The schema of a Changes says what it accepts: null only on the fields that may be cleared."""
+    clearable = getattr(model, "CLEARABLE", frozenset())
+    for name, prop in schema.get("properties", {}).items():
+        if name in clearable or "anyOf" not in prop:
+            continue
+        kept = [option for option in prop["anyOf"] if option != {"type": "null"}]
+        prop.pop("default", None)
+        if len(kept) == 1:
+            del prop["anyOf"]
+            prop.update(kept[0])
+        else:
+            prop["anyOf"] = kept
+
+
+class Changes(Contract):
+    """A PATCH, the same rule for every record: a field left out keeps its value; an explicit null clears a
+    field that may be empty (those in CLEARABLE) and is refused on any other (422 naming the field)."""
+
+    model_config = ConfigDict(json_schema_extra=_null_only_where_clearable)
+    CLEARABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _null_clears_only_what_may_be_empty(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.CLEARABLE:
+            raise PydanticCustomError("null_not_allowed",
+                                      "cannot be null: leave the field out to keep its value")
+        return value
 
 
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_.:-]{8,128}$"

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from shared.contracts.base import CleanText, Contract, Id, Offset
+from shared.contracts.base import Changes, CleanText, Contract, Id, Offset
 from shared.contracts.caller import STATION_ROLES, Role
 
 VERSION = 1
@@ -45,7 +45,8 @@ class TownshipCreate(Contract):
     hotline: Phone | None = None  # 监督电话 of the township's service centre
 
 
-class TownshipUpdate(Contract):
+class TownshipUpdate(Changes):
+    CLEARABLE = frozenset({"hotline"})
     name: Name | None = None
     hotline: Phone | None = None
 
@@ -69,7 +70,7 @@ class VillageCreate(Contract):
     kind: VillageKind = VillageKind.VILLAGE
 
 
-class VillageUpdate(Contract):
+class VillageUpdate(Changes):
     name: Name | None = None
     kind: VillageKind | None = None
 
@@ -89,7 +90,8 @@ class StationCreate(Contract):
     phone: Phone | None = None
 
 
-class StationUpdate(Contract):
+class StationUpdate(Changes):
+    CLEARABLE = frozenset({"address", "phone"})
     name: Name | None = None
     address: Text | None = None
     phone: Phone | None = None
@@ -116,7 +118,8 @@ class StaffCreate(Contract):
     password: Password
 
 
-class StaffUpdate(Contract):
+class StaffUpdate(Changes):
+    CLEARABLE = frozenset({"station_code", "phone"})  # a station: where the role allows none
     full_name: Name | None = None
     role: Role | None = None
     station_code: RecordCode | None = None
@@ -194,7 +197,8 @@ class CatalogueItemCreate(CatalogueItemFields):
     code: RecordCode
 
 
-class CatalogueItemUpdate(Contract):
+class CatalogueItemUpdate(Changes):
+    CLEARABLE = frozenset({"fee_legal_basis"})  # while the item is free
     name: Name | None = None
     category: Category | None = None
     handling_level: HandlingLevel | None = None
@@ -320,7 +324,7 @@ class MarketSiteCreate(Contract):
         return self
 
 
-class MarketSiteUpdate(Contract):
+class MarketSiteUpdate(Changes):
     name: Name | None = None
     location: Text | None = None
     rule: MarketDayRule | None = None

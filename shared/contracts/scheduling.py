@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from shared.contracts.base import CleanText, Contract, Id, Mobile
+from shared.contracts.base import Changes, CleanText, Contract, Id, Mobile
 from shared.contracts.directory import (
     Category,
     HourMinute,
@@ -271,7 +271,7 @@ class VisitSeriesCreate(_VisitHours):
         return self
 
 
-class VisitSeriesChange(Contract):
+class VisitSeriesChange(Changes):
     """A new rule, span end or team for the future visits of a series; past visits stay as they were."""
 
     rule: MarketDayRule | None = None

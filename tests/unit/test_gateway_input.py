@@ -191,3 +191,44 @@ def test_a_control_character_in_a_path_reaches_the_audit_log_escaped():
     assert entry.target == "/complaints/%00%1B/actions"
     assert parse(AuditEntry, entry.model_dump(mode="json")) == entry
 
+
+# ---- 13: PATCH null, one rule: it clears what may be empty, and is refused naming the field elsewhere ----------
+
+def _signed_in_app(services):
+    from gateway.auth import current_staff
+    from shared.contracts.caller import Caller
+
+    app = create_app(Settings(), services)
+    app.dependency_overrides[current_staff] = lambda: Caller(staff_id=1, role="county_admin")
+    return app
+
+
+def test_patch_null_is_refused_naming_the_field_where_the_record_cannot_be_empty():
+    services = NoServices()
+    app = _signed_in_app(services)
+    for url, field in (("/townships/431099101", "name"), ("/villages/431099101001", "name"),
+                       ("/villages/431099101001", "kind"), ("/stations/ST-1", "name"), ("/staff/7", "active"),
+                       ("/staff/7", "role"), ("/catalogue/431099101/YB-1", "promised_days"),
+                       ("/market-sites/QS-JISHI", "rule"), ("/visit-series/3", "last_day")):
+        response = _request(app, "PATCH", url, json={field: None})
+        assert response.status_code == 422, (url, field, response.text)
+        assert [d["field"] for d in response.json()["error"]["details"]] == [f"body.{field}"], (url, field)
+    assert not services.calls
+    for url, field in (("/townships/431099101", "hotline"), ("/stations/ST-1", "address"), ("/staff/7", "phone"),
+                       ("/catalogue/431099101/YB-1", "fee_legal_basis")):
+        response = _request(app, "PATCH", url, json={field: None})
+        assert response.json()["error"]["code"] == "stub_not_found", (url, field, response.text)
+    assert [call[1]["changes"] for call in services.calls][:2] == [{"hotline": None}, {"address": None}]
+
+
+def test_the_schema_says_where_null_is_accepted():
+    schemas = create_app(Settings(), NoServices()).openapi()["components"]["schemas"]  # type: ignore[arg-type]
+
+    def nullable(model: str, field: str) -> bool:
+        prop = schemas[model]["properties"][field]
+        return {"type": "null"} in prop.get("anyOf", []) or prop.get("type") == "null"
+
+    assert nullable("TownshipUpdate", "hotline") and not nullable("TownshipUpdate", "name")
+    assert nullable("StationUpdate", "address") and not nullable("VillageUpdate", "kind")
+    assert not nullable("CatalogueItemUpdate", "procedure_steps") and nullable("CatalogueItemUpdate", "fee_legal_basis")
+    assert schemas["CatalogueItemUpdate"]["properties"]["procedure_steps"]["minItems"] == 1
