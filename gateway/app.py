@@ -6,7 +6,7 @@ import re
 import time
 import uuid
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.datastructures import MutableHeaders
@@ -23,6 +23,7 @@ from gateway.errors import (
     install_error_handlers,
 )
 from gateway.limits import RateLimiter
+from gateway.params import written_as_declared
 from gateway.routes import (
     approvals,
     auth,
@@ -57,7 +58,8 @@ Sign in with `POST /auth/login`, then send `Authorization: Bearer <token>`. Erro
 
 
 def create_app(settings: Settings, calls: ServiceCalls) -> FastAPI:
-    app = FastAPI(title="cunban", version="0.1.0", description=DESCRIPTION)
+    app = FastAPI(title="cunban", version="0.1.0", description=DESCRIPTION,
+                  dependencies=[Depends(written_as_declared)])  # ints and dates written as the schema says
     app.state.settings = settings
     app.state.calls = calls
     app.router.add_event_handler("shutdown", calls.settle)  # audit entries still waiting go out first

@@ -97,6 +97,9 @@ class Complainant(Contract):
 
 
 class ComplaintRegister(Contract):
+    """登记 of a complaint. Across fields: channel `market_day` names its `session_id` and channel `visit`
+    its `visit_id` (no other channel names either); kind `staff_conduct` names `accused_staff_id`."""
+
     kind: ComplaintKind
     network: Network
     category: Category
@@ -135,6 +138,11 @@ class PublicComplaint(Contract):
 
 
 class ComplaintAction(Contract):
+    """One action on a complaint. Across fields, each action needs its own: `assign` a `staff_id`;
+    `send_back` and `reopen` a `reason`; `note` and `reply` a `note`; `mediate` a `note`, `agreement` and
+    `parties`; `call_back` a `rating` and `resolved`; `extend` `days` and a `reason`; `finding` a `finding`
+    and a `reason`."""
+
     action: Literal["assign", "sign", "send_back", "note", "mediate", "reply", "call_back", "reopen", "extend",
                     "finding"]
     staff_id: int | None = Field(default=None, ge=1, le=2**31 - 1)  # assign: who handles it

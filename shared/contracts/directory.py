@@ -174,6 +174,8 @@ class ItemStatus(StrEnum):
 
 
 class CatalogueItemFields(Contract):
+    """What a service item publishes. Across fields: a fee above 0 needs its `fee_legal_basis`."""
+
     name: Name
     category: Category
     handling_level: HandlingLevel
@@ -193,6 +195,8 @@ class CatalogueItemFields(Contract):
 
 
 class CatalogueItemCreate(CatalogueItemFields):
+    """A service item 服务事项 of a township. Across fields: a fee above 0 needs its `fee_legal_basis`."""
+
     township_code: TownshipCode
     code: RecordCode
 
@@ -277,7 +281,10 @@ class MarketDayExceptions(Contract):
 
 
 class MarketDayRule(Contract):
-    """How a site's market days fall. Scheduling turns it into dates; the directory keeps it valid."""
+    """How a site's market days fall. Scheduling turns it into dates; the directory keeps it valid.
+    Across fields: a 逢… `pattern` goes with kind `lunar_days` (and `days`, if given, must match it); lunar days
+    are 1–30; kind `lunar_days`/`solar_days` needs `days` (or a pattern), `weekly` needs `weekdays`, `dates`
+    needs `dates`."""
 
     kind: Literal["lunar_days", "solar_days", "weekly", "dates"]
     pattern: Literal["逢一四七", "逢二五八", "逢三六九", "逢单", "逢双"] | None = None
@@ -308,6 +315,9 @@ class MarketDayRule(Contract):
 
 
 class MarketSiteCreate(Contract):
+    """A market site 集市 and its market-day rule. Across fields: `closes_at` is after `opens_at` (a change
+    of either keeps it so)."""
+
     code: RecordCode
     township_code: TownshipCode
     village_code: VillageCode | None = None
@@ -355,6 +365,9 @@ CalendarSource = Literal["official", "local"]
 
 
 class CalendarDayChange(Contract):
+    """An entry of the working-day calendar. Across fields: a `local` entry is a `local_day_off`; an
+    `official` one is a `holiday` or a `makeup_workday`."""
+
     kind: CalendarDayKind
     name: Name
     # "official" when an admin enters the State Council's notice for a year the library lacks

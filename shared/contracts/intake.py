@@ -63,6 +63,9 @@ class Applicant(Contract):
 
 
 class ApplicationFile(Contract):
+    """An application filed for a villager. Across fields: channel `market_day` names its `session_id` and
+    channel `visit` its `visit_id`; no other channel names either."""
+
     item_code: RecordCode
     applicant: Applicant
     channel: Channel
@@ -189,7 +192,8 @@ class PublicLookup(Contract):
 # ---- light records counted by evaluation ------------------------------------------------------------
 
 class ConsultationRecord(Contract):
-    """接待来访咨询: a visit or consultation at a station, a post or on a visit."""
+    """接待来访咨询: a visit or consultation at a station, a post or on a visit. Across fields: channel
+    `market_day` names its `session_id` and channel `visit` its `visit_id`; no other channel names either."""
 
     topic: Text
     channel: Channel

@@ -48,6 +48,9 @@ class MarketDays(Contract):
 # ---- sessions 便民服务岗, rosters, attendance, appointments ---------------------------------------
 
 class SessionGenerate(Contract):
+    """The market-day sessions of a site for a period. Across fields: `end` is on or after `start`, at most
+    400 days after it."""
+
     site_code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")]
     start: date
     end: date
@@ -117,6 +120,8 @@ class RosterGenerate(Contract):
 
 
 class LeaveCreate(Contract):
+    """A staff member's leave. Across fields: `last_day` is on or after `first_day`."""
+
     staff_id: Id
     first_day: date
     last_day: date
@@ -209,7 +214,10 @@ class _VisitHours(Contract):
 
 
 class VisitPlan(_VisitHours):
-    """One visit: appointment, topical or joint (periodic and fixed-point visits come from a series)."""
+    """One visit: appointment, topical or joint (periodic and fixed-point visits come from a series).
+    Across fields: it ends after it starts; a joint visit lists its cadres under at least two different
+    `departments` (each once, each cadre in one) and no `staff_ids`; other kinds list `staff_ids` (each once)
+    and no departments; a topical visit, and only a topical one, names its `campaign_id`."""
 
     kind: Literal["appointment", "topical", "joint"]
     title: Name
@@ -249,7 +257,9 @@ class VisitPlan(_VisitHours):
 
 class VisitSeriesCreate(_VisitHours):
     """Periodic 定期 or fixed-point 定点 visits: the days come from a rule (weekly, days of the solar or
-    lunar month, or dates) within a span; one visit per day, regenerated without duplicates."""
+    lunar month, or dates) within a span; one visit per day, regenerated without duplicates. Across fields:
+    a visit ends after it starts; `last_day` is on or after `first_day`, at most 400 days after it; a
+    fixed-point series names its `place`; each cadre is listed once."""
 
     kind: Literal["periodic", "fixed_point"]
     title: Name
@@ -280,7 +290,8 @@ class VisitSeriesChange(Changes):
 
 
 class CampaignCreate(Contract):
-    """专题: a themed campaign (e.g. 医保政策进村) over a period; its visits are topical visits."""
+    """专题: a themed campaign (e.g. 医保政策进村) over a period; its visits are topical visits. Across
+    fields: `last_day` is on or after `first_day`, at most 366 days after it."""
 
     township_code: TownshipCode
     theme: Name

@@ -232,3 +232,74 @@ def test_the_schema_says_where_null_is_accepted():
     assert nullable("StationUpdate", "address") and not nullable("VillageUpdate", "kind")
     assert not nullable("CatalogueItemUpdate", "procedure_steps") and nullable("CatalogueItemUpdate", "fee_legal_basis")
     assert schemas["CatalogueItemUpdate"]["properties"]["procedure_steps"]["minItems"] == 1
+
+
+# ---- 15: the schema and the gateway agree ---------------------------------------------------------------------
+
+def test_a_405_says_which_methods_the_path_allows():
+    response = _request(create_app(Settings(), NoServices()), "POST", "/healthz")  # type: ignore[arg-type]
+    assert response.status_code == 405 and response.json()["error"]["code"] == "method_not_allowed"
+    assert response.headers["Allow"] == "GET"
+
+
+def test_integer_and_date_parameters_take_only_what_the_schema_says():
+    """A query or path parameter the schema calls an integer or a date is one, written as one: no 0.0 for 0,
+    no 0 for 1970-01-01."""
+    app = _signed_in_app(NoServices())
+    refused = ["/public/townships/431099101/market-days?start=0", "/public/townships/431099101/market-days?end=1e3",
+               "/townships?offset=0.0", "/townships?limit=5.0", "/townships?limit=%205", "/staff/7.0",
+               "/calendar/2026.0", "/figures?level=county&start=20260101",
+               "/audit-log?since=0", "/audit-log?staff_id=1.0"]
+    for url in refused:
+        response = _request(app, "GET", url)
+        assert response.status_code == 422, (url, response.text)
+        assert response.json()["error"]["code"] == "validation_failed"
+    for url in ("/public/townships/431099101/market-days?start=2031-03-01&end=2031-03-31",
+                "/townships?offset=0&limit=5", "/staff/7", "/calendar/2031",
+                "/audit-log?since=2031-01-01T08:00:00Z",
+                "/audit-log?staff_id=1"):
+        assert _request(app, "GET", url).json()["error"]["code"] == "stub_not_found", url
+    assert _request(app, "DELETE", "/calendar/days/0").status_code == 422
+    assert _request(app, "DELETE", "/calendar/days/2031-01-01").json()["error"]["code"] == "stub_not_found"
+
+
+def _input_models(app):
+    import typing
+
+    from pydantic import BaseModel
+
+    seen: set = set()
+
+    def walk(tp):
+        if typing.get_origin(tp) is not None:
+            for arg in typing.get_args(tp):
+                yield from walk(arg)
+        elif isinstance(tp, type) and issubclass(tp, BaseModel) and tp not in seen:
+            seen.add(tp)
+            yield tp
+            for field in tp.model_fields.values():
+                yield from walk(field.annotation)
+
+    for route in _api_routes(app.routes):
+        for param in route.dependant.body_params + route.dependant.query_params:
+            yield from walk(param.field_info.annotation)
+
+
+def test_rules_across_fields_are_described_in_the_schema():
+    """A request can be valid field by field and still break a rule between fields (a fee without its legal
+    basis, an end before its start): the schema's description of the model or parameter says so."""
+    app = create_app(Settings(), NoServices())  # type: ignore[arg-type]
+    spec = app.openapi()
+    schemas = spec["components"]["schemas"]
+    undescribed = []
+    for model in _input_models(app):
+        if model.__pydantic_decorators__.model_validators:
+            schema = schemas.get(model.__name__) or schemas.get(f"{model.__name__}-Input") or {}
+            if not schema.get("description"):
+                undescribed.append(model.__name__)
+    assert not undescribed, undescribed
+    for path, methods in spec["paths"].items():
+        for method, operation in methods.items():
+            params = {p["name"]: p for p in operation.get("parameters", [])}
+            if "start" in params and "end" in params:  # a period: the services refuse one reversed or too long
+                assert "on or after start" in params["end"].get("description", ""), (method, path)
