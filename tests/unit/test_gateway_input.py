@@ -303,3 +303,12 @@ def test_rules_across_fields_are_described_in_the_schema():
             params = {p["name"]: p for p in operation.get("parameters", [])}
             if "start" in params and "end" in params:  # a period: the services refuse one reversed or too long
                 assert "on or after start" in params["end"].get("description", ""), (method, path)
+
+
+def test_a_405_lists_every_method_of_the_path_whichever_route_matched_first():
+    app = create_app(Settings(), NoServices())  # type: ignore[arg-type]
+    for url, allowed in (("/catalogue", "GET, POST"), ("/catalogue/431099101/YB-1", "DELETE, GET, PATCH"),
+                         ("/campaigns", "GET, POST")):
+        response = _request(app, "OPTIONS", url)
+        assert response.status_code == 405, url
+        assert response.headers["Allow"] == allowed, url
