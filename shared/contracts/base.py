@@ -10,12 +10,15 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     StringConstraints,
     ValidationError,
     ValidationInfo,
     field_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
 
 from shared.errors import ValidationFailed
 from shared.pii import is_mobile
@@ -45,7 +48,24 @@ def clean_text(value: str) -> str:
     return value
 
 
-CleanText = AfterValidator(clean_text)  # in an Annotated[str, …] of every free text a contract accepts
+class _CleanText:
+    """The check, and the schema saying so: a `pattern` without those characters (unpaired surrogates are not
+    in it: a regular expression over UTF-16 cannot tell them from the halves of a pair)."""
+
+    func = staticmethod(clean_text)
+    pattern = "^[^\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f]*$"
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(clean_text, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema,
+                                     handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        described = handler(schema)
+        described.setdefault("pattern", self.pattern)
+        return described
+
+
+CleanText = _CleanText()  # in an Annotated[str, …] of every free text a contract accepts
 CleanStr = Annotated[str, CleanText]
 
 
