@@ -167,7 +167,8 @@ def test_schemathesis_every_phase_finds_nothing(api, tmp_path):
                "--report-dir", str(reports), "--report-pytest-path", str(reports / "reproduce.py"),
                *(arg for op in DESTRUCTIVE for arg in ("--exclude-operation-id", op))]
     print("schemathesis seed", run_seed, "reports in", reports)
-    finished = subprocess.run(command, capture_output=True, text=True, timeout=3600)
+    # run in the reports' folder: schemathesis keeps its example database (.schemathesis) where it runs
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=3600, cwd=reports)
     (reports / "schemathesis.txt").write_text(finished.stdout + finished.stderr, encoding="utf-8")
     print(finished.stdout[-20000:])
     assert finished.returncode == 0, (finished.stdout[-5000:], finished.stderr[-2000:], process.log()[-2000:])
