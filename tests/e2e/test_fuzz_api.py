@@ -154,7 +154,8 @@ DESTRUCTIVE = ("logout", "withdraw_catalogue_item", "clear_calendar_day", "updat
 
 @pytest.mark.skipif(not DEEP, reason="the deep run only (scripts/fuzz)")
 def test_schemathesis_every_phase_finds_nothing(api, tmp_path):
-    """schemathesis's own run: examples, coverage, fuzzing and stateful links, every check, a random seed.
+    """schemathesis's own run: examples, coverage, fuzzing and stateful links, a random seed, every check but
+    positive_data_acceptance.
     A failure leaves a pytest file reproducing it (its path is printed): turn it into a REGRESSIONS entry."""
     client, admin, spec, process = api
     run_seed = int(os.environ.get("CUNBAN_FUZZ_SEED") or secrets.randbelow(2**31))
@@ -162,7 +163,10 @@ def test_schemathesis_every_phase_finds_nothing(api, tmp_path):
     reports.mkdir(parents=True, exist_ok=True)
     cli = shutil.which("schemathesis", path=str(Path(sys.executable).parent)) or "schemathesis"
     command = [cli, "run", f"{client.base_url}/openapi.json", "--phases", "examples,coverage,fuzzing,stateful",
-               "--checks", "all", "--max-examples", str(10 * DEEP_FACTOR), "--seed", str(run_seed),
+               # every check but positive_data_acceptance: a request valid field by field may break a rule across
+               # fields (stated in the schema's descriptions) or name a record that does not exist
+               "--checks", "all", "--exclude-checks", "positive_data_acceptance",
+               "--max-examples", str(10 * DEEP_FACTOR), "--seed", str(run_seed),
                "-H", f"Authorization: {admin['Authorization']}", "--report", "junit,pytest",
                "--report-dir", str(reports), "--report-pytest-path", str(reports / "reproduce.py"),
                *(arg for op in DESTRUCTIVE for arg in ("--exclude-operation-id", op))]
