@@ -6,7 +6,7 @@ import re
 import time
 import uuid
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.datastructures import MutableHeaders
@@ -14,8 +14,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.audit import audit_entry, client_of
 from gateway.auth import Accounts
-from gateway.errors import ERROR_RESPONSES, PayloadTooLarge, error_body, error_response, install_error_handlers
+from gateway.errors import (
+    ERROR_RESPONSES,
+    BodyTooLarge,
+    PayloadTooLarge,
+    error_body,
+    error_response,
+    install_error_handlers,
+)
 from gateway.limits import RateLimiter
+from gateway.params import written_as_declared
 from gateway.revocations import AccessListener
 from gateway.routes import (
     approvals,
@@ -51,7 +59,8 @@ Sign in with `POST /auth/login`, then send `Authorization: Bearer <token>`. Erro
 
 
 def create_app(settings: Settings, calls: ServiceCalls) -> FastAPI:
-    app = FastAPI(title="cunban", version="0.1.0", description=DESCRIPTION)
+    app = FastAPI(title="cunban", version="0.1.0", description=DESCRIPTION,
+                  dependencies=[Depends(written_as_declared)])  # ints and dates written as the schema says
     app.state.settings = settings
     app.state.calls = calls
     app.router.add_event_handler("shutdown", calls.settle)  # audit entries still waiting go out first
@@ -97,6 +106,19 @@ class Observe:
         status = 500
         answered = False
 
+        limit, received = self.settings.max_body_bytes, 0
+
+        async def receive_within_limit() -> Message:
+            """The body as it arrives, counted: past the limit the route stops reading (413), so a chunked
+            upload without a Content-Length is never held whole."""
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
         async def send_with_headers(message: Message) -> None:
             nonlocal status, answered
             if message["type"] == "http.response.start":
@@ -116,7 +138,11 @@ class Observe:
                 if refusal is not None:
                     await refusal(scope, receive, send_with_headers)
                 else:
-                    await self.app(scope, receive, send_with_headers)
+                    await self.app(scope, receive_within_limit, send_with_headers)
+            except BodyTooLarge as exc:  # read outside a route's body parsing (which answers it itself)
+                if answered:
+                    raise
+                await error_response(PayloadTooLarge(exc.detail))(scope, receive, send_with_headers)
             except Exception:
                 # caught here rather than by Starlette's outermost handler so the reply and the log
                 # still carry the correlation id

@@ -7,6 +7,7 @@ Routes that return personal data say so with `openapi_extra={"x-personal-data": 
 the query string is never logged (a look-up carries phone digits there)."""
 from __future__ import annotations
 
+import re
 import uuid
 from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Any
@@ -21,6 +22,14 @@ from shared.observability import correlation_id
 
 PERSONAL_DATA: dict[str, Any] = {"x-personal-data": True}
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _path(request: Request) -> str:
+    """The path as the entry keeps it: a control character sent percent-encoded stays encoded, so the
+    entry of a refused request is stored on PostgreSQL (which refuses a 0-byte) like any other."""
+    return _UNPRINTABLE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode("utf-8", "surrogatepass")),
+                            request.url.path)[:300]
 
 
 def client_of(request: Request) -> str:
@@ -58,7 +67,7 @@ def audit_entry(request: Request, status: int) -> AuditEntry | None:
     return AuditEntry(id=uuid.uuid4().hex, at=utcnow(), correlation_id=correlation_id.get(),
                       staff_id=caller.staff_id, username=caller.username, role=caller.role,
                       township_code=caller.township_code, station_code=caller.station_code, action=operation,
-                      method=request.method, target=request.url.path[:300], outcome=status,
+                      method=request.method, target=_path(request), outcome=status,
                       client=client_of(request), personal_data=personal and request.method not in WRITES)
 
 

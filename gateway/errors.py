@@ -49,6 +49,14 @@ class PayloadTooLarge(CunbanError):
     http_status = 413
 
 
+class BodyTooLarge(StarletteHTTPException):
+    """Raised while a body is being received, the moment its bytes pass the limit (whatever the framing:
+    a Content-Length that lied, or chunks): the route stops reading and the client gets 413."""
+
+    def __init__(self, limit: int):
+        super().__init__(413, f"request bodies are limited to {limit} bytes")
+
+
 def error_response(exc: CunbanError) -> JSONResponse:
     """A typed error as the HTTP answer: its status, the error shape, and the headers its status calls for."""
     return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.http_status,
@@ -78,7 +86,22 @@ def install_error_handlers(app: FastAPI) -> None:
                             status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "route_not_found", 405: "method_not_allowed",
+                413: "payload_too_large"}.get(exc.status_code, "http_error")
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method of the path, not only those of the first route that matched it
+            headers["Allow"] = ", ".join(allowed_methods(request.app.routes, request.url.path))
+        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code, headers=headers or None)
+
+
+def allowed_methods(routes: Any, path: str) -> list[str]:
+    """The methods of every route whose path matches (FastAPI keeps an included router whole)."""
+    methods: set[str] = set()
+    for route in routes:
+        if hasattr(route, "original_router"):
+            methods.update(allowed_methods(route.original_router.routes, path))
+        elif getattr(route, "methods", None) and route.path_regex.match(path):
+            methods.update(route.methods)
+    return sorted(methods)
 

@@ -11,6 +11,7 @@ from gateway.audit import PERSONAL_DATA, client_of
 from gateway.auth import CurrentStaff, PublicCaller
 from gateway.routes import Calls, IdempotencyHeader, Offset
 from shared.contracts import complaints as c
+from shared.contracts.base import CleanStr
 
 router = APIRouter(tags=["complaints"])
 Ref = Annotated[str, Path(pattern=r"^([0-9a-f]{32}|\d{9}-TS\d{8}-\d{4,6})$", description="id or receipt number")]
@@ -81,8 +82,8 @@ async def complaint_action(ref: Ref, caller: CurrentStaff, calls: Calls,
 @router.get("/public/complaints/{receipt_no}", tags=["public"], operation_id="public_complaint_progress",
             response_model=c.PublicComplaintProgress)
 async def public_complaint_progress(
-        receipt_no: Annotated[str, Path(max_length=40)], request: Request, public: PublicCaller, calls: Calls,
-        code: Annotated[str, Query(min_length=4, max_length=16,
+        receipt_no: Annotated[CleanStr, Path(max_length=40)], request: Request, public: PublicCaller, calls: Calls,
+        code: Annotated[CleanStr, Query(min_length=4, max_length=16,
                                    description="the phone's last 4 digits, or an anonymous complaint's look-up code")]
 ) -> dict:
     """Where a complaint stands, and the reply once given; nothing personal. Wrong guesses are limited

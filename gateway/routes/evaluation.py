@@ -19,7 +19,8 @@ router = APIRouter(tags=["evaluation"])
 Unit = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,32}$",
                                    description="staff id, station code, village or township code; none for the county")]
 Start = Annotated[date | None, Query(description="first day (default: 1 January of this year)")]
-End = Annotated[date | None, Query(description="last day (default: today, China time)")]
+End = Annotated[date | None, Query(
+    description="last day (default: today, China time): on or after start, at most 3700 days after it")]
 BasisQuery = Annotated[c.Basis, Query(description="cohort (default): of the applications received in the period, "
                                                   "how many are completed and on time; flow: what happened in the "
                                                   "period, whenever received (no completion rate)")]

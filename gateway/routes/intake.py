@@ -10,6 +10,7 @@ from gateway.audit import PERSONAL_DATA, client_of
 from gateway.auth import CurrentStaff, PublicCaller
 from gateway.routes import Calls, IdempotencyHeader, Offset
 from shared.contracts import intake as c
+from shared.contracts.base import CleanStr
 
 router = APIRouter()
 
@@ -51,7 +52,7 @@ async def list_applications(
         village_code: VillageFilter = None, filed_from: date | None = None, filed_to: date | None = None,
         overdue: bool | None = None, completed_late: bool | None = None, mine: bool = False,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
-        cursor: Annotated[str | None, Query(max_length=200)] = None) -> dict:
+        cursor: Annotated[CleanStr | None, Query(max_length=200)] = None) -> dict:
     """Applications of your township (county roles: all), newest first. Pass `next_cursor` back as
     `cursor` for the next page. Personal data is masked unless you handle the case. `overdue`: open past
     the promised deadline (counted from filing, accepted or not); `completed_late`: 办结 after it."""
@@ -70,7 +71,7 @@ async def get_application(ref: ApplicationRef, caller: CurrentStaff, calls: Call
 
 @router.get("/public/applications/{receipt_no}", tags=["public"], operation_id="public_progress",
             response_model=c.PublicProgress)
-async def public_progress(receipt_no: Annotated[str, Path(max_length=40)],
+async def public_progress(receipt_no: Annotated[CleanStr, Path(max_length=40)],
                           phone_last4: Annotated[str, Query(pattern=r"^\d{4}$", description="last 4 phone digits")],
                           request: Request, public: PublicCaller, calls: Calls) -> dict:
     """Progress of an application for anyone with its receipt number and the last four digits of the

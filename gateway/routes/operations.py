@@ -9,6 +9,7 @@ from cunban.registry import SERVICES
 from gateway.auth import CurrentStaff
 from gateway.routes import Calls
 from shared.contracts import Contract
+from shared.contracts.base import BigId
 from shared.contracts.operations import DeadLetterView, ReplayResult
 
 router = APIRouter(tags=["operations"])
@@ -17,7 +18,7 @@ ServiceName = Literal[tuple(SERVICES)]  # type: ignore[valid-type]  # the regist
 
 class Replay(Contract):
     service: ServiceName | None = None  # None: every service
-    ids: list[int] | None = None  # with a service: only these; None: every dead letter not yet replayed
+    ids: list[BigId] | None = None  # with a service: only these; None: every dead letter not yet replayed
 
 
 @router.get("/dead-letters", operation_id="list_dead_letters", response_model=list[DeadLetterView])

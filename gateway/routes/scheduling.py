@@ -26,7 +26,8 @@ from shared.contracts.scheduling import (
 
 router = APIRouter(tags=["market days"])
 Start = Annotated[date | None, Query(description="first day (default: today, China time)")]
-End = Annotated[date | None, Query(description="last day (default: 30 days after start; at most 800 days)")]
+End = Annotated[date | None, Query(
+    description="last day (default: 30 days after start): on or after start, at most 800 days after it")]
 
 
 def period(start: date | None, end: date | None) -> tuple[str, str]:

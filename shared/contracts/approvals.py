@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from shared.contracts.base import Contract, Offset
+from shared.contracts.base import CleanText, Contract, Offset
 
 VERSION = 1
 
@@ -72,8 +72,8 @@ class ApplicationClock(Contract):
 class CaseAction(Contract):
     action: Literal["accept", "refuse", "claim", "approve", "return", "request_supplement", "supplement_received",
                     "deny", "complete", "deliver", "extend"]
-    reason: Annotated[str, StringConstraints(max_length=2000, strip_whitespace=True)] | None = None
-    materials: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
+    reason: Annotated[str, StringConstraints(max_length=2000, strip_whitespace=True), CleanText] | None = None
+    materials: list[Annotated[str, StringConstraints(min_length=1, max_length=200), CleanText]] = Field(
         default_factory=list, max_length=50)  # what is missing, for request_supplement
     days: int = Field(default=0, ge=0, le=365)  # working days, for extend
 

@@ -9,12 +9,12 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from shared.contracts.base import Contract, Mobile, Offset
+from shared.contracts.base import CleanText, Contract, Mobile, Offset
 from shared.contracts.directory import RecordCode, Text, VillageCode
 
 ComplaintNo = Annotated[str, StringConstraints(pattern=r"^\d{9}-TS\d{8}-\d{4,6}$")]
 ExternalId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True), CleanText]
 
 
 class ComplaintKind(StrEnum):
@@ -92,11 +92,14 @@ class StageLimits(Contract):
 
 
 class Complainant(Contract):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=50, strip_whitespace=True)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=50, strip_whitespace=True), CleanText]
     phone: Mobile
 
 
 class ComplaintRegister(Contract):
+    """登记 of a complaint. Across fields: channel `market_day` names its `session_id` and channel `visit`
+    its `visit_id` (no other channel names either); kind `staff_conduct` names `accused_staff_id`."""
+
     kind: ComplaintKind
     network: Network
     category: Category
@@ -135,13 +138,18 @@ class PublicComplaint(Contract):
 
 
 class ComplaintAction(Contract):
+    """One action on a complaint. Across fields, each action needs its own: `assign` a `staff_id`;
+    `send_back` and `reopen` a `reason`; `note` and `reply` a `note`; `mediate` a `note`, `agreement` and
+    `parties`; `call_back` a `rating` and `resolved`; `extend` `days` and a `reason`; `finding` a `finding`
+    and a `reason`."""
+
     action: Literal["assign", "sign", "send_back", "note", "mediate", "reply", "call_back", "reopen", "extend",
                     "finding"]
     staff_id: int | None = Field(default=None, ge=1, le=2**31 - 1)  # assign: who handles it
     reason: Reason | None = None  # send_back, reopen, extend, finding
     note: Text | None = None  # note, mediate, reply
-    parties: list[Annotated[str, StringConstraints(min_length=1, max_length=50)]] = Field(default_factory=list,
-                                                                                         max_length=20)
+    parties: list[Annotated[str, StringConstraints(min_length=1, max_length=50), CleanText]] = Field(
+        default_factory=list, max_length=20)
     agreement: bool | None = None  # mediate: did the parties agree
     rating: int | None = Field(default=None, ge=1, le=5)  # call_back: 5 非常满意 … 1 非常不满意
     resolved: bool | None = None  # call_back: does the complainant say it is resolved
@@ -222,9 +230,10 @@ class ComplaintQuery(Contract):
 
 
 class PublicComplaintLookup(Contract):
-    receipt_no: Annotated[str, StringConstraints(max_length=40)]
-    secret: Annotated[str, StringConstraints(min_length=4, max_length=16)]  # phone's last 4, or the look-up code
-    client: Annotated[str, StringConstraints(max_length=64)]
+    receipt_no: Annotated[str, StringConstraints(max_length=40), CleanText]
+    # the phone's last 4, or the look-up code
+    secret: Annotated[str, StringConstraints(min_length=4, max_length=16), CleanText]
+    client: Annotated[str, StringConstraints(max_length=64), CleanText]
 
 
 class PublicComplaintProgress(Contract):

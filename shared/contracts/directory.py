@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from shared.contracts.base import Contract, Offset
+from shared.contracts.base import Changes, CleanText, Contract, Id, Offset
 from shared.contracts.caller import STATION_ROLES, Role
 
 VERSION = 1
@@ -19,11 +19,11 @@ TownshipCode = Annotated[str, StringConstraints(pattern=r"^\d{9}$")]  # 乡镇 a
 VillageCode = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]  # 行政村/社区 code
 CountyCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
 RecordCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True), CleanText]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True), CleanText]
 Phone = Annotated[str, StringConstraints(pattern=r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8}|12345)$")]
 Username = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.]{2,31}$")]
-Password = Annotated[str, StringConstraints(min_length=8, max_length=128)]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=128), CleanText]
 HourMinute = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 
 
@@ -45,7 +45,8 @@ class TownshipCreate(Contract):
     hotline: Phone | None = None  # 监督电话 of the township's service centre
 
 
-class TownshipUpdate(Contract):
+class TownshipUpdate(Changes):
+    CLEARABLE = frozenset({"hotline"})
     name: Name | None = None
     hotline: Phone | None = None
 
@@ -69,7 +70,7 @@ class VillageCreate(Contract):
     kind: VillageKind = VillageKind.VILLAGE
 
 
-class VillageUpdate(Contract):
+class VillageUpdate(Changes):
     name: Name | None = None
     kind: VillageKind | None = None
 
@@ -89,7 +90,8 @@ class StationCreate(Contract):
     phone: Phone | None = None
 
 
-class StationUpdate(Contract):
+class StationUpdate(Changes):
+    CLEARABLE = frozenset({"address", "phone"})
     name: Name | None = None
     address: Text | None = None
     phone: Phone | None = None
@@ -116,7 +118,8 @@ class StaffCreate(Contract):
     password: Password
 
 
-class StaffUpdate(Contract):
+class StaffUpdate(Changes):
+    CLEARABLE = frozenset({"station_code", "phone"})  # a station: where the role allows none
     full_name: Name | None = None
     role: Role | None = None
     station_code: RecordCode | None = None
@@ -137,8 +140,8 @@ class StaffPublic(Versioned):
 
 
 class Credentials(Contract):
-    username: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64), CleanText]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=128), CleanText]
 
 
 # ---- the service catalogue 服务事项 -------------------------------------------------------------
@@ -171,6 +174,8 @@ class ItemStatus(StrEnum):
 
 
 class CatalogueItemFields(Contract):
+    """What a service item publishes. Across fields: a fee above 0 needs its `fee_legal_basis`."""
+
     name: Name
     category: Category
     handling_level: HandlingLevel
@@ -190,11 +195,14 @@ class CatalogueItemFields(Contract):
 
 
 class CatalogueItemCreate(CatalogueItemFields):
+    """A service item 服务事项 of a township. Across fields: a fee above 0 needs its `fee_legal_basis`."""
+
     township_code: TownshipCode
     code: RecordCode
 
 
-class CatalogueItemUpdate(Contract):
+class CatalogueItemUpdate(Changes):
+    CLEARABLE = frozenset({"fee_legal_basis"})  # while the item is free
     name: Name | None = None
     category: Category | None = None
     handling_level: HandlingLevel | None = None
@@ -273,7 +281,10 @@ class MarketDayExceptions(Contract):
 
 
 class MarketDayRule(Contract):
-    """How a site's market days fall. Scheduling turns it into dates; the directory keeps it valid."""
+    """How a site's market days fall. Scheduling turns it into dates; the directory keeps it valid.
+    Across fields: a 逢… `pattern` goes with kind `lunar_days` (and `days`, if given, must match it); lunar days
+    are 1–30; kind `lunar_days`/`solar_days` needs `days` (or a pattern), `weekly` needs `weekdays`, `dates`
+    needs `dates`."""
 
     kind: Literal["lunar_days", "solar_days", "weekly", "dates"]
     pattern: Literal["逢一四七", "逢二五八", "逢三六九", "逢单", "逢双"] | None = None
@@ -304,6 +315,9 @@ class MarketDayRule(Contract):
 
 
 class MarketSiteCreate(Contract):
+    """A market site 集市 and its market-day rule. Across fields: `closes_at` is after `opens_at` (a change
+    of either keeps it so)."""
+
     code: RecordCode
     township_code: TownshipCode
     village_code: VillageCode | None = None
@@ -320,7 +334,7 @@ class MarketSiteCreate(Contract):
         return self
 
 
-class MarketSiteUpdate(Contract):
+class MarketSiteUpdate(Changes):
     name: Name | None = None
     location: Text | None = None
     rule: MarketDayRule | None = None
@@ -351,6 +365,9 @@ CalendarSource = Literal["official", "local"]
 
 
 class CalendarDayChange(Contract):
+    """An entry of the working-day calendar. Across fields: a `local` entry is a `local_day_off`; an
+    `official` one is a `holiday` or a `makeup_workday`."""
+
     kind: CalendarDayKind
     name: Name
     # "official" when an admin enters the State Council's notice for a year the library lacks
@@ -472,7 +489,7 @@ class StationKeyCreate(Contract):
     """A key for a machine at a station (its terminal or station software), acting for one of the
     station's staff members, who stays the first contact of what it files."""
 
-    staff_id: int
+    staff_id: Id
     label: Name
 
 
@@ -537,9 +554,9 @@ class AuditEntries(Contract):
 
 
 class AuditQuery(Contract):
-    staff_id: int | None = None
+    staff_id: Id | None = None
     township_code: Annotated[str | None, StringConstraints(pattern=r"^\d{9}$")] = None
-    action: Annotated[str | None, StringConstraints(max_length=100)] = None
+    action: Annotated[str, StringConstraints(max_length=100), CleanText] | None = None
     personal_data: bool | None = None
     failed: bool | None = None  # only refused or failed requests (status ≥ 400), or only successes
     since: datetime | None = None

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, model_validator
 
-from shared.contracts.base import Contract, Offset
+from shared.contracts.base import CleanText, Contract, Offset
 
 
 class Level(StrEnum):
@@ -177,7 +177,7 @@ class RatingCreate(Contract):
 
     receipt_no: ReceiptRef
     level: int = Field(ge=1, le=5, description="5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意")
-    comment: Annotated[str, StringConstraints(max_length=500, strip_whitespace=True)] | None = None
+    comment: Annotated[str, StringConstraints(max_length=500, strip_whitespace=True), CleanText] | None = None
     efficiency: SubScore | None = None
     attitude: SubScore | None = None
     clarity: SubScore | None = None  # of the guidance given
@@ -186,13 +186,14 @@ class RatingCreate(Contract):
 
 class PublicRating(Contract):
     receipt_no: ReceiptRef
-    code: Annotated[str, StringConstraints(min_length=4, max_length=16)]  # phone's last 4, or the look-up code
+    # the phone's last 4, or the look-up code
+    code: Annotated[str, StringConstraints(min_length=4, max_length=16), CleanText]
     level: int = Field(ge=1, le=5)
-    comment: Annotated[str, StringConstraints(max_length=500, strip_whitespace=True)] | None = None
+    comment: Annotated[str, StringConstraints(max_length=500, strip_whitespace=True), CleanText] | None = None
     efficiency: SubScore | None = None
     attitude: SubScore | None = None
     clarity: SubScore | None = None
-    client: Annotated[str, StringConstraints(max_length=64)] = "unknown"
+    client: Annotated[str, StringConstraints(max_length=64), CleanText] = "unknown"
 
 
 class RatingView(Contract):
@@ -211,7 +212,7 @@ class RatingView(Contract):
 
 
 class FollowUpNote(Contract):
-    note: Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]
+    note: Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True), CleanText]
 
 
 # ---- composite score, rankings, commendation and accountability ---------------------------------------

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from shared.contracts.approvals import Outcome
-from shared.contracts.base import Contract, Mobile, Offset
+from shared.contracts.base import CleanText, Contract, Id, Mobile, Offset
 from shared.contracts.directory import (
     Category,
     HandlingLevel,
@@ -24,7 +24,7 @@ from shared.pii import id_card_problem
 VERSION = 1
 
 ReceiptNo = Annotated[str, StringConstraints(pattern=r"^\d{9}-\d{8}-\d{4,6}$")]
-PersonName = Annotated[str, StringConstraints(min_length=1, max_length=50, strip_whitespace=True)]
+PersonName = Annotated[str, StringConstraints(min_length=1, max_length=50, strip_whitespace=True), CleanText]
 ExternalId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 class Channel(StrEnum):
     STATION = "station"  # at a village service station
@@ -48,7 +48,7 @@ class ApplicationStatus(StrEnum):
 class Applicant(Contract):
     name: PersonName
     phone: Mobile
-    id_card: str
+    id_card: Annotated[str, CleanText]
     village_code: VillageCode
     address: Text | None = None
 
@@ -63,6 +63,9 @@ class Applicant(Contract):
 
 
 class ApplicationFile(Contract):
+    """An application filed for a villager. Across fields: channel `market_day` names its `session_id` and
+    channel `visit` its `visit_id`; no other channel names either."""
+
     item_code: RecordCode
     applicant: Applicant
     channel: Channel
@@ -165,7 +168,7 @@ class ApplicationQuery(Contract):
     completed_late: bool | None = None  # completed after the promised deadline (or not)
     mine: bool = False  # only those I am accountable for
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
+    cursor: Annotated[str, StringConstraints(max_length=200), CleanText] | None = None
 
 
 class PublicStage(Contract):
@@ -190,15 +193,16 @@ class PublicProgress(Contract):
 
 
 class PublicLookup(Contract):
-    receipt_no: Annotated[str, StringConstraints(max_length=40)]
+    receipt_no: Annotated[str, StringConstraints(max_length=40), CleanText]
     phone_last4: Annotated[str, StringConstraints(pattern=r"^\d{4}$")]
-    client: Annotated[str, StringConstraints(max_length=64)]  # who is asking (the gateway's client address)
+    client: Annotated[str, StringConstraints(max_length=64), CleanText]  # who is asking (the gateway's client address)
 
 
 # ---- light records counted by evaluation ------------------------------------------------------------
 
 class ConsultationRecord(Contract):
-    """接待来访咨询: a visit or consultation at a station, a post or on a visit."""
+    """接待来访咨询: a visit or consultation at a station, a post or on a visit. Across fields: channel
+    `market_day` names its `session_id` and channel `visit` its `visit_id`; no other channel names either."""
 
     topic: Text
     channel: Channel
@@ -225,7 +229,7 @@ class ServiceActivityRecord(Contract):
     village_code: VillageCode | None = None
     held_on: date
     attendance: int = Field(ge=0, le=100000)
-    staff_ids: list[int] = Field(default_factory=list, max_length=50)
+    staff_ids: list[Id] = Field(default_factory=list, max_length=50)
 
 
 class PracticalDeedRecord(Contract):

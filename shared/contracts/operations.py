@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from shared.contracts.base import Contract
+from shared.contracts.base import BigId, Contract
 
 
 class DeadLetterView(Contract):
@@ -30,7 +30,7 @@ class DeadLetterQuery(Contract):
 
 
 class ReplayRequest(Contract):
-    ids: list[int] | None = Field(default=None, max_length=1000)  # None: every dead letter not yet replayed
+    ids: list[BigId] | None = Field(default=None, max_length=1000)  # None: every dead letter not yet replayed
 
 
 class ReplayResult(Contract):

@@ -8,8 +8,17 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from shared.contracts.base import Contract, Mobile
-from shared.contracts.directory import Category, HourMinute, MarketDayRule, Name, Text, TownshipCode, VillageCode
+from shared.contracts.base import Changes, CleanText, Contract, Id, Mobile
+from shared.contracts.directory import (
+    Category,
+    HourMinute,
+    MarketDayRule,
+    Name,
+    RecordCode,
+    Text,
+    TownshipCode,
+    VillageCode,
+)
 
 
 class DateRange(Contract):
@@ -39,6 +48,9 @@ class MarketDays(Contract):
 # ---- sessions 便民服务岗, rosters, attendance, appointments ---------------------------------------
 
 class SessionGenerate(Contract):
+    """The market-day sessions of a site for a period. Across fields: `end` is on or after `start`, at most
+    400 days after it."""
+
     site_code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")]
     start: date
     end: date
@@ -83,37 +95,39 @@ class SessionView(Contract):
 
 
 class SessionQuery(Contract):
-    site_code: str | None = None
+    site_code: RecordCode | None = None
     start: date
     end: date
     limit: int = Field(default=100, ge=1, le=500)
 
 
 class RosterAssign(Contract):
-    staff_id: int = Field(ge=1)
-    reason: Annotated[str, StringConstraints(max_length=500, strip_whitespace=True)] | None = None
+    staff_id: Id
+    reason: Annotated[str, StringConstraints(max_length=500, strip_whitespace=True), CleanText] | None = None
 
 
 class RosterSwap(Contract):
-    from_staff_id: int = Field(ge=1)
-    to_staff_id: int = Field(ge=1)
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
+    from_staff_id: Id
+    to_staff_id: Id
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True), CleanText]
 
 
 class RosterGenerate(Contract):
     start: date
     end: date
-    site_code: str | None = None  # None: every site of the township
-    cadre_ids: list[int] = Field(min_length=1, max_length=200)
+    site_code: RecordCode | None = None  # None: every site of the township
+    cadre_ids: list[Id] = Field(min_length=1, max_length=200)
     per_session: int = Field(default=2, ge=1, le=20)
     max_per_cadre: int = Field(default=31, ge=1, le=400)
 
 
 class LeaveCreate(Contract):
-    staff_id: int = Field(ge=1)
+    """A staff member's leave. Across fields: `last_day` is on or after `first_day`."""
+
+    staff_id: Id
     first_day: date
     last_day: date
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True), CleanText]
 
     @model_validator(mode="after")
     def _ordered(self) -> LeaveCreate:
@@ -138,9 +152,9 @@ class SlotView(Contract):
 
 
 class BookingCreate(Contract):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=50, strip_whitespace=True)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=50, strip_whitespace=True), CleanText]
     phone: Mobile
-    topic: Annotated[str, StringConstraints(max_length=500, strip_whitespace=True)] | None = None
+    topic: Annotated[str, StringConstraints(max_length=500, strip_whitespace=True), CleanText] | None = None
 
 
 class BookingView(Contract):
@@ -182,11 +196,11 @@ class VisitKind(StrEnum):
     JOINT = "joint"  # 联合: several departments together, each with its own cadres
 
 
-StaffIds = Annotated[list[Annotated[int, Field(ge=1, le=2**31 - 1)]], Field(max_length=30)]
+StaffIds = Annotated[list[Id], Field(max_length=30)]
 
 
 class DepartmentTeam(Contract):
-    department: Annotated[str, StringConstraints(min_length=1, max_length=50, strip_whitespace=True)]
+    department: Annotated[str, StringConstraints(min_length=1, max_length=50, strip_whitespace=True), CleanText]
     staff_ids: StaffIds = Field(min_length=1)
 
 
@@ -202,7 +216,10 @@ class _VisitHours(Contract):
 
 
 class VisitPlan(_VisitHours):
-    """One visit: appointment, topical or joint (periodic and fixed-point visits come from a series)."""
+    """One visit: appointment, topical or joint (periodic and fixed-point visits come from a series).
+    Across fields: it ends after it starts; a joint visit lists its cadres under at least two different
+    `departments` (each once, each cadre in one) and no `staff_ids`; other kinds list `staff_ids` (each once)
+    and no departments; a topical visit, and only a topical one, names its `campaign_id`."""
 
     kind: Literal["appointment", "topical", "joint"]
     title: Name
@@ -212,7 +229,7 @@ class VisitPlan(_VisitHours):
     purpose: Text | None = None
     staff_ids: StaffIds = Field(default_factory=list)  # appointment, topical
     departments: list[DepartmentTeam] = Field(default_factory=list, max_length=10)  # joint
-    campaign_id: int | None = Field(default=None, ge=1)  # topical
+    campaign_id: Id | None = None  # topical
 
     @model_validator(mode="after")
     def _kind_needs(self) -> VisitPlan:
@@ -242,7 +259,9 @@ class VisitPlan(_VisitHours):
 
 class VisitSeriesCreate(_VisitHours):
     """Periodic 定期 or fixed-point 定点 visits: the days come from a rule (weekly, days of the solar or
-    lunar month, or dates) within a span; one visit per day, regenerated without duplicates."""
+    lunar month, or dates) within a span; one visit per day, regenerated without duplicates. Across fields:
+    a visit ends after it starts; `last_day` is on or after `first_day`, at most 400 days after it; a
+    fixed-point series names its `place`; each cadre is listed once."""
 
     kind: Literal["periodic", "fixed_point"]
     title: Name
@@ -264,7 +283,7 @@ class VisitSeriesCreate(_VisitHours):
         return self
 
 
-class VisitSeriesChange(Contract):
+class VisitSeriesChange(Changes):
     """A new rule, span end or team for the future visits of a series; past visits stay as they were."""
 
     rule: MarketDayRule | None = None
@@ -273,7 +292,8 @@ class VisitSeriesChange(Contract):
 
 
 class CampaignCreate(Contract):
-    """专题: a themed campaign (e.g. 医保政策进村) over a period; its visits are topical visits."""
+    """专题: a themed campaign (e.g. 医保政策进村) over a period; its visits are topical visits. Across
+    fields: `last_day` is on or after `first_day`, at most 366 days after it."""
 
     township_code: TownshipCode
     theme: Name
@@ -357,8 +377,8 @@ class VisitQuery(Contract):
     end: date
     kind: VisitKind | None = None
     village_code: VillageCode | None = None
-    campaign_id: int | None = Field(default=None, ge=1)
-    staff_id: int | None = Field(default=None, ge=1)
+    campaign_id: Id | None = None
+    staff_id: Id | None = None
     limit: int = Field(default=100, ge=1, le=500)
 
 
