@@ -96,20 +96,21 @@ def keep_occasion(uow: UnitOfWork, model: Any, kind: str, payload: dict[str, Any
 
 def check_village(uow: UnitOfWork, model: Any, village_code: str, township: str, *,
                   field: str = "village_code") -> None:
-    village = uow.copy(model, village_code)
-    if village is None or village.township_code != township:
-        raise ValidationFailed("the village is not in this township",
-                               [{"field": field, "message": "not a village of your township"}],
-                               code="village_outside_township")
+    _check_in_township(uow, model, village_code, township, field=field, noun="village")
 
 
 def check_station(uow: UnitOfWork, model: Any, station_code: str, township: str, *,
                   field: str = "station_code") -> None:
-    station = uow.copy(model, station_code)
-    if station is None or station.township_code != township:
-        raise ValidationFailed("the station is not in this township",
-                               [{"field": field, "message": "not a station of your township"}],
-                               code="station_outside_township")
+    _check_in_township(uow, model, station_code, township, field=field, noun="station")
+
+
+def _check_in_township(uow: UnitOfWork, model: Any, code: str, township: str, *, field: str, noun: str) -> None:
+    """A place named by a record must be one of the township's; an unknown one answers the same (no leak)."""
+    place = uow.copy(model, code)
+    if place is None or place.township_code != township:
+        raise ValidationFailed(f"the {noun} is not in this township",
+                               [{"field": field, "message": f"not a {noun} of your township"}],
+                               code=f"{noun}_outside_township")
 
 
 def check_staff(uow: UnitOfWork, model: Any, staff_ids: list[int], township: str, *,

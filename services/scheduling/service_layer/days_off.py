@@ -19,7 +19,7 @@ from shared.clock import today_in_china
 from shared.contracts.caller import Caller
 from shared.contracts.scheduling import OccasionCalledOff, OccasionDayOffLifted, SessionView, VisitView
 from shared.db import UnitOfWork
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict
 
 
 @dataclass(frozen=True)
@@ -161,38 +161,27 @@ def _decide(uow: UnitOfWork, caller: Caller, kind: Occasions, row: Any, decision
     uow.commit()
 
 
-def _session(uow: UnitOfWork, caller: Caller, session_id: str) -> orm.Session:
-    return h._session(uow, caller, session_id)
-
-
-def _visit(uow: UnitOfWork, caller: Caller, visit_id: str) -> orm.Visit:
-    visit = uow.session.get(orm.Visit, visit_id)
-    if visit is None or not caller.sees_township(visit.township_code):
-        raise NotFound("visit not found", code="visit_not_found")
-    return visit
-
-
 def restore_session(uow: UnitOfWork, *, caller: Caller, session_id: str, now: datetime) -> SessionView:
-    session = _session(uow, caller, session_id)
+    session = h._session(uow, caller, session_id)
     _restore(uow, caller, SESSIONS, session, now)
     return h._one(uow, session)
 
 
 def restore_visit(uow: UnitOfWork, *, caller: Caller, visit_id: str, now: datetime) -> VisitView:
-    visit = _visit(uow, caller, visit_id)
+    visit = v._visit(uow, caller, visit_id)
     _restore(uow, caller, VISITS, visit, now)
     return v.visit_view(uow, visit)
 
 
 def decide_session_day_off(uow: UnitOfWork, *, caller: Caller, session_id: str, decision: str,
                            now: datetime) -> SessionView:
-    session = _session(uow, caller, session_id)
+    session = h._session(uow, caller, session_id)
     _decide(uow, caller, SESSIONS, session, Decision(decision), now)
     return h._one(uow, session)
 
 
 def decide_visit_day_off(uow: UnitOfWork, *, caller: Caller, visit_id: str, decision: str,
                          now: datetime) -> VisitView:
-    visit = _visit(uow, caller, visit_id)
+    visit = v._visit(uow, caller, visit_id)
     _decide(uow, caller, VISITS, visit, Decision(decision), now)
     return v.visit_view(uow, visit)
