@@ -164,3 +164,15 @@ def fresh_databases(servers: tuple[str, str, str]) -> Iterator[Callable[[str], s
         for name in created:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+def api_routes(routes: Any) -> Iterator[Any]:
+    """Every API route of the gateway, through the routers it includes (FastAPI keeps an included router
+    whole, so `app.routes` alone lists none of them)."""
+    from fastapi.routing import APIRoute
+
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif hasattr(route, "original_router"):
+            yield from api_routes(route.original_router.routes)

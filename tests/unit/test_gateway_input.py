@@ -8,6 +8,7 @@ import httpx
 
 from gateway.app import create_app
 from shared.settings import Settings
+from tests.support import api_routes
 
 LIMIT = 4096
 
@@ -79,16 +80,6 @@ def test_the_received_limit_holds_on_every_route_and_a_body_within_it_passes():
 
 # ---- 12 and 14: every number the gateway accepts is bounded, every text refuses control characters ----------
 
-def _api_routes(routes):
-    from fastapi.routing import APIRoute
-
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield route
-        elif hasattr(route, "original_router"):  # FastAPI keeps an included router whole
-            yield from _api_routes(route.original_router.routes)
-
-
 def _unchecked(tp, meta: list, where: str, seen: set, found: list[str]) -> None:
     """Every int with both bounds, every str with a pattern or the clean-text check, through models, lists,
     unions and mappings."""
@@ -132,7 +123,7 @@ def test_every_number_the_gateway_accepts_is_bounded_and_every_text_is_checked()
     carries a 0-byte PostgreSQL refuses (500)."""
     app = create_app(Settings(), NoServices())  # type: ignore[arg-type]
     found: list[str] = []
-    routes = list(_api_routes(app.routes))
+    routes = list(api_routes(app.routes))
     assert len(routes) > 100
     for route in routes:
         d = route.dependant
@@ -280,7 +271,7 @@ def _input_models(app):
             for field in tp.model_fields.values():
                 yield from walk(field.annotation)
 
-    for route in _api_routes(app.routes):
+    for route in api_routes(app.routes):
         for param in route.dependant.body_params + route.dependant.query_params:
             yield from walk(param.field_info.annotation)
 
