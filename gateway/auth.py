@@ -177,6 +177,9 @@ async def current_staff(request: Request,
                         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
                         api_key: Annotated[str | None, Depends(station_key)]) -> Caller:
     accounts: Accounts = request.app.state.accounts
+    if "authorization" in request.headers and "x-api-key" in request.headers:
+        raise Unauthenticated("send one credential: 'Authorization: Bearer <token>' or 'X-API-Key', not both",
+                              code="credentials_ambiguous")
     if credentials is not None and credentials.scheme.lower() == "bearer":
         caller = await accounts.staff(request, credentials.credentials)
     elif api_key:

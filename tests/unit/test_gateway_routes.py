@@ -278,3 +278,23 @@ def test_the_client_address_comes_from_x_forwarded_for_only_through_a_trusted_pr
     assert client("fd00::1", ["2001:db8::7"]) == "2001:db8::7"
     with pytest.raises(ValueError, match="CUNBAN_TRUSTED_PROXIES"):
         Settings(trusted_proxies="10.42.0.0/16, the-ingress")
+
+
+def test_a_request_sends_one_credential_a_token_or_a_station_key_never_both():
+    """Which of two credentials acts would be the gateway's guess (and a bad key beside a good token went
+    unnoticed): a request carrying both, an empty key included, is refused as ambiguous."""
+    from fastapi.testclient import TestClient
+
+    class Directory:
+        def call(self, service, method, **kwargs):
+            if method == "session_status":
+                return True
+            return STAFF.model_dump(mode="json")
+
+    client = TestClient(create_app(SETTINGS, ServiceCalls(client=Directory())))  # type: ignore[arg-type]
+    token = {"Authorization": f"Bearer {issue_token(STAFF, SETTINGS)[0]}"}
+    assert client.get("/auth/me", headers=token).status_code == 200
+    for key in ("", "cbk_3_" + "A" * 43, "junk"):
+        both = client.get("/auth/me", headers={**token, "X-API-Key": key})
+        assert both.status_code == 401, (key, both.text)
+        assert both.json()["error"]["code"] == "credentials_ambiguous"
