@@ -60,8 +60,13 @@ class OccasionColumns:
     day: Mapped[date] = mapped_column(Date, nullable=False)
 
 
-def working_calendar(uow: UnitOfWork, model: Any) -> WorkingCalendar:
-    rows = uow.session.execute(select(model.day, model.kind)).all()
+def working_calendar(uow: UnitOfWork, model: Any, *, after: date | None = None) -> WorkingCalendar:
+    """The calendar copy as the deadline rules take it; `after` a day, only the days that follow it (all a
+    limit counted from that day needs, and a few rows instead of years of them)."""
+    query = select(model.day, model.kind)
+    if after is not None:
+        query = query.where(model.day > after)
+    rows = uow.session.execute(query).all()
     return WorkingCalendar(days_off=frozenset(d for d, kind in rows if kind != "makeup_workday"),
                            makeup_workdays=frozenset(d for d, kind in rows if kind == "makeup_workday"))
 

@@ -593,13 +593,13 @@ def test_the_promised_deadline_is_on_the_receipt_from_the_moment_of_filing(intak
         return [a["id"] for a in intake(CADRE).list_applications(query={"overdue": True})["items"]]
 
     now[0] = datetime(2026, 10, 12, 15, 59, tzinfo=UTC)  # 23:59 on the last day: still in time
-    assert overdue() == []
+    assert overdue() == [waiting["id"]]
     now[0] = datetime(2026, 10, 12, 16, 0, tzinfo=UTC)  # the day after
-    assert overdue() == [filed["id"]]
+    assert overdue() == [filed["id"], waiting["id"]]
     assert intake(CADRE).get_application(ref=filed["id"])["overdue"] is True
     _clock(intake, filed, 1, "2026-10-14")  # approvals' first word replaces intake's own count
     assert intake(CADRE).get_application(ref=filed["id"])["promised_deadline"] == "2026-10-14"
-    assert overdue() == []
+    assert overdue() == [waiting["id"]]
     _clock(intake, filed, 2, "2026-10-16")  # and its later ones as before
     assert intake(CADRE).get_application(ref=filed["id"])["promised_deadline"] == "2026-10-16"
 
