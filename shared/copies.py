@@ -71,12 +71,18 @@ def working_calendar(uow: UnitOfWork, model: Any, *, after: date | None = None) 
                            makeup_workdays=frozenset(d for d, kind in rows if kind == "makeup_workday"))
 
 
-def keep_calendar_day(uow: UnitOfWork, model: Any, payload: dict[str, Any]) -> None:
-    """Apply the directory's `calendar_changed` event: a day marked, changed, or back to ordinary."""
+def keep_calendar_day(uow: UnitOfWork, model: Any, payload: dict[str, Any]) -> bool:
+    """Apply the directory's `calendar_changed` event: a day marked, changed, or back to ordinary. False
+    when the copy had the day so already (the directory announces its calendar again at every start)."""
     day = date.fromisoformat(payload["day"])
     kind = payload["kind"]
+    held = uow.session.execute(select(model.kind).where(model.county_code == payload["county_code"],
+                                                        model.day == day)).scalar_one_or_none()
+    if held == kind:
+        return False
     uow.put(model, (payload["county_code"], day),
             None if kind is None else {"county_code": payload["county_code"], "day": day, "kind": kind})
+    return True
 
 
 def keep_staff(uow: UnitOfWork, model: Any, payload: dict[str, Any]) -> None:
