@@ -66,8 +66,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     if not args.no_demo:
         load_demo(client)
     # the in-process broker loses what was in flight at a stop, and a read model may be newer than the data
-    # directory: the other services' copies of the staff and stations are filled again at every start
-    _announce_staff_and_stations(settings)
+    # directory: the other services' copies of the staff, stations and calendar are filled again at every start
+    _reannounce_directory(settings)
     try:
         embedded.serve_gateway_green(create_app(settings, ServiceCalls(client)), settings.http_host,
                                      settings.http_port)
@@ -206,31 +206,33 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _announce_staff_and_stations(settings: Any) -> dict[str, int]:
+def _reannounce_directory(settings: Any) -> dict[str, int]:
     from services.directory.adapters.orm import Base
-    from services.directory.service_layer.handlers import announce_staff_and_stations
+    from services.directory.service_layer.handlers import reannounce_directory
     from shared.clock import utcnow
     from shared.db import ServiceDatabase
 
     db = ServiceDatabase("directory", Base.metadata, settings.database_url("directory"))
     uow = db.unit_of_work()
     try:
-        return announce_staff_and_stations(uow, now=utcnow())
+        return reannounce_directory(uow, now=utcnow())
     finally:
         uow.close()
         db.dispose()
 
 
 def cmd_reannounce(args: argparse.Namespace) -> int:
-    """After an upgrade that adds a read model of the directory's staff or stations (intake's staff,
-    complaints' stations): the directory's outbox gets every one again, and its relay publishes them."""
+    """After an upgrade that adds a read model of the directory's staff, stations or calendar (intake's staff
+    and calendar, complaints' stations): the directory's outbox gets every one again, and its relay
+    publishes them."""
     from cunban import embedded
 
     settings = _settings(args)
     lock = _hold_data_dir(settings)
     embedded.migrate_all(settings, ["directory"])
-    counts = _announce_staff_and_stations(settings)
-    print(f"announced again: {counts['staff_changed']} staff, {counts['station_changed']} stations")
+    counts = _reannounce_directory(settings)
+    print(f"announced again: {counts['staff_changed']} staff, {counts['station_changed']} stations, "
+          f"{counts['calendar_changed']} calendar days")
     if lock is not None:
         lock.close()
     return 0
@@ -419,8 +421,8 @@ def main(argv: list[str] | None = None) -> int:
     _add_backends(rebuild)
     rebuild.set_defaults(func=cmd_rebuild_figures)
 
-    again = sub.add_parser("reannounce-directory",
-                           help="announce every staff member and station again (after an upgrade adding a copy)")
+    again = sub.add_parser("reannounce-directory", help="announce every staff member, station and calendar day "
+                                                        "again (after an upgrade adding a copy)")
     _add_backends(again)
     again.set_defaults(func=cmd_reannounce)
 

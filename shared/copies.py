@@ -60,18 +60,29 @@ class OccasionColumns:
     day: Mapped[date] = mapped_column(Date, nullable=False)
 
 
-def working_calendar(uow: UnitOfWork, model: Any) -> WorkingCalendar:
-    rows = uow.session.execute(select(model.day, model.kind)).all()
+def working_calendar(uow: UnitOfWork, model: Any, *, after: date | None = None) -> WorkingCalendar:
+    """The calendar copy as the deadline rules take it; `after` a day, only the days that follow it (all a
+    limit counted from that day needs, and a few rows instead of years of them)."""
+    query = select(model.day, model.kind)
+    if after is not None:
+        query = query.where(model.day > after)
+    rows = uow.session.execute(query).all()
     return WorkingCalendar(days_off=frozenset(d for d, kind in rows if kind != "makeup_workday"),
                            makeup_workdays=frozenset(d for d, kind in rows if kind == "makeup_workday"))
 
 
-def keep_calendar_day(uow: UnitOfWork, model: Any, payload: dict[str, Any]) -> None:
-    """Apply the directory's `calendar_changed` event: a day marked, changed, or back to ordinary."""
+def keep_calendar_day(uow: UnitOfWork, model: Any, payload: dict[str, Any]) -> bool:
+    """Apply the directory's `calendar_changed` event: a day marked, changed, or back to ordinary. False
+    when the copy had the day so already (the directory announces its calendar again at every start)."""
     day = date.fromisoformat(payload["day"])
     kind = payload["kind"]
+    held = uow.session.execute(select(model.kind).where(model.county_code == payload["county_code"],
+                                                        model.day == day)).scalar_one_or_none()
+    if held == kind:
+        return False
     uow.put(model, (payload["county_code"], day),
             None if kind is None else {"county_code": payload["county_code"], "day": day, "kind": kind})
+    return True
 
 
 def keep_staff(uow: UnitOfWork, model: Any, payload: dict[str, Any]) -> None:

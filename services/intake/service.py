@@ -13,7 +13,7 @@ from shared.contracts import intake as c
 from shared.contracts.approvals import ApplicationClock, ApplicationProgressed
 from shared.contracts.base import IdempotencyQuery, parse
 from shared.contracts.envelope import EventEnvelope
-from shared.copies import KeepsOccasions, KeepsStaff, KeepsVillages
+from shared.copies import KeepsCalendar, KeepsOccasions, KeepsStaff, KeepsVillages
 from shared.db import Database
 from shared.messaging import DeadLetters, OutboxRelay, on_event
 from shared.observability import Observed
@@ -28,9 +28,10 @@ RECORD_CONTRACTS: dict[c.RecordKind, type[c.Contract]] = {
 }
 
 
-class IntakeService(KeepsVillages, KeepsStaff, KeepsOccasions, DeadLetters):
+class IntakeService(KeepsVillages, KeepsStaff, KeepsCalendar, KeepsOccasions, DeadLetters):
     name = "intake"
     village_copy, staff_copy, occasion_copy = orm.VillageCopy, orm.StaffCopy, orm.OccasionCopy
+    calendar_copy = orm.CalendarDayCopy
 
     db = Database(Base.metadata)
     relay = OutboxRelay()

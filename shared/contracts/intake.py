@@ -136,7 +136,7 @@ class ApplicationFacts(Contract):
 class ApplicationView(ApplicationFacts):
     status: ApplicationStatus
     outcome: Outcome | None
-    promised_deadline: date | None  # from the filing (None only while paused, or until approvals has counted it)
+    promised_deadline: date | None  # on the receipt from the filing (None while a 补正 pauses it, or once refused)
     completed_at: datetime | None
     overdue: bool
     paused: bool = False  # a 补正 holds the clock …

@@ -119,11 +119,15 @@ def test_dashboards_get_open_warned_and_overdue_gauges(client):
 
 
 def test_the_deadline_shows_from_filing_and_a_pause_says_what_it_waits_for(client):
-    """Before anyone accepts it, staff and the villager see the promised deadline approvals counts from
-    the filing; a 补正 shows as a paused clock naming the materials, and their arrival as the new deadline."""
+    """The receipt carries the promised deadline, counted from the filing as approvals counts it; before
+    anyone accepts it staff and the villager see it; a 补正 shows as a paused clock naming the materials,
+    and their arrival as the new deadline."""
     agent, committee = login(client, "qs_agent1"), login(client, "qs_committee1")
-    filed = client.post("/applications", json={**FILING, "station_code": f"ST{QS}010"}, headers=agent).json()
+    response = client.post("/applications", json={**FILING, "station_code": f"ST{QS}010"}, headers=agent)
+    assert response.status_code == 201, response.text
+    filed = response.json()
     receipt = filed["receipt_no"]
+    assert filed["promised_deadline"] is not None and filed["overdue"] is False  # on the receipt itself
 
     def staff_view():
         return client.get(f"/applications/{receipt}", headers=agent).json()
@@ -131,8 +135,10 @@ def test_the_deadline_shows_from_filing_and_a_pause_says_what_it_waits_for(clien
     def public_view():
         return client.get(f"/public/applications/{receipt}", params={"phone_last4": "5678"}).json()
 
-    seen = wait_until(lambda: (v := staff_view())["promised_deadline"] and v, 20, "intake to hear of the deadline")
-    case = client.get(f"/applications/{receipt}/approval", headers=committee).json()
+    seen = staff_view()
+    case = wait_until(lambda: (r := client.get(f"/applications/{receipt}/approval", headers=committee)
+                               ).status_code == 200 and r.json(), 20, "approvals to open the case")
+    assert filed["promised_deadline"] == case["overall_due"]  # the same rule, the same calendar
     assert seen["status"] == "received" and seen["promised_deadline"] == case["overall_due"]
     assert seen["overdue"] is False and seen["paused"] is False
     assert public_view()["promised_deadline"] == case["overall_due"]

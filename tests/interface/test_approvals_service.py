@@ -203,6 +203,23 @@ def test_a_calendar_change_moves_open_deadlines_at_the_next_sweep(approvals, app
     assert approvals(COMMITTEE).get_case(ref=app)["overall_due"] == "2026-12-04"
 
 
+def test_a_calendar_day_announced_again_as_it_is_moves_nothing(approvals, approvals_db):
+    """The directory announces its calendar again at every `cunban up`: a day that is already so is not a
+    change, so it does not set every open case to be re-derived."""
+    def changes() -> int:
+        with approvals_db.sessions() as session:
+            return session.get(orm.CalendarState, 1).changed
+
+    before = changes()
+    for day, kind in SPRING_FESTIVAL:
+        approvals.deliver("directory", "calendar_changed", {"county_code": "431099", "day": day.isoformat(),
+                                                            "kind": kind, "name": "春节", "source": "official"})
+    assert changes() == before
+    approvals.deliver("directory", "calendar_changed", {"county_code": "431099", "day": "2026-12-01",
+                                                        "kind": "local_day_off", "name": "县庆", "source": "local"})
+    assert changes() == before + 1
+
+
 def test_counts_and_gauges_per_township(approvals, approvals_db):
     file(approvals, app_id="c" * 32)
     late = file(approvals, app_id="d" * 32)

@@ -276,28 +276,35 @@ def test_a_shorter_promised_limit_must_still_fit_the_workflow(directory):
     assert err.value.code == "workflow_invalid"
 
 
-def test_staff_and_stations_are_announced_again_as_they_are(directory, directory_db):
-    """For a read model added after they were announced (intake's staff, complaints' stations): the same
-    snapshots at the same versions, which the copies that have them already ignore."""
-    from services.directory.service_layer.handlers import announce_staff_and_stations
+def test_staff_stations_and_calendar_days_are_announced_again_as_they_are(directory, directory_db):
+    """For a read model added after they were announced (intake's staff and calendar, complaints' stations):
+    the same snapshots at the same versions, and every marked day of the calendar as it is, which the
+    copies that have them already keep unchanged."""
+    from services.directory.service_layer.handlers import reannounce_directory
     from shared.clock import utcnow
 
     _tree(directory)
     directory(ADMIN).create_staff(staff={"username": "qs_cadre9", "full_name": "干部", "role": "township_cadre",
                                          "township_code": QS, "password": "a-long-password"})
+    directory(ADMIN).set_calendar_day(day={"day": "2026-12-01", "kind": "local_day_off", "name": "县庆"})
     before = outbox_types(directory_db)
     uow = directory_db.unit_of_work()
     try:
-        counts = announce_staff_and_stations(uow, now=utcnow())
+        counts = reannounce_directory(uow, now=utcnow())
     finally:
         uow.close()
     with directory_db.sessions() as session:
         staff = session.query(orm.Staff).count()
         stations = session.query(orm.Station).count()
-        assert counts == {"staff_changed": staff, "station_changed": stations} and stations == 1
+        days = session.query(orm.CalendarEntry).count()
+        assert counts == {"staff_changed": staff, "station_changed": stations, "calendar_changed": days}
+        assert stations == 1 and days > 700
     outbox = directory_db.metadata.tables["outbox"]
     with directory_db.sessions() as session:
         again = [r.body for r in session.execute(select(outbox.c.body).order_by(outbox.c.id)).all()][len(before):]
-    assert [e["type"] for e in again] == ["staff_changed"] * staff + ["station_changed"]
+    assert [e["type"] for e in again] == ["staff_changed"] * staff + ["station_changed"] + ["calendar_changed"] * days
     station = next(e["payload"] for e in again if e["type"] == "station_changed")
     assert station["code"] == f"ST{QS}001" and station["township_code"] == QS and station["version"] == 1
+    marked = {e["payload"]["day"]: e["payload"] for e in again if e["type"] == "calendar_changed"}
+    assert (marked["2026-12-01"]["kind"], marked["2026-12-01"]["name"]) == ("local_day_off", "县庆")
+    assert marked["2026-10-01"]["kind"] == "holiday" and marked["2026-10-01"]["county_code"] == "431099"

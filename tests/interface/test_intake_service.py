@@ -555,3 +555,51 @@ def test_an_application_completed_after_its_deadline_is_marked_and_listed(intake
     assert [(a["id"], a["completed_late"], a["days_late"]) for a in listed] == [(late["id"], True, 2)]
     others = {a["id"] for a in intake(CADRE).list_applications(query={"completed_late": False})["items"]}
     assert others == {on_time["id"], still_open["id"]}
+
+
+def _calendar_day(intake, day: str, kind: str | None, name: str | None = None) -> None:
+    intake().on_calendar_changed(intake.event("directory", "calendar_changed", {
+        "county_code": "431099", "day": day, "kind": kind, "name": name,
+        "source": None if kind is None else "official"}))
+
+
+def test_the_promised_deadline_is_on_the_receipt_from_the_moment_of_filing(intake, monkeypatch):
+    """The clock starts at filing, so the receipt carries the deadline: counted in working days from the
+    filing day with the directory's calendar (approvals' rule), until approvals' clock speaks for it.
+    Filed on Wednesday 30 September with a 3-day limit: 1–2 and 5–8 October off, Saturday 10 October
+    worked (调休): Friday 9th, Saturday 10th, Monday 12th — not Monday 5th, as weekends alone would say."""
+    import services.intake.service as intake_service
+
+    for day in ("2026-10-01", "2026-10-02", "2026-10-05", "2026-10-06", "2026-10-07", "2026-10-08"):
+        _calendar_day(intake, day, "holiday", "国庆节")
+    _calendar_day(intake, "2026-10-10", "makeup_workday", "国庆节调休")
+    _calendar_day(intake, "2026-09-29", "local_day_off", "县庆")
+    _calendar_day(intake, "2026-09-29", None)  # cleared again: an ordinary day
+    intake().on_catalogue_item_changed(intake.event("directory", "catalogue_item_changed", {
+        "township_code": QS, "code": "SP-003", "name": "事项SP-003", "category": "agency", "kind": "promised",
+        "handling_level": "township", "promised_days": 3, "required_materials": ["身份证"], "status": "active",
+        "version": 1}))
+    now = [datetime(2026, 9, 30, 2, 0, tzinfo=UTC)]  # 10:00 in China
+    monkeypatch.setattr(intake_service, "utcnow", lambda: now[0])
+
+    filed = intake().file_application(application={**PROMISED, "item_code": "SP-003", "materials_provided": ["身份证"]})
+    assert (filed["promised_deadline"], filed["overdue"]) == ("2026-10-12", False)
+    assert intake(CADRE).get_application(ref=filed["receipt_no"])["promised_deadline"] == "2026-10-12"
+    assert _public(intake, filed)["promised_deadline"] == "2026-10-12"
+    waiting = intake().file_application(application={**IMMEDIATE, "complete_now": False, "result_note": None})
+    assert waiting["promised_deadline"] == "2026-09-30"  # an immediate item left open: its limit 0 ends today
+
+    def overdue() -> list[str]:
+        return [a["id"] for a in intake(CADRE).list_applications(query={"overdue": True})["items"]]
+
+    now[0] = datetime(2026, 10, 12, 15, 59, tzinfo=UTC)  # 23:59 on the last day: still in time
+    assert overdue() == [waiting["id"]]
+    now[0] = datetime(2026, 10, 12, 16, 0, tzinfo=UTC)  # the day after
+    assert overdue() == [filed["id"], waiting["id"]]
+    assert intake(CADRE).get_application(ref=filed["id"])["overdue"] is True
+    _clock(intake, filed, 1, "2026-10-14")  # approvals' first word replaces intake's own count
+    assert intake(CADRE).get_application(ref=filed["id"])["promised_deadline"] == "2026-10-14"
+    assert overdue() == [waiting["id"]]
+    _clock(intake, filed, 2, "2026-10-16")  # and its later ones as before
+    assert intake(CADRE).get_application(ref=filed["id"])["promised_deadline"] == "2026-10-16"
+

@@ -117,10 +117,10 @@ def test_a_second_process_is_refused_the_data_dir_while_one_holds_it(tmp_path):
     assert (tmp_path / "directory.db").exists()
 
 
-def test_the_directory_announces_its_staff_and_stations_again_on_demand(tmp_path):
+def test_the_directory_announces_its_staff_stations_and_calendar_again_on_demand(tmp_path):
     done = _cli("reannounce-directory", env={"CUNBAN_DATA_DIR": str(tmp_path)})
     assert done.returncode == 0, done.stderr
-    assert "announced again: 0 staff, 0 stations" in done.stdout
+    assert "announced again: 0 staff, 0 stations, 0 calendar days" in done.stdout
 
 
 def test_a_gateway_signing_with_the_published_secret_listens_on_this_machine_only():

@@ -1,17 +1,19 @@
 """Intake rules: receipt numbers, status from stages (order of arrival does not matter), overdue,
-materials, who files and who sees personal data."""
+materials, who files and who sees personal data, the deadline on the receipt."""
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from services.approvals.domain.case import Case
 from services.intake.domain import model
 from shared.contracts.base import parse
 from shared.contracts.caller import Caller, Role
-from shared.contracts.directory import ItemKind
+from shared.contracts.directory import HandlingLevel, ItemKind, default_workflow
 from shared.contracts.intake import ApplicationFile, ApplicationStatus
 from shared.errors import Forbidden, ValidationFailed
+from tests.unit.test_working_days import SPRING_2026
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -93,3 +95,14 @@ def test_channel_and_its_context_go_together(extra):
     with pytest.raises(ValidationFailed):
         parse(ApplicationFile, {"item_code": "DB-001", "applicant": APPLICANT, **extra})
     parse(ApplicationFile, {"item_code": "DB-001", "applicant": APPLICANT, "channel": "market_day", "session_id": "S1"})
+
+
+@given(filed_on=st.dates(min_value=date(2026, 1, 1), max_value=date(2026, 3, 31)),
+       promised_days=st.integers(min_value=0, max_value=60))
+def test_the_deadline_on_the_receipt_is_the_one_approvals_counts_when_it_opens_the_case(filed_on, promised_days):
+    """Intake's count at filing and approvals' opening count agree (same day, same limit, same calendar):
+    approvals' first announcement replaces intake's value with the same date, across the Spring Festival."""
+    opened = Case(application_id="a" * 32, receipt_no=f"431099101-{filed_on:%Y%m%d}-0001", township_code="431099101",
+                  station_code=None, accountable_staff_id=6, promised_days=promised_days, received_on=filed_on,
+                  workflow=default_workflow(HandlingLevel.TOWNSHIP, promised_days))
+    assert model.promised_deadline(SPRING_2026, filed_on, promised_days) == opened.promised_deadline(SPRING_2026)

@@ -409,7 +409,10 @@ def _rederive_if_calendar_changed(uow: UnitOfWork, now: datetime) -> None:
 
 
 def note_calendar_change(uow: UnitOfWork, *, payload: dict) -> None:
-    keep_calendar_day(uow, orm.CalendarDayCopy, payload)
+    """A day that changed sets every open case to be re-derived at the next sweep; a day announced again as
+    it is (`cunban up` announces the calendar at every start) does not."""
+    if not keep_calendar_day(uow, orm.CalendarDayCopy, payload):
+        return
     state = uow.session.get(orm.CalendarState, 1)
     if state is None:
         uow.session.add(orm.CalendarState(id=1, changed=1, applied=0))

@@ -316,10 +316,11 @@ def list_staff(uow: UnitOfWork, *, caller: Caller, township_code: str | None,
     return [staff_public(r) for r in uow.session.execute(_page(query, page)).scalars()]
 
 
-def announce_staff_and_stations(uow: UnitOfWork, *, now: datetime) -> dict[str, int]:
-    """Announce every staff member and station again as they are, at their versions: fills a read model
-    added after they were announced (intake's staff, complaints' stations) or one that lost events (the
-    embedded broker's, at a stop); a copy that has a version already ignores it. Returns how many."""
+def reannounce_directory(uow: UnitOfWork, *, now: datetime) -> dict[str, int]:
+    """Announce every staff member and station again as they are, at their versions, and every marked day
+    of the calendar: fills a read model added after they were announced (intake's staff and calendar,
+    complaints' stations) or one that lost events (the embedded broker's, at a stop); a copy that has a
+    version already ignores it, and a day announced as it is changes nothing. Returns how many."""
     counts = {}
     for model, public, event_type in ((orm.Staff, staff_public, "staff_changed"),
                                       (orm.Station, station_public, "station_changed")):
@@ -327,6 +328,11 @@ def announce_staff_and_stations(uow: UnitOfWork, *, now: datetime) -> dict[str, 
         for row in rows:
             _publish(uow, event_type, public(row), row.township_code, now)
         counts[event_type] = len(rows)
+    days = list(uow.session.execute(select(orm.CalendarEntry).order_by(orm.CalendarEntry.county_code,
+                                                                       orm.CalendarEntry.day)).scalars())
+    for day in days:
+        _calendar_event(uow, day.county_code, day.day, day, now)
+    counts["calendar_changed"] = len(days)
     uow.commit()
     return counts
 

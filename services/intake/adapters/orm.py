@@ -1,5 +1,6 @@
 """Intake tables: applications (personal data encrypted), their stages and handlers, receipt counters,
-idempotency keys, look-up failures, light records, and the directory read model."""
+idempotency keys, look-up failures, light records, and the directory read model (with its working-day
+calendar, which the promised deadline on the receipt is counted with)."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -7,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.copies import OccasionColumns, StaffColumns, VillageColumns
+from shared.copies import CalendarDayColumns, OccasionColumns, StaffColumns, VillageColumns
 from shared.idempotency import IdempotencyKeyColumns
 from shared.messaging_tables import UtcDateTime, add_messaging_tables
 from shared.receipts import FailedAttemptColumns, ReceiptCounterColumns
@@ -147,6 +148,12 @@ class StationCopy(Base):
     village_code: Mapped[str] = mapped_column(String(12), nullable=False)
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class CalendarDayCopy(CalendarDayColumns, Base):
+    """The directory's working-day calendar: the promised deadline is on the receipt from filing."""
+
+    __tablename__ = "rm_calendar_days"
 
 
 class OccasionCopy(OccasionColumns, Base):

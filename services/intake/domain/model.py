@@ -12,6 +12,7 @@ from shared.contracts.caller import Caller
 from shared.contracts.directory import ItemKind
 from shared.contracts.intake import ApplicationStatus
 from shared.errors import Forbidden, ValidationFailed
+from shared.working_days import WorkingCalendar, deadline
 
 RECEIPT_PATTERN = re.compile(r"^(\d{9})-(\d{8})-(\d{4,6})$")
 FINAL_STATUSES = frozenset({ApplicationStatus.REFUSED, ApplicationStatus.COMPLETED, ApplicationStatus.DELIVERED})
@@ -54,6 +55,13 @@ def current_status(stages: Iterable[tuple[str, datetime]]) -> ApplicationStatus:
 
 def is_overdue(status: ApplicationStatus, promised_deadline: date | None, today: date) -> bool:
     return promised_deadline is not None and status not in FINAL_STATUSES and today > promised_deadline
+
+
+def promised_deadline(calendar: WorkingCalendar, filed_on: date, promised_days: int) -> date | None:
+    """承诺时限: the deadline on the receipt, the item's limit in working days counted from the day of filing —
+    the clock starts then, accepted or not, as approvals counts it when it opens the case; approvals' clock
+    speaks for it from its first announcement on (a 延期, a 补正, a calendar change)."""
+    return deadline(calendar, filed_on, promised_days)
 
 
 def missing_materials(required: Sequence[str], provided: Sequence[str]) -> list[str]:
