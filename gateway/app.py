@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway import pages
 from gateway.audit import audit_entry, client_of
 from gateway.auth import Accounts
 from gateway.errors import (
@@ -23,6 +24,7 @@ from gateway.errors import (
     install_error_handlers,
 )
 from gateway.limits import RateLimiter
+from gateway.pages import PAGE_CSP
 from gateway.params import written_as_declared
 from gateway.revocations import AccessListener
 from gateway.routes import (
@@ -44,8 +46,8 @@ from shared.settings import Settings
 
 log = logging.getLogger("cunban.gateway")
 _CORRELATION = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-# On every response: no sniffing, no framing, no referrer, HTTPS remembered, nothing to load (the API
-# serves JSON; the interactive docs under /docs and /redoc load Swagger UI, so they keep their own policy).
+# On every response: no sniffing, no framing, no referrer, HTTPS remembered; the API's JSON may load
+# nothing, a page (gateway/pages) only what this host serves.
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
                     "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
                     "Cross-Origin-Resource-Policy": "same-origin"}
@@ -59,7 +61,7 @@ Sign in with `POST /auth/login`, then send `Authorization: Bearer <token>`. Erro
 
 
 def create_app(settings: Settings, calls: ServiceCalls) -> FastAPI:
-    app = FastAPI(title="cunban", version="0.1.0", description=DESCRIPTION,
+    app = FastAPI(title="cunban", version="0.1.0", description=DESCRIPTION, docs_url=None, redoc_url=None,
                   dependencies=[Depends(written_as_declared)])  # ints and dates written as the schema says
     app.state.settings = settings
     app.state.calls = calls
@@ -74,6 +76,7 @@ def create_app(settings: Settings, calls: ServiceCalls) -> FastAPI:
         app.router.add_event_handler("shutdown", listener.stop)
     per_client = RateLimiter(settings.client_requests_per_minute)
     install_error_handlers(app)
+    app.add_middleware(pages.Compressed)
     app.add_middleware(Observe, settings=settings, calls=calls, per_client=per_client)
 
     @app.get("/metrics", include_in_schema=False)
@@ -82,6 +85,7 @@ def create_app(settings: Settings, calls: ServiceCalls) -> FastAPI:
 
     for area in (health, auth, directory, intake, approvals, scheduling, visits, complaints, evaluation, operations):
         app.include_router(area.router, responses=ERROR_RESPONSES)
+    pages.install(app)
     return app
 
 
@@ -126,8 +130,7 @@ class Observe:
                 headers = MutableHeaders(scope=message)
                 headers["X-Correlation-ID"] = correlation_id.get() or ""
                 headers.update(SECURITY_HEADERS)
-                if not request.url.path.startswith(("/docs", "/redoc")):
-                    headers["Content-Security-Policy"] = API_CSP
+                headers["Content-Security-Policy"] = PAGE_CSP if pages.is_page(request.url.path) else API_CSP
                 if "authorization" in request.headers:  # personal data is never kept by a cache on the way
                     headers["Cache-Control"] = "no-store"
             await send(message)

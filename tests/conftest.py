@@ -1,16 +1,24 @@
 """Test set-up shared by every layer. nameko's containers need eventlet's monkey patching before
-anything else is imported (FACTS.md: without it container tests hang)."""
-import eventlet
+anything else is imported (FACTS.md: without it container tests hang). The browser journeys cannot run
+patched (Playwright's driver never exits under eventlet), so they run in a pytest of their own, started by
+tests/e2e/test_pages_in_a_browser.py with CUNBAN_TEST_BROWSER=1: unpatched, and only tests/browser."""
+import os
 
-eventlet.monkey_patch()
+BROWSER_RUN = os.environ.get("CUNBAN_TEST_BROWSER") == "1"
+if not BROWSER_RUN:
+    import eventlet
 
-import os  # noqa: E402
+    eventlet.monkey_patch()
+
 from collections.abc import Callable, Iterator  # noqa: E402
 
 import hypothesis  # noqa: E402,F401 - imported now: its plugin imports it at the summary otherwise, and after
 import pytest  # noqa: E402          # eventlet green threads have run, CPython 3.11 fails to compile it there
 
 from tests.support import fresh_databases, fresh_vhost  # noqa: E402
+
+# the journeys are collected only by their own unpatched run
+collect_ignore_glob = [] if BROWSER_RUN else ["browser/*"]
 
 
 def _server_settings() -> tuple[str, str, str] | None:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start RabbitMQ and PostgreSQL from the OS's packages (Debian) where no Docker engine runs, as in CI, and
-# install Prometheus' binaries (promtool, prometheus) for the operations tests.
+# install Prometheus' binaries (promtool, prometheus) for the operations tests and a browser (chromium, a
+# CJK font, poppler's PDF tools) for the page journeys.
 # Idempotent: installs what is missing, starts what is not running, creates the cunban role.
 # Usage: deploy/scripts/local-servers.sh [start|stop]
 set -euo pipefail
@@ -12,7 +13,7 @@ SUDO=""
 
 apt_updated=0
 need() {  # need PACKAGE COMMAND: install PACKAGE unless COMMAND exists
-  if ! command -v "$2" >/dev/null 2>&1 && [ ! -x "$2" ]; then
+  if ! command -v "$2" >/dev/null 2>&1 && [ ! -e "$2" ]; then
     if [ $apt_updated -eq 0 ]; then $SUDO apt-get update -qq; apt_updated=1; fi
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$1" >/dev/null
   fi
@@ -62,8 +63,12 @@ GRANT pg_signal_backend TO $PG_USER;
 SQL
 }
 
-tools() {  # Prometheus' own binaries: promtool checks the alert rules, prometheus scrapes in the ops tests
+tools() {  # Prometheus' own binaries: promtool checks the alert rules, prometheus scrapes in the ops tests;
+  # a browser, a Chinese font and PDF tools for the page journeys (tests/browser)
   need prometheus /usr/bin/promtool
+  need chromium /usr/bin/chromium
+  need fonts-wqy-microhei /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+  need poppler-utils /usr/bin/pdftoppm
 }
 
 case "${1:-start}" in

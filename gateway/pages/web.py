@@ -1,0 +1,144 @@
+"""How a page is made: Jinja2 templates with the pages' filters, the form's CSRF token, and errors shown as
+a page in Chinese instead of the API's JSON.
+
+Every page route is declared with `PAGE` (`@router.get(..., **PAGE)`): it is left out of the OpenAPI
+document, and a typed error it does not handle itself becomes the error page (a signed-out console visitor
+goes to the sign-in page instead). Pages call the services with `calls.call(...)`, as the API does, so the
+access matrix decides what a page may do."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable, Coroutine
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
+
+from gateway.pages import words
+from shared.clock import CHINA
+from shared.errors import CunbanError, Forbidden
+
+HERE = Path(__file__).parent
+CSRF_COOKIE = "cunban_csrf"
+CSRF_FIELD = "csrf_token"
+SIGN_IN = "/console/login"
+
+
+def china_time(value: datetime | str | None, pattern: str = "%Y年%m月%d日 %H:%M") -> str:
+    """A moment in China's time (Asia/Shanghai), whatever zone it was written in."""
+    if value in (None, ""):
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.astimezone(CHINA).strftime(pattern) if moment.tzinfo else moment.strftime(pattern)
+
+
+def china_date(value: date | str | None) -> str:
+    if value in (None, ""):
+        return ""
+    day = date.fromisoformat(value[:10]) if isinstance(value, str) else value
+    if isinstance(day, datetime):
+        day = day.astimezone(CHINA).date() if day.tzinfo else day.date()
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _word(table: dict[str, str]) -> Callable[[Any], str]:
+    return lambda code: table.get(str(getattr(code, "value", code)), str(code or ""))
+
+
+templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.filters.update(
+    china_time=china_time, china_date=china_date, status=_word(words.APPLICATION_STATUS),
+    outcome=_word(words.OUTCOME), channel=_word(words.CHANNEL), role=_word(words.ROLE),
+    complaint_kind=_word(words.COMPLAINT_KIND))
+
+
+# ---- CSRF: a random cookie per browser, and in every form a token only this site can derive from it ------
+
+def _csrf_cookie(request: Request) -> str:
+    value = getattr(request.state, "csrf_cookie", None) or request.cookies.get(CSRF_COOKIE, "")
+    if len(value) != 32:
+        value = secrets.token_hex(16)
+        request.state.new_csrf_cookie = value
+    request.state.csrf_cookie = value
+    return value
+
+
+def csrf_token(request: Request) -> str:
+    key = request.app.state.settings.secret_key.encode()
+    return hmac.new(key, f"csrf:{_csrf_cookie(request)}".encode(), hashlib.sha256).hexdigest()
+
+
+class FormExpired(Forbidden):
+    code = "form_expired"
+
+
+async def read_form(request: Request) -> FormData:
+    """The submitted form, after its CSRF token matched this browser's cookie (403 `form_expired` if not)."""
+    form = await request.form()
+    sent = form.get(CSRF_FIELD)
+    if not request.cookies.get(CSRF_COOKIE) or not isinstance(sent, str) \
+            or not hmac.compare_digest(sent, csrf_token(request)):
+        raise FormExpired("the form's token does not match this browser: open the page again")
+    return form
+
+
+# ---- rendering ---------------------------------------------------------------------------------------------
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
+    """A page from its template, with what every page needs: the CSRF token for its forms and who is signed
+    in. A page for a signed-in person is never kept by a cache on the way."""
+    staff = getattr(request.state, "caller", None)
+    response = templates.TemplateResponse(request, template, status_code=status_code,
+                                          context={"csrf_token": csrf_token(request), "staff": staff, **context})
+    if (new := getattr(request.state, "new_csrf_cookie", None)) is not None:
+        response.set_cookie(CSRF_COOKIE, new, httponly=True, samesite="strict", secure=is_https(request), path="/")
+    if staff is not None:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def is_https(request: Request) -> bool:
+    """Served over TLS: directly, or behind the county's ingress that says so (a trusted proxy)."""
+    if request.url.scheme == "https":
+        return True
+    trusted = bool(getattr(request.app.state, "trusted_proxies", ()))
+    return trusted and request.headers.get("x-forwarded-proto", "") == "https"
+
+
+def see_other(url: str) -> RedirectResponse:
+    """After a form is handled: go to the page that shows its result (a reload does not post again)."""
+    return RedirectResponse(url, status_code=303)
+
+
+class PageRoute(APIRoute):
+    """A page: typed errors it leaves unhandled become the error page in Chinese (or, signed out in the
+    console, the sign-in page), and invalid query or path values the 'check what you entered' page."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except CunbanError as exc:
+                if exc.http_status == 401 and request.url.path.startswith("/console"):
+                    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                    return see_other(f"{SIGN_IN}?next={quote(target, safe='')}")
+                return render(request, "error.html", status_code=exc.http_status,
+                              message=words.error_message(exc), code=exc.code)
+            except RequestValidationError:
+                return render(request, "error.html", status_code=422, message=words.BY_STATUS[422],
+                              code="validation_failed")
+        return page
+
+
+PAGE: dict[str, Any] = {"include_in_schema": False}

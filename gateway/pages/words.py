@@ -1,0 +1,73 @@
+"""People's words for the pages (zh-CN): statuses, channels, roles and error codes said the way a villager
+or a clerk would, with what to do next. The API keeps its stable codes; only the pages translate them."""
+from __future__ import annotations
+
+from shared.errors import CunbanError
+
+APPLICATION_STATUS = {
+    "received": "已受理", "accepted": "办理中", "in_review": "审核中", "awaiting_supplement": "补正材料中",
+    "refused": "不予受理", "completed": "已办结", "delivered": "已办结，结果已送达",
+}
+OUTCOME = {"approved": "准予办理", "denied": "不予批准"}
+CHANNEL = {
+    "station": "村便民服务站", "market_day": "赶集日便民服务岗", "visit": "干部下访", "proxy": "代办员代办",
+    "phone": "电话", "online": "网上",
+}
+ROLE = {
+    "village_agent": "代办员", "village_committee": "村委会干部", "graduate_official": "大学生村官",
+    "township_cadre": "乡镇干部", "department_staff": "站所工作人员", "supervisor": "分管领导",
+    "county_admin": "县级管理员", "station_client": "服务站终端", "public": "群众", "system": "系统",
+}
+COMPLAINT_KIND = {"complaint": "投诉", "suggestion": "建议", "petition": "信访诉求", "dispute": "矛盾纠纷"}
+
+# Error codes from the API → what the person should do. Codes not listed fall back to the class of error.
+ERROR_MESSAGES = {
+    "bad_credentials": "用户名或密码不对，请重新输入。",
+    "login_locked": "登录失败次数太多，请稍等几分钟再试。",
+    "session_ended": "登录已失效，请重新登录。",
+    "token_expired": "登录已过期，请重新登录。",
+    "token_invalid": "登录已失效，请重新登录。",
+    "token_missing": "请先登录。",
+    "form_expired": "页面已过期，请刷新页面后再提交一次。",
+    "materials_missing": "材料不齐，不能受理：请补齐下面列出的材料后再提交。",
+    "materials_required": "请勾选申请人已提供的材料。",
+    "unknown_item": "没有这个办理事项，请从事项清单中选择。",
+    "item_withdrawn": "这个事项已停止办理，请选择其他事项或咨询乡镇。",
+    "unknown_village": "没有这个村，请从列表中选择。",
+    "application_not_found": "没有查到这笔申请：请核对回执编号和手机号后四位。",
+    "lookup_locked": "查询错误次数太多，请过一会儿再查，或拨打监督电话。",
+    "idempotency_key_reused": "这张表单已经提交过，内容不同：请重新打开表单填写。",
+    "slot_full": "这个时段已约满，请选择其他时段。",
+    "slot_closed": "这个时段已停止预约，请选择其他时段。",
+    "double_booked": "您已预约过这一场，不用重复预约。",
+    "booking_closed": "预约已截止。",
+    "already_rated": "这件事已经评价过了，谢谢您。",
+    "not_rateable": "这件事还不能评价：办结或答复后才能评价。",
+    "rateable_not_found": "没有查到可以评价的事项：请核对编号和手机号后四位。",
+    "complaint_not_found": "没有查到这件投诉：请核对查询码。",
+    "filing_not_allowed": "您的岗位不能受理申请，请交给服务站工作人员。",
+    "outside_station": "只能登记本服务站的事项。",
+    "outside_scope": "这不在您负责的范围内。",
+    "not_rostered": "您不在这一场赶集日服务岗的排班中。",
+    "not_today": "只能在当天签到、签退。",
+    "rate_limited": "操作太频繁，请稍等一会儿再试。",
+    "payload_too_large": "提交的内容太多，请删减后再试。",
+    "service_timeout": "系统繁忙，请稍后再试；已提交的内容不会重复办理。",
+    "service_unavailable": "系统暂时不能使用，请稍后再试。",
+    "broker_unavailable": "系统暂时不能使用，请稍后再试。",
+}
+BY_STATUS = {
+    400: "填写的内容有误，请检查后再提交。",
+    401: "请先登录。",
+    403: "您的岗位不能做这件事。",
+    404: "没有找到，请核对后再试。",
+    409: "这件事的状态已经变了，请刷新页面看看最新情况。",
+    422: "填写的内容有误，请检查标红的项目。",
+    429: "操作太频繁，请稍等一会儿再试。",
+    503: "系统暂时不能使用，请稍后再试。",
+}
+
+
+def error_message(exc: CunbanError) -> str:
+    """The Chinese sentence a page shows for an error from the services."""
+    return ERROR_MESSAGES.get(exc.code) or BY_STATUS.get(exc.http_status) or "出了点问题，请稍后再试。"
