@@ -14,11 +14,12 @@ from gateway.pages.web import HERE
 # Pages may load what this host serves and nothing else: no inline script or style, no other host.
 PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
             "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-PAGE_PATHS = ("/static/", "/docs", "/console", "/guide", "/progress", "/market", "/rate", "/complain", "/q/")
+PAGE_AREAS = frozenset({"", "static", "docs", "console", "guide", "progress", "market", "rate", "complain", "q"})
 
 
 def is_page(path: str) -> bool:
-    return path == "/" or path.startswith(PAGE_PATHS)
+    """A page or its assets, by the first segment of the path (`/market/…` is a page, `/market-sites` the API)."""
+    return path.split("/", 2)[1] in PAGE_AREAS if path.startswith("/") else False
 
 
 def install(app: FastAPI) -> None:

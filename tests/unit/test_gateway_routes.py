@@ -301,3 +301,23 @@ def test_a_request_sends_one_credential_a_token_or_a_station_key_never_both():
         both = client.get("/auth/me", headers={**token, "X-API-Key": key})
         assert both.status_code == 401, (key, both.text)
         assert both.json()["error"]["code"] == "credentials_ambiguous"
+
+
+def test_pages_get_the_page_policy_and_gzip_and_the_api_keeps_its_own():
+    from fastapi.testclient import TestClient
+
+    from gateway.pages import is_page
+
+    assert is_page("/") and is_page("/market/431099101") and is_page("/q/431099101-20261128-0001")
+    assert not is_page("/market-sites") and not is_page("/ratings") and not is_page("/public/townships")
+    client = TestClient(APP)
+    home = client.get("/", headers={"Accept-Encoding": "gzip"})
+    assert home.headers["Content-Encoding"] == "gzip"
+    assert "form-action 'self'" in home.headers["Content-Security-Policy"]
+    api = client.get("/healthz", headers={"Accept-Encoding": "gzip"})
+    assert "Content-Encoding" not in api.headers
+    assert api.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+    css = client.get("/static/cunban.css", headers={"Accept-Encoding": "gzip"})
+    assert css.headers["Content-Encoding"] == "gzip" and css.headers["Content-Type"].startswith("text/css")
+    assert client.get("/static/cunban.css", headers={"If-None-Match": css.headers["ETag"]}).status_code == 304
+    assert client.get("/static/../pyproject.toml").status_code == 404
