@@ -19,15 +19,17 @@ from shared.clock import today_in_china
 from shared.contracts import intake
 from shared.contracts.base import CleanStr
 from shared.contracts.caller import Caller
-from shared.errors import CunbanError
+from shared.errors import CunbanError, ValidationFailed
 
 router = APIRouter(prefix="/console", route_class=PageRoute)
 
 CLOSED = {"completed", "delivered", "refused"}
 SessionPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 ReceiptPath = Annotated[str, Path(pattern=r"^\d{9}-\d{8}-\d{4,6}$")]
-CodeFilter = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")]
-VillageFilter = Annotated[str | None, Query(pattern=r"^\d{12}$")]
+ItemFilter = Annotated[str | None, Query(pattern=r"^([A-Za-z0-9][A-Za-z0-9_-]{1,31})?$")]
+VillageFilter = Annotated[str | None, Query(pattern=r"^(\d{12})?$")]
+StatusFilter = Annotated[str | None, Query(pattern="^(" + "|".join(s.value for s in intake.ApplicationStatus) + ")?$")]
+DayFilter = Annotated[str | None, Query(pattern=r"^(\d{4}-\d{2}-\d{2})?$")]
 Kind = Annotated[str, Path(pattern=r"^(consultation|service_activity|practical_deed)$")]
 
 
@@ -72,18 +74,21 @@ async def check(request: Request, staff: StaffPage, calls: Calls, session_id: Se
 # ---- 我的记录 ----------------------------------------------------------------------------------------------
 
 @router.get("/records", operation_id="page_records", openapi_extra=PERSONAL_DATA, **PAGE)
-async def records(request: Request, staff: StaffPage, calls: Calls, status: intake.ApplicationStatus | None = None,
-                  item: CodeFilter = None, village: VillageFilter = None, filed_from: date | None = None,
-                  filed_to: date | None = None, mine: bool = True,
+async def records(request: Request, staff: StaffPage, calls: Calls, status: StatusFilter = None,
+                  item: ItemFilter = None, village: VillageFilter = None, filed_from: DayFilter = None,
+                  filed_to: DayFilter = None, mine: bool = True,
                   limit: Annotated[int, Query(ge=1, le=100)] = 20,
                   cursor: Annotated[CleanStr | None, Query(max_length=200)] = None) -> Response:
-    query = intake.ApplicationQuery(status=status, item_code=item, village_code=village, filed_from=filed_from,
-                                    filed_to=filed_to, mine=mine, limit=limit, cursor=cursor)
+    # a filter left at 全部 comes as an empty value from the GET form: no filter
+    status, item, village, filed_from, filed_to = (v or None for v in (status, item, village, filed_from, filed_to))
+    try:
+        query = intake.ApplicationQuery(status=status, item_code=item, village_code=village, filed_from=filed_from,
+                                        filed_to=filed_to, mine=mine, limit=limit, cursor=cursor)
+    except ValidationError as exc:
+        raise ValidationFailed("a filter is not valid", code="bad_filter") from exc
     page = await calls.call("intake", "list_applications", caller=staff, query=query.model_dump(mode="json"))
-    filters = {"status": status.value if status else None, "item": item, "village": village,
-               "filed_from": filed_from.isoformat() if filed_from else None,
-               "filed_to": filed_to.isoformat() if filed_to else None, "mine": "true" if mine else "false",
-               "limit": limit}
+    filters = {"status": status, "item": item, "village": village, "filed_from": filed_from, "filed_to": filed_to,
+               "mine": "true" if mine else "false", "limit": limit}
     kept = {k: v for k, v in filters.items() if v is not None}
     next_url = f"/console/records?{urlencode({**kept, 'cursor': page['next_cursor']})}" if page["next_cursor"] else None
     items = await console.optional(console.catalogue(calls, staff)) or []

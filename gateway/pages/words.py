@@ -56,6 +56,7 @@ ERROR_MESSAGES = {
     "not_rostered": "您不在这一场赶集日服务岗的排班中。",
     "not_today": "只能在当天签到、签退。",
     "not_immediate": "这个事项不是即办件，不能当场办结：请取消“当场办结”后再提交。",
+    "bad_filter": "筛选条件不对（比如日期），请重新选择。",
     "village_outside_township": "这个村不属于本乡镇，请重新选择。",
     "rate_limited": "操作太频繁，请稍等一会儿再试。",
     "payload_too_large": "提交的内容太多，请删减后再试。",
