@@ -56,10 +56,11 @@ async def workbench(request: Request, staff: StaffPage, calls: Calls) -> Respons
         mine=True, limit=100).model_dump(mode="json"))) or {"items": []}
     mine = [(time_left(a, today), a) for a in page["items"]]
     mine.sort(key=lambda pair: pair[0][:2])
-    sessions = [s for s in await console.upcoming_sessions(calls, staff, days=0)
+    sessions = [s for s in await console.upcoming_sessions(calls, staff, days=14)
                 if any(r["staff_id"] == staff.staff_id for r in s.get("roster", []))]
     items = {i["code"]: i["name"] for i in await console.optional(console.catalogue(calls, staff)) or []}
-    return render(request, "console/home.html", me=me, mine=mine, sessions=sessions, items=items, today=today)
+    return render(request, "console/home.html", me=me, mine=mine, sessions=sessions[:5], items=items,
+                  today=today.isoformat())
 
 
 @router.post("/sessions/{session_id}/{action}", operation_id="page_check", **PAGE)

@@ -224,3 +224,49 @@ def test_the_records_list_filters_and_pages(browser):
     more = page.locator("main table").first.locator("tbody tr").all_inner_texts()
     assert more and not set(more) & set(seen)
     assert page.get_by_role("link", name="回到第一页").is_visible()
+
+
+def test_the_workbench_shows_my_market_day_post_and_my_applications_by_time_left(browser, system):
+    from datetime import timedelta
+
+    from shared.clock import today_in_china
+    from tests.support import login
+
+    today = today_in_china()
+    with httpx.Client(base_url=system) as client:
+        supervisor = login(client, "qs_supervisor")
+        sessions = client.post("/sessions/generate", headers=supervisor, json={
+            "site_code": "QS-JISHI", "start": today.isoformat(),
+            "end": (today + timedelta(days=10)).isoformat()}).json()
+        cadre = next(s for s in client.get("/staff", headers=supervisor, params={"limit": 500}).json()
+                     if s["username"] == "qs_cadre1")
+        post = next(s for s in sessions if s["status"] == "scheduled")
+        assigned = client.post(f"/sessions/{post['id']}/roster", headers=supervisor, json={"staff_id": cadre["id"]})
+        assert assigned.status_code == 200, assigned.text
+    page = browser.page()
+    sign_in(page, "qs_cadre1")
+    page.get_by_role("heading", name="我的赶集日便民服务岗").wait_for()
+    day = date_words(post["day"])
+    assert day in page.locator("main").inner_text()
+    if post["day"] == today.isoformat():  # a market day today: check in and out from the workbench
+        page.get_by_role("button", name="签到").click()
+        page.get_by_role("button", name="签退").wait_for()
+    browser.check(page, "console-workbench-market-day")
+    # a clerk's own applications, open ones first by their deadline
+    page = browser.page(DESKTOP)
+    sign_in(page, "qs_official1")
+    open_form(page, "农村最低生活保障申请")
+    for material in ("申请书", "身份证", "户口簿", "家庭收入情况说明"):
+        page.get_by_role("checkbox", name=material, exact=True).check()
+    fill_applicant(page, "工作台甲", village="桃源村")
+    page.get_by_role("button", name="提交受理").click()
+    receipt_no = receipt_no_of(page)
+    page.goto("/console")
+    table = page.locator("main table").first.inner_text()
+    assert receipt_no in table and "还剩" in table and "已受理" in table
+    browser.check(page, "console-workbench-busy")
+
+
+def date_words(day: str) -> str:
+    year, month, dom = (int(part) for part in day.split("-"))
+    return f"{year}年{month}月{dom}日"
