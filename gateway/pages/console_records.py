@@ -59,7 +59,7 @@ async def workbench(request: Request, staff: StaffPage, calls: Calls) -> Respons
     sessions = [s for s in await console.upcoming_sessions(calls, staff, days=14)
                 if any(r["staff_id"] == staff.staff_id for r in s.get("roster", []))]
     items = {i["code"]: i["name"] for i in await console.optional(console.catalogue(calls, staff)) or []}
-    return render(request, "console/home.html", me=me, mine=mine, sessions=sessions[:5], items=items,
+    return render(request, "console/home.html", me=me, mine=mine, sessions=sessions[:5], items=items, categories=words.CATEGORY,
                   today=today.isoformat())
 
 
@@ -115,8 +115,6 @@ async def application(request: Request, staff: StaffPage, calls: Calls, receipt_
 # ---- consultations, service activities, practical deeds -------------------------------------------------
 
 KIND_WORDS = {"consultation": "接待来访咨询", "service_activity": "服务活动", "practical_deed": "办实事"}
-CATEGORY = {"agency": "代办服务", "farming": "农资农技", "culture_sport": "文体活动", "minor_medical": "小病诊疗",
-            "mediation": "矛盾调解", "approval": "审批服务"}
 RECORD_FIELDS = {
     "topic": "请填写咨询的事情。", "people_count": "人数请填1到10000之间的数字。", "occurred_on": "请填写日期。",
     "held_on": "请填写日期。", "done_on": "请填写日期。", "title": "请填写活动名称。", "place": "请填写活动地点。",
@@ -149,7 +147,7 @@ async def _record_page(request: Request, staff: Caller, calls: Calls, kind: str,
                        status_code: int = 200, **context: Any) -> Response:
     return render(request, "console/record.html", status_code=status_code, kind=kind, title=KIND_WORDS[kind],
                   typed=typed, villages=await console.optional(console.villages(calls, staff)) or [],
-                  sessions=await console.upcoming_sessions(calls, staff, days=0), categories=CATEGORY, **context)
+                  sessions=await console.upcoming_sessions(calls, staff, days=0), categories=words.CATEGORY, **context)
 
 
 @router.get("/records/{kind}/new", operation_id="page_new_record", **PAGE)

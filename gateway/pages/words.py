@@ -13,6 +13,10 @@ STAGE = {
     "supplement_requested": "通知补正材料（暂停计时）", "supplement_received": "补正材料已收到（恢复计时）",
     "deadline_extended": "经批准延期", "completed": "办结", "result_delivered": "结果已送达",
 }
+CATEGORY = {  # the six services that do not leave the village 六不出村
+    "agency": "代办服务", "farming": "农资农技", "culture_sport": "文体活动", "minor_medical": "小病诊疗",
+    "mediation": "矛盾调解", "approval": "审批服务",
+}
 OUTCOME = {"approved": "准予办理", "denied": "不予批准"}
 CHANNEL = {
     "station": "村便民服务站", "market_day": "赶集日便民服务岗", "visit": "干部下访", "proxy": "代办员代办",
