@@ -59,8 +59,8 @@ async def workbench(request: Request, staff: StaffPage, calls: Calls) -> Respons
     sessions = [s for s in await console.upcoming_sessions(calls, staff, days=14)
                 if any(r["staff_id"] == staff.staff_id for r in s.get("roster", []))]
     items = {i["code"]: i["name"] for i in await console.optional(console.catalogue(calls, staff)) or []}
-    return render(request, "console/home.html", me=me, mine=mine, sessions=sessions[:5], items=items, categories=words.CATEGORY,
-                  today=today.isoformat())
+    return render(request, "console/home.html", me=me, mine=mine, sessions=sessions[:5], items=items,
+                  categories=words.CATEGORY, today=today.isoformat())
 
 
 @router.post("/sessions/{session_id}/{action}", operation_id="page_check", **PAGE)
