@@ -270,3 +270,18 @@ def test_the_workbench_shows_my_market_day_post_and_my_applications_by_time_left
 def date_words(day: str) -> str:
     year, month, dom = (int(part) for part in day.split("-"))
     return f"{year}年{month}月{dom}日"
+
+
+def test_a_villagers_dispute_is_registered_once(browser):
+    page = browser.page()
+    sign_in(page)
+    page.goto("/console/complaints/new")
+    browser.check(page, "console-complaint")
+    page.get_by_label("类别").select_option(label="矛盾纠纷（需要调解）")
+    page.get_by_label("涉及方面").select_option(label="邻里关系")
+    page.get_by_label("村", exact=True).select_option(label="石门村")
+    page.get_by_label("反映的事情").fill("邻居建房占用出行道路")
+    page.get_by_label("反映人姓名").fill("周反映")
+    page.get_by_label("反映人手机号").fill("13812345678")
+    page.get_by_role("button", name="登记").click()
+    assert re.search(r"\d{9}-TS\d{8}-\d{4,6}", page.get_by_role("status").inner_text())
