@@ -108,8 +108,10 @@ async def application(request: Request, staff: StaffPage, calls: Calls, receipt_
     village = await console.optional(calls.call("directory", "get_village", caller=staff, code=found["village_code"]))
     contact = await console.optional(calls.call("directory", "get_staff", caller=staff,
                                                 staff_id=found["accountable_staff_id"]))
+    case = await console.optional(calls.call("approvals", "get_case", caller=staff, ref=receipt_no))
     return render(request, "console/application.html", application=found, village=village, contact=contact,
-                  left=time_left(found, today_in_china())[2], stage_words=words.STAGE)
+                  left=time_left(found, today_in_china())[2], stage_words=words.STAGE, case=case,
+                  actions=words.APPROVAL_ACTION)
 
 
 # ---- consultations, service activities, practical deeds -------------------------------------------------

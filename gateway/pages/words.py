@@ -13,6 +13,11 @@ STAGE = {
     "supplement_requested": "通知补正材料（暂停计时）", "supplement_received": "补正材料已收到（恢复计时）",
     "deadline_extended": "经批准延期", "completed": "办结", "result_delivered": "结果已送达",
 }
+APPROVAL_ACTION = {
+    "open": "立案", "accept": "受理", "refuse": "不予受理", "claim": "签收", "approve": "审核通过",
+    "return": "退回", "request_supplement": "通知补正材料", "supplement_received": "补正材料已收到",
+    "deny": "不予批准", "complete": "办结", "deliver": "送达结果", "extend": "延期",
+}
 CATEGORY = {  # the six services that do not leave the village 六不出村
     "agency": "代办服务", "farming": "农资农技", "culture_sport": "文体活动", "minor_medical": "小病诊疗",
     "mediation": "矛盾调解", "approval": "审批服务",
