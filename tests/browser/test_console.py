@@ -152,8 +152,14 @@ def test_filing_works_with_scripts_off(browser, username):
     open_form(page, "农村最低生活保障申请")
     for material in ("申请书", "身份证", "户口簿", "家庭收入情况说明"):
         page.get_by_role("checkbox", name=material, exact=True).check()
-    fill_applicant(page, f"无脚本{username[-1]}", village="桃源村", id_card="430124200102280043")
+    fill_applicant(page, f"无脚本{username[-1]}", village="桃源村", id_card="430124200102280044")
     page.get_by_label("代办员代办").check()
+    page.get_by_role("button", name="提交受理").click()
+    # without scripts the server checks the ID number: said next to the field, what was typed kept
+    assert "身份证号不对" in page.locator("#id_card-error").inner_text()
+    assert page.get_by_label("身份证号").input_value() == "430124200102280044"
+    assert page.get_by_label("代办员代办").is_checked()
+    page.get_by_label("身份证号").fill("430124200102280043")
     page.get_by_role("button", name="提交受理").click()
     receipt_no = receipt_no_of(page)
     assert receipt_no in page.locator("main").inner_text()
@@ -166,6 +172,9 @@ def test_an_immediate_item_is_completed_on_the_spot(browser):
     sign_in(page)
     page.goto("/console/applications/new?item=YB-002")
     page.get_by_role("heading", name=re.compile("受理：")).wait_for()
+    # with scripts the ID number's check digit is checked as it is typed
+    page.get_by_label("身份证号").fill("430124198001011232")
+    assert not page.get_by_label("身份证号").evaluate("input => input.checkValidity()")
     page.get_by_role("checkbox", name="身份证", exact=True).check()
     page.get_by_role("checkbox", name="户口簿", exact=True).check()
     fill_applicant(page, "李即办", village="大塘村")
@@ -193,7 +202,13 @@ def test_a_consultation_is_recorded_and_listed(browser):
     page.goto("/console/records")
     table = page.locator("table").last.inner_text()
     assert "咨询新农合缴费时间" in table and "3 人" in table
-    # a wrong count is said in Chinese next to its field, and what was typed is kept
+    page.goto("/console/records/service_activity/new")
+    page.get_by_label("服务类别").select_option(label="小病诊疗")
+    page.get_by_label("活动名称").fill("赶集日义诊")
+    page.get_by_label("地点").fill("石门村村部")
+    page.get_by_label("参加人数").fill("45")
+    page.get_by_role("button", name="登记").click()
+    assert "已登记" in page.get_by_role("status").inner_text()
     page.goto("/console/records/practical_deed/new")
     page.get_by_label("做了什么实事").fill("帮助五保户修缮房屋")
     page.get_by_role("button", name="登记").click()
