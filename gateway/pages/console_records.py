@@ -58,8 +58,12 @@ async def workbench(request: Request, staff: StaffPage, calls: Calls) -> Respons
     mine.sort(key=lambda pair: pair[0][:2])
     sessions = [s for s in await console.upcoming_sessions(calls, staff, days=14)
                 if any(r["staff_id"] == staff.staff_id for r in s.get("roster", []))]
+    sessions = sessions[:5]
+    for session in sessions:  # the post's appointment slots and how many villagers booked each
+        session["slots"] = await console.optional(calls.call("scheduling", "list_slots", caller=staff,
+                                                             session_id=session["id"])) or []
     items = {i["code"]: i["name"] for i in await console.optional(console.catalogue(calls, staff)) or []}
-    return render(request, "console/home.html", me=me, mine=mine, sessions=sessions[:5], items=items,
+    return render(request, "console/home.html", me=me, mine=mine, sessions=sessions, items=items,
                   categories=words.CATEGORY, today=today.isoformat())
 
 

@@ -258,11 +258,16 @@ def test_the_workbench_shows_my_market_day_post_and_my_applications_by_time_left
         post = next(s for s in sessions if s["status"] == "scheduled")
         assigned = client.post(f"/sessions/{post['id']}/roster", headers=supervisor, json={"staff_id": cadre["id"]})
         assert assigned.status_code == 200, assigned.text
+        slots = client.post(f"/sessions/{post['id']}/slots", headers=supervisor, json={"minutes": 60, "capacity": 2})
+        assert slots.status_code == 201, slots.text
+        booked = client.post(f"/public/slots/{slots.json()[0]['id']}/bookings",
+                             json={"name": "预约人", "phone": "13812345678", "topic": "医保咨询"})
+        assert booked.status_code == 201, booked.text
     page = browser.page()
     sign_in(page, "qs_cadre1")
     page.get_by_role("heading", name="我的赶集日便民服务岗").wait_for()
     day = date_words(post["day"])
-    assert day in page.locator("main").inner_text()
+    assert day in page.locator("main").inner_text() and "已约 1/2 人" in page.locator("main").inner_text()
     if post["day"] == today.isoformat():  # a market day today: check in and out from the workbench
         page.get_by_role("button", name="签到").click()
         page.get_by_role("button", name="签退").wait_for()
