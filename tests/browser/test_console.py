@@ -271,6 +271,12 @@ def test_the_workbench_shows_my_market_day_post_and_my_applications_by_time_left
     if post["day"] == today.isoformat():  # a market day today: check in and out from the workbench
         page.get_by_role("button", name="签到").click()
         page.get_by_role("button", name="签退").wait_for()
+    else:  # not the day: the check-in is refused in words
+        token = page.locator("input[name=csrf_token]").first.input_value()
+        cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+        with httpx.Client(base_url=system, cookies=cookies) as client:
+            refused = client.post(f"/console/sessions/{post['id']}/check-in", data={"csrf_token": token})
+        assert refused.status_code >= 400 and "签到" in refused.text, refused.text[-500:]
     browser.check(page, "console-workbench-market-day")
     # a clerk's own applications, open ones first by their deadline
     page = browser.page(DESKTOP)
