@@ -98,12 +98,16 @@ async def records(request: Request, staff: StaffPage, calls: Calls, status: Stat
     next_url = f"/console/records?{urlencode({**kept, 'cursor': page['next_cursor']})}" if page["next_cursor"] else None
     items = await console.optional(console.catalogue(calls, staff)) or []
     places = await console.optional(console.villages(calls, staff)) or []
-    recent = intake.RecordQuery(kind=intake.RecordKind.CONSULTATION, limit=20).model_dump(mode="json")
-    consultations = await console.optional(calls.call("intake", "list_activities", caller=staff, query=recent)) or []
+    recent = {}
+    for kind in intake.RecordKind:
+        query_kind = intake.RecordQuery(kind=kind, limit=10).model_dump(mode="json")
+        recent[kind.value] = await console.optional(calls.call("intake", "list_activities", caller=staff,
+                                                               query=query_kind)) or []
     return render(request, "console/records.html", page=page, filters=filters, next_url=next_url,
                   items=items, item_names={i["code"]: i["name"] for i in items}, villages=places,
                   village_names={v["code"]: v["name"] for v in places}, statuses=words.APPLICATION_STATUS,
-                  first_page=cursor is not None, consultations=consultations, today=today_in_china())
+                  first_page=cursor is not None, recent=recent,
+                  categories=words.CATEGORY, today=today_in_china())
 
 
 @router.get("/applications/{receipt_no}", operation_id="page_application", openapi_extra=PERSONAL_DATA, **PAGE)

@@ -200,8 +200,8 @@ def test_a_consultation_is_recorded_and_listed(browser):
     page.get_by_role("button", name="登记").click()
     assert "已登记" in page.get_by_role("status").inner_text()
     page.goto("/console/records")
-    table = page.locator("table").last.inner_text()
-    assert "咨询新农合缴费时间" in table and "3 人" in table
+    listed = page.locator("main").inner_text().split("最近登记的咨询")[1]
+    assert "咨询新农合缴费时间" in listed and "3 人" in listed
     page.goto("/console/records/service_activity/new")
     page.get_by_label("服务类别").select_option(label="小病诊疗")
     page.get_by_label("活动名称").fill("赶集日义诊")
@@ -213,6 +213,9 @@ def test_a_consultation_is_recorded_and_listed(browser):
     page.get_by_label("做了什么实事").fill("帮助五保户修缮房屋")
     page.get_by_role("button", name="登记").click()
     assert "已登记" in page.get_by_role("status").inner_text()
+    page.goto("/console/records")
+    listed = page.locator("main").inner_text()
+    assert "赶集日义诊" in listed and "45 人" in listed and "帮助五保户修缮房屋" in listed
 
 
 def test_the_records_list_filters_and_pages(browser):
