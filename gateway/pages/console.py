@@ -1,15 +1,27 @@
 """The station clerk's console (服务站工作人员 / 代办员), signed in with a session cookie."""
 from __future__ import annotations
 
-from typing import Annotated
+import re
+import uuid
+from collections.abc import Coroutine
+from datetime import timedelta
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+import segno
+from fastapi import APIRouter, Path, Query, Request, Response
+from markupsafe import Markup
+from pydantic import ValidationError
+from starlette.datastructures import FormData
 
+from gateway.audit import PERSONAL_DATA
 from gateway.pages import words
 from gateway.pages.session import StaffPage, sign_in, sign_out
 from gateway.pages.web import PAGE, PageRoute, read_form, render, see_other
 from gateway.routes import Calls
-from shared.contracts.base import CleanStr
+from shared.clock import today_in_china
+from shared.contracts import intake
+from shared.contracts.base import IDEMPOTENCY_KEY_PATTERN, CleanStr
+from shared.contracts.caller import Caller
 from shared.errors import CunbanError
 
 router = APIRouter(prefix="/console", route_class=PageRoute)
@@ -52,7 +64,183 @@ async def logout(request: Request) -> Response:
     return response
 
 
-@router.get("", operation_id="page_console", **PAGE)
-async def workbench(request: Request, staff: StaffPage, calls: Calls) -> Response:
-    me = await calls.call("directory", "get_staff", caller=staff, staff_id=staff.staff_id)
-    return render(request, "console/home.html", me=me)
+# ---- what a page needs to name things (names, not codes) ---------------------------------------------------
+
+FIRST_PAGE = {"limit": 200, "offset": 0}
+ItemCode = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")]
+ReceiptPath = Annotated[str, Path(pattern=r"^\d{9}-\d{8}-\d{4,6}$")]
+ItemQuery = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")]
+KEY_SHAPE = re.compile(IDEMPOTENCY_KEY_PATTERN)
+
+
+async def catalogue(calls: Calls, staff: Caller) -> list[dict]:
+    return await calls.call("directory", "list_catalogue", caller=staff, township_code=staff.township_code,
+                            category=None, include_withdrawn=False, page=FIRST_PAGE)
+
+
+async def villages(calls: Calls, staff: Caller, township_code: str | None = None) -> list[dict]:
+    return await calls.call("directory", "list_villages", caller=staff,
+                            township_code=township_code or staff.township_code, page=FIRST_PAGE)
+
+
+async def optional(call: Coroutine[Any, Any, Any]) -> Any:
+    """Something a page shows if the caller may see it (the access matrix decides), and leaves out if not."""
+    try:
+        return await call
+    except CunbanError:
+        return None
+
+
+async def upcoming_sessions(calls: Calls, staff: Caller, days: int = 14) -> list[dict]:
+    today = today_in_china()
+    found = await optional(calls.call("scheduling", "list_sessions", caller=staff, query={
+        "site_code": None, "start": today.isoformat(), "end": (today + timedelta(days=days)).isoformat(),
+        "limit": 100}))
+    return [s for s in found or [] if s.get("status") == "scheduled"]
+
+
+def public_base(request: Request) -> str:
+    return (request.app.state.settings.public_url or str(request.base_url)).rstrip("/")
+
+
+def qr_svg(url: str) -> Markup:
+    """The look-up address as an inline SVG QR code (no style attributes: the page CSP forbids them)."""
+    svg = segno.make(url, error="m").svg_inline(scale=4, border=4, omitsize=True, svgclass="qr",
+                                                 title="扫码查询办理进度")
+    return Markup(svg.replace("<svg ", '<svg role="img" aria-label="扫码查询办理进度" ', 1))
+
+
+# ---- 受理/代办: filing an application for a villager ---------------------------------------------------------
+
+FIELD_WORDS = {
+    "name": "请填写申请人姓名（不超过50个字）。",
+    "phone": "请填写11位手机号，例如 13812345678。",
+    "id_card": "身份证号不对：请核对18位号码，最后一位可能是X。",
+    "village_code": "请选择申请人所在的村。",
+    "address": "地址太长，请删减。",
+    "session_id": "在赶集日便民服务岗受理时，请选择当天的场次。",
+    "channel": "请选择受理方式。",
+    "description": "说明太长，请删减。",
+    "result_note": "办理结果太长，请删减。",
+    "materials": "材料名称有误，请重新勾选。",
+}
+
+
+def field_errors(exc: ValidationError) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        loc = [str(part) for part in error.get("loc", ())]
+        name = loc[-1] if loc else ""
+        if name == "materials_provided" or (len(loc) > 1 and loc[0] == "materials_provided"):
+            name = "materials"
+        if not loc:  # across fields: the channel and its session
+            name = "session_id"
+        errors.setdefault(name if name in FIELD_WORDS else "channel", FIELD_WORDS.get(name, FIELD_WORDS["channel"]))
+    return errors
+
+
+def _text(form: FormData, name: str, limit: int = 2000) -> str:
+    value = form.get(name)
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+def filing_from(form: FormData) -> dict[str, Any]:
+    """What the clerk typed, kept as typed (to show again) and shaped as the contract's fields."""
+    return {
+        "item_code": _text(form, "item_code", 32), "channel": _text(form, "channel", 20) or "station",
+        "session_id": _text(form, "session_id", 64), "name": _text(form, "name", 60), "phone": _text(form, "phone", 20),
+        "id_card": _text(form, "id_card", 20), "village_code": _text(form, "village_code", 12),
+        "address": _text(form, "address", 500), "description": _text(form, "description", 2000),
+        "materials": [m.strip()[:200] for m in form.getlist("materials") if isinstance(m, str)][:50],
+        "complete_now": form.get("complete_now") == "1", "result_note": _text(form, "result_note", 2000),
+        "idempotency_key": _text(form, "idempotency_key", 128),
+    }
+
+
+def application_of(typed: dict[str, Any]) -> intake.ApplicationFile:
+    return intake.ApplicationFile.model_validate({
+        "item_code": typed["item_code"], "channel": typed["channel"],
+        "session_id": typed["session_id"] or None if typed["channel"] == "market_day" else None,
+        "applicant": {"name": typed["name"], "phone": typed["phone"], "id_card": typed["id_card"],
+                      "village_code": typed["village_code"], "address": typed["address"] or None},
+        "materials_provided": typed["materials"], "description": typed["description"] or None,
+        "complete_now": typed["complete_now"], "result_note": typed["result_note"] or None})
+
+
+async def _filing_page(request: Request, staff: Caller, calls: Calls, item: dict, typed: dict[str, Any],
+                       status_code: int = 200, **context: Any) -> Response:
+    return render(request, "console/file.html", status_code=status_code, item=item, typed=typed,
+                  villages=await villages(calls, staff), sessions=await upcoming_sessions(calls, staff),
+                  key=uuid.uuid4().hex, **context)
+
+
+@router.get("/applications/new", operation_id="page_new_application", **PAGE)
+async def new_application(request: Request, staff: StaffPage, calls: Calls, item: ItemQuery = None) -> Response:
+    if not item:
+        items = await catalogue(calls, staff)
+        return render(request, "console/pick_item.html", items=items)
+    found = await calls.call("directory", "get_catalogue_item", caller=staff, township_code=staff.township_code,
+                             code=item)
+    typed = {"item_code": item, "channel": "station", "materials": [], "complete_now": False}
+    return await _filing_page(request, staff, calls, found, typed)
+
+
+@router.post("/applications/new", operation_id="page_file_application", **PAGE)
+async def file_application(request: Request, staff: StaffPage, calls: Calls) -> Response:
+    form = await read_form(request)
+    typed = filing_from(form)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{1,31}", typed["item_code"]):
+        return see_other("/console/applications/new")
+    item = await calls.call("directory", "get_catalogue_item", caller=staff, township_code=staff.township_code,
+                            code=typed["item_code"])
+    try:
+        application = application_of(typed)
+    except ValidationError as exc:
+        return await _filing_page(request, staff, calls, item, typed, 422, errors=field_errors(exc),
+                                  message=words.BY_STATUS[422])
+    key = typed["idempotency_key"] if KEY_SHAPE.match(typed["idempotency_key"]) else None
+    try:
+        filed = await calls.call("intake", "file_application", caller=staff,
+                                 application=application.model_dump(mode="json"), idempotency_key=key)
+    except CunbanError as exc:
+        missing = [str(d.get("message", "")).removeprefix("missing ") for d in exc.details or []
+                   if isinstance(d, dict) and d.get("field") == "materials_provided"] \
+            if exc.code == "materials_missing" else []
+        return await _filing_page(request, staff, calls, item, typed, exc.http_status,
+                                  message=words.error_message(exc), missing=missing)
+    return see_other(f"/console/applications/{filed['receipt_no']}/receipt")
+
+
+# ---- 回执 and 一次性告知单 -----------------------------------------------------------------------------------
+
+PrintWidth = Annotated[str | None, Query(pattern=r"^(a4|80mm)$")]
+
+
+@router.get("/applications/{receipt_no}/receipt", operation_id="page_receipt", openapi_extra=PERSONAL_DATA, **PAGE)
+async def receipt(request: Request, staff: StaffPage, calls: Calls, receipt_no: ReceiptPath,
+                  width: PrintWidth = None) -> Response:
+    application = await calls.call("intake", "get_application", caller=staff, ref=receipt_no)
+    item = await optional(calls.call("directory", "get_catalogue_item", caller=staff,
+                                     township_code=application["township_code"], code=application["item_code"]))
+    township = await optional(calls.call("directory", "get_township", caller=staff,
+                                         code=application["township_code"]))
+    contact = await optional(calls.call("directory", "get_staff", caller=staff,
+                                        staff_id=application["accountable_staff_id"]))
+    station = await optional(calls.call("directory", "get_station", caller=staff,
+                                        code=application["station_code"])) if application["station_code"] else None
+    village = await optional(calls.call("directory", "get_village", caller=staff,
+                                        code=application["village_code"]))
+    lookup = f"{public_base(request)}/q/{application['receipt_no']}"
+    return render(request, "console/receipt.html", application=application, item=item, township=township,
+                  contact=contact, station=station, village=village, lookup=lookup, qr=qr_svg(lookup),
+                  narrow=width == "80mm")
+
+
+@router.get("/catalogue/{item_code}/notice", operation_id="page_notice", **PAGE)
+async def notice(request: Request, staff: StaffPage, calls: Calls, item_code: ItemCode,
+                 width: PrintWidth = None) -> Response:
+    item = await calls.call("directory", "get_catalogue_item", caller=staff, township_code=staff.township_code,
+                            code=item_code)
+    township = await optional(calls.call("directory", "get_township", caller=staff, code=staff.township_code))
+    return render(request, "console/notice.html", item=item, township=township, narrow=width == "80mm")
+

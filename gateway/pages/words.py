@@ -8,6 +8,20 @@ APPLICATION_STATUS = {
     "received": "已受理", "accepted": "办理中", "in_review": "审核中", "awaiting_supplement": "补正材料中",
     "refused": "不予受理", "completed": "已办结", "delivered": "已办结，结果已送达",
 }
+STAGE = {
+    "received": "受理登记", "accepted": "正式受理", "refused": "不予受理", "step_changed": "转入下一审核环节",
+    "supplement_requested": "通知补正材料（暂停计时）", "supplement_received": "补正材料已收到（恢复计时）",
+    "deadline_extended": "经批准延期", "completed": "办结", "result_delivered": "结果已送达",
+}
+APPROVAL_ACTION = {
+    "open": "立案", "accept": "受理", "refuse": "不予受理", "claim": "签收", "approve": "审核通过",
+    "return": "退回", "request_supplement": "通知补正材料", "supplement_received": "补正材料已收到",
+    "deny": "不予批准", "complete": "办结", "deliver": "送达结果", "extend": "延期",
+}
+CATEGORY = {  # the six services that do not leave the village 六不出村
+    "agency": "代办服务", "farming": "农资农技", "culture_sport": "文体活动", "minor_medical": "小病诊疗",
+    "mediation": "矛盾调解", "approval": "审批服务",
+}
 OUTCOME = {"approved": "准予办理", "denied": "不予批准"}
 CHANNEL = {
     "station": "村便民服务站", "market_day": "赶集日便民服务岗", "visit": "干部下访", "proxy": "代办员代办",
@@ -50,6 +64,9 @@ ERROR_MESSAGES = {
     "outside_scope": "这不在您负责的范围内。",
     "not_rostered": "您不在这一场赶集日服务岗的排班中。",
     "not_today": "只能在当天签到、签退。",
+    "not_immediate": "这个事项不是即办件，不能当场办结：请取消“当场办结”后再提交。",
+    "bad_filter": "筛选条件不对（比如日期），请重新选择。",
+    "village_outside_township": "这个村不属于本乡镇，请重新选择。",
     "rate_limited": "操作太频繁，请稍等一会儿再试。",
     "payload_too_large": "提交的内容太多，请删减后再试。",
     "service_timeout": "系统繁忙，请稍后再试；已提交的内容不会重复办理。",

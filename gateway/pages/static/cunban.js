@@ -21,3 +21,22 @@
     if (target) { event.preventDefault(); window.print(); }
   });
 })();
+
+// An ID number 身份证号 is checked as it is typed (GB 11643 check digit); the server checks it again.
+(function () {
+  "use strict";
+  var weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  var digits = "10X98765432";
+  function idCardOk(value) {
+    if (!/^[0-9]{17}[0-9X]$/.test(value)) { return false; }
+    var sum = 0;
+    for (var i = 0; i < 17; i++) { sum += Number(value.charAt(i)) * weights[i]; }
+    return digits.charAt(sum % 11) === value.charAt(17);
+  }
+  document.addEventListener("input", function (event) {
+    var input = event.target;
+    if (!input.hasAttribute || !input.hasAttribute("data-id-card")) { return; }
+    var value = input.value.trim().toUpperCase();
+    input.setCustomValidity(value.length === 18 && !idCardOk(value) ? "身份证号校验位不对，请核对" : "");
+  });
+})();

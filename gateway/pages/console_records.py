@@ -1,0 +1,189 @@
+"""The console's workbench (工作台), the clerk's records (我的记录: applications with filters and keyset
+paging, one application with its stages) and the light records (consultations, service activities,
+practical deeds), installed next to console.py's router."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from pydantic import ValidationError
+
+from gateway.audit import PERSONAL_DATA
+from gateway.pages import console, words
+from gateway.pages.session import StaffPage
+from gateway.pages.web import PAGE, PageRoute, read_form, render, see_other
+from gateway.routes import Calls
+from shared.clock import today_in_china
+from shared.contracts import intake
+from shared.contracts.base import CleanStr
+from shared.contracts.caller import Caller
+from shared.errors import CunbanError, ValidationFailed
+
+router = APIRouter(prefix="/console", route_class=PageRoute)
+
+CLOSED = {"completed", "delivered", "refused"}
+SessionPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+ReceiptPath = Annotated[str, Path(pattern=r"^\d{9}-\d{8}-\d{4,6}$")]
+ItemFilter = Annotated[str | None, Query(pattern=r"^([A-Za-z0-9][A-Za-z0-9_-]{1,31})?$")]
+VillageFilter = Annotated[str | None, Query(pattern=r"^(\d{12})?$")]
+StatusFilter = Annotated[str | None, Query(pattern="^(" + "|".join(s.value for s in intake.ApplicationStatus) + ")?$")]
+DayFilter = Annotated[str | None, Query(pattern=r"^(\d{4}-\d{2}-\d{2})?$")]
+Kind = Annotated[str, Path(pattern=r"^(consultation|service_activity|practical_deed)$")]
+
+
+def time_left(application: dict, today: date) -> tuple[int, int, str]:
+    """Sort key (overdue first, then nearest deadline, then the rest) and the words for it."""
+    deadline = application.get("promised_deadline")
+    if application["status"] in CLOSED:
+        return (3, 0, "")
+    if not deadline:
+        return (2, 0, "暂停计时（补正材料中）" if application.get("paused") else "")
+    days = (date.fromisoformat(deadline) - today).days
+    if days < 0 or application.get("overdue"):
+        return (0, days, f"已超期 {-days} 天")
+    return (1, days, "今天到期" if days == 0 else f"还剩 {days} 天")
+
+
+# ---- 工作台 ------------------------------------------------------------------------------------------------
+
+@router.get("", operation_id="page_console", openapi_extra=PERSONAL_DATA, **PAGE)
+async def workbench(request: Request, staff: StaffPage, calls: Calls) -> Response:
+    me = await calls.call("directory", "get_staff", caller=staff, staff_id=staff.staff_id)
+    today = today_in_china()
+    page = await console.optional(calls.call("intake", "list_applications", caller=staff, query=intake.ApplicationQuery(
+        mine=True, limit=100).model_dump(mode="json"))) or {"items": []}
+    mine = [(time_left(a, today), a) for a in page["items"]]
+    mine.sort(key=lambda pair: pair[0][:2])
+    sessions = [s for s in await console.upcoming_sessions(calls, staff, days=14)
+                if any(r["staff_id"] == staff.staff_id for r in s.get("roster", []))]
+    sessions = sessions[:5]
+    for session in sessions:  # the post's appointment slots and how many villagers booked each
+        session["slots"] = await console.optional(calls.call("scheduling", "list_slots", caller=staff,
+                                                             session_id=session["id"])) or []
+    items = {i["code"]: i["name"] for i in await console.optional(console.catalogue(calls, staff)) or []}
+    return render(request, "console/home.html", me=me, mine=mine, sessions=sessions, items=items,
+                  categories=words.CATEGORY, today=today.isoformat())
+
+
+@router.post("/sessions/{session_id}/{action}", operation_id="page_check", **PAGE)
+async def check(request: Request, staff: StaffPage, calls: Calls, session_id: SessionPath,
+                action: Annotated[str, Path(pattern=r"^(check-in|check-out)$")]) -> Response:
+    await read_form(request)
+    await calls.call("scheduling", "check", caller=staff, session_id=session_id, staff_id=staff.staff_id,
+                     out=action == "check-out")
+    return see_other("/console")
+
+
+# ---- 我的记录 ----------------------------------------------------------------------------------------------
+
+@router.get("/records", operation_id="page_records", openapi_extra=PERSONAL_DATA, **PAGE)
+async def records(request: Request, staff: StaffPage, calls: Calls, status: StatusFilter = None,
+                  item: ItemFilter = None, village: VillageFilter = None, filed_from: DayFilter = None,
+                  filed_to: DayFilter = None, mine: bool = True,
+                  limit: Annotated[int, Query(ge=1, le=100)] = 20,
+                  cursor: Annotated[CleanStr | None, Query(max_length=200)] = None) -> Response:
+    # a filter left at 全部 comes as an empty value from the GET form: no filter
+    status, item, village, filed_from, filed_to = (v or None for v in (status, item, village, filed_from, filed_to))
+    try:
+        query = intake.ApplicationQuery(status=status, item_code=item, village_code=village, filed_from=filed_from,
+                                        filed_to=filed_to, mine=mine, limit=limit, cursor=cursor)
+    except ValidationError as exc:
+        raise ValidationFailed("a filter is not valid", code="bad_filter") from exc
+    page = await calls.call("intake", "list_applications", caller=staff, query=query.model_dump(mode="json"))
+    filters = {"status": status, "item": item, "village": village, "filed_from": filed_from, "filed_to": filed_to,
+               "mine": "true" if mine else "false", "limit": limit}
+    kept = {k: v for k, v in filters.items() if v is not None}
+    next_url = f"/console/records?{urlencode({**kept, 'cursor': page['next_cursor']})}" if page["next_cursor"] else None
+    items = await console.optional(console.catalogue(calls, staff)) or []
+    places = await console.optional(console.villages(calls, staff)) or []
+    recent = {}
+    for kind in intake.RecordKind:
+        query_kind = intake.RecordQuery(kind=kind, limit=10).model_dump(mode="json")
+        recent[kind.value] = await console.optional(calls.call("intake", "list_activities", caller=staff,
+                                                               query=query_kind)) or []
+    return render(request, "console/records.html", page=page, filters=filters, next_url=next_url,
+                  items=items, item_names={i["code"]: i["name"] for i in items}, villages=places,
+                  village_names={v["code"]: v["name"] for v in places}, statuses=words.APPLICATION_STATUS,
+                  first_page=cursor is not None, recent=recent,
+                  categories=words.CATEGORY, today=today_in_china())
+
+
+@router.get("/applications/{receipt_no}", operation_id="page_application", openapi_extra=PERSONAL_DATA, **PAGE)
+async def application(request: Request, staff: StaffPage, calls: Calls, receipt_no: ReceiptPath) -> Response:
+    found = await calls.call("intake", "get_application", caller=staff, ref=receipt_no)
+    village = await console.optional(calls.call("directory", "get_village", caller=staff, code=found["village_code"]))
+    contact = await console.optional(calls.call("directory", "get_staff", caller=staff,
+                                                staff_id=found["accountable_staff_id"]))
+    case = await console.optional(calls.call("approvals", "get_case", caller=staff, ref=receipt_no))
+    return render(request, "console/application.html", application=found, village=village, contact=contact,
+                  left=time_left(found, today_in_china())[2], stage_words=words.STAGE, case=case,
+                  actions=words.APPROVAL_ACTION)
+
+
+# ---- consultations, service activities, practical deeds -------------------------------------------------
+
+KIND_WORDS = {"consultation": "接待来访咨询", "service_activity": "服务活动", "practical_deed": "办实事"}
+RECORD_FIELDS = {
+    "topic": "请填写咨询的事情。", "people_count": "人数请填1到10000之间的数字。", "occurred_on": "请填写日期。",
+    "held_on": "请填写日期。", "done_on": "请填写日期。", "title": "请填写活动名称。", "place": "请填写活动地点。",
+    "attendance": "参加人数请填0到100000之间的数字。", "category": "请选择服务类别。",
+    "description": "请填写做了什么实事。", "beneficiaries": "受益人数请填0到100000之间的数字。",
+    "village_code": "请从列表中选择村。", "session_id": "在赶集日便民服务岗登记时，请选择场次。",
+}
+
+
+def _record_of(kind: str, form: dict[str, str], staff: Caller) -> intake.Contract:
+    village = form.get("village_code") or None
+    if kind == "consultation":
+        channel = form.get("channel") or "station"
+        return intake.ConsultationRecord.model_validate({
+            "topic": form.get("topic"), "channel": channel, "village_code": village,
+            "session_id": (form.get("session_id") or None) if channel == "market_day" else None,
+            "occurred_on": form.get("occurred_on"), "people_count": form.get("people_count") or 1,
+            "note": form.get("note") or None})
+    if kind == "service_activity":
+        return intake.ServiceActivityRecord.model_validate({
+            "category": form.get("category"), "title": form.get("title"), "place": form.get("place"),
+            "village_code": village, "held_on": form.get("held_on"), "attendance": form.get("attendance") or 0,
+            "staff_ids": [staff.staff_id]})
+    return intake.PracticalDeedRecord.model_validate({
+        "description": form.get("description"), "village_code": village, "done_on": form.get("done_on"),
+        "beneficiaries": form.get("beneficiaries") or 1})
+
+
+async def _record_page(request: Request, staff: Caller, calls: Calls, kind: str, typed: dict[str, Any],
+                       status_code: int = 200, **context: Any) -> Response:
+    return render(request, "console/record.html", status_code=status_code, kind=kind, title=KIND_WORDS[kind],
+                  typed=typed, villages=await console.optional(console.villages(calls, staff)) or [],
+                  sessions=await console.upcoming_sessions(calls, staff, days=0), categories=words.CATEGORY, **context)
+
+
+@router.get("/records/{kind}/new", operation_id="page_new_record", **PAGE)
+async def new_record(request: Request, staff: StaffPage, calls: Calls, kind: Kind,
+                     done: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
+    today = today_in_china().isoformat()
+    typed = {"occurred_on": today, "held_on": today, "done_on": today, "people_count": "1", "channel": "station"}
+    return await _record_page(request, staff, calls, kind, typed, done=done)
+
+
+@router.post("/records/{kind}/new", operation_id="page_record", **PAGE)
+async def record(request: Request, staff: StaffPage, calls: Calls, kind: Kind) -> Response:
+    form = await read_form(request)
+    typed = {k: v.strip()[:2000] for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+    try:
+        record = _record_of(kind, typed, staff)
+    except ValidationError as exc:
+        errors = {}
+        for error in exc.errors():
+            name = str(error["loc"][-1]) if error.get("loc") else "session_id"
+            errors.setdefault(name, RECORD_FIELDS.get(name, words.BY_STATUS[422]))
+        return await _record_page(request, staff, calls, kind, typed, 422, errors=errors, message=words.BY_STATUS[422])
+    try:
+        saved = await calls.call("intake", "record_activity", caller=staff, kind=kind,
+                                 record=record.model_dump(mode="json"))
+    except CunbanError as exc:
+        return await _record_page(request, staff, calls, kind, typed, exc.http_status,
+                                  message=words.error_message(exc))
+    return see_other(f"/console/records/{kind}/new?done={saved['id']}")
