@@ -57,8 +57,9 @@ async def rate(request: Request, public: PublicCaller, calls: Calls) -> Response
     try:
         made = await calls.call("evaluation", "rate_public", caller=public, rating=rating.model_dump(mode="json"))
     except CunbanError as exc:
+        # a wrong code is typed again; what else was typed is kept
         return no_store(render(request, "public/rate.html", status_code=exc.http_status, levels=LEVELS,
-                               typed=typed, message=words.error_message(exc)))
+                               typed={**typed, "code": ""}, message=words.error_message(exc)))
     due = f"?due={made['follow_up_due']}" if made.get("follow_up_due") else ""
     return see_other(f"/rate/thanks{due}")
 
