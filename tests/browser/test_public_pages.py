@@ -155,7 +155,7 @@ def test_a_completed_item_is_rated_and_a_bad_rating_promises_a_call_back(browser
 def test_an_anonymous_complaint_gets_its_code_once_and_is_looked_up_with_it(browser):
     page = browser.page(javascript=False)
     page.goto("/complain")
-    page.get_by_label(re.compile("^建议")).check()
+    page.get_by_role("radio", name=re.compile(r"^\s*建议")).check()
     page.get_by_label("是哪方面的事").select_option(label="道路交通")
     page.get_by_label("您所在的村").select_option(label="石门村")
     page.get_by_role("button", name="提交").click()
