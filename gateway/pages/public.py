@@ -29,7 +29,8 @@ def day_time(value: Any) -> str:
 
 
 templates.env.filters.update(stage=_word(words.STAGE), complaint_status=_word(words.COMPLAINT_STATUS),
-                             category=_word(words.COMPLAINT_CATEGORY), day_time=day_time)
+                             category=_word(words.COMPLAINT_CATEGORY), service=_word(words.SERVICE),
+                             day_time=day_time)
 
 TownshipCode = Annotated[str, Path(pattern=r"^\d{9}$")]
 ItemCode = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")]
