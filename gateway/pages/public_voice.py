@@ -46,7 +46,7 @@ async def rate_form(request: Request, receipt: ReceiptQuery = None) -> Response:
 @router.post("/rate", operation_id="page_rate_send", **PAGE)
 async def rate(request: Request, public: PublicCaller, calls: Calls) -> Response:
     form = await read_form(request)
-    typed = {"receipt_no": text(form, "receipt_no", 40), "code": text(form, "code", 16),
+    typed = {"receipt_no": text(form, "receipt_no", 40), "code": text(form, "code", 16).upper(),
              "level": text(form, "level", 1), "comment": text(form, "comment", 500)}
     try:
         rating = PublicRating.model_validate({**typed, "comment": typed["comment"] or None,

@@ -202,6 +202,23 @@ def test_public_forms_posted_from_elsewhere_are_refused_and_lookups_are_not_cach
         assert client.get("/public/townships").json()[0].keys() == {"code", "name", "hotline"}
 
 
+def test_a_named_complaint_goes_to_its_receipt_page_and_is_looked_up_by_the_phone(system):
+    with httpx.Client(base_url=system, timeout=30) as client:
+        token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', client.get("/complain").text).group(1)
+        form = {"csrf_token": token, "kind": "petition", "category": "water", "village_code": f"{QS}001",
+                "description": "自来水三天没来了。", "name": "孙八", "phone": "13912348765"}
+        half = client.post("/complain", data={**form, "phone": ""})
+        assert half.status_code == 422 and "请填写11位手机号码" in half.text and "孙八" in half.text
+        made = client.post("/complain", data=form)
+        assert made.status_code == 303 and made.headers["location"].startswith("/complain/filed?receipt=")
+        receipt = made.headers["location"].split("=", 1)[1]
+        filed = client.get(made.headers["location"])
+        assert receipt in filed.text and "查询码" not in filed.text and "13912348765" not in filed.text
+        found = client.post("/complain/progress", data={"csrf_token": token, "receipt_no": receipt,
+                                                        "secret": "8765"})
+        assert found.status_code == 200 and "信访诉求" in found.text and "孙八" not in found.text
+
+
 def test_a_public_pages_first_load_stays_far_below_100_kb_gzipped(system):
     with httpx.Client(base_url=system, headers={"Accept-Encoding": "gzip"}) as client:
         total = 0
