@@ -87,6 +87,31 @@ def test_the_receipts_qr_address_asks_for_the_digits_and_shows_the_stage_and_dea
     browser.check(page, "progress-result")
 
 
+def test_a_paused_clock_says_which_materials_to_bring(browser, api, agent):
+    committee = login(api, "qs_cadre1")  # the default workflow: one review step in the township
+    filing = {"item_code": "SP-008", "channel": "station", "station_code": f"ST{QS}010",
+              "applicant": {"name": "周九", "phone": "13212345678", "id_card": "430124197506150021",
+                            "village_code": f"{QS}010"},
+              "materials_provided": ["农村宅基地和建房(规划许可)申请表", "身份证", "户口簿", "村民小组会议记录"]}
+    filed = api.post("/applications", json=filing, headers={**agent, "Idempotency-Key": "browser-pause-0001"})
+    assert filed.status_code == 201, filed.text
+    receipt = filed.json()["receipt_no"]
+    wait_until(lambda: api.get(f"/applications/{receipt}/approval", headers=committee).status_code == 200, 20,
+               "approvals to open the case")
+    for action in ({"action": "accept"}, {"action": "request_supplement", "materials": ["户口簿复印件"]}):
+        response = api.post(f"/applications/{receipt}/actions", json=action, headers=committee)
+        assert response.status_code == 200, response.text
+    wait_until(lambda: api.get(f"/applications/{receipt}", headers=agent).json()["paused"], 20, "the pause")
+    page = browser.page()
+    page.goto(f"/q/{receipt}")
+    page.get_by_label("手机号码后四位").fill("5678")
+    page.get_by_role("button", name="查询").click()
+    status = page.get_by_role("status").inner_text()
+    assert "等您补正材料" in status and "暂停计时" in status and "户口簿复印件" in status
+    assert "通知补正材料，暂停计时" in page.locator("ol.stages").inner_text()
+    browser.check(page, "progress-paused")
+
+
 def test_the_market_calendar_and_a_booking_work_without_scripts(browser, api, sessions):
     later = [s for s in sessions if s["day"] > today_in_china().isoformat()]
     supervisor = login(api, "qs_supervisor")
