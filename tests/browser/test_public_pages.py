@@ -109,6 +109,7 @@ def test_a_paused_clock_says_which_materials_to_bring(browser, api, agent):
     status = page.get_by_role("status").inner_text()
     assert "等您补正材料" in status and "暂停计时" in status and "户口簿复印件" in status
     assert "通知补正材料，暂停计时" in page.locator("ol.stages").inner_text()
+    assert "暂停计时中（共 20 个工作日）" in page.locator("main").inner_text()
     browser.check(page, "progress-paused")
 
 
