@@ -149,6 +149,37 @@ def test_the_market_calendar_and_a_booking_work_without_scripts(browser, api, se
     page.get_by_role("status").filter(has_text="预约已取消").wait_for()
 
 
+def test_a_place_at_an_appointment_visit_is_booked(browser, api):
+    supervisor = login(api, "qs_supervisor")
+    staff = api.get("/staff", headers=supervisor, params={"limit": 500}).json()
+    cadre = next(s["id"] for s in staff if s["role"] == "department_staff")
+    day = (today_in_china() + timedelta(days=2)).isoformat()
+    visit = api.post("/visits", headers=supervisor, json={
+        "kind": "appointment", "title": "残疾人证预约上门", "village_code": f"{QS}005", "place": "村卫生室",
+        "day": day, "starts": "18:00", "ends": "19:00", "staff_ids": [cadre]})
+    assert visit.status_code == 201, visit.text
+    visit_id = visit.json()["id"]
+    assert api.post(f"/visits/{visit_id}/slots", headers=supervisor, json={"minutes": 30, "capacity": 2}
+                    ).status_code == 201
+    page = browser.page()
+    page.goto(f"/market/{QS}")
+    card = page.locator(".card", has_text="残疾人证预约上门")
+    assert "村卫生室" in card.inner_text() and "18:00–19:00" in card.inner_text()
+    card.get_by_role("link", name="预约这次下访").click()
+    page.get_by_role("radio", name=re.compile(r"^\s*18:30")).check()
+    page.get_by_label("姓名").fill("孙八")
+    page.get_by_label("手机号码").fill("13712345678")
+    page.get_by_role("button", name="确认预约").click()
+    page.get_by_role("heading", name="预约成功").wait_for()
+    assert re.search(r"18:30", page.locator("main").inner_text())
+    booking_id = page.locator("dd.code").inner_text().strip()
+    page.goto("/market/cancel")
+    page.get_by_label("预约编号").fill(booking_id)
+    page.get_by_role("button", name="取消预约").click()
+    page.get_by_role("status").filter(has_text="预约已取消").wait_for()
+    browser.check(page, "market-cancelled")
+
+
 def test_a_completed_item_is_rated_and_a_bad_rating_promises_a_call_back(browser, api, agent, sessions):
     filing = {"item_code": "YB-002", "channel": "market_day", "session_id": sessions[0]["id"],
               "applicant": {**APPLICANT, "village_code": f"{QS}001"}, "materials_provided": ["身份证", "户口簿"],
