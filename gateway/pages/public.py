@@ -30,6 +30,7 @@ def day_time(value: Any) -> str:
 
 templates.env.filters.update(stage=_word(words.STAGE), complaint_status=_word(words.COMPLAINT_STATUS),
                              category=_word(words.COMPLAINT_CATEGORY), service=_word(words.SERVICE),
+                             visit_kind=_word(words.VISIT_KIND),
                              day_time=day_time)
 
 TownshipCode = Annotated[str, Path(pattern=r"^\d{9}$")]

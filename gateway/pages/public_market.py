@@ -74,8 +74,10 @@ async def market_calendar(request: Request, township_code: TownshipCode, public:
                           calls: Calls) -> Response:
     place = await township(calls, public, township_code)
     markets, entries = await _calendar(calls, public, township_code)
+    villages = {v["code"]: v["name"] for v in await calls.call("directory", "public_villages", caller=public,
+                                                                township_code=township_code)}
     return render(request, "public/market.html", township=place, markets=markets, entries=entries,
-                  days=DAYS_AHEAD)
+                  villages=villages, days=DAYS_AHEAD)
 
 
 async def _entry_and_slots(calls: Calls, public: PublicCaller, code: str, kind: str,
@@ -90,6 +92,10 @@ async def _entry_and_slots(calls: Calls, public: PublicCaller, code: str, kind: 
         slots = await calls.call("scheduling", "list_slots", caller=public, session_id=entry_id)
     else:
         slots = await calls.call("scheduling", "list_visit_slots", caller=public, visit_id=entry_id)
+    if entry.get("village_code"):
+        villages = await calls.call("directory", "public_villages", caller=public, township_code=code)
+        name = next((v["name"] for v in villages if v["code"] == entry["village_code"]), "")
+        entry = {**entry, "place": f"{name} {entry['place']}".strip()}
     return entry, slots
 
 

@@ -37,6 +37,8 @@ SERVICE = {  # the six services that do not leave the village 六不出村
     "agency": "代办服务", "farming": "农资农技", "culture_sport": "文体活动", "minor_medical": "小病诊疗",
     "mediation": "矛盾调解", "approval": "审批服务",
 }
+VISIT_KIND = {"periodic": "定期下访", "fixed_point": "定点接访", "appointment": "预约上门", "topical": "专题下访",
+              "joint": "联合下访"}
 COMPLAINT_CATEGORY = {
     "land": "土地、宅基地", "water": "水利、饮水", "roads": "道路交通", "environment": "环境卫生",
     "social_assistance": "低保、救助", "insurance": "医保、社保", "public_order": "治安", "neighbours": "邻里关系",
