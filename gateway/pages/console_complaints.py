@@ -23,9 +23,8 @@ router = APIRouter(prefix="/console", route_class=PageRoute)
 
 KINDS = {"dispute": "矛盾纠纷（需要调解）", "petition": "信访诉求", "suggestion": "意见建议"}
 NETWORK_OF_KIND = {"dispute": "mediation", "petition": "petitions", "suggestion": "services"}
-CATEGORIES = {"land": "土地、宅基地", "water": "水利、饮水", "roads": "道路交通", "environment": "环境卫生",
-              "social_assistance": "低保、救助", "insurance": "医保、社保", "public_order": "治安",
-              "neighbours": "邻里关系", "other": "其他"}
+# a complaint about a cadre's conduct names the accused, which this form does not ask: the supervision phone
+CATEGORIES = {code: word for code, word in words.COMPLAINT_CATEGORY.items() if code != "staff_conduct"}
 CHANNELS = {"station": "村便民服务站", "market_day": "赶集日便民服务岗", "hotline": "投诉电话"}
 FIELDS = {"kind": "请选择类别。", "category": "请选择涉及的方面。", "village_code": "请选择村。",
           "description": "请写清楚反映的事情。", "name": "请填写反映人姓名。", "phone": "请填写11位手机号。",

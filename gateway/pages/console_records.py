@@ -64,7 +64,7 @@ async def workbench(request: Request, staff: StaffPage, calls: Calls) -> Respons
                                                              session_id=session["id"])) or []
     items = {i["code"]: i["name"] for i in await console.optional(console.catalogue(calls, staff)) or []}
     return render(request, "console/home.html", me=me, mine=mine, sessions=sessions, items=items,
-                  categories=words.CATEGORY, today=today.isoformat())
+                  categories=words.SERVICE, today=today.isoformat())
 
 
 @router.post("/sessions/{session_id}/{action}", operation_id="page_check", **PAGE)
@@ -107,7 +107,7 @@ async def records(request: Request, staff: StaffPage, calls: Calls, status: Stat
                   items=items, item_names={i["code"]: i["name"] for i in items}, villages=places,
                   village_names={v["code"]: v["name"] for v in places}, statuses=words.APPLICATION_STATUS,
                   first_page=cursor is not None, recent=recent,
-                  categories=words.CATEGORY, today=today_in_china())
+                  categories=words.SERVICE, today=today_in_china())
 
 
 @router.get("/applications/{receipt_no}", operation_id="page_application", openapi_extra=PERSONAL_DATA, **PAGE)
@@ -157,7 +157,7 @@ async def _record_page(request: Request, staff: Caller, calls: Calls, kind: str,
                        status_code: int = 200, **context: Any) -> Response:
     return render(request, "console/record.html", status_code=status_code, kind=kind, title=KIND_WORDS[kind],
                   typed=typed, villages=await console.optional(console.villages(calls, staff)) or [],
-                  sessions=await console.upcoming_sessions(calls, staff, days=0), categories=words.CATEGORY, **context)
+                  sessions=await console.upcoming_sessions(calls, staff, days=0), categories=words.SERVICE, **context)
 
 
 @router.get("/records/{kind}/new", operation_id="page_new_record", **PAGE)

@@ -41,6 +41,11 @@ def china_time(value: datetime | str | None, pattern: str = "%Y年%m月%d日 %H:
     return moment.astimezone(CHINA).strftime(pattern) if moment.tzinfo else moment.strftime(pattern)
 
 
+def day_time(value: datetime | str | None) -> str:
+    """A moment as a villager says it, in China time: 12月5日 07:30."""
+    return china_time(value, "%-m月%-d日 %H:%M")
+
+
 def china_date(value: date | str | None) -> str:
     if value in (None, ""):
         return ""
@@ -58,7 +63,8 @@ templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters.update(
     china_time=china_time, china_date=china_date, status=_word(words.APPLICATION_STATUS),
     outcome=_word(words.OUTCOME), channel=_word(words.CHANNEL), role=_word(words.ROLE),
-    complaint_kind=_word(words.COMPLAINT_KIND))
+    complaint_kind=_word(words.COMPLAINT_KIND), stage=_word(words.STAGE),
+    complaint_status=_word(words.COMPLAINT_STATUS), visit_kind=_word(words.VISIT_KIND), day_time=day_time)
 
 
 # ---- CSRF: a random cookie per browser, and in every form a token only this site can derive from it ------

@@ -8,19 +8,10 @@ APPLICATION_STATUS = {
     "received": "已受理", "accepted": "办理中", "in_review": "审核中", "awaiting_supplement": "补正材料中",
     "refused": "不予受理", "completed": "已办结", "delivered": "已办结，结果已送达",
 }
-STAGE = {
-    "received": "受理登记", "accepted": "正式受理", "refused": "不予受理", "step_changed": "转入下一审核环节",
-    "supplement_requested": "通知补正材料（暂停计时）", "supplement_received": "补正材料已收到（恢复计时）",
-    "deadline_extended": "经批准延期", "completed": "办结", "result_delivered": "结果已送达",
-}
 APPROVAL_ACTION = {
     "open": "立案", "accept": "受理", "refuse": "不予受理", "claim": "签收", "approve": "审核通过",
     "return": "退回", "request_supplement": "通知补正材料", "supplement_received": "补正材料已收到",
     "deny": "不予批准", "complete": "办结", "deliver": "送达结果", "extend": "延期",
-}
-CATEGORY = {  # the six services that do not leave the village 六不出村
-    "agency": "代办服务", "farming": "农资农技", "culture_sport": "文体活动", "minor_medical": "小病诊疗",
-    "mediation": "矛盾调解", "approval": "审批服务",
 }
 OUTCOME = {"approved": "准予办理", "denied": "不予批准"}
 CHANNEL = {
@@ -32,7 +23,31 @@ ROLE = {
     "township_cadre": "乡镇干部", "department_staff": "站所工作人员", "supervisor": "分管领导",
     "county_admin": "县级管理员", "station_client": "服务站终端", "public": "群众", "system": "系统",
 }
-COMPLAINT_KIND = {"complaint": "投诉", "suggestion": "建议", "petition": "信访诉求", "dispute": "矛盾纠纷"}
+COMPLAINT_KIND = {"complaint": "投诉", "suggestion": "建议", "petition": "信访诉求", "dispute": "矛盾纠纷",
+                  "staff_conduct": "投诉"}
+# the public pages: the stages of an application, a complaint's status, what a complaint is about
+STAGE = {
+    "received": "受理登记", "accepted": "正式受理，开始计时", "refused": "不予受理", "step_changed": "转下一环节审核",
+    "supplement_requested": "通知补正材料，暂停计时", "supplement_received": "材料已补齐，继续计时",
+    "deadline_extended": "经批准延期", "completed": "办结", "result_delivered": "结果已送达",
+}
+COMPLAINT_STATUS = {
+    "registered": "已登记，等待分派", "assigned": "已分派，等待签收", "signed": "已签收，正在办理",
+    "handling": "正在办理",
+    "replied": "已答复，等待回访", "closed_resolved": "已办结（问题已解决）",
+    "closed_unresolved": "已办结（问题未能解决）",
+}
+SERVICE = {  # the six services that do not leave the village 六不出村
+    "agency": "代办服务", "farming": "农资农技", "culture_sport": "文体活动", "minor_medical": "小病诊疗",
+    "mediation": "矛盾调解", "approval": "审批服务",
+}
+VISIT_KIND = {"periodic": "定期下访", "fixed_point": "定点接访", "appointment": "预约上门", "topical": "专题下访",
+              "joint": "联合下访"}
+COMPLAINT_CATEGORY = {
+    "land": "土地、宅基地", "water": "水利、饮水", "roads": "道路交通", "environment": "环境卫生",
+    "social_assistance": "低保、救助", "insurance": "医保、社保", "public_order": "治安", "neighbours": "邻里关系",
+    "staff_conduct": "干部作风", "other": "其他",
+}
 
 # Error codes from the API → what the person should do. Codes not listed fall back to the class of error.
 ERROR_MESSAGES = {
@@ -59,6 +74,12 @@ ERROR_MESSAGES = {
     "not_rateable": "这件事还不能评价：办结或答复后才能评价。",
     "rateable_not_found": "没有查到可以评价的事项：请核对编号和手机号后四位。",
     "complaint_not_found": "没有查到这件投诉：请核对查询码。",
+    "township_not_found": "没有这个乡镇，请从列表中选择。",
+    "village_not_found": "没有这个村，请从列表中选择。",
+    "booking_not_found": "没有查到这个预约：请核对预约编号。",
+    "slot_not_found": "没有这个预约时段，请重新选择。",
+    "session_not_found": "没有找到这一场服务，请回到赶集日历重新选择。",
+    "visit_not_found": "没有找到这次下访，请回到赶集日历重新选择。",
     "filing_not_allowed": "您的岗位不能受理申请，请交给服务站工作人员。",
     "outside_station": "只能登记本服务站的事项。",
     "outside_scope": "这不在您负责的范围内。",

@@ -26,6 +26,20 @@ def _page(limit: int, offset: int) -> dict:
 
 # ---- townships -----------------------------------------------------------------------------------
 
+@router.get("/public/townships", tags=["public"], operation_id="public_townships",
+            response_model=list[c.TownshipListing])
+async def public_townships(public: PublicCaller, calls: Calls) -> list:
+    """公开: the county's townships with their names and hotlines (监督电话). No sign-in."""
+    return await calls.call("directory", "public_townships", caller=public)
+
+
+@router.get("/public/townships/{code}/villages", tags=["public"], operation_id="public_villages",
+            response_model=list[c.VillageListing])
+async def public_villages(code: TownshipPath, public: PublicCaller, calls: Calls) -> list:
+    """公开: a township's villages by code and name, to say where a complaint comes from. No sign-in."""
+    return await calls.call("directory", "public_villages", caller=public, township_code=code)
+
+
 @router.get("/townships", tags=["tenant tree"], operation_id="list_townships",
             response_model=list[c.TownshipPublic])
 async def list_townships(caller: CurrentStaff, calls: Calls, limit: Limit = 50, offset: Offset = 0) -> list:

@@ -61,6 +61,16 @@ class DirectoryService(DeadLetters):
         return to_wire(h.list_townships(self.db, caller=self.caller(), page=parse(c.Page, page or {})))
 
     @rpc
+    def public_townships(self) -> list:
+        self.caller()  # even public reads travel with an identity (the gateway's public caller)
+        return to_wire(h.public_townships(self.db))
+
+    @rpc
+    def public_villages(self, township_code: str) -> list:
+        self.caller()
+        return to_wire(h.public_villages(self.db, township_code=township_code))
+
+    @rpc
     def create_village(self, village: dict) -> dict:
         return to_wire(h.create_village(self.db, caller=self.caller(), cmd=parse(c.VillageCreate, village),
                                       now=utcnow()))

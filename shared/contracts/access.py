@@ -61,6 +61,8 @@ directory.withdraw_catalogue_item     -   -   -   -   -   -   -   T   C
 directory.get_catalogue_item          -   T   T   T   T   T   T   T   C
 directory.list_catalogue              -   T   T   T   T   T   T   T   C
 directory.public_catalogue            P   P   P   P   P   P   P   P   P
+directory.public_townships            P   P   P   P   P   P   P   P   P
+directory.public_villages             P   P   P   P   P   P   P   P   P
 directory.create_market_site          -   -   -   -   -   -   -   T   C
 directory.update_market_site          -   -   -   -   -   -   -   T   C
 directory.get_market_site             -   T   T   T   T   T   T   T   C

@@ -58,6 +58,21 @@ class TownshipPublic(Versioned):
     hotline: str | None
 
 
+class TownshipListing(Contract):
+    """公开: a township as anyone may see it: its name and its hotline (监督电话), nothing else."""
+
+    code: str
+    name: str
+    hotline: str | None
+
+
+class VillageListing(Contract):
+    """公开: a village's code and name, for a villager choosing theirs."""
+
+    code: str
+    name: str
+
+
 class VillageKind(StrEnum):
     VILLAGE = "village"  # 行政村
     COMMUNITY = "community"  # 社区

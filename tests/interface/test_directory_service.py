@@ -308,3 +308,14 @@ def test_staff_stations_and_calendar_days_are_announced_again_as_they_are(direct
     marked = {e["payload"]["day"]: e["payload"] for e in again if e["type"] == "calendar_changed"}
     assert (marked["2026-12-01"]["kind"], marked["2026-12-01"]["name"]) == ("local_day_off", "县庆")
     assert marked["2026-10-01"]["kind"] == "holiday" and marked["2026-10-01"]["county_code"] == "431099"
+
+
+def test_public_townships_and_villages_say_names_and_the_hotline_and_nothing_else(directory):
+    _tree(directory)
+    townships = directory(Caller.public()).public_townships()
+    assert townships and all(set(t) == {"code", "name", "hotline"} for t in townships)
+    assert QS in [t["code"] for t in townships]
+    villages = directory(Caller.public()).public_villages(township_code=QS)
+    assert villages and all(set(v) == {"code", "name"} and v["code"].startswith(QS) for v in villages)
+    with pytest.raises(NotFound):
+        directory(Caller.public()).public_villages(township_code="431099199")

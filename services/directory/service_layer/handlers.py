@@ -150,6 +150,19 @@ def list_townships(uow: UnitOfWork, *, caller: Caller, page: c.Page) -> list[c.T
     return [township_public(r) for r in uow.session.execute(_page(query, page)).scalars()]
 
 
+def public_townships(uow: UnitOfWork) -> list[c.TownshipListing]:
+    """公开: every township of the county with its name and hotline, for a villager choosing theirs."""
+    rows = uow.session.execute(select(orm.Township).order_by(orm.Township.code)).scalars()
+    return [c.TownshipListing(code=r.code, name=r.name, hotline=r.hotline) for r in rows]
+
+
+def public_villages(uow: UnitOfWork, *, township_code: str) -> list[c.VillageListing]:
+    """公开: a township's villages by code and name (404 for an unknown township)."""
+    _get(uow, orm.Township, township_code, Record.TOWNSHIP)
+    query = select(orm.Village).where(orm.Village.township_code == township_code).order_by(orm.Village.code)
+    return [c.VillageListing(code=r.code, name=r.name) for r in uow.session.execute(query).scalars()]
+
+
 # ---- villages and stations -----------------------------------------------------------------------
 
 def village_public(row: orm.Village) -> c.VillagePublic:
