@@ -64,7 +64,8 @@ templates.env.filters.update(
     china_time=china_time, china_date=china_date, status=_word(words.APPLICATION_STATUS),
     outcome=_word(words.OUTCOME), channel=_word(words.CHANNEL), role=_word(words.ROLE),
     complaint_kind=_word(words.COMPLAINT_KIND), stage=_word(words.STAGE),
-    complaint_status=_word(words.COMPLAINT_STATUS), visit_kind=_word(words.VISIT_KIND), day_time=day_time)
+    complaint_status=_word(words.COMPLAINT_STATUS), visit_kind=_word(words.VISIT_KIND), day_time=day_time,
+    service=_word(words.SERVICE))
 
 
 # ---- CSRF: a random cookie per browser, and in every form a token only this site can derive from it ------

@@ -321,3 +321,17 @@ def test_pages_get_the_page_policy_and_gzip_and_the_api_keeps_its_own():
     assert css.headers["Content-Encoding"] == "gzip" and css.headers["Content-Type"].startswith("text/css")
     assert client.get("/static/cunban.css", headers={"If-None-Match": css.headers["ETag"]}).status_code == 304
     assert client.get("/static/../pyproject.toml").status_code == 404
+
+
+def test_every_template_compiles_and_every_filter_it_names_exists():
+    import re
+
+    from gateway.pages.web import HERE, templates
+
+    names = [str(path.relative_to(HERE / "templates")) for path in (HERE / "templates").rglob("*.html")]
+    assert len(names) > 20
+    for name in names:
+        templates.env.get_template(name)  # an unknown filter used directly fails to compile
+        source = (HERE / "templates" / name).read_text()
+        for used in re.findall(r'map\("([a-z_]+)"\)', source):  # one named to map() is looked up only when run
+            assert used in templates.env.filters, f"{name}: no filter {used}"
