@@ -95,6 +95,18 @@ def test_a_clerk_files_with_a_material_missing_then_complete_and_prints_the_rece
     assert "受理登记" in page.locator("ol.stages").inner_text()
     browser.check(page, "console-application")
 
+    # the villager scans the receipt's code on a phone: the address it carries, the last four digits typed
+    phone = browser.page()  # 360 × 800, a browser of its own (no clerk's cookies)
+    phone.goto(decoded_qr(pdf, tmp_path))
+    assert phone.get_by_label("回执编号").input_value() == receipt_no
+    phone.get_by_label("手机号码后四位").fill("5678")
+    phone.get_by_role("button", name="查询").click()
+    phone.get_by_role("heading", name="办理进度").wait_for()
+    progress = phone.locator("main").inner_text()
+    assert "已受理" in progress and "农村最低生活保障申请" in progress and "王低保" not in progress
+    assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日前办结（20 个工作日）", progress), progress
+    browser.check(phone, "villager-scans-the-receipt")
+
 
 def decoded_qr(pdf: Path, folder: Path) -> str:
     import zxingcpp
