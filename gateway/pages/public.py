@@ -6,6 +6,8 @@ the address a receipt's QR code carries). The market calendar and bookings are i
 and 投诉建议 in public_voice.py; their routes join this router."""
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -52,6 +54,26 @@ def field_errors(exc: ValidationError, names: dict[str, str]) -> dict[str, str]:
 def text(form: Any, name: str, limit: int) -> str:
     value = form.get(name, "")
     return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+DASHES = re.compile(r"[\s\u2010-\u2015\u2212]+")
+BARE_NUMBER = re.compile(r"^(\d{9})(TS)?(\d{8})(\d{4,6})$")
+
+
+def typed_number(form: Any, name: str, limit: int = 40) -> str:
+    """A receipt or phone number as people type it — full-width digits or dashes from a Chinese keyboard,
+    spaces, or a receipt number without its dashes — written the way the services know it."""
+    raw = form.get(name, "")
+    if not isinstance(raw, str):
+        return ""
+    value = unicodedata.normalize("NFKC", raw).strip().upper()
+    value = DASHES.sub("-", value)
+    if name.startswith("receipt") and (bare := BARE_NUMBER.match(value.replace("-", ""))):
+        head, ts, day, serial = bare.groups()
+        value = f"{head}-{ts or ''}{day}-{serial}"
+    elif not name.startswith("receipt"):
+        value = value.replace("-", "")  # a phone number: digits only
+    return value[:limit]
 
 
 async def townships(calls: Calls, public: PublicCaller) -> list[dict]:
@@ -124,7 +146,7 @@ PROGRESS_FIELDS = {"receipt_no": "请填写回执上的编号，例如 431099101
 @router.post("/progress", operation_id="page_progress_look_up", **PAGE)
 async def progress_look_up(request: Request, public: PublicCaller, calls: Calls) -> Response:
     form = await read_form(request)
-    typed = {"receipt_no": text(form, "receipt_no", 40), "phone_last4": text(form, "phone_last4", 4)}
+    typed = {"receipt_no": typed_number(form, "receipt_no"), "phone_last4": typed_number(form, "phone_last4", 4)}
     try:
         lookup = PublicLookup.model_validate({**typed, "client": client_of(request)})
     except ValidationError as exc:

@@ -11,8 +11,8 @@ from pydantic import ValidationError
 
 from gateway.auth import PublicCaller
 from gateway.pages import words
-from gateway.pages.public import TownshipCode, field_errors, no_store, text, township, townships
-from gateway.pages.web import PAGE, PageRoute, read_form, render, see_other
+from gateway.pages.public import TownshipCode, field_errors, no_store, text, township, townships, typed_number
+from gateway.pages.web import PAGE, PageRoute, answer_once, read_form, render, see_once, see_other
 from gateway.routes import Calls
 from shared.clock import today_in_china
 from shared.contracts.scheduling import BookingCreate
@@ -113,8 +113,8 @@ async def book(request: Request, township_code: TownshipCode, kind: Kind, entry_
     form = await read_form(request)
     place = await township(calls, public, township_code)
     entry, slots = await _entry_and_slots(calls, public, township_code, kind, entry_id)
-    typed = {"name": text(form, "name", 50), "phone": text(form, "phone", 20), "topic": text(form, "topic", 500),
-             "slot_id": text(form, "slot_id", 12)}
+    typed = {"name": text(form, "name", 50), "phone": typed_number(form, "phone", 20),
+             "topic": text(form, "topic", 500), "slot_id": text(form, "slot_id", 12)}
     slot = next((s for s in slots if str(s["id"]) == typed["slot_id"]), None)
     errors: dict[str, str] = {}
     try:
@@ -132,5 +132,17 @@ async def book(request: Request, township_code: TownshipCode, kind: Kind, entry_
     except CunbanError as exc:
         return render(request, "public/book.html", status_code=exc.http_status, township=place, entry=entry,
                       slots=slots, kind=kind, typed=typed, message=words.error_message(exc))
-    # shown once, straight away: the booking number is what cancels it, so it goes in no address or cache
-    return no_store(render(request, "public/booked.html", township=place, entry=entry, slot=slot, booking=made))
+    # the booking number is what cancels it, so it goes in no address or cache: the next page shows it (for ten
+    # minutes, a reload there included; nothing is booked again)
+    return see_once(request, f"/market/{township_code}/{kind}/{entry_id}/booked", {"booking": made, "slot": slot})
+
+
+@router.get("/market/{township_code}/{kind}/{entry_id}/booked", operation_id="page_market_booking", **PAGE)
+async def booked(request: Request, township_code: TownshipCode, kind: Kind, entry_id: EntryId,
+                 public: PublicCaller, calls: Calls) -> Response:
+    answer = answer_once(request)
+    if answer is None:  # long ago, or another browser: the number is not shown again
+        return see_other(f"/market/{township_code}")
+    place = await township(calls, public, township_code)
+    entry, _ = await _entry_and_slots(calls, public, township_code, kind, entry_id)
+    return no_store(render(request, "public/booked.html", township=place, entry=entry, **answer))

@@ -11,8 +11,8 @@ from pydantic import ValidationError
 from gateway.audit import client_of
 from gateway.auth import PublicCaller
 from gateway.pages import words
-from gateway.pages.public import RECEIPT, field_errors, no_store, text, townships
-from gateway.pages.web import PAGE, PageRoute, read_form, render, see_other
+from gateway.pages.public import RECEIPT, field_errors, no_store, text, townships, typed_number
+from gateway.pages.web import PAGE, PageRoute, answer_once, forget_answer, read_form, render, see_once, see_other
 from gateway.routes import Calls
 from shared.contracts.base import CleanStr
 from shared.contracts.complaints import ComplaintKind, PublicComplaint, PublicComplaintLookup
@@ -46,7 +46,7 @@ async def rate_form(request: Request, receipt: ReceiptQuery = None) -> Response:
 @router.post("/rate", operation_id="page_rate_send", **PAGE)
 async def rate(request: Request, public: PublicCaller, calls: Calls) -> Response:
     form = await read_form(request)
-    typed = {"receipt_no": text(form, "receipt_no", 40), "code": text(form, "code", 16).upper(),
+    typed = {"receipt_no": typed_number(form, "receipt_no"), "code": text(form, "code", 16).upper(),
              "level": text(form, "level", 1), "comment": text(form, "comment", 500)}
     try:
         rating = PublicRating.model_validate({**typed, "comment": typed["comment"] or None,
@@ -94,7 +94,8 @@ async def complain_form(request: Request, public: PublicCaller, calls: Calls) ->
 async def complain(request: Request, public: PublicCaller, calls: Calls) -> Response:
     form = await read_form(request)
     typed = {name: text(form, name, 2000 if name == "description" else 50)
-             for name in ("kind", "category", "village_code", "description", "name", "phone")}
+             for name in ("kind", "category", "village_code", "description", "name")}
+    typed["phone"] = typed_number(form, "phone", 20)
     who = {"name": typed["name"], "phone": typed["phone"]} if typed["name"] or typed["phone"] else None
     try:
         complaint = PublicComplaint.model_validate({
@@ -111,15 +112,19 @@ async def complain(request: Request, public: PublicCaller, calls: Calls) -> Resp
                                message=words.error_message(exc))
     receipt = made["complaint"]["receipt_no"]
     if made.get("lookup_code"):
-        # anonymous: the look-up code exists only in this answer — shown once, never kept by a cache
-        return no_store(render(request, "public/complained.html", receipt_no=receipt, code=made["lookup_code"],
-                               kind=complaint.kind.value))
+        # anonymous: the look-up code exists only in this answer — shown once on the next page (a reload there
+        # files nothing again), never kept by a cache
+        return see_once(request, "/complain/filed", {"receipt_no": receipt, "code": made["lookup_code"],
+                                                     "kind": complaint.kind.value})
     return see_other(f"/complain/filed?receipt={receipt}")
 
 
 @router.get("/complain/filed", operation_id="page_complain_filed", **PAGE)
 async def complain_filed(request: Request, receipt: ReceiptQuery = None) -> Response:
-    return render(request, "public/complained.html", receipt_no=receipt or "", code=None)
+    anonymous = answer_once(request)
+    if anonymous is not None:
+        return forget_answer(request, render(request, "public/complained.html", **anonymous))
+    return render(request, "public/complained.html", receipt_no=receipt or "", code=None, shown=receipt is None)
 
 
 @router.get("/complain/progress", operation_id="page_complaint_progress", **PAGE)
@@ -131,7 +136,7 @@ async def complaint_progress_form(request: Request, receipt: ReceiptQuery = None
 async def complaint_look_up(request: Request, public: PublicCaller, calls: Calls) -> Response:
     # posted, answered at once and not cached: the code never goes into an address (see progress_look_up)
     form = await read_form(request)
-    typed = {"receipt_no": text(form, "receipt_no", 40), "secret": text(form, "secret", 16).upper()}
+    typed = {"receipt_no": typed_number(form, "receipt_no"), "secret": text(form, "secret", 16).upper()}
     try:
         lookup = PublicComplaintLookup.model_validate({**typed, "client": client_of(request)})
     except ValidationError as exc:

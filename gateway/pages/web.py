@@ -7,8 +7,10 @@ goes to the sign-in page instead). Pages call the services with `calls.call(...)
 access matrix decides what a page may do."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import json
 import secrets
 from collections.abc import Callable, Coroutine
 from datetime import date, datetime
@@ -126,6 +128,46 @@ def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+# ---- an answer to show once, after the redirect -------------------------------------------------------------
+
+ONCE_COOKIE = "cunban_once"
+
+
+def _signature(request: Request, payload: str) -> str:
+    key = request.app.state.settings.secret_key.encode()
+    return hmac.new(key, f"once:{payload}".encode(), hashlib.sha256).hexdigest()
+
+
+def see_once(request: Request, url: str, answer: dict[str, Any], seconds: int = 600) -> RedirectResponse:
+    """After a form whose answer nobody can ask for again (an anonymous complaint's look-up code, a booking's
+    number): go to the page at `url` — so a reload there posts nothing again — with the answer in a signed,
+    HttpOnly cookie sent only to that page, for `seconds`. The page reads it with `answer_once`."""
+    payload = base64.urlsafe_b64encode(json.dumps(answer, ensure_ascii=False).encode()).decode()
+    response = see_other(url)
+    response.set_cookie(ONCE_COOKIE, f"{payload}.{_signature(request, payload)}", max_age=seconds, httponly=True,
+                        samesite="strict", secure=is_https(request), path=url.split("?")[0])
+    return response
+
+
+def answer_once(request: Request) -> dict[str, Any] | None:
+    """The answer `see_once` left for this page, if it is still there and was signed here."""
+    payload, _, signature = request.cookies.get(ONCE_COOKIE, "").partition(".")
+    if not payload or not hmac.compare_digest(signature, _signature(request, payload)):
+        return None
+    try:
+        answer = json.loads(base64.urlsafe_b64decode(payload.encode()))
+    except ValueError:
+        return None
+    return answer if isinstance(answer, dict) else None
+
+
+def forget_answer(request: Request, response: Response) -> Response:
+    """Shown: a reload finds nothing more to show (and nothing is ever posted again)."""
+    response.delete_cookie(ONCE_COOKIE, path=request.url.path, httponly=True, samesite="strict")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 class PageRoute(APIRoute):
     """A page: typed errors it leaves unhandled become the error page in Chinese (or, signed out in the
     console, the sign-in page), and invalid query or path values the 'check what you entered' page."""
@@ -142,10 +184,18 @@ class PageRoute(APIRoute):
                     return see_other(f"{SIGN_IN}?next={quote(target, safe='')}")
                 return render(request, "error.html", status_code=exc.http_status,
                               message=words.error_message(exc), code=exc.code)
-            except RequestValidationError:
-                return render(request, "error.html", status_code=422, message=words.BY_STATUS[422],
+            except RequestValidationError as exc:
+                if any(error["loc"][:1] == ("path",) for error in exc.errors()):  # a mistyped or cut-off address
+                    return not_found_page(request)
+                return render(request, "error.html", status_code=422, message=words.ADDRESS_INVALID,
                               code="validation_failed")
         return page
+
+
+def not_found_page(request: Request) -> Response:
+    """An address nobody serves, or one whose number is wrong (a cut-off QR link, a typo): said in Chinese."""
+    request.state.caller = None  # the error frame is the same whoever asks
+    return render(request, "error.html", status_code=404, message=words.PAGE_NOT_FOUND, code="route_not_found")
 
 
 PAGE: dict[str, Any] = {"include_in_schema": False}

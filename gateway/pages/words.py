@@ -94,6 +94,8 @@ ERROR_MESSAGES = {
     "service_unavailable": "系统暂时不能使用，请稍后再试。",
     "broker_unavailable": "系统暂时不能使用，请稍后再试。",
 }
+PAGE_NOT_FOUND = "没有这个页面，或者地址里的编号不对：请核对后重新输入，或从首页进入。"
+ADDRESS_INVALID = "地址里的内容有误：请从页面上的链接进入，不要手动修改地址。"
 BY_STATUS = {
     400: "填写的内容有误，请检查后再提交。",
     401: "请先登录。",

@@ -335,3 +335,27 @@ def test_every_template_compiles_and_every_filter_it_names_exists():
         source = (HERE / "templates" / name).read_text()
         for used in re.findall(r'map\("([a-z_]+)"\)', source):  # one named to map() is looked up only when run
             assert used in templates.env.filters, f"{name}: no filter {used}"
+
+
+def test_a_browser_at_an_address_nobody_serves_gets_a_page_in_chinese_and_the_api_its_json():
+    from fastapi.testclient import TestClient
+
+    client = TestClient(APP)
+    page = client.get("/Guide", headers={"Accept": "text/html,application/xhtml+xml"})
+    assert page.status_code == 404 and "没有这个页面" in page.text
+    assert page.headers["Content-Type"].startswith("text/html")
+    cut_off = client.get("/q/431099101-20261203-000", headers={"Accept": "text/html"})  # a QR link cut short
+    assert cut_off.status_code == 404 and "编号不对" in cut_off.text
+    api = client.get("/no-such-thing")
+    assert api.status_code == 404 and api.json()["error"]["code"] == "route_not_found"
+
+
+def test_numbers_are_read_as_people_type_them():
+    from gateway.pages.public import typed_number
+
+    for typed in ("431099101-20261203-0001", "431099101202612030001", "４３１０９９１０１－２０２６１２０３－０００１",
+                  " 431099101 20261203 0001 ", "431099101—20261203—0001"):
+        assert typed_number({"receipt_no": typed}, "receipt_no") == "431099101-20261203-0001", typed
+    assert typed_number({"receipt_no": "431099101ts202612030002"}, "receipt_no") == "431099101-TS20261203-0002"
+    assert typed_number({"phone": "138 1234-5678"}, "phone") == "13812345678"
+    assert typed_number({"phone": "１３８１２３４５６７８"}, "phone") == "13812345678"
