@@ -19,14 +19,10 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.support import embedded_system, login  # noqa: E402
+from tests.support import FILING, embedded_system, login  # noqa: E402
 
 BUDGET = 100 * 1024
 ASSET = re.compile(r'<(?:link[^>]+href|script[^>]+src|img[^>]+src)="(/[^"]+)"')
-FILING = {"item_code": "DB-001", "channel": "proxy",
-          "applicant": {"name": "赵六", "phone": "13612345678", "id_card": "430124200102280043",
-                        "village_code": "431099101004"},
-          "materials_provided": ["申请书", "身份证", "户口簿", "家庭收入情况说明"]}
 
 
 def first_load(client: httpx.Client, path: str) -> tuple[int, int, int]:

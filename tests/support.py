@@ -29,6 +29,13 @@ def alert_rule_count() -> int:
     return sum(len(group["rules"]) for group in rules["groups"])
 CUNBAN = [sys.executable, "-m", "cunban.cli"]
 DEMO_PASSWORD = "cunban-demo-2026"
+# a villager's application to 青石镇 for 农村最低生活保障 (a promised item, 20 working days), filed by proxy
+QS = "431099101"
+APPLICANT = {"name": "赵六", "phone": "13612345678", "id_card": "430124200102280043", "village_code": f"{QS}004",
+             "address": "大塘村三组"}
+FILING = {"item_code": "DB-001", "channel": "proxy", "applicant": APPLICANT,
+          "materials_provided": ["申请书", "身份证", "户口簿", "家庭收入情况说明"]}
+SECRETS = ("赵六", "13612345678", "430124200102280043", "大塘村三组")  # what the public must never see
 
 
 def database_template(make_database: Callable[[str], str]) -> str:

@@ -10,15 +10,10 @@ import httpx
 import pytest
 
 from shared.clock import today_in_china
-from tests.support import created, login, wait_until
+from tests.support import APPLICANT, FILING, QS, created, login, wait_until
+from tests.support import SECRETS as PERSONAL
 
 pytestmark = pytest.mark.browser
-QS = "431099101"
-APPLICANT = {"name": "赵六", "phone": "13612345678", "id_card": "430124200102280043", "village_code": f"{QS}004",
-             "address": "大塘村三组"}
-FILING = {"item_code": "DB-001", "channel": "proxy", "applicant": APPLICANT,
-          "materials_provided": ["申请书", "身份证", "户口簿", "家庭收入情况说明"]}
-PERSONAL = ("赵六", "13612345678", "430124200102280043", "大塘村三组")
 ISO = re.compile(r"\d{4}-\d{2}-\d{2}T|Z\b|UTC")
 
 
