@@ -153,7 +153,8 @@ async def public_slots(session_id: SessionId, public: PublicCaller, calls: Calls
              response_model=BookingView)
 async def book_slot(slot_id: Annotated[int, Path(ge=1, le=2**31 - 1)], body: BookingCreate, public: PublicCaller,
                     calls: Calls) -> dict:
-    """A villager books a place (409 `slot_full` when there is none left). Keep the booking id to cancel."""
+    """A villager books a place (409 `slot_full` when there is none left; `already_booked` when this phone
+    number holds a place in the slot already). Keep the booking id to cancel."""
     return await calls.call("scheduling", "book", caller=public, slot_id=slot_id, booking=body.model_dump(mode="json"))
 
 

@@ -174,7 +174,11 @@ def test_slots_never_overfill_and_a_cancellation_frees_the_place(planned):
     first = run(planned, h.book, caller=Caller.public(), slot_id=slots[0].id, cmd=booking, vault=VAULT,
                    now=NOW)
     assert first.name == "吴*" and first.phone == "130****5678"
-    run(planned, h.book, caller=Caller.public(), slot_id=slots[0].id, cmd=booking, vault=VAULT, now=NOW)
+    with pytest.raises(Conflict) as err:  # one place per phone number in a slot, and the count is untouched
+        run(planned, h.book, caller=Caller.public(), slot_id=slots[0].id, cmd=booking, vault=VAULT, now=NOW)
+    assert err.value.code == "already_booked"
+    neighbour = BookingCreate(name="吴十一", phone="13012345679", topic="医保咨询")
+    run(planned, h.book, caller=Caller.public(), slot_id=slots[0].id, cmd=neighbour, vault=VAULT, now=NOW)
     with pytest.raises(Conflict) as err:
         run(planned, h.book, caller=Caller.public(), slot_id=slots[0].id, cmd=booking, vault=VAULT, now=NOW)
     assert err.value.code == "slot_full"

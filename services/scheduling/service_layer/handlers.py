@@ -460,8 +460,9 @@ def _slot_occasion(uow: UnitOfWork, slot: orm.SlotRow) -> tuple[str, bool]:
 
 def book(uow: UnitOfWork, *, caller: Caller, slot_id: int, cmd: BookingCreate, vault: PersonalDataVault,
          now: datetime) -> BookingView:
-    """Take a place in a slot. The capacity check and the count are one conditional UPDATE, so parallel
-    bookings can never overfill a slot."""
+    """Take a place in a slot: one per phone number (a second tap or a second visit to the page books
+    nothing twice). The capacity check and the count are one conditional UPDATE, so parallel bookings can
+    never overfill a slot."""
     slot = uow.session.get(orm.SlotRow, slot_id)
     if slot is None:
         raise NotFound("slot not found", code="slot_not_found")
@@ -473,6 +474,10 @@ def book(uow: UnitOfWork, *, caller: Caller, slot_id: int, cmd: BookingCreate, v
     if not uow.claim(update(orm.SlotRow).where(orm.SlotRow.id == slot_id, orm.SlotRow.booked < orm.SlotRow.capacity)
                      .values(booked=orm.SlotRow.booked + 1)):
         raise Conflict("this slot is full", code="slot_full")
+    held = uow.session.scalars(select(orm.Booking.phone_enc).where(orm.Booking.slot_id == slot_id,
+                                                                  orm.Booking.status == "booked"))
+    if any(vault.decrypt(phone) == cmd.phone for phone in held):  # a slot holds a few places: reading them is cheap
+        raise Conflict("this phone number has a place in this slot already", code="already_booked")
     booking = orm.Booking(id=uuid.uuid4().hex, slot_id=slot_id, name_enc=vault.encrypt(cmd.name),
                           phone_enc=vault.encrypt(cmd.phone), topic=cmd.topic, status="booked", booked_at=now,
                           booked_by=caller.staff_id)
