@@ -21,6 +21,7 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from gateway.audit import client_of
 from gateway.limits import RateLimiter
 from shared.clock import utcnow
 from shared.contracts.caller import Caller, Role
@@ -52,6 +53,19 @@ def issue_token(staff: StaffPublic, settings: Settings, now: datetime | None = N
               "township": staff.township_code, "station": staff.station_code, "ver": staff.version,
               "iat": int(now.timestamp()), "exp": int(expires.timestamp()), "jti": uuid.uuid4().hex}
     return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM), expires
+
+
+async def sign_in(request: Request, credentials: dict[str, str]) -> tuple[StaffPublic, str, datetime]:
+    """Check a username and password with the directory (which throttles wrong ones per account and client
+    address) and sign a token for that staff member; the request acts for them from now on (its audit entry
+    says who signed in). The one way in, for the API's bearer token and the pages' cookie alike."""
+    staff = StaffPublic.model_validate(await request.app.state.calls.call(
+        "directory", "authenticate", caller=Caller.public(correlation_id.get()),
+        sign_in={"credentials": credentials, "client": client_of(request)}))
+    token, expires = issue_token(staff, request.app.state.settings)
+    request.state.caller = Caller(staff_id=staff.id, username=staff.username, role=staff.role,
+                                  township_code=staff.township_code, station_code=staff.station_code)
+    return staff, token, expires
 
 
 def read_token(token: str, settings: Settings) -> SignedIn:

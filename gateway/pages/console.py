@@ -16,7 +16,7 @@ from starlette.datastructures import FormData
 from gateway.audit import PERSONAL_DATA
 from gateway.pages import words
 from gateway.pages.session import StaffPage, sign_in, sign_out
-from gateway.pages.web import PAGE, PageRoute, read_form, render, see_other
+from gateway.pages.web import CODE, PAGE, ItemCode, PageRoute, read_form, render, see_other, text
 from gateway.routes import Calls
 from shared.clock import today_in_china
 from shared.contracts import intake
@@ -67,9 +67,8 @@ async def logout(request: Request) -> Response:
 # ---- what a page needs to name things (names, not codes) ---------------------------------------------------
 
 FIRST_PAGE = {"limit": 200, "offset": 0}
-ItemCode = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")]
 ReceiptPath = Annotated[str, Path(pattern=r"^\d{9}-\d{8}-\d{4,6}$")]
-ItemQuery = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")]
+ItemQuery = Annotated[str | None, Query(pattern=CODE)]
 KEY_SHAPE = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 
@@ -139,21 +138,16 @@ def field_errors(exc: ValidationError) -> dict[str, str]:
     return errors
 
 
-def _text(form: FormData, name: str, limit: int = 2000) -> str:
-    value = form.get(name)
-    return value.strip()[:limit] if isinstance(value, str) else ""
-
-
 def filing_from(form: FormData) -> dict[str, Any]:
     """What the clerk typed, kept as typed (to show again) and shaped as the contract's fields."""
     return {
-        "item_code": _text(form, "item_code", 32), "channel": _text(form, "channel", 20) or "station",
-        "session_id": _text(form, "session_id", 64), "name": _text(form, "name", 60), "phone": _text(form, "phone", 20),
-        "id_card": _text(form, "id_card", 20), "village_code": _text(form, "village_code", 12),
-        "address": _text(form, "address", 500), "description": _text(form, "description", 2000),
+        "item_code": text(form, "item_code", 32), "channel": text(form, "channel", 20) or "station",
+        "session_id": text(form, "session_id", 64), "name": text(form, "name", 60), "phone": text(form, "phone", 20),
+        "id_card": text(form, "id_card", 20), "village_code": text(form, "village_code", 12),
+        "address": text(form, "address", 500), "description": text(form, "description", 2000),
         "materials": [m.strip()[:200] for m in form.getlist("materials") if isinstance(m, str)][:50],
-        "complete_now": form.get("complete_now") == "1", "result_note": _text(form, "result_note", 2000),
-        "idempotency_key": _text(form, "idempotency_key", 128),
+        "complete_now": form.get("complete_now") == "1", "result_note": text(form, "result_note", 2000),
+        "idempotency_key": text(form, "idempotency_key", 128),
     }
 
 
@@ -189,7 +183,7 @@ async def new_application(request: Request, staff: StaffPage, calls: Calls, item
 async def file_application(request: Request, staff: StaffPage, calls: Calls) -> Response:
     form = await read_form(request)
     typed = filing_from(form)
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{1,31}", typed["item_code"]):
+    if not re.fullmatch(CODE, typed["item_code"]):
         return see_other("/console/applications/new")
     item = await calls.call("directory", "get_catalogue_item", caller=staff, township_code=staff.township_code,
                             code=typed["item_code"])

@@ -4,7 +4,6 @@ form). The console registers named complaints only: the villager follows it with
 the phone's last four digits (an anonymous complaint's look-up code is shown once, by the API)."""
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Annotated, Any
 
@@ -13,7 +12,7 @@ from pydantic import ValidationError
 
 from gateway.pages import console, words
 from gateway.pages.session import StaffPage
-from gateway.pages.web import PAGE, PageRoute, read_form, render, see_other
+from gateway.pages.web import PAGE, PageRoute, field_errors, read_form, render, see_other, typed_fields
 from gateway.routes import Calls
 from shared.contracts import complaints as c
 from shared.contracts.caller import Caller
@@ -48,7 +47,7 @@ async def new_complaint(request: Request, staff: StaffPage, calls: Calls,
 @router.post("/complaints/new", operation_id="page_register_complaint", **PAGE)
 async def register(request: Request, staff: StaffPage, calls: Calls) -> Response:
     form = await read_form(request)
-    typed = {k: v.strip()[:2000] for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+    typed = typed_fields(form)
     channel = typed.get("channel") or "station"
     try:
         complaint = c.ComplaintRegister.model_validate({
@@ -58,15 +57,12 @@ async def register(request: Request, staff: StaffPage, calls: Calls) -> Response
             "complainant": {"name": typed.get("name"), "phone": typed.get("phone")},
             "session_id": (typed.get("session_id") or None) if channel == "market_day" else None})
     except ValidationError as exc:
-        errors: dict[str, str] = {}
-        for error in exc.errors():
-            name = str(error["loc"][-1]) if error.get("loc") else "session_id"
-            errors.setdefault(name, FIELDS.get(name, words.BY_STATUS[422]))
+        errors = field_errors(exc, FIELDS, across="session_id", default=words.BY_STATUS[422])
         return await _page(request, staff, calls, typed, 422, errors=errors, message=words.BY_STATUS[422])
     key = typed.get("idempotency_key", "")
     try:
         registered = await calls.call("complaints", "register", caller=staff, complaint=complaint.model_dump(
-            mode="json"), idempotency_key=key if re.fullmatch(r"[A-Za-z0-9_.:-]{8,128}", key) else None)
+            mode="json"), idempotency_key=key if console.KEY_SHAPE.match(key) else None)
     except CunbanError as exc:
         return await _page(request, staff, calls, typed, exc.http_status, message=words.error_message(exc))
     return see_other(f"/console/complaints/new?done={registered['complaint']['receipt_no']}")

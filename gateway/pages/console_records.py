@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from gateway.audit import PERSONAL_DATA
 from gateway.pages import console, words
 from gateway.pages.session import StaffPage
-from gateway.pages.web import PAGE, PageRoute, read_form, render, see_other
+from gateway.pages.web import PAGE, PageRoute, field_errors, read_form, render, see_other, typed_fields
 from gateway.routes import Calls
 from shared.clock import today_in_china
 from shared.contracts import intake
@@ -25,7 +25,6 @@ router = APIRouter(prefix="/console", route_class=PageRoute)
 
 CLOSED = {"completed", "delivered", "refused"}
 SessionPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
-ReceiptPath = Annotated[str, Path(pattern=r"^\d{9}-\d{8}-\d{4,6}$")]
 ItemFilter = Annotated[str | None, Query(pattern=r"^([A-Za-z0-9][A-Za-z0-9_-]{1,31})?$")]
 VillageFilter = Annotated[str | None, Query(pattern=r"^(\d{12})?$")]
 StatusFilter = Annotated[str | None, Query(pattern="^(" + "|".join(s.value for s in intake.ApplicationStatus) + ")?$")]
@@ -111,7 +110,7 @@ async def records(request: Request, staff: StaffPage, calls: Calls, status: Stat
 
 
 @router.get("/applications/{receipt_no}", operation_id="page_application", openapi_extra=PERSONAL_DATA, **PAGE)
-async def application(request: Request, staff: StaffPage, calls: Calls, receipt_no: ReceiptPath) -> Response:
+async def application(request: Request, staff: StaffPage, calls: Calls, receipt_no: console.ReceiptPath) -> Response:
     found = await calls.call("intake", "get_application", caller=staff, ref=receipt_no)
     village = await console.optional(calls.call("directory", "get_village", caller=staff, code=found["village_code"]))
     contact = await console.optional(calls.call("directory", "get_staff", caller=staff,
@@ -171,14 +170,11 @@ async def new_record(request: Request, staff: StaffPage, calls: Calls, kind: Kin
 @router.post("/records/{kind}/new", operation_id="page_record", **PAGE)
 async def record(request: Request, staff: StaffPage, calls: Calls, kind: Kind) -> Response:
     form = await read_form(request)
-    typed = {k: v.strip()[:2000] for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+    typed = typed_fields(form)
     try:
         record = _record_of(kind, typed, staff)
     except ValidationError as exc:
-        errors = {}
-        for error in exc.errors():
-            name = str(error["loc"][-1]) if error.get("loc") else "session_id"
-            errors.setdefault(name, RECORD_FIELDS.get(name, words.BY_STATUS[422]))
+        errors = field_errors(exc, RECORD_FIELDS, across="session_id", default=words.BY_STATUS[422])
         return await _record_page(request, staff, calls, kind, typed, 422, errors=errors, message=words.BY_STATUS[422])
     try:
         saved = await calls.call("intake", "record_activity", caller=staff, kind=kind,

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from gateway.audit import client_of
 from gateway.auth import PublicCaller
 from gateway.pages import words
-from gateway.pages.web import PAGE, PageRoute, read_form, render
+from gateway.pages.web import PAGE, ItemCode, PageRoute, field_errors, no_store, read_form, render
 from gateway.routes import Calls
 from shared.contracts.base import CleanStr
 from shared.contracts.intake import PublicLookup
@@ -27,33 +27,12 @@ router = APIRouter(route_class=PageRoute)
 
 
 TownshipCode = Annotated[str, Path(pattern=r"^\d{9}$")]
-ItemCode = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")]
 RECEIPT = r"^\d{9}-(TS)?\d{8}-\d{4,6}$"
 Receipt = Annotated[str, Path(pattern=RECEIPT)]
 LEVEL = {"village": "村级办理（小事不出村）", "township": "乡镇办理（大事不出乡镇）", "county": "县级办理"}
 WHERE = {"village": "本村便民服务站，或赶集日便民服务岗；也可请代办员代办",
          "township": "本村便民服务站或代办员代办（由乡镇办理），也可到乡镇便民服务中心",
          "county": "本村便民服务站或代办员代办（转县级部门办理），也可到县政务服务中心"}
-
-
-def no_store(response: Response) -> Response:
-    """A page that shows what only its visitor should see again: no cache on the way keeps it."""
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def field_errors(exc: ValidationError, names: dict[str, str]) -> dict[str, str]:
-    """A contract's validation errors as a Chinese sentence next to each field."""
-    errors: dict[str, str] = {}
-    for error in exc.errors():
-        field = ".".join(str(part) for part in error["loc"] if not isinstance(part, int)) or "form"
-        errors.setdefault(field, names.get(field, "这一项填写有误，请检查。"))
-    return errors
-
-
-def text(form: Any, name: str, limit: int) -> str:
-    value = form.get(name, "")
-    return value.strip()[:limit] if isinstance(value, str) else ""
 
 
 DASHES = re.compile(r"[\s\u2010-\u2015\u2212]+")

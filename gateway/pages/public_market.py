@@ -11,8 +11,19 @@ from pydantic import ValidationError
 
 from gateway.auth import PublicCaller
 from gateway.pages import words
-from gateway.pages.public import TownshipCode, field_errors, no_store, text, township, townships, typed_number
-from gateway.pages.web import PAGE, PageRoute, answer_once, read_form, render, see_once, see_other
+from gateway.pages.public import TownshipCode, township, townships, typed_number
+from gateway.pages.web import (
+    PAGE,
+    PageRoute,
+    answer_once,
+    field_errors,
+    no_store,
+    read_form,
+    render,
+    see_once,
+    see_other,
+    text,
+)
 from gateway.routes import Calls
 from shared.clock import today_in_china
 from shared.contracts.scheduling import BookingCreate
@@ -27,14 +38,14 @@ BOOKING_FIELDS = {"name": "请填写您的姓名。", "phone": "请填写11位�
                   "topic": "想办的事请写在500字以内。", "slot_id": "请选择一个时段。"}
 
 
-async def _calendar(calls: Calls, public: PublicCaller, code: str) -> tuple[list, list]:
+def _days_ahead() -> dict[str, str]:
     first = today_in_china()
-    last = first + timedelta(days=DAYS_AHEAD)
-    markets = await calls.call("scheduling", "public_market_calendar", caller=public, township_code=code,
-                               start=first.isoformat(), end=last.isoformat())
-    entries = await calls.call("scheduling", "public_calendar", caller=public, township_code=code,
-                               start=first.isoformat(), end=last.isoformat())
-    return markets, entries
+    return {"start": first.isoformat(), "end": (first + timedelta(days=DAYS_AHEAD)).isoformat()}
+
+
+async def _entries(calls: Calls, public: PublicCaller, code: str) -> list:
+    """The township's market-day posts and visits of the days ahead."""
+    return await calls.call("scheduling", "public_calendar", caller=public, township_code=code, **_days_ahead())
 
 
 @router.get("/market", operation_id="page_market", **PAGE)
@@ -73,7 +84,9 @@ async def cancelled(request: Request) -> Response:
 async def market_calendar(request: Request, township_code: TownshipCode, public: PublicCaller,
                           calls: Calls) -> Response:
     place = await township(calls, public, township_code)
-    markets, entries = await _calendar(calls, public, township_code)
+    markets = await calls.call("scheduling", "public_market_calendar", caller=public, township_code=township_code,
+                               **_days_ahead())
+    entries = await _entries(calls, public, township_code)
     villages = {v["code"]: v["name"] for v in await calls.call("directory", "public_villages", caller=public,
                                                                 township_code=township_code)}
     return render(request, "public/market.html", township=place, markets=markets, entries=entries,
@@ -82,7 +95,7 @@ async def market_calendar(request: Request, township_code: TownshipCode, public:
 
 async def _entry_and_slots(calls: Calls, public: PublicCaller, code: str, kind: str,
                            entry_id: str) -> tuple[dict, list]:
-    _, entries = await _calendar(calls, public, code)
+    entries = await _entries(calls, public, code)
     wanted = "market_day_post" if kind == "post" else "visit"
     entry = next((e for e in entries if e["id"] == entry_id and e["kind"] == wanted), None)
     if entry is None:

@@ -11,8 +11,20 @@ from pydantic import ValidationError
 from gateway.audit import client_of
 from gateway.auth import PublicCaller
 from gateway.pages import words
-from gateway.pages.public import RECEIPT, field_errors, no_store, text, townships, typed_number
-from gateway.pages.web import PAGE, PageRoute, answer_once, forget_answer, read_form, render, see_once, see_other
+from gateway.pages.public import RECEIPT, townships, typed_number
+from gateway.pages.web import (
+    PAGE,
+    PageRoute,
+    answer_once,
+    field_errors,
+    forget_answer,
+    no_store,
+    read_form,
+    render,
+    see_once,
+    see_other,
+    text,
+)
 from gateway.routes import Calls
 from shared.contracts.base import CleanStr
 from shared.contracts.complaints import ComplaintKind, PublicComplaint, PublicComplaintLookup

@@ -8,14 +8,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
-from gateway.audit import client_of
-from gateway.auth import issue_token, read_token
+from gateway.auth import read_token
+from gateway.auth import sign_in as authenticate
 from gateway.pages.web import is_https
-from gateway.rpc import ServiceCalls
 from shared.contracts.caller import Caller
 from shared.contracts.directory import StaffPublic
 from shared.errors import Unauthenticated
-from shared.observability import correlation_id
 
 SESSION_COOKIE = "cunban_session"
 
@@ -35,13 +33,7 @@ StaffPage = Annotated[Caller, Depends(signed_in_staff)]
 
 async def sign_in(request: Request, response: Response, username: str, password: str) -> StaffPublic:
     """Check the credentials with the directory (throttled there) and put the session cookie on `response`."""
-    calls: ServiceCalls = request.app.state.calls
-    staff = StaffPublic.model_validate(await calls.call(
-        "directory", "authenticate", caller=Caller.public(correlation_id.get()),
-        sign_in={"credentials": {"username": username, "password": password}, "client": client_of(request)}))
-    token, expires = issue_token(staff, request.app.state.settings)
-    request.state.caller = Caller(staff_id=staff.id, username=staff.username, role=staff.role,
-                                  township_code=staff.township_code, station_code=staff.station_code)
+    staff, token, expires = await authenticate(request, {"username": username, "password": password})
     response.set_cookie(SESSION_COOKIE, token, expires=expires, httponly=True, samesite="lax",
                         secure=is_https(request), path="/")
     return staff

@@ -15,14 +15,16 @@ import secrets
 from collections.abc import Callable, Coroutine
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
+from fastapi import Path as InPath
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from gateway.pages import words
@@ -100,6 +102,33 @@ async def read_form(request: Request) -> FormData:
     return form
 
 
+def text(form: Any, name: str, limit: int) -> str:
+    """A text field of a form, trimmed and cut at `limit` (a file or a missing field: empty)."""
+    value = form.get(name, "")
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+def typed_fields(form: FormData, limit: int = 2000) -> dict[str, str]:
+    """Every text field of a form as typed (trimmed, cut at `limit`), to validate and to show again."""
+    return {name: value.strip()[:limit] for name, value in form.items()
+            if isinstance(value, str) and name != CSRF_FIELD}
+
+
+def field_errors(exc: ValidationError, names: dict[str, str], *, across: str = "form",
+                 default: str = "这一项填写有误，请检查。") -> dict[str, str]:
+    """A contract's validation errors as a Chinese sentence next to each field: a field is named by its path
+    (`complainant.phone`), or by its last part where `names` knows only that; an error across fields goes to
+    `across`."""
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        parts = [str(part) for part in error["loc"] if not isinstance(part, int)]
+        field = ".".join(parts) or across
+        if field not in names and parts and parts[-1] in names:
+            field = parts[-1]
+        errors.setdefault(field, names.get(field, default))
+    return errors
+
+
 # ---- rendering ---------------------------------------------------------------------------------------------
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
@@ -110,8 +139,12 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
                                           context={"csrf_token": csrf_token(request), "staff": staff, **context})
     if (new := getattr(request.state, "new_csrf_cookie", None)) is not None:
         response.set_cookie(CSRF_COOKIE, new, httponly=True, samesite="strict", secure=is_https(request), path="/")
-    if staff is not None:
-        response.headers["Cache-Control"] = "no-store"
+    return no_store(response) if staff is not None else response
+
+
+def no_store(response: Response) -> Response:
+    """A page that shows what only its visitor should see again: no cache on the way keeps it."""
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -164,8 +197,7 @@ def answer_once(request: Request) -> dict[str, Any] | None:
 def forget_answer(request: Request, response: Response) -> Response:
     """Shown: a reload finds nothing more to show (and nothing is ever posted again)."""
     response.delete_cookie(ONCE_COOKIE, path=request.url.path, httponly=True, samesite="strict")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return no_store(response)
 
 
 class PageRoute(APIRoute):
@@ -199,3 +231,5 @@ def not_found_page(request: Request) -> Response:
 
 
 PAGE: dict[str, Any] = {"include_in_schema": False}
+CODE = r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$"  # a catalogue item's code, as the directory's RecordCode
+ItemCode = Annotated[str, InPath(pattern=CODE)]

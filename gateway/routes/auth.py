@@ -5,11 +5,9 @@ from datetime import datetime
 
 from fastapi import APIRouter, Request, Response
 
-from gateway.audit import client_of
-from gateway.auth import CurrentStaff, PublicCaller, SignedIn, issue_token
+from gateway.auth import CurrentStaff, SignedIn, sign_in
 from gateway.routes import Calls
 from shared.contracts import Contract
-from shared.contracts.caller import Caller
 from shared.contracts.directory import Credentials, StaffPublic
 from shared.errors import Unauthenticated
 
@@ -24,16 +22,11 @@ class Session(Contract):
 
 
 @router.post("/login", operation_id="login", response_model=Session)
-async def login(credentials: Credentials, request: Request, calls: Calls, public: PublicCaller) -> Session:
+async def login(credentials: Credentials, request: Request) -> Session:
     """Exchange a username and password for a bearer token. Failed attempts are limited per account and
     client address, briefly per account, and (a flood guard) per client address (429 `login_locked` with
     Retry-After)."""
-    staff = StaffPublic.model_validate(await calls.call(
-        "directory", "authenticate", caller=public,
-        sign_in={"credentials": credentials.model_dump(), "client": client_of(request)}))
-    token, expires = issue_token(staff, request.app.state.settings)
-    request.state.caller = Caller(staff_id=staff.id, username=staff.username, role=staff.role,
-                                  township_code=staff.township_code, station_code=staff.station_code)
+    staff, token, expires = await sign_in(request, credentials.model_dump())
     return Session(access_token=token, expires_at=expires, staff=staff)
 
 
