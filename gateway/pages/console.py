@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Coroutine
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 import segno
@@ -88,6 +88,22 @@ async def optional(call: Coroutine[Any, Any, Any]) -> Any:
         return await call
     except CunbanError:
         return None
+
+
+CLOSED = {"completed", "delivered", "refused"}
+
+
+def time_left(application: dict, today: date) -> tuple[int, int, str]:
+    """Sort key (overdue first, then nearest deadline, then the rest) and the words for it."""
+    deadline = application.get("promised_deadline")
+    if application["status"] in CLOSED:
+        return (3, 0, "")
+    if not deadline:
+        return (2, 0, "暂停计时（补正材料中）" if application.get("paused") else "")
+    days = (date.fromisoformat(deadline) - today).days
+    if days < 0 or application.get("overdue"):
+        return (0, days, f"已超期 {-days} 天")
+    return (1, days, "今天到期" if days == 0 else f"还剩 {days} 天")
 
 
 async def upcoming_sessions(calls: Calls, staff: Caller, days: int = 14) -> list[dict]:

@@ -1,9 +1,8 @@
-"""The console's workbench (工作台), the clerk's records (我的记录: applications with filters and keyset
+"""The clerk's records (我的记录: applications with filters and keyset
 paging, one application with its stages) and the light records (consultations, service activities,
-practical deeds), installed next to console.py's router."""
+practical deeds), installed next to console.py's router (the workbench is in console_workbench.py)."""
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -23,56 +22,11 @@ from shared.errors import CunbanError, ValidationFailed
 
 router = APIRouter(prefix="/console", route_class=PageRoute)
 
-CLOSED = {"completed", "delivered", "refused"}
-SessionPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 ItemFilter = Annotated[str | None, Query(pattern=r"^([A-Za-z0-9][A-Za-z0-9_-]{1,31})?$")]
 VillageFilter = Annotated[str | None, Query(pattern=r"^(\d{12})?$")]
 StatusFilter = Annotated[str | None, Query(pattern="^(" + "|".join(s.value for s in intake.ApplicationStatus) + ")?$")]
 DayFilter = Annotated[str | None, Query(pattern=r"^(\d{4}-\d{2}-\d{2})?$")]
 Kind = Annotated[str, Path(pattern=r"^(consultation|service_activity|practical_deed)$")]
-
-
-def time_left(application: dict, today: date) -> tuple[int, int, str]:
-    """Sort key (overdue first, then nearest deadline, then the rest) and the words for it."""
-    deadline = application.get("promised_deadline")
-    if application["status"] in CLOSED:
-        return (3, 0, "")
-    if not deadline:
-        return (2, 0, "暂停计时（补正材料中）" if application.get("paused") else "")
-    days = (date.fromisoformat(deadline) - today).days
-    if days < 0 or application.get("overdue"):
-        return (0, days, f"已超期 {-days} 天")
-    return (1, days, "今天到期" if days == 0 else f"还剩 {days} 天")
-
-
-# ---- 工作台 ------------------------------------------------------------------------------------------------
-
-@router.get("", operation_id="page_console", openapi_extra=PERSONAL_DATA, **PAGE)
-async def workbench(request: Request, staff: StaffPage, calls: Calls) -> Response:
-    me = await calls.call("directory", "get_staff", caller=staff, staff_id=staff.staff_id)
-    today = today_in_china()
-    page = await console.optional(calls.call("intake", "list_applications", caller=staff, query=intake.ApplicationQuery(
-        mine=True, limit=100).model_dump(mode="json"))) or {"items": []}
-    mine = [(time_left(a, today), a) for a in page["items"]]
-    mine.sort(key=lambda pair: pair[0][:2])
-    sessions = [s for s in await console.upcoming_sessions(calls, staff, days=14)
-                if any(r["staff_id"] == staff.staff_id for r in s.get("roster", []))]
-    sessions = sessions[:5]
-    for session in sessions:  # the post's appointment slots and how many villagers booked each
-        session["slots"] = await console.optional(calls.call("scheduling", "list_slots", caller=staff,
-                                                             session_id=session["id"])) or []
-    items = {i["code"]: i["name"] for i in await console.optional(console.catalogue(calls, staff)) or []}
-    return render(request, "console/home.html", me=me, mine=mine, sessions=sessions, items=items,
-                  categories=words.SERVICE, today=today.isoformat())
-
-
-@router.post("/sessions/{session_id}/{action}", operation_id="page_check", **PAGE)
-async def check(request: Request, staff: StaffPage, calls: Calls, session_id: SessionPath,
-                action: Annotated[str, Path(pattern=r"^(check-in|check-out)$")]) -> Response:
-    await read_form(request)
-    await calls.call("scheduling", "check", caller=staff, session_id=session_id, staff_id=staff.staff_id,
-                     out=action == "check-out")
-    return see_other("/console")
 
 
 # ---- 我的记录 ----------------------------------------------------------------------------------------------
@@ -117,7 +71,7 @@ async def application(request: Request, staff: StaffPage, calls: Calls, receipt_
                                                 staff_id=found["accountable_staff_id"]))
     case = await console.optional(calls.call("approvals", "get_case", caller=staff, ref=receipt_no))
     return render(request, "console/application.html", application=found, village=village, contact=contact,
-                  left=time_left(found, today_in_china())[2], stage_words=words.STAGE, case=case,
+                  left=console.time_left(found, today_in_china())[2], stage_words=words.STAGE, case=case,
                   actions=words.APPROVAL_ACTION)
 
 

@@ -69,7 +69,7 @@ templates.env.filters.update(
     outcome=_word(words.OUTCOME), channel=_word(words.CHANNEL), role=_word(words.ROLE),
     complaint_kind=_word(words.COMPLAINT_KIND), stage=_word(words.STAGE),
     complaint_status=_word(words.COMPLAINT_STATUS), visit_kind=_word(words.VISIT_KIND), day_time=day_time,
-    service=_word(words.SERVICE))
+    service=_word(words.SERVICE), booking=_word(words.BOOKING_STATUS))
 
 
 # ---- CSRF: a random cookie per browser, and in every form a token only this site can derive from it ------

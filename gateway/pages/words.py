@@ -43,6 +43,7 @@ SERVICE = {  # the six services that do not leave the village 六不出村
 }
 VISIT_KIND = {"periodic": "定期下访", "fixed_point": "定点接访", "appointment": "预约上门", "topical": "专题下访",
               "joint": "联合下访"}
+BOOKING_STATUS = {"booked": "已预约", "cancelled": "已取消", "served": "已接待", "no_show": "未到"}
 COMPLAINT_CATEGORY = {
     "land": "土地、宅基地", "water": "水利、饮水", "roads": "道路交通", "environment": "环境卫生",
     "social_assistance": "低保、救助", "insurance": "医保、社保", "public_order": "治安", "neighbours": "邻里关系",

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
+from gateway.audit import PERSONAL_DATA
 from gateway.auth import CurrentStaff, PublicCaller
 from gateway.routes import Calls
 from shared.clock import today_in_china
@@ -147,6 +148,14 @@ async def create_slots(session_id: SessionId, body: SlotsCreate, caller: Current
 async def public_slots(session_id: SessionId, public: PublicCaller, calls: Calls) -> list:
     """The appointment slots of a market-day post and how many places are left."""
     return await calls.call("scheduling", "list_slots", caller=public, session_id=session_id)
+
+
+@router.get("/sessions/{session_id}/bookings", tags=["appointments"], operation_id="list_bookings",
+            response_model=list[BookingView], openapi_extra=PERSONAL_DATA)
+async def list_bookings(session_id: SessionId, caller: CurrentStaff, calls: Calls) -> list:
+    """Who booked a place at the post, by slot time, every status: for the township's staff who serve it
+    (names and phones in full; the read is in the audit log)."""
+    return await calls.call("scheduling", "list_bookings", caller=caller, session_id=session_id)
 
 
 @router.post("/public/slots/{slot_id}/bookings", tags=["public"], operation_id="book_slot", status_code=201,

@@ -6,10 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from gateway.audit import PERSONAL_DATA
 from gateway.auth import CurrentStaff, PublicCaller
 from gateway.routes import Calls
 from gateway.routes.scheduling import End, Start, period
 from shared.contracts.scheduling import (
+    BookingView,
     CampaignCreate,
     CampaignView,
     DayOffDecision,
@@ -112,6 +114,13 @@ async def report_visit(visit_id: VisitId, body: VisitReport, caller: CurrentStaf
 async def create_visit_slots(visit_id: VisitId, body: SlotsCreate, caller: CurrentStaff, calls: Calls) -> list:
     return await calls.call("scheduling", "create_visit_slots", caller=caller, visit_id=visit_id,
                             slots=body.model_dump(mode="json"))
+
+
+@router.get("/visits/{visit_id}/bookings", tags=["appointments"], operation_id="list_visit_bookings",
+            response_model=list[BookingView], openapi_extra=PERSONAL_DATA)
+async def list_visit_bookings(visit_id: VisitId, caller: CurrentStaff, calls: Calls) -> list:
+    """Who booked a place at an appointment visit, by slot time (the township's staff; audited)."""
+    return await calls.call("scheduling", "list_visit_bookings", caller=caller, visit_id=visit_id)
 
 
 @router.get("/public/visits/{visit_id}/slots", tags=["public"], operation_id="public_visit_slots",

@@ -131,6 +131,10 @@ class SchedulingService(KeepsStaff, KeepsVillages, KeepsCalendar, DeadLetters):
         return to_wire(h.list_slots(self.db, session_id=session_id))
 
     @rpc
+    def list_bookings(self, session_id: str) -> list:
+        return to_wire(h.list_bookings(self.db, caller=self.caller(), session_id=session_id, vault=self.vault))
+
+    @rpc
     def book(self, slot_id: int, booking: dict) -> dict:
         return to_wire(h.book(self.db, caller=self.caller(), slot_id=slot_id, cmd=parse(BookingCreate, booking),
                             vault=self.vault, now=utcnow()))
@@ -191,6 +195,10 @@ class SchedulingService(KeepsStaff, KeepsVillages, KeepsCalendar, DeadLetters):
     def list_visit_slots(self, visit_id: str) -> list:
         self.caller()
         return to_wire(v.list_visit_slots(self.db, visit_id=visit_id))
+
+    @rpc
+    def list_visit_bookings(self, visit_id: str) -> list:
+        return to_wire(v.list_visit_bookings(self.db, caller=self.caller(), visit_id=visit_id, vault=self.vault))
 
     @rpc
     def public_calendar(self, township_code: str, start: str, end: str) -> list:

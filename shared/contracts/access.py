@@ -96,6 +96,7 @@ scheduling.record_leave               -   -   -   -   -   -   -   T   C
 scheduling.check                      -   -   T   T   T   T   T   T   C
 scheduling.create_slots               -   -   -   -   -   -   -   T   C
 scheduling.list_slots                 P   P   P   P   P   P   P   P   P
+scheduling.list_bookings              -   -   T   T   T   T   T   T   C
 scheduling.book                       P   T   T   T   T   T   T   T   C
 scheduling.change_booking             P   T   T   T   T   T   T   T   C
 scheduling.create_campaign            -   -   -   -   -   -   -   T   C
@@ -113,6 +114,7 @@ scheduling.decide_visit_day_off       -   -   -   -   -   -   -   T   C
 scheduling.report_visit               -   -   -   -   -   T   T   T   C
 scheduling.create_visit_slots         -   -   -   -   -   -   -   T   C
 scheduling.list_visit_slots           P   P   P   P   P   P   P   P   P
+scheduling.list_visit_bookings        -   -   T   T   T   T   T   T   C
 scheduling.public_calendar            P   P   P   P   P   P   P   P   P
 complaints.register                   -   S   T   T   T   T   T   T   -
 complaints.register_online            P   P   P   P   P   P   P   P   P

@@ -256,11 +256,11 @@ def test_the_records_list_filters_and_pages(browser):
     assert page.get_by_role("link", name="回到第一页").is_visible()
 
 
-def test_the_workbench_shows_my_market_day_post_and_my_applications_by_time_left(browser, system):
+def test_the_workbench_shows_my_post_and_visit_with_who_booked_reminders_and_my_applications(browser, system):
     from datetime import timedelta
 
     from shared.clock import today_in_china
-    from tests.support import login
+    from tests.support import QS, login
 
     today = today_in_china()
     with httpx.Client(base_url=system) as client:
@@ -278,14 +278,36 @@ def test_the_workbench_shows_my_market_day_post_and_my_applications_by_time_left
         booked = client.post(f"/public/slots/{slots.json()[0]['id']}/bookings",
                              json={"name": "预约人", "phone": "13812345678", "topic": "医保咨询"})
         assert booked.status_code == 201, booked.text
+        tomorrow = (today + timedelta(days=1)).isoformat()
+        visit = client.post("/visits", headers=supervisor, json={
+            "kind": "appointment", "title": "医保政策上门", "village_code": f"{QS}008", "place": "村部",
+            "day": tomorrow, "starts": "15:00", "ends": "17:00", "staff_ids": [cadre["id"]]})
+        assert visit.status_code == 201, visit.text
+        visit_slots = client.post(f"/visits/{visit.json()['id']}/slots", headers=supervisor,
+                                  json={"minutes": 60, "capacity": 2})
+        assert visit_slots.status_code == 201, visit_slots.text
+        assert client.post(f"/public/slots/{visit_slots.json()[0]['id']}/bookings", json={
+            "name": "上门人", "phone": "13812340000", "topic": "报销"}).status_code == 201
     page = browser.page()
     sign_in(page, "qs_cadre1")
     page.get_by_role("heading", name="我的赶集日便民服务岗").wait_for()
     day = date_words(post["day"])
-    assert day in page.locator("main").inner_text() and "已约 1/2 人" in page.locator("main").inner_text()
-    if post["day"] == today.isoformat():  # a market day today: check in and out from the workbench
+    main = page.locator("main").inner_text()
+    assert day in main and "已约 1/2 人" in main
+    # who booked, in full, for the cadre who serves them; tomorrow's visit among the reminders
+    post_card = page.locator(f"#post-{post['id']}").inner_text()
+    assert "预约人" in post_card and "13812345678" in post_card and "医保咨询" in post_card and "已预约" in post_card
+    visit_card = page.locator(f"#visit-{visit.json()['id']}").inner_text()
+    assert "医保政策上门" in visit_card and "上门人" in visit_card and "13812340000" in visit_card
+    reminders = page.locator("ul.reminders").inner_text()
+    assert "明天 15:00 预约上门" in reminders, reminders
+    if post["day"] == today.isoformat():  # a market day today: check in and out, and serve the villager
+        assert "今天" in reminders and "值岗" in reminders
         page.get_by_role("button", name="签到").click()
         page.get_by_role("button", name="签退").wait_for()
+        page.get_by_role("button", name="预约人 已接待").click()
+        page.get_by_role("button", name="预约人 已接待").wait_for(state="detached")
+        assert "已接待" in page.locator(f"#post-{post['id']}").inner_text()
     else:  # not the day: the check-in is refused in words
         token = page.locator("input[name=csrf_token]").first.input_value()
         cookies = {c["name"]: c["value"] for c in page.context.cookies()}

@@ -186,3 +186,21 @@ def test_slots_never_overfill_and_a_cancellation_frees_the_place(planned):
                      vault=VAULT, now=NOW)
     run(planned, h.book, caller=Caller.public(), slot_id=slots[0].id, cmd=booking, vault=VAULT, now=NOW)
     assert run(planned, h.list_slots, session_id=session.id)[0].booked == 2
+
+
+def test_the_township_staff_see_who_booked_a_post_in_full_and_no_other_township_does(planned):
+    session = _generate(planned)[0]
+    slots = run(planned, h.create_slots, caller=SUPERVISOR, session_id=session.id,
+                cmd=SlotsCreate(minutes=60, capacity=2))
+    late = run(planned, h.book, caller=Caller.public(), slot_id=slots[1].id, vault=VAULT, now=NOW,
+               cmd=BookingCreate(name="郑十二", phone="13012340001", topic="低保"))
+    run(planned, h.book, caller=Caller.public(), slot_id=slots[0].id, vault=VAULT, now=NOW,
+        cmd=BookingCreate(name="吴十", phone="13012345678", topic="医保咨询"))
+    run(planned, h.change_booking, caller=SUPERVISOR, booking_id=late.id, status="no_show", vault=VAULT, now=NOW)
+    cadre = Caller(staff_id=3, role=Role.TOWNSHIP_CADRE, township_code=QS)
+    seen = run(planned, h.list_bookings, caller=cadre, session_id=session.id, vault=VAULT)
+    assert [(b.name, b.phone, b.status) for b in seen] == [("吴十", "13012345678", "booked"),
+                                                           ("郑十二", "13012340001", "no_show")]
+    with pytest.raises(NotFound):
+        run(planned, h.list_bookings, caller=Caller(staff_id=9, role=Role.TOWNSHIP_CADRE, township_code=LX),
+            session_id=session.id, vault=VAULT)

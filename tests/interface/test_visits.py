@@ -188,6 +188,8 @@ def test_appointment_visits_offer_slots_that_close_when_the_visit_is_cancelled(p
     booking = BookingCreate(name="李四", phone="13912345678", topic="医保报销")
     made = run(planned, h.book, caller=Caller.public(), slot_id=slots[0].id, cmd=booking, vault=VAULT, now=NOW)
     assert made.name == "李*" and made.phone.startswith("139")
+    [seen] = run(planned, v.list_visit_bookings, caller=CADRE3, visit_id=visit.id, vault=VAULT)
+    assert (seen.name, seen.phone, seen.topic) == ("李四", "13912345678", "医保报销")  # in full, for the staff
     [entry] = run(planned, v.public_calendar, township_code=QS, period=parse(
         v.DateRange, {"start": "2026-12-09", "end": "2026-12-09"}))
     assert (entry.kind, entry.visit_kind, entry.free_places) == ("visit", "appointment", 7)

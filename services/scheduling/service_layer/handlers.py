@@ -449,6 +449,22 @@ def list_slots(uow: UnitOfWork, *, session_id: str | None = None, visit_id: str 
                                          .order_by(orm.SlotRow.starts_at)).scalars()]
 
 
+def list_bookings(uow: UnitOfWork, *, caller: Caller, session_id: str, vault: PersonalDataVault) -> list[BookingView]:
+    """Who booked a place at a market-day post, by slot time: for the township's staff who serve it
+    (names and phones in full, to call a villager who is late)."""
+    _session(uow, caller, session_id)
+    return bookings_of(uow, vault, session_id=session_id)
+
+
+def bookings_of(uow: UnitOfWork, vault: PersonalDataVault, *, session_id: str | None = None,
+                visit_id: str | None = None) -> list[BookingView]:
+    column = orm.SlotRow.session_id if session_id else orm.SlotRow.visit_id
+    rows = uow.session.execute(select(orm.Booking, orm.SlotRow).join(orm.SlotRow, orm.Booking.slot_id == orm.SlotRow.id)
+                               .where(column == (session_id or visit_id))
+                               .order_by(orm.SlotRow.starts_at, orm.Booking.booked_at)).all()
+    return [_booking_view(booking, slot, vault, full=True) for booking, slot in rows]
+
+
 def _slot_occasion(uow: UnitOfWork, slot: orm.SlotRow) -> tuple[str, bool]:
     """The township a slot belongs to, and whether its session or visit still takes bookings."""
     if slot.session_id:

@@ -13,6 +13,7 @@ from services.scheduling.adapters import orm
 from services.scheduling.domain.rosters import Slot
 from services.scheduling.domain.visits import check_in_campaign, check_report, series_days
 from services.scheduling.service_layer.handlers import (
+    bookings_of,
     check_cadre,
     commit_cadre,
     days_off,
@@ -28,6 +29,7 @@ from shared.clock import today_in_china
 from shared.contracts.caller import Caller, Role
 from shared.contracts.directory import MarketDayRule
 from shared.contracts.scheduling import (
+    BookingView,
     CampaignCreate,
     CampaignView,
     DateRange,
@@ -48,6 +50,7 @@ from shared.contracts.scheduling import (
 )
 from shared.db import UnitOfWork
 from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.pii import PersonalDataVault
 
 # ---- campaigns 专题 -----------------------------------------------------------------------------------
 
@@ -335,6 +338,13 @@ def create_visit_slots(uow: UnitOfWork, *, caller: Caller, visit_id: str, cmd: S
 
 def list_visit_slots(uow: UnitOfWork, *, visit_id: str) -> list[SlotView]:
     return list_slots(uow, visit_id=visit_id)
+
+
+def list_visit_bookings(uow: UnitOfWork, *, caller: Caller, visit_id: str,
+                        vault: PersonalDataVault) -> list[BookingView]:
+    """Who booked a place at an appointment visit 预约下访, by slot time (the township's staff)."""
+    _visit(uow, caller, visit_id)
+    return bookings_of(uow, vault, visit_id=visit_id)
 
 
 # ---- reminders ---------------------------------------------------------------------------------------
