@@ -27,7 +27,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from gateway.pages import words
+from gateway.pages import nav, words
 from shared.clock import CHINA
 from shared.errors import CunbanError, Forbidden
 
@@ -70,6 +70,7 @@ templates.env.filters.update(
     complaint_kind=_word(words.COMPLAINT_KIND), stage=_word(words.STAGE),
     complaint_status=_word(words.COMPLAINT_STATUS), visit_kind=_word(words.VISIT_KIND), day_time=day_time,
     service=_word(words.SERVICE), booking=_word(words.BOOKING_STATUS))
+templates.env.globals.update(places_for=nav.places_for, header_for=nav.header_for)
 
 
 # ---- CSRF: a random cookie per browser, and in every form a token only this site can derive from it ------
