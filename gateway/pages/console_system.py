@@ -38,6 +38,7 @@ YearPath = Annotated[int, Path(ge=2000, le=2100)]
 DayQuery = Annotated[date | None, Query()]
 WEEKDAYS = ("一", "二", "三", "四", "五", "六", "日")
 WEEKDAY_NAMES = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
+WEEK = tuple(zip(WEEKDAYS, WEEKDAY_NAMES, strict=True))  # a month table's head, from Monday
 
 
 def may(staff: Caller, action: str) -> bool:
@@ -122,7 +123,7 @@ async def _calendar_page(request: Request, staff: Caller, calls: Calls, year: in
     context.setdefault("typed", {"day": f"{shown}-01-01" if shown != today.year else today.isoformat()})
     return render(request, "console/admin_calendar.html", status_code=status_code, year=shown, today=today,
                   status=status, warning=calendar_warning(status), months=month_grid(shown, entries, today),
-                  entries=entries, completed=completed.get(shown), weekdays=zip(WEEKDAYS, WEEKDAY_NAMES, strict=True),
+                  entries=entries, completed=completed.get(shown), weekdays=WEEK,
                   kinds=words.CALENDAR_KIND, marks=words.CALENDAR_MARK, sources=words.CALENDAR_SOURCE,
                   bases=words.CALENDAR_BASIS, may_set=may(staff, "directory.set_calendar_day"),
                   may_clear=may(staff, "directory.clear_calendar_day"),
