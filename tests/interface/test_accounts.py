@@ -188,7 +188,7 @@ def test_the_audit_log_is_filtered_by_who_and_by_correlation_id(directory, tree)
     entries = [entry("qs_supervisor", "req-aaaa0001", "create_station", 0),
                entry("qs_supervisor", "req-bbbb0002", "create_village", 1),
                entry("admin", "req-cccc0003", "set_calendar_day", 2)]
-    directory(Caller.system()).on_audit_entries_recorded(envelope={
+    directory(Caller.system()).on_audit_entries_recorded({
         "event_id": uuid.uuid4().hex, "source": "gateway", "type": "audit_entries_recorded",
         "occurred_at": at.isoformat(), "payload": {"entries": entries}})
     mine = directory(ADMIN).audit_log(query={"username": "qs_supervisor"})
