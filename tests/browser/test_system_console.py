@@ -12,6 +12,7 @@ import pytest
 
 from tests.browser.conftest import DESKTOP
 from tests.browser.test_console import sign_in
+from tests.browser.test_scope import LX_MARKS
 from tests.support import login, wait_until
 
 pytestmark = pytest.mark.browser
@@ -102,7 +103,15 @@ def test_a_township_supervisor_sees_the_calendar_read_only(browser, system):
     assert page.get_by_role("button", name=re.compile("已录入完整")).count() == 0
     assert "县级管理员维护" in page.locator("main").inner_text()
     assert page.get_by_role("link", name="操作日志").count() == 0  # not offered what the matrix refuses
+    assert not LX_MARKS.search(page.content())
     browser.check(page, "system-calendar-read-only")
+    page.goto("/console/admin/scores")  # read-only too, and nothing of another township
+    assert page.get_by_role("button").filter(has_text="保存").count() == 0
+    shown = page.locator("main").inner_text()
+    assert "考评设置由县级管理员维护" in shown and "群众满意率" in shown and "答复" in shown
+    assert not LX_MARKS.search(page.content())
+    browser.check(page, "system-scores-read-only")
+    page.goto(f"/console/admin/calendar?year={year}")
     # the form is not there, and posting it anyway is refused by the services
     token = page.locator("input[name=csrf_token]").first.get_attribute("value")
     refused = page.request.post("/console/admin/calendar/days", form={
