@@ -28,6 +28,7 @@ from shared.contracts import access
 from shared.contracts import complaints as cc
 from shared.contracts import directory as dc
 from shared.contracts import evaluation as ec
+from shared.contracts.base import CleanStr
 from shared.contracts.caller import Caller
 from shared.errors import CunbanError
 
@@ -343,14 +344,14 @@ def outcome_words(status: int) -> str:
 
 @router.get("/audit", operation_id="page_audit_log", **PAGE)
 async def audit(request: Request, staff: StaffPage, calls: Calls,
-                username: Annotated[str | None, Query(max_length=64)] = None,
+                username: Annotated[CleanStr | None, Query(max_length=64)] = None,
                 action: Annotated[str | None, Query(pattern=r"^[a-z_]{0,100}$")] = None,
                 township: Annotated[str | None, Query(pattern=r"^(\d{9})?$")] = None,
                 since: Annotated[str | None, Query(pattern=r"^(\d{4}-\d{2}-\d{2})?$")] = None,
                 until: Annotated[str | None, Query(pattern=r"^(\d{4}-\d{2}-\d{2})?$")] = None,
                 personal_data: Annotated[str | None, Query(pattern=r"^1?$")] = None,
                 failed: Annotated[str | None, Query(pattern=r"^1?$")] = None,
-                correlation_id: Annotated[str | None, Query(max_length=64)] = None,
+                correlation_id: Annotated[CleanStr | None, Query(max_length=64)] = None,
                 before: Annotated[int | None, Query(ge=1, le=2**62)] = None) -> Response:
     typed = {k: str(v).strip() for k, v in {
         "username": username, "action": action, "township": township, "since": since, "until": until,
