@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     # the county's public address for villagers (the QR code on a receipt points to <public_url>/q/<receipt_no>);
     # unset: the address the request came in on
     public_url: str | None = None
+    # where county IT opens Grafana (compose: http://<host>:3000): the system-health page links to the
+    # dashboards at <grafana_url>/d/<uid>; unset: no links
+    grafana_url: str | None = None
     max_body_bytes: int = Field(default=1_048_576, ge=1024)  # larger request bodies get 413
     # request rate limits of each gateway process (429 with Retry-After beyond them): per client address
     # (a station's whole office may share one) and per signed-in account or station key

@@ -113,3 +113,65 @@ BY_STATUS = {
 def error_message(exc: CunbanError) -> str:
     """The Chinese sentence a page shows for an error from the services."""
     return ERROR_MESSAGES.get(exc.code) or BY_STATUS.get(exc.http_status) or "出了点问题，请稍后再试。"
+
+# ---- system: the county's calendar, scores, audit log and system health ----
+CALENDAR_KIND = {"holiday": "法定节假日（放假）", "makeup_workday": "调休上班", "local_day_off": "本县休息日"}
+CALENDAR_MARK = {"holiday": "休", "makeup_workday": "班", "local_day_off": "休"}  # the marks on a wall calendar
+CALENDAR_SOURCE = {"official": "国务院通知", "local": "本县规定"}
+CALENDAR_BASIS = {"official_data": "国家公布的节假日数据", "county": "县级管理员确认"}
+SCORE_COMPONENT = {"completion": "办结率", "on_time": "承诺期限兑现率", "satisfaction": "群众满意率",
+                   "attendance": "赶集日到岗率", "conduct": "作风（没有查实的投诉）"}
+COMPLAINT_LIMIT_KIND = {"staff_conduct": "干部作风投诉", "dispute": "矛盾纠纷", "petition": "信访诉求",
+                        "suggestion": "意见建议"}
+COMPLAINT_LIMIT_STAGE = {"assign": "分派", "sign": "签收", "reply": "答复", "call_back": "回访"}
+# the audit log's actions: each operation (API or page) as a person would say what was done
+AUDIT_ACTION = {
+    "login": "登录", "logout": "退出登录", "page_sign_in": "登录（网页）", "page_sign_out": "退出登录（网页）",
+    "create_township": "新建乡镇", "update_township": "修改乡镇", "create_village": "新建村",
+    "update_village": "修改村", "create_station": "新建服务站", "update_station": "修改服务站",
+    "create_station_key": "发放服务站密钥", "rotate_station_key": "更换服务站密钥",
+    "revoke_station_key": "作废服务站密钥", "create_staff": "新建人员账号", "update_staff": "修改人员账号",
+    "get_staff": "查看人员信息", "list_staff": "查看人员名单",
+    "create_catalogue_item": "新建办理事项", "update_catalogue_item": "修改办理事项",
+    "withdraw_catalogue_item": "停办事项", "set_catalogue_workflow": "设置审批流程",
+    "clear_catalogue_workflow": "恢复默认审批流程", "create_market_site": "新建集市",
+    "update_market_site": "修改集市", "set_calendar_day": "录入节假日/调休",
+    "clear_calendar_day": "删除节假日/调休", "complete_calendar_year": "确认全年节假日已录入完整",
+    "audit_log": "查看操作日志", "file_application": "受理申请", "get_application": "查看申请",
+    "list_applications": "查看申请列表", "act_on_application": "审批办理", "get_approval_case": "查看审批记录",
+    "approval_inbox": "查看待办", "record_consultation": "登记咨询", "record_service_activity": "登记服务活动",
+    "record_practical_deed": "登记办实事", "register_complaint": "登记诉求",
+    "register_complaint_online": "网上提交诉求", "complaint_action": "办理诉求", "get_complaint": "查看诉求",
+    "list_complaints": "查看诉求列表", "assign_cadre": "安排赶集日值班", "swap_cadres": "调换赶集日值班",
+    "generate_sessions": "生成赶集日场次", "generate_roster": "生成赶集日排班", "record_leave": "登记请假",
+    "check_in": "签到", "check_out": "签退", "create_slots": "开放预约时段", "book_slot": "群众预约",
+    "book_slot_for_villager": "为群众预约", "cancel_booking": "取消预约", "mark_booking": "标记预约到场情况",
+    "list_bookings": "查看预约名单", "list_visit_bookings": "查看下访预约名单", "create_campaign": "新建专项活动",
+    "plan_visit": "计划下访", "create_visit_series": "计划定期下访", "change_visit_series": "修改定期下访",
+    "cancel_visit": "取消下访", "restore_session": "恢复赶集日场次", "restore_visit": "恢复下访",
+    "decide_session_day_off": "处理节假日的赶集日场次", "decide_visit_day_off": "处理节假日的下访",
+    "report_visit": "填写下访报告", "create_visit_slots": "开放下访预约", "rate": "登记评价",
+    "rate_in_public": "群众评价", "follow_up_rating": "差评回访", "get_rating": "查看评价",
+    "acknowledge_warning": "确认苗头性问题", "set_score_settings": "修改考评权重和标准",
+    "set_complaint_limits": "修改诉求办理时限", "set_early_warning_rule": "修改预警规则",
+    "replay_dead_letters": "重新处理死信", "public_progress": "群众查询进度",
+    "public_complaint_progress": "群众查询诉求进度", "figure_records": "查看统计背后的记录",
+    "township_report": "下载乡镇报告",
+    "page_file_application": "受理申请（网页）", "page_receipt": "查看回执（网页）",
+    "page_application": "查看申请（网页）", "page_records": "查看我的记录（网页）",
+    "page_register_complaint": "登记诉求（网页）", "page_record": "登记服务记录（网页）",
+    "page_mark_booking": "标记预约到场情况（网页）", "page_check": "签到签退（网页）",
+    "page_console": "打开工作台（网页）", "page_market_book": "群众预约（网页）",
+    "page_market_cancel": "群众取消预约（网页）", "page_complain_send": "群众提交诉求（网页）",
+    "page_rate_send": "群众评价（网页）", "page_progress_look_up": "群众查询进度（网页）",
+    "page_complaint_look_up": "群众查询诉求进度（网页）",
+    "page_set_calendar_day": "录入节假日/调休（网页）", "page_clear_calendar_day": "删除节假日/调休（网页）",
+    "page_complete_calendar_year": "确认全年节假日已录入完整（网页）",
+    "page_set_score_settings": "修改考评权重和标准（网页）", "page_set_complaint_limits": "修改诉求办理时限（网页）",
+    "page_set_warning_rule": "修改预警规则（网页）", "page_audit_log": "查看操作日志（网页）",
+    "page_replay_dead_letters": "重新处理死信（网页）",
+}
+ERROR_MESSAGES.update({
+    "calendar_year_empty": "这一年还没有录入任何法定节假日：请先按国务院办公厅的放假通知录入，再确认全年已录入完整。",
+    "calendar_not_found": "这一天没有录入过，不用删除。",
+})

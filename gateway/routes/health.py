@@ -4,8 +4,16 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from gateway.routes import Calls
+from gateway.rpc import ServiceCalls
 
 router = APIRouter(tags=["health"])
+
+
+async def readiness(calls: ServiceCalls) -> dict[str, str]:
+    """Ready when the broker accepts connections; ServiceUnavailable (503 `broker_unavailable`) otherwise.
+    `/readyz` answers with it, and the county's system-health page shows the same."""
+    await calls.ping_broker()
+    return {"status": "ready"}
 
 
 @router.get("/healthz", operation_id="healthz")
@@ -17,5 +25,4 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz", operation_id="readyz")
 async def readyz(calls: Calls) -> dict[str, str]:
     """The broker accepts connections (503 otherwise)."""
-    await calls.ping_broker()
-    return {"status": "ready"}
+    return await readiness(calls)

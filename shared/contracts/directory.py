@@ -570,6 +570,8 @@ class AuditEntries(Contract):
 
 class AuditQuery(Contract):
     staff_id: Id | None = None
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64), CleanText] | None = None  # who
+    correlation_id: Annotated[str | None, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")] = None
     township_code: Annotated[str | None, StringConstraints(pattern=r"^\d{9}$")] = None
     action: Annotated[str, StringConstraints(max_length=100), CleanText] | None = None
     personal_data: bool | None = None

@@ -173,3 +173,28 @@ def test_the_audit_log_is_append_only_and_read_by_county_admins(directory, direc
         session.execute(text("UPDATE audit_log SET outcome = 200"))
     with directory_db.sessions() as session, pytest.raises(Exception, match="append-only"):
         session.execute(text("DELETE FROM audit_log"))
+
+
+def test_the_audit_log_is_filtered_by_who_and_by_correlation_id(directory, tree):
+    """The console's filters: the account's username (who) and the request's correlation id (what one
+    request did, across its log lines and its entry), each on top of the others, newest first."""
+    at = utcnow()
+
+    def entry(username, correlation_id, action, seconds):
+        return {"id": uuid.uuid4().hex, "at": (at + timedelta(seconds=seconds)).isoformat(),
+                "correlation_id": correlation_id, "staff_id": 2, "username": username, "role": "supervisor",
+                "township_code": QS, "station_code": None, "action": action, "method": "POST",
+                "target": "/x", "outcome": 201, "client": "10.0.0.1", "personal_data": False}
+    entries = [entry("qs_supervisor", "req-aaaa0001", "create_station", 0),
+               entry("qs_supervisor", "req-bbbb0002", "create_village", 1),
+               entry("admin", "req-cccc0003", "set_calendar_day", 2)]
+    directory(Caller.system()).on_audit_entries_recorded({
+        "event_id": uuid.uuid4().hex, "source": "gateway", "type": "audit_entries_recorded",
+        "occurred_at": at.isoformat(), "payload": {"entries": entries}})
+    mine = directory(ADMIN).audit_log(query={"username": "qs_supervisor"})
+    assert [e["action"] for e in mine] == ["create_village", "create_station"]
+    assert [e["id"] for e in directory(ADMIN).audit_log(query={"correlation_id": "req-cccc0003"})] == [entries[2]["id"]]
+    assert directory(ADMIN).audit_log(query={"username": "admin", "correlation_id": "req-aaaa0001"}) == []
+    for bad in ({"correlation_id": "no spaces allowed"}, {"username": ""}):
+        with pytest.raises(ValidationFailed):
+            directory(ADMIN).audit_log(query=bad)

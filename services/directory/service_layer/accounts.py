@@ -170,7 +170,8 @@ def audit_log(uow: UnitOfWork, *, caller: Caller, query: c.AuditQuery) -> list[c
     """Newest first. County admins read it; pass the last `seq` as `before` for the next page."""
     a = orm.AuditRow
     q = select(a)
-    for column, value in ((a.staff_id, query.staff_id), (a.township_code, query.township_code),
+    for column, value in ((a.staff_id, query.staff_id), (a.username, query.username),
+                          (a.correlation_id, query.correlation_id), (a.township_code, query.township_code),
                           (a.action, query.action), (a.personal_data, query.personal_data)):
         if value is not None:
             q = q.where(column == value)
