@@ -7,8 +7,15 @@ from fastapi import FastAPI
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.pages import (console, console_complaints, console_oversight, console_records, console_workbench, docs,
-                           public)
+from gateway.pages import (
+    console,
+    console_complaints,
+    console_oversight,
+    console_records,
+    console_workbench,
+    docs,
+    public,
+)
 from gateway.pages.assets import Assets, directory
 from gateway.pages.web import HERE
 

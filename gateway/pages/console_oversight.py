@@ -125,7 +125,8 @@ def trend_chart(months: list[dict]) -> Markup:
     for i in range(5):  # the grid, counts on the left, rates on the right
         y = top + inner_h - inner_h * i / 4
         parts.append(f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{left + inner_w}" y2="{y:.1f}"/>')
-        parts.append(f'<text class="tick" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{_whole(ceiling * i / 4)}</text>')
+        parts.append(f'<text class="tick" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">'
+                     f'{_whole(ceiling * i / 4)}</text>')
         parts.append(f'<text class="tick" x="{left + inner_w + 6}" y="{y + 4:.1f}">{25 * i}%</text>')
     points = []
     step = max(1, len(months) // 12)  # at most about twelve month labels
