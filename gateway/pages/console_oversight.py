@@ -38,7 +38,8 @@ UnitLevel = Annotated[str, Query(pattern=r"^(township|station|village|staff)$")]
 RankLevel = Annotated[str, Query(pattern=r"^(staff|station|village)$")]
 UnitQuery = Annotated[str, Query(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
 OffsetQuery = Annotated[int, Query(ge=0, le=100_000)]
-RECEIPT = re.compile(r"^\d{9}-\d{8}-\d{4,6}$")
+RECEIPT = re.compile(r"^\d{9}-\d{8}-\d{4,6}$")  # an application's: opens its page
+SHOWN = re.compile(r"^\d{9}-(TS)?\d{8}-\d{4,6}$")  # a complaint's too (other records by what they are)
 RECORDS_PAGE = 50
 NOTICES_PAGE = 20
 
@@ -233,7 +234,7 @@ async def figure_records(request: Request, staff: StaffPage, calls: Calls, metri
     return render(request, "console/figure_records.html", rows=found[:RECORDS_PAGE], names=names,
                   metric_word=words.METRIC.get(metric.value, metric.value), unit_name=unit_name,
                   level_word=words.LEVEL.get(level, ""), period=period, more=more, offset=offset,
-                  linkable=RECEIPT, back=address("/console/overview", **common))
+                  linkable=RECEIPT, shown=SHOWN, back=address("/console/overview", **common))
 
 
 # ---- 督办 --------------------------------------------------------------------------------------------------
@@ -325,7 +326,7 @@ async def rankings(request: Request, staff: StaffPage, calls: Calls, township: T
     downloads = {fmt: address(f"/console/rankings/report.{fmt}", **common) for fmt in ("xlsx", "csv", "png")}
     return render(request, "console/rankings.html", **context, ranked=ranked, honours=honours, report=report,
                   unit_names=by_level, names=names, percent=percent, components=words.SCORE_COMPONENT,
-                  metric_words=words.METRIC, downloads=downloads, linkable=RECEIPT, common=common,
+                  metric_words=words.METRIC, downloads=downloads, linkable=RECEIPT, shown=SHOWN, common=common,
                   level_link=lambda lv: address("/console/rankings", **common, level=lv))
 
 
