@@ -256,9 +256,8 @@ async def supervision(request: Request, staff: StaffPage, calls: Calls, township
     lists = {}
     for kind, start in (("supervision", supervision_from), ("accountability", accountability_from)):
         found = await calls.call("approvals", "notices", caller=staff, kind=kind, limit=NOTICES_PAGE + 1,
-                                 offset=start)
-        # a county admin sees every township's: this page shows the chosen one's (a page of them)
-        rows = [n for n in found if n["township_code"] == chosen]
+                                 offset=start, township_code=chosen)
+        rows = found
         more = {**common, "supervision_from": supervision_from, "accountability_from": accountability_from}
         more[f"{kind}_from"] = start + NOTICES_PAGE
         lists[kind] = {"rows": rows[:NOTICES_PAGE], "more": address("/console/supervision", **more)
