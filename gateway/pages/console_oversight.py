@@ -239,10 +239,6 @@ async def figure_records(request: Request, staff: StaffPage, calls: Calls, metri
 
 # ---- 督办 --------------------------------------------------------------------------------------------------
 
-async def staff_names(calls: Calls, staff: Caller, township: str) -> dict[int, str]:
-    return {int(k): v for k, v in (await report_names(calls, staff, township))["staff"].items()}
-
-
 @router.get("/supervision", operation_id="page_supervision", openapi_extra=PERSONAL_DATA, **PAGE)
 async def supervision(request: Request, staff: StaffPage, calls: Calls, township: TownshipQuery = None,
                       supervision_from: OffsetQuery = 0, accountability_from: OffsetQuery = 0,
@@ -257,10 +253,9 @@ async def supervision(request: Request, staff: StaffPage, calls: Calls, township
     for kind, start in (("supervision", supervision_from), ("accountability", accountability_from)):
         found = await calls.call("approvals", "notices", caller=staff, kind=kind, limit=NOTICES_PAGE + 1,
                                  offset=start, township_code=chosen)
-        rows = found
         more = {**common, "supervision_from": supervision_from, "accountability_from": accountability_from}
         more[f"{kind}_from"] = start + NOTICES_PAGE
-        lists[kind] = {"rows": rows[:NOTICES_PAGE], "more": address("/console/supervision", **more)
+        lists[kind] = {"rows": found[:NOTICES_PAGE], "more": address("/console/supervision", **more)
                        if len(found) > NOTICES_PAGE else None, "first": start > 0}
     overdue = await calls.call("intake", "list_applications", caller=staff, query={
         "overdue": True, "mine": False, "limit": 20, "cursor": cases or None})
@@ -268,9 +263,6 @@ async def supervision(request: Request, staff: StaffPage, calls: Calls, township
         "overdue": True, "limit": 50, "offset": 0})) or []
     alerts = await console.optional(calls.call("complaints", "alerts", caller=staff, status=None)) or []
     names = await report_names(calls, staff, chosen)
-    items = await console.optional(calls.call("directory", "list_catalogue", caller=staff, township_code=chosen,
-                                              category=None, include_withdrawn=True,
-                                              page={"limit": 500, "offset": 0})) or []
     alerts = sorted([a for a in alerts if a["township_code"] == chosen], key=lambda a: a["status"] != "open")
     next_cases = address("/console/supervision", **common, cases=overdue["next_cursor"]) \
         if overdue.get("next_cursor") else None
@@ -280,7 +272,7 @@ async def supervision(request: Request, staff: StaffPage, calls: Calls, township
                   complaints=[x for x in overdue_complaints if x["township_code"] == chosen],
                   alerts=alerts, villages=names["villages"], stations=names["stations"],
                   people={int(k): v for k, v in names["staff"].items()},
-                  item_names={i["code"]: i["name"] for i in items}, basis_words=words.RESPONSIBLE,
+                  basis_words=words.RESPONSIBLE,
                   rule_words=words.ALERT_RULE, categories=words.COMPLAINT_CATEGORY,
                   may_acknowledge=staff.role.value in ("supervisor", "county_admin"))
 

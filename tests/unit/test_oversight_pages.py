@@ -91,7 +91,7 @@ def test_the_supervision_list_names_who_answers_for_each_notice_and_why():
                "accountability": {"rows": [{**notice, "kind": "accountability", "responsible_basis": "claimed",
                                             "id": 2}], "more": None, "first": False}},
         overdue=[], next_cases=None, first_cases=None, complaints=[], alerts=[], villages={}, stations={},
-        people={7: "便民服务中心主任", 6: "代办员"}, item_names={}, basis_words=words.RESPONSIBLE,
+        people={7: "便民服务中心主任", 6: "代办员"}, basis_words=words.RESPONSIBLE,
         rule_words=words.ALERT_RULE, categories=words.COMPLAINT_CATEGORY, may_acknowledge=True)
     assert html.count("便民服务中心主任") == 2 and "代办员" in html
     assert words.RESPONSIBLE["supervisor"] in html and words.RESPONSIBLE["claimed"] in html
