@@ -113,7 +113,7 @@ def trend_chart(months: list[dict]) -> Markup:
     """The monthly trend drawn on the server as SVG: per month a bar of applications received and one of
     those completed, and the 承诺期限兑现率 as a line with a point per month that has one. Colours come from
     classes in the stylesheet (the CSP allows no style attribute)."""
-    width, height, left, right, top, bottom = 720, 300, 44, 48, 16, 44
+    width, height, left, right, top, bottom = 720, 300, 48, 64, 16, 44
     inner_w, inner_h = width - left - right, height - top - bottom
     most = max([m["received"] for m in months] + [m["completed"] for m in months] + [1])
     ceiling = _nice(most)
@@ -142,7 +142,8 @@ def trend_chart(months: list[dict]) -> Markup:
                          f'x="{x + offset:.1f}" y="{top + inner_h - h:.1f}" width="{bar:.1f}" height="{h:.1f}">'
                          f'<title>{label}{word} {value} 件</title></rect>')
         if i % step == 0:
-            parts.append(f'<text class="tick" x="{x:.1f}" y="{top + inner_h + 16}" text-anchor="middle">'
+            minor = " minor" if (i // step) % 2 else ""  # left out on a phone
+            parts.append(f'<text class="tick{minor}" x="{x:.1f}" y="{top + inner_h + 16}" text-anchor="middle">'
                          f'{int(month)}月</text>')
             if i == 0 or month == "01":
                 parts.append(f'<text class="tick" x="{x:.1f}" y="{top + inner_h + 32}" text-anchor="middle">'

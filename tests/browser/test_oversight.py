@@ -64,6 +64,7 @@ def test_the_overview_follows_a_completion_and_the_report_downloads_with_names(b
         assert time.monotonic() < deadline, "the overview never showed the completion"
         time.sleep(0.5)
         page.reload()
+    browser.check(page, "oversight-overview-figures")
     assert "石门村农事村办服务站" in page.locator("#stations-table").inner_text()
     assert "石门村" in page.locator("#villages-table").inner_text()
 
