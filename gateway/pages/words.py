@@ -175,3 +175,37 @@ ERROR_MESSAGES.update({
     "calendar_year_empty": "这一年还没有录入任何法定节假日：请先按国务院办公厅的放假通知录入，再确认全年已录入完整。",
     "calendar_not_found": "这一天没有录入过，不用删除。",
 })
+
+# ---- township supervisors: 一览, 督办, 考评 (console_oversight.py) ----
+BASIS = {
+    "cohort": "按期内受理的办件统计：办结数、办结率和承诺期限兑现率都是本期受理的申请中已办结、按期办结的",
+    "flow": "按期内发生的办理统计：办结数是本期内办结的（含此前受理的），所以不算办结率",
+}
+LEVEL = {"township": "乡镇", "station": "服务站", "village": "村", "staff": "工作人员"}
+RANK_LEVEL = {"staff": "工作人员", "station": "服务站", "village": "村"}
+METRIC = {
+    "received": "受理的申请", "completed": "期内办结的申请", "on_time": "期内按期办结的申请",
+    "completed_late": "超期办结的申请", "working_days": "办结用的工作日", "overdue": "超期的申请（督办）",
+    "ratings": "收到的评价", "satisfied": "满意的评价", "substantiated": "被投诉属实",
+    "sessions_attended": "赶集日坐班到岗", "sessions_missed": "赶集日坐班缺岗", "visits_made": "下访",
+    "visits_missed": "下访缺席", "consultations": "接待来访咨询", "service_activities": "服务活动",
+    "practical_deeds": "办实事", "complaints": "投诉", "cohort_completed": "本期受理、已办结的申请",
+    "cohort_on_time": "本期受理、按期办结的申请", "cohort_working_days": "本期受理的申请办结用的工作日",
+    "steps_handled": "经办的审核环节", "steps_on_time": "按期办完的审核环节", "accountability": "责任追究记录",
+}
+RESPONSIBLE = {
+    "claimed": "签收了这一环节，由本人负责",
+    "supervisor": "这一环节没有人签收，由分管领导负责（应当及时分派）",
+    "first_contact": "首问负责人，对整件事负责",
+}
+NOTICE_KIND = {"supervision": "督办", "accountability": "责任追究"}
+DEADLINE_KIND = {"overall": "承诺办结期限", "step": "环节期限"}
+ALERT_RULE = {"burst": "短期内集中出现", "rise": "比平常明显增多"}
+ERROR_MESSAGES.update({
+    "bad_period": "统计期间不对：结束日期不能早于开始日期，最长十年。",
+    "unit_not_found": "没有这个单位的数据，或者它不在您负责的范围内。",
+    "not_county": "全县的数据只有县级管理员能看：请选择一个乡镇。",
+    "alert_not_found": "没有找到这条苗头性问题预警，请刷新页面。",
+    "not_a_supervisor": "只有分管领导能确认苗头性问题预警。",
+    "acknowledgement_note_missing": "请写明已经采取的措施，再确认预警。",
+})

@@ -13,6 +13,8 @@ from shared.contracts import approvals as c
 
 router = APIRouter(tags=["approvals"])
 Limit = Annotated[int, Query(ge=1, le=200)]
+Township = Annotated[str | None, Query(pattern=r"^\d{9}$", description="one township's (county roles); "
+                                                                      "others see their own anyway")]
 
 ACTION_EXAMPLES = {
     "受理": {"value": {"action": "accept"}},
@@ -57,15 +59,16 @@ async def approval_counts(caller: CurrentStaff, calls: Calls,
 
 @router.get("/supervision-notices", operation_id="list_supervision_notices", response_model=list[c.NoticeView])
 async def list_supervision_notices(caller: CurrentStaff, calls: Calls, limit: Limit = 50,
-                                   offset: Offset = 0) -> list:
+                                   offset: Offset = 0, township: Township = None) -> list:
     """督办: limits that passed, for the township's supervisors."""
-    return await calls.call("approvals", "notices", caller=caller, kind="supervision", limit=limit, offset=offset)
+    return await calls.call("approvals", "notices", caller=caller, kind="supervision", limit=limit, offset=offset,
+                            township_code=township)
 
 
 @router.get("/accountability-records", operation_id="list_accountability_records",
             response_model=list[c.NoticeView])
 async def list_accountability_records(caller: CurrentStaff, calls: Calls, limit: Limit = 50,
-                                      offset: Offset = 0) -> list:
+                                      offset: Offset = 0, township: Township = None) -> list:
     """责任追究: who held each late step. Supervisors see their township's; everyone sees their own."""
     return await calls.call("approvals", "notices", caller=caller, kind="accountability", limit=limit,
-                            offset=offset)
+                            offset=offset, township_code=township)

@@ -14,6 +14,7 @@ from gateway.auth import CurrentStaff, PublicCaller
 from gateway.routes import Calls
 from shared.clock import today_in_china
 from shared.contracts import evaluation as c
+from shared.contracts.caller import Caller
 
 router = APIRouter(tags=["evaluation"])
 Unit = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,32}$",
@@ -49,6 +50,28 @@ async def figure_records(metric: c.Metric, level: c.Level, caller: CurrentStaff,
         "metric": metric, "level": level, "unit": unit, **_period(start, end), "limit": limit, "offset": offset})
 
 
+NAMES_PAGE = 500
+
+
+async def _all(calls: Calls, caller: Caller, rpc: str, township_code: str, most: int = 20) -> list[dict]:
+    found: list[dict] = []
+    for page in range(most):
+        rows = await calls.call("directory", rpc, caller=caller, township_code=township_code,
+                                page={"limit": NAMES_PAGE, "offset": page * NAMES_PAGE})
+        found += rows
+        if len(rows) < NAMES_PAGE:
+            break
+    return found
+
+
+async def report_names(calls: Calls, caller: Caller, township_code: str) -> dict[str, dict[str, str]]:
+    """The directory's names of a township's stations, villages and staff, for the report's files (the
+    evaluation service counts by code; people read names)."""
+    return {"stations": {s["code"]: s["name"] for s in await _all(calls, caller, "list_stations", township_code)},
+            "villages": {v["code"]: v["name"] for v in await _all(calls, caller, "list_villages", township_code)},
+            "staff": {str(s["id"]): s["full_name"] for s in await _all(calls, caller, "list_staff", township_code)}}
+
+
 FILE_TYPES = {"csv": "text/csv; charset=utf-8",
               "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "png": "image/png"}
 
@@ -60,11 +83,13 @@ async def township_report(code: Annotated[str, Path(pattern=r"^\d{9}$")], caller
                           format: Literal["json", "csv", "xlsx", "png"] = "json") -> dict | Response:
     """The township's summary in its own words ("今年以来，全镇各服务站共开展六大服务活动…次…"), its figures
     and those of each station, village and staff member, and the monthly trend; `format=csv` or `xlsx`
-    (one sheet per level) for a spreadsheet, `png` for the trend chart."""
+    (one sheet per level, each unit by name) for a spreadsheet, `png` for the trend chart."""
     query = {"township_code": code, **_period(start, end), "basis": basis}
     if format == "json":
         return await calls.call("evaluation", "township_report", caller=caller, query=query)
-    data = await calls.call("evaluation", "township_report_file", caller=caller, query=query, format=format)
+    names = await report_names(calls, caller, code) if format != "png" else None
+    data = await calls.call("evaluation", "township_report_file", caller=caller, query=query, format=format,
+                            names=names)
     content = data.encode("utf-8-sig") if format == "csv" else base64.b64decode(data)
     name = f"report-{code}-{query['start']}-{query['end']}.{format}"
     disposition = "inline" if format == "png" else f'attachment; filename="{name}"'

@@ -47,13 +47,15 @@ class EvaluationService(KeepsCalendar, DeadLetters):
                                          now=utcnow()))
 
     @rpc
-    def township_report_file(self, query: dict, format: str) -> str:
-        """The report as CSV text, or an .xlsx workbook or the trend chart (PNG) in base64."""
+    def township_report_file(self, query: dict, format: str, names: dict | None = None) -> str:
+        """The report as CSV text, or an .xlsx workbook or the trend chart (PNG) in base64; `names` (the
+        directory's names of the township's stations, villages and staff) name the units in the files."""
         report = h.township_report(self.db, caller=self.caller(), query=parse(c.ReportQuery, query), now=utcnow())
+        named = parse(c.ReportNames, names or {})
         if format == "csv":
-            return h.report_csv(report)
+            return h.report_csv(report, named)
         if format == "xlsx":
-            return base64.b64encode(h.report_xlsx(report)).decode()
+            return base64.b64encode(h.report_xlsx(report, named)).decode()
         if format == "png":
             return base64.b64encode(h.trend_png(report)).decode()
         raise ValidationFailed("format is csv, xlsx or png", [{"field": "format", "message": str(format)}])

@@ -174,3 +174,4 @@ class NoticeQuery(Contract):
     kind: Literal["supervision", "accountability"]
     limit: int = Field(default=50, ge=1, le=200)
     offset: Offset = 0
+    township_code: Annotated[str, StringConstraints(pattern=r"^\d{9}$")] | None = None  # the county's: one township

@@ -155,6 +155,19 @@ class TownshipReport(Contract):
     months: list[MonthFigures]  # the monthly trend
 
 
+NameText = Annotated[str, StringConstraints(max_length=200), CleanText]
+
+
+class ReportNames(Contract):
+    """What the report's files call each unit: the directory's names of the township's stations, villages
+    and staff (by code, and by staff id as text), looked up by the gateway. A unit without a name keeps
+    its code."""
+
+    stations: dict[UnitCode, NameText] = Field(default_factory=dict, max_length=5000)
+    villages: dict[UnitCode, NameText] = Field(default_factory=dict, max_length=5000)
+    staff: dict[UnitCode, NameText] = Field(default_factory=dict, max_length=20000)
+
+
 class MonthFigures(Contract):
     month: str  # YYYY-MM
     received: int

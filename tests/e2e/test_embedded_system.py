@@ -450,6 +450,7 @@ def test_the_townships_figures_and_report_follow_what_was_done(client, qs_superv
     csv_report = client.get(f"/townships/{QS}/report", headers=qs_supervisor, params={"format": "csv"})
     assert csv_report.headers["content-type"].startswith("text/csv")
     assert csv_report.content.decode("utf-8-sig").splitlines()[1].startswith(f"township,{QS},")
+    assert csv_report.content.decode("utf-8-sig").splitlines()[1].endswith(",青石镇")  # units by name too
     xlsx = client.get(f"/townships/{QS}/report", headers=qs_supervisor, params={"format": "xlsx"})
     assert xlsx.headers["content-type"].endswith("spreadsheetml.sheet") and xlsx.content[:2] == b"PK"
     png = client.get(f"/townships/{QS}/report", headers=qs_supervisor, params={"format": "png"})

@@ -184,6 +184,11 @@ def test_the_sweep_warns_then_supervises_once_and_blames_who_held_the_step(appro
     assert events.count("supervision_notice_issued") == 1 and events.count("accountability_recorded") == 1
     assert approvals(COMMITTEE).notices(kind="accountability")[0]["responsible_staff_id"] == COMMITTEE.staff_id
     assert approvals(DEPARTMENT).notices(kind="accountability") == []  # not theirs, not a supervisor
+    county = approvals(Caller(staff_id=1, role=Role.COUNTY_ADMIN, township_code=None))
+    assert [r["receipt_no"] for r in county.notices(kind="accountability", township_code=QS)] == \
+        [r["receipt_no"] for r in records]  # the county chooses a township
+    assert county.notices(kind="accountability", township_code="431099102") == []
+    assert approvals(LX_SUPERVISOR).notices(kind="accountability", township_code=QS) == []  # never another's
 
 
 def test_an_extension_moves_the_overall_deadline(approvals, approvals_db):

@@ -292,12 +292,16 @@ def counts(uow: UnitOfWork, *, caller: Caller, township_code: str | None) -> dic
     return {status: n for status, n in uow.session.execute(stmt).all()}
 
 
-def notices(uow: UnitOfWork, *, caller: Caller, kind: str, limit: int, offset: int) -> list[c.NoticeView]:
-    """Supervisors and county roles see their township's notices; anyone sees the records against them."""
+def notices(uow: UnitOfWork, *, caller: Caller, kind: str, limit: int, offset: int,
+            township_code: str | None = None) -> list[c.NoticeView]:
+    """Supervisors and county roles see their township's notices; anyone sees the records against them.
+    `township_code` narrows them to one township (the county's roles choose one; others have theirs)."""
     n = orm.NoticeRow
     stmt = select(n).where(n.kind == kind)
     if caller.role is Role.PUBLIC:
         raise Forbidden("staff only", code="staff_only")
+    if township_code is not None:
+        stmt = stmt.where(n.township_code == township_code)
     if not caller.is_county:
         stmt = stmt.where(n.township_code == caller.township_code)
         if caller.role is not Role.SUPERVISOR:

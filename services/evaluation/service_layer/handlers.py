@@ -497,18 +497,31 @@ def _months(uow: UnitOfWork, query: c.ReportQuery) -> list[c.MonthFigures]:
             for month, n in by_month.items() for r in (rates(n, query.basis),)]
 
 
-def report_csv(report: c.TownshipReport) -> str:
-    """The report's figures as CSV: one row per unit (the township, then its stations, villages, staff)."""
+def unit_name(report: c.TownshipReport, names: c.ReportNames | None, row: c.Figures) -> str:
+    """What a report's file calls a unit: the township's name, a station's, village's or staff member's
+    name from `names`, or its code when none was given."""
+    if row.level is c.Level.TOWNSHIP:
+        return report.township_name
+    known = {c.Level.STATION: names.stations, c.Level.VILLAGE: names.villages,
+             c.Level.STAFF: names.staff}.get(row.level, {}) if names else {}
+    return known.get(str(row.unit), str(row.unit))
+
+
+def report_csv(report: c.TownshipReport, names: c.ReportNames | None = None) -> str:
+    """The report's figures as CSV: one row per unit (the township, then its stations, villages, staff),
+    its name last."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["level", "unit", "start", "end", *[m.value for m in c.Metric], "completion_rate",
-                     "on_time_rate", "satisfaction_rate", "average_working_days", "step_on_time_rate", "basis"])
+                     "on_time_rate", "satisfaction_rate", "average_working_days", "step_on_time_rate", "basis",
+                     "name"])
     for row in [report.township, *report.stations, *report.villages, *report.staff]:
         writer.writerow([row.level.value, row.unit, row.start, row.end,
                          *[_number(row.counts[m]) for m in c.Metric],
                          *["" if v is None else v for v in (row.completion_rate, row.on_time_rate,
                                                              row.satisfaction_rate, row.average_working_days,
-                                                             row.step_on_time_rate)], row.basis.value])
+                                                             row.step_on_time_rate)], row.basis.value,
+                         unit_name(report, names, row)])
     return out.getvalue()
 
 
@@ -524,23 +537,24 @@ METRIC_NAMES = {"received": "受理数", "completed": "办结数", "on_time": "�
                 "steps_handled": "经办环节", "steps_on_time": "经办环节按期", "accountability": "责任追究记录"}
 
 
-def report_xlsx(report: c.TownshipReport) -> bytes:
+def report_xlsx(report: c.TownshipReport, names: c.ReportNames | None = None) -> bytes:
     """The report as a workbook: the summary, then one sheet per level (township, stations, villages,
-    staff), then the months."""
+    staff), each unit by its name (its code in the last column), then the months."""
     book = Workbook()
     summary = book.active
     summary.title = "汇总"
     summary.append([report.township_name, f"{report.start} 至 {report.end}", BASIS_WORDS[report.basis]])
     summary.append([report.summary])
     header = ["单位", *[METRIC_NAMES[m.value] for m in c.Metric], "办结率", "承诺期限兑现率", "群众满意率",
-              "平均办理工作日", "经办环节按期率"]
+              "平均办理工作日", "经办环节按期率", "编号"]
     for key, title in LEVEL_SHEETS.items():
         sheet = book.create_sheet(title)
         sheet.append(header)
         rows = [report.township] if key == "township" else getattr(report, key)
         for row in rows:
-            sheet.append([row.unit, *[_number(row.counts[m]) for m in c.Metric], row.completion_rate, row.on_time_rate,
-                          row.satisfaction_rate, row.average_working_days, row.step_on_time_rate])
+            sheet.append([unit_name(report, names, row), *[_number(row.counts[m]) for m in c.Metric],
+                          row.completion_rate, row.on_time_rate, row.satisfaction_rate, row.average_working_days,
+                          row.step_on_time_rate, row.unit])
     months = book.create_sheet("月度趋势")
     months.append(["月份", "受理数", "办结数", "承诺期限兑现率", "群众满意率"])
     for m in report.months:
