@@ -79,6 +79,7 @@ def test_a_supervisor_plans_market_day_posts_rosters_leave_swaps_and_slots(brows
     effect = page.get_by_role("status").inner_text()
     assert "已记录：驻村干部甲" in effect and "请假（病假）" in effect, effect
     assert "请假期间驻村干部甲还排在 1 场服务岗" in effect and "青石镇老街集市" in effect, effect
+    assert "驻村干部甲 轮换排班 请假，请换人" in page.locator("table.sessions").inner_text()
     browser.check(page, "market-leave")
 
     # the post: 驻村干部甲 handed over to the supervisor, and cannot be put back while on leave
