@@ -1,19 +1,21 @@
 """Market-day posts 便民服务岗 in the supervisor's console, in a real browser: the site with its rule in
 words and its coming market days; sessions generated for coming weeks and a fair roster with the summary of
 who got how many posts, by name; a cadre's leave and the post it leaves to hand over; a swap, and the cadre
-on leave refused in words; appointment slots opened; a county admin choosing the township first. The
-journey plans weeks well ahead of today, so the other journeys' posts of the next fortnight stay as they
-are."""
+on leave refused in words; appointment slots opened; the day declared off with a villager booked, and the
+post held anyway; a county admin choosing the township first. The journey plans weeks well ahead of
+today, so the other journeys' posts of the next fortnight stay as they are."""
 from __future__ import annotations
 
 import re
 from datetime import timedelta
 
+import httpx
 import pytest
 
 from shared.clock import today_in_china
 from tests.browser.conftest import DESKTOP
 from tests.browser.test_console import sign_in
+from tests.support import login, wait_until
 
 pytestmark = pytest.mark.browser
 AHEAD, WEEKS = 40, 4  # the period planned: from 40 days ahead, four weeks long
@@ -109,6 +111,29 @@ def test_a_supervisor_plans_market_day_posts_rosters_leave_swaps_and_slots(brows
     assert "07:30–08:30 已约 0/3 人" in slots and "10:30–11:30" in slots
     assert page.get_by_role("button", name="开放预约").count() == 0
     browser.check(page, "market-session")
+
+    # a villager books; then the county declares the day off: the booked post waits for the supervisor
+    session_id = page.url.split("/")[-1]
+    with httpx.Client(base_url=browser.base, timeout=30) as client:
+        slot = client.get(f"/public/sessions/{session_id}/slots").json()[0]
+        booked = client.post(f"/public/slots/{slot['id']}/bookings",
+                             json={"name": "赶集预约人", "phone": "13912340000", "topic": "医保报销"})
+        assert booked.status_code == 201, booked.text
+        admin = login(client, "admin")
+        declared = client.put(f"/calendar/days/{day}", headers=admin, json={"kind": "local_day_off", "name": "县庆"})
+        assert declared.status_code == 200, declared.text
+        try:
+            wait_until(lambda: page.reload() and page.get_by_role("button", name="照常开岗").count(), 30,
+                       "the post waiting for a decision")
+            assert "待决定：县庆，已有群众预约" in page.locator("dl.facts").inner_text()
+            bookings = page.locator("main table").inner_text()
+            assert "赶集预约人" in bookings and "13912340000" in bookings and "已预约" in bookings
+            browser.check(page, "market-session-day-off")
+            page.get_by_role("button", name="照常开岗").click()
+            assert "这一场照常开岗" in page.get_by_role("status").inner_text()
+            assert "照常（县庆，决定照常开岗）" in page.locator("dl.facts").inner_text()
+        finally:
+            client.delete(f"/calendar/days/{day}", headers=admin)
 
 
 def test_a_county_admin_chooses_the_township_first(browser):
