@@ -149,4 +149,19 @@ def test_a_county_admin_chooses_the_township_first(browser):
     page.get_by_role("link", name="查看场次和排班").click()
     page.get_by_role("heading", name="场次和排班 · 柳溪乡").wait_for()
     assert "township=431099102" in page.url
+    # the admin plans for the township chosen: its sessions, and a roster of its own cadres
+    start = today_in_china() + timedelta(days=AHEAD)
+    page.goto("/console/market?township=431099102")
+    page.locator("#gen-start").fill(start.isoformat())
+    page.locator("#gen-end").fill((start + timedelta(weeks=2)).isoformat())
+    page.get_by_role("button", name="生成场次").click()
+    page.get_by_role("heading", name="场次和排班 · 柳溪乡").wait_for()
+    assert "已生成" in page.get_by_role("status").inner_text() and "township=431099102" in page.url
+    page.goto("/console/market?township=431099102")
+    page.locator("#ros-start").fill(start.isoformat())
+    page.locator("#ros-end").fill((start + timedelta(weeks=2)).isoformat())
+    page.get_by_role("button", name="自动排班").click()
+    summary = page.get_by_role("status").inner_text()
+    assert "各人值岗次数：" in summary and "驻村干部甲" in summary, summary
+    assert "柳溪乡场" in page.locator("table.sessions").inner_text()
     browser.check(page, "market-county-sessions")
