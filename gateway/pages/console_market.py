@@ -122,9 +122,10 @@ def rule_words(rule: dict[str, Any]) -> str:
     return "；".join(parts)
 
 
-def day_words(day: date | str) -> str:
+def day_words(day: date | str, *, year: bool = False) -> str:
+    """12月6日（周日）; with the year (2026年12月6日（周日）) where the page names one day alone."""
     day = date.fromisoformat(day) if isinstance(day, str) else day
-    return f"{day.month}月{day.day}日（周{WEEKDAYS[day.weekday()]}）"
+    return (f"{day.year}年" if year else "") + f"{day.month}月{day.day}日（周{WEEKDAYS[day.weekday()]}）"
 
 
 # ---- what a roster and a leave come to, in words (pure) ---------------------------------------------------

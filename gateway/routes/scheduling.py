@@ -70,7 +70,7 @@ async def generate_sessions(plan: SessionGenerate, caller: CurrentStaff, calls: 
 async def list_sessions(caller: CurrentStaff, calls: Calls, start: Start = None, end: End = None,
                         site_code: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")] = None,
                         township_code: Annotated[str | None, Query(
-                            pattern=r"^\d{9}$", description="one township's (county roles; others see their own)")] = None,
+                            pattern=r"^\d{9}$", description="a county role chooses one")] = None,
                         limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list:
     """The sessions of a period by day and site, with their rosters and attendance."""
     first, last = period(start, end)
