@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gateway.pages import (
     console,
     console_complaints,
+    console_market,
     console_oversight,
     console_records,
     console_system,
@@ -34,8 +35,8 @@ def is_page(path: str) -> bool:
 def install(app: FastAPI) -> None:
     app.mount("/static", Assets({**directory(HERE / "static"), **docs.SWAGGER_FILES}), name="static")
     docs.install(app)
-    for area in (public, console, console_workbench, console_records, console_complaints, console_oversight,
-                 console_system):
+    for area in (public, console, console_workbench, console_records, console_complaints, console_market,
+                 console_oversight, console_system):
         app.include_router(area.router)
 
 

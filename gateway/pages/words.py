@@ -209,3 +209,26 @@ ERROR_MESSAGES.update({
     "not_a_supervisor": "只有分管领导能确认苗头性问题预警。",
     "acknowledgement_note_missing": "请写明已经采取的措施，再确认预警。",
 })
+# ---- market-day posts (console_market) ----
+SESSION_STATUS = {"scheduled": "照常", "cancelled": "已取消", "needs_decision": "待决定（遇休息日，已有群众预约）"}
+ATTENDANCE = {"attended": "出勤", "no_show": "缺岗（未签到）"}
+ERROR_MESSAGES.update({
+    "not_a_planner": "只有本乡镇的分管领导和县级管理员能安排赶集日服务岗。",
+    "not_a_cadre": "只能安排本乡镇在岗的干部、站所人员和分管领导值岗，请从名单中重新选择。",
+    "on_leave": "这位干部那天在请假，不能排班：请换一位干部。",
+    "double_booked": "这位干部那个时间已经排了别的服务岗或下访，一个人不能同时在两处：请换一位干部。",
+    "session_closed": "这一场已经结束或已取消，不能再排班或换人。",
+    "slots_exist": "这一场已经开放了预约时段，不用再开。",
+    "not_restorable": "这一场现在不能恢复：那天仍是休息日，或排班的干部已有别的安排。请刷新页面看看。",
+    "no_decision_pending": "这一场不需要再决定了，请刷新页面看看最新情况。",
+    "market_site_not_found": "没有这个集市，请从本乡镇的集市中选择。",
+    "staff_not_found": "没有这位工作人员，请从名单中选择。",
+})
+MARKET_MESSAGES = {  # the same codes, said to the planner who rosters others (not to the cadre themselves)
+    "not_rostered": "这位干部不在这一场的排班中（或这一场已经结束），请刷新页面看看最新排班。",
+    "not_today": "只能在这一场的当天、结束前登记签到和签退。",
+}
+
+
+def market_error(exc: CunbanError) -> str:
+    return MARKET_MESSAGES.get(exc.code) or error_message(exc)

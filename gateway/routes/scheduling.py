@@ -69,10 +69,13 @@ async def generate_sessions(plan: SessionGenerate, caller: CurrentStaff, calls: 
 @router.get("/sessions", tags=["sessions"], operation_id="list_sessions", response_model=list[SessionView])
 async def list_sessions(caller: CurrentStaff, calls: Calls, start: Start = None, end: End = None,
                         site_code: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")] = None,
+                        township_code: Annotated[str | None, Query(
+                            pattern=r"^\d{9}$", description="a county role chooses one")] = None,
                         limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list:
+    """The sessions of a period by day and site, with their rosters and attendance."""
     first, last = period(start, end)
-    return await calls.call("scheduling", "list_sessions", caller=caller,
-                            query={"site_code": site_code, "start": first, "end": last, "limit": limit})
+    return await calls.call("scheduling", "list_sessions", caller=caller, query={
+        "site_code": site_code, "township_code": township_code, "start": first, "end": last, "limit": limit})
 
 
 @router.post("/sessions/{session_id}/roster", tags=["sessions"], operation_id="assign_cadre",

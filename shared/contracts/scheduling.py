@@ -96,6 +96,7 @@ class SessionView(Contract):
 
 class SessionQuery(Contract):
     site_code: RecordCode | None = None
+    township_code: TownshipCode | None = None  # a county role's choice; others see their own township only
     start: date
     end: date
     limit: int = Field(default=100, ge=1, le=500)

@@ -17,6 +17,7 @@ from shared.contracts.scheduling import (
     RosterGenerate,
     RosterSwap,
     SessionGenerate,
+    SessionQuery,
     SlotsCreate,
 )
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -115,6 +116,23 @@ def test_a_generated_roster_is_fair(planned):
         start="2026-12-01", end="2026-12-31", cadre_ids=CADRES, per_session=1), now=NOW)
     counts = {c: sum(c in [e.staff_id for e in v.roster] for v in views) for c in CADRES}
     assert sum(counts.values()) == len(sessions) and max(counts.values()) - min(counts.values()) <= 1
+
+
+def test_a_county_admin_lists_one_townships_sessions(planned, scheduling):
+    _deliverer(scheduling)("market_site_changed", {**SITE, "code": "LX-JISHI", "township_code": LX,
+                                                   "village_code": f"{LX}001"})
+    qs = _generate(planned)
+    lx = run(planned, h.generate_sessions, caller=Caller(staff_id=41, role=Role.SUPERVISOR, township_code=LX),
+             cmd=SessionGenerate(site_code="LX-JISHI", start="2026-12-01", end="2026-12-31"), now=NOW)
+    admin = Caller(staff_id=1, role=Role.COUNTY_ADMIN)
+    everything = run(planned, h.list_sessions, caller=admin, query=SessionQuery(start="2026-12-01", end="2026-12-31"))
+    assert {s.township_code for s in everything} == {QS, LX}
+    chosen = run(planned, h.list_sessions, caller=admin, query=SessionQuery(
+        township_code=LX, start="2026-12-01", end="2026-12-31"))
+    assert [s.id for s in chosen] == [s.id for s in lx] and qs
+    # a township's own staff see their own, whichever township they name
+    assert run(planned, h.list_sessions, caller=SUPERVISOR, query=SessionQuery(
+        township_code=LX, start="2026-12-01", end="2026-12-31")) == []
 
 
 @pytest.mark.parametrize("site_code", ["LX-JISHI", "NO-SUCH-SITE"])

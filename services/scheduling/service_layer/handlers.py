@@ -160,6 +160,8 @@ def list_sessions(uow: UnitOfWork, *, caller: Caller, query: SessionQuery) -> li
     stmt = select(s).where(s.day >= query.start, s.day <= query.end)
     if query.site_code:
         stmt = stmt.where(s.site_code == query.site_code)
+    if query.township_code:
+        stmt = stmt.where(s.township_code == query.township_code)
     if caller.role is Role.PUBLIC:
         raise NotFound("session not found", code="session_not_found")
     if (township := caller.township_filter()) is not None:
