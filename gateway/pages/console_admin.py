@@ -570,7 +570,7 @@ async def withdraw_item(request: Request, staff: Manager, calls: Calls, township
 # ---- an item's workflow -------------------------------------------------------------------------------------
 
 STEP_FIELDS = ("name", "title", "level", "limit_days", "on_approve")
-BLANK_ROWS = 2  # room for new steps without a script
+BLANK_ROWS = 1  # room for a new step without a script (save, and another empty row comes)
 
 
 def _steps_typed(form: FormData) -> list[dict[str, Any]]:
