@@ -77,17 +77,22 @@ def test_the_county_admin_sets_up_a_village_a_station_its_staff_and_a_key_shown_
     shown = page.locator("#new-key").inner_text().strip()
     assert KEY.fullmatch(shown) and "只显示这一次" in page.locator("main").inner_text()
     browser.check(page, "admin-station-key-shown")
-    with httpx.Client(base_url=system) as client:  # the key works: the station's machine acts for its agent
+    with httpx.Client(base_url=system, timeout=60) as client:  # the key works: the station's machine acts for its agent
         me = client.get("/auth/me", headers={"X-API-Key": shown})
         assert me.status_code == 200 and me.json()["username"] == "qs_trial_agent"
         page.reload()
         assert page.locator("#new-key").count() == 0 and shown not in page.content()  # shown once only
         assert shown[:16] in page.locator("table").inner_text()  # its beginning tells it apart
         browser.check(page, "admin-station")
+        page.get_by_role("button", name=re.compile("更换密钥 自助终端")).click()  # rotate: a new key, shown once
+        rotated = page.locator("#new-key").inner_text().strip()
+        assert KEY.fullmatch(rotated) and rotated != shown
+        assert client.get("/auth/me", headers={"X-API-Key": shown}).status_code == 401  # the old one, at once
+        assert client.get("/auth/me", headers={"X-API-Key": rotated}).status_code == 200
         page.get_by_role("button", name=re.compile("停用密钥 自助终端")).click()
         assert "密钥已停用" in page.get_by_role("status").inner_text()
-        assert "已停用" in page.locator("table").inner_text()
-        assert client.get("/auth/me", headers={"X-API-Key": shown}).status_code == 401  # at once
+        assert "在用" not in page.locator("table").inner_text()
+        assert client.get("/auth/me", headers={"X-API-Key": rotated}).status_code == 401  # at once
 
 
 def test_the_county_admin_edits_an_item_and_the_notice_shows_it_and_a_bad_workflow_is_named(browser, system):
@@ -129,7 +134,7 @@ def test_the_county_admin_edits_an_item_and_the_notice_shows_it_and_a_bad_workfl
 
 
 def test_a_cadre_changes_their_own_password_and_signs_in_with_the_new_one(browser, system):
-    with httpx.Client(base_url=system) as client:
+    with httpx.Client(base_url=system, timeout=60) as client:
         created = client.post("/staff", headers=login(client, "admin"), json={
             "username": "qs_trial_cadre", "full_name": "试验干部", "role": "township_cadre", "township_code": QS,
             "password": PASSWORD})
@@ -171,7 +176,7 @@ def test_a_cadre_changes_their_own_password_and_signs_in_with_the_new_one(browse
 
 
 def test_the_api_changes_ones_own_password_and_hands_back_a_new_session(system):
-    with httpx.Client(base_url=system) as client:
+    with httpx.Client(base_url=system, timeout=60) as client:
         created = client.post("/staff", headers=login(client, "admin"), json={
             "username": "qs_trial_api", "full_name": "试验接口", "role": "department_staff", "township_code": QS,
             "password": PASSWORD})
