@@ -9,6 +9,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.pages import (
     console,
+    console_account,
+    console_admin,
     console_complaints,
     console_market,
     console_oversight,
@@ -35,8 +37,8 @@ def is_page(path: str) -> bool:
 def install(app: FastAPI) -> None:
     app.mount("/static", Assets({**directory(HERE / "static"), **docs.SWAGGER_FILES}), name="static")
     docs.install(app)
-    for area in (public, console, console_workbench, console_records, console_complaints, console_market,
-                 console_oversight, console_system):
+    for area in (public, console, console_workbench, console_records, console_complaints, console_account,
+                 console_admin, console_market, console_oversight, console_system):
         app.include_router(area.router)
 
 

@@ -4,11 +4,12 @@ admitted by the same per-account rate limit. Signing in goes through the same di
 `POST /auth/login`, so the same sign-in throttle applies."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
-from gateway.auth import read_token
+from gateway.auth import issue_token, read_token
 from gateway.auth import sign_in as authenticate
 from gateway.pages.web import is_https
 from shared.contracts.caller import Caller
@@ -34,9 +35,20 @@ StaffPage = Annotated[Caller, Depends(signed_in_staff)]
 async def sign_in(request: Request, response: Response, username: str, password: str) -> StaffPublic:
     """Check the credentials with the directory (throttled there) and put the session cookie on `response`."""
     staff, token, expires = await authenticate(request, {"username": username, "password": password})
+    _set_session(request, response, token, expires)
+    return staff
+
+
+def renew_session(request: Request, response: Response, staff: StaffPublic) -> None:
+    """A new session for this browser after the account changed under it (its own new password ended every
+    session of the account, this one too)."""
+    token, expires = issue_token(staff, request.app.state.settings)
+    _set_session(request, response, token, expires)
+
+
+def _set_session(request: Request, response: Response, token: str, expires: datetime) -> None:
     response.set_cookie(SESSION_COOKIE, token, expires=expires, httponly=True, samesite="lax",
                         secure=is_https(request), path="/")
-    return staff
 
 
 async def sign_out(request: Request, response: Response) -> None:

@@ -232,3 +232,53 @@ MARKET_MESSAGES = {  # the same codes, said to the planner who rosters others (n
 
 def market_error(exc: CunbanError) -> str:
     return MARKET_MESSAGES.get(exc.code) or error_message(exc)
+# ---- administration (console_admin.py) and my account (console_account.py) ----
+HANDLING_LEVEL = {"village": "村级", "township": "乡镇", "county": "县级"}
+VILLAGE_KIND = {"village": "行政村", "community": "社区"}
+ITEM_STATUS = {"active": "在办", "withdrawn": "已停办"}
+ADMIN_DONE = {  # what a form did, said on the page it leads to
+    "township_created": "乡镇已新增。", "township_updated": "乡镇信息已保存。",
+    "village_created": "村（社区）已新增。", "village_updated": "村（社区）已保存。",
+    "station_created": "服务站已新增。", "station_updated": "服务站信息已保存。",
+    "key_revoked": "密钥已停用，马上失效。",
+    "staff_created": "人员已新增。请把用户名和初始密码当面告诉本人，并提醒他登录后修改密码。",
+    "staff_updated": "人员信息已保存。改了岗位、服务站、密码或停用后，此人需要重新登录。",
+    "item_updated": "事项已保存，办事指南和一次性告知单马上按新内容显示。",
+    "item_withdrawn": "事项已停办，群众在办事指南里看不到了。",
+    "workflow_saved": "办理流程已保存，以后受理的申请按新流程办理。", "workflow_default": "已恢复默认流程。",
+}
+ADMIN_WORKFLOW = {
+    "invalid": "办理流程有问题，没有保存：请按标红的提示修改。",
+    "name": "步骤代号用英文小写字母开头，2到32位（小写字母、数字、下划线），例如 township_review。",
+    "title": "请填写步骤名称（不超过100个字），例如“乡镇审核”。",
+    "level": "请选择这一步在哪一级办理。",
+    "roles": "请至少勾选一个办理岗位。",
+    "limit_days": "时限请填0到365之间的工作日数。",
+    "on_approve": "请填写通过后转到的步骤代号；最后一步填 approved（审批完成）。",
+    "warning_share": "预警比例请填1到99之间的数字。",
+    "name_twice": "这个步骤代号和前面的重复了，请换一个。",
+    "name_reserved": "approved 表示审批完成，不能用作步骤代号。",
+    "on_approve_missing": "通过后转到的“{target}”不是这个流程里的步骤：请填上面已有的步骤代号，最后一步填 approved。",
+    "roles_misplaced": "{roles}不在{level}办理：请改选这一级的岗位，或改办理层级。",
+    "unreachable": "从第一步出发永远走不到这一步：请检查前面步骤的“通过后转到”。",
+    "loop": "审批会绕回前面的步骤，永远办不完：请检查各步骤的“通过后转到”。",
+    "too_long": ("各步骤时限加起来是 {total} 个工作日，超过了承诺时限 {promised} 个工作日："
+                 "请缩短步骤时限，或先延长承诺时限。"),
+    "steps": "请至少填写一个步骤，最多12个。",
+}
+ADMIN_WORKFLOW_TOO_LONG = "办理流程各步骤的时限加起来会超过新的承诺时限：请先到“办理流程”缩短步骤时限。"
+ERROR_MESSAGES.update({
+    "current_password_wrong": "现在的密码不对，请重新输入。输错多次会被暂时锁定。",
+    "password_unchanged": "新密码不能和现在的密码一样。",
+    "township_exists": "这个乡镇代码已经有了，请核对。",
+    "village_exists": "这个村（社区）代码已经有了，请核对。",
+    "station_exists": "这个服务站代码已经有了，请换一个。",
+    "username_taken": "这个用户名已经有人用了，请换一个。",
+    "workflow_invalid": "办理流程有问题，没有保存：请按标红的提示修改。",
+    "station_key_revoked": "这个密钥已经停用，不能更换：请新建一个。",
+    "station_key_not_found": "没有找到这个密钥，可能已被删除或不在您管理的范围。",
+    "station_not_found": "没有找到这个服务站，或不在您管理的范围。",
+    "staff_not_found": "没有找到这个人员，或不在您管理的范围。",
+    "catalogue_not_found": "没有找到这个事项，或不在您管理的范围。",
+    "role_not_allowed": "您的岗位不能做这件事。",
+})

@@ -5,10 +5,11 @@ from datetime import datetime
 
 from fastapi import APIRouter, Request, Response
 
-from gateway.auth import CurrentStaff, SignedIn, sign_in
+from gateway.audit import client_of
+from gateway.auth import CurrentStaff, SignedIn, issue_token, sign_in
 from gateway.routes import Calls
 from shared.contracts import Contract
-from shared.contracts.directory import Credentials, StaffPublic
+from shared.contracts.directory import Credentials, PasswordChange, StaffPublic
 from shared.errors import Unauthenticated
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -46,3 +47,17 @@ async def logout(caller: CurrentStaff, request: Request, calls: Calls) -> Respon
 async def me(caller: CurrentStaff, calls: Calls) -> dict:
     """Who the token (or station key) acts for."""
     return await calls.call("directory", "get_staff", caller=caller, staff_id=caller.staff_id)
+
+
+@router.post("/me/password", operation_id="change_own_password", response_model=Session)
+async def change_own_password(body: PasswordChange, caller: CurrentStaff, request: Request, calls: Calls) -> Session:
+    """Change your own password (every staff role; `PATCH /staff/{id}` is for managers). The current password
+    must be right: a wrong one is 422 `current_password_wrong` and counts as a failed sign-in of the account,
+    so the sign-in throttle applies (429 `login_locked`). The new one follows a new account's rules and must
+    differ (422 `password_unchanged`). Every session of the account ends, this token's too: the answer is a
+    new session for this client, like a sign-in's. Station keys acting for the account keep working."""
+    staff = StaffPublic.model_validate(await calls.call(
+        "directory", "change_own_password", caller=caller,
+        change={"change": body.model_dump(), "client": client_of(request)}))
+    token, expires = issue_token(staff, request.app.state.settings)
+    return Session(access_token=token, expires_at=expires, staff=staff)

@@ -116,6 +116,11 @@ class DirectoryService(DeadLetters):
         return to_wire(accounts.authenticate(self.db, sign_in=parse(c.SignIn, sign_in), now=utcnow()))
 
     @rpc
+    def change_own_password(self, change: dict) -> dict:
+        return to_wire(accounts.change_own_password(self.db, caller=self.caller(),
+                                                    cmd=parse(c.OwnPasswordChange, change), now=utcnow()))
+
+    @rpc
     def end_session(self, end: dict) -> None:
         accounts.end_session(self.db, caller=self.caller(), end=parse(c.SessionEnd, end), now=utcnow())
 

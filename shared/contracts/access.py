@@ -53,6 +53,7 @@ directory.update_staff                -   -   -   -   -   -   -   T   C
 directory.get_staff                   -   T   T   T   T   T   T   T   C
 directory.list_staff                  -   T   T   T   T   T   T   T   C
 directory.end_session                 -   -   T   T   T   T   T   T   C
+directory.change_own_password         -   -   T   T   T   T   T   T   C
 directory.session_status              -   -   -   -   -   -   -   -   -
 directory.create_catalogue_item       -   -   -   -   -   -   -   T   C
 directory.update_catalogue_item       -   -   -   -   -   -   -   T   C

@@ -159,6 +159,21 @@ class Credentials(Contract):
     password: Annotated[str, StringConstraints(min_length=1, max_length=128), CleanText]
 
 
+class PasswordChange(Contract):
+    """A staff member changing their own password: the current one (a wrong one counts against the
+    account's sign-in throttle) and the new one, under the rules of a new account's password."""
+
+    current_password: Annotated[str, StringConstraints(min_length=1, max_length=128), CleanText]
+    new_password: Password
+
+
+class OwnPasswordChange(Contract):
+    """What the gateway sends the directory: the change and the client it came from (for the throttle)."""
+
+    change: PasswordChange
+    client: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "unknown"
+
+
 # ---- the service catalogue 服务事项 -------------------------------------------------------------
 
 class Category(StrEnum):

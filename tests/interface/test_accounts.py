@@ -8,7 +8,7 @@ from sqlalchemy import select, text
 from shared.clock import utcnow
 from shared.contracts.caller import Caller, Role
 from shared.errors import Forbidden, NotFound, TooManyAttempts, Unauthenticated, ValidationFailed
-from tests.interface.conftest import ADMIN
+from tests.interface.conftest import ADMIN, outbox_types
 
 QS, LX = "431099101", "431099102"
 STATION = f"ST{QS}001"
@@ -83,6 +83,77 @@ def test_a_session_ends_on_sign_out_and_when_the_account_changes(directory, tree
     assert directory(Caller.system()).session_status(check=other) is False  # a new password ends them all
     with pytest.raises(Forbidden):  # only the gateway (as the platform) asks
         directory(staff).session_status(check=other)
+
+
+def _as(staff: dict) -> Caller:
+    return Caller(staff_id=staff["id"], username=staff["username"], role=Role(staff["role"]),
+                  township_code=staff["township_code"], station_code=staff["station_code"])
+
+
+def _change(directory, staff: dict, current: str, new: str, client: str = "10.0.0.1") -> dict:
+    return directory(_as(staff)).change_own_password(change={
+        "change": {"current_password": current, "new_password": new}, "client": client})
+
+
+def test_a_staff_member_changes_their_own_password_and_every_session_of_it_ends(directory, directory_db, tree):
+    check = {"jti": uuid.uuid4().hex, "staff_id": tree["id"], "account_version": tree["version"]}
+    issued = directory(QS_SUPERVISOR).create_station_key(station_code=STATION,
+                                                         key={"staff_id": tree["id"], "label": "自助终端"})
+    changed = _change(directory, tree, "correct-horse", "battery-staple-9")
+    assert changed["id"] == tree["id"] and changed["version"] == tree["version"] + 1
+    assert "password" not in changed and "password_hash" not in changed
+    assert sign_in(directory, "qs_agent1", "battery-staple-9")["id"] == tree["id"]
+    with pytest.raises(Unauthenticated):  # the old password is gone
+        sign_in(directory, "qs_agent1", "correct-horse")
+    assert directory(Caller.system()).session_status(check=check) is False  # every session, this one too
+    assert directory(Caller.system()).session_status(check={**check, "account_version": changed["version"]})
+    assert outbox_types(directory_db)[-2:] == ["access_revoked", "staff_changed"]  # every gateway forgets at once
+    assert directory(Caller.system()).resolve_station_key(key=issued["key"])["key_id"] == issued["id"]  # keys stay
+
+
+def test_a_wrong_current_password_counts_as_a_failed_sign_in(directory, tree):
+    for _ in range(5):
+        with pytest.raises(ValidationFailed) as wrong:
+            _change(directory, tree, "wrong-horse", "battery-staple-9", client="10.0.0.9")
+        assert wrong.value.code == "current_password_wrong" and wrong.value.details[0]["field"] == "current_password"
+    with pytest.raises(TooManyAttempts) as locked:  # even the right one, from that client: the sign-in throttle
+        _change(directory, tree, "correct-horse", "battery-staple-9", client="10.0.0.9")
+    assert locked.value.code == "login_locked"
+    with pytest.raises(TooManyAttempts):  # and signing in from there, as five wrong sign-ins would
+        sign_in(directory, "qs_agent1", "correct-horse", client="10.0.0.9")
+    assert sign_in(directory, "qs_agent1", "correct-horse", client="10.0.0.8")["id"] == tree["id"]  # unchanged
+
+
+def test_a_new_password_follows_the_rules_of_a_new_account(directory, tree):
+    for new, code in (("short", "validation_failed"), ("correct-horse", "password_unchanged"),
+                      ("bad\u0000password", "validation_failed")):
+        with pytest.raises(ValidationFailed) as refused:
+            _change(directory, tree, "correct-horse", new)
+        assert refused.value.code == code, new
+        assert any(d["field"].endswith("new_password") for d in refused.value.details), refused.value.details
+    assert sign_in(directory, "qs_agent1", "correct-horse")["id"] == tree["id"]
+
+
+def test_every_staff_role_changes_only_its_own_password(directory, tree):
+    admin = directory(ADMIN).create_staff(staff={"username": "county_it", "full_name": "县信息中心",
+                                                  "role": "county_admin", "password": "county-pass-1"})
+    assert _change(directory, admin, "county-pass-1", "county-pass-2")["version"] == admin["version"] + 1
+    cadre = directory(ADMIN).create_staff(staff={"username": "qs_cadre9", "full_name": "乡镇干部",
+                                                  "role": "township_cadre", "township_code": QS,
+                                                  "password": "cadre-pass-1"})
+    _change(directory, cadre, "cadre-pass-1", "cadre-pass-2")
+    assert sign_in(directory, "qs_agent1", "correct-horse")["id"] == tree["id"]  # the cadre's change was theirs
+    key = Caller(staff_id=tree["id"], role=Role.STATION_CLIENT, township_code=QS, station_code=STATION)
+    with pytest.raises(Forbidden):  # a station's machine acts for someone; it has no password to change
+        directory(key).change_own_password(change={
+            "change": {"current_password": "correct-horse", "new_password": "battery-staple-9"}})
+    with pytest.raises(Unauthenticated):  # nor does the public
+        directory(PUBLIC).change_own_password(change={
+            "change": {"current_password": "correct-horse", "new_password": "battery-staple-9"}})
+    directory(ADMIN).update_staff(staff_id=tree["id"], changes={"active": False})
+    with pytest.raises(Unauthenticated) as ended:  # a disabled account changes nothing
+        _change(directory, tree, "correct-horse", "battery-staple-9")
+    assert ended.value.code == "session_ended"
 
 
 def test_a_station_key_acts_for_its_station_until_revoked_or_rotated(directory, tree):

@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from services.directory.adapters import orm
-from services.directory.adapters.passwords import verify_password
+from services.directory.adapters.passwords import hash_password, verify_password
 from services.directory.domain.rules import Record, require_manage
-from services.directory.service_layer.handlers import _get, staff_public
+from services.directory.service_layer.handlers import _end_access, _get, _publish, staff_public
 from shared.clock import today_in_china
 from shared.contracts import directory as c
 from shared.contracts.caller import STATION_ROLES, Caller, Role
@@ -42,6 +42,36 @@ def authenticate(uow: UnitOfWork, *, sign_in: c.SignIn, now: datetime) -> c.Staf
         SIGN_INS.fail(uow, username, sign_in.client, now,
                       Unauthenticated("wrong username or password", code="bad_credentials"))
     SIGN_INS.forget(uow, username)
+    uow.commit()
+    return staff_public(row)
+
+
+def change_own_password(uow: UnitOfWork, *, caller: Caller, cmd: c.OwnPasswordChange,
+                        now: datetime) -> c.StaffPublic:
+    """A staff member sets their own password (`update_staff` is a manager's). The current password must
+    be right, and a wrong one counts as a failed sign-in of the account from that client, so a session
+    left open on a shared computer cannot guess it any faster than the sign-in page can. The new password
+    follows a new account's rules and must differ from the current one. Like any change of the account it
+    ends every session of it (the caller's too: the gateway hands them a new one at once) and is
+    announced; the station keys acting for the account stay, as a password is not what they hold."""
+    row = uow.session.get(orm.Staff, caller.staff_id)
+    if row is None or not row.active:
+        raise Unauthenticated("this session has ended: sign in again", code="session_ended")
+    SIGN_INS.check(uow, row.username, cmd.client, now)
+    if not verify_password(row.password_hash, cmd.change.current_password):
+        SIGN_INS.fail(uow, row.username, cmd.client, now, ValidationFailed(
+            "the current password is not right",
+            [{"field": "current_password", "message": "not the current password"}], code="current_password_wrong"))
+    if cmd.change.new_password == cmd.change.current_password:
+        raise ValidationFailed("the new password is the current one",
+                               [{"field": "new_password", "message": "same as the current password"}],
+                               code="password_unchanged")
+    SIGN_INS.forget(uow, row.username)
+    row.password_hash = hash_password(cmd.change.new_password)
+    row.version += 1
+    row.updated_at = now
+    _end_access(uow, row, now)
+    _publish(uow, "staff_changed", staff_public(row), row.township_code, now)
     uow.commit()
     return staff_public(row)
 
