@@ -113,3 +113,33 @@ BY_STATUS = {
 def error_message(exc: CunbanError) -> str:
     """The Chinese sentence a page shows for an error from the services."""
     return ERROR_MESSAGES.get(exc.code) or BY_STATUS.get(exc.http_status) or "出了点问题，请稍后再试。"
+
+
+# ---- complaints and visits (诉求办理, 下访) ----
+COMPLAINT_CHANNEL = {"hotline": "投诉电话", "station": "村便民服务站", "market_day": "赶集日便民服务岗",
+                     "visit": "干部下访", "online": "网上信访", "reception_day": "书记大接访"}
+ERROR_MESSAGES.update({
+    "action_not_allowed": "这件诉求现在的状态不能做这一步，请看页面上最新的状态。",
+    "not_the_handler": "只有这件诉求的办理人能做这一步。",
+    "not_a_supervisor": "这一步由分管领导做。",
+    "accused_cannot_handle": "被投诉的人不能办理投诉自己的诉求，请选择其他办理人。",
+    "not_independent": "回访要由办理人和被投诉人以外的人来做。",
+    "not_a_dispute": "只有矛盾纠纷才记录调解。",
+    "not_a_handler": "只能交给本乡镇在岗的乡镇干部、站所工作人员或分管领导办理。",
+    "no_accused": "这件诉求没有被投诉人，不需要核查结论。",
+    "finding_exists": "核查结论已经记过了。",
+    "same_unit": "核查结论要由被投诉人所在单位以外的领导作出。",
+    "not_a_filer": "您的岗位不能登记诉求。",
+    "unknown_staff": "没有这个工作人员，请从列表中选择。",
+    "not_a_planner": "下访由分管领导安排。",
+    "not_a_cadre": "只能安排本乡镇在岗的乡镇干部、站所工作人员或分管领导。",
+    "on_leave": "有人这天请假，请换人或换日子。",
+    "day_in_past": "下访日期不能早于今天。",
+    "unknown_campaign": "没有这个专题活动，请从列表中选择。",
+    "outside_campaign": "专题下访的日期要在专题活动的起止日期之内。",
+    "visit_closed": "这次下访已经报告过或已取消。",
+    "visit_not_started": "下访开始以后才能填写报告。",
+    "not_on_visit": "只能勾选这次下访安排的人员。",
+    "not_an_appointment_visit": "只有计划中的预约下访可以开放预约时段。",
+    "visit_series_not_found": "没有找到这组下访。",
+})
