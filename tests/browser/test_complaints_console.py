@@ -85,7 +85,8 @@ def test_a_hotline_complaint_goes_from_registration_to_call_back_through_the_scr
     facts = boss.locator("dl.facts").inner_text()
     assert "已办结（问题已解决）" in facts and "满意" in facts
     history = boss.locator("ol.stages").inner_text()
-    for step in ("登记", "分派", f"（{CADRE1}）", "签收", "调解", "答复", "回访（便民服务中心主任）", "问题已解决，满意"):
+    for step in ("登记", "分派", f"（{CADRE1}）", "签收", "调解", "答复", "回访（便民服务中心主任）",
+                 "问题已解决，满意"):
         assert step in history, step
     browser.check(boss, "console-complaint-closed")
 
