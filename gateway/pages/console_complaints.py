@@ -179,12 +179,12 @@ async def _staff_names(calls: Calls, staff: Caller, township_code: str | None) -
 async def complaints_inbox(request: Request, staff: StaffPage, calls: Calls, status: StatusFilter = None,
                            kind: KindFilter = None, category: CategoryFilter = None, village: VillageFilter = None,
                            overdue: YesNo = None, mine: YesNo = None,
-                           offset: Annotated[int, Query(ge=0, le=100_000)] = 0) -> Response:
+                           after: Annotated[str | None, Query(pattern=r"^[0-9a-f]{32}$")] = None) -> Response:
     status, kind, category, village, overdue = (v or None for v in (status, kind, category, village, overdue))
     mine = mine or ("false" if staff.role in MANAGERS else "true")  # a supervisor sees the township's first
     query = {"status": status, "kind": kind, "network": None, "category": category, "village_code": village,
              "overdue": None if overdue is None else overdue == "true", "mine": mine == "true",
-             "limit": PAGE_SIZE + 1, "offset": offset}
+             "limit": PAGE_SIZE + 1, "offset": 0, "after": after}
     found = await calls.call("complaints", "list_complaints", caller=staff, query=query)
     more, found = len(found) > PAGE_SIZE, found[:PAGE_SIZE]
     limits = await console.optional(calls.call("complaints", "limits", caller=staff))
@@ -193,11 +193,11 @@ async def complaints_inbox(request: Request, staff: StaffPage, calls: Calls, sta
     filters = {"status": status, "kind": kind, "category": category, "village": village, "overdue": overdue,
                "mine": mine}
     kept = {k: v for k, v in filters.items() if v is not None}
-    next_url = f"/console/complaints?{urlencode({**kept, 'offset': offset + PAGE_SIZE})}" if more else None
+    next_url = f"/console/complaints?{urlencode({**kept, 'after': found[-1]['id']})}" if more else None
     places = await console.optional(console.villages(calls, staff)) or []
     people = await _staff_names(calls, staff, None)
     return render(request, "console/complaints.html", rows=rows, filters=filters, next_url=next_url,
-                  first_page=offset > 0, villages=places, village_names={v["code"]: v["name"] for v in places},
+                  first_page=after is not None, villages=places, village_names={v["code"]: v["name"] for v in places},
                   statuses=words.COMPLAINT_STATUS, kinds=COMPLAINT_KINDS, categories=words.COMPLAINT_CATEGORY,
                   people=people, counts=_counts(rows))
 

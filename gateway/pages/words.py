@@ -142,4 +142,5 @@ ERROR_MESSAGES.update({
     "not_on_visit": "只能勾选这次下访安排的人员。",
     "not_an_appointment_visit": "只有计划中的预约下访可以开放预约时段。",
     "visit_series_not_found": "没有找到这组下访。",
+    "bad_cursor": "翻页的位置已失效，请回到第一页。",
 })
