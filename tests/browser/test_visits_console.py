@@ -90,7 +90,8 @@ def test_a_supervisor_runs_a_campaign_with_a_topical_visit_and_a_weekly_series(b
     assert boss.get_by_role("row").filter(has_text="医保政策进村").count() == 1
     browser.check(boss, "console-campaigns")
     boss.get_by_role("link", name="安排专题下访").click()
-    boss.get_by_label("专题活动").select_option(label=re.compile("医保政策进村"))
+    campaign = boss.locator("#campaign_id option", has_text="医保政策进村").get_attribute("value")
+    boss.get_by_label("专题活动").select_option(campaign)
     boss.get_by_label("下访名称").fill("医保政策宣讲·石门村")
     boss.get_by_label("村", exact=True).select_option(label="石门村")
     boss.get_by_label("地点").fill("石门村文化广场")
