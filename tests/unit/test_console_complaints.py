@@ -1,14 +1,17 @@
 """The complaint page offers a person exactly the actions the complaint's rules would accept from them now,
-and says each stage's clock in words; the visits list pages by day without splitting one."""
+and says each stage's clock in words; the visits list pages by day without splitting one, and the visit
+forms become the contracts' plans and rules."""
 from __future__ import annotations
 
 import itertools
 from datetime import date
 
 import pytest
+from pydantic import ValidationError
+from starlette.datastructures import FormData
 
 from gateway.pages.console_complaints import ALLOWED, action_of, actions_for, clock
-from gateway.pages.console_visits import page_of
+from gateway.pages.console_visits import page_of, plan_of, series_of
 from services.complaints.domain import complaint as rules
 from shared.contracts.caller import Caller, Role
 from shared.contracts.complaints import ComplaintAction, ComplaintKind, ComplaintStatus, Finding
@@ -82,3 +85,29 @@ def test_visits_page_by_day_without_splitting_one():
     assert [v["id"] for v in shown] == ["0", "1"] and next_start == "2026-12-05"
     shown, next_start = page_of(visits[:2] + [{"id": "x", "day": "2026-12-04"}], 2)  # one day fills a page
     assert [v["id"] for v in shown] == ["0", "1"] and next_start == "2026-12-05"
+
+
+def test_a_joint_visit_form_becomes_departments_with_their_cadres():
+    form = FormData([("title", "联合下访"), ("village_code", "431099101003"), ("place", "长冲村村委会"),
+                     ("day", "2026-12-10"), ("starts", "09:00"), ("ends", "11:30"), ("department1", "农技站"),
+                     ("team1", "5"), ("team1", "6"), ("department2", "司法所"), ("team2", "7"), ("department3", ""),
+                     ("staff_ids", "9")])  # a stray tick outside the departments is no member of a joint visit
+    typed, plan = plan_of("joint", form)
+    assert plan.members() == [(5, "农技站"), (6, "农技站"), (7, "司法所")] and plan.staff_ids == []
+    assert typed["team1"] == ["5", "6"]
+    with pytest.raises(ValidationError):  # one department is no joint visit
+        plan_of("joint", FormData([(k, v) for k, v in form.multi_items() if not k.startswith(("department2",
+                                                                                              "team2"))]))
+
+
+def test_a_series_form_says_its_days_as_a_rule():
+    base = [("kind", "fixed_point"), ("title", "定点接访"), ("village_code", "431099101005"), ("place", "便民服务站"),
+            ("first_day", "2026-12-04"), ("last_day", "2027-03-04"), ("staff_ids", "3")]
+    _, weekly = series_of(FormData([*base, ("rule_kind", "weekly"), ("weekdays", "2")]))
+    assert weekly.rule.kind == "weekly" and weekly.rule.weekdays == [2]
+    _, solar = series_of(FormData([*base, ("rule_kind", "solar_days"), ("days", "1，15")]))
+    assert solar.rule.days == [1, 15]
+    _, lunar = series_of(FormData([*base, ("rule_kind", "lunar_days"), ("pattern", "逢三六九")]))
+    assert lunar.rule.pattern == "逢三六九" and lunar.rule.days == [3, 6, 9, 13, 16, 19, 23, 26, 29]
+    with pytest.raises(ValidationError):  # every week, but on no day
+        series_of(FormData([*base, ("rule_kind", "weekly")]))
