@@ -121,3 +121,18 @@ def test_a_supervisor_runs_a_campaign_with_a_topical_visit_and_a_weekly_series(b
     assert count >= 10  # about thirteen Wednesdays in ninety days, less the days off
     assert boss.get_by_role("link", name="新屋村每周三定点接访").count() == count
     browser.check(boss, "console-visits-series")
+
+
+def test_a_county_admin_chooses_the_township_to_plan_in(browser):
+    admin = browser.page(DESKTOP)
+    sign_in(admin, "admin")
+    admin.goto("/console/visits/new?kind=joint")
+    admin.get_by_label("乡镇", exact=True).select_option(label="柳溪乡")
+    admin.get_by_role("button", name="换乡镇").click()
+    villages = admin.get_by_label("村", exact=True).inner_text()
+    assert "柳溪村" in villages and "石门村" not in villages  # 柳溪乡's villages, not 青石镇's
+    assert "kind=joint" in admin.url and "第2个部门" in admin.content()
+    browser.check(admin, "console-visit-plan-joint-county")
+    admin.goto("/console/complaints?mine=false")
+    admin.get_by_role("heading", name="诉求办理").wait_for()
+    browser.check(admin, "console-complaints-county")
