@@ -1,7 +1,7 @@
 """Visits 下访 in the console, in a real browser: a supervisor plans an appointment visit for a cadre (a
 form without anyone going is refused beside the field), offers its slots; the cadre finds it under 我的下访,
-registers a complaint raised on it and reports it (who went, what was raised), and the visit lists the
-complaint. A supervisor creates a campaign and plans a topical visit in it, and a weekly series."""
+files an application and registers a complaint raised on it, reports it (who went, what was raised), and the visit lists
+both. A supervisor creates a campaign and plans a topical visit in it, and a weekly series."""
 from __future__ import annotations
 
 import re
@@ -10,7 +10,7 @@ import time
 import pytest
 
 from tests.browser.conftest import DESKTOP
-from tests.browser.test_console import sign_in
+from tests.browser.test_console import fill_applicant, receipt_no_of, sign_in
 
 pytestmark = pytest.mark.browser
 CADRE1 = "驻村干部甲"
@@ -59,6 +59,16 @@ def test_a_supervisor_plans_an_appointment_visit_and_the_cadre_reports_it(browse
     cadre.get_by_role("button", name="登记").click()
     receipt = TS_RECEIPT.search(cadre.get_by_role("status").inner_text()).group(0)
 
+    cadre.goto(visit_url)  # and an application filed for a villager met there
+    cadre.get_by_role("link", name="受理下访中群众的申请").click()
+    cadre.get_by_role("link", name=re.compile("农村最低生活保障申请")).click()
+    assert cadre.get_by_label("干部下访中受理（列在这次下访下面）").is_checked()
+    for material in ("申请书", "身份证", "户口簿", "家庭收入情况说明"):
+        cadre.get_by_role("checkbox", name=material, exact=True).check()
+    fill_applicant(cadre, "孙低保", village="长冲村")
+    cadre.get_by_role("button", name="提交受理").click()
+    application = receipt_no_of(cadre)
+
     cadre.goto(visit_url)
     assert cadre.get_by_label(CADRE1).is_checked()  # who went: the visit's own, ticked
     cadre.get_by_label("这次下访的情况").fill("为长冲村群众办理社保查询，解答医保政策")
@@ -69,11 +79,12 @@ def test_a_supervisor_plans_an_appointment_visit_and_the_cadre_reports_it(browse
     report = cadre.locator("main").inner_text()
     assert "为长冲村群众办理社保查询" in report and "村道路灯不亮" in report and "12 人" in report
     assert "去了" in report
-    for _ in range(40):  # the complaint is linked to the visit when scheduling hears of it
-        if cadre.get_by_role("link", name=receipt).count():
+    for _ in range(40):  # the records are linked to the visit when scheduling hears of them
+        if cadre.get_by_role("link", name=receipt).count() and cadre.get_by_role("link", name=application).count():
             break
         time.sleep(0.5)
         cadre.reload()
+    assert "申请" in cadre.get_by_role("listitem").filter(has_text=application).inner_text()
     cadre.get_by_role("link", name=receipt).click()
     assert "干部下访" in cadre.locator("dl.facts").inner_text()
     cadre.goto(visit_url)
