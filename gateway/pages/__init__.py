@@ -16,6 +16,7 @@ from gateway.pages import (
     console_oversight,
     console_records,
     console_system,
+    console_visits,
     console_workbench,
     docs,
     public,
@@ -38,7 +39,7 @@ def install(app: FastAPI) -> None:
     app.mount("/static", Assets({**directory(HERE / "static"), **docs.SWAGGER_FILES}), name="static")
     docs.install(app)
     for area in (public, console, console_workbench, console_records, console_complaints, console_account,
-                 console_admin, console_market, console_oversight, console_system):
+                 console_admin, console_market, console_oversight, console_system, console_visits):
         app.include_router(area.router)
 
 

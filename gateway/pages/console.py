@@ -158,7 +158,8 @@ def filing_from(form: FormData) -> dict[str, Any]:
     """What the clerk typed, kept as typed (to show again) and shaped as the contract's fields."""
     return {
         "item_code": text(form, "item_code", 32), "channel": text(form, "channel", 20) or "station",
-        "session_id": text(form, "session_id", 64), "name": text(form, "name", 60), "phone": text(form, "phone", 20),
+        "session_id": text(form, "session_id", 64), "visit_id": text(form, "visit_id", 32),
+        "name": text(form, "name", 60), "phone": text(form, "phone", 20),
         "id_card": text(form, "id_card", 20), "village_code": text(form, "village_code", 12),
         "address": text(form, "address", 500), "description": text(form, "description", 2000),
         "materials": [m.strip()[:200] for m in form.getlist("materials") if isinstance(m, str)][:50],
@@ -171,6 +172,7 @@ def application_of(typed: dict[str, Any]) -> intake.ApplicationFile:
     return intake.ApplicationFile.model_validate({
         "item_code": typed["item_code"], "channel": typed["channel"],
         "session_id": typed["session_id"] or None if typed["channel"] == "market_day" else None,
+        "visit_id": typed["visit_id"] or None if typed["channel"] == "visit" else None,
         "applicant": {"name": typed["name"], "phone": typed["phone"], "id_card": typed["id_card"],
                       "village_code": typed["village_code"], "address": typed["address"] or None},
         "materials_provided": typed["materials"], "description": typed["description"] or None,
@@ -185,13 +187,16 @@ async def _filing_page(request: Request, staff: Caller, calls: Calls, item: dict
 
 
 @router.get("/applications/new", operation_id="page_new_application", **PAGE)
-async def new_application(request: Request, staff: StaffPage, calls: Calls, item: ItemQuery = None) -> Response:
+async def new_application(request: Request, staff: StaffPage, calls: Calls, item: ItemQuery = None,
+                          visit: Annotated[str | None, Query(pattern=r"^[0-9a-f]{32}$")] = None) -> Response:
+    """`visit`: filed for a villager met on a visit 下访 (channel visit), listed on the visit's page."""
     if not item:
         items = await catalogue(calls, staff)
-        return render(request, "console/pick_item.html", items=items)
+        return render(request, "console/pick_item.html", items=items, visit=visit)
     found = await calls.call("directory", "get_catalogue_item", caller=staff, township_code=staff.township_code,
                              code=item)
-    typed = {"item_code": item, "channel": "station", "materials": [], "complete_now": False}
+    typed = {"item_code": item, "channel": "visit" if visit else "station", "visit_id": visit or "",
+             "materials": [], "complete_now": False}
     return await _filing_page(request, staff, calls, found, typed)
 
 

@@ -1,21 +1,31 @@
-"""Registering a villager's complaint, dispute, petition or suggestion at the station or a market-day post
-(the same `complaints.register` call as `POST /complaints`, with an Idempotency-Key generated into the
-form). The console registers named complaints only: the villager follows it with the receipt number and
-the phone's last four digits (an anonymous complaint's look-up code is shown once, by the API)."""
+"""Complaints in the console. Registering a villager's complaint, dispute, petition or suggestion at the
+station, a market-day post or from the hotline (the same `complaints.register` call as `POST /complaints`,
+with an Idempotency-Key generated into the form). The console registers named complaints only: the
+villager follows it with the receipt number and the phone's last four digits (an anonymous complaint's
+look-up code is shown once, by the API).
+
+诉求办理: the inbox (`complaints.list_complaints`, as `GET /complaints`) with each stage's clock in words, and
+a complaint's page with its history and the actions `complaints.act` allows this person now (签收, 退单,
+办理记录, 调解, 答复, 回访, 重新办理; 分派, 延期 and 核查结论 for supervisors), each a plain POST form. The
+staff member complained about never sees the complainant: the service leaves it out and so does the page."""
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import ValidationError
 
+from gateway.audit import PERSONAL_DATA
 from gateway.pages import console, words
 from gateway.pages.session import StaffPage
 from gateway.pages.web import PAGE, PageRoute, field_errors, read_form, render, see_other, typed_fields
 from gateway.routes import Calls
+from shared.clock import today_in_china
 from shared.contracts import complaints as c
-from shared.contracts.caller import Caller
+from shared.contracts.caller import Caller, Role
 from shared.errors import CunbanError
 
 router = APIRouter(prefix="/console", route_class=PageRoute)
@@ -32,7 +42,10 @@ FIELDS = {"kind": "请选择类别。", "category": "请选择涉及的方面。
 
 async def _page(request: Request, staff: Caller, calls: Calls, typed: dict[str, Any], status_code: int = 200,
                 **context: Any) -> Response:
-    return render(request, "console/complaint.html", status_code=status_code, typed=typed, kinds=KINDS,
+    visit = None
+    if typed.get("channel") == "visit" and typed.get("visit_id"):  # raised on a visit: linked to it
+        visit = await console.optional(calls.call("scheduling", "get_visit", caller=staff, visit_id=typed["visit_id"]))
+    return render(request, "console/complaint.html", status_code=status_code, typed=typed, kinds=KINDS, visit=visit,
                   categories=CATEGORIES, channels=CHANNELS, key=uuid.uuid4().hex,
                   villages=await console.optional(console.villages(calls, staff)) or [],
                   sessions=await console.upcoming_sessions(calls, staff, days=0), **context)
@@ -40,8 +53,10 @@ async def _page(request: Request, staff: Caller, calls: Calls, typed: dict[str, 
 
 @router.get("/complaints/new", operation_id="page_new_complaint", **PAGE)
 async def new_complaint(request: Request, staff: StaffPage, calls: Calls,
-                        done: Annotated[str | None, Query(pattern=r"^\d{9}-TS\d{8}-\d{4,6}$")] = None) -> Response:
-    return await _page(request, staff, calls, {"channel": "station"}, done=done)
+                        done: Annotated[str | None, Query(pattern=r"^\d{9}-TS\d{8}-\d{4,6}$")] = None,
+                        visit: Annotated[str | None, Query(pattern=r"^[0-9a-f]{32}$")] = None) -> Response:
+    typed = {"channel": "visit", "visit_id": visit} if visit else {"channel": "station"}
+    return await _page(request, staff, calls, typed, done=done)
 
 
 @router.post("/complaints/new", operation_id="page_register_complaint", **PAGE)
@@ -55,7 +70,8 @@ async def register(request: Request, staff: StaffPage, calls: Calls) -> Response
             "category": typed.get("category"), "channel": channel, "village_code": typed.get("village_code"),
             "description": typed.get("description"),
             "complainant": {"name": typed.get("name"), "phone": typed.get("phone")},
-            "session_id": (typed.get("session_id") or None) if channel == "market_day" else None})
+            "session_id": (typed.get("session_id") or None) if channel == "market_day" else None,
+            "visit_id": (typed.get("visit_id") or None) if channel == "visit" else None})
     except ValidationError as exc:
         errors = field_errors(exc, FIELDS, across="session_id", default=words.BY_STATUS[422])
         return await _page(request, staff, calls, typed, 422, errors=errors, message=words.BY_STATUS[422])
@@ -66,3 +82,194 @@ async def register(request: Request, staff: StaffPage, calls: Calls) -> Response
     except CunbanError as exc:
         return await _page(request, staff, calls, typed, exc.http_status, message=words.error_message(exc))
     return see_other(f"/console/complaints/new?done={registered['complaint']['receipt_no']}")
+
+
+# ---- 诉求办理: the inbox, a complaint with its history, and the actions this person may take now ---------
+
+STAGE_WORDS = {"assign": "分派", "sign": "签收", "reply": "办理答复", "call_back": "回访"}
+ACTION_WORDS = {"register": "登记", "assign": "分派", "sign": "签收", "send_back": "退单", "note": "办理记录",
+                "mediate": "调解", "reply": "答复", "call_back": "回访", "reopen": "重新办理", "extend": "延期",
+                "finding": "核查结论"}
+DONE_WORDS = {"assign": "已分派。", "sign": "已签收，开始办理。", "send_back": "已退单，等待重新分派。",
+              "note": "已记下办理情况。", "mediate": "已记下调解情况。", "reply": "已答复，等待回访。",
+              "call_back": "已回访，这件诉求已办结。", "reopen": "已重新办理，重新计时。", "extend": "已延期。",
+              "finding": "已记下核查结论。"}
+FINDINGS = {"substantiated": "属实", "partly": "部分属实", "not_substantiated": "不属实"}
+RATINGS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+# What each status allows (services/complaints/domain/complaint.py ALLOWED; a unit test holds them equal).
+# The page only offers what the service would accept from this person; the service still decides.
+ALLOWED: dict[str, frozenset[str]] = {
+    "registered": frozenset({"assign", "extend", "finding"}),
+    "assigned": frozenset({"sign", "send_back", "assign", "extend", "finding"}),
+    "signed": frozenset({"note", "mediate", "reply", "assign", "extend", "finding"}),
+    "handling": frozenset({"note", "mediate", "reply", "assign", "extend", "finding"}),
+    "replied": frozenset({"call_back", "reopen", "extend", "finding"}),
+    "closed_resolved": frozenset({"reopen", "finding"}),
+    "closed_unresolved": frozenset({"reopen", "finding"}),
+}
+ORDER = ("sign", "send_back", "note", "mediate", "reply", "call_back", "reopen", "assign", "extend", "finding")
+MANAGERS = frozenset({Role.SUPERVISOR, Role.COUNTY_ADMIN})
+HANDLER_ROLES = frozenset({Role.TOWNSHIP_CADRE, Role.DEPARTMENT_STAFF, Role.SUPERVISOR})
+ACTION_FIELDS = {"staff_id": "请选择办理人。", "reason": "请写明理由。", "note": "请填写内容。",
+                 "parties": "请填写调解的当事人，每行一个。", "agreement": "请选择是否达成协议。",
+                 "rating": "请选择群众的满意程度。", "resolved": "请选择问题是否解决。",
+                 "days": "延期天数请填1到30。", "finding": "请选择核查结论。"}
+NEEDS = {"assign": "staff_id", "send_back": "reason", "note": "note", "reply": "note", "reopen": "reason",
+         "extend": "reason", "finding": "reason"}  # an error across fields lands next to this one
+PAGE_SIZE = 20
+
+Ref = Annotated[str, Path(pattern=r"^([0-9a-f]{32}|\d{9}-TS\d{8}-\d{4,6})$")]
+StatusFilter = Annotated[str | None, Query(pattern="^(" + "|".join(s.value for s in c.ComplaintStatus) + ")?$")]
+KindFilter = Annotated[str | None, Query(pattern="^(" + "|".join(k.value for k in c.ComplaintKind) + ")?$")]
+CategoryFilter = Annotated[str | None, Query(pattern="^(" + "|".join(k.value for k in c.Category) + ")?$")]
+VillageFilter = Annotated[str | None, Query(pattern=r"^(\d{12})?$")]
+YesNo = Annotated[str | None, Query(pattern=r"^(true|false)?$")]
+
+
+def actions_for(complaint: dict, staff: Caller) -> list[str]:
+    """The actions this person may take on the complaint now, as the service's rules say."""
+    me, status = staff.staff_id, complaint["status"]
+    handler = me is not None and me == complaint.get("handler_staff_id")
+    accused = me is not None and me == complaint.get("accused_staff_id")
+    found: list[str] = []
+    for action in ORDER:
+        if action not in ALLOWED.get(status, ()):
+            continue
+        if action in ("assign", "reopen", "extend", "finding") and staff.role not in MANAGERS:
+            continue
+        if action in ("sign", "send_back", "note", "mediate", "reply") and not handler:
+            continue
+        if action == "mediate" and complaint["kind"] != "dispute":
+            continue
+        if action == "call_back" and (handler or accused):
+            continue
+        if action == "finding" and (complaint.get("accused_staff_id") is None or complaint.get("finding")
+                                    or accused):
+            continue
+        found.append(action)
+    return found
+
+
+def clock(complaint: dict, today: date, limits: dict[str, Any] | None) -> tuple[str, str]:
+    """The running stage's clock in words, and its level (bad: overdue, warn: due today or tomorrow)."""
+    stage, due = complaint.get("stage"), complaint.get("stage_due")
+    if not stage or not due:
+        return "", ""
+    due_day = date.fromisoformat(due)
+    days = (due_day - today).days
+    what = STAGE_WORDS.get(stage, "")
+    limit = ((limits or {}).get(complaint["kind"]) or {}).get(stage)
+    span = f"，时限 {limit} 个工作日" if limit is not None else ""
+    when = f"{due_day.month}月{due_day.day}日"
+    if days < 0 or complaint.get("overdue"):
+        return f"{what}已超期 {-days} 天（应在{when}前{span}）", "bad"
+    if days == 0:
+        return f"{what}今天到期（{when}{span}）", "warn"
+    return f"{what}还剩 {days} 天（{when}前{span}）", "warn" if days == 1 else ""
+
+
+async def _staff_names(calls: Calls, staff: Caller, township_code: str | None) -> dict[int, dict]:
+    people = await console.optional(calls.call("directory", "list_staff", caller=staff,
+                                               township_code=township_code or staff.township_code,
+                                               page={"limit": 500, "offset": 0})) or []
+    return {p["id"]: p for p in people}
+
+
+@router.get("/complaints", operation_id="page_complaints", openapi_extra=PERSONAL_DATA, **PAGE)
+async def complaints_inbox(request: Request, staff: StaffPage, calls: Calls, status: StatusFilter = None,
+                           kind: KindFilter = None, category: CategoryFilter = None, village: VillageFilter = None,
+                           overdue: YesNo = None, mine: YesNo = None,
+                           after: Annotated[str | None, Query(pattern=r"^[0-9a-f]{32}$")] = None) -> Response:
+    status, kind, category, village, overdue = (v or None for v in (status, kind, category, village, overdue))
+    mine = mine or ("false" if staff.role in MANAGERS else "true")  # a supervisor sees the township's first
+    query = {"status": status, "kind": kind, "network": None, "category": category, "village_code": village,
+             "overdue": None if overdue is None else overdue == "true", "mine": mine == "true",
+             "limit": PAGE_SIZE + 1, "offset": 0, "after": after}
+    found = await calls.call("complaints", "list_complaints", caller=staff, query=query)
+    more, found = len(found) > PAGE_SIZE, found[:PAGE_SIZE]
+    limits = await console.optional(calls.call("complaints", "limits", caller=staff))
+    today = today_in_china()
+    rows = [(complaint, *clock(complaint, today, limits)) for complaint in found]
+    filters = {"status": status, "kind": kind, "category": category, "village": village, "overdue": overdue,
+               "mine": mine}
+    kept = {k: v for k, v in filters.items() if v is not None}
+    next_url = f"/console/complaints?{urlencode({**kept, 'after': found[-1]['id']})}" if more else None
+    places = await console.optional(console.villages(calls, staff)) or []
+    people = await _staff_names(calls, staff, None)
+    return render(request, "console/complaints.html", rows=rows, filters=filters, next_url=next_url,
+                  first_page=after is not None, villages=places, village_names={v["code"]: v["name"] for v in places},
+                  statuses=words.COMPLAINT_STATUS, kinds=COMPLAINT_KINDS, categories=words.COMPLAINT_CATEGORY,
+                  people=people, counts=_counts(rows))
+
+
+COMPLAINT_KINDS = {"staff_conduct": "干部作风投诉", "dispute": "矛盾纠纷", "petition": "信访诉求",
+                   "suggestion": "意见建议"}
+
+
+def _counts(rows: list[tuple[dict, str, str]]) -> dict[str, int]:
+    return {"bad": sum(1 for _, _, level in rows if level == "bad"),
+            "warn": sum(1 for _, _, level in rows if level == "warn"), "all": len(rows)}
+
+
+async def _complaint_page(request: Request, staff: Caller, calls: Calls, ref: str, status_code: int = 200,
+                          **context: Any) -> Response:
+    complaint = await calls.call("complaints", "get", caller=staff, ref=ref)
+    limits = await console.optional(calls.call("complaints", "limits", caller=staff))
+    people = await _staff_names(calls, staff, complaint["township_code"])
+    village = await console.optional(calls.call("directory", "get_village", caller=staff,
+                                                code=complaint["village_code"]))
+    handlers = [p for p in people.values() if p["active"] and p["role"] in {r.value for r in HANDLER_ROLES}
+                and p["id"] != complaint.get("accused_staff_id")]
+    words_, level = clock(complaint, today_in_china(), limits)
+    return render(request, "console/complaint_case.html", status_code=status_code, complaint=complaint,
+                  people=people, village=village, handlers=handlers, clock=words_, level=level,
+                  actions=actions_for(complaint, staff), action_words=ACTION_WORDS, stage_words=STAGE_WORDS,
+                  kinds=COMPLAINT_KINDS, findings=FINDINGS, ratings=RATINGS, categories=words.COMPLAINT_CATEGORY,
+                  channels=words.COMPLAINT_CHANNEL,
+                  accused=staff.staff_id is not None and staff.staff_id == complaint.get("accused_staff_id"),
+                  typed=context.pop("typed", {}), **context)
+
+
+@router.get("/complaints/{ref}", operation_id="page_complaint", openapi_extra=PERSONAL_DATA, **PAGE)
+async def complaint_page(request: Request, staff: StaffPage, calls: Calls, ref: Ref,
+                         done: Annotated[str | None, Query(pattern="^(" + "|".join(ACTION_WORDS) + ")$")] = None
+                         ) -> Response:
+    return await _complaint_page(request, staff, calls, ref, done=DONE_WORDS.get(done or ""))
+
+
+def action_of(typed: dict[str, str]) -> c.ComplaintAction:
+    """The action as the contract has it, from one of the complaint page's forms."""
+    action = typed.get("action", "")
+
+    def yes_no(name: str) -> bool | None:
+        return {"yes": True, "no": False}.get(typed.get(name, ""))
+
+    parties = [p.strip() for p in typed.get("parties", "").replace("、", "\n").replace("，", "\n").splitlines()
+               if p.strip()]
+    return c.ComplaintAction.model_validate({
+        "action": action, "staff_id": typed.get("staff_id") or None, "reason": typed.get("reason") or None,
+        "note": typed.get("note") or None, "parties": parties if action == "mediate" else [],
+        "agreement": yes_no("agreement"), "rating": typed.get("rating") or None, "resolved": yes_no("resolved"),
+        "days": typed.get("days") or None, "finding": typed.get("finding") or None})
+
+
+@router.post("/complaints/{ref}/act", operation_id="page_complaint_act", openapi_extra=PERSONAL_DATA, **PAGE)
+async def complaint_act(request: Request, staff: StaffPage, calls: Calls, ref: Ref) -> Response:
+    form = await read_form(request)
+    typed = typed_fields(form)
+    action = typed.get("action", "")
+    if action not in ACTION_WORDS or action == "register":
+        return see_other(f"/console/complaints/{ref}")
+    try:
+        command = action_of(typed)
+    except ValidationError as exc:
+        errors = field_errors(exc, ACTION_FIELDS, across=NEEDS.get(action, "note"), default=words.BY_STATUS[422])
+        errors = {f"{action}-{name}": message for name, message in errors.items()}
+        return await _complaint_page(request, staff, calls, ref, 422, errors=errors, acting=action, typed=typed,
+                                     message=words.BY_STATUS[422])
+    try:
+        done = await calls.call("complaints", "act", caller=staff, ref=ref, action=command.model_dump(mode="json"))
+    except CunbanError as exc:
+        return await _complaint_page(request, staff, calls, ref, exc.http_status, acting=action, typed=typed,
+                                     message=words.error_message(exc))
+    return see_other(f"/console/complaints/{done['receipt_no']}?done={action}")

@@ -69,7 +69,6 @@ ERROR_MESSAGES = {
     "idempotency_key_reused": "这张表单已经提交过，内容不同：请重新打开表单填写。",
     "slot_full": "这个时段已约满，请选择其他时段。",
     "slot_closed": "这个时段已停止预约，请选择其他时段。",
-    "double_booked": "您已预约过这一场，不用重复预约。",
     "booking_closed": "这个预约已经取消过了，或者已经办理完，不用再取消。",
     "already_booked": "这个手机号已经预约了这个时段，不用重复预约；要改时间，请先取消原来的预约。",
     "already_rated": "这件事已经评价过了，谢谢您。",
@@ -202,27 +201,27 @@ NOTICE_KIND = {"supervision": "督办", "accountability": "责任追究"}
 DEADLINE_KIND = {"overall": "承诺办结期限", "step": "环节期限"}
 ALERT_RULE = {"burst": "短期内集中出现", "rise": "比平常明显增多"}
 ERROR_MESSAGES.update({
+    "not_a_supervisor": "这一步只有分管领导能做。",
     "bad_period": "统计期间不对：结束日期不能早于开始日期，最长十年。",
     "unit_not_found": "没有这个单位的数据，或者它不在您负责的范围内。",
     "not_county": "全县的数据只有县级管理员能看：请选择一个乡镇。",
     "alert_not_found": "没有找到这条苗头性问题预警，请刷新页面。",
-    "not_a_supervisor": "只有分管领导能确认苗头性问题预警。",
     "acknowledgement_note_missing": "请写明已经采取的措施，再确认预警。",
 })
 # ---- market-day posts (console_market) ----
 SESSION_STATUS = {"scheduled": "照常", "cancelled": "已取消", "needs_decision": "待决定（遇休息日，已有群众预约）"}
 ATTENDANCE = {"attended": "出勤", "no_show": "缺岗（未签到）"}
 ERROR_MESSAGES.update({
-    "not_a_planner": "只有本乡镇的分管领导和县级管理员能安排赶集日服务岗。",
-    "not_a_cadre": "只能安排本乡镇在岗的干部、站所人员和分管领导值岗，请从名单中重新选择。",
-    "on_leave": "这位干部那天在请假，不能排班：请换一位干部。",
+    "not_a_planner": "只有本乡镇的分管领导和县级管理员能安排赶集日服务岗和下访。",
+    "not_a_cadre": "只能安排本乡镇在岗的乡镇干部、站所工作人员或分管领导，请从名单中重新选择。",
+    "on_leave": "这位干部那天请假，请换一位干部或换个日子。",
     "double_booked": "这位干部那个时间已经排了别的服务岗或下访，一个人不能同时在两处：请换一位干部。",
     "session_closed": "这一场已经结束或已取消，不能再排班或换人。",
     "slots_exist": "这一场已经开放了预约时段，不用再开。",
     "not_restorable": "这一场现在不能恢复：那天仍是休息日，或排班的干部已有别的安排。请刷新页面看看。",
     "no_decision_pending": "这一场不需要再决定了，请刷新页面看看最新情况。",
     "market_site_not_found": "没有这个集市，请从本乡镇的集市中选择。",
-    "staff_not_found": "没有这位工作人员，请从名单中选择。",
+    "staff_not_found": "没有找到这位工作人员，或不在您管理的范围：请从名单中选择。",
 })
 MARKET_MESSAGES = {  # the same codes, said to the planner who rosters others (not to the cadre themselves)
     "not_rostered": "这位干部不在这一场的排班中（或这一场已经结束），请刷新页面看看最新排班。",
@@ -278,7 +277,32 @@ ERROR_MESSAGES.update({
     "station_key_revoked": "这个密钥已经停用，不能更换：请新建一个。",
     "station_key_not_found": "没有找到这个密钥，可能已被删除或不在您管理的范围。",
     "station_not_found": "没有找到这个服务站，或不在您管理的范围。",
-    "staff_not_found": "没有找到这个人员，或不在您管理的范围。",
     "catalogue_not_found": "没有找到这个事项，或不在您管理的范围。",
     "role_not_allowed": "您的岗位不能做这件事。",
+})
+
+# ---- complaints and visits (诉求办理, 下访) ----
+COMPLAINT_CHANNEL = {"hotline": "投诉电话", "station": "村便民服务站", "market_day": "赶集日便民服务岗",
+                     "visit": "干部下访", "online": "网上信访", "reception_day": "书记大接访"}
+ERROR_MESSAGES.update({
+    "action_not_allowed": "这件诉求现在的状态不能做这一步，请看页面上最新的状态。",
+    "not_the_handler": "只有这件诉求的办理人能做这一步。",
+    "accused_cannot_handle": "被投诉的人不能办理投诉自己的诉求，请选择其他办理人。",
+    "not_independent": "回访要由办理人和被投诉人以外的人来做。",
+    "not_a_dispute": "只有矛盾纠纷才记录调解。",
+    "not_a_handler": "只能交给本乡镇在岗的乡镇干部、站所工作人员或分管领导办理。",
+    "no_accused": "这件诉求没有被投诉人，不需要核查结论。",
+    "finding_exists": "核查结论已经记过了。",
+    "same_unit": "核查结论要由被投诉人所在单位以外的领导作出。",
+    "not_a_filer": "您的岗位不能登记诉求。",
+    "unknown_staff": "没有这个工作人员，请从列表中选择。",
+    "day_in_past": "下访日期不能早于今天。",
+    "unknown_campaign": "没有这个专题活动，请从列表中选择。",
+    "outside_campaign": "专题下访的日期要在专题活动的起止日期之内。",
+    "visit_closed": "这次下访已经报告过或已取消。",
+    "visit_not_started": "下访开始以后才能填写报告。",
+    "not_on_visit": "只能勾选这次下访安排的人员。",
+    "not_an_appointment_visit": "只有计划中的预约下访可以开放预约时段。",
+    "visit_series_not_found": "没有找到这组下访。",
+    "bad_cursor": "翻页的位置已失效，请回到第一页。",
 })

@@ -55,11 +55,16 @@ async def list_complaints(caller: CurrentStaff, calls: Calls,
                           overdue: bool | None = None,
                           mine: Annotated[bool, Query(description="only those assigned to me (my inbox)")] = False,
                           limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                          offset: Offset = 0) -> list:
-    """Open complaints by time left on their stage (overdue first), then closed ones, newest first."""
+                          offset: Offset = 0,
+                          after: Annotated[str | None, Query(
+                              pattern=r"^[0-9a-f]{32}$",
+                              description="the id of the last complaint of the previous page (keyset paging; "
+                                          "not with offset)")] = None) -> list:
+    """Open complaints by time left on their stage (overdue first), then closed ones, newest first. Page by
+    passing the last complaint's `id` as `after` (422 `bad_cursor` if it is none of yours)."""
     return await calls.call("complaints", "list_complaints", caller=caller, query={
         "status": status, "kind": kind, "network": network, "category": category, "village_code": village_code,
-        "overdue": overdue, "mine": mine, "limit": limit, "offset": offset})
+        "overdue": overdue, "mine": mine, "limit": limit, "offset": offset, "after": after})
 
 
 @router.get("/complaints/{ref}", operation_id="get_complaint", response_model=c.ComplaintView,

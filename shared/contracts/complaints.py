@@ -218,6 +218,9 @@ class Registered(Contract):
 
 
 class ComplaintQuery(Contract):
+    """Filters and a page. Keyset paging: `after` is the id of the last complaint of the previous page (the
+    next page starts right after it in the list's order); `offset` is kept for old clients, not with `after`."""
+
     status: ComplaintStatus | None = None
     kind: ComplaintKind | None = None
     network: Network | None = None
@@ -227,6 +230,13 @@ class ComplaintQuery(Contract):
     mine: bool = False  # assigned to me
     limit: int = Field(default=50, ge=1, le=200)
     offset: Offset = 0
+    after: ExternalId | None = None
+
+    @model_validator(mode="after")
+    def _one_way_of_paging(self) -> ComplaintQuery:
+        if self.after is not None and self.offset:
+            raise ValueError("page with after or with offset, not both")
+        return self
 
 
 class PublicComplaintLookup(Contract):

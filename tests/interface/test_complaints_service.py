@@ -373,3 +373,32 @@ def test_a_retry_with_the_same_idempotency_key_registers_once_and_returns_the_sa
         assert session.query(orm.ComplaintRow).count() == 2
     with pytest.raises(ValidationFailed):
         complaints(AGENT).register(complaint=HOTLINE, idempotency_key="bad key!")
+
+
+def test_the_list_pages_by_keyset_in_its_own_order_whatever_changes_between_pages(complaints, complaints_db):
+    """Open complaints by due day (overdue first), then those with no running clock; `after` the last one
+    shown gives the next page, without repeats or gaps, and names only a complaint the caller may see."""
+    made = [_register(complaints_db, now=NOW + timedelta(minutes=n)).complaint.receipt_no for n in range(5)]
+    _act(complaints_db, SUPERVISOR, made[0], action="assign", staff_id=3)  # due on the same day as the rest
+    _act(complaints_db, SUPERVISOR, made[1], action="assign", staff_id=3)
+    _act(complaints_db, CADRE3, made[1], action="sign")  # a clock of 30 days: due last
+    _act(complaints_db, CADRE3, made[1], action="reply", note="已答复")
+    _act(complaints_db, SUPERVISOR, made[1], action="call_back", rating=5, resolved=True)  # closed: no clock
+    everything = run(complaints_db, h.list_complaints, caller=SUPERVISOR, query=h.c.ComplaintQuery(limit=200),
+                     vault=VAULT, now=NOW)
+    assert [c.receipt_no for c in everything] == [*made[:1:-1], made[0], made[1]]  # newest first within a day
+    paged, after = [], None
+    while True:
+        page = run(complaints_db, h.list_complaints, caller=SUPERVISOR,
+                   query=h.c.ComplaintQuery(limit=2, after=after), vault=VAULT, now=NOW)
+        paged += page
+        if len(page) < 2:
+            break
+        after = page[-1].id
+    assert [c.id for c in paged] == [c.id for c in everything] and len(paged) == len(set(c.id for c in paged))
+    with pytest.raises(ValidationFailed) as refused:  # another township's complaint is no place to start
+        run(complaints_db, h.list_complaints, caller=LX_SUPERVISOR, query=h.c.ComplaintQuery(after=everything[0].id),
+            vault=VAULT, now=NOW)
+    assert refused.value.code == "bad_cursor"
+    with pytest.raises(ValueError):
+        h.c.ComplaintQuery(after=everything[0].id, offset=2)

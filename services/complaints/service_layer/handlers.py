@@ -298,10 +298,27 @@ def list_complaints(uow: UnitOfWork, *, caller: Caller, query: c.ComplaintQuery,
         stmt = stmt.where(r.stage_due_on < today, r.status.in_([s.value for s in OPEN]))
     elif query.overdue is False:
         stmt = stmt.where((r.stage_due_on >= today) | r.stage_due_on.is_(None))
+    if query.after is not None:
+        stmt = stmt.where(_after(uow, caller, query.after))
     open_first = sql_case((r.stage_due_on.is_(None), 1), else_=0)
     stmt = stmt.order_by(open_first, r.stage_due_on, r.registered_at.desc(), r.id).limit(query.limit) \
         .offset(query.offset)
     return [_view(uow, row, caller, vault, today) for row in uow.session.execute(stmt).scalars()]
+
+
+def _after(uow: UnitOfWork, caller: Caller, complaint_id: str) -> Any:
+    """Keyset: the complaints after this one in the list's order (running clocks by due day, then those with
+    none; newest registered first within a day; then by id), whatever filters the page has."""
+    r = orm.ComplaintRow
+    last = uow.session.get(r, complaint_id)
+    if last is None or not caller.sees_station(last.township_code, last.station_code):
+        raise ValidationFailed("after names no complaint of the list", [{"field": "after", "message": "unknown"}],
+                               code="bad_cursor")
+    later = (r.registered_at < last.registered_at) | ((r.registered_at == last.registered_at) & (r.id > last.id))
+    if last.stage_due_on is None:
+        return r.stage_due_on.is_(None) & later
+    return r.stage_due_on.is_(None) | (r.stage_due_on > last.stage_due_on) | (
+        (r.stage_due_on == last.stage_due_on) & later)
 
 
 def _view(uow: UnitOfWork, row: orm.ComplaintRow, caller: Caller, vault: PersonalDataVault, today: date, *,

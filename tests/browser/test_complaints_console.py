@@ -1,0 +1,127 @@
+"""Complaints in the console, in a real browser: a complaint from the hotline goes through the screens —
+registered, assigned to a cadre, signed for, mediated, replied to (a blank reply refused next to its field),
+called back and closed — and the villager's look-up follows; the staff member a complaint is about opens it
+and finds no trace of who complained."""
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from tests.browser.conftest import DESKTOP
+from tests.browser.test_console import sign_in
+from tests.support import login
+
+pytestmark = pytest.mark.browser
+TS_RECEIPT = re.compile(r"\d{9}-TS\d{8}-\d{4,6}")
+CADRE1 = "驻村干部甲"
+
+
+def test_a_hotline_complaint_goes_from_registration_to_call_back_through_the_screens(browser):
+    boss = browser.page(DESKTOP)
+    sign_in(boss, "qs_supervisor")
+    boss.goto("/console/complaints/new")
+    boss.get_by_label("类别").select_option(label="矛盾纠纷（需要调解）")
+    boss.get_by_label("涉及方面").select_option(label="邻里关系")
+    boss.get_by_label("村", exact=True).select_option(label="桃源村")
+    boss.get_by_label("反映的事情").fill("桃源村两户为排水沟堵塞起争执，来电要求调解")
+    boss.get_by_label("反映人姓名").fill("周来电")
+    boss.get_by_label("反映人手机号").fill("13911112222")
+    boss.get_by_label("投诉电话").check()
+    boss.get_by_role("button", name="登记").click()
+    status = boss.get_by_role("status")
+    receipt = TS_RECEIPT.search(status.inner_text()).group(0)
+
+    # the supervisor opens it from the inbox: waiting to be assigned, the assign clock running
+    boss.goto("/console/complaints?mine=false&status=registered")
+    browser.check(boss, "console-complaints-township")
+    row = boss.get_by_role("row").filter(has_text=receipt)
+    assert "已登记，等待分派" in row.inner_text() and re.search(r"分派(还剩|今天到期)", row.inner_text())
+    row.get_by_role("link", name=receipt).click()
+    boss.get_by_role("heading", name="矛盾纠纷 · 邻里关系").wait_for()
+    assert "周来电" in boss.content() and "投诉电话" in boss.content()
+    boss.get_by_label("交给谁办理").select_option(label=f"{CADRE1}（乡镇干部）")
+    boss.get_by_role("button", name="分派", exact=True).click()
+    assert "已分派" in boss.get_by_role("status").inner_text()
+    assert "已分派，等待签收" in boss.content()
+    assert not boss.get_by_role("button", name="签收").count()  # only the handler signs
+
+    # the cadre finds it in their inbox with the signing clock, and works it
+    cadre = browser.page()
+    sign_in(cadre, "qs_cadre1")
+    cadre.goto("/console/complaints")
+    browser.check(cadre, "console-complaints")
+    row = cadre.get_by_role("row").filter(has_text=receipt)
+    assert re.search(r"签收(还剩 \d+ 天|今天到期)", row.inner_text()), row.inner_text()
+    row.get_by_role("link", name=receipt).click()
+    browser.check(cadre, "console-complaint-assigned")
+    cadre.get_by_role("button", name="签收").click()
+    assert "已签收" in cadre.get_by_role("status").inner_text()
+    assert re.search(r"办理答复(还剩 \d+ 天|今天到期)", cadre.content())
+    cadre.get_by_label("当事人（每行一个）").fill("周来电\n周邻居")
+    cadre.get_by_label("达成协议", exact=True).check()
+    cadre.get_by_label("调解经过").fill("村委会主持调解，两户同意共同清理排水沟")
+    cadre.get_by_role("button", name="调解").click()
+    assert "已记下调解情况" in cadre.get_by_role("status").inner_text()
+    assert "当事人 周来电、周邻居，达成协议" in cadre.content()
+    cadre.get_by_label("答复内容（群众查询时能看到）").fill("   ")  # blank: refused beside the field
+    cadre.get_by_role("button", name="答复").click()
+    assert cadre.locator("#reply-note-error").inner_text() == "请填写内容。"
+    assert cadre.get_by_label("答复内容（群众查询时能看到）").get_attribute("aria-invalid") == "true"
+    browser.check(cadre, "console-complaint-error")
+    cadre.get_by_label("答复内容（群众查询时能看到）").fill("排水沟已清理，双方签订调解协议")
+    cadre.get_by_role("button", name="答复").click()
+    assert "已答复，等待回访" in cadre.get_by_role("status").inner_text()
+    assert not cadre.get_by_role("button", name="回访").count()  # the handler does not call back on their own work
+
+    # someone else calls back and closes it, honestly
+    boss.goto(f"/console/complaints/{receipt}")
+    assert re.search(r"回访(还剩 \d+ 天|今天到期)", boss.content())
+    boss.get_by_label("已解决", exact=True).check()
+    boss.get_by_label("满意", exact=True).check()
+    boss.get_by_role("button", name="回访").click()
+    assert "这件诉求已办结" in boss.get_by_role("status").inner_text()
+    facts = boss.locator("dl.facts").inner_text()
+    assert "已办结（问题已解决）" in facts and "满意" in facts
+    history = boss.locator("ol.stages").inner_text()
+    for step in ("登记", "分派", f"（{CADRE1}）", "签收", "调解", "答复", "回访（便民服务中心主任）",
+                 "问题已解决，满意"):
+        assert step in history, step
+    browser.check(boss, "console-complaint-closed")
+
+    # the villager looks it up by the receipt and the phone's last four digits
+    villager = browser.page()
+    villager.goto("/complain/progress")
+    villager.get_by_label("登记编号").fill(receipt)
+    villager.get_by_label("手机号码后四位或查询码").fill("2222")
+    villager.get_by_role("button", name="查询").click()
+    result = villager.locator("main").inner_text()
+    assert "排水沟已清理，双方签订调解协议" in result and "问题已解决" in result
+
+
+def test_the_staff_member_complained_about_sees_no_trace_of_the_complainant(browser, system):
+    with httpx.Client(base_url=system) as client:
+        boss = login(client, "qs_supervisor")
+        cadre2 = next(s for s in client.get("/staff", headers=boss).json() if s["username"] == "qs_cadre2")
+        registered = client.post("/complaints", headers=boss, json={
+            "kind": "staff_conduct", "network": "services", "category": "staff_conduct", "channel": "hotline",
+            "village_code": "431099101002", "description": "办事推诿，让跑了三趟", "accused_staff_id": cadre2["id"],
+            "complainant": {"name": "钱举报", "phone": "13933334444"}})
+        assert registered.status_code == 201, registered.text
+    receipt = registered.json()["complaint"]["receipt_no"]
+    boss_page = browser.page()
+    sign_in(boss_page, "qs_supervisor")
+    boss_page.goto(f"/console/complaints/{receipt}")
+    assert "钱举报" in boss_page.content() and "驻村干部乙" in boss_page.content()
+    assert f"{CADRE1}（乡镇干部）" in boss_page.get_by_label("交给谁办理").inner_text()
+    assert "驻村干部乙" not in boss_page.get_by_label("交给谁办理").inner_text()  # never handles their own
+
+    accused = browser.page()
+    sign_in(accused, "qs_cadre2")
+    accused.goto(f"/console/complaints/{receipt}")
+    accused.get_by_role("heading", name=re.compile("干部作风投诉")).wait_for()
+    content = accused.content()
+    assert "钱举报" not in content and "13933334444" not in content and "4444" not in content
+    assert "反映人" not in content and "匿名" not in content  # not even a label that hints
+    browser.check(accused, "console-complaint-accused")

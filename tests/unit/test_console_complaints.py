@@ -1,0 +1,113 @@
+"""The complaint page offers a person exactly the actions the complaint's rules would accept from them now,
+and says each stage's clock in words; the visits list pages by day without splitting one, and the visit
+forms become the contracts' plans and rules."""
+from __future__ import annotations
+
+import itertools
+from datetime import date
+
+import pytest
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from gateway.pages.console_complaints import ALLOWED, action_of, actions_for, clock
+from gateway.pages.console_visits import page_of, plan_of, series_of
+from services.complaints.domain import complaint as rules
+from shared.contracts.caller import Caller, Role
+from shared.contracts.complaints import ComplaintAction, ComplaintKind, ComplaintStatus, Finding
+from shared.errors import CunbanError
+
+ME, HANDLER, ACCUSED = 7, 8, 9
+COMMANDS = {
+    "assign": {"staff_id": 99}, "sign": {}, "send_back": {"reason": "不属本单位职责"}, "note": {"note": "已到现场"},
+    "mediate": {"note": "调解", "parties": ["甲", "乙"], "agreement": True}, "reply": {"note": "已修复"},
+    "call_back": {"rating": 4, "resolved": True}, "reopen": {"reason": "仍未修复"},
+    "extend": {"days": 5, "reason": "会商"}, "finding": {"finding": "partly", "reason": "部分属实"},
+}
+
+
+def test_the_pages_table_of_actions_is_the_rules_table():
+    assert {status.value: actions for status, actions in rules.ALLOWED.items()} == ALLOWED
+
+
+@pytest.mark.parametrize("role", [Role.TOWNSHIP_CADRE, Role.DEPARTMENT_STAFF, Role.SUPERVISOR, Role.COUNTY_ADMIN,
+                                  Role.VILLAGE_AGENT])
+def test_the_page_offers_what_the_rules_accept_and_nothing_else(role):
+    for status, kind, me_is, finding in itertools.product(ComplaintStatus, ComplaintKind,
+                                                          ("handler", "accused", "other"), (None, "partly")):
+        handler = ME if me_is == "handler" else HANDLER
+        accused = ME if me_is == "accused" else (ACCUSED if kind == ComplaintKind.STAFF_CONDUCT else None)
+        state = rules.ComplaintState(status=status, kind=kind, handler_staff_id=handler, accused_staff_id=accused,
+                                     accused_unit="station:elsewhere", finding=finding and Finding(finding),
+                                     stage=None)
+        actor = rules.Actor(staff_id=ME, role=role, unit=None if role is Role.COUNTY_ADMIN else "township:431099101")
+        accepted = set()
+        for name, fields in COMMANDS.items():
+            try:
+                rules.decide(state, ComplaintAction(action=name, **fields), actor)
+            except CunbanError:
+                continue
+            accepted.add(name)
+        staff = Caller(staff_id=ME, role=role, township_code=None if role is Role.COUNTY_ADMIN else "431099101")
+        offered = actions_for({"status": status.value, "kind": kind.value, "handler_staff_id": handler,
+                               "accused_staff_id": accused, "finding": finding}, staff)
+        assert set(offered) == accepted, (role, status, kind, me_is, finding)
+
+
+def test_each_form_becomes_its_action():
+    assert action_of({"action": "mediate", "parties": "张三\n李四、王五", "agreement": "no", "note": "未达成"}) == \
+        ComplaintAction(action="mediate", parties=["张三", "李四", "王五"], agreement=False, note="未达成")
+    assert action_of({"action": "call_back", "rating": "2", "resolved": "no"}) == \
+        ComplaintAction(action="call_back", rating=2, resolved=False)
+    with pytest.raises(ValueError):
+        action_of({"action": "reply", "note": ""})  # a reply says something
+
+
+def test_the_stage_clock_in_words():
+    limits = {"dispute": {"assign": 1, "sign": 1, "reply": 30, "call_back": 5}}
+    today = date(2026, 12, 4)
+    base = {"kind": "dispute", "overdue": False}
+    assert clock({**base, "stage": "sign", "stage_due": "2026-12-07"}, today, limits) == \
+        ("签收还剩 3 天（12月7日前，时限 1 个工作日）", "")
+    assert clock({**base, "stage": "reply", "stage_due": "2026-12-05"}, today, limits)[1] == "warn"
+    assert clock({**base, "stage": "call_back", "stage_due": "2026-12-04"}, today, None) == \
+        ("回访今天到期（12月4日）", "warn")
+    assert clock({**base, "stage": "assign", "stage_due": "2026-12-01", "overdue": True}, today, limits) == \
+        ("分派已超期 3 天（应在12月1日前，时限 1 个工作日）", "bad")
+    assert clock({**base, "stage": None, "stage_due": None}, today, limits) == ("", "")
+
+
+def test_visits_page_by_day_without_splitting_one():
+    visits = [{"id": str(n), "day": day} for n, day in enumerate(
+        ["2026-12-04", "2026-12-04", "2026-12-05", "2026-12-05", "2026-12-06"])]
+    assert page_of(visits, 5) == (visits, None)
+    shown, next_start = page_of(visits, 3)  # the 5th's visits go together to the next page
+    assert [v["id"] for v in shown] == ["0", "1"] and next_start == "2026-12-05"
+    shown, next_start = page_of(visits[:2] + [{"id": "x", "day": "2026-12-04"}], 2)  # one day fills a page
+    assert [v["id"] for v in shown] == ["0", "1"] and next_start == "2026-12-05"
+
+
+def test_a_joint_visit_form_becomes_departments_with_their_cadres():
+    form = FormData([("title", "联合下访"), ("village_code", "431099101003"), ("place", "长冲村村委会"),
+                     ("day", "2026-12-10"), ("starts", "09:00"), ("ends", "11:30"), ("department1", "农技站"),
+                     ("team1", "5"), ("team1", "6"), ("department2", "司法所"), ("team2", "7"), ("department3", ""),
+                     ("staff_ids", "9")])  # a stray tick outside the departments is no member of a joint visit
+    typed, plan = plan_of("joint", form)
+    assert plan.members() == [(5, "农技站"), (6, "农技站"), (7, "司法所")] and plan.staff_ids == []
+    assert typed["team1"] == ["5", "6"]
+    with pytest.raises(ValidationError):  # one department is no joint visit
+        plan_of("joint", FormData([(k, v) for k, v in form.multi_items() if not k.startswith(("department2",
+                                                                                              "team2"))]))
+
+
+def test_a_series_form_says_its_days_as_a_rule():
+    base = [("kind", "fixed_point"), ("title", "定点接访"), ("village_code", "431099101005"), ("place", "便民服务站"),
+            ("first_day", "2026-12-04"), ("last_day", "2027-03-04"), ("staff_ids", "3")]
+    _, weekly = series_of(FormData([*base, ("rule_kind", "weekly"), ("weekdays", "2")]))
+    assert weekly.rule.kind == "weekly" and weekly.rule.weekdays == [2]
+    _, solar = series_of(FormData([*base, ("rule_kind", "solar_days"), ("days", "1，15")]))
+    assert solar.rule.days == [1, 15]
+    _, lunar = series_of(FormData([*base, ("rule_kind", "lunar_days"), ("pattern", "逢三六九")]))
+    assert lunar.rule.pattern == "逢三六九" and lunar.rule.days == [3, 6, 9, 13, 16, 19, 23, 26, 29]
+    with pytest.raises(ValidationError):  # every week, but on no day
+        series_of(FormData([*base, ("rule_kind", "weekly")]))
