@@ -8,13 +8,12 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
-from gateway.audit import client_of
 from gateway.pages import console, words
-from gateway.pages.session import StaffPage, renew_session
+from gateway.pages.session import StaffPage, set_new_password
 from gateway.pages.web import PAGE, PageRoute, field_errors, read_form, render, see_other
 from gateway.routes import Calls
 from shared.contracts.caller import Caller
-from shared.contracts.directory import PasswordChange, StaffPublic
+from shared.contracts.directory import PasswordChange
 from shared.errors import CunbanError
 
 router = APIRouter(prefix="/console", route_class=PageRoute)
@@ -56,15 +55,13 @@ async def change_password(request: Request, staff: StaffPage, calls: Calls) -> R
         errors.setdefault("repeat_password", PASSWORD_FIELDS["repeat_password"])
     if errors:  # a password is never shown again: the form comes back empty
         return await _account_page(request, staff, calls, 422, errors=errors, message=words.BY_STATUS[422])
+    response = see_other("/console/account?changed=true")
     try:
-        changed = await calls.call("directory", "change_own_password", caller=staff,
-                                   change={"change": change.model_dump(), "client": client_of(request)})
+        await set_new_password(request, response, staff, change.model_dump())
     except CunbanError as exc:
         if exc.http_status == 401:
             raise
         field = {"current_password_wrong": "current_password", "password_unchanged": "new_password"}.get(exc.code)
         return await _account_page(request, staff, calls, exc.http_status, message=words.error_message(exc),
                                    errors={field: words.error_message(exc)} if field else {})
-    response = see_other("/console/account?changed=true")
-    renew_session(request, response, StaffPublic.model_validate(changed))
     return response

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
-from gateway.auth import issue_token, read_token
+from gateway.auth import change_own_password, read_token
 from gateway.auth import sign_in as authenticate
 from gateway.pages.web import is_https
 from shared.contracts.caller import Caller
@@ -39,10 +39,10 @@ async def sign_in(request: Request, response: Response, username: str, password:
     return staff
 
 
-def renew_session(request: Request, response: Response, staff: StaffPublic) -> None:
-    """A new session for this browser after the account changed under it (its own new password ended every
-    session of the account, this one too)."""
-    token, expires = issue_token(staff, request.app.state.settings)
+async def set_new_password(request: Request, response: Response, staff: Caller, change: dict[str, str]) -> None:
+    """The staff member's own new password (every session of the account ends, this browser's too) and a
+    new session cookie for this browser."""
+    _, token, expires = await change_own_password(request, staff, change)
     _set_session(request, response, token, expires)
 
 

@@ -5,8 +5,8 @@ from datetime import datetime
 
 from fastapi import APIRouter, Request, Response
 
-from gateway.audit import client_of
-from gateway.auth import CurrentStaff, SignedIn, issue_token, sign_in
+from gateway.auth import CurrentStaff, SignedIn, sign_in
+from gateway.auth import change_own_password as new_password
 from gateway.routes import Calls
 from shared.contracts import Contract
 from shared.contracts.directory import Credentials, PasswordChange, StaffPublic
@@ -50,14 +50,11 @@ async def me(caller: CurrentStaff, calls: Calls) -> dict:
 
 
 @router.post("/me/password", operation_id="change_own_password", response_model=Session)
-async def change_own_password(body: PasswordChange, caller: CurrentStaff, request: Request, calls: Calls) -> Session:
+async def change_own_password(body: PasswordChange, caller: CurrentStaff, request: Request) -> Session:
     """Change your own password (every staff role; `PATCH /staff/{id}` is for managers). The current password
     must be right: a wrong one is 422 `current_password_wrong` and counts as a failed sign-in of the account,
     so the sign-in throttle applies (429 `login_locked`). The new one follows a new account's rules and must
     differ (422 `password_unchanged`). Every session of the account ends, this token's too: the answer is a
     new session for this client, like a sign-in's. Station keys acting for the account keep working."""
-    staff = StaffPublic.model_validate(await calls.call(
-        "directory", "change_own_password", caller=caller,
-        change={"change": body.model_dump(), "client": client_of(request)}))
-    token, expires = issue_token(staff, request.app.state.settings)
+    staff, token, expires = await new_password(request, caller, body.model_dump())
     return Session(access_token=token, expires_at=expires, staff=staff)
