@@ -18,7 +18,7 @@ from tests.browser.test_console import sign_in
 from tests.support import login, wait_until
 
 pytestmark = pytest.mark.browser
-AHEAD, WEEKS = 40, 4  # the period planned: from 40 days ahead, four weeks long
+AHEAD, WEEKS = 200, 4  # the period planned: four weeks from 200 days ahead, clear of the visits other journeys plan
 COUNT = re.compile(r"(驻村干部甲|驻村干部乙|农技站工作人员) (\d+) 次")
 
 
@@ -35,7 +35,7 @@ def test_a_supervisor_plans_market_day_posts_rosters_leave_swaps_and_slots(brows
     assert re.search(r"\d+月\d+日（周.）", site.inner_text())  # its coming market days, as dates with weekdays
     browser.check(page, "market-sites")
 
-    # sessions for four weeks, from 40 days ahead
+    # sessions for four weeks, from AHEAD days ahead
     page.locator("#gen-start").fill(start.isoformat())
     page.locator("#gen-end").fill(end.isoformat())
     page.get_by_role("button", name="生成场次").click()
