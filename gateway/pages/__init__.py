@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.pages import console, console_complaints, console_records, console_workbench, docs, public
+from gateway.pages import console, console_cases, console_complaints, console_records, console_workbench, docs, public
 from gateway.pages.assets import Assets, directory
 from gateway.pages.web import HERE
 
@@ -25,7 +25,7 @@ def is_page(path: str) -> bool:
 def install(app: FastAPI) -> None:
     app.mount("/static", Assets({**directory(HERE / "static"), **docs.SWAGGER_FILES}), name="static")
     docs.install(app)
-    for area in (public, console, console_workbench, console_records, console_complaints):
+    for area in (public, console, console_workbench, console_records, console_complaints, console_cases):
         app.include_router(area.router)
 
 
