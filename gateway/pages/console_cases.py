@@ -128,7 +128,8 @@ async def show_case(request: Request, staff: Caller, calls: Calls, receipt_no: s
     response = render(
         request, "console/application.html", status_code=status_code, application=found, village=village,
         case=case, item=item, people=people, steps=steps, pauses=pauses,
-        left=console.time_left(found, today_in_china())[2], case_left=time_left(case) if case else ("", ""),
+        left="" if case else console.time_left(found, today_in_china())[2],  # the case says it in working days
+        case_left=time_left(case) if case else ("", ""),
         stage_words=words.STAGE, actions=words.APPROVAL_ACTION, case_status=words.CASE_STATUS,
         action_hints=words.CASE_ACTION_HINT,
         done=words.CASE_DONE.get(str((done or {}).get("done"))), key=uuid.uuid4().hex,
