@@ -157,8 +157,8 @@ async def act(request: Request, staff: StaffPage, calls: Calls, receipt_no: cons
                                errors=field_errors(exc, ACTION_FIELDS), message=words.BY_STATUS[422])
     key = text(form, "idempotency_key", 128)
     try:
-        await calls.call("approvals", "act", caller=staff, ref=receipt_no, action=cmd.model_dump(mode="json"),
-                         idempotency_key=key if console.KEY_SHAPE.match(key) else None)
+        after = await calls.call("approvals", "act", caller=staff, ref=receipt_no, action=cmd.model_dump(mode="json"),
+                                 idempotency_key=key if console.KEY_SHAPE.match(key) else None)
     except CunbanError as exc:
         fields = {d.get("field") for d in exc.details or [] if isinstance(d, dict)} & set(ACTION_FIELDS)
         errors = {name: ACTION_FIELDS[name] for name in fields}
@@ -168,4 +168,5 @@ async def act(request: Request, staff: StaffPage, calls: Calls, receipt_no: cons
             errors["materials"] = words.CASE_ERRORS["materials_required"]
         return await show_case(request, staff, calls, receipt_no, status_code=exc.http_status, **again,
                                errors=errors, message=words.CASE_ERRORS.get(exc.code) or words.error_message(exc))
-    return see_once(request, f"/console/applications/{receipt_no}", {"done": action})
+    done = "approve_last" if action == "approve" and after["status"] == "ready_to_complete" else action
+    return see_once(request, f"/console/applications/{receipt_no}", {"done": done})

@@ -136,7 +136,7 @@ CASE_ACTION_HINT = {
 }
 CASE_DONE = {
     "accept": "已正式受理，开始计时。", "refuse": "已不予受理，理由已告知群众。", "claim": "已签收本环节。",
-    "approve": "审核通过，已转下一环节。", "return": "已退回上一环节。",
+    "approve": "审核通过，已转下一环节。", "approve_last": "审核通过，可以办结。", "return": "已退回上一环节。",
     "request_supplement": "已通知补正材料，暂停计时。", "supplement_received": "补正材料已收到，继续计时。",
     "deny": "已不予批准。", "complete": "已办结。", "deliver": "结果已送达。", "extend": "已延期。",
 }

@@ -140,7 +140,7 @@ def test_a_cadre_accepts_asks_for_a_supplement_records_it_and_completes_while_th
     approve = action(cadre, "审核通过")
     approve.get_by_label("审核意见（可不填）").fill("家庭人均收入低于标准，符合条件")
     approve.get_by_role("button", name="审核通过").click()
-    assert cadre.get_by_role("status").inner_text() == "审核通过，已转下一环节。"
+    assert cadre.get_by_role("status").inner_text() == "审核通过，可以办结。"  # the one step was the last
     assert "转下一环节审核" in villager_sees(villager, receipt_no, "转下一环节审核")
     complete = action(cadre, "办结")
     assert "准予办理" in complete.inner_text()
@@ -194,3 +194,22 @@ def test_an_action_without_what_it_needs_is_answered_beside_the_field_and_change
     assert cadre.get_by_role("heading", name="审批记录").count() == 0
     assert [h.inner_text() for h in cadre.locator("section.case-action h3").all()] == [
         "受理", "不予受理", "通知补正材料"]
+
+    # 延期 is the supervisor's: the days beside their field, then the promised deadline moves
+    supervisor = browser.page()
+    sign_in(supervisor, "qs_supervisor")
+    supervisor.goto(f"/console/applications/{receipt_no}")
+    before = supervisor.locator("dl.facts").nth(1).inner_text()
+    extend = action(supervisor, "延期")
+    extend.get_by_label("延期（个工作日）").evaluate("field => field.removeAttribute('min')")
+    extend.get_by_label("延期（个工作日）").fill("0")
+    extend.get_by_label("理由").fill("需联合入户核查")
+    extend.get_by_role("button", name="延期").click()
+    assert supervisor.locator("#extend-days-error").inner_text() == "延期天数请填1到60之间的工作日数。"
+    assert supervisor.get_by_label("理由").last.input_value() == "需联合入户核查"  # what was typed is kept
+    browser.check(supervisor, "cases-extend-refused")
+    action(supervisor, "延期").get_by_label("延期（个工作日）").fill("5")
+    action(supervisor, "延期").get_by_role("button", name="延期").click()
+    assert supervisor.get_by_role("status").inner_text() == "已延期。"
+    after = supervisor.locator("dl.facts").nth(1).inner_text()
+    assert "已延期 5 个工作日" in after and "还剩 25 个工作日" in after and "还剩 20 个工作日" in before
