@@ -270,8 +270,9 @@ def get_case(uow: UnitOfWork, *, caller: Caller, ref: str, now: datetime) -> c.C
 
 
 def case_view(uow: UnitOfWork, row: orm.CaseRow, today: date, *, with_history: bool = False,
-              caller: Caller | None = None) -> c.CaseView:
-    """The case as staff see it; with `caller`, the actions that person may take on it now."""
+              caller: Caller | None = None, cal: WorkingCalendar | None = None) -> c.CaseView:
+    """The case as staff see it; with `caller`, the actions that person may take on it now (`cal`: the
+    working calendar, when the caller has it already)."""
     case = _case(row)
     audit, deadlines = [], []
     if with_history:
@@ -285,7 +286,7 @@ def case_view(uow: UnitOfWork, row: orm.CaseRow, today: date, *, with_history: b
                                     warned_at=d.warned_at, overdue_at=d.overdue_at)
                      for d in uow.session.execute(select(orm.DeadlineRow).where(
                          orm.DeadlineRow.application_id == row.application_id).order_by(orm.DeadlineRow.id)).scalars()]
-    cal = calendar(uow)
+    cal = cal or calendar(uow)
     warn_on, due = _limit_now(case, row, cal) if case.is_open else (None, None)
     return c.CaseView(
         application_id=row.application_id, receipt_no=row.receipt_no, township_code=row.township_code,
@@ -364,8 +365,9 @@ def inbox(uow: UnitOfWork, *, caller: Caller, query: c.InboxQuery, now: datetime
     found = found[:query.limit]
     last, tier, due = found[-1] if found else (None, 0, None)
     cursor = _inbox_cursor(tier, due, last.filed_at, last.application_id) if more and last is not None else None
-    return c.InboxPage(items=[case_view(uow, row, today, caller=caller) for row, _, _ in found], next_cursor=cursor,
-                       counts=counts)
+    cal = calendar(uow)
+    return c.InboxPage(items=[case_view(uow, row, today, caller=caller, cal=cal) for row, _, _ in found],
+                       next_cursor=cursor, counts=counts)
 
 
 def counts(uow: UnitOfWork, *, caller: Caller, township_code: str | None) -> dict[str, int]:
