@@ -46,8 +46,10 @@ def load(db: ServiceDatabase, cases: int) -> None:
                 CASE WHEN (g / 30) % 3 = 0 THEN current_date + (g % 120) - 60 END, now()
             FROM generate_series(1, :cases) AS g"""), {"cases": cases})
         conn.execute(text("""
-            INSERT INTO waiting (application_id, role, township_code, station_code, due_on, warn_on)
-            SELECT application_id, r, township_code, NULL, overall_due, overall_due - 5
+            INSERT INTO waiting (application_id, role, township_code, station_code, due_on, warn_on, item_code,
+                village_code, status, filed_at)
+            SELECT application_id, r, township_code, NULL, overall_due, overall_due - 5, item_code, village_code,
+                status, filed_at
             FROM cases, unnest(ARRAY['township_cadre', 'department_staff', 'supervisor']) AS r
             WHERE status = 'in_review'"""))
         conn.execute(text("ANALYZE"))

@@ -102,6 +102,11 @@ class WaitingRow(Base):
     station_code: Mapped[str | None] = mapped_column(String(32))  # set when only that station's staff may act
     due_on: Mapped[date | None] = mapped_column(Date)
     warn_on: Mapped[date | None] = mapped_column(Date)  # the warning day of that limit (since 0006)
+    # the case's, for the inbox's filters and order (since 0006)
+    item_code: Mapped[str | None] = mapped_column(String(32))
+    village_code: Mapped[str | None] = mapped_column(String(12))
+    status: Mapped[str | None] = mapped_column(String(24))
+    filed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     __table_args__ = (Index("ix_waiting_inbox", "role", "township_code", "due_on"),)
 
 

@@ -147,6 +147,9 @@ def _sync_waiting(uow: UnitOfWork, case: Case, row: orm.CaseRow, cal: WorkingCal
     if not new:
         uow.session.execute(delete(orm.WaitingRow).where(orm.WaitingRow.application_id == row.application_id))
     warn_on = _limit_now(case, row, cal)[0]
+    # what the inbox filters and orders by, kept beside who it waits for: a page is read from here alone
+    kept = {"item_code": row.item_code, "village_code": row.village_code, "status": case.status.value,
+            "filed_at": row.filed_at}
     if case.status in (CaseStatus.PENDING_ACCEPTANCE, CaseStatus.IN_REVIEW, CaseStatus.AWAITING_SUPPLEMENT):
         step = case.step
     elif case.status is CaseStatus.READY_TO_COMPLETE:
@@ -155,14 +158,14 @@ def _sync_waiting(uow: UnitOfWork, case: Case, row: orm.CaseRow, cal: WorkingCal
         roles = sorted(STATION_ROLES) if case.station_code else [Role.TOWNSHIP_CADRE]
         insert_rows(uow.session, orm.WaitingRow, [
             {"application_id": row.application_id, "role": role.value, "township_code": case.township_code,
-             "station_code": case.station_code, "due_on": None, "warn_on": None} for role in roles])
+             "station_code": case.station_code, "due_on": None, "warn_on": None, **kept} for role in roles])
         return
     else:
         return
     station = case.station_code if step.level is HandlingLevel.VILLAGE else None
     insert_rows(uow.session, orm.WaitingRow, [
         {"application_id": row.application_id, "role": role.value, "township_code": case.township_code,
-         "station_code": station, "due_on": row.step_due or row.overall_due, "warn_on": warn_on}
+         "station_code": station, "due_on": row.step_due or row.overall_due, "warn_on": warn_on, **kept}
         for role in step.roles])
 
 
@@ -311,10 +314,11 @@ TIERS = ("overdue", "warned", "on_time", "no_clock")
 
 
 def _inbox_order(today: date) -> tuple[Any, ...]:
-    """overdue (0), warned (1), the rest (2) by the day each is due, then no clock running (3)."""
+    """overdue (0), warned (1), the rest (2) by the day each is due, then no clock running (3); in filing
+    order within a day. All of it on the waiting row: a township's inbox is sorted without reading a case."""
     w = orm.WaitingRow
     tier = sql_case((w.due_on < today, 0), (w.warn_on <= today, 1), (w.due_on.is_(None), 3), else_=2)
-    return tier, func.coalesce(w.due_on, FAR), orm.CaseRow.filed_at, orm.CaseRow.application_id
+    return tier, func.coalesce(w.due_on, FAR), w.filed_at, w.application_id
 
 
 def _inbox_cursor(tier: int, due: date | None, filed_at: datetime, application_id: str) -> str:
@@ -345,28 +349,28 @@ def inbox(uow: UnitOfWork, *, caller: Caller, query: c.InboxQuery, now: datetime
     mine = [w.role == caller.role.value, w.township_code == caller.township_code,
             or_(w.station_code.is_(None), w.station_code == caller.station_code)]
     if query.item_code is not None:
-        mine.append(r.item_code == query.item_code)
+        mine.append(w.item_code == query.item_code)
     if query.status is not None:
-        mine.append(r.status == query.status)
+        mine.append(w.status == query.status)
     if query.village_code is not None:
-        mine.append(r.village_code == query.village_code)
-    joined = select(r).join(w, w.application_id == r.application_id).where(*mine)
-    tiers = joined.with_only_columns(order[0].label("tier")).subquery()  # (PostgreSQL groups by a column)
-    by_tier = uow.session.execute(select(tiers.c.tier, func.count()).group_by(tiers.c.tier)).all()
+        mine.append(w.village_code == query.village_code)
+    tiers = select(order[0].label("tier")).where(*mine).subquery()  # (PostgreSQL groups by a column)
     counts = {name: 0 for name in TIERS}
-    counts.update({TIERS[tier]: n for tier, n in by_tier})
-    stmt = joined.add_columns(order[0], w.due_on)
+    counts.update({TIERS[tier]: n for tier, n in uow.session.execute(
+        select(tiers.c.tier, func.count()).group_by(tiers.c.tier)).all()})
+    stmt = select(w.application_id, order[0], w.due_on, w.filed_at).where(*mine)
     if query.cursor:
         tier, due, filed_at, application_id = _read_inbox_cursor(query.cursor)
         stmt = stmt.where(tuple_(*order) > tuple_(literal(tier), literal(due, Date()),
-                                                  literal(filed_at, r.filed_at.type), literal(application_id)))
+                                                  literal(filed_at, w.filed_at.type), literal(application_id)))
     found = uow.session.execute(stmt.order_by(*order).limit(query.limit + 1)).all()
     more = len(found) > query.limit
     found = found[:query.limit]
-    last, tier, due = found[-1] if found else (None, 0, None)
-    cursor = _inbox_cursor(tier, due, last.filed_at, last.application_id) if more and last is not None else None
+    cursor = _inbox_cursor(found[-1][1], found[-1][2], found[-1][3], found[-1][0]) if more else None
+    rows = {row.application_id: row for row in uow.session.execute(
+        select(r).where(r.application_id.in_([f[0] for f in found]))).scalars()} if found else {}
     cal = calendar(uow)
-    return c.InboxPage(items=[case_view(uow, row, today, caller=caller, cal=cal) for row, _, _ in found],
+    return c.InboxPage(items=[case_view(uow, rows[f[0]], today, caller=caller, cal=cal) for f in found],
                        next_cursor=cursor, counts=counts)
 
 
