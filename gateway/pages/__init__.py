@@ -11,6 +11,7 @@ from gateway.pages import (
     console,
     console_account,
     console_admin,
+    console_cases,
     console_complaints,
     console_market,
     console_oversight,
@@ -39,7 +40,7 @@ def install(app: FastAPI) -> None:
     app.mount("/static", Assets({**directory(HERE / "static"), **docs.SWAGGER_FILES}), name="static")
     docs.install(app)
     for area in (public, console, console_workbench, console_records, console_complaints, console_account,
-                 console_admin, console_market, console_oversight, console_system, console_visits):
+                 console_admin, console_cases, console_market, console_oversight, console_system, console_visits):
         app.include_router(area.router)
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import ValidationError
 
 from gateway.audit import PERSONAL_DATA
-from gateway.pages import console, words
+from gateway.pages import console, console_cases, words
 from gateway.pages.session import StaffPage
 from gateway.pages.web import PAGE, PageRoute, field_errors, read_form, render, see_other, typed_fields
 from gateway.routes import Calls
@@ -65,14 +65,9 @@ async def records(request: Request, staff: StaffPage, calls: Calls, status: Stat
 
 @router.get("/applications/{receipt_no}", operation_id="page_application", openapi_extra=PERSONAL_DATA, **PAGE)
 async def application(request: Request, staff: StaffPage, calls: Calls, receipt_no: console.ReceiptPath) -> Response:
-    found = await calls.call("intake", "get_application", caller=staff, ref=receipt_no)
-    village = await console.optional(calls.call("directory", "get_village", caller=staff, code=found["village_code"]))
-    contact = await console.optional(calls.call("directory", "get_staff", caller=staff,
-                                                staff_id=found["accountable_staff_id"]))
-    case = await console.optional(calls.call("approvals", "get_case", caller=staff, ref=receipt_no))
-    return render(request, "console/application.html", application=found, village=village, contact=contact,
-                  left=console.time_left(found, today_in_china())[2], stage_words=words.STAGE, case=case,
-                  actions=words.APPROVAL_ACTION)
+    """One application: what was filed, its case and history, and what this person may do now
+    (console_cases.show_case, whose forms post to console_cases.act)."""
+    return await console_cases.show_case(request, staff, calls, receipt_no)
 
 
 # ---- consultations, service activities, practical deeds -------------------------------------------------

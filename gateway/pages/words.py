@@ -306,3 +306,47 @@ ERROR_MESSAGES.update({
     "visit_series_not_found": "没有找到这组下访。",
     "bad_cursor": "翻页的位置已失效，请回到第一页。",
 })
+
+# ---- cases: 待办 and a case's actions (console_cases.py) ----
+CASE_STATUS = {  # an approval case's stage, as the handler says it
+    "pending_acceptance": "待受理", "in_review": "审核中", "awaiting_supplement": "等待补正材料",
+    "ready_to_complete": "待办结", "completed": "已办结，待送达", "delivered": "已送达", "refused": "不予受理",
+}
+CASE_STATUS_FILTER = {k: CASE_STATUS[k] for k in ("pending_acceptance", "in_review", "awaiting_supplement",
+                                                  "ready_to_complete", "completed")}
+CASE_ACTION_HINT = {
+    "accept": "材料齐全、属于本乡镇受理范围：正式受理，开始计时。",
+    "refuse": "不属于受理范围或不符合条件：不予受理，写明理由。",
+    "claim": "签收本环节：本环节由您负责办理，超期由您说明。",
+    "approve": "本环节审核通过，转下一环节（最后一个环节通过后即可办结）。",
+    "return": "退回上一环节重新审核，写明理由。",
+    "request_supplement": "材料不齐：一次性告知要补正的材料，暂停计时。",
+    "supplement_received": "群众已补齐材料：登记收到的材料，继续计时。",
+    "deny": "审核不通过：不予批准，写明理由。",
+    "complete": "办结：办理结果告知群众。",
+    "deliver": "结果已交到群众手中。",
+    "extend": "经分管领导批准延期（1到60个工作日），须在期限届满前办理。",
+}
+CASE_DONE = {
+    "accept": "已正式受理，开始计时。", "refuse": "已不予受理，理由已告知群众。", "claim": "已签收本环节。",
+    "approve": "审核通过，已转下一环节。", "approve_last": "审核通过，可以办结。", "return": "已退回上一环节。",
+    "request_supplement": "已通知补正材料，暂停计时。", "supplement_received": "补正材料已收到，继续计时。",
+    "deny": "已不予批准。", "complete": "已办结。", "deliver": "结果已送达。", "extend": "已延期。",
+}
+CASE_REASON_NEEDED = {
+    "refuse": "请写明不予受理的理由。", "return": "请写明退回的理由。", "deny": "请写明不予批准的理由。",
+    "extend": "请写明延期的理由。",
+}
+CASE_ERRORS = {  # the same codes mean something else on a case than on a filing
+    "materials_required": "请勾选或写明需要群众补正的材料。",
+    "illegal_action": "这件申请现在不能这样办理（可能别人刚办理过）：请看页面上的最新状态。",
+}
+ERROR_MESSAGES.update({
+    "not_your_step": "这一环节不由您的岗位办理。",
+    "reason_required": "请写明理由后再提交。",
+    "extension_invalid": "延期天数请填1到60之间的工作日数。",
+    "extension_too_late": "已经超过期限，不能再延期：请尽快办结。",
+    "case_not_found": "没有找到这件申请的审批记录。",
+    "cursor_invalid": "翻页地址有误，请回到第一页重新翻页。",
+    "illegal_action": CASE_ERRORS["illegal_action"],
+})

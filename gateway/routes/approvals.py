@@ -8,8 +8,9 @@ from fastapi import APIRouter, Body, Query
 
 from gateway.auth import CurrentStaff
 from gateway.routes import Calls, IdempotencyHeader, Offset
-from gateway.routes.intake import ApplicationRef
+from gateway.routes.intake import ApplicationRef, CodeFilter
 from shared.contracts import approvals as c
+from shared.contracts.base import CleanStr
 
 router = APIRouter(tags=["approvals"])
 Limit = Annotated[int, Query(ge=1, le=200)]
@@ -44,10 +45,21 @@ async def get_approval_case(ref: ApplicationRef, caller: CurrentStaff, calls: Ca
     return await calls.call("approvals", "get_case", caller=caller, ref=ref)
 
 
-@router.get("/approvals/inbox", operation_id="approval_inbox", response_model=list[c.CaseView])
-async def approval_inbox(caller: CurrentStaff, calls: Calls, limit: Limit = 50, offset: Offset = 0) -> list:
-    """What waits for your role at your station or township, least time left first (overdue leads)."""
-    return await calls.call("approvals", "inbox", caller=caller, query={"limit": limit, "offset": offset})
+@router.get("/approvals/inbox", operation_id="approval_inbox", response_model=c.InboxPage)
+async def approval_inbox(caller: CurrentStaff, calls: Calls,
+                         item_code: CodeFilter = None,
+                         status: Annotated[c.InboxStage | None, Query()] = None,
+                         village_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+                         limit: Limit = 50,
+                         cursor: Annotated[CleanStr | None, Query(max_length=200)] = None) -> dict:
+    """What waits for your role at your station or township: overdue first, then those past their warning
+    day (75 % of the limit used), then the rest by the day each is due; waiting for 补正 or to be handed over
+    (no clock running) last. Each says in working days how long is left (`working_days_left`) and what you
+    may do now (`allowed_actions`). Filter by item, stage (`status`) and the applicant's village; page with
+    `cursor` = the `next_cursor` of the page before (422 `cursor_invalid` for one not issued here)."""
+    query = {"item_code": item_code, "status": status, "village_code": village_code, "limit": limit,
+             "cursor": cursor}
+    return await calls.call("approvals", "inbox", caller=caller, query=query)
 
 
 @router.get("/approvals/counts", operation_id="approval_counts", response_model=dict[str, int])

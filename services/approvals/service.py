@@ -45,9 +45,10 @@ class ApprovalsService(KeepsStaff, DeadLetters):
         return h.get_case(self.db, caller=self.caller(), ref=ref, now=utcnow()).model_dump(mode="json")
 
     @rpc
-    def inbox(self, query: dict | None = None) -> list:
-        return [v.model_dump(mode="json") for v in h.inbox(self.db, caller=self.caller(),
-                                                           query=parse(c.InboxQuery, query or {}), now=utcnow())]
+    def inbox(self, query: dict | None = None) -> dict:
+        """What waits for me, by time left, filtered and paged by keyset (`InboxPage`)."""
+        return h.inbox(self.db, caller=self.caller(), query=parse(c.InboxQuery, query or {}),
+                       now=utcnow()).model_dump(mode="json")
 
     @rpc
     def counts(self, township_code: str | None = None) -> dict:

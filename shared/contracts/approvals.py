@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints
 
 from shared.contracts.base import CleanText, Contract, Offset
+from shared.contracts.directory import RecordCode, VillageCode
 
 VERSION = 1
 
@@ -125,11 +126,34 @@ class CaseView(Contract):
     awaiting_materials: list[str] = Field(default_factory=list)  # … for these materials, by name
     audit: list[AuditEntryView] = Field(default_factory=list)
     deadlines: list[DeadlineView] = Field(default_factory=list)
+    village_code: str | None = None  # the applicant's village (None for a case opened before it was kept)
+    # the limit the case waits on now (its step's while in review, else the whole item's), in working days:
+    warn_on: date | None = None  # the day its warning share (75 %) is used up
+    warned: bool = False  # that day has come and the limit has not passed
+    working_days_left: int | None = None  # 0: due today; below 0: working days late; None: no clock running
+    allowed_actions: list[str] = Field(default_factory=list)  # what the caller may do now, as `act` takes it
+
+
+InboxStage = Literal["pending_acceptance", "in_review", "awaiting_supplement", "ready_to_complete", "completed"]
 
 
 class InboxQuery(Contract):
+    """My inbox: overdue first, then warned, then the rest by the day each is due; waiting for 补正 and
+    waiting to be handed over (no clock running) last. Paged by keyset: `cursor` is the `next_cursor` of the
+    page before."""
+
+    item_code: RecordCode | None = None
+    status: InboxStage | None = None  # the case's stage
+    village_code: VillageCode | None = None
     limit: int = Field(default=50, ge=1, le=200)
-    offset: Offset = 0
+    cursor: Annotated[str, StringConstraints(max_length=200), CleanText] | None = None
+
+
+class InboxPage(Contract):
+    items: list[CaseView]
+    next_cursor: str | None = None
+    # the whole inbox under these filters (not only this page): overdue, warned, on_time, no_clock
+    counts: dict[str, int] = Field(default_factory=dict)
 
 
 Responsible = Literal["claimed", "supervisor", "first_contact"]

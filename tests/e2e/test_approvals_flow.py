@@ -37,7 +37,7 @@ def test_from_filing_to_completion(client):
     receipt = filed["receipt_no"]
 
     def in_inbox(headers):
-        return receipt in [c["receipt_no"] for c in client.get("/approvals/inbox", headers=headers).json()]
+        return receipt in [c["receipt_no"] for c in client.get("/approvals/inbox", headers=headers).json()["items"]]
 
     wait_until(lambda: in_inbox(committee), 20, "the case to reach the committee's inbox")
     assert not in_inbox(department)

@@ -16,7 +16,7 @@ from shared.clock import utcnow
 from shared.contracts.caller import Caller, Role
 from shared.contracts.envelope import EventEnvelope
 from shared.db import ServiceDatabase
-from shared.errors import Conflict, Forbidden, NotFound
+from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.observability import metrics
 from shared.service import WorkerCaller
 
@@ -25,6 +25,7 @@ AGENT = Caller(staff_id=6, role=Role.VILLAGE_AGENT, township_code=QS, station_co
 COMMITTEE = Caller(staff_id=11, role=Role.VILLAGE_COMMITTEE, township_code=QS, station_code=STATION)
 DEPARTMENT = Caller(staff_id=21, role=Role.DEPARTMENT_STAFF, township_code=QS)
 SUPERVISOR = Caller(staff_id=31, role=Role.SUPERVISOR, township_code=QS)
+CADRE = Caller(staff_id=15, role=Role.TOWNSHIP_CADRE, township_code=QS)
 LX_SUPERVISOR = Caller(staff_id=41, role=Role.SUPERVISOR, township_code="431099102")
 WORKFLOW = {"warning_share": 0.75, "steps": [
     {"name": "village_review", "title": "村级审查", "roles": ["village_committee"], "level": "village",
@@ -62,10 +63,11 @@ def approvals(approvals_db):
     return as_caller
 
 
-def file(approvals, app_id="a" * 32, filed_at=at(2026, 2, 12), item="SP-008", on_the_spot=False, days=10):
+def file(approvals, app_id="a" * 32, filed_at=at(2026, 2, 12), item="SP-008", on_the_spot=False, days=10,
+         village=f"{QS}001"):
     approvals.deliver("intake", "application_filed", {
         "id": app_id, "receipt_no": f"{QS}-{filed_at:%Y%m%d}-{app_id[:4]}", "township_code": QS,
-        "station_code": STATION, "village_code": f"{QS}001", "item_code": item, "item_name": "建房审批",
+        "station_code": STATION, "village_code": village, "item_code": item, "item_name": "建房审批",
         "item_kind": "promised", "handling_level": "township", "promised_days": days, "required_materials": [],
         "materials_provided": [], "channel": "station", "session_id": None, "visit_id": None,
         "accountable_staff_id": AGENT.staff_id, "filed_at": filed_at.isoformat(),
@@ -100,8 +102,8 @@ def test_a_filing_opens_a_case_with_the_items_workflow_and_waits_for_acceptance(
     case = approvals(COMMITTEE).get_case(ref=app)
     assert case["status"] == "pending_acceptance" and case["step_name"] == "village_review"
     assert case["overall_due"] == "2026-03-04"  # hand-worked in tests/unit/test_working_days.py
-    assert [c["application_id"] for c in approvals(COMMITTEE).inbox()] == [app]
-    assert approvals(DEPARTMENT).inbox() == []  # not the township's turn yet
+    assert [c["application_id"] for c in approvals(COMMITTEE).inbox()["items"]] == [app]
+    assert approvals(DEPARTMENT).inbox()["items"] == []  # not the township's turn yet
     file(approvals, app_id="b" * 32, on_the_spot=True)  # 即办件 done at intake: nothing to approve
     assert count(approvals_db, orm.CaseRow) == 1
 
@@ -112,7 +114,10 @@ def test_the_whole_way_with_a_supplement_across_the_spring_festival(approvals, a
     act(approvals_db, COMMITTEE, app, "approve", at(2026, 2, 24))
     act(approvals_db, DEPARTMENT, app, "request_supplement", at(2026, 2, 25), materials=["户口簿"])
     paused = approvals(DEPARTMENT).get_case(ref=app)
-    assert paused["paused"] and paused["overall_due"] is None and approvals(DEPARTMENT).inbox() == []
+    assert paused["paused"] and paused["overall_due"] is None
+    waiting, = approvals(DEPARTMENT).inbox()["items"]  # still in the step's inbox, to record the materials
+    assert (waiting["paused"], waiting["working_days_left"], waiting["allowed_actions"]) == (
+        True, None, ["supplement_received"])
     assert (paused["paused_on"], paused["awaiting_materials"]) == ("2026-02-25", ["户口簿"])  # why, by name
     act(approvals_db, AGENT, app, "supplement_received", at(2026, 2, 27))
     resumed = approvals(DEPARTMENT).get_case(ref=app)
@@ -345,3 +350,61 @@ def test_open_cases_never_announced_announce_their_clock_at_the_next_sweep_after
         [(app, 1, "2026-03-04")]
     sweep(approvals_db, at(2026, 2, 13, 9))
     assert len(clocks(approvals_db)) == 1  # once
+
+
+# ---- 待办: the inbox by time left, in working days ---------------------------------------------------------
+
+def inbox(db, caller=CADRE, when=at(2026, 3, 16), **query):
+    return h.inbox(db.unit_of_work(), caller=caller, query=h.c.InboxQuery(**query), now=when)
+
+
+def test_the_inbox_puts_overdue_then_warned_then_the_rest_and_says_the_working_days_left(approvals, approvals_db):
+    """On Monday 16 March 2026 (dates by hand, weekends off): one item's limit passed a week ago, one is past
+    its warning day (75 % used) though due after a third that is not, and one waits for 补正."""
+    late = file(approvals, "a" * 32, at(2026, 3, 2), item="DB-001", days=5)  # due Mon 9 Mar
+    warned = file(approvals, "b" * 32, at(2026, 3, 2), item="DB-001", days=12)  # warn Fri 13, due Wed 18 Mar
+    calm = file(approvals, "c" * 32, at(2026, 3, 13), item="DB-002", days=2)  # warn and due Tue 17 Mar
+    paused = file(approvals, "d" * 32, at(2026, 3, 13), item="DB-001", days=2, village=f"{QS}002")
+    act(approvals_db, CADRE, paused, "request_supplement", at(2026, 3, 16), materials=["户口簿"])
+    page = inbox(approvals_db)
+    assert [v.application_id for v in page.items] == [late, warned, calm, paused]
+    assert [(v.working_days_left, v.warned, v.overdue) for v in page.items] == [
+        (-5, False, True), (2, True, False), (1, False, False), (None, False, False)]
+    assert (page.items[1].warn_on, page.items[2].warn_on) == (date(2026, 3, 13), date(2026, 3, 17))
+    assert page.counts == {"overdue": 1, "warned": 1, "on_time": 1, "no_clock": 1} and page.next_cursor is None
+    assert page.items[0].allowed_actions == ["accept", "refuse", "request_supplement"]  # no 延期: a supervisor's
+    assert page.items[3].allowed_actions == ["supplement_received"] and page.items[0].village_code == f"{QS}001"
+    assert inbox(approvals_db, caller=SUPERVISOR).items[0].allowed_actions == [
+        "accept", "refuse", "request_supplement", "extend"]
+
+    first = inbox(approvals_db, limit=3)  # keyset pages: the rest after the last one shown, none twice
+    second = inbox(approvals_db, limit=3, cursor=first.next_cursor)
+    assert [v.application_id for v in first.items + second.items] == [late, warned, calm, paused]
+    assert second.next_cursor is None and second.counts == page.counts  # counts are of the whole inbox
+
+    assert [v.application_id for v in inbox(approvals_db, status="awaiting_supplement").items] == [paused]
+    assert [v.application_id for v in inbox(approvals_db, item_code="DB-002").items] == [calm]
+    by_village = inbox(approvals_db, village_code=f"{QS}002")
+    assert [v.application_id for v in by_village.items] == [paused]
+    assert by_village.counts == {"overdue": 0, "warned": 0, "on_time": 0, "no_clock": 1}
+    assert inbox(approvals_db, caller=LX_SUPERVISOR).items == []  # another township's staff: nothing
+    with pytest.raises(ValidationFailed) as refused:
+        inbox(approvals_db, cursor="bm90LW91cnM=")
+    assert refused.value.code == "cursor_invalid"
+
+
+def test_a_case_says_what_each_person_may_do_now_and_the_result_of_completion_travels(approvals, approvals_db):
+    app = file(approvals, item="DB-001", filed_at=at(2026, 3, 2))
+    assert approvals(CADRE).get_case(ref=app)["allowed_actions"] == ["accept", "refuse", "request_supplement"]
+    assert approvals(AGENT).get_case(ref=app)["allowed_actions"] == []  # the station files; the township decides
+    act(approvals_db, CADRE, app, "accept", at(2026, 3, 2))
+    # one step only: nothing to return to; claimed by me, not claimed again
+    assert approvals(CADRE).get_case(ref=app)["allowed_actions"] == ["claim", "approve", "request_supplement", "deny"]
+    act(approvals_db, CADRE, app, "claim", at(2026, 3, 3))
+    assert "claim" not in approvals(CADRE).get_case(ref=app)["allowed_actions"]
+    act(approvals_db, CADRE, app, "approve", at(2026, 3, 3))
+    assert approvals(CADRE).get_case(ref=app)["allowed_actions"] == ["complete"]
+    act(approvals_db, CADRE, app, "complete", at(2026, 3, 4), reason="准予，已发证")
+    completed = [e["payload"] for e in outbox(approvals_db) if e["type"] == "application_progressed"][-1]
+    assert (completed["stage"], completed["outcome"], completed["reason"]) == ("completed", "approved", "准予，已发证")
+    assert approvals(CADRE).get_case(ref=app)["allowed_actions"] == ["deliver"]

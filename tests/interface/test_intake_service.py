@@ -228,10 +228,12 @@ def test_progress_from_approvals_keeps_status_deadline_and_handlers_current(inta
     assert view["accountable_staff_id"] == AGENT.staff_id  # 首问负责制: handlers are added beside
     assert view["handler_staff_ids"] == [7, 8]
     assert intake(CADRE).get_application(ref=app["id"])["applicant"]["masked"] is False  # now a handler
-    _progress(intake, app, "completed", t0 + timedelta(days=3), actor_staff_id=9, outcome="approved")
+    _progress(intake, app, "completed", t0 + timedelta(days=3), actor_staff_id=9, outcome="approved",
+              reason="准予，证件已制好")
     _progress(intake, app, "supplement_received", t0 + timedelta(days=2), actor_staff_id=8)  # arrives late
     view = intake(AGENT).get_application(ref=app["id"])
     assert view["status"] == "completed" and view["outcome"] == "approved"
+    assert view["result_note"] == "准予，证件已制好"  # 办结's result, in the handler's words
 
 
 def test_a_progress_event_delivered_twice_is_applied_once(intake):

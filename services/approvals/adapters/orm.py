@@ -26,6 +26,7 @@ class CaseRow(Base):
     township_code: Mapped[str] = mapped_column(String(9), nullable=False)
     station_code: Mapped[str | None] = mapped_column(String(32))
     item_code: Mapped[str] = mapped_column(String(32), nullable=False)
+    village_code: Mapped[str | None] = mapped_column(String(12))  # the applicant's (kept since 0006)
     accountable_staff_id: Mapped[int] = mapped_column(Integer, nullable=False)
     workflow: Mapped[dict] = mapped_column(JSON, nullable=False)  # the definition as it was at filing
     promised_days: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -100,6 +101,12 @@ class WaitingRow(Base):
     township_code: Mapped[str] = mapped_column(String(9), nullable=False)
     station_code: Mapped[str | None] = mapped_column(String(32))  # set when only that station's staff may act
     due_on: Mapped[date | None] = mapped_column(Date)
+    warn_on: Mapped[date | None] = mapped_column(Date)  # the warning day of that limit (since 0006)
+    # the case's, for the inbox's filters and order (since 0006)
+    item_code: Mapped[str | None] = mapped_column(String(32))
+    village_code: Mapped[str | None] = mapped_column(String(12))
+    status: Mapped[str | None] = mapped_column(String(24))
+    filed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     __table_args__ = (Index("ix_waiting_inbox", "role", "township_code", "due_on"),)
 
 

@@ -167,6 +167,23 @@ class Case:
             return caller.is_county or caller.township_code == self.township_code
         return caller.township_code == self.township_code
 
+    def actions_for(self, caller: Caller) -> list[Action]:
+        """The actions this person may take on the case now: those its state allows that are theirs (a step
+        with no step before it cannot be returned; a step this person has claimed is not claimed again)."""
+        found = []
+        for action in Action:
+            if action not in ALLOWED[self.status] or (action is Action.CLAIM and self.assignee_staff_id ==
+                                                      caller.staff_id):
+                continue
+            if action is Action.RETURN and not any(s.on_approve == self.step.name for s in self.workflow.steps):
+                continue
+            try:
+                self._check_actor(action, caller)
+            except Forbidden:
+                continue
+            found.append(action)
+        return found
+
     # ---- acting ----------------------------------------------------------------------------------
 
     def act(self, action: Action, caller: Caller, *, now: datetime, today: date, calendar: WorkingCalendar,
@@ -247,7 +264,8 @@ class Case:
             return replace(self, status=CaseStatus.READY_TO_COMPLETE, outcome=Outcome.DENIED), \
                 Progress(ProgressStage.STEP_CHANGED, step_name=APPROVED, reason=reason, outcome=Outcome.DENIED)
         if action is Action.COMPLETE:
-            return replace(self, status=CaseStatus.COMPLETED), Progress(ProgressStage.COMPLETED, outcome=self.outcome)
+            return replace(self, status=CaseStatus.COMPLETED), \
+                Progress(ProgressStage.COMPLETED, outcome=self.outcome, reason=reason)  # the result, in words
         if action is Action.DELIVER:
             return replace(self, status=CaseStatus.DELIVERED), Progress(ProgressStage.RESULT_DELIVERED)
         # Action.EXTEND

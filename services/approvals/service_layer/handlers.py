@@ -2,11 +2,14 @@
 and the inbox in step, and sweep due deadlines into warnings, 督办 notices and 责任追究 records."""
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import Date, delete, func, literal, or_, select, tuple_, update
 from sqlalchemy import case as sql_case
-from sqlalchemy import delete, func, or_, select, update
 
 from services.approvals.adapters import orm
 from services.approvals.domain.case import OPEN_STATUSES, Action, Case, CaseStatus
@@ -17,10 +20,10 @@ from shared.contracts.directory import HandlingLevel, WorkflowDefinition, defaul
 from shared.contracts.intake import ApplicationFiled
 from shared.copies import keep_calendar_day, working_calendar
 from shared.db import UnitOfWork, insert_rows, values_of
-from shared.errors import Forbidden, NotFound
+from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.idempotency import earlier_use, remember, request_hash
 from shared.observability import metrics
-from shared.working_days import Pause, WorkingCalendar, is_overdue, warning_day
+from shared.working_days import Pause, WorkingCalendar, is_overdue, warning_day, working_days_used
 
 SWEEP_BATCH = 500
 OPEN = sorted(s.value for s in OPEN_STATUSES)
@@ -85,7 +88,7 @@ def _store(uow: UnitOfWork, row: orm.CaseRow, case: Case, cal: WorkingCalendar, 
     else:
         uow.session.flush()
     _sync_deadlines(uow, case, row, cal, new)
-    _sync_waiting(uow, case, row, new)
+    _sync_waiting(uow, case, row, cal, new)
 
 
 def _announce_clock(uow: UnitOfWork, row: orm.CaseRow, case: Case, cal: WorkingCalendar, now: datetime) -> None:
@@ -138,10 +141,16 @@ def _sync_deadlines(uow: UnitOfWork, case: Case, row: orm.CaseRow, cal: WorkingC
          "warn_on": warn, "due_on": due} for (kind, step, started), (warn, due) in wanted.items()])
 
 
-def _sync_waiting(uow: UnitOfWork, case: Case, row: orm.CaseRow, new: bool) -> None:
+def _sync_waiting(uow: UnitOfWork, case: Case, row: orm.CaseRow, cal: WorkingCalendar, new: bool) -> None:
+    """Who the case waits for now, in the inbox: the current step's roles (also while a 补正 is out: they
+    record the materials when they come), the last step's for 办结, the station for the hand-over."""
     if not new:
         uow.session.execute(delete(orm.WaitingRow).where(orm.WaitingRow.application_id == row.application_id))
-    if case.status in (CaseStatus.PENDING_ACCEPTANCE, CaseStatus.IN_REVIEW):
+    warn_on = _limit_now(case, row, cal)[0]
+    # what the inbox filters and orders by, kept beside who it waits for: a page is read from here alone
+    kept = {"item_code": row.item_code, "village_code": row.village_code, "status": case.status.value,
+            "filed_at": row.filed_at}
+    if case.status in (CaseStatus.PENDING_ACCEPTANCE, CaseStatus.IN_REVIEW, CaseStatus.AWAITING_SUPPLEMENT):
         step = case.step
     elif case.status is CaseStatus.READY_TO_COMPLETE:
         step = case.workflow.steps[-1]
@@ -149,14 +158,38 @@ def _sync_waiting(uow: UnitOfWork, case: Case, row: orm.CaseRow, new: bool) -> N
         roles = sorted(STATION_ROLES) if case.station_code else [Role.TOWNSHIP_CADRE]
         insert_rows(uow.session, orm.WaitingRow, [
             {"application_id": row.application_id, "role": role.value, "township_code": case.township_code,
-             "station_code": case.station_code, "due_on": None} for role in roles])
+             "station_code": case.station_code, "due_on": None, "warn_on": None, **kept} for role in roles])
         return
     else:
         return
     station = case.station_code if step.level is HandlingLevel.VILLAGE else None
     insert_rows(uow.session, orm.WaitingRow, [
         {"application_id": row.application_id, "role": role.value, "township_code": case.township_code,
-         "station_code": station, "due_on": row.step_due or row.overall_due} for role in step.roles])
+         "station_code": station, "due_on": row.step_due or row.overall_due, "warn_on": warn_on, **kept}
+        for role in step.roles])
+
+
+def _limit_now(case: Case, row: orm.CaseRow, cal: WorkingCalendar) -> tuple[date | None, date | None]:
+    """The limit the case waits on now — its step's while in review, else the whole item's — as its
+    warning day and its due day (both None while no clock runs: a 补正, or closed)."""
+    share = case.workflow.warning_share
+    if row.step_due is not None:
+        started = case.step_entered_on or case.received_on
+        return warning_day(cal, started, case.step.limit_days + case.extension_days, share, case.pauses), row.step_due
+    if row.overall_due is not None:
+        return warning_day(cal, case.received_on, case.promised_days + case.extension_days, share,
+                           case.pauses), row.overall_due
+    return None, None
+
+
+def working_days_left(cal: WorkingCalendar, due: date | None, today: date) -> int | None:
+    """Working days left to `due` after today (0: due today); once past it, minus the working days late
+    (a day past it that is not a working day still makes it one late)."""
+    if due is None:
+        return None
+    if today <= due:
+        return working_days_used(cal, today, due)
+    return -max(1, working_days_used(cal, due, today))
 
 
 # ---- opening a case ---------------------------------------------------------------------------------------
@@ -173,7 +206,7 @@ def open_case(uow: UnitOfWork, *, filed: ApplicationFiled, now: datetime) -> boo
                 station_code=filed.station_code, accountable_staff_id=filed.accountable_staff_id, workflow=workflow,
                 promised_days=filed.promised_days, received_on=today_in_china(filed.filed_at))
     row = orm.CaseRow(application_id=filed.id, receipt_no=filed.receipt_no, township_code=filed.township_code,
-                      station_code=filed.station_code, item_code=filed.item_code,
+                      station_code=filed.station_code, item_code=filed.item_code, village_code=filed.village_code,
                       accountable_staff_id=filed.accountable_staff_id, workflow=workflow.model_dump(mode="json"),
                       promised_days=filed.promised_days, received_on=case.received_on, filed_at=filed.filed_at,
                       status=case.status.value, step_index=0, extension_days=0, pauses=[], clock_seq=0,
@@ -225,7 +258,7 @@ def act(uow: UnitOfWork, *, caller: Caller, ref: str, cmd: c.CaseAction, now: da
         uow.record_event("application_progressed", event.model_dump(mode="json"), township_code=row.township_code,
                          now=now)
     uow.commit()
-    return case_view(uow, row, today_in_china(now), with_history=True)
+    return case_view(uow, row, today_in_china(now), with_history=True, caller=caller)
 
 
 def _handled_step(held: Case, cal: WorkingCalendar, caller: Caller) -> dict[str, Any]:
@@ -236,10 +269,13 @@ def _handled_step(held: Case, cal: WorkingCalendar, caller: Caller) -> dict[str,
 
 
 def get_case(uow: UnitOfWork, *, caller: Caller, ref: str, now: datetime) -> c.CaseView:
-    return case_view(uow, _find(uow, caller, ref), today_in_china(now), with_history=True)
+    return case_view(uow, _find(uow, caller, ref), today_in_china(now), with_history=True, caller=caller)
 
 
-def case_view(uow: UnitOfWork, row: orm.CaseRow, today: date, *, with_history: bool = False) -> c.CaseView:
+def case_view(uow: UnitOfWork, row: orm.CaseRow, today: date, *, with_history: bool = False,
+              caller: Caller | None = None, cal: WorkingCalendar | None = None) -> c.CaseView:
+    """The case as staff see it; with `caller`, the actions that person may take on it now (`cal`: the
+    working calendar, when the caller has it already)."""
     case = _case(row)
     audit, deadlines = [], []
     if with_history:
@@ -253,6 +289,8 @@ def case_view(uow: UnitOfWork, row: orm.CaseRow, today: date, *, with_history: b
                                     warned_at=d.warned_at, overdue_at=d.overdue_at)
                      for d in uow.session.execute(select(orm.DeadlineRow).where(
                          orm.DeadlineRow.application_id == row.application_id).order_by(orm.DeadlineRow.id)).scalars()]
+    cal = cal or calendar(uow)
+    warn_on, due = _limit_now(case, row, cal) if case.is_open else (None, None)
     return c.CaseView(
         application_id=row.application_id, receipt_no=row.receipt_no, township_code=row.township_code,
         station_code=row.station_code, item_code=row.item_code, status=row.status, step_name=case.step.name,
@@ -262,22 +300,78 @@ def case_view(uow: UnitOfWork, row: orm.CaseRow, today: date, *, with_history: b
         overall_due=row.overall_due, step_due=row.step_due,
         overdue=is_overdue(row.overall_due, today) or is_overdue(row.step_due, today),
         paused=row.status == CaseStatus.AWAITING_SUPPLEMENT.value, paused_on=case.paused_on,
-        awaiting_materials=list(case.awaiting_materials), audit=audit, deadlines=deadlines)
+        awaiting_materials=list(case.awaiting_materials), audit=audit, deadlines=deadlines,
+        village_code=row.village_code, warn_on=warn_on,
+        warned=warn_on is not None and due is not None and warn_on <= today <= due,
+        working_days_left=working_days_left(cal, due, today),
+        allowed_actions=[a.value for a in case.actions_for(caller)] if caller is not None else [])
 
 
 # ---- what waits for whom ------------------------------------------------------------------------------
 
-def inbox(uow: UnitOfWork, *, caller: Caller, query: c.InboxQuery, now: datetime) -> list[c.CaseView]:
-    """What waits for my role at my station or township: least time left first, so overdue work leads."""
-    if caller.role is Role.PUBLIC or caller.township_code is None:
-        return []
+FAR = date(9999, 12, 31)  # where a case with no clock running sorts, among its tier
+TIERS = ("overdue", "warned", "on_time", "no_clock")
+
+
+def _inbox_order(today: date) -> tuple[Any, ...]:
+    """overdue (0), warned (1), the rest (2) by the day each is due, then no clock running (3); in filing
+    order within a day. All of it on the waiting row: a township's inbox is sorted without reading a case."""
     w = orm.WaitingRow
-    stmt = (select(orm.CaseRow).join(w, w.application_id == orm.CaseRow.application_id)
-            .where(w.role == caller.role.value, w.township_code == caller.township_code,
-                   or_(w.station_code.is_(None), w.station_code == caller.station_code))
-            .order_by(w.due_on.asc().nulls_last(), orm.CaseRow.filed_at).limit(query.limit).offset(query.offset))
+    tier = sql_case((w.due_on < today, 0), (w.warn_on <= today, 1), (w.due_on.is_(None), 3), else_=2)
+    return tier, func.coalesce(w.due_on, FAR), w.filed_at, w.application_id
+
+
+def _inbox_cursor(tier: int, due: date | None, filed_at: datetime, application_id: str) -> str:
+    raw = json.dumps([tier, (due or FAR).isoformat(), filed_at.isoformat(), application_id])
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _read_inbox_cursor(cursor: str) -> tuple[int, date, datetime, str]:
+    try:
+        tier, due, filed_at, application_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        moment = datetime.fromisoformat(filed_at)
+        if not isinstance(tier, int) or not isinstance(application_id, str) or moment.tzinfo is None:
+            raise ValueError("not ours")
+        return tier, date.fromisoformat(due), moment, application_id
+    except (ValueError, TypeError, UnicodeDecodeError, binascii.Error):
+        raise ValidationFailed("cursor is not one this service issued", [{"field": "cursor", "message": "invalid"}],
+                               code="cursor_invalid") from None
+
+
+def inbox(uow: UnitOfWork, *, caller: Caller, query: c.InboxQuery, now: datetime) -> c.InboxPage:
+    """What waits for my role at my station or township: overdue first, then those past their warning day,
+    then the rest by the day each is due; those with no clock running (补正, to hand over) last."""
+    if caller.role is Role.PUBLIC or caller.township_code is None:
+        return c.InboxPage(items=[])
     today = today_in_china(now)
-    return [case_view(uow, row, today) for row in uow.session.execute(stmt).scalars()]
+    w, r = orm.WaitingRow, orm.CaseRow
+    order = _inbox_order(today)
+    mine = [w.role == caller.role.value, w.township_code == caller.township_code,
+            or_(w.station_code.is_(None), w.station_code == caller.station_code)]
+    if query.item_code is not None:
+        mine.append(w.item_code == query.item_code)
+    if query.status is not None:
+        mine.append(w.status == query.status)
+    if query.village_code is not None:
+        mine.append(w.village_code == query.village_code)
+    tiers = select(order[0].label("tier")).where(*mine).subquery()  # (PostgreSQL groups by a column)
+    counts = {name: 0 for name in TIERS}
+    counts.update({TIERS[tier]: n for tier, n in uow.session.execute(
+        select(tiers.c.tier, func.count()).group_by(tiers.c.tier)).all()})
+    stmt = select(w.application_id, order[0], w.due_on, w.filed_at).where(*mine)
+    if query.cursor:
+        tier, due, filed_at, application_id = _read_inbox_cursor(query.cursor)
+        stmt = stmt.where(tuple_(*order) > tuple_(literal(tier), literal(due, Date()),
+                                                  literal(filed_at, w.filed_at.type), literal(application_id)))
+    found = uow.session.execute(stmt.order_by(*order).limit(query.limit + 1)).all()
+    more = len(found) > query.limit
+    found = found[:query.limit]
+    cursor = _inbox_cursor(found[-1][1], found[-1][2], found[-1][3], found[-1][0]) if more else None
+    rows = {row.application_id: row for row in uow.session.execute(
+        select(r).where(r.application_id.in_([f[0] for f in found]))).scalars()} if found else {}
+    cal = calendar(uow)
+    return c.InboxPage(items=[case_view(uow, rows[f[0]], today, caller=caller, cal=cal) for f in found],
+                       next_cursor=cursor, counts=counts)
 
 
 def counts(uow: UnitOfWork, *, caller: Caller, township_code: str | None) -> dict[str, int]:

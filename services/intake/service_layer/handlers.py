@@ -290,6 +290,7 @@ def apply_progress(uow: UnitOfWork, *, progress: ApplicationProgressed) -> bool:
         app.promised_deadline = progress.promised_deadline
     if progress.stage is ProgressStage.COMPLETED:
         app.outcome, app.completed_at = progress.outcome and progress.outcome.value, progress.occurred_at
+        app.result_note = progress.reason or app.result_note  # 办结's result, in the handler's words
     uow.session.flush()
     stages = uow.session.execute(select(orm.ApplicationStage.stage, orm.ApplicationStage.occurred_at)
                                  .where(orm.ApplicationStage.application_id == app.id)).all()
