@@ -106,6 +106,15 @@ def time_left(application: dict, today: date) -> tuple[int, int, str]:
     return (1, days, "今天到期" if days == 0 else f"还剩 {days} 天")
 
 
+async def township_choice(calls: Calls, staff: Caller, chosen: str | None) -> tuple[str | None, list[dict]]:
+    """The township a page shows: the staff member's own; for a county admin, their choice (None until they
+    have chosen one of the county's) and the townships to choose from."""
+    if staff.township_code:
+        return staff.township_code, []
+    townships = await calls.call("directory", "list_townships", caller=staff, page={"limit": 500, "offset": 0})
+    return (chosen if chosen in {t["code"] for t in townships} else None), townships
+
+
 async def upcoming_sessions(calls: Calls, staff: Caller, days: int = 14) -> list[dict]:
     today = today_in_china()
     found = await optional(calls.call("scheduling", "list_sessions", caller=staff, query={

@@ -16,7 +16,9 @@ from gateway.pages import console, words
 from gateway.pages.session import StaffPage
 from gateway.pages.web import (
     PAGE,
+    ItemFilter,
     PageRoute,
+    VillageFilter,
     answer_once,
     field_errors,
     forget_answer,
@@ -34,8 +36,6 @@ from shared.errors import CunbanError
 
 router = APIRouter(prefix="/console", route_class=PageRoute)
 
-ItemFilter = Annotated[str | None, Query(pattern=r"^([A-Za-z0-9][A-Za-z0-9_-]{1,31})?$")]
-VillageFilter = Annotated[str | None, Query(pattern=r"^(\d{12})?$")]
 StageFilter = Annotated[str | None, Query(pattern="^(" + "|".join(words.CASE_STATUS_FILTER) + ")?$")]
 
 

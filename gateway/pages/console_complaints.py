@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from gateway.audit import PERSONAL_DATA
 from gateway.pages import console, words
 from gateway.pages.session import StaffPage
-from gateway.pages.web import PAGE, PageRoute, field_errors, read_form, render, see_other, typed_fields
+from gateway.pages.web import PAGE, PageRoute, VillageFilter, field_errors, read_form, render, see_other, typed_fields
 from gateway.routes import Calls
 from shared.clock import today_in_china
 from shared.contracts import complaints as c
@@ -122,7 +122,6 @@ Ref = Annotated[str, Path(pattern=r"^([0-9a-f]{32}|\d{9}-TS\d{8}-\d{4,6})$")]
 StatusFilter = Annotated[str | None, Query(pattern="^(" + "|".join(s.value for s in c.ComplaintStatus) + ")?$")]
 KindFilter = Annotated[str | None, Query(pattern="^(" + "|".join(k.value for k in c.ComplaintKind) + ")?$")]
 CategoryFilter = Annotated[str | None, Query(pattern="^(" + "|".join(k.value for k in c.Category) + ")?$")]
-VillageFilter = Annotated[str | None, Query(pattern=r"^(\d{12})?$")]
 YesNo = Annotated[str | None, Query(pattern=r"^(true|false)?$")]
 
 

@@ -21,6 +21,8 @@ from gateway.pages.session import StaffPage
 from gateway.pages.web import (
     PAGE,
     PageRoute,
+    SessionPath,
+    TownshipQuery,
     answer_once,
     field_errors,
     forget_answer,
@@ -44,10 +46,8 @@ from shared.errors import CunbanError, NotFound
 
 router = APIRouter(prefix="/console", route_class=PageRoute)
 
-TownshipQuery = Annotated[str | None, Query(pattern=r"^\d{9}$")]
 SiteQuery = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")]
 DayPath = Annotated[date, Path()]
-SessionPath = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 PLANNERS = frozenset({Role.SUPERVISOR, Role.COUNTY_ADMIN})
 ROSTERABLE = frozenset({Role.TOWNSHIP_CADRE.value, Role.DEPARTMENT_STAFF.value, Role.SUPERVISOR.value})
 PAGE_SIZE = 20  # sessions per page

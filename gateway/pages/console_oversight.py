@@ -18,18 +18,16 @@ from markupsafe import Markup
 from gateway.audit import PERSONAL_DATA
 from gateway.pages import console, words
 from gateway.pages.session import StaffPage
-from gateway.pages.web import PAGE, PageRoute, read_form, render, see_other, text
+from gateway.pages.web import PAGE, PageRoute, TownshipQuery, read_form, render, see_other, text
 from gateway.routes import Calls
 from gateway.routes.evaluation import FILE_TYPES, report_names
 from shared.clock import today_in_china
 from shared.contracts import evaluation as c
 from shared.contracts.base import CleanStr
-from shared.contracts.caller import Caller
 from shared.errors import ValidationFailed
 
 router = APIRouter(prefix="/console", route_class=PageRoute)
 
-TownshipQuery = Annotated[str | None, Query(pattern=r"^(\d{9})?$")]
 DayQuery = Annotated[str | None, Query(pattern=r"^(\d{4}-\d{2}-\d{2})?$")]
 BasisQuery = Annotated[c.Basis, Query()]
 COLUMNS = ("name", "received", "completed", "completion_rate", "on_time_rate", "satisfaction_rate")
@@ -45,16 +43,6 @@ NOTICES_PAGE = 20
 
 
 # ---- what every screen shares: the township, the period -------------------------------------------------
-
-async def township_of(calls: Calls, staff: Caller, township: str | None) -> tuple[str | None, list[dict]]:
-    """The township a screen shows: the staff member's own; a county admin's choice (and the list to choose
-    from). None while a county admin has not chosen."""
-    if staff.township_code:
-        return staff.township_code, []
-    townships = await calls.call("directory", "list_townships", caller=staff, page={"limit": 500, "offset": 0})
-    codes = {t["code"] for t in townships}
-    return (township if township in codes else None), townships
-
 
 def period_of(start: str | None, end: str | None) -> dict[str, str]:
     """The chosen period (default: this year up to today, China time); an impossible one is said in words."""
@@ -179,7 +167,7 @@ def _whole(value: float) -> str:
 async def overview(request: Request, staff: StaffPage, calls: Calls, township: TownshipQuery = None,
                    start: DayQuery = None, end: DayQuery = None, basis: BasisQuery = c.Basis.COHORT,
                    sort: SortQuery = None) -> Response:
-    chosen, townships = await township_of(calls, staff, township)
+    chosen, townships = await console.township_choice(calls, staff, township)
     period = period_of(start, end)
     context: dict[str, Any] = {"townships": townships, "chosen": chosen, "period": period, "basis": basis,
                                "sort": sort or "", "basis_words": words.BASIS}
@@ -216,7 +204,7 @@ async def figure_records(request: Request, staff: StaffPage, calls: Calls, metri
                          end: DayQuery = None, basis: BasisQuery = c.Basis.COHORT, offset: OffsetQuery = 0) -> Response:
     """The records behind one figure: the receipt numbers (each opens its application), day, station, village
     and staff member by name."""
-    chosen, _ = await township_of(calls, staff, township)
+    chosen, _ = await console.township_choice(calls, staff, township)
     period = period_of(start, end)
     found = await calls.call("evaluation", "records", caller=staff, query={
         "metric": metric.value, "level": level, "unit": unit, **period, "limit": RECORDS_PAGE + 1,
@@ -245,7 +233,7 @@ async def supervision(request: Request, staff: StaffPage, calls: Calls, township
                       supervision_from: OffsetQuery = 0, accountability_from: OffsetQuery = 0,
                       cases: Annotated[CleanStr | None, Query(max_length=200)] = None,
                       done: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
-    chosen, townships = await township_of(calls, staff, township)
+    chosen, townships = await console.township_choice(calls, staff, township)
     context: dict[str, Any] = {"townships": townships, "chosen": chosen, "done": done}
     if chosen is None:
         return render(request, "console/supervision.html", **context)
@@ -301,7 +289,7 @@ async def acknowledge(request: Request, staff: StaffPage, calls: Calls, alert_id
 async def rankings(request: Request, staff: StaffPage, calls: Calls, township: TownshipQuery = None,
                    level: Annotated[str, Query(pattern=r"^(staff|station|village)$")] = "staff",
                    start: DayQuery = None, end: DayQuery = None, basis: BasisQuery = c.Basis.COHORT) -> Response:
-    chosen, townships = await township_of(calls, staff, township)
+    chosen, townships = await console.township_choice(calls, staff, township)
     period = period_of(start, end)
     context: dict[str, Any] = {"townships": townships, "chosen": chosen, "period": period, "level": level,
                                "basis": basis, "basis_words": words.BASIS, "levels": words.RANK_LEVEL}
@@ -330,7 +318,7 @@ async def report_file(request: Request, staff: StaffPage, calls: Calls,
                       fmt: Annotated[str, Path(pattern=r"^(xlsx|csv|png)$")], township: TownshipQuery = None,
                       start: DayQuery = None, end: DayQuery = None, basis: BasisQuery = c.Basis.COHORT) -> Response:
     """The township report as a file to keep: a workbook, CSV or the trend chart, named in Chinese."""
-    chosen, _ = await township_of(calls, staff, township)
+    chosen, _ = await console.township_choice(calls, staff, township)
     if chosen is None:
         return see_other("/console/rankings")
     period = period_of(start, end)

@@ -12,7 +12,17 @@ from pydantic import ValidationError
 from gateway.audit import PERSONAL_DATA
 from gateway.pages import console, console_cases, words
 from gateway.pages.session import StaffPage
-from gateway.pages.web import PAGE, PageRoute, field_errors, read_form, render, see_other, typed_fields
+from gateway.pages.web import (
+    PAGE,
+    ItemFilter,
+    PageRoute,
+    VillageFilter,
+    field_errors,
+    read_form,
+    render,
+    see_other,
+    typed_fields,
+)
 from gateway.routes import Calls
 from shared.clock import today_in_china
 from shared.contracts import intake
@@ -22,8 +32,6 @@ from shared.errors import CunbanError, ValidationFailed
 
 router = APIRouter(prefix="/console", route_class=PageRoute)
 
-ItemFilter = Annotated[str | None, Query(pattern=r"^([A-Za-z0-9][A-Za-z0-9_-]{1,31})?$")]
-VillageFilter = Annotated[str | None, Query(pattern=r"^(\d{12})?$")]
 StatusFilter = Annotated[str | None, Query(pattern="^(" + "|".join(s.value for s in intake.ApplicationStatus) + ")?$")]
 DayFilter = Annotated[str | None, Query(pattern=r"^(\d{4}-\d{2}-\d{2})?$")]
 Kind = Annotated[str, Path(pattern=r"^(consultation|service_activity|practical_deed)$")]

@@ -18,7 +18,17 @@ from gateway.audit import PERSONAL_DATA
 from gateway.pages import console, words
 from gateway.pages.nav import FRONT_LINE
 from gateway.pages.session import StaffPage
-from gateway.pages.web import PAGE, PageRoute, field_errors, read_form, render, see_other, typed_fields
+from gateway.pages.web import (
+    PAGE,
+    PageRoute,
+    TownshipQuery,
+    VillageFilter,
+    field_errors,
+    read_form,
+    render,
+    see_other,
+    typed_fields,
+)
 from gateway.routes import Calls
 from shared.clock import today_in_china, utcnow
 from shared.contracts import scheduling as s
@@ -30,8 +40,6 @@ router = APIRouter(prefix="/console", route_class=PageRoute)
 VisitPath = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 DayFilter = Annotated[str | None, Query(pattern=r"^(\d{4}-\d{2}-\d{2})?$")]
 KindFilter = Annotated[str | None, Query(pattern="^(" + "|".join(k.value for k in s.VisitKind) + ")?$")]
-VillageFilter = Annotated[str | None, Query(pattern=r"^(\d{12})?$")]
-TownshipQuery = Annotated[str | None, Query(pattern=r"^(\d{9})?$")]
 PlanKind = Annotated[str, Query(pattern=r"^(appointment|topical|joint)$")]
 
 PLANNERS = frozenset({Role.SUPERVISOR, Role.COUNTY_ADMIN})
@@ -65,14 +73,9 @@ def _message(exc: CunbanError) -> str:
 # ---- what the pages name things by -------------------------------------------------------------------------
 
 async def _township(calls: Calls, staff: Caller, chosen: str | None) -> tuple[str | None, list[dict]]:
-    """The township the page works in: the staff member's own; a county admin chooses one (the first by
-    default) from the county's townships."""
-    if staff.township_code:
-        return staff.township_code, []
-    townships = await console.optional(calls.call("directory", "list_townships", caller=staff,
-                                                  page={"limit": 200, "offset": 0})) or []
-    codes = [t["code"] for t in townships]
-    return (chosen if chosen in codes else (codes[0] if codes else None)), townships
+    """The township the page works in: the staff member's own; a county admin's choice, the first by default."""
+    township, townships = await console.township_choice(calls, staff, chosen)
+    return (township or (townships[0]["code"] if townships else None)), townships
 
 
 async def _people(calls: Calls, staff: Caller, township: str | None) -> dict[int, dict]:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Request, Response
 from gateway.audit import PERSONAL_DATA
 from gateway.pages import console, words
 from gateway.pages.session import StaffPage
-from gateway.pages.web import PAGE, PageRoute, china_time, read_form, render, see_other
+from gateway.pages.web import PAGE, PageRoute, SessionPath, china_time, read_form, render, see_other
 from gateway.routes import Calls
 from shared.clock import today_in_china, utcnow
 from shared.contracts import intake
@@ -19,7 +19,6 @@ from shared.contracts.caller import Caller
 
 router = APIRouter(prefix="/console", route_class=PageRoute)
 
-SessionPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
 BookingPath = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 WARN_DAYS = 3  # an application this close to its promised deadline shows amber and is reminded of
 AHEAD_DAYS = 14  # how far ahead the workbench lists posts and visits

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Path as InPath
-from fastapi import Request, Response
+from fastapi import Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
@@ -234,3 +234,8 @@ def not_found_page(request: Request) -> Response:
 PAGE: dict[str, Any] = {"include_in_schema": False}
 CODE = r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$"  # a catalogue item's code, as the directory's RecordCode
 ItemCode = Annotated[str, InPath(pattern=CODE)]
+SessionPath = Annotated[str, InPath(pattern=r"^[0-9a-f]{32}$")]  # a market-day session's id
+# filters of a GET form: a filter left at 全部 comes as an empty value
+ItemFilter = Annotated[str | None, Query(pattern=r"^([A-Za-z0-9][A-Za-z0-9_-]{1,31})?$")]
+VillageFilter = Annotated[str | None, Query(pattern=r"^(\d{12})?$")]
+TownshipQuery = Annotated[str | None, Query(pattern=r"^(\d{9})?$")]  # a county admin's chosen township
