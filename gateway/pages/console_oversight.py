@@ -247,18 +247,18 @@ async def supervision(request: Request, staff: StaffPage, calls: Calls, township
         lists[kind] = {"rows": found[:NOTICES_PAGE], "more": address("/console/supervision", **more)
                        if len(found) > NOTICES_PAGE else None, "first": start > 0}
     overdue = await calls.call("intake", "list_applications", caller=staff, query={
-        "overdue": True, "mine": False, "limit": 20, "cursor": cases or None})
+        "township_code": chosen, "overdue": True, "mine": False, "limit": 20, "cursor": cases or None})
     overdue_complaints = await console.optional(calls.call("complaints", "list_complaints", caller=staff, query={
-        "overdue": True, "limit": 50, "offset": 0})) or []
+        "township_code": chosen, "overdue": True, "limit": 50, "offset": 0})) or []
     alerts = await console.optional(calls.call("complaints", "alerts", caller=staff, status=None)) or []
     names = await report_names(calls, staff, chosen)
     alerts = sorted([a for a in alerts if a["township_code"] == chosen], key=lambda a: a["status"] != "open")
     next_cases = address("/console/supervision", **common, cases=overdue["next_cursor"]) \
         if overdue.get("next_cursor") else None
     return render(request, "console/supervision.html", **context, lists=lists, common=common,
-                  overdue=[a for a in overdue["items"] if a["township_code"] == chosen], next_cases=next_cases,
+                  overdue=overdue["items"], next_cases=next_cases,
                   first_cases=address("/console/supervision", **common) if cases else None,
-                  complaints=[x for x in overdue_complaints if x["township_code"] == chosen],
+                  complaints=overdue_complaints,
                   alerts=alerts, villages=names["villages"], stations=names["stations"],
                   people={int(k): v for k, v in names["staff"].items()},
                   basis_words=words.RESPONSIBLE,

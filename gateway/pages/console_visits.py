@@ -131,9 +131,8 @@ async def visits(request: Request, staff: StaffPage, calls: Calls, start: DayFil
     chosen, townships = await _township(calls, staff, township)
     found = await calls.call("scheduling", "list_visits", caller=staff, query={
         "start": first.isoformat(), "end": last.isoformat(), "kind": kind or None, "village_code": village or None,
-        "campaign_id": None, "staff_id": staff.staff_id if scope == "mine" else None, "limit": PAGE_SIZE + 1})
-    if not staff.township_code and chosen:
-        found = [v for v in found if v["township_code"] == chosen]
+        "township_code": chosen, "campaign_id": None, "staff_id": staff.staff_id if scope == "mine" else None,
+        "limit": PAGE_SIZE + 1})
     shown, next_start = page_of(found, PAGE_SIZE)
     filters = {"scope": scope, "kind": kind or None, "village": village or None, "start": first.isoformat(),
                "end": last.isoformat(), "township": chosen if townships else None}

@@ -15,6 +15,9 @@ async def service_calls(request: Request) -> ServiceCalls:
 
 Calls = Annotated[ServiceCalls, Depends(service_calls)]
 
+# a county role's choice of one township in a list (the others' own township applies whatever they send)
+TownshipChoice = Annotated[str | None, Query(pattern=r"^\d{9}$", description="a county role chooses one")]
+
 # how far a list may be paged by offset (deeper pages are refused with 422, not handed to the database)
 Offset = Annotated[int, Query(ge=0, le=100_000)]
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Path, Query, Request
 
 from gateway.audit import PERSONAL_DATA, client_of
 from gateway.auth import CurrentStaff, PublicCaller
-from gateway.routes import Calls, IdempotencyHeader, Offset
+from gateway.routes import Calls, IdempotencyHeader, Offset, TownshipChoice
 from shared.contracts import complaints as c
 from shared.contracts.base import CleanStr
 
@@ -52,6 +52,7 @@ async def list_complaints(caller: CurrentStaff, calls: Calls,
                           status: c.ComplaintStatus | None = None, kind: c.ComplaintKind | None = None,
                           network: c.Network | None = None, category: c.Category | None = None,
                           village_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+                          township_code: TownshipChoice = None,
                           overdue: bool | None = None,
                           mine: Annotated[bool, Query(description="only those assigned to me (my inbox)")] = False,
                           limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -64,7 +65,8 @@ async def list_complaints(caller: CurrentStaff, calls: Calls,
     passing the last complaint's `id` as `after` (422 `bad_cursor` if it is none of yours)."""
     return await calls.call("complaints", "list_complaints", caller=caller, query={
         "status": status, "kind": kind, "network": network, "category": category, "village_code": village_code,
-        "overdue": overdue, "mine": mine, "limit": limit, "offset": offset, "after": after})
+        "township_code": township_code, "overdue": overdue, "mine": mine, "limit": limit, "offset": offset,
+        "after": after})
 
 
 @router.get("/complaints/{ref}", operation_id="get_complaint", response_model=c.ComplaintView,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Path, Query, Request
 
 from gateway.audit import PERSONAL_DATA, client_of
 from gateway.auth import CurrentStaff, PublicCaller
-from gateway.routes import Calls, IdempotencyHeader, Offset
+from gateway.routes import Calls, IdempotencyHeader, Offset, TownshipChoice
 from shared.contracts import intake as c
 from shared.contracts.base import CleanStr
 
@@ -47,7 +47,8 @@ async def file_application(application: Annotated[c.ApplicationFile, Body(openap
 @router.get("/applications", tags=["applications"], operation_id="list_applications",
             response_model=c.ApplicationPage, openapi_extra=PERSONAL_DATA)
 async def list_applications(
-        caller: CurrentStaff, calls: Calls, station_code: CodeFilter = None,
+        caller: CurrentStaff, calls: Calls, township_code: TownshipChoice = None,
+        station_code: CodeFilter = None,
         status: c.ApplicationStatus | None = None, item_code: CodeFilter = None, channel: c.Channel | None = None,
         village_code: VillageFilter = None, filed_from: date | None = None, filed_to: date | None = None,
         overdue: bool | None = None, completed_late: bool | None = None, mine: bool = False,
@@ -56,7 +57,8 @@ async def list_applications(
     """Applications of your township (county roles: all), newest first. Pass `next_cursor` back as
     `cursor` for the next page. Personal data is masked unless you handle the case. `overdue`: open past
     the promised deadline (counted from filing, accepted or not); `completed_late`: 办结 after it."""
-    query = {"station_code": station_code, "status": status, "item_code": item_code, "channel": channel,
+    query = {"township_code": township_code, "station_code": station_code, "status": status,
+             "item_code": item_code, "channel": channel,
              "village_code": village_code, "filed_from": filed_from, "filed_to": filed_to, "overdue": overdue,
              "completed_late": completed_late, "mine": mine, "limit": limit, "cursor": cursor}
     return await calls.call("intake", "list_applications", caller=caller,

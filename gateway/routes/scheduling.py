@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from gateway.audit import PERSONAL_DATA
 from gateway.auth import CurrentStaff, PublicCaller
-from gateway.routes import Calls
+from gateway.routes import Calls, TownshipChoice
 from shared.clock import today_in_china
 from shared.contracts.scheduling import (
     BookingCreate,
@@ -69,8 +69,7 @@ async def generate_sessions(plan: SessionGenerate, caller: CurrentStaff, calls: 
 @router.get("/sessions", tags=["sessions"], operation_id="list_sessions", response_model=list[SessionView])
 async def list_sessions(caller: CurrentStaff, calls: Calls, start: Start = None, end: End = None,
                         site_code: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")] = None,
-                        township_code: Annotated[str | None, Query(
-                            pattern=r"^\d{9}$", description="a county role chooses one")] = None,
+                        township_code: TownshipChoice = None,
                         limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list:
     """The sessions of a period by day and site, with their rosters and attendance."""
     first, last = period(start, end)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from gateway.audit import PERSONAL_DATA
 from gateway.auth import CurrentStaff, PublicCaller
-from gateway.routes import Calls
+from gateway.routes import Calls, TownshipChoice
 from gateway.routes.scheduling import End, Start, period
 from shared.contracts.scheduling import (
     BookingView,
@@ -68,12 +68,14 @@ async def change_visit_series(series_id: Annotated[int, Path(ge=1, le=2**31 - 1)
 async def list_visits(caller: CurrentStaff, calls: Calls, start: Start = None, end: End = None,
                       kind: VisitKind | None = None,
                       village_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
+                      township_code: TownshipChoice = None,
                       campaign_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
                       staff_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
                       limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list:
     first, last = period(start, end)
     return await calls.call("scheduling", "list_visits", caller=caller, query={
-        "start": first, "end": last, "kind": kind, "village_code": village_code, "campaign_id": campaign_id,
+        "start": first, "end": last, "kind": kind, "village_code": village_code, "township_code": township_code,
+        "campaign_id": campaign_id,
         "staff_id": staff_id, "limit": limit})
 
 

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, model_validator
 
 from shared.contracts.base import CleanText, Contract, Mobile, Offset
-from shared.contracts.directory import RecordCode, Text, VillageCode
+from shared.contracts.directory import RecordCode, Text, TownshipCode, VillageCode
 
 ComplaintNo = Annotated[str, StringConstraints(pattern=r"^\d{9}-TS\d{8}-\d{4,6}$")]
 ExternalId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
@@ -222,6 +222,7 @@ class ComplaintQuery(Contract):
     next page starts right after it in the list's order); `offset` is kept for old clients, not with `after`."""
 
     status: ComplaintStatus | None = None
+    township_code: TownshipCode | None = None  # a county role's choice; others see their own township only
     kind: ComplaintKind | None = None
     network: Network | None = None
     category: Category | None = None

@@ -17,6 +17,7 @@ from shared.contracts.directory import (
     Name,
     RecordCode,
     Text,
+    TownshipCode,
     VillageCode,
 )
 from shared.pii import id_card_problem
@@ -157,6 +158,7 @@ class ApplicationPage(Contract):
 
 
 class ApplicationQuery(Contract):
+    township_code: TownshipCode | None = None  # a county role's choice; others see their own township only
     station_code: RecordCode | None = None
     status: ApplicationStatus | None = None
     item_code: RecordCode | None = None

@@ -376,6 +376,7 @@ class VisitSeriesView(Contract):
 class VisitQuery(Contract):
     start: date
     end: date
+    township_code: TownshipCode | None = None  # a county role's choice; others see their own township only
     kind: VisitKind | None = None
     village_code: VillageCode | None = None
     campaign_id: Id | None = None

@@ -402,3 +402,14 @@ def test_the_list_pages_by_keyset_in_its_own_order_whatever_changes_between_page
     assert refused.value.code == "bad_cursor"
     with pytest.raises(ValueError):
         h.c.ComplaintQuery(after=everything[0].id, offset=2)
+
+
+def test_a_county_role_lists_one_township_when_it_chooses_one(complaints, complaints_db):
+    made = _register(complaints_db).complaint.receipt_no
+
+    def listed(caller, township):
+        return [c.receipt_no for c in run(complaints_db, h.list_complaints, caller=caller, vault=VAULT, now=NOW,
+                                          query=h.c.ComplaintQuery(township_code=township, limit=200))]
+
+    assert made in listed(ADMIN, QS) and listed(ADMIN, LX) == []
+    assert listed(LX_SUPERVISOR, QS) == []  # anyone else's own township applies whatever they choose

@@ -207,8 +207,12 @@ def test_others_see_personal_data_masked_and_other_townships_not_at_all(intake):
     with pytest.raises(NotFound):
         intake(LX_CADRE).get_application(ref=filed["id"])
     assert intake(LX_CADRE).list_applications()["items"] == []
-    county = intake(Caller(staff_id=1, role=Role.COUNTY_ADMIN)).get_application(ref=filed["id"])
+    assert intake(LX_CADRE).list_applications(query={"township_code": QS})["items"] == []  # a choice is no way in
+    admin = intake(Caller(staff_id=1, role=Role.COUNTY_ADMIN))
+    county = admin.get_application(ref=filed["id"])
     assert county["applicant"]["masked"] is True
+    assert [a["id"] for a in admin.list_applications(query={"township_code": QS})["items"]] == [filed["id"]]
+    assert admin.list_applications(query={"township_code": "431099102"})["items"] == []  # the county's choice
 
 
 def _progress(intake, app, stage, at, **extra):

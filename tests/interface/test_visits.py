@@ -19,6 +19,7 @@ from shared.contracts.scheduling import (
     SessionGenerate,
     SlotsCreate,
     VisitPlan,
+    VisitQuery,
     VisitReport,
     VisitSeriesChange,
     VisitSeriesCreate,
@@ -188,6 +189,11 @@ def test_appointment_visits_offer_slots_that_close_when_the_visit_is_cancelled(p
     booking = BookingCreate(name="李四", phone="13912345678", topic="医保报销")
     made = run(planned, h.book, caller=Caller.public(), slot_id=slots[0].id, cmd=booking, vault=VAULT, now=NOW)
     assert made.name == "李*" and made.phone.startswith("139")
+    admin = Caller(staff_id=1, role=Role.COUNTY_ADMIN)
+    one_township = {"start": "2026-12-09", "end": "2026-12-09", "township_code": QS}
+    listed = run(planned, v.list_visits, caller=admin, query=parse(VisitQuery, one_township))
+    assert [x.id for x in listed] == [visit.id]
+    assert run(planned, v.list_visits, caller=admin, query=parse(VisitQuery, {**one_township, "township_code": LX})) == []
     [seen] = run(planned, v.list_visit_bookings, caller=CADRE3, visit_id=visit.id, vault=VAULT)
     assert (seen.name, seen.phone, seen.topic) == ("李四", "13912345678", "医保报销")  # in full, for the staff
     [entry] = run(planned, v.public_calendar, township_code=QS, period=parse(

@@ -289,6 +289,8 @@ def list_complaints(uow: UnitOfWork, *, caller: Caller, query: c.ComplaintQuery,
         value = getattr(query, name)
         if value is not None:
             stmt = stmt.where(getattr(r, name) == value.value)
+    if query.township_code:
+        stmt = stmt.where(r.township_code == query.township_code)
     if query.village_code:
         stmt = stmt.where(r.village_code == query.village_code)
     if query.mine:

@@ -162,7 +162,8 @@ def list_applications(uow: UnitOfWork, *, caller: Caller, query: c.ApplicationQu
         stmt = stmt.where(a.township_code == township)
     if (station := caller.station_filter()) is not None:
         stmt = stmt.where(a.station_code == station)
-    filters = {a.station_code: query.station_code, a.status: query.status and query.status.value,
+    filters = {a.township_code: query.township_code, a.station_code: query.station_code,
+               a.status: query.status and query.status.value,
                a.item_code: query.item_code, a.channel: query.channel and query.channel.value,
                a.village_code: query.village_code}
     for column, value in filters.items():

@@ -262,6 +262,8 @@ def list_visits(uow: UnitOfWork, *, caller: Caller, query: VisitQuery) -> list[V
         stmt = stmt.where(v.township_code == township)
     if query.kind is not None:
         stmt = stmt.where(v.kind == query.kind.value)
+    if query.township_code:
+        stmt = stmt.where(v.township_code == query.township_code)
     if query.village_code:
         stmt = stmt.where(v.village_code == query.village_code)
     if query.campaign_id:
