@@ -149,3 +149,11 @@ def test_every_audit_label_names_a_real_operation():
     app = create_app(Settings(), ServiceCalls(client=None))  # type: ignore[arg-type]
     operations = {route.operation_id for route in api_routes(app.routes)}
     assert set(words.AUDIT_ACTION) <= operations, set(words.AUDIT_ACTION) - operations
+
+
+def test_every_audited_operation_has_a_chinese_label():
+    """Writes and reads of personal data are what the audit log holds: each is named in words there."""
+    app = create_app(Settings(), ServiceCalls(client=None))  # type: ignore[arg-type]
+    audited = {route.operation_id for route in api_routes(app.routes)
+               if route.methods - {"GET", "HEAD"} or (route.openapi_extra or {}).get("x-personal-data")}
+    assert audited <= set(words.AUDIT_ACTION), sorted(audited - set(words.AUDIT_ACTION))
