@@ -79,6 +79,7 @@ intake.file_application               -   S   T   T   T   T   T   T   -
 intake.get_application                -   S   T   T   T   T   T   T   C
 intake.list_applications              -   S   T   T   T   T   T   T   C
 intake.public_progress                P   P   P   P   P   P   P   P   P
+intake.notice_contact                 -   -   -   -   -   -   -   -   -
 intake.record_activity                -   S   T   T   T   T   T   T   -
 intake.list_activities                -   S   T   T   T   T   T   T   C
 approvals.act                         -   -   T   T   T   T   T   T   C
@@ -153,6 +154,8 @@ complaints.dead_letters               -   -   -   -   -   -   -   -   C
 complaints.replay_dead_letters        -   -   -   -   -   -   -   -   C
 evaluation.dead_letters               -   -   -   -   -   -   -   -   C
 evaluation.replay_dead_letters        -   -   -   -   -   -   -   -   C
+notifications.dead_letters            -   -   -   -   -   -   -   -   C
+notifications.replay_dead_letters     -   -   -   -   -   -   -   -   C
 """
 
 

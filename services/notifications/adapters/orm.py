@@ -140,3 +140,13 @@ class ApplicationRow(Base):
     item_name: Mapped[str] = mapped_column(String(200), nullable=False)
     promised_deadline: Mapped[date | None] = mapped_column(Date)
     clock_seq: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class StationRow(Base):
+    """The directory's stations by name: where an applicant brings materials and collects a result."""
+
+    __tablename__ = "stations"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    township_code: Mapped[str] = mapped_column(String(9), nullable=False)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)

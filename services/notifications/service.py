@@ -1,0 +1,63 @@
+"""Notifications as a nameko service: other services' events become messages to applicants, villagers,
+complainants and staff (made once per event, recipient and notice, in the event's own transaction);
+a timer sends what is due through the county's SMS provider; staff read theirs in the console."""
+from __future__ import annotations
+
+from nameko.timer import timer
+
+from services.notifications.adapters.contacts import Contacts
+from services.notifications.adapters.orm import Base
+from services.notifications.adapters.providers import Providers
+from services.notifications.service_layer import handlers as h
+from services.notifications.service_layer import telling
+from shared.clock import utcnow
+from shared.contracts.approvals import ApplicationProgressed
+from shared.contracts.base import parse
+from shared.contracts.envelope import EventEnvelope
+from shared.contracts.intake import ApplicationFiled
+from shared.db import Database
+from shared.messaging import DeadLetters, OutboxRelay, on_event
+from shared.observability import Observed
+from shared.service import CallerContext, PersonalData
+from shared.settings import get_settings
+
+SEND_SECONDS = 1.0  # how often the sender looks for due messages
+
+
+class NotificationsService(DeadLetters):
+    name = "notifications"
+
+    db = Database(Base.metadata)
+    relay = OutboxRelay()
+    caller = CallerContext()
+    vault = PersonalData()
+    contacts = Contacts()
+    providers = Providers()
+    observed = Observed()
+
+    # ---- what events tell ---------------------------------------------------------------------------------
+    @on_event("intake", "application_filed")
+    def on_application_filed(self, envelope: EventEnvelope) -> None:
+        telling.application_filed(self.db, event_id=envelope.event_id, filed=parse(ApplicationFiled, envelope.payload),
+                                  public_url=_public_url(), now=utcnow())
+
+    @on_event("approvals", "application_progressed")
+    def on_application_progressed(self, envelope: EventEnvelope) -> None:
+        telling.application_progressed(self.db, event_id=envelope.event_id,
+                                       progressed=parse(ApplicationProgressed, envelope.payload), now=utcnow())
+
+    @on_event("directory", "station_changed")
+    def on_station_changed(self, envelope: EventEnvelope) -> None:
+        telling.keep_station(self.db, envelope.payload)
+
+    # ---- sending ----------------------------------------------------------------------------------------------
+    @timer(interval=SEND_SECONDS, eager=True)
+    def send_due(self) -> None:
+        for message_id in h.due(self.db, now=utcnow()):
+            h.send(self.db, message_id, contacts=self.contacts, providers=self.providers, vault=self.vault,
+                   now=utcnow(), clock=utcnow)
+
+
+def _public_url() -> str:
+    settings = get_settings()
+    return settings.public_url or f"http://{settings.http_host}:{settings.http_port}"

@@ -1,0 +1,255 @@
+"""Notifications through its nameko entrypoints on a migrated database: events become messages once,
+the sender sends what is due through the `log` provider, and a send cut off midway is never doubled."""
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from nameko.testing.services import worker_factory
+from sqlalchemy import select
+
+from services.notifications.adapters import orm
+from services.notifications.adapters.providers import Accepted, LogProvider, ProviderFailed
+from services.notifications.domain import sending as s
+from services.notifications.service import NotificationsService
+from services.notifications.service_layer import handlers as h
+from shared.clock import utcnow
+from shared.contracts.caller import Caller
+from shared.contracts.envelope import EventEnvelope
+from shared.pii import PersonalDataVault
+from shared.service import WorkerCaller
+from shared.settings import DEVELOPMENT_PII_KEY
+
+VAULT = PersonalDataVault(DEVELOPMENT_PII_KEY)
+QS = "431099101"
+PHONE = "13812345678"
+NOON = datetime(2026, 12, 3, 4, 0, tzinfo=UTC)  # 12:00 in China
+
+
+@pytest.fixture
+def db(migrated_db):
+    return migrated_db("notifications", orm.Base.metadata)
+
+
+@pytest.fixture(autouse=True)
+def no_quiet_hours(db):
+    """Events are handled at the real time of day; the county's quiet hours are turned off (from 00:00 to
+    00:00) so that what they make is due at once. The quiet-hours test puts the defaults back."""
+    uow = db.unit_of_work()
+    uow.session.add(orm.CountySettingsRow(county_code="431099", provider="log", provider_settings={},
+                                          signature="村办", quiet_start="00:00", quiet_end="00:00", daily_cap=10,
+                                          urgent=[], staff_sms=False, updated_at=NOON))
+    uow.commit()
+    uow.close()
+
+
+def soon() -> datetime:
+    return utcnow() + timedelta(seconds=1)
+
+
+@pytest.fixture
+def phones():
+    return {"application:app1": PHONE, "application:app2": "13900001111"}
+
+
+@pytest.fixture
+def deliver(db):
+    def send(source: str, type_: str, payload: dict, event_id: str | None = None) -> dict:
+        envelope = EventEnvelope(source=source, type=type_, occurred_at=NOON, payload=payload,
+                                 event_id=event_id or uuid.uuid4().hex).model_dump(mode="json")
+        worker = worker_factory(NotificationsService, db=db.unit_of_work(), caller=WorkerCaller(Caller.system()))
+        getattr(worker, f"on_{type_}")(envelope)
+        worker.db.close()
+        return envelope
+    return send
+
+
+@pytest.fixture
+def sender(db, phones):
+    """Send every due message at `now` through `provider` (the log provider unless told)."""
+    def run(now: datetime, provider=None) -> list[s.Status | None]:
+        provider = provider or LogProvider(db)
+        uow = db.unit_of_work()
+        try:
+            return [h.send(uow, message_id, contacts=phones.get, providers=lambda _: provider, vault=VAULT,
+                           now=now, clock=lambda: now) for message_id in h.due(uow, now=now)]
+        finally:
+            uow.close()
+    return run
+
+
+def filed(app_id: str = "app1", receipt: str = "QS-20261203-0001", *, on_the_spot: bool = False) -> dict:
+    return {"id": app_id, "receipt_no": receipt, "township_code": QS, "station_code": "QS-SM",
+            "village_code": f"{QS}001", "item_code": "dibao", "item_name": "农村低保申请", "item_kind": "promised",
+            "handling_level": "township", "promised_days": 20, "channel": "station", "session_id": None,
+            "visit_id": None, "accountable_staff_id": 7, "materials_provided": [], "filed_at": NOON.isoformat(),
+            "required_materials": ["户口簿"], "completed_on_the_spot": on_the_spot,
+            "contact_check": VAULT.contact_check(receipt, PHONE[-4:])}
+
+
+def progressed(stage: str, app_id: str = "app1", **more) -> dict:
+    return {"application_id": app_id, "receipt_no": "QS-20261203-0001", "township_code": QS, "stage": stage,
+            "occurred_at": NOON.isoformat(), **more}
+
+
+def rows(db, model):
+    with db.sessions() as session:
+        return list(session.execute(select(model).order_by(*model.__table__.primary_key.columns)).scalars())
+
+
+def test_a_filing_sends_the_applicant_the_receipt_number_and_where_to_follow_it_once(db, deliver, sender):
+    envelope = deliver("intake", "application_filed", filed())
+    deliver("intake", "application_filed", filed(), event_id=envelope["event_id"])  # redelivered
+    assert sender(soon()) == [s.Status.SENT]
+    assert sender(soon() + timedelta(minutes=5)) == []
+    [logged] = rows(db, orm.LoggedSmsRow)
+    assert logged.text.startswith("【村办】您的农村低保申请申请已受理，编号QS-20261203-0001，承诺20个工作日内办结。")
+    assert "/q/QS-20261203-0001" in logged.text
+    assert logged.phone_masked == "138****5678"
+    [message] = rows(db, orm.MessageRow)
+    assert (message.status, message.provider, message.provider_message_id) == ("sent", "log", logged.message_id)
+    assert PHONE not in str(message.values) and PHONE not in (message.text or "")
+
+
+def test_an_item_done_on_the_spot_gets_no_receipt_message(db, deliver, sender):
+    deliver("intake", "application_filed", filed(on_the_spot=True))
+    assert sender(soon()) == []
+
+
+def test_a_supplement_request_names_the_materials_and_the_station_to_bring_them_to(db, deliver, sender):
+    deliver("directory", "station_changed", {"code": "QS-SM", "village_code": f"{QS}001", "township_code": QS,
+                                             "name": "石门村服务站", "address": None, "phone": None, "version": 1,
+                                             "updated_at": NOON.isoformat()})
+    deliver("intake", "application_filed", filed())
+    deliver("approvals", "application_progressed",
+            progressed("supplement_requested", missing_materials=["户口簿复印件", "收入证明"]))
+    deliver("approvals", "application_progressed", progressed("supplement_received", promised_deadline="2027-01-05"))
+    deliver("approvals", "application_progressed", progressed("completed", outcome="approved"))
+    sender(soon())
+    texts = [r.text for r in rows(db, orm.LoggedSmsRow)]
+    assert any("需补正：户口簿复印件、收入证明。请送到石门村服务站" in t for t in texts)
+    assert any("恢复计时，承诺1月5日前办结" in t for t in texts)
+    assert any("已办结，结果：准予办理。请到石门村服务站领取" in t for t in texts)
+    assert len(texts) == 4
+
+
+def test_in_quiet_hours_a_message_waits_for_the_morning(db, deliver, sender):
+    late = datetime(2026, 12, 3, 14, 30, tzinfo=UTC)  # 22:30 in China
+    uow = db.unit_of_work()
+    uow.session.delete(uow.session.get(orm.CountySettingsRow, "431099"))  # the defaults: 21:00 to 08:00
+    uow.session.flush()
+    h.notify(uow, event_id="e1", kind="application_filed", recipient="application:app1", township_code=QS,
+             values={"item": "低保", "receipt_no": "R1", "days": "20", "lookup_url": "u"}, now=late)
+    h.notify(uow, event_id="e1", kind="booking_cancelled", recipient="application:app1", township_code=QS,
+             values={"place": "石门村", "time": "明天", "reason": "停办"}, now=late)
+    uow.commit()
+    uow.close()
+    assert sender(late) == [s.Status.SENT]  # the cancellation is urgent
+    assert sender(late + timedelta(hours=9)) == []  # 07:30
+    assert sender(late + timedelta(hours=9, minutes=30)) == [s.Status.SENT]  # 08:00
+
+
+def test_an_opted_out_number_gets_only_what_the_law_requires(db, deliver, sender):
+    uow = db.unit_of_work()
+    uow.session.add(orm.OptOutRow(phone_hash=VAULT.search_hash(PHONE), county_code="431099", opted_out_at=NOON,
+                                  source="log"))
+    uow.commit()
+    uow.close()
+    deliver("intake", "application_filed", filed())
+    deliver("approvals", "application_progressed", progressed("supplement_requested", missing_materials=["户口簿"]))
+    assert sorted(sender(soon())) == [s.Status.SENT, s.Status.WITHHELD]
+    assert [(m.kind, m.status, m.withheld) for m in rows(db, orm.MessageRow)] == [
+        ("application_filed", "withheld", "opted_out"), ("materials_requested", "sent", None)]
+
+
+def test_a_phone_gets_at_most_the_daily_cap(db, sender, phones):
+    uow = db.unit_of_work()
+    for n in range(12):
+        h.notify(uow, event_id=f"e{n}", kind="application_filed", recipient="application:app1", township_code=QS,
+                 values={"item": "低保", "receipt_no": f"R{n}", "days": "20", "lookup_url": "u"}, now=NOON)
+    uow.commit()
+    uow.close()
+    outcomes = sender(NOON)
+    assert outcomes.count(s.Status.SENT) == 10 and outcomes.count(s.Status.WITHHELD) == 2
+
+
+def test_no_phone_means_withheld_not_failed(db, deliver, sender, phones):
+    phones.clear()
+    deliver("intake", "application_filed", filed())
+    assert sender(soon()) == [s.Status.WITHHELD]
+    assert rows(db, orm.MessageRow)[0].withheld == "no_contact"
+
+
+class Flaky:
+    """A provider that fails `failures` times, then takes the message; it keeps no idempotency key."""
+
+    name = "flaky"
+    idempotent = False
+
+    def __init__(self, failures: int, retry: bool = True):
+        self.failures, self.retry, self.sent = failures, retry, []
+
+    def send(self, sms, now):
+        if self.failures:
+            self.failures -= 1
+            raise ProviderFailed("throttled", retry=self.retry)
+        self.sent.append(sms.key)
+        return Accepted(f"m{len(self.sent)}")
+
+    def status(self, key):
+        return Accepted("m-found") if key in self.sent else None
+
+
+def test_a_failed_send_is_retried_with_backoff_then_failed_for_good(db, deliver, sender):
+    deliver("intake", "application_filed", filed())
+    provider = Flaky(failures=10)
+    at = soon()
+    for attempt in range(1, s.ATTEMPTS + 1):
+        assert sender(at, provider) == [s.Status.WAITING if attempt < s.ATTEMPTS else s.Status.FAILED]
+        assert sender(at, provider) == []  # not due again before its backoff
+        at = at + s.FIRST_RETRY * 4 ** (attempt - 1)
+    [message] = rows(db, orm.MessageRow)
+    assert (message.status, message.attempts, message.error) == ("failed", s.ATTEMPTS, "throttled")
+
+
+def test_a_refused_send_is_not_retried(db, deliver, sender):
+    deliver("intake", "application_filed", filed())
+    assert sender(soon(), Flaky(failures=1, retry=False)) == [s.Status.FAILED]
+
+
+def test_a_send_cut_off_midway_is_never_sent_twice(db, deliver, sender):
+    """The process died after the provider took the message and before it was recorded: the message is
+    `sending` past its lease. A provider that keeps our key is sent it again (it sends once); any other is
+    asked first."""
+    deliver("intake", "application_filed", filed())
+    deliver("intake", "application_filed", filed("app2", "QS-20261203-0002"))
+    start = soon()
+    uow = db.unit_of_work()
+    for message in uow.session.execute(select(orm.MessageRow)).scalars():  # what a killed sender leaves
+        message.status, message.lease_until, message.attempts = "sending", start + s.LEASE, 1
+    uow.commit()
+    uow.close()
+    log_provider, flaky = LogProvider(db), Flaky(failures=0)
+    log_provider.send(_sms("app1", db), start)  # the log provider had taken app1's
+    flaky.sent.append(_key("app2", db))  # and the other provider app2's
+    assert sender(start + timedelta(minutes=1)) == []  # the lease still holds
+    later = start + s.LEASE + timedelta(seconds=1)
+    uow = db.unit_of_work()
+    ids = h.due(uow, now=later)
+    outcomes = [h.send(uow, ids[0], contacts={"application:app1": PHONE}.get, providers=lambda _: log_provider,
+                       vault=VAULT, now=later, clock=lambda: later),
+                h.send(uow, ids[1], contacts={"application:app2": PHONE}.get, providers=lambda _: flaky,
+                       vault=VAULT, now=later, clock=lambda: later)]
+    uow.close()
+    assert outcomes == [s.Status.SENT, s.Status.SENT]
+    assert len(rows(db, orm.LoggedSmsRow)) == 1 and flaky.sent == [_key("app2", db)]
+    assert [m.provider_message_id for m in rows(db, orm.MessageRow)][1] == "m-found"
+
+
+def _key(app_id: str, db) -> str:
+    return next(m.send_key for m in rows(db, orm.MessageRow) if m.recipient == f"application:{app_id}")
+
+
+def _sms(app_id: str, db):
+    from services.notifications.adapters.providers import Sms
+    return Sms(key=_key(app_id, db), phone=PHONE, phone_masked="138****5678", county_code="431099",
+               signature="村办", text="【村办】…")
