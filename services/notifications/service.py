@@ -8,17 +8,18 @@ from nameko.timer import timer
 from services.notifications.adapters.contacts import Contacts
 from services.notifications.adapters.orm import Base
 from services.notifications.adapters.providers import Providers
+from services.notifications.service_layer import county, inbox, telling
 from services.notifications.service_layer import handlers as h
-from services.notifications.service_layer import telling
 from shared.clock import utcnow
+from shared.contracts import notifications as c
 from shared.contracts.approvals import ApplicationProgressed
-from shared.contracts.base import parse
+from shared.contracts.base import parse, to_wire
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.intake import ApplicationFiled
 from shared.db import Database
 from shared.messaging import DeadLetters, OutboxRelay, on_event
 from shared.observability import Observed
-from shared.service import CallerContext, PersonalData
+from shared.service import CallerContext, PersonalData, rpc
 from shared.settings import get_settings
 
 SEND_SECONDS = 1.0  # how often the sender looks for due messages
@@ -34,6 +35,43 @@ class NotificationsService(DeadLetters):
     contacts = Contacts()
     providers = Providers()
     observed = Observed()
+
+    # ---- what a county configures and reads ----------------------------------------------------------------
+    @rpc
+    def county_settings(self, county_code: str) -> dict:
+        return to_wire(county.get_settings(self.db, caller=self.caller(), county_code=county_code))
+
+    @rpc
+    def set_county_settings(self, county_code: str, settings: dict) -> dict:
+        return to_wire(county.set_settings(self.db, caller=self.caller(), county_code=county_code,
+                                           cmd=parse(c.CountySettings, settings), now=utcnow()))
+
+    @rpc
+    def templates(self, county_code: str) -> list:
+        return to_wire(county.list_templates(self.db, caller=self.caller(), county_code=county_code))
+
+    @rpc
+    def save_template(self, county_code: str, kind: str, template: dict) -> dict:
+        return to_wire(county.save_template(self.db, caller=self.caller(), county_code=county_code, kind=kind,
+                                            cmd=parse(c.TemplateSave, template), now=utcnow()))
+
+    @rpc
+    def preview_template(self, county_code: str, kind: str, draft: dict | None = None) -> dict:
+        return to_wire(county.preview(self.db, caller=self.caller(), county_code=county_code, kind=kind,
+                                      cmd=parse(c.PreviewRequest, draft or {})))
+
+    @rpc
+    def messages(self, query: dict | None = None) -> dict:
+        return to_wire(county.messages(self.db, caller=self.caller(), query=parse(c.MessageQuery, query or {})))
+
+    # ---- a staff member's notices in the console ----------------------------------------------------------
+    @rpc
+    def my_notices(self, query: dict | None = None) -> dict:
+        return to_wire(inbox.my_notices(self.db, caller=self.caller(), query=parse(c.NoticeQuery, query or {})))
+
+    @rpc
+    def mark_notices_read(self, cmd: dict | None = None) -> int:
+        return inbox.mark_read(self.db, caller=self.caller(), cmd=parse(c.MarkRead, cmd or {}), now=utcnow())
 
     # ---- what events tell ---------------------------------------------------------------------------------
     @on_event("intake", "application_filed")

@@ -154,6 +154,14 @@ complaints.dead_letters               -   -   -   -   -   -   -   -   C
 complaints.replay_dead_letters        -   -   -   -   -   -   -   -   C
 evaluation.dead_letters               -   -   -   -   -   -   -   -   C
 evaluation.replay_dead_letters        -   -   -   -   -   -   -   -   C
+notifications.county_settings         -   -   -   -   -   -   -   T   C
+notifications.set_county_settings     -   -   -   -   -   -   -   -   C
+notifications.templates               -   -   -   -   -   -   -   T   C
+notifications.save_template           -   -   -   -   -   -   -   -   C
+notifications.preview_template        -   -   -   -   -   -   -   T   C
+notifications.messages                -   -   -   -   -   -   -   T   C
+notifications.my_notices              -   -   T   T   T   T   T   T   C
+notifications.mark_notices_read       -   -   T   T   T   T   T   T   C
 notifications.dead_letters            -   -   -   -   -   -   -   -   C
 notifications.replay_dead_letters     -   -   -   -   -   -   -   -   C
 """
