@@ -371,3 +371,10 @@ ERROR_MESSAGES.update({
     "cursor_invalid": "翻页地址有误，请回到第一页重新翻页。",
     "illegal_action": CASE_ERRORS["illegal_action"],
 })
+
+
+# ---- notifications ----
+AUDIT_ACTION.update({
+    "set_notification_settings": "修改短信设置", "save_notification_template": "修改短信模板",
+    "preview_notification_template": "预览短信模板", "mark_my_notices_read": "标记消息已读",
+})
