@@ -61,7 +61,8 @@ class TemplateSave(Contract):
 class PreviewRequest(Contract):
     text: TemplateText | None = None  # a draft; none: the county's current template
     values: dict[Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")],
-                 Annotated[str, StringConstraints(max_length=200), CleanText]] = Field(default_factory=dict, max_length=20)
+                 Annotated[str, StringConstraints(max_length=200), CleanText]] = Field(
+        default_factory=dict, max_length=20)
 
 
 class Preview(Contract):

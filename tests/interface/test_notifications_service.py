@@ -253,3 +253,12 @@ def _sms(app_id: str, db):
     from services.notifications.adapters.providers import Sms
     return Sms(key=_key(app_id, db), phone=PHONE, phone_masked="138****5678", county_code="431099",
                signature="村办", text="【村办】…")
+
+
+def test_the_command_line_lists_the_messages_with_masked_numbers(db, deliver, sender, tmp_path, capsys):
+    from cunban.cli import main
+    deliver("intake", "application_filed", filed())
+    sender(soon())
+    assert main(["notifications", "list", "--data-dir", str(tmp_path)]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    assert "  sent  application_filed  138****5678  【村办】您的农村低保申请申请已受理" in line and PHONE not in line
