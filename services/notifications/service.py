@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from nameko.timer import timer
 
+from services.notifications.adapters import orm
 from services.notifications.adapters.contacts import Contacts
 from services.notifications.adapters.orm import Base
 from services.notifications.adapters.providers import Providers
@@ -12,10 +13,13 @@ from services.notifications.service_layer import county, inbox, telling
 from services.notifications.service_layer import handlers as h
 from shared.clock import utcnow
 from shared.contracts import notifications as c
-from shared.contracts.approvals import ApplicationProgressed
+from shared.contracts.approvals import ApplicationProgressed, DeadlineEvent
 from shared.contracts.base import parse, to_wire
+from shared.contracts.complaints import ComplaintFacts, ComplaintProgressed
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.intake import ApplicationFiled
+from shared.contracts.scheduling import SessionReminder, VisitReminder
+from shared.copies import KeepsStaff, KeepsVillages
 from shared.db import Database
 from shared.messaging import DeadLetters, OutboxRelay, on_event
 from shared.observability import Observed
@@ -25,8 +29,10 @@ from shared.settings import get_settings
 SEND_SECONDS = 1.0  # how often the sender looks for due messages
 
 
-class NotificationsService(DeadLetters):
+class NotificationsService(KeepsStaff, KeepsVillages, DeadLetters):
     name = "notifications"
+    staff_copy = orm.StaffCopy
+    village_copy = orm.VillageCopy
 
     db = Database(Base.metadata)
     relay = OutboxRelay()
@@ -84,9 +90,56 @@ class NotificationsService(DeadLetters):
         telling.application_progressed(self.db, event_id=envelope.event_id,
                                        progressed=parse(ApplicationProgressed, envelope.payload), now=utcnow())
 
+    @on_event("evaluation", "rating_invitation")
+    def on_rating_invitation(self, envelope: EventEnvelope) -> None:
+        telling.rating_invitation(self.db, event_id=envelope.event_id, invitation=envelope.payload,
+                                  public_url=_public_url(), now=utcnow())
+
+    @on_event("complaints", "complaint_registered")
+    def on_complaint_registered(self, envelope: EventEnvelope) -> None:
+        telling.complaint_registered(self.db, event_id=envelope.event_id,
+                                     facts=parse(ComplaintFacts, envelope.payload), public_url=_public_url(),
+                                     now=utcnow())
+
+    @on_event("complaints", "complaint_progressed", when=lambda p: p.get("action") in ("assign", "reply"))
+    def on_complaint_progressed(self, envelope: EventEnvelope) -> None:
+        telling.complaint_progressed(self.db, event_id=envelope.event_id,
+                                     progressed=parse(ComplaintProgressed, envelope.payload),
+                                     public_url=_public_url(), now=utcnow())
+
+    @on_event("approvals", "approval_warning")
+    def on_approval_warning(self, envelope: EventEnvelope) -> None:
+        telling.deadline_warning(self.db, event_id=envelope.event_id, event=parse(DeadlineEvent, envelope.payload),
+                                 now=utcnow())
+
+    @on_event("approvals", "supervision_notice_issued")
+    def on_supervision_notice_issued(self, envelope: EventEnvelope) -> None:
+        telling.supervision_notice(self.db, event_id=envelope.event_id,
+                                   event=parse(DeadlineEvent, envelope.payload), now=utcnow())
+
+    @on_event("approvals", "accountability_recorded")
+    def on_accountability_recorded(self, envelope: EventEnvelope) -> None:
+        telling.accountability(self.db, event_id=envelope.event_id, event=parse(DeadlineEvent, envelope.payload),
+                               now=utcnow())
+
+    @on_event("scheduling", "session_reminder")
+    def on_session_reminder(self, envelope: EventEnvelope) -> None:
+        telling.roster_reminder(self.db, event_id=envelope.event_id,
+                                reminder=parse(SessionReminder, envelope.payload), now=utcnow())
+
+    @on_event("scheduling", "visit_reminder")
+    def on_visit_reminder(self, envelope: EventEnvelope) -> None:
+        telling.visit_reminder(self.db, event_id=envelope.event_id, reminder=parse(VisitReminder, envelope.payload),
+                               now=utcnow())
+
+    # ---- the directory's names and people --------------------------------------------------------------------
     @on_event("directory", "station_changed")
     def on_station_changed(self, envelope: EventEnvelope) -> None:
         telling.keep_station(self.db, envelope.payload)
+
+    @on_event("directory", "market_site_changed")
+    def on_market_site_changed(self, envelope: EventEnvelope) -> None:
+        telling.keep_market_site(self.db, envelope.payload)
 
     # ---- sending ----------------------------------------------------------------------------------------------
     @timer(interval=SEND_SECONDS, eager=True)

@@ -52,6 +52,7 @@ directory.create_staff                -   -   -   -   -   -   -   T   C
 directory.update_staff                -   -   -   -   -   -   -   T   C
 directory.get_staff                   -   T   T   T   T   T   T   T   C
 directory.list_staff                  -   T   T   T   T   T   T   T   C
+directory.notice_contact              -   -   -   -   -   -   -   -   -
 directory.end_session                 -   -   T   T   T   T   T   T   C
 directory.change_own_password         -   -   T   T   T   T   T   T   C
 directory.session_status              -   -   -   -   -   -   -   -   -
@@ -122,6 +123,7 @@ complaints.register                   -   S   T   T   T   T   T   T   -
 complaints.register_online            P   P   P   P   P   P   P   P   P
 complaints.public_progress            P   P   P   P   P   P   P   P   P
 complaints.act                        -   -   T   T   T   T   T   T   C
+complaints.notice_contact             -   -   -   -   -   -   -   -   -
 complaints.get                        -   S   T   T   T   T   T   T   C
 complaints.list_complaints            -   S   T   T   T   T   T   T   C
 complaints.alerts                     -   -   T   T   T   T   T   T   C

@@ -262,3 +262,127 @@ def test_the_command_line_lists_the_messages_with_masked_numbers(db, deliver, se
     assert main(["notifications", "list", "--data-dir", str(tmp_path)]) == 0
     [line] = capsys.readouterr().out.splitlines()
     assert "  sent  application_filed  138****5678  【村办】您的农村低保申请申请已受理" in line and PHONE not in line
+
+
+def staff_changed(staff_id: int, role: str, township: str = QS, active: bool = True) -> dict:
+    return {"id": staff_id, "township_code": township, "station_code": None, "role": role, "active": active,
+            "version": 1, "username": f"u{staff_id}", "full_name": f"人{staff_id}", "phone": None,
+            "updated_at": NOON.isoformat()}
+
+
+def deadline(kind: str = "overall", responsible: int | None = 7) -> dict:
+    return {"application_id": "app1", "receipt_no": "QS-20261203-0001", "township_code": QS, "deadline_kind": kind,
+            "step_name": None, "due_on": "2026-12-18", "responsible_staff_id": responsible,
+            "accountable_staff_id": 3}
+
+
+def my_notices(db, staff_id: int, **query) -> dict:
+    worker = worker_factory(NotificationsService, db=db.unit_of_work(),
+                            caller=WorkerCaller(Caller(staff_id=staff_id, username=f"u{staff_id}",
+                                                       role="township_cadre", township_code=QS)))
+    return worker.my_notices(query)
+
+
+def test_staff_hear_of_warnings_overdue_and_accountability_in_the_console_and_supervisors_get_the_supervision(
+        db, deliver, sender):
+    for staff_id, role in ((7, "township_cadre"), (20, "supervisor"), (21, "supervisor"), (22, "township_cadre")):
+        deliver("directory", "staff_changed", staff_changed(staff_id, role))
+    deliver("directory", "staff_changed", staff_changed(23, "supervisor", active=False))
+    deliver("intake", "application_filed", filed())
+    warning = deliver("approvals", "approval_warning", deadline())
+    deliver("approvals", "approval_warning", deadline(), event_id=warning["event_id"])  # redelivered
+    deliver("approvals", "supervision_notice_issued", deadline())
+    deliver("approvals", "accountability_recorded", deadline())
+    mine = my_notices(db, 7)
+    assert [n["name"] for n in mine["items"]] == ["责任追究", "超期通知", "临期提醒"] and mine["unread"] == 3
+    assert mine["items"][2]["text"] == "临期：农村低保申请（QS-20261203-0001）须在12月18日前办结。"
+    assert mine["items"][2]["link"] == "/console/applications/QS-20261203-0001"
+    assert [n["name"] for n in my_notices(db, 20)["items"]] == ["督办通知"]
+    assert my_notices(db, 21)["unread"] == 1 and my_notices(db, 22)["unread"] == 0 == my_notices(db, 23)["unread"]
+    assert sender(soon()) == [s.Status.SENT]  # the applicant's receipt; staff SMS is off by default
+
+
+def test_a_staff_member_marks_notices_read(db, deliver):
+    deliver("intake", "application_filed", filed())
+    deliver("approvals", "approval_warning", deadline())
+    deliver("approvals", "accountability_recorded", deadline())
+    worker = worker_factory(NotificationsService, db=db.unit_of_work(),
+                            caller=WorkerCaller(Caller(staff_id=7, username="u7", role="township_cadre",
+                                                       township_code=QS)))
+    first = my_notices(db, 7)["items"][0]["id"]
+    assert worker.mark_notices_read({"ids": [first]}) == 1
+    assert [n["read_at"] is None for n in my_notices(db, 7)["items"]] == [False, True]
+    assert my_notices(db, 7, unread=True)["unread"] == 1
+    assert worker.mark_notices_read({}) == 0
+
+
+def test_a_county_that_turns_staff_sms_on_texts_staff_too(db, deliver, sender, phones):
+    uow = db.unit_of_work()
+    uow.session.get(orm.CountySettingsRow, "431099").staff_sms = True
+    uow.commit()
+    uow.close()
+    phones["staff:7"] = "13700007777"
+    deliver("intake", "application_filed", filed())
+    deliver("approvals", "approval_warning", deadline())
+    assert sorted(sender(soon())) == [s.Status.SENT, s.Status.SENT]
+    assert any(r.text.startswith("【村办】临期：") and r.phone_masked == "137****7777"
+               for r in rows(db, orm.LoggedSmsRow))
+
+
+def complaint() -> dict:
+    return {"id": "c1", "receipt_no": "TS-20261203-0001", "kind": "dispute", "network": "mediation", "category": "land",
+            "channel": "station", "township_code": QS, "village_code": f"{QS}001", "station_code": None,
+            "session_id": None, "visit_id": None, "accused_staff_id": None, "registered_by": 7,
+            "contact_check": "x"}
+
+
+def complaint_progressed(action: str, **more) -> dict:
+    return {"id": "c1", "receipt_no": "TS-20261203-0001", "township_code": QS, "action": action,
+            "from_status": "signed", "to_status": "replied", "actor_staff_id": 7, "handler_staff_id": 7,
+            "stage": None, "stage_due": None, "occurred_at": NOON.isoformat(), **more}
+
+
+def test_a_complainant_with_a_phone_hears_of_registration_reply_and_call_back_and_the_handler_of_assignment(
+        db, deliver, sender, phones):
+    phones["complaint:c1"] = "13600006666"
+    deliver("complaints", "complaint_registered", complaint())
+    deliver("complaints", "complaint_progressed", complaint_progressed("assign", stage="sign", stage_due="2026-12-04"))
+    deliver("complaints", "complaint_progressed", complaint_progressed("reply", stage="call_back",
+                                                                       stage_due="2026-12-10"))
+    deliver("complaints", "complaint_progressed", complaint_progressed("note"))
+    assert sender(soon()).count(s.Status.SENT) == 3
+    texts = sorted(r.text for r in rows(db, orm.LoggedSmsRow))
+    assert any("您的诉求已登记，编号TS-20261203-0001" in t and "/complain/progress?receipt=TS-20261203-0001" in t
+               for t in texts)
+    assert any("已答复" in t for t in texts) and any("12月10日前" in t and "回访" in t for t in texts)
+    assert [n["text"] for n in my_notices(db, 7)["items"]] == ["新诉求TS-20261203-0001分派给您，请在12月4日前签收。"]
+
+
+def test_an_anonymous_complainant_is_never_contacted(db, deliver, sender, phones):
+    deliver("complaints", "complaint_registered", complaint())  # complaints has no phone for an anonymous one
+    assert sender(soon()) == [s.Status.WITHHELD]
+    assert rows(db, orm.LoggedSmsRow) == []
+
+
+def test_the_rating_invitation_reaches_the_applicant_with_the_rating_address(db, deliver, sender):
+    deliver("intake", "application_filed", filed())
+    deliver("evaluation", "rating_invitation", {"receipt_no": "QS-20261203-0001", "kind": "application",
+                                                "township_code": QS})
+    sender(soon())
+    assert any("请您评价农村低保申请（QS-20261203-0001）的办理" in r.text and "/rate?receipt=QS-20261203-0001" in r.text
+               for r in rows(db, orm.LoggedSmsRow))
+
+
+def test_cadres_are_reminded_of_their_post_and_visit_by_place_name(db, deliver):
+    deliver("directory", "market_site_changed", {"code": "QS-JS", "township_code": QS, "village_code": None,
+                                                 "name": "青石集", "location": "老街", "rule": {"kind": "lunar",
+                                                 "days": [1]}, "opens_at": "08:00", "closes_at": "12:00",
+                                                 "version": 1, "updated_at": NOON.isoformat()})
+    deliver("scheduling", "session_reminder", {"session_id": "s1", "site_code": "QS-JS", "township_code": QS,
+                                               "starts_at": "2026-12-04T00:00:00+00:00", "staff_ids": [7, 8]})
+    deliver("scheduling", "visit_reminder", {"visit_id": "v1", "kind": "periodic", "township_code": QS,
+                                             "village_code": f"{QS}001", "place": "石门村村部",
+                                             "starts_at": "2026-12-05T01:00:00+00:00", "staff_ids": [7]})
+    assert [n["text"] for n in my_notices(db, 7)["items"]] == ["提醒：您12月5日 09:00到石门村村部下访。",
+                                                              "提醒：您12月4日 08:00在青石集值守便民服务岗。"]
+    assert my_notices(db, 8)["unread"] == 1

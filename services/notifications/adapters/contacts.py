@@ -14,6 +14,8 @@ NOTIFICATIONS = Caller(role=Role.SYSTEM, username="notifications")
 # recipient kind → (service, rpc, keyword): "application:<id>" asks intake.notice_contact(application_id=<id>)
 OWNERS: dict[str, tuple[str, str, str]] = {
     "application": ("intake", "notice_contact", "application_id"),
+    "complaint": ("complaints", "notice_contact", "complaint_id"),
+    "staff": ("directory", "notice_contact", "staff_id"),
 }
 
 
@@ -24,7 +26,8 @@ class ContactBook:
     def __call__(self, recipient: str) -> str | None:
         kind, _, ref = recipient.partition(":")
         service, method, keyword = OWNERS[kind]
-        return self.client.call(service, method, caller=NOTIFICATIONS, **{keyword: ref})
+        key: str | int = int(ref) if kind == "staff" else ref  # staff are known by number
+        return self.client.call(service, method, caller=NOTIFICATIONS, **{keyword: key})
 
 
 class Contacts(DependencyProvider):

@@ -7,11 +7,12 @@ No phone number is kept: the sender asks the owning service for it at send time.
 the number's keyed hash (daily caps, 退订) and its masked form (logs and the console)."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.copies import StaffColumns, VillageColumns
 from shared.messaging_tables import UtcDateTime, add_messaging_tables
 
 
@@ -134,12 +135,10 @@ class ApplicationRow(Base):
 
     __tablename__ = "applications"
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    receipt_no: Mapped[str] = mapped_column(String(40), nullable=False)
+    receipt_no: Mapped[str] = mapped_column(String(40), nullable=False, unique=True)
     township_code: Mapped[str] = mapped_column(String(9), nullable=False)
     station_code: Mapped[str | None] = mapped_column(String(32))
     item_name: Mapped[str] = mapped_column(String(200), nullable=False)
-    promised_deadline: Mapped[date | None] = mapped_column(Date)
-    clock_seq: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
 
 class StationRow(Base):
@@ -148,5 +147,31 @@ class StationRow(Base):
     __tablename__ = "stations"
     code: Mapped[str] = mapped_column(String(32), primary_key=True)
     township_code: Mapped[str] = mapped_column(String(9), nullable=False)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class ComplaintRow(Base):
+    """A complaint whose complainant may be told things (never an anonymous one: its phone is not kept)."""
+
+    __tablename__ = "complaints"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    receipt_no: Mapped[str] = mapped_column(String(40), nullable=False, unique=True)
+    township_code: Mapped[str] = mapped_column(String(9), nullable=False)
+
+
+class StaffCopy(StaffColumns, Base):
+    __tablename__ = "staff_copy"
+
+
+class VillageCopy(VillageColumns, Base):
+    __tablename__ = "village_copy"
+
+
+class MarketSiteRow(Base):
+    """The directory's market sites by name: where a market-day post is."""
+
+    __tablename__ = "market_sites"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     version: Mapped[int] = mapped_column(Integer, nullable=False)

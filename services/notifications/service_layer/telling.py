@@ -1,13 +1,21 @@
-"""What each event tells whom: the applicant at filing, at a 补正, when the clock runs again and at the
-close. Each function reads like the rule it implements; `notify` makes the message once."""
+"""What each event tells whom: the applicant at filing, at a 补正, when the clock runs again, at the close
+and when invited to rate; a complainant who gave a phone at registration, reply and call-back; staff of
+what is theirs (warnings, 督办, 责任追究, reminders, a complaint assigned). Each function reads like the
+rule it implements; `notify` and `tell_staff` make each message once."""
 from __future__ import annotations
 
 from datetime import date, datetime
 
+from sqlalchemy import select
+
 from services.notifications.adapters import orm
-from services.notifications.service_layer.handlers import notify
-from shared.contracts.approvals import ApplicationProgressed, Outcome, ProgressStage
+from services.notifications.service_layer.handlers import notify, tell_staff
+from shared.clock import CHINA
+from shared.contracts.approvals import ApplicationProgressed, DeadlineEvent, Outcome, ProgressStage
+from shared.contracts.caller import Role
+from shared.contracts.complaints import ComplaintFacts, ComplaintProgressed, Stage
 from shared.contracts.intake import ApplicationFiled
+from shared.contracts.scheduling import SessionReminder, VisitReminder
 from shared.db import UnitOfWork
 
 RESULT = {Outcome.APPROVED: "准予办理", Outcome.DENIED: "不予办理"}
@@ -18,8 +26,21 @@ def lookup_url(public_url: str, receipt_no: str) -> str:
     return f"{public_url.rstrip('/')}/q/{receipt_no}"
 
 
+def complaint_url(public_url: str, receipt_no: str) -> str:
+    return f"{public_url.rstrip('/')}/complain/progress?receipt={receipt_no}"
+
+
+def rating_url(public_url: str, receipt_no: str) -> str:
+    return f"{public_url.rstrip('/')}/rate?receipt={receipt_no}"
+
+
 def short_date(day: date) -> str:
     return f"{day.month}月{day.day}日"
+
+
+def short_time(at: datetime) -> str:
+    local = at.astimezone(CHINA)
+    return f"{local.month}月{local.day}日 {local:%H:%M}"
 
 
 def application_filed(uow: UnitOfWork, *, event_id: str, filed: ApplicationFiled, public_url: str,
@@ -28,7 +49,7 @@ def application_filed(uow: UnitOfWork, *, event_id: str, filed: ApplicationFiled
     immediate item done on the spot is told it is done instead (application_completed_on_the_spot)."""
     uow.put(orm.ApplicationRow, filed.id, {
         "id": filed.id, "receipt_no": filed.receipt_no, "township_code": filed.township_code,
-        "station_code": filed.station_code, "item_name": filed.item_name, "promised_deadline": None})
+        "station_code": filed.station_code, "item_name": filed.item_name})
     if filed.completed_on_the_spot:
         return
     notify(uow, event_id=event_id, kind="application_filed", recipient=f"application:{filed.id}",
@@ -65,7 +86,131 @@ def _place(uow: UnitOfWork, app: orm.ApplicationRow) -> str:
     return station.name if station is not None else TOWNSHIP_HALL
 
 
+def keep_market_site(uow: UnitOfWork, site: dict) -> None:
+    uow.keep_newest(orm.MarketSiteRow, site["code"], {"code": site["code"], "name": site["name"],
+                                                      "version": site["version"]})
+
+
 def keep_station(uow: UnitOfWork, station: dict) -> None:
     uow.keep_newest(orm.StationRow, station["code"], {
         "code": station["code"], "township_code": station["township_code"], "name": station["name"],
         "version": station["version"]})
+
+
+def rating_invitation(uow: UnitOfWork, *, event_id: str, invitation: dict, public_url: str, now: datetime) -> None:
+    """The documented days after completion, evaluation invites the applicant (or the complainant) to rate."""
+    receipt_no = invitation["receipt_no"]
+    app = uow.session.execute(select(orm.ApplicationRow).where(orm.ApplicationRow.receipt_no == receipt_no)
+                              ).scalar_one_or_none()
+    if app is not None:
+        notify(uow, event_id=event_id, kind="rating_invitation", recipient=f"application:{app.id}",
+               township_code=app.township_code, now=now,
+               values={"item": app.item_name, "receipt_no": receipt_no,
+                       "rating_url": rating_url(public_url, receipt_no)})
+        return
+    complaint = uow.session.execute(select(orm.ComplaintRow).where(orm.ComplaintRow.receipt_no == receipt_no)
+                                    ).scalar_one_or_none()
+    if complaint is not None:
+        notify(uow, event_id=event_id, kind="rating_invitation", recipient=f"complaint:{complaint.id}",
+               township_code=complaint.township_code, now=now,
+               values={"item": "诉求", "receipt_no": receipt_no, "rating_url": rating_url(public_url, receipt_no)})
+
+
+# ---- complainants ---------------------------------------------------------------------------------------
+
+def complaint_registered(uow: UnitOfWork, *, event_id: str, facts: ComplaintFacts, public_url: str,
+                         now: datetime) -> None:
+    """The complainant hears the receipt number and where to follow it, if they gave a phone (complaints
+    answers none for an anonymous one, whose look-up code is never sent: the message is then withheld)."""
+    uow.put(orm.ComplaintRow, facts.id, {"id": facts.id, "receipt_no": facts.receipt_no,
+                                         "township_code": facts.township_code})
+    notify(uow, event_id=event_id, kind="complaint_registered", recipient=f"complaint:{facts.id}",
+           township_code=facts.township_code, now=now,
+           values={"receipt_no": facts.receipt_no, "lookup_url": complaint_url(public_url, facts.receipt_no)})
+
+
+def complaint_progressed(uow: UnitOfWork, *, event_id: str, progressed: ComplaintProgressed, public_url: str,
+                         now: datetime) -> None:
+    """A reply is told to the complainant with the call-back to come; an assignment to its handler."""
+    if progressed.action == "assign" and progressed.handler_staff_id is not None:
+        tell_staff(uow, event_id=event_id, kind="complaint_assigned", staff_id=progressed.handler_staff_id,
+                   township_code=progressed.township_code, now=now, link=f"/console/complaints/{progressed.id}",
+                   values={"receipt_no": progressed.receipt_no,
+                           "stage_due": short_date(progressed.stage_due) if progressed.stage_due else "尽快"})
+    if progressed.action == "reply":
+        recipient = f"complaint:{progressed.id}"
+        notify(uow, event_id=event_id, kind="complaint_replied", recipient=recipient,
+               township_code=progressed.township_code, now=now,
+               values={"receipt_no": progressed.receipt_no,
+                       "lookup_url": complaint_url(public_url, progressed.receipt_no)})
+        if progressed.stage is Stage.CALL_BACK and progressed.stage_due is not None:
+            notify(uow, event_id=event_id, kind="complaint_call_back", recipient=recipient,
+                   township_code=progressed.township_code, now=now,
+                   values={"receipt_no": progressed.receipt_no, "time": short_date(progressed.stage_due)})
+
+
+# ---- staff ----------------------------------------------------------------------------------------------
+
+def _case_values(uow: UnitOfWork, event: DeadlineEvent) -> dict[str, str]:
+    app = uow.session.get(orm.ApplicationRow, event.application_id)
+    return {"item": app.item_name if app else "办件", "receipt_no": event.receipt_no,
+            "deadline": short_date(event.due_on)}
+
+
+def _case_link(event: DeadlineEvent) -> str:
+    return f"/console/applications/{event.receipt_no}"
+
+
+def deadline_warning(uow: UnitOfWork, *, event_id: str, event: DeadlineEvent, now: datetime) -> None:
+    """75 % of a limit used: whoever answers for it is warned."""
+    if event.responsible_staff_id is not None:
+        tell_staff(uow, event_id=event_id, kind="deadline_warning", staff_id=event.responsible_staff_id,
+                   township_code=event.township_code, values=_case_values(uow, event), link=_case_link(event), now=now)
+
+
+def supervision_notice(uow: UnitOfWork, *, event_id: str, event: DeadlineEvent, now: datetime) -> None:
+    """At the limit: whoever answers for it is told it is overdue, and the township's supervisors get the 督办."""
+    values, link = _case_values(uow, event), _case_link(event)
+    if event.responsible_staff_id is not None:
+        tell_staff(uow, event_id=event_id, kind="overdue", staff_id=event.responsible_staff_id,
+                   township_code=event.township_code, values=values, link=link, now=now)
+    reason = "已超过承诺期限" if event.deadline_kind == "overall" else "本环节已超期"
+    for supervisor in _supervisors(uow, event.township_code):
+        tell_staff(uow, event_id=event_id, kind="supervision_notice", staff_id=supervisor,
+                   township_code=event.township_code, values={"receipt_no": event.receipt_no, "reason": reason},
+                   link=link, now=now)
+
+
+def accountability(uow: UnitOfWork, *, event_id: str, event: DeadlineEvent, now: datetime) -> None:
+    """A 责任追究 record is made known to the person it is about."""
+    if event.responsible_staff_id is not None:
+        reason = "超过承诺期限" if event.deadline_kind == "overall" else "环节超期"
+        tell_staff(uow, event_id=event_id, kind="accountability", staff_id=event.responsible_staff_id,
+                   township_code=event.township_code, values={"receipt_no": event.receipt_no, "reason": reason},
+                   link=_case_link(event), now=now)
+
+
+def roster_reminder(uow: UnitOfWork, *, event_id: str, reminder: SessionReminder, now: datetime) -> None:
+    """The day before a market-day post, each cadre on its roster."""
+    site = uow.session.get(orm.MarketSiteRow, reminder.site_code)
+    for staff_id in reminder.staff_ids:
+        tell_staff(uow, event_id=event_id, kind="roster_reminder", staff_id=staff_id,
+                   township_code=reminder.township_code, link="/console/market", now=now,
+                   values={"place": site.name if site else reminder.site_code, "time": short_time(reminder.starts_at)})
+
+
+def visit_reminder(uow: UnitOfWork, *, event_id: str, reminder: VisitReminder, now: datetime) -> None:
+    """Before a visit, each cadre going."""
+    village = uow.session.get(orm.VillageCopy, reminder.village_code)
+    place = reminder.place or (village.name if village else reminder.village_code)
+    for staff_id in reminder.staff_ids:
+        tell_staff(uow, event_id=event_id, kind="visit_reminder", staff_id=staff_id,
+                   township_code=reminder.township_code, link=f"/console/visits/{reminder.visit_id}", now=now,
+                   values={"place": place, "time": short_time(reminder.starts_at)})
+
+
+def _supervisors(uow: UnitOfWork, township_code: str) -> list[int]:
+    s = orm.StaffCopy
+    return list(uow.session.execute(select(s.id).where(s.township_code == township_code,
+                                                        s.role == Role.SUPERVISOR.value, s.active.is_(True))
+                                    .order_by(s.id)).scalars())
