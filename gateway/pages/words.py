@@ -377,4 +377,5 @@ ERROR_MESSAGES.update({
 AUDIT_ACTION.update({
     "set_notification_settings": "修改短信设置", "save_notification_template": "修改短信模板",
     "preview_notification_template": "预览短信模板", "mark_my_notices_read": "标记消息已读",
+    "page_notices_read": "全部消息标为已读（网页）", "page_notice_open": "查看消息（网页）",
 })
