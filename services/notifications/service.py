@@ -149,6 +149,11 @@ class NotificationsService(KeepsStaff, KeepsVillages, DeadLetters):
                    now=utcnow(), clock=utcnow)
 
 
+    @timer(interval=get_settings().sweep_seconds, eager=True)
+    def publish_gauges(self) -> None:
+        h.update_gauges(self.db, now=utcnow())
+
+
 def _public_url() -> str:
     settings = get_settings()
     return settings.public_url or f"http://{settings.http_host}:{settings.http_port}"

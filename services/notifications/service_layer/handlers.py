@@ -205,3 +205,27 @@ def _sent_today(uow: UnitOfWork, phone_hash: str, now: datetime) -> int:
     m = orm.MessageRow
     return uow.session.execute(select(func.count()).select_from(m).where(
         m.phone_hash == phone_hash, m.sent_at >= midnight, m.sent_at < midnight + timedelta(days=1))).scalar_one()
+
+
+def update_gauges(uow: UnitOfWork, *, now: datetime) -> None:
+    """The queue as ops see it: per county, how many messages are due and not sent, and how long the
+    oldest has waited (a provider that is down or throttling shows as a growing queue)."""
+    m = orm.MessageRow
+    rows = uow.session.execute(select(m.county_code, func.count(), func.min(m.send_after)).where(
+        m.status.in_([s.Status.WAITING.value, s.Status.SENDING.value]), m.send_after <= now)
+        .group_by(m.county_code)).all()
+    uow.rollback()
+    seen = set()
+    for county_code, waiting, oldest in rows:
+        seen.add(county_code)
+        if oldest.tzinfo is None:  # SQLite hands back naive datetimes; they were stored in UTC
+            oldest = oldest.replace(tzinfo=now.tzinfo)
+        metrics.notifications_waiting.labels(county_code).set(waiting)
+        metrics.notifications_oldest_age.labels(county_code).set(max(0.0, (now - oldest).total_seconds()))
+    for county_code in _gauged - seen:  # a county whose queue emptied reads 0, not its last value
+        metrics.notifications_waiting.labels(county_code).set(0)
+        metrics.notifications_oldest_age.labels(county_code).set(0)
+    _gauged.update(seen)
+
+
+_gauged: set[str] = set()
