@@ -18,7 +18,7 @@ from shared.contracts.base import parse, to_wire
 from shared.contracts.complaints import ComplaintFacts, ComplaintProgressed
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.intake import ApplicationFiled
-from shared.contracts.scheduling import SessionReminder, VisitReminder
+from shared.contracts.scheduling import BookingChanged, OccasionCalledOff, SessionReminder, VisitReminder
 from shared.copies import KeepsStaff, KeepsVillages
 from shared.db import Database
 from shared.messaging import DeadLetters, OutboxRelay, on_event
@@ -95,6 +95,16 @@ class NotificationsService(KeepsStaff, KeepsVillages, DeadLetters):
         telling.rating_invitation(self.db, event_id=envelope.event_id, invitation=envelope.payload,
                                   public_url=_public_url(), now=utcnow())
 
+    @on_event("scheduling", "booking_changed")
+    def on_booking_changed(self, envelope: EventEnvelope) -> None:
+        telling.booking_changed(self.db, event_id=envelope.event_id, changed=parse(BookingChanged, envelope.payload),
+                                now=utcnow())
+
+    @on_event("scheduling", "occasion_called_off", when=lambda p: bool(p.get("booking_ids")))
+    def on_occasion_called_off(self, envelope: EventEnvelope) -> None:
+        telling.occasion_called_off(self.db, event_id=envelope.event_id,
+                                    called_off=parse(OccasionCalledOff, envelope.payload), now=utcnow())
+
     @on_event("complaints", "complaint_registered")
     def on_complaint_registered(self, envelope: EventEnvelope) -> None:
         telling.complaint_registered(self.db, event_id=envelope.event_id,
@@ -148,6 +158,10 @@ class NotificationsService(KeepsStaff, KeepsVillages, DeadLetters):
             h.send(self.db, message_id, contacts=self.contacts, providers=self.providers, vault=self.vault,
                    now=utcnow(), clock=utcnow)
 
+
+    @timer(interval=get_settings().sweep_seconds, eager=True)
+    def remind_bookings(self) -> None:
+        telling.remind_bookings(self.db, now=utcnow())
 
     @timer(interval=get_settings().sweep_seconds, eager=True)
     def publish_gauges(self) -> None:

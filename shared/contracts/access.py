@@ -102,6 +102,7 @@ scheduling.list_slots                 P   P   P   P   P   P   P   P   P
 scheduling.list_bookings              -   -   T   T   T   T   T   T   C
 scheduling.book                       P   T   T   T   T   T   T   T   C
 scheduling.change_booking             P   T   T   T   T   T   T   T   C
+scheduling.notice_contact             -   -   -   -   -   -   -   -   -
 scheduling.create_campaign            -   -   -   -   -   -   -   T   C
 scheduling.list_campaigns             -   T   T   T   T   T   T   T   C
 scheduling.plan_visit                 -   -   -   -   -   -   -   T   C

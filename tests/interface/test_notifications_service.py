@@ -12,6 +12,7 @@ from services.notifications.adapters.providers import Accepted, LogProvider, Pro
 from services.notifications.domain import sending as s
 from services.notifications.service import NotificationsService
 from services.notifications.service_layer import handlers as h
+from services.notifications.service_layer import telling
 from shared.clock import utcnow
 from shared.contracts.caller import Caller
 from shared.contracts.envelope import EventEnvelope
@@ -386,3 +387,34 @@ def test_cadres_are_reminded_of_their_post_and_visit_by_place_name(db, deliver):
     assert [n["text"] for n in my_notices(db, 7)["items"]] == ["提醒：您12月5日 09:00到石门村村部下访。",
                                                               "提醒：您12月4日 08:00在青石集值守便民服务岗。"]
     assert my_notices(db, 8)["unread"] == 1
+
+
+def booking(status: str = "booked", booking_id: str = "b1", starts_at: str = "2026-12-05T01:00:00+00:00") -> dict:
+    return {"booking_id": booking_id, "status": status, "occasion": "session", "occasion_id": "s1",
+            "township_code": QS, "starts_at": starts_at, "place": "青石集"}
+
+
+def test_a_villager_who_booked_is_confirmed_reminded_the_day_before_and_told_of_a_day_off(db, deliver, sender,
+                                                                                         phones):
+    phones.update({"booking:b1": "13300003333", "booking:b2": "13300004444"})
+    deliver("scheduling", "booking_changed", booking())
+    deliver("scheduling", "booking_changed", booking(booking_id="b2"))
+    deliver("scheduling", "booking_changed", booking("cancelled", booking_id="b2"))  # b2 cancelled it
+    assert sender(soon()) == [s.Status.SENT, s.Status.SENT]
+    confirmation = rows(db, orm.LoggedSmsRow)[0].text
+    assert confirmation == "【村办】您已预约12月5日 09:00在青石集办事，请按时前往。"
+
+    day_before = datetime(2026, 12, 4, 2, tzinfo=UTC)  # 10:00 on 4 December, China time
+    uow = db.unit_of_work()
+    assert telling.remind_bookings(uow, now=day_before - timedelta(days=1)) == 0  # two days before: not yet
+    assert telling.remind_bookings(uow, now=day_before) == 1  # b1 only: b2 was cancelled
+    assert telling.remind_bookings(uow, now=day_before + timedelta(hours=1)) == 0  # once
+    uow.close()
+    deliver("scheduling", "occasion_called_off", {
+        "occasion": "session", "id": "s1", "township_code": QS, "day": "2026-12-05",
+        "starts_at": "2026-12-05T01:00:00+00:00", "day_off": "县庆", "staff_ids": [7], "booking_ids": ["b1"],
+        "outcome": "cancelled"})
+    sender(max(soon(), day_before + timedelta(minutes=1)))
+    texts = [r.text for r in rows(db, orm.LoggedSmsRow)]
+    assert "【村办】提醒：您预约了明天09:00在青石集办事。" in texts
+    assert "【村办】抱歉，您预约的12月5日 09:00在青石集办事已取消：县庆停办。请另约时间。" in texts

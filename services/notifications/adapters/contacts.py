@@ -16,6 +16,7 @@ OWNERS: dict[str, tuple[str, str, str]] = {
     "application": ("intake", "notice_contact", "application_id"),
     "complaint": ("complaints", "notice_contact", "complaint_id"),
     "staff": ("directory", "notice_contact", "staff_id"),
+    "booking": ("scheduling", "notice_contact", "booking_id"),
 }
 
 

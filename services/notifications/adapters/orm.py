@@ -175,3 +175,16 @@ class MarketSiteRow(Base):
     code: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(100), nullable=False)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class BookingRow(Base):
+    """A villager's booked place: confirmed when booked, reminded the day before, told if called off."""
+
+    __tablename__ = "bookings"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    township_code: Mapped[str] = mapped_column(String(9), nullable=False)
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+    place: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(String(12), nullable=False)
+    reminded: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    __table_args__ = (Index("ix_bookings_remind", "reminded", "starts_at"),)

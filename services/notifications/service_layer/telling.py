@@ -4,18 +4,18 @@ what is theirs (warnings, 督办, 责任追究, reminders, a complaint assigned)
 rule it implements; `notify` and `tell_staff` make each message once."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
 from services.notifications.adapters import orm
 from services.notifications.service_layer.handlers import notify, tell_staff
-from shared.clock import CHINA
+from shared.clock import CHINA, today_in_china
 from shared.contracts.approvals import ApplicationProgressed, DeadlineEvent, Outcome, ProgressStage
 from shared.contracts.caller import Role
 from shared.contracts.complaints import ComplaintFacts, ComplaintProgressed, Stage
 from shared.contracts.intake import ApplicationFiled
-from shared.contracts.scheduling import SessionReminder, VisitReminder
+from shared.contracts.scheduling import BookingChanged, OccasionCalledOff, SessionReminder, VisitReminder
 from shared.db import UnitOfWork
 
 RESULT = {Outcome.APPROVED: "准予办理", Outcome.DENIED: "不予办理"}
@@ -114,6 +114,53 @@ def rating_invitation(uow: UnitOfWork, *, event_id: str, invitation: dict, publi
         notify(uow, event_id=event_id, kind="rating_invitation", recipient=f"complaint:{complaint.id}",
                township_code=complaint.township_code, now=now,
                values={"item": "诉求", "receipt_no": receipt_no, "rating_url": rating_url(public_url, receipt_no)})
+
+
+# ---- villagers who booked a place ----------------------------------------------------------------------
+
+def booking_changed(uow: UnitOfWork, *, event_id: str, changed: BookingChanged, now: datetime) -> None:
+    """A place booked is confirmed (where and when); later changes are kept so the day-before reminder
+    and a called-off day know it."""
+    uow.put(orm.BookingRow, changed.booking_id, {
+        "id": changed.booking_id, "township_code": changed.township_code, "starts_at": changed.starts_at,
+        "place": changed.place, "status": changed.status, "reminded": False})
+    if changed.status == "booked":
+        notify(uow, event_id=event_id, kind="booking_confirmed", recipient=f"booking:{changed.booking_id}",
+               township_code=changed.township_code, now=now,
+               values={"place": changed.place, "time": short_time(changed.starts_at)})
+
+
+def occasion_called_off(uow: UnitOfWork, *, event_id: str, called_off: OccasionCalledOff, now: datetime) -> None:
+    """A day off cancelled a post or visit villagers had booked: each is told, at once (urgent)."""
+    if called_off.outcome != "cancelled":
+        return
+    for booking_id in called_off.booking_ids:
+        booking = uow.session.get(orm.BookingRow, booking_id)
+        if booking is None:
+            continue
+        booking.status = "cancelled"
+        notify(uow, event_id=event_id, kind="booking_cancelled", recipient=f"booking:{booking_id}",
+               township_code=called_off.township_code, now=now,
+               values={"place": booking.place, "time": short_time(booking.starts_at),
+                       "reason": f"{called_off.day_off}停办"})
+
+
+def remind_bookings(uow: UnitOfWork, *, now: datetime, batch: int = 200) -> int:
+    """The day before (China time), each villager still booked is reminded once; the reminder's own key
+    ("reminder:<booking>") keeps it once however often the sweep runs."""
+    tomorrow = today_in_china(now) + timedelta(days=1)
+    start = datetime.combine(tomorrow, time(0), tzinfo=CHINA)
+    b = orm.BookingRow
+    due = list(uow.session.execute(select(b).where(b.reminded.is_(False), b.status == "booked",
+                                                   b.starts_at >= start, b.starts_at < start + timedelta(days=1))
+                                   .order_by(b.starts_at).limit(batch)).scalars())
+    for booking in due:
+        booking.reminded = True
+        notify(uow, event_id=f"reminder:{booking.id}", kind="booking_reminder", recipient=f"booking:{booking.id}",
+               township_code=booking.township_code, now=now,
+               values={"place": booking.place, "time": f"{booking.starts_at.astimezone(CHINA):%H:%M}"})
+    uow.commit()
+    return len(due)
 
 
 # ---- complainants ---------------------------------------------------------------------------------------

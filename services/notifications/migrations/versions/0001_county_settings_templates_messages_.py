@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-03 19:40:24.778446
+Create Date: 2026-12-03 19:53:36.465750
 """
 from alembic import op
 import sqlalchemy as sa
@@ -26,6 +26,18 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('receipt_no')
     )
+    op.create_table('bookings',
+    sa.Column('id', sa.String(length=32), nullable=False),
+    sa.Column('township_code', sa.String(length=9), nullable=False),
+    sa.Column('starts_at', shared.messaging_tables.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('place', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('reminded', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('bookings', schema=None) as batch_op:
+        batch_op.create_index('ix_bookings_remind', ['reminded', 'starts_at'], unique=False)
+
     op.create_table('complaints',
     sa.Column('id', sa.String(length=32), nullable=False),
     sa.Column('receipt_no', sa.String(length=40), nullable=False),
@@ -224,5 +236,9 @@ def downgrade() -> None:
     op.drop_table('dead_letters')
     op.drop_table('county_settings')
     op.drop_table('complaints')
+    with op.batch_alter_table('bookings', schema=None) as batch_op:
+        batch_op.drop_index('ix_bookings_remind')
+
+    op.drop_table('bookings')
     op.drop_table('applications')
     # ### end Alembic commands ###
