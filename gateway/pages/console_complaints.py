@@ -5,8 +5,9 @@ villager follows it with the receipt number and the phone's last four digits (an
 look-up code is shown once, by the API).
 
 诉求办理: the inbox (`complaints.list_complaints`, as `GET /complaints`) with each stage's clock in words, and
-a complaint's page with its history and the actions `complaints.act` allows this person now (签收, 退单,
-办理记录, 调解, 答复, 回访, 重新办理; 分派, 延期 and 核查结论 for supervisors), each a plain POST form. The
+a complaint's page with its history and a plain POST form for each action the service says this person may
+take now (`allowed_actions` of `complaints.get`: 签收, 退单, 办理记录, 调解, 答复, 回访, 重新办理; 分派, 延期
+and 核查结论 for supervisors) — the page keeps no copy of the complaint rules. The
 staff member complained about never sees the complainant: the service leaves it out and so does the page."""
 from __future__ import annotations
 
@@ -96,18 +97,6 @@ DONE_WORDS = {"assign": "已分派。", "sign": "已签收，开始办理。", "
               "finding": "已记下核查结论。"}
 FINDINGS = {"substantiated": "属实", "partly": "部分属实", "not_substantiated": "不属实"}
 RATINGS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
-# What each status allows (services/complaints/domain/complaint.py ALLOWED; a unit test holds them equal).
-# The page only offers what the service would accept from this person; the service still decides.
-ALLOWED: dict[str, frozenset[str]] = {
-    "registered": frozenset({"assign", "extend", "finding"}),
-    "assigned": frozenset({"sign", "send_back", "assign", "extend", "finding"}),
-    "signed": frozenset({"note", "mediate", "reply", "assign", "extend", "finding"}),
-    "handling": frozenset({"note", "mediate", "reply", "assign", "extend", "finding"}),
-    "replied": frozenset({"call_back", "reopen", "extend", "finding"}),
-    "closed_resolved": frozenset({"reopen", "finding"}),
-    "closed_unresolved": frozenset({"reopen", "finding"}),
-}
-ORDER = ("sign", "send_back", "note", "mediate", "reply", "call_back", "reopen", "assign", "extend", "finding")
 MANAGERS = frozenset({Role.SUPERVISOR, Role.COUNTY_ADMIN})
 HANDLER_ROLES = frozenset({Role.TOWNSHIP_CADRE, Role.DEPARTMENT_STAFF, Role.SUPERVISOR})
 ACTION_FIELDS = {"staff_id": "请选择办理人。", "reason": "请写明理由。", "note": "请填写内容。",
@@ -123,30 +112,6 @@ StatusFilter = Annotated[str | None, Query(pattern="^(" + "|".join(s.value for s
 KindFilter = Annotated[str | None, Query(pattern="^(" + "|".join(k.value for k in c.ComplaintKind) + ")?$")]
 CategoryFilter = Annotated[str | None, Query(pattern="^(" + "|".join(k.value for k in c.Category) + ")?$")]
 YesNo = Annotated[str | None, Query(pattern=r"^(true|false)?$")]
-
-
-def actions_for(complaint: dict, staff: Caller) -> list[str]:
-    """The actions this person may take on the complaint now, as the service's rules say."""
-    me, status = staff.staff_id, complaint["status"]
-    handler = me is not None and me == complaint.get("handler_staff_id")
-    accused = me is not None and me == complaint.get("accused_staff_id")
-    found: list[str] = []
-    for action in ORDER:
-        if action not in ALLOWED.get(status, ()):
-            continue
-        if action in ("assign", "reopen", "extend", "finding") and staff.role not in MANAGERS:
-            continue
-        if action in ("sign", "send_back", "note", "mediate", "reply") and not handler:
-            continue
-        if action == "mediate" and complaint["kind"] != "dispute":
-            continue
-        if action == "call_back" and (handler or accused):
-            continue
-        if action == "finding" and (complaint.get("accused_staff_id") is None or complaint.get("finding")
-                                    or accused):
-            continue
-        found.append(action)
-    return found
 
 
 def clock(complaint: dict, today: date, limits: dict[str, Any] | None) -> tuple[str, str]:
@@ -222,7 +187,7 @@ async def _complaint_page(request: Request, staff: Caller, calls: Calls, ref: st
     words_, level = clock(complaint, today_in_china(), limits)
     return render(request, "console/complaint_case.html", status_code=status_code, complaint=complaint,
                   people=people, village=village, handlers=handlers, clock=words_, level=level,
-                  actions=actions_for(complaint, staff), action_words=ACTION_WORDS, stage_words=STAGE_WORDS,
+                  actions=complaint["allowed_actions"], action_words=ACTION_WORDS, stage_words=STAGE_WORDS,
                   kinds=COMPLAINT_KINDS, findings=FINDINGS, ratings=RATINGS, categories=words.COMPLAINT_CATEGORY,
                   channels=words.COMPLAINT_CHANNEL,
                   accused=staff.staff_id is not None and staff.staff_id == complaint.get("accused_staff_id"),

@@ -1,57 +1,18 @@
-"""The complaint page offers a person exactly the actions the complaint's rules would accept from them now,
-and says each stage's clock in words; the visits list pages by day without splitting one, and the visit
+"""The complaint page's forms become the contract's actions and it says each stage's clock in words (what a
+person may do now is the complaints service's answer: tests/unit/test_complaint_rules.py and
+tests/interface/test_complaints_service.py); the visits list pages by day without splitting one, and the visit
 forms become the contracts' plans and rules."""
 from __future__ import annotations
 
-import itertools
 from datetime import date
 
 import pytest
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from gateway.pages.console_complaints import ALLOWED, action_of, actions_for, clock
+from gateway.pages.console_complaints import action_of, clock
 from gateway.pages.console_visits import page_of, plan_of, series_of
-from services.complaints.domain import complaint as rules
-from shared.contracts.caller import Caller, Role
-from shared.contracts.complaints import ComplaintAction, ComplaintKind, ComplaintStatus, Finding
-from shared.errors import CunbanError
-
-ME, HANDLER, ACCUSED = 7, 8, 9
-COMMANDS = {
-    "assign": {"staff_id": 99}, "sign": {}, "send_back": {"reason": "不属本单位职责"}, "note": {"note": "已到现场"},
-    "mediate": {"note": "调解", "parties": ["甲", "乙"], "agreement": True}, "reply": {"note": "已修复"},
-    "call_back": {"rating": 4, "resolved": True}, "reopen": {"reason": "仍未修复"},
-    "extend": {"days": 5, "reason": "会商"}, "finding": {"finding": "partly", "reason": "部分属实"},
-}
-
-
-def test_the_pages_table_of_actions_is_the_rules_table():
-    assert {status.value: actions for status, actions in rules.ALLOWED.items()} == ALLOWED
-
-
-@pytest.mark.parametrize("role", [Role.TOWNSHIP_CADRE, Role.DEPARTMENT_STAFF, Role.SUPERVISOR, Role.COUNTY_ADMIN,
-                                  Role.VILLAGE_AGENT])
-def test_the_page_offers_what_the_rules_accept_and_nothing_else(role):
-    for status, kind, me_is, finding in itertools.product(ComplaintStatus, ComplaintKind,
-                                                          ("handler", "accused", "other"), (None, "partly")):
-        handler = ME if me_is == "handler" else HANDLER
-        accused = ME if me_is == "accused" else (ACCUSED if kind == ComplaintKind.STAFF_CONDUCT else None)
-        state = rules.ComplaintState(status=status, kind=kind, handler_staff_id=handler, accused_staff_id=accused,
-                                     accused_unit="station:elsewhere", finding=finding and Finding(finding),
-                                     stage=None)
-        actor = rules.Actor(staff_id=ME, role=role, unit=None if role is Role.COUNTY_ADMIN else "township:431099101")
-        accepted = set()
-        for name, fields in COMMANDS.items():
-            try:
-                rules.decide(state, ComplaintAction(action=name, **fields), actor)
-            except CunbanError:
-                continue
-            accepted.add(name)
-        staff = Caller(staff_id=ME, role=role, township_code=None if role is Role.COUNTY_ADMIN else "431099101")
-        offered = actions_for({"status": status.value, "kind": kind.value, "handler_staff_id": handler,
-                               "accused_staff_id": accused, "finding": finding}, staff)
-        assert set(offered) == accepted, (role, status, kind, me_is, finding)
+from shared.contracts.complaints import ComplaintAction
 
 
 def test_each_form_becomes_its_action():
