@@ -39,6 +39,14 @@ router = APIRouter(prefix="/console", route_class=PageRoute)
 StageFilter = Annotated[str | None, Query(pattern="^(" + "|".join(words.CASE_STATUS_FILTER) + ")?$")]
 
 
+def in_working_days(left: int) -> str:
+    """Working days left as a handler says them (the service counts them on the county's calendar): the one
+    way the console says time left, on cases and complaints alike."""
+    if left < 0:
+        return f"已超期 {-left} 个工作日"
+    return "今天到期" if left == 0 else f"还剩 {left} 个工作日"
+
+
 def time_left(case: dict) -> tuple[str, str]:
     """How long is left, in working days, as a handler says it, and its colour ("bad", "warn" or plain)."""
     left = case.get("working_days_left")
@@ -47,8 +55,8 @@ def time_left(case: dict) -> tuple[str, str]:
     if left is None:
         return ("等待送达结果" if case["status"] == "completed" else ""), ""
     if left < 0:
-        return f"已超期 {-left} 个工作日", "bad"
-    words_left = "今天到期" if left == 0 else f"还剩 {left} 个工作日"
+        return in_working_days(left), "bad"
+    words_left = in_working_days(left)
     return (f"{words_left}（已预警）", "warn") if case.get("warned") else (words_left, "")
 
 

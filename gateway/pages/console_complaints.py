@@ -20,11 +20,10 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import ValidationError
 
 from gateway.audit import PERSONAL_DATA
-from gateway.pages import console, words
+from gateway.pages import console, console_cases, words
 from gateway.pages.session import StaffPage
 from gateway.pages.web import PAGE, PageRoute, VillageFilter, field_errors, read_form, render, see_other, typed_fields
 from gateway.routes import Calls
-from shared.clock import today_in_china
 from shared.contracts import complaints as c
 from shared.contracts.caller import Caller, Role
 from shared.errors import CunbanError
@@ -87,7 +86,7 @@ async def register(request: Request, staff: StaffPage, calls: Calls) -> Response
 
 # ---- 诉求办理: the inbox, a complaint with its history, and the actions this person may take now ---------
 
-STAGE_WORDS = {"assign": "分派", "sign": "签收", "reply": "办理答复", "call_back": "回访"}
+STAGE_WORDS = words.COMPLAINT_LIMIT_STAGE  # 分派, 签收, 答复, 回访
 ACTION_WORDS = {"register": "登记", "assign": "分派", "sign": "签收", "send_back": "退单", "note": "办理记录",
                 "mediate": "调解", "reply": "答复", "call_back": "回访", "reopen": "重新办理", "extend": "延期",
                 "finding": "核查结论"}
@@ -102,7 +101,7 @@ HANDLER_ROLES = frozenset({Role.TOWNSHIP_CADRE, Role.DEPARTMENT_STAFF, Role.SUPE
 ACTION_FIELDS = {"staff_id": "请选择办理人。", "reason": "请写明理由。", "note": "请填写内容。",
                  "parties": "请填写调解的当事人，每行一个。", "agreement": "请选择是否达成协议。",
                  "rating": "请选择群众的满意程度。", "resolved": "请选择问题是否解决。",
-                 "days": "延期天数请填1到30。", "finding": "请选择核查结论。"}
+                 "days": "延期的工作日数请填1到30。", "finding": "请选择核查结论。"}
 NEEDS = {"assign": "staff_id", "send_back": "reason", "note": "note", "reply": "note", "reopen": "reason",
          "extend": "reason", "finding": "reason"}  # an error across fields lands next to this one
 PAGE_SIZE = 20
@@ -114,22 +113,19 @@ CategoryFilter = Annotated[str | None, Query(pattern="^(" + "|".join(k.value for
 YesNo = Annotated[str | None, Query(pattern=r"^(true|false)?$")]
 
 
-def clock(complaint: dict, today: date, limits: dict[str, Any] | None) -> tuple[str, str]:
-    """The running stage's clock in words, and its level (bad: overdue, warn: due today or tomorrow)."""
-    stage, due = complaint.get("stage"), complaint.get("stage_due")
-    if not stage or not due:
+def clock(complaint: dict) -> tuple[str, str]:
+    """The running stage's clock in working days (as the service counts them) with its last day, and its level
+    (bad: overdue, warn: due today or the next working day)."""
+    stage, due, left = complaint.get("stage"), complaint.get("stage_due"), complaint.get("working_days_left")
+    if not stage or not due or left is None:
         return "", ""
     due_day = date.fromisoformat(due)
-    days = (due_day - today).days
-    what = STAGE_WORDS.get(stage, "")
-    limit = ((limits or {}).get(complaint["kind"]) or {}).get(stage)
-    span = f"，时限 {limit} 个工作日" if limit is not None else ""
-    when = f"{due_day.month}月{due_day.day}日"
-    if days < 0 or complaint.get("overdue"):
-        return f"{what}已超期 {-days} 天（应在{when}前{span}）", "bad"
-    if days == 0:
-        return f"{what}今天到期（{when}{span}）", "warn"
-    return f"{what}还剩 {days} 天（{when}前{span}）", "warn" if days == 1 else ""
+    what, when = STAGE_WORDS.get(stage, ""), f"{due_day.month}月{due_day.day}日"
+    if left < 0:
+        return f"{what}{console_cases.in_working_days(left)}（应在{when}前）", "bad"
+    if left == 0:
+        return f"{what}今天到期（{when}）", "warn"
+    return f"{what}{console_cases.in_working_days(left)}（{when}前）", "warn" if left == 1 else ""
 
 
 async def _staff_names(calls: Calls, staff: Caller, township_code: str | None) -> dict[int, dict]:
@@ -151,9 +147,7 @@ async def complaints_inbox(request: Request, staff: StaffPage, calls: Calls, sta
              "limit": PAGE_SIZE + 1, "offset": 0, "after": after}
     found = await calls.call("complaints", "list_complaints", caller=staff, query=query)
     more, found = len(found) > PAGE_SIZE, found[:PAGE_SIZE]
-    limits = await console.optional(calls.call("complaints", "limits", caller=staff))
-    today = today_in_china()
-    rows = [(complaint, *clock(complaint, today, limits)) for complaint in found]
+    rows = [(complaint, *clock(complaint)) for complaint in found]
     filters = {"status": status, "kind": kind, "category": category, "village": village, "overdue": overdue,
                "mine": mine}
     kept = {k: v for k, v in filters.items() if v is not None}
@@ -178,13 +172,12 @@ def _counts(rows: list[tuple[dict, str, str]]) -> dict[str, int]:
 async def _complaint_page(request: Request, staff: Caller, calls: Calls, ref: str, status_code: int = 200,
                           **context: Any) -> Response:
     complaint = await calls.call("complaints", "get", caller=staff, ref=ref)
-    limits = await console.optional(calls.call("complaints", "limits", caller=staff))
     people = await _staff_names(calls, staff, complaint["township_code"])
     village = await console.optional(calls.call("directory", "get_village", caller=staff,
                                                 code=complaint["village_code"]))
     handlers = [p for p in people.values() if p["active"] and p["role"] in {r.value for r in HANDLER_ROLES}
                 and p["id"] != complaint.get("accused_staff_id")]
-    words_, level = clock(complaint, today_in_china(), limits)
+    words_, level = clock(complaint)
     return render(request, "console/complaint_case.html", status_code=status_code, complaint=complaint,
                   people=people, village=village, handlers=handlers, clock=words_, level=level,
                   actions=complaint["allowed_actions"], action_words=ACTION_WORDS, stage_words=STAGE_WORDS,

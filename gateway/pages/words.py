@@ -32,8 +32,8 @@ STAGE = {
     "deadline_extended": "经批准延期", "completed": "办结", "result_delivered": "结果已送达",
 }
 COMPLAINT_STATUS = {
-    "registered": "已登记，等待分派", "assigned": "已分派，等待签收", "signed": "已签收，正在办理",
-    "handling": "正在办理",
+    "registered": "已登记，等待分派", "assigned": "已分派，等待签收", "signed": "已签收，还没有办理记录",
+    "handling": "办理中，已有办理记录",
     "replied": "已答复，等待回访", "closed_resolved": "已办结（问题已解决）",
     "closed_unresolved": "已办结（问题未能解决）",
 }

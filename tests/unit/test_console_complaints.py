@@ -4,15 +4,16 @@ tests/interface/test_complaints_service.py); the visits list pages by day withou
 forms become the contracts' plans and rules."""
 from __future__ import annotations
 
-from datetime import date
+import itertools
 
 import pytest
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from gateway.pages import words
 from gateway.pages.console_complaints import action_of, clock
 from gateway.pages.console_visits import page_of, plan_of, series_of
-from shared.contracts.complaints import ComplaintAction
+from shared.contracts.complaints import ComplaintAction, ComplaintStatus
 
 
 def test_each_form_becomes_its_action():
@@ -24,18 +25,25 @@ def test_each_form_becomes_its_action():
         action_of({"action": "reply", "note": ""})  # a reply says something
 
 
-def test_the_stage_clock_in_words():
-    limits = {"dispute": {"assign": 1, "sign": 1, "reply": 30, "call_back": 5}}
-    today = date(2026, 12, 4)
+def test_the_stage_clock_in_working_days_with_the_date():
+    """The time left as the service counts it (working days), said as the cases' inbox says it, with the day."""
     base = {"kind": "dispute", "overdue": False}
-    assert clock({**base, "stage": "sign", "stage_due": "2026-12-07"}, today, limits) == \
-        ("签收还剩 3 天（12月7日前，时限 1 个工作日）", "")
-    assert clock({**base, "stage": "reply", "stage_due": "2026-12-05"}, today, limits)[1] == "warn"
-    assert clock({**base, "stage": "call_back", "stage_due": "2026-12-04"}, today, None) == \
+    assert clock({**base, "stage": "sign", "stage_due": "2026-12-07", "working_days_left": 1}) == \
+        ("签收还剩 1 个工作日（12月7日前）", "warn")
+    assert clock({**base, "stage": "reply", "stage_due": "2027-01-12", "working_days_left": 27}) == \
+        ("答复还剩 27 个工作日（1月12日前）", "")
+    assert clock({**base, "stage": "call_back", "stage_due": "2026-12-04", "working_days_left": 0}) == \
         ("回访今天到期（12月4日）", "warn")
-    assert clock({**base, "stage": "assign", "stage_due": "2026-12-01", "overdue": True}, today, limits) == \
-        ("分派已超期 3 天（应在12月1日前，时限 1 个工作日）", "bad")
-    assert clock({**base, "stage": None, "stage_due": None}, today, limits) == ("", "")
+    assert clock({**base, "stage": "assign", "stage_due": "2026-12-01", "overdue": True, "working_days_left": -3}) \
+        == ("分派已超期 3 个工作日（应在12月1日前）", "bad")
+    assert clock({**base, "stage": None, "stage_due": None, "working_days_left": None}) == ("", "")
+
+
+def test_every_complaint_status_has_its_own_plain_words():
+    assert set(words.COMPLAINT_STATUS) == {s.value for s in ComplaintStatus}
+    assert len(set(words.COMPLAINT_STATUS.values())) == len(words.COMPLAINT_STATUS)
+    for one, other in itertools.permutations(words.COMPLAINT_STATUS.values(), 2):
+        assert one not in other, (one, other)  # "正在办理" inside "已签收，正在办理" reads as the same
 
 
 def test_visits_page_by_day_without_splitting_one():
