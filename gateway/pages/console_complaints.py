@@ -171,7 +171,13 @@ def _counts(rows: list[tuple[dict, str, str]]) -> dict[str, int]:
 
 async def _complaint_page(request: Request, staff: Caller, calls: Calls, ref: str, status_code: int = 200,
                           **context: Any) -> Response:
-    complaint = await calls.call("complaints", "get", caller=staff, ref=ref)
+    try:
+        complaint = await calls.call("complaints", "get", caller=staff, ref=ref)
+    except CunbanError as exc:  # said to staff as staff: not the villagers' "check your look-up code"
+        if exc.code not in words.COMPLAINT_STAFF_ERRORS:
+            raise
+        return render(request, "error.html", status_code=exc.http_status, code=exc.code,
+                      message=words.COMPLAINT_STAFF_ERRORS[exc.code])
     people = await _staff_names(calls, staff, complaint["township_code"])
     village = await console.optional(calls.call("directory", "get_village", caller=staff,
                                                 code=complaint["village_code"]))

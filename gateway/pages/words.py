@@ -371,3 +371,7 @@ ERROR_MESSAGES.update({
     "cursor_invalid": "翻页地址有误，请回到第一页重新翻页。",
     "illegal_action": CASE_ERRORS["illegal_action"],
 })
+
+# ---- complaints console ----
+# what staff are told where the villagers' words (a look-up code to check) would be wrong for them
+COMPLAINT_STAFF_ERRORS = {"complaint_not_found": "这不在您负责的乡镇范围内，或没有这件诉求。"}

@@ -7,13 +7,23 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from gateway.app import create_app
+from gateway.auth import issue_token
 from gateway.pages import words
 from gateway.pages.console_complaints import action_of, clock
 from gateway.pages.console_visits import page_of, plan_of, series_of
+from gateway.pages.session import SESSION_COOKIE
+from gateway.rpc import ServiceCalls
+from shared.clock import utcnow
+from shared.contracts.caller import Role
 from shared.contracts.complaints import ComplaintAction, ComplaintStatus
+from shared.contracts.directory import StaffPublic
+from shared.errors import NotFound
+from shared.settings import Settings
 
 
 def test_each_form_becomes_its_action():
@@ -80,3 +90,30 @@ def test_a_series_form_says_its_days_as_a_rule():
     assert lunar.rule.pattern == "逢三六九" and lunar.rule.days == [3, 6, 9, 13, 16, 19, 23, 26, 29]
     with pytest.raises(ValidationError):  # every week, but on no day
         series_of(FormData([*base, ("rule_kind", "weekly")]))
+
+
+class RefusingServices:
+    """The directory knows a 柳溪乡 cadre; complaints finds no complaint of theirs by that number."""
+
+    def call(self, service, method, **kwargs):
+        if method == "session_status":
+            return True
+        if (service, method) == ("complaints", "get"):
+            raise NotFound("complaint not found", code="complaint_not_found")
+        return LX_CADRE.model_dump(mode="json")
+
+
+LX_CADRE = StaffPublic(id=57, username="lx_cadre1", full_name="柳溪干部", role=Role.TOWNSHIP_CADRE,
+                       township_code="431099102", station_code=None, phone=None, active=True, version=1,
+                       updated_at=utcnow())
+
+
+def test_staff_refused_a_complaint_are_told_it_is_outside_their_township_not_to_check_a_look_up_code():
+    settings = Settings()
+    client = TestClient(create_app(settings, ServiceCalls(client=RefusingServices())))  # type: ignore[arg-type]
+    client.cookies.set(SESSION_COOKIE, issue_token(LX_CADRE, settings)[0])
+    page = client.get("/console/complaints/431099101-TS20261201-0001")
+    assert page.status_code == 404
+    assert "这不在您负责的乡镇范围内，或没有这件诉求。" in page.text
+    assert "查询码" not in page.text  # the villagers' public wording
+    assert words.ERROR_MESSAGES["complaint_not_found"] == "没有查到这件投诉：请核对查询码。"  # theirs stays
