@@ -22,7 +22,17 @@ from pydantic import ValidationError
 from gateway.audit import PERSONAL_DATA
 from gateway.pages import console, console_cases, words
 from gateway.pages.session import StaffPage
-from gateway.pages.web import PAGE, PageRoute, VillageFilter, field_errors, read_form, render, see_other, typed_fields
+from gateway.pages.web import (
+    PAGE,
+    PageRoute,
+    TownshipQuery,
+    VillageFilter,
+    field_errors,
+    read_form,
+    render,
+    see_other,
+    typed_fields,
+)
 from gateway.routes import Calls
 from shared.contracts import complaints as c
 from shared.contracts.caller import Caller, Role
@@ -111,6 +121,8 @@ StatusFilter = Annotated[str | None, Query(pattern="^(" + "|".join(s.value for s
 KindFilter = Annotated[str | None, Query(pattern="^(" + "|".join(k.value for k in c.ComplaintKind) + ")?$")]
 CategoryFilter = Annotated[str | None, Query(pattern="^(" + "|".join(k.value for k in c.Category) + ")?$")]
 YesNo = Annotated[str | None, Query(pattern=r"^(true|false)?$")]
+SCOPES = {"true": "分派给我的", "waiting": "等我办理的", "false": "本乡镇的"}
+ScopeFilter = Annotated[str | None, Query(pattern="^(" + "|".join(SCOPES) + ")?$")]
 
 
 def clock(complaint: dict) -> tuple[str, str]:
@@ -138,26 +150,31 @@ async def _staff_names(calls: Calls, staff: Caller, township_code: str | None) -
 @router.get("/complaints", operation_id="page_complaints", openapi_extra=PERSONAL_DATA, **PAGE)
 async def complaints_inbox(request: Request, staff: StaffPage, calls: Calls, status: StatusFilter = None,
                            kind: KindFilter = None, category: CategoryFilter = None, village: VillageFilter = None,
-                           overdue: YesNo = None, mine: YesNo = None,
+                           overdue: YesNo = None, mine: ScopeFilter = None, township: TownshipQuery = None,
                            after: Annotated[str | None, Query(pattern=r"^[0-9a-f]{32}$")] = None) -> Response:
+    """The inbox: mine (分派给我的), what waits for me (等我办理的, as 待办 counts it) or the township's; a county
+    admin chooses the township (the first one until they do), as on the other county pages."""
     status, kind, category, village, overdue = (v or None for v in (status, kind, category, village, overdue))
     mine = mine or ("false" if staff.role in MANAGERS else "true")  # a supervisor sees the township's first
+    chosen, townships = await console.township_choice(calls, staff, township or None)
+    chosen = chosen or (townships[0]["code"] if townships else None)
     query = {"status": status, "kind": kind, "network": None, "category": category, "village_code": village,
              "overdue": None if overdue is None else overdue == "true", "mine": mine == "true",
+             "waiting": mine == "waiting", "township_code": chosen if townships else None,
              "limit": PAGE_SIZE + 1, "offset": 0, "after": after}
     found = await calls.call("complaints", "list_complaints", caller=staff, query=query)
     more, found = len(found) > PAGE_SIZE, found[:PAGE_SIZE]
     rows = [(complaint, *clock(complaint)) for complaint in found]
     filters = {"status": status, "kind": kind, "category": category, "village": village, "overdue": overdue,
-               "mine": mine}
+               "mine": mine, "township": chosen if townships else None}
     kept = {k: v for k, v in filters.items() if v is not None}
     next_url = f"/console/complaints?{urlencode({**kept, 'after': found[-1]['id']})}" if more else None
-    places = await console.optional(console.villages(calls, staff)) or []
-    people = await _staff_names(calls, staff, None)
+    places = await console.optional(console.villages(calls, staff, chosen)) or []
+    people = await _staff_names(calls, staff, chosen)
     return render(request, "console/complaints.html", rows=rows, filters=filters, next_url=next_url,
                   first_page=after is not None, villages=places, village_names={v["code"]: v["name"] for v in places},
                   statuses=words.COMPLAINT_STATUS, kinds=COMPLAINT_KINDS, categories=words.COMPLAINT_CATEGORY,
-                  people=people, counts=_counts(rows))
+                  people=people, counts=_counts(rows), townships=townships, scopes=SCOPES)
 
 
 COMPLAINT_KINDS = {"staff_conduct": "干部作风投诉", "dispute": "矛盾纠纷", "petition": "信访诉求",

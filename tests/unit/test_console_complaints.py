@@ -117,3 +117,43 @@ def test_staff_refused_a_complaint_are_told_it_is_outside_their_township_not_to_
     assert "这不在您负责的乡镇范围内，或没有这件诉求。" in page.text
     assert "查询码" not in page.text  # the villagers' public wording
     assert words.ERROR_MESSAGES["complaint_not_found"] == "没有查到这件投诉：请核对查询码。"  # theirs stays
+
+
+ADMIN = StaffPublic(id=1, username="admin", full_name="县信息中心管理员", role=Role.COUNTY_ADMIN, township_code=None,
+                    station_code=None, phone=None, active=True, version=1, updated_at=utcnow())
+
+
+class CountyServices:
+    """The county's two townships; complaints keeps the queries it is asked and answers none."""
+
+    def __init__(self):
+        self.asked: list[dict] = []
+
+    def call(self, service, method, **kwargs):
+        if method == "session_status":
+            return True
+        if method == "list_townships":
+            return [{"code": "431099101", "name": "青石镇"}, {"code": "431099102", "name": "柳溪乡"}]
+        if method == "list_complaints":
+            self.asked.append(kwargs["query"])
+            return []
+        if method in ("list_villages", "list_staff"):
+            return []
+        return ADMIN.model_dump(mode="json")
+
+
+def test_a_county_admin_chooses_the_township_of_the_complaints_inbox():
+    settings, services = Settings(), CountyServices()
+    client = TestClient(create_app(settings, ServiceCalls(client=services)))  # type: ignore[arg-type]
+    client.cookies.set(SESSION_COOKIE, issue_token(ADMIN, settings)[0])
+    first = client.get("/console/complaints")
+    assert first.status_code == 200 and services.asked[-1]["township_code"] == "431099101"  # the first, until chosen
+    assert '<select id="f-township" name="township">' in first.text and "柳溪乡" in first.text
+    chosen = client.get("/console/complaints", params={"township": "431099102", "mine": "false"})
+    assert chosen.status_code == 200 and services.asked[-1]["township_code"] == "431099102"
+    assert '<option value="431099102" selected>柳溪乡</option>' in chosen.text
+    assert client.get("/console/complaints", params={"township": "4310"}).status_code == 422
+    client.get("/console/complaints", params={"township": "431099999"})  # none of the county's: the first
+    assert services.asked[-1]["township_code"] == "431099101"
+    client.get("/console/complaints", params={"mine": "waiting"})
+    assert (services.asked[-1]["waiting"], services.asked[-1]["mine"]) == (True, False)
