@@ -126,3 +126,107 @@ def test_the_staff_member_complained_about_sees_no_trace_of_the_complainant(brow
     assert "钱举报" not in content and "13933334444" not in content and "4444" not in content
     assert "反映人" not in content and "匿名" not in content  # not even a label that hints
     browser.check(accused, "console-complaint-accused")
+
+
+def _registered(system: str, username: str, village_code: str, description: str, kind: str = "dispute") -> str:
+    network = {"dispute": "mediation", "petition": "petitions"}[kind]
+    with httpx.Client(base_url=system) as client:
+        made = client.post("/complaints", headers=login(client, username), json={
+            "kind": kind, "network": network, "category": "roads", "channel": "hotline",
+            "village_code": village_code, "description": description,
+            "complainant": {"name": "吴来电", "phone": "13955556666"}})
+        assert made.status_code == 201, made.text
+    return made.json()["complaint"]["receipt_no"]
+
+
+def test_a_complaint_sent_back_is_assigned_again_and_one_closed_unresolved_is_handled_again(browser, system):
+    """退单 and 重新办理 through the screens: the cadre it was assigned to finds it on the workbench and in 待办,
+    sends it back with a reason; the supervisor assigns someone else, who replies; the call-back honestly
+    says it is not resolved, and the supervisor has it handled again with a fresh 答复 clock."""
+    receipt = _registered(system, "qs_supervisor", "431099101003", "村道塌方一处，来电要求尽快修复")
+    boss = browser.page(DESKTOP)
+    sign_in(boss, "qs_supervisor")
+    boss.goto(f"/console/complaints/{receipt}")
+    boss.get_by_label("交给谁办理").select_option(label=f"{CADRE1}（乡镇干部）")
+    boss.get_by_role("button", name="分派", exact=True).click()
+    assert "已分派" in boss.get_by_role("status").inner_text()
+
+    # the cadre's workbench and 待办 say it waits for their 签收, by working days
+    cadre = browser.page()
+    sign_in(cadre, "qs_cadre1")
+    cadre.goto("/console")
+    reminder = cadre.locator("ul.reminders").get_by_role("link", name=re.compile(receipt))
+    assert re.search(rf"签收{LEFT}", reminder.inner_text()), reminder.inner_text()
+    browser.check(cadre, "console-workbench-complaint")
+    cadre.goto("/console/inbox")
+    waiting = cadre.get_by_role("link", name=re.compile(r"诉求：\d+ 件等您办理"))
+    browser.check(cadre, "console-inbox-complaints")
+    waiting.click()
+    assert cadre.get_by_label("范围").input_value() == "waiting"
+    cadre.get_by_role("row").filter(has_text=receipt).get_by_role("link", name=receipt).click()
+
+    # 退单 with a reason: back to the supervisor for assigning, the cadre no longer holds it
+    cadre.get_by_role("button", name="退单").click()  # no reason: the browser asks for it, nothing is sent
+    assert "已分派，等待签收" in cadre.locator("dl.facts").inner_text()
+    cadre.get_by_label("退单理由").fill("属交通站职责，请改派")
+    cadre.get_by_role("button", name="退单").click()
+    assert "已退单，等待重新分派" in cadre.get_by_role("status").inner_text()
+    assert "已登记，等待分派" in cadre.locator("dl.facts").inner_text()
+    assert not cadre.get_by_role("button", name="签收").count()
+    assert f"退单（{CADRE1}） → 已登记，等待分派。属交通站职责，请改派" in cadre.locator("ol.stages").inner_text()
+    browser.check(cadre, "console-complaint-sent-back")
+
+    boss.goto("/console/complaints?mine=waiting")  # it waits for the supervisor's 分派 again
+    boss.get_by_role("row").filter(has_text=receipt).get_by_role("link", name=receipt).click()
+    boss.get_by_label("交给谁办理").select_option(label="驻村干部乙（乡镇干部）")
+    boss.get_by_role("button", name="分派", exact=True).click()
+    other = browser.page()
+    sign_in(other, "qs_cadre2")
+    other.goto(f"/console/complaints/{receipt}")
+    other.get_by_role("button", name="签收").click()
+    other.get_by_label("答复内容（群众查询时能看到）").fill("已联系交通站，近日修复")
+    other.get_by_role("button", name="答复").click()
+    assert "已答复，等待回访" in other.get_by_role("status").inner_text()
+
+    # the call-back says honestly it is not resolved; the supervisor has it handled again
+    boss.goto(f"/console/complaints/{receipt}")
+    boss.get_by_label("没有解决（如实记录）").check()
+    boss.get_by_label("不满意", exact=True).check()
+    boss.get_by_role("button", name="回访").click()
+    assert "已办结（问题未能解决）" in boss.locator("dl.facts").inner_text()
+    boss.get_by_label("重新办理的原因").fill("回访不满意：塌方仍未修复")
+    boss.get_by_role("button", name="重新办理").click()
+    assert "已重新办理，重新计时" in boss.get_by_role("status").inner_text()
+    facts = boss.locator("dl.facts").inner_text()
+    assert "办理中，已有办理记录（重新办理 1 次）" in facts and re.search(rf"答复{LEFT}", facts), facts
+    assert "重新办理（便民服务中心主任） → 办理中，已有办理记录。回访不满意：塌方仍未修复" in \
+        boss.locator("ol.stages").inner_text()
+    browser.check(boss, "console-complaint-reopened")
+    other.goto(f"/console/complaints/{receipt}")  # the same handler answers again
+    assert other.get_by_role("button", name="答复").count() == 1
+
+
+def test_staff_of_another_township_are_told_a_complaint_is_not_theirs_in_staff_words(browser, system):
+    receipt = _registered(system, "qs_supervisor", "431099101002", "路灯不亮")
+    stranger = browser.page()
+    sign_in(stranger, "lx_cadre1")
+    answer = stranger.goto(f"/console/complaints/{receipt}")
+    assert answer.status == 404
+    text = stranger.locator("main").inner_text()
+    assert "这不在您负责的乡镇范围内，或没有这件诉求。" in text and "查询码" not in text and "路灯不亮" not in text
+    browser.check(stranger, "console-complaint-out-of-scope")
+
+
+def test_a_county_admin_chooses_the_township_of_the_complaints_inbox(browser, system):
+    qs = _registered(system, "qs_supervisor", "431099101002", "青石镇的一件诉求")
+    lx = _registered(system, "lx_supervisor", "431099102001", "柳溪乡的一件诉求")
+    admin = browser.page(DESKTOP)
+    sign_in(admin, "admin")
+    admin.goto("/console/complaints")
+    assert admin.get_by_label("乡镇").input_value() == "431099101"  # the first township until one is chosen
+    assert qs in admin.locator("main").inner_text() and lx not in admin.locator("main").inner_text()
+    admin.get_by_label("乡镇").select_option(label="柳溪乡")
+    admin.get_by_role("button", name="筛选").click()
+    main = admin.locator("main").inner_text()
+    assert lx in main and qs not in main and "431099101-TS" not in main
+    browser.check(admin, "console-complaints-county")
