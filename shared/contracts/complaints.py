@@ -231,8 +231,8 @@ class ComplaintQuery(Contract):
     village_code: VillageCode | None = None
     overdue: bool | None = None
     mine: bool = False  # assigned to me
-    # waiting for an action of mine: assigned to me for 签收 or 答复; a supervisor's also those of the
-    # township waiting to be assigned or called back (not on their own handling or about them)
+    # waiting for an action of mine: assigned to me for 签收 or 答复; a township supervisor's also those of
+    # the township waiting to be assigned or called back (not on their own handling or about them)
     waiting: bool = False
     limit: int = Field(default=50, ge=1, le=200)
     offset: Offset = 0

@@ -472,6 +472,7 @@ def test_what_waits_for_a_person_is_listed_by_time_left_and_counted(complaints, 
     assert waiting(CADRE4) == [cadre4s]
     assert waiting(SUPERVISOR) == [to_assign, to_call_back]  # 分派 tomorrow, 回访 in 5 working days
     assert waiting(LX_SUPERVISOR) == [] and waiting(AGENT) == []
+    assert waiting(ADMIN) == []  # the county may act, but the township's dispatch does not wait on it
     counts = run(complaints_db, h.waiting_counts, caller=CADRE3, now=NOW)
     assert counts == h.c.WaitingCounts(waiting=2, overdue=0, due_soon=1)
     assert run(complaints_db, h.waiting_counts, caller=CADRE3, now=NOW + timedelta(days=3)) == \

@@ -324,11 +324,12 @@ def list_complaints(uow: UnitOfWork, *, caller: Caller, query: c.ComplaintQuery,
 
 def _waiting_for(caller: Caller) -> Any:
     """The complaints waiting for an action of this person's: their 签收 or 答复 as the handler; for a
-    supervisor also the township's waiting to be assigned (分派) or called back (回访) — not one they handle
-    or one about them."""
+    township's supervisor also the township's waiting to be assigned (分派) or called back (回访) — not one
+    they handle or one about them. (The county's roles may act too, but a township's dispatch is not theirs
+    to wait on.)"""
     r = orm.ComplaintRow
     mine = (r.handler_staff_id == caller.staff_id) & r.status.in_(HANDLER_WAITS)
-    if caller.role not in MANAGERS:
+    if caller.role not in MANAGERS or caller.township_code is None:
         return mine
     theirs = r.status.in_(MANAGER_WAITS) & ((r.handler_staff_id != caller.staff_id) | r.handler_staff_id.is_(None)) \
         & ((r.accused_staff_id != caller.staff_id) | r.accused_staff_id.is_(None))
