@@ -1,7 +1,7 @@
 """Complaints in the console, in a real browser: a complaint from the hotline goes through the screens —
 registered, assigned to a cadre, signed for, mediated, replied to (a blank reply refused next to its field),
 called back and closed — and the villager's look-up follows; the staff member a complaint is about opens it
-and finds no trace of who complained."""
+and finds no trace of who complained, and the finding about them comes from outside their unit."""
 from __future__ import annotations
 
 import re
@@ -117,6 +117,17 @@ def test_the_staff_member_complained_about_sees_no_trace_of_the_complainant(brow
     assert "钱举报" in boss_page.content() and "驻村干部乙" in boss_page.content()
     assert f"{CADRE1}（乡镇干部）" in boss_page.get_by_label("交给谁办理").inner_text()
     assert "驻村干部乙" not in boss_page.get_by_label("交给谁办理").inner_text()  # never handles their own
+    assert not boss_page.get_by_role("button", name="核查结论").count()  # the accused's own unit finds nothing
+
+    county = browser.page()  # 核查结论 comes from outside the accused's unit
+    sign_in(county, "admin")
+    county.goto(f"/console/complaints/{receipt}")
+    county.get_by_label("部分属实").check()
+    county.get_by_label("核查情况").fill("推诿属实，已批评教育")
+    county.get_by_role("button", name="核查结论").click()
+    assert "已记下核查结论" in county.get_by_role("status").inner_text()
+    assert "部分属实" in county.locator("dl.facts").inner_text()
+    assert not county.get_by_role("button", name="核查结论").count()  # one finding only
 
     accused = browser.page()
     sign_in(accused, "qs_cadre2")
@@ -202,6 +213,12 @@ def test_a_complaint_sent_back_is_assigned_again_and_one_closed_unresolved_is_ha
     assert "重新办理（便民服务中心主任） → 办理中，已有办理记录。回访不满意：塌方仍未修复" in \
         boss.locator("ol.stages").inner_text()
     browser.check(boss, "console-complaint-reopened")
+    boss.get_by_label("延期几个工作日").fill("5")  # 延期: the 答复 limit moves by working days
+    boss.get_by_label("延期理由").fill("需交通站会商")
+    boss.get_by_role("button", name="延期").click()
+    assert "已延期" in boss.get_by_role("status").inner_text()
+    assert "延期（便民服务中心主任） → 办理中，已有办理记录：延期 5 个工作日。需交通站会商" in \
+        boss.locator("ol.stages").inner_text()
     other.goto(f"/console/complaints/{receipt}")  # the same handler answers again
     assert other.get_by_role("button", name="答复").count() == 1
 
