@@ -1,7 +1,8 @@
 """The handler's day on applications (办理人员): 待办, the inbox by time left in working days with its counts
-and filters, and a case — the application page (console_records.application) with every stage and
-action by name, the promised and the step deadlines, the pauses for 补正, and the actions the workflow
-allows this person now as forms. Everything goes through approvals.inbox / get_case / act, as the API."""
+and filters (and how many complaints wait for this person, `complaints.waiting_counts`, linking to them),
+and a case — the application page (console_records.application) with every stage and action by name,
+the promised and the step deadlines, the pauses for 补正, and the actions the workflow allows this person
+now as forms. Everything goes through approvals.inbox / get_case / act, as the API."""
 from __future__ import annotations
 
 import uuid
@@ -39,6 +40,14 @@ router = APIRouter(prefix="/console", route_class=PageRoute)
 StageFilter = Annotated[str | None, Query(pattern="^(" + "|".join(words.CASE_STATUS_FILTER) + ")?$")]
 
 
+def in_working_days(left: int) -> str:
+    """Working days left as a handler says them (the service counts them on the county's calendar): the one
+    way the console says time left, on cases and complaints alike."""
+    if left < 0:
+        return f"已超期 {-left} 个工作日"
+    return "今天到期" if left == 0 else f"还剩 {left} 个工作日"
+
+
 def time_left(case: dict) -> tuple[str, str]:
     """How long is left, in working days, as a handler says it, and its colour ("bad", "warn" or plain)."""
     left = case.get("working_days_left")
@@ -47,8 +56,8 @@ def time_left(case: dict) -> tuple[str, str]:
     if left is None:
         return ("等待送达结果" if case["status"] == "completed" else ""), ""
     if left < 0:
-        return f"已超期 {-left} 个工作日", "bad"
-    words_left = "今天到期" if left == 0 else f"还剩 {left} 个工作日"
+        return in_working_days(left), "bad"
+    words_left = in_working_days(left)
     return (f"{words_left}（已预警）", "warn") if case.get("warned") else (words_left, "")
 
 
@@ -72,6 +81,7 @@ async def inbox(request: Request, staff: StaffPage, calls: Calls, item: ItemFilt
     query = {"item_code": item, "status": stage, "village_code": village, "limit": limit, "cursor": cursor}
     page = await calls.call("approvals", "inbox", caller=staff, query=query)
     township = await console.optional(calls.call("approvals", "counts", caller=staff, township_code=None)) or {}
+    complaints = await console.optional(calls.call("complaints", "waiting_counts", caller=staff))
     filters = {"item": item, "stage": stage, "village": village, "limit": limit}
     kept = {k: v for k, v in filters.items() if v is not None}
     next_url = f"/console/inbox?{urlencode({**kept, 'cursor': page['next_cursor']})}" if page["next_cursor"] else None
@@ -79,6 +89,7 @@ async def inbox(request: Request, staff: StaffPage, calls: Calls, item: ItemFilt
     places = await console.optional(console.villages(calls, staff)) or []
     rows = [(case, *time_left(case)) for case in page["items"]]
     return render(request, "console/inbox.html", rows=rows, counts=page.get("counts", {}), township=township,
+                  complaints=complaints,
                   filters=filters, next_url=next_url, first_page=cursor is not None, items=items, villages=places,
                   item_names={i["code"]: i["name"] for i in items},
                   village_names={v["code"]: v["name"] for v in places}, stages=words.CASE_STATUS_FILTER,

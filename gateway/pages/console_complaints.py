@@ -5,8 +5,9 @@ villager follows it with the receipt number and the phone's last four digits (an
 look-up code is shown once, by the API).
 
 诉求办理: the inbox (`complaints.list_complaints`, as `GET /complaints`) with each stage's clock in words, and
-a complaint's page with its history and the actions `complaints.act` allows this person now (签收, 退单,
-办理记录, 调解, 答复, 回访, 重新办理; 分派, 延期 and 核查结论 for supervisors), each a plain POST form. The
+a complaint's page with its history and a plain POST form for each action the service says this person may
+take now (`allowed_actions` of `complaints.get`: 签收, 退单, 办理记录, 调解, 答复, 回访, 重新办理; 分派, 延期
+and 核查结论 for supervisors) — the page keeps no copy of the complaint rules. The
 staff member complained about never sees the complainant: the service leaves it out and so does the page."""
 from __future__ import annotations
 
@@ -19,11 +20,20 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import ValidationError
 
 from gateway.audit import PERSONAL_DATA
-from gateway.pages import console, words
+from gateway.pages import console, console_cases, words
 from gateway.pages.session import StaffPage
-from gateway.pages.web import PAGE, PageRoute, VillageFilter, field_errors, read_form, render, see_other, typed_fields
+from gateway.pages.web import (
+    PAGE,
+    PageRoute,
+    TownshipQuery,
+    VillageFilter,
+    field_errors,
+    read_form,
+    render,
+    see_other,
+    typed_fields,
+)
 from gateway.routes import Calls
-from shared.clock import today_in_china
 from shared.contracts import complaints as c
 from shared.contracts.caller import Caller, Role
 from shared.errors import CunbanError
@@ -86,7 +96,7 @@ async def register(request: Request, staff: StaffPage, calls: Calls) -> Response
 
 # ---- 诉求办理: the inbox, a complaint with its history, and the actions this person may take now ---------
 
-STAGE_WORDS = {"assign": "分派", "sign": "签收", "reply": "办理答复", "call_back": "回访"}
+STAGE_WORDS = words.COMPLAINT_LIMIT_STAGE  # 分派, 签收, 答复, 回访
 ACTION_WORDS = {"register": "登记", "assign": "分派", "sign": "签收", "send_back": "退单", "note": "办理记录",
                 "mediate": "调解", "reply": "答复", "call_back": "回访", "reopen": "重新办理", "extend": "延期",
                 "finding": "核查结论"}
@@ -96,24 +106,12 @@ DONE_WORDS = {"assign": "已分派。", "sign": "已签收，开始办理。", "
               "finding": "已记下核查结论。"}
 FINDINGS = {"substantiated": "属实", "partly": "部分属实", "not_substantiated": "不属实"}
 RATINGS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
-# What each status allows (services/complaints/domain/complaint.py ALLOWED; a unit test holds them equal).
-# The page only offers what the service would accept from this person; the service still decides.
-ALLOWED: dict[str, frozenset[str]] = {
-    "registered": frozenset({"assign", "extend", "finding"}),
-    "assigned": frozenset({"sign", "send_back", "assign", "extend", "finding"}),
-    "signed": frozenset({"note", "mediate", "reply", "assign", "extend", "finding"}),
-    "handling": frozenset({"note", "mediate", "reply", "assign", "extend", "finding"}),
-    "replied": frozenset({"call_back", "reopen", "extend", "finding"}),
-    "closed_resolved": frozenset({"reopen", "finding"}),
-    "closed_unresolved": frozenset({"reopen", "finding"}),
-}
-ORDER = ("sign", "send_back", "note", "mediate", "reply", "call_back", "reopen", "assign", "extend", "finding")
 MANAGERS = frozenset({Role.SUPERVISOR, Role.COUNTY_ADMIN})
 HANDLER_ROLES = frozenset({Role.TOWNSHIP_CADRE, Role.DEPARTMENT_STAFF, Role.SUPERVISOR})
 ACTION_FIELDS = {"staff_id": "请选择办理人。", "reason": "请写明理由。", "note": "请填写内容。",
                  "parties": "请填写调解的当事人，每行一个。", "agreement": "请选择是否达成协议。",
                  "rating": "请选择群众的满意程度。", "resolved": "请选择问题是否解决。",
-                 "days": "延期天数请填1到30。", "finding": "请选择核查结论。"}
+                 "days": "延期的工作日数请填1到30。", "finding": "请选择核查结论。"}
 NEEDS = {"assign": "staff_id", "send_back": "reason", "note": "note", "reply": "note", "reopen": "reason",
          "extend": "reason", "finding": "reason"}  # an error across fields lands next to this one
 PAGE_SIZE = 20
@@ -123,48 +121,23 @@ StatusFilter = Annotated[str | None, Query(pattern="^(" + "|".join(s.value for s
 KindFilter = Annotated[str | None, Query(pattern="^(" + "|".join(k.value for k in c.ComplaintKind) + ")?$")]
 CategoryFilter = Annotated[str | None, Query(pattern="^(" + "|".join(k.value for k in c.Category) + ")?$")]
 YesNo = Annotated[str | None, Query(pattern=r"^(true|false)?$")]
+SCOPES = {"true": "分派给我的", "waiting": "等我办理的", "false": "本乡镇的"}
+ScopeFilter = Annotated[str | None, Query(pattern="^(" + "|".join(SCOPES) + ")?$")]
 
 
-def actions_for(complaint: dict, staff: Caller) -> list[str]:
-    """The actions this person may take on the complaint now, as the service's rules say."""
-    me, status = staff.staff_id, complaint["status"]
-    handler = me is not None and me == complaint.get("handler_staff_id")
-    accused = me is not None and me == complaint.get("accused_staff_id")
-    found: list[str] = []
-    for action in ORDER:
-        if action not in ALLOWED.get(status, ()):
-            continue
-        if action in ("assign", "reopen", "extend", "finding") and staff.role not in MANAGERS:
-            continue
-        if action in ("sign", "send_back", "note", "mediate", "reply") and not handler:
-            continue
-        if action == "mediate" and complaint["kind"] != "dispute":
-            continue
-        if action == "call_back" and (handler or accused):
-            continue
-        if action == "finding" and (complaint.get("accused_staff_id") is None or complaint.get("finding")
-                                    or accused):
-            continue
-        found.append(action)
-    return found
-
-
-def clock(complaint: dict, today: date, limits: dict[str, Any] | None) -> tuple[str, str]:
-    """The running stage's clock in words, and its level (bad: overdue, warn: due today or tomorrow)."""
-    stage, due = complaint.get("stage"), complaint.get("stage_due")
-    if not stage or not due:
+def clock(complaint: dict) -> tuple[str, str]:
+    """The running stage's clock in working days (as the service counts them) with its last day, and its level
+    (bad: overdue, warn: due today or the next working day)."""
+    stage, due, left = complaint.get("stage"), complaint.get("stage_due"), complaint.get("working_days_left")
+    if not stage or not due or left is None:
         return "", ""
     due_day = date.fromisoformat(due)
-    days = (due_day - today).days
-    what = STAGE_WORDS.get(stage, "")
-    limit = ((limits or {}).get(complaint["kind"]) or {}).get(stage)
-    span = f"，时限 {limit} 个工作日" if limit is not None else ""
-    when = f"{due_day.month}月{due_day.day}日"
-    if days < 0 or complaint.get("overdue"):
-        return f"{what}已超期 {-days} 天（应在{when}前{span}）", "bad"
-    if days == 0:
-        return f"{what}今天到期（{when}{span}）", "warn"
-    return f"{what}还剩 {days} 天（{when}前{span}）", "warn" if days == 1 else ""
+    what, when = STAGE_WORDS.get(stage, ""), f"{due_day.month}月{due_day.day}日"
+    if left < 0:
+        return f"{what}{console_cases.in_working_days(left)}（应在{when}前）", "bad"
+    if left == 0:
+        return f"{what}今天到期（{when}）", "warn"
+    return f"{what}{console_cases.in_working_days(left)}（{when}前）", "warn" if left == 1 else ""
 
 
 async def _staff_names(calls: Calls, staff: Caller, township_code: str | None) -> dict[int, dict]:
@@ -177,28 +150,31 @@ async def _staff_names(calls: Calls, staff: Caller, township_code: str | None) -
 @router.get("/complaints", operation_id="page_complaints", openapi_extra=PERSONAL_DATA, **PAGE)
 async def complaints_inbox(request: Request, staff: StaffPage, calls: Calls, status: StatusFilter = None,
                            kind: KindFilter = None, category: CategoryFilter = None, village: VillageFilter = None,
-                           overdue: YesNo = None, mine: YesNo = None,
+                           overdue: YesNo = None, mine: ScopeFilter = None, township: TownshipQuery = None,
                            after: Annotated[str | None, Query(pattern=r"^[0-9a-f]{32}$")] = None) -> Response:
+    """The inbox: mine (分派给我的), what waits for me (等我办理的, as 待办 counts it) or the township's; a county
+    admin chooses the township (the first one until they do), as on the other county pages."""
     status, kind, category, village, overdue = (v or None for v in (status, kind, category, village, overdue))
     mine = mine or ("false" if staff.role in MANAGERS else "true")  # a supervisor sees the township's first
+    chosen, townships = await console.township_choice(calls, staff, township or None)
+    chosen = chosen or (townships[0]["code"] if townships else None)
     query = {"status": status, "kind": kind, "network": None, "category": category, "village_code": village,
              "overdue": None if overdue is None else overdue == "true", "mine": mine == "true",
+             "waiting": mine == "waiting", "township_code": chosen if townships else None,
              "limit": PAGE_SIZE + 1, "offset": 0, "after": after}
     found = await calls.call("complaints", "list_complaints", caller=staff, query=query)
     more, found = len(found) > PAGE_SIZE, found[:PAGE_SIZE]
-    limits = await console.optional(calls.call("complaints", "limits", caller=staff))
-    today = today_in_china()
-    rows = [(complaint, *clock(complaint, today, limits)) for complaint in found]
+    rows = [(complaint, *clock(complaint)) for complaint in found]
     filters = {"status": status, "kind": kind, "category": category, "village": village, "overdue": overdue,
-               "mine": mine}
+               "mine": mine, "township": chosen if townships else None}
     kept = {k: v for k, v in filters.items() if v is not None}
     next_url = f"/console/complaints?{urlencode({**kept, 'after': found[-1]['id']})}" if more else None
-    places = await console.optional(console.villages(calls, staff)) or []
-    people = await _staff_names(calls, staff, None)
+    places = await console.optional(console.villages(calls, staff, chosen)) or []
+    people = await _staff_names(calls, staff, chosen)
     return render(request, "console/complaints.html", rows=rows, filters=filters, next_url=next_url,
                   first_page=after is not None, villages=places, village_names={v["code"]: v["name"] for v in places},
                   statuses=words.COMPLAINT_STATUS, kinds=COMPLAINT_KINDS, categories=words.COMPLAINT_CATEGORY,
-                  people=people, counts=_counts(rows))
+                  people=people, counts=_counts(rows), townships=townships, scopes=SCOPES)
 
 
 COMPLAINT_KINDS = {"staff_conduct": "干部作风投诉", "dispute": "矛盾纠纷", "petition": "信访诉求",
@@ -212,17 +188,22 @@ def _counts(rows: list[tuple[dict, str, str]]) -> dict[str, int]:
 
 async def _complaint_page(request: Request, staff: Caller, calls: Calls, ref: str, status_code: int = 200,
                           **context: Any) -> Response:
-    complaint = await calls.call("complaints", "get", caller=staff, ref=ref)
-    limits = await console.optional(calls.call("complaints", "limits", caller=staff))
+    try:
+        complaint = await calls.call("complaints", "get", caller=staff, ref=ref)
+    except CunbanError as exc:  # said to staff as staff: not the villagers' "check your look-up code"
+        if exc.code not in words.COMPLAINT_STAFF_ERRORS:
+            raise
+        return render(request, "error.html", status_code=exc.http_status, code=exc.code,
+                      message=words.COMPLAINT_STAFF_ERRORS[exc.code])
     people = await _staff_names(calls, staff, complaint["township_code"])
     village = await console.optional(calls.call("directory", "get_village", caller=staff,
                                                 code=complaint["village_code"]))
     handlers = [p for p in people.values() if p["active"] and p["role"] in {r.value for r in HANDLER_ROLES}
                 and p["id"] != complaint.get("accused_staff_id")]
-    words_, level = clock(complaint, today_in_china(), limits)
+    words_, level = clock(complaint)
     return render(request, "console/complaint_case.html", status_code=status_code, complaint=complaint,
                   people=people, village=village, handlers=handlers, clock=words_, level=level,
-                  actions=actions_for(complaint, staff), action_words=ACTION_WORDS, stage_words=STAGE_WORDS,
+                  actions=complaint["allowed_actions"], action_words=ACTION_WORDS, stage_words=STAGE_WORDS,
                   kinds=COMPLAINT_KINDS, findings=FINDINGS, ratings=RATINGS, categories=words.COMPLAINT_CATEGORY,
                   channels=words.COMPLAINT_CHANNEL,
                   accused=staff.staff_id is not None and staff.staff_id == complaint.get("accused_staff_id"),

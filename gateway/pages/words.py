@@ -32,8 +32,8 @@ STAGE = {
     "deadline_extended": "经批准延期", "completed": "办结", "result_delivered": "结果已送达",
 }
 COMPLAINT_STATUS = {
-    "registered": "已登记，等待分派", "assigned": "已分派，等待签收", "signed": "已签收，正在办理",
-    "handling": "正在办理",
+    "registered": "已登记，等待分派", "assigned": "已分派，等待签收", "signed": "已签收，还没有办理记录",
+    "handling": "办理中，已有办理记录",
     "replied": "已答复，等待回访", "closed_resolved": "已办结（问题已解决）",
     "closed_unresolved": "已办结（问题未能解决）",
 }
@@ -371,3 +371,7 @@ ERROR_MESSAGES.update({
     "cursor_invalid": "翻页地址有误，请回到第一页重新翻页。",
     "illegal_action": CASE_ERRORS["illegal_action"],
 })
+
+# ---- complaints console ----
+# what staff are told where the villagers' words (a look-up code to check) would be wrong for them
+COMPLAINT_STAFF_ERRORS = {"complaint_not_found": "这不在您负责的乡镇范围内，或没有这件诉求。"}

@@ -123,6 +123,7 @@ complaints.public_progress            P   P   P   P   P   P   P   P   P
 complaints.act                        -   -   T   T   T   T   T   T   C
 complaints.get                        -   S   T   T   T   T   T   T   C
 complaints.list_complaints            -   S   T   T   T   T   T   T   C
+complaints.waiting_counts             -   -   T   T   T   T   T   T   C
 complaints.alerts                     -   -   T   T   T   T   T   T   C
 complaints.acknowledge_alert          -   -   -   -   -   -   -   T   C
 complaints.limits                     -   -   T   T   T   T   T   T   C

@@ -23,7 +23,13 @@ from shared.db import UnitOfWork, insert_rows, values_of
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.idempotency import earlier_use, remember, request_hash
 from shared.observability import metrics
-from shared.working_days import Pause, WorkingCalendar, is_overdue, warning_day, working_days_used
+from shared.working_days import (
+    Pause,
+    WorkingCalendar,
+    is_overdue,
+    warning_day,
+    working_days_left,
+)
 
 SWEEP_BATCH = 500
 OPEN = sorted(s.value for s in OPEN_STATUSES)
@@ -180,16 +186,6 @@ def _limit_now(case: Case, row: orm.CaseRow, cal: WorkingCalendar) -> tuple[date
         return warning_day(cal, case.received_on, case.promised_days + case.extension_days, share,
                            case.pauses), row.overall_due
     return None, None
-
-
-def working_days_left(cal: WorkingCalendar, due: date | None, today: date) -> int | None:
-    """Working days left to `due` after today (0: due today); once past it, minus the working days late
-    (a day past it that is not a working day still makes it one late)."""
-    if due is None:
-        return None
-    if today <= due:
-        return working_days_used(cal, today, due)
-    return -max(1, working_days_used(cal, due, today))
 
 
 # ---- opening a case ---------------------------------------------------------------------------------------
