@@ -75,6 +75,16 @@ def test_a_supervisor_plans_an_appointment_visit_and_the_cadre_reports_it(browse
 
     cadre.goto(visit_url)
     assert cadre.get_by_label(CADRE1).is_checked()  # who went: the visit's own, ticked
+    # a report saying nothing, nobody ticked (no browser checks): both said at once, on the visit's own address
+    report_form = cadre.locator("form[action$='/report']")
+    report_form.evaluate("form => form.setAttribute('novalidate', '')")
+    cadre.get_by_label(CADRE1).uncheck()
+    cadre.get_by_label("接待群众多少人").fill("12")
+    cadre.get_by_role("button", name="提交下访报告").click()
+    assert cadre.locator("#went_staff_ids-error").inner_text() == "请勾选实际去了的人员。"
+    assert cadre.locator("#summary-error").inner_text() == "请写下这次下访的情况。"
+    assert cadre.url == visit_url and cadre.get_by_label("接待群众多少人").input_value() == "12"
+    cadre.get_by_label(CADRE1).check()
     cadre.get_by_label("这次下访的情况").fill("为长冲村群众办理社保查询，解答医保政策")
     cadre.get_by_label("群众反映的问题（每行一条，可不填）").fill("养老保险缴费记录缺失\n村道路灯不亮")
     cadre.get_by_label("接待群众多少人").fill("12")
