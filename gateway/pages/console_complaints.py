@@ -17,7 +17,6 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import ValidationError
 
 from gateway.audit import PERSONAL_DATA
 from gateway.pages import console, console_cases, words
@@ -27,10 +26,14 @@ from gateway.pages.web import (
     PageRoute,
     TownshipQuery,
     VillageFilter,
-    field_errors,
+    answer_once,
+    forget_answer,
     read_form,
+    refused_once,
     render,
     see_other,
+    see_refused,
+    submit,
     typed_fields,
 )
 from gateway.routes import Calls
@@ -71,27 +74,28 @@ async def new_complaint(request: Request, staff: StaffPage, calls: Calls,
 
 @router.post("/complaints/new", operation_id="page_register_complaint", **PAGE)
 async def register(request: Request, staff: StaffPage, calls: Calls) -> Response:
-    form = await read_form(request)
-    typed = typed_fields(form)
+    typed = typed_fields(await read_form(request))
     channel = typed.get("channel") or "station"
-    try:
-        complaint = c.ComplaintRegister.model_validate({
-            "kind": typed.get("kind"), "network": NETWORK_OF_KIND.get(typed.get("kind", ""), "services"),
-            "category": typed.get("category"), "channel": channel, "village_code": typed.get("village_code"),
-            "description": typed.get("description"),
-            "complainant": {"name": typed.get("name"), "phone": typed.get("phone")},
-            "session_id": (typed.get("session_id") or None) if channel == "market_day" else None,
-            "visit_id": (typed.get("visit_id") or None) if channel == "visit" else None})
-    except ValidationError as exc:
-        errors = field_errors(exc, FIELDS, across="session_id", default=words.BY_STATUS[422])
-        return await _page(request, staff, calls, typed, 422, errors=errors, message=words.BY_STATUS[422])
-    key = typed.get("idempotency_key", "")
-    try:
+
+    async def again(status: int, errors: dict[str, str], message: str) -> Response:
+        return await _page(request, staff, calls, typed, status, errors=errors, message=message)
+
+    async def send(complaint: c.ComplaintRegister) -> Response:
+        key = typed.get("idempotency_key", "")
         registered = await calls.call("complaints", "register", caller=staff, complaint=complaint.model_dump(
             mode="json"), idempotency_key=key if console.KEY_SHAPE.match(key) else None)
-    except CunbanError as exc:
-        return await _page(request, staff, calls, typed, exc.http_status, message=words.error_message(exc))
-    return see_other(f"/console/complaints/new?done={registered['complaint']['receipt_no']}")
+        return see_other(f"/console/complaints/new?done={registered['complaint']['receipt_no']}")
+
+    return await submit(again, lambda: c.ComplaintRegister.model_validate({
+        "kind": typed.get("kind"), "network": NETWORK_OF_KIND.get(typed.get("kind", ""), "services"),
+        "category": typed.get("category"), "channel": channel, "village_code": typed.get("village_code"),
+        "description": typed.get("description"),
+        "complainant": {"name": typed.get("name"), "phone": typed.get("phone")},
+        "session_id": (typed.get("session_id") or None) if channel == "market_day" else None,
+        "visit_id": (typed.get("visit_id") or None) if channel == "visit" else None}), send,
+        fields=FIELDS, typed=typed, across="session_id", refused=lambda exc: {},
+        required={name: FIELDS[name] for name in ("kind", "category", "village_code", "description", "name",
+                                                  "phone")})
 
 
 # ---- 诉求办理: the inbox, a complaint with its history, and the actions this person may take now ---------
@@ -108,10 +112,17 @@ FINDINGS = {"substantiated": "属实", "partly": "部分属实", "not_substantia
 RATINGS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
 MANAGERS = frozenset({Role.SUPERVISOR, Role.COUNTY_ADMIN})
 HANDLER_ROLES = frozenset({Role.TOWNSHIP_CADRE, Role.DEPARTMENT_STAFF, Role.SUPERVISOR})
-ACTION_FIELDS = {"staff_id": "请选择办理人。", "reason": "请写明理由。", "note": "请填写内容。",
-                 "parties": "请填写调解的当事人，每行一个。", "agreement": "请选择是否达成协议。",
-                 "rating": "请选择群众的满意程度。", "resolved": "请选择问题是否解决。",
-                 "days": "延期的工作日数请填1到30。", "finding": "请选择核查结论。"}
+ACTION_FIELDS = {"staff_id": "请选择办理人。", "parties": "请填写调解的当事人，每行一个，每人不超过50字。",
+                 "agreement": "请选择是否达成协议。", "rating": "请选择群众的满意程度。",
+                 "resolved": "请选择问题是否解决。", "days": "延期的工作日数请填1到30。", "finding": "请选择核查结论。"}
+TEXT_LABELS = {  # what the note and the reason are called on each action's form (请填写调解经过。)
+    "note": {"note": "办理情况", "mediate": "调解经过", "reply": "答复内容"},
+    "reason": {"send_back": "退单理由", "reopen": "重新办理的原因", "extend": "延期理由", "finding": "核查情况"},
+    "parties": {"mediate": "当事人"},
+}
+REQUIRED = {"assign": ("staff_id",), "send_back": ("reason",), "note": ("note",), "reply": ("note",),
+            "mediate": ("parties", "agreement", "note"), "call_back": ("resolved", "rating"), "reopen": ("reason",),
+            "extend": ("days", "reason"), "finding": ("finding", "reason")}  # as the contract's rule
 NEEDS = {"assign": "staff_id", "send_back": "reason", "note": "note", "reply": "note", "reopen": "reason",
          "extend": "reason", "finding": "reason"}  # an error across fields lands next to this one
 PAGE_SIZE = 20
@@ -214,7 +225,9 @@ async def _complaint_page(request: Request, staff: Caller, calls: Calls, ref: st
 async def complaint_page(request: Request, staff: StaffPage, calls: Calls, ref: Ref,
                          done: Annotated[str | None, Query(pattern="^(" + "|".join(ACTION_WORDS) + ")$")] = None
                          ) -> Response:
-    return await _complaint_page(request, staff, calls, ref, done=DONE_WORDS.get(done or ""))
+    refused = refused_once(answer_once(request))  # an action refused: what to fix beside its fields, once
+    response = await _complaint_page(request, staff, calls, ref, done=DONE_WORDS.get(done or ""), **refused)
+    return forget_answer(request, response) if refused else response
 
 
 def action_of(typed: dict[str, str]) -> c.ComplaintAction:
@@ -233,23 +246,34 @@ def action_of(typed: dict[str, str]) -> c.ComplaintAction:
         "days": typed.get("days") or None, "finding": typed.get("finding") or None})
 
 
+def action_labels(action: str) -> dict[str, str]:
+    return {name: labels[action] for name, labels in TEXT_LABELS.items() if action in labels}
+
+
+def action_required(action: str) -> dict[str, str]:
+    """What the action cannot go without, each said by its own name beside its field."""
+    labels = action_labels(action)
+    return {name: f"请填写{labels[name]}。" if name in labels else ACTION_FIELDS[name]
+            for name in REQUIRED.get(action, ())}
+
+
 @router.post("/complaints/{ref}/act", operation_id="page_complaint_act", openapi_extra=PERSONAL_DATA, **PAGE)
 async def complaint_act(request: Request, staff: StaffPage, calls: Calls, ref: Ref) -> Response:
-    form = await read_form(request)
-    typed = typed_fields(form)
+    """One action on the complaint. Done or refused, the browser goes back to the complaint's own address (a
+    reload posts nothing again): the effect, or what to fix beside the action's fields with what was typed."""
+    typed = typed_fields(await read_form(request))
     action = typed.get("action", "")
     if action not in ACTION_WORDS or action == "register":
         return see_other(f"/console/complaints/{ref}")
-    try:
-        command = action_of(typed)
-    except ValidationError as exc:
-        errors = field_errors(exc, ACTION_FIELDS, across=NEEDS.get(action, "note"), default=words.BY_STATUS[422])
-        errors = {f"{action}-{name}": message for name, message in errors.items()}
-        return await _complaint_page(request, staff, calls, ref, 422, errors=errors, acting=action, typed=typed,
-                                     message=words.BY_STATUS[422])
-    try:
+
+    async def again(status: int, errors: dict[str, str], message: str) -> Response:
+        errors = {f"{action}-{name}": said for name, said in errors.items()}
+        return see_refused(request, f"/console/complaints/{ref}", errors, message, typed, acting=action)
+
+    async def send(command: c.ComplaintAction) -> Response:
         done = await calls.call("complaints", "act", caller=staff, ref=ref, action=command.model_dump(mode="json"))
-    except CunbanError as exc:
-        return await _complaint_page(request, staff, calls, ref, exc.http_status, acting=action, typed=typed,
-                                     message=words.error_message(exc))
-    return see_other(f"/console/complaints/{done['receipt_no']}?done={action}")
+        return see_other(f"/console/complaints/{done['receipt_no']}?done={action}")
+
+    return await submit(again, lambda: action_of(typed), send, fields=ACTION_FIELDS, labels=action_labels(action),
+                        typed={**typed, "parties": typed.get("parties", "").strip()},
+                        required=action_required(action), across=NEEDS.get(action, "note"))
