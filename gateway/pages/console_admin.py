@@ -76,6 +76,17 @@ def service_errors(exc: CunbanError, names: dict[str, str]) -> dict[str, str]:
     return errors
 
 
+NAME_TAKEN = frozenset({"village_name_taken", "station_name_taken"})
+
+
+def named_errors(exc: CunbanError, names: dict[str, str]) -> dict[str, str]:
+    """The service's field errors; a name already used in the township said as such beside 名称."""
+    errors = service_errors(exc, names)
+    if exc.code in NAME_TAKEN:
+        errors["name"] = words.error_message(exc)
+    return errors
+
+
 def _or_none(value: str) -> str | None:
     return value or None
 
@@ -197,7 +208,7 @@ async def create_village(request: Request, staff: Manager, calls: Calls, code: T
                                     errors=field_errors(exc, VILLAGE_FIELDS), message=words.BY_STATUS[422])
     except CunbanError as exc:
         return await _villages_page(request, staff, calls, code, status_code=exc.http_status, typed=typed,
-                                    errors=service_errors(exc, VILLAGE_FIELDS), message=words.error_message(exc))
+                                    errors=named_errors(exc, VILLAGE_FIELDS), message=words.error_message(exc))
     return see_other(f"/console/admin/townships/{code}/villages?done=village_created")
 
 
@@ -228,7 +239,7 @@ async def update_village(request: Request, staff: Manager, calls: Calls, code: V
                                    errors=field_errors(exc, VILLAGE_FIELDS), message=words.BY_STATUS[422])
     except CunbanError as exc:
         return await _village_page(request, staff, calls, code, exc.http_status, typed=typed,
-                                   errors=service_errors(exc, VILLAGE_FIELDS), message=words.error_message(exc))
+                                   errors=named_errors(exc, VILLAGE_FIELDS), message=words.error_message(exc))
     return see_other(f"/console/admin/townships/{updated['township_code']}/villages?done=village_updated")
 
 
@@ -281,7 +292,7 @@ async def create_station(request: Request, staff: Manager, calls: Calls, code: T
                                     errors=field_errors(exc, STATION_FIELDS), message=words.BY_STATUS[422])
     except CunbanError as exc:
         return await _stations_page(request, staff, calls, code, status_code=exc.http_status, typed=typed,
-                                    errors=service_errors(exc, STATION_FIELDS), message=words.error_message(exc))
+                                    errors=named_errors(exc, STATION_FIELDS), message=words.error_message(exc))
     return see_other(f"/console/admin/stations/{created['code']}?done=station_created")
 
 
@@ -325,7 +336,7 @@ async def update_station(request: Request, staff: Manager, calls: Calls, code: I
                                    errors=field_errors(exc, STATION_FIELDS), message=words.BY_STATUS[422])
     except CunbanError as exc:
         return await _station_page(request, staff, calls, code, exc.http_status, typed=typed,
-                                   errors=service_errors(exc, STATION_FIELDS), message=words.error_message(exc))
+                                   errors=named_errors(exc, STATION_FIELDS), message=words.error_message(exc))
     return see_other(f"/console/admin/stations/{code}?done=station_updated")
 
 
