@@ -5,6 +5,7 @@ manages their own township (T), a county admin every one (C). Lists page by offs
 index also links the county's calendar, scores, audit log and system health pages (built beside this)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -63,6 +64,19 @@ def _page(offset: int) -> dict[str, int]:
 
 def _next(base: str, offset: int, rows: list) -> str | None:
     return f"{base}?{urlencode({'offset': offset + LIMIT})}" if len(rows) == LIMIT else None
+
+
+NAME_TAKEN = frozenset({"village_name_taken", "station_name_taken"})
+
+
+def named_errors(names: dict[str, str]) -> Callable[[CunbanError], dict[str, str]]:
+    """The service's field errors; a name already used in the township said as such beside 名称."""
+    def said(exc: CunbanError) -> dict[str, str]:
+        errors = service_errors(exc, names)
+        if exc.code in NAME_TAKEN:
+            errors["name"] = words.error_message(exc)
+        return errors
+    return said
 
 
 def _or_none(value: str) -> str | None:
@@ -189,7 +203,8 @@ async def create_village(request: Request, staff: Manager, calls: Calls, code: T
         return see_other(f"/console/admin/townships/{code}/villages?done=village_created")
 
     return await submit(again, lambda: c.VillageCreate.model_validate({**typed, "township_code": code}), send,
-                        fields=VILLAGE_FIELDS)
+                        fields=VILLAGE_FIELDS,
+                        refused=named_errors(VILLAGE_FIELDS))
 
 
 async def _village_page(request: Request, staff: Caller, calls: Calls, code: str, status_code: int = 200,
@@ -219,7 +234,8 @@ async def update_village(request: Request, staff: Manager, calls: Calls, code: V
                                    changes=changes.model_dump(mode="json"))
         return see_other(f"/console/admin/townships/{updated['township_code']}/villages?done=village_updated")
 
-    return await submit(again, lambda: c.VillageUpdate.model_validate(typed), send, fields=VILLAGE_FIELDS)
+    return await submit(again, lambda: c.VillageUpdate.model_validate(typed), send, fields=VILLAGE_FIELDS,
+                        refused=named_errors(VILLAGE_FIELDS))
 
 
 # ---- stations and their keys --------------------------------------------------------------------------------
@@ -271,7 +287,8 @@ async def create_station(request: Request, staff: Manager, calls: Calls, code: T
 
     return await submit(again, lambda: c.StationCreate.model_validate({
         **typed, "address": _or_none(typed["address"]), "phone": _or_none(typed["phone"])}), send,
-        fields=STATION_FIELDS)
+        fields=STATION_FIELDS,
+                        refused=named_errors(STATION_FIELDS))
 
 
 async def _station_page(request: Request, staff: Caller, calls: Calls, code: str, status_code: int = 200,
@@ -315,7 +332,8 @@ async def update_station(request: Request, staff: Manager, calls: Calls, code: I
 
     return await submit(again, lambda: c.StationUpdate.model_validate({
         "name": typed["name"], "address": _or_none(typed["address"]), "phone": _or_none(typed["phone"])}), send,
-        fields=STATION_FIELDS)
+        fields=STATION_FIELDS,
+                        refused=named_errors(STATION_FIELDS))
 
 
 def _show_key_once(request: Request, issued: dict) -> Response:

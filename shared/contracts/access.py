@@ -52,6 +52,7 @@ directory.create_staff                -   -   -   -   -   -   -   T   C
 directory.update_staff                -   -   -   -   -   -   -   T   C
 directory.get_staff                   -   T   T   T   T   T   T   T   C
 directory.list_staff                  -   T   T   T   T   T   T   T   C
+directory.names                       -   T   T   T   T   T   T   T   C
 directory.end_session                 -   -   T   T   T   T   T   T   C
 directory.change_own_password         -   -   T   T   T   T   T   T   C
 directory.session_status              -   -   -   -   -   -   -   -   -
@@ -69,6 +70,7 @@ directory.update_market_site          -   -   -   -   -   -   -   T   C
 directory.get_market_site             -   T   T   T   T   T   T   T   C
 directory.list_market_sites           -   T   T   T   T   T   T   T   C
 directory.set_calendar_day            -   -   -   -   -   -   -   -   C
+directory.set_calendar_range          -   -   -   -   -   -   -   -   C
 directory.clear_calendar_day          -   -   -   -   -   -   -   -   C
 directory.complete_calendar_year      -   -   -   -   -   -   -   -   C
 directory.calendar_year               -   T   T   T   T   T   T   T   C
