@@ -193,7 +193,8 @@ def roster_reason(reason: str | None, names: dict[int, str]) -> str:
 # ---- what every page of the area needs -------------------------------------------------------------------
 
 def township_of(staff: Caller, chosen: str | None) -> str | None:
-    """A county admin's chosen township; everyone else's own."""
+    """A county admin's chosen township; everyone else's own (another one asked for is refused)."""
+    console.in_scope(staff, chosen)
     return chosen if staff.is_county else staff.township_code
 
 

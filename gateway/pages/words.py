@@ -371,3 +371,8 @@ ERROR_MESSAGES.update({
     "cursor_invalid": "翻页地址有误，请回到第一页重新翻页。",
     "illegal_action": CASE_ERRORS["illegal_action"],
 })
+
+# ---- oversight, evaluation and system pages (reports) ----
+ERROR_MESSAGES.update({
+    "out_of_scope": "这不在您负责的乡镇范围内。",
+})
