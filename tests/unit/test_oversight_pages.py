@@ -100,6 +100,34 @@ def test_the_supervision_list_names_who_answers_for_each_notice_and_why():
     assert "审核环节期限" in html and "2026年11月20日" in html and "review" not in html
 
 
+def _supervision(every: bool, rows: list[dict]) -> str:
+    from gateway.pages import words
+
+    return templates.env.get_template("console/supervision.html").render(
+        csrf_token="t", staff=None, townships=[], chosen="431099101", done=None, common={"township": None},
+        every_notice=every, notice_toggle="/console/supervision" + ("" if every else "?notices=all"),
+        lists={"supervision": {"rows": rows, "more": None, "first": False},
+               "accountability": {"rows": [], "more": None, "first": False}},
+        overdue=[], next_cases=None, first_cases=None, complaints=[], alerts=[], villages={}, stations={},
+        people={}, basis_words=words.RESPONSIBLE, rule_words=words.ALERT_RULE,
+        categories=words.COMPLAINT_CATEGORY, may_acknowledge=True)
+
+
+def test_the_supervision_list_shows_open_notices_with_a_toggle_and_each_ones_state():
+    notice = {"id": 1, "kind": "supervision", "application_id": "x", "receipt_no": "431099101-20261101-0001",
+              "township_code": "431099101", "deadline_kind": "step", "step_name": "review", "due_on": "2026-11-20",
+              "recorded_at": "2026-11-21T01:00:00+00:00", "responsible_staff_id": 7,
+              "responsible_basis": "supervisor", "accountable_staff_id": 6, "closed_at": None}
+    open_only = _supervision(False, [notice])
+    assert "只显示未结束的督办通知" in open_only and 'href="/console/supervision?notices=all#notices-supervision"' \
+        in open_only and "也看已结束的" in open_only
+    assert '<td data-label="状态"><span class="bad">未结束</span>' in open_only
+    assert "没有未结束的督办通知" in _supervision(False, [])
+    every = _supervision(True, [{**notice, "closed_at": "2026-11-24T02:00:00+00:00"}, {**notice, "id": 2}])
+    assert "显示全部督办通知" in every and "只看未结束的" in every
+    assert "已结束</span>（2026年11月24日 10:00）" in every and "未结束" in every
+
+
 def _report() -> c.TownshipReport:
     period = {"start": date(2026, 1, 1), "end": date(2026, 6, 30)}
 
