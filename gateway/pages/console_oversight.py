@@ -205,6 +205,8 @@ async def figure_records(request: Request, staff: StaffPage, calls: Calls, metri
     """The records behind one figure: the receipt numbers (each opens its application), day, station, village
     and staff member by name."""
     chosen, _ = await console.township_choice(calls, staff, township)
+    if level in ("township", "village"):  # a village's code starts with its township's
+        console.in_scope(staff, unit[:9])
     period = period_of(start, end)
     found = await calls.call("evaluation", "records", caller=staff, query={
         "metric": metric.value, "level": level, "unit": unit, **period, "limit": RECORDS_PAGE + 1,

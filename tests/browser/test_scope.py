@@ -87,7 +87,9 @@ def test_qinshi_staff_never_see_liuxi_on_any_console_page(browser, system):
 # every console address that names a township, in the path or as ?township=, with 柳溪乡 in it
 ANOTHER_TOWNSHIP = (
     f"/console/overview?township={LX}", f"/console/overview/records?metric=received&level=township&unit={LX}"
-    f"&township={LX}", f"/console/supervision?township={LX}", f"/console/rankings?township={LX}",
+    f"&township={LX}", f"/console/overview/records?metric=received&level=township&unit={LX}",
+    f"/console/overview/records?metric=received&level=village&unit={LX}001",
+    f"/console/supervision?township={LX}", f"/console/rankings?township={LX}",
     f"/console/rankings/report.csv?township={LX}", f"/console/market?township={LX}",
     f"/console/market/sessions?township={LX}", f"/console/market/sessions/2026-12-05/{'0' * 32}?township={LX}",
     f"/console/visits?township={LX}", f"/console/visits/new?township={LX}",
