@@ -48,11 +48,22 @@ LIMIT = 50
 EVERYTHING = {"limit": 500, "offset": 0}  # a township's stations or staff, to name them in a list or a choice
 
 
-async def manager(staff: StaffPage) -> Caller:
-    """管理 is for those who set up a township (supervisors) or the county (county admins)."""
+async def manager(request: Request, staff: StaffPage) -> Caller:
+    """管理 is for those who set up a township (supervisors) or the county (county admins); a supervisor
+    only their own township (another one in the address is refused as out of scope)."""
     if staff.role not in roles_for("directory.create_staff"):
         raise Forbidden("only supervisors and county admins manage the directory", code="role_not_allowed")
+    console.in_scope(staff, township_in_path(request))
     return staff
+
+
+def township_in_path(request: Request) -> str | None:
+    """The township an admin address names: /townships/{code}/… or /catalogue/{township_code}/…"""
+    params = request.path_params
+    if "township_code" in params:
+        return str(params["township_code"])
+    return str(params["code"]) if "code" in params and request.url.path.startswith(
+        "/console/admin/townships/") else None
 
 
 Manager = Annotated[Caller, Depends(manager)]

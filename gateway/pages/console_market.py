@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -34,7 +34,7 @@ from gateway.pages.web import (
     typed_fields,
 )
 from gateway.routes import Calls
-from shared.clock import today_in_china
+from shared.clock import today_in_china, utcnow
 from shared.contracts.caller import Caller, Role
 from shared.contracts.scheduling import (
     LeaveCreate,
@@ -130,6 +130,25 @@ def day_words(day: date | str, *, year: bool = False) -> str:
     return (f"{day.year}年" if year else "") + f"{day.month}月{day.day}日（周{WEEKDAYS[day.weekday()]}）"
 
 
+LINKED_WORDS = (("application", "受理申请", "件"), ("consultation", "接待咨询", "人次"),
+                ("complaint", "登记诉求", "件"))
+
+
+def handled_words(session: dict, now: datetime) -> str:
+    """The 现场办理 of a session in the list: what was handled there (申请, 咨询, 诉求 counted), or why nothing
+    is: not held (cancelled, or awaiting a decision), not begun yet, going on, or over with nothing recorded."""
+    counts = Counter(linked["kind"] for linked in session.get("linked") or [])
+    if counts:
+        return "、".join(f"{word} {counts[kind]} {unit}" for kind, word, unit in LINKED_WORDS if counts[kind])
+    if session.get("status") != "scheduled":
+        return "不开展"
+    if now < datetime.fromisoformat(session["starts_at"]):
+        return "尚未开始"
+    if now < datetime.fromisoformat(session["ends_at"]):
+        return "正在进行，还没有登记办理的事"
+    return "这一场没有登记办理的事"
+
+
 # ---- what a roster and a leave come to, in words (pure) ---------------------------------------------------
 
 def fairness(sessions: list[dict], cadre_ids: list[int], per_session: int, names: dict[int, str]) -> list[str]:
@@ -195,7 +214,8 @@ def roster_reason(reason: str | None, names: dict[int, str]) -> str:
 # ---- what every page of the area needs -------------------------------------------------------------------
 
 def township_of(staff: Caller, chosen: str | None) -> str | None:
-    """A county admin's chosen township; everyone else's own."""
+    """A county admin's chosen township; everyone else's own (another one asked for is refused)."""
+    console.in_scope(staff, chosen)
     return chosen if staff.is_county else staff.township_code
 
 
@@ -418,7 +438,7 @@ async def sessions(request: Request, staff: StaffPage, calls: Calls, township: T
                       township_name=await _township_name(calls, staff, chosen), suffix=suffix(staff, chosen),
                       filters={"start": first.isoformat(), "end": last.isoformat(), "site": site or ""},
                       next_url=next_url, day_words=day_words, reason=roster_reason, today=today.isoformat(),
-                      services=words.SERVICE)
+                      services=words.SERVICE, handled=handled_words, now=utcnow())
     return forget_answer(request, response) if once else response
 
 

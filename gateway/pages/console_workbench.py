@@ -130,7 +130,7 @@ async def workbench(request: Request, staff: StaffPage, calls: Calls) -> Respons
     notices = []
     for kind in ("supervision", "accountability"):
         notices += [n for n in await console.optional(calls.call("approvals", "notices", caller=staff, kind=kind,
-                                                                 limit=20)) or []
+                                                                 limit=20, open_only=kind == "supervision")) or []
                     if staff.staff_id in (n["responsible_staff_id"], n["accountable_staff_id"])]
     sites = await console.optional(calls.call("directory", "list_market_sites", caller=staff)) or []
     site_names = {s["code"]: s["name"] for s in sites}

@@ -375,6 +375,7 @@ ERROR_MESSAGES.update({
 # ---- complaints console ----
 # what staff are told where the villagers' words (a look-up code to check) would be wrong for them
 COMPLAINT_STAFF_ERRORS = {"complaint_not_found": "这不在您负责的乡镇范围内，或没有这件诉求。"}
+
 # ---- directory rules: the audit log's objects, names used once, the calendar's rules ----
 AUDIT_OBJECT_KIND = {
     "township": "乡镇", "village": "村", "station": "服务站", "staff": "人员", "item": "事项",
@@ -390,4 +391,9 @@ ERROR_MESSAGES.update({
     "makeup_day_not_weekend": "调休上班的日子是周六或周日：平常的工作日不用录入调休上班。请核对放假通知里的日期。",
     "calendar_range_invalid": "日期范围不对：结束日期不能早于开始日期，要在同一年里，最多31天。",
     "calendar_year_complete": "这一年的日历已确认完整，修改会改变正在计时的办件期限，需要再确认一次。",
+})
+
+# ---- oversight, evaluation and system pages (reports) ----
+ERROR_MESSAGES.update({
+    "out_of_scope": "这不在您负责的乡镇范围内。",
 })

@@ -45,6 +45,9 @@ def test_a_supervisor_plans_market_day_posts_rosters_leave_swaps_and_slots(brows
     assert made >= 3, notice
     rows = page.locator("table.sessions tbody tr")
     assert rows.count() == made and "还没有排人" in rows.first.inner_text()
+    handled = page.locator("table.sessions td[data-label='现场办理']").all_inner_texts()  # said, not a bare —
+    assert handled and all(h in ("尚未开始", "不开展") for h in handled), handled
+    assert "现场办理：" in page.locator("#handled-hint").inner_text()
     browser.check(page, "market-sessions-generated")
     page.reload()
     assert page.get_by_role("status").count() == 0  # the answer is shown once

@@ -198,6 +198,9 @@ def test_the_health_page_shows_every_service_ready(browser, system):
     assert rows.count() == 6
     assert all("正常" in t for t in rows.all_inner_texts())
     assert "CUNBAN_GRAFANA_URL" in page.locator("main").inner_text()  # not set here: no dashboard link
+    assert "重启网关" in page.locator("main").inner_text()  # … and what to do about it
+    terms = page.locator("dl.terms").inner_text()  # every term of the page said in plain words
+    assert "多次处理失败、已搁置的消息" in terms and "重启这个服务" in terms and "RabbitMQ" in terms
     assert page.locator("a[href*='/d/cunban-']").count() == 0
     browser.check(page, "system-health")
 

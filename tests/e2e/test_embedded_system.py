@@ -459,8 +459,10 @@ def test_the_townships_figures_and_report_follow_what_was_done(client, qs_superv
     assert report["summary"].startswith("今年以来，全镇各服务站共开展六大服务活动")
     csv_report = client.get(f"/townships/{QS}/report", headers=qs_supervisor, params={"format": "csv"})
     assert csv_report.headers["content-type"].startswith("text/csv")
-    assert csv_report.content.decode("utf-8-sig").splitlines()[1].startswith(f"township,{QS},")
-    assert csv_report.content.decode("utf-8-sig").splitlines()[1].endswith(",青石镇")  # units by name too
+    assert csv_report.content.startswith("\ufeff".encode())  # UTF-8 with a BOM, as Excel on Windows needs
+    csv_lines = csv_report.content.decode("utf-8-sig").splitlines()
+    assert csv_lines[0].startswith("层级,单位,受理数,办结数")  # the workbook's words
+    assert csv_lines[1].startswith("乡镇,青石镇,") and f",{QS}," in csv_lines[1]  # units by name, code beside
     xlsx = client.get(f"/townships/{QS}/report", headers=qs_supervisor, params={"format": "xlsx"})
     assert xlsx.headers["content-type"].endswith("spreadsheetml.sheet") and xlsx.content[:2] == b"PK"
     png = client.get(f"/townships/{QS}/report", headers=qs_supervisor, params={"format": "png"})

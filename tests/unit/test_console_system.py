@@ -5,6 +5,7 @@ operation."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from pathlib import Path
 
@@ -137,6 +138,21 @@ def test_the_health_page_shows_dead_letters_with_replay_and_the_dashboards():
     assert "消息总线连不上" in down and "/health/replay" not in down
     read_only = _health(services=services, may_replay=False)
     assert "/health/replay" not in read_only
+
+
+def test_the_health_page_says_in_plain_words_what_each_term_means_and_what_to_do():
+    """County IT reads 死信, 没有响应, /readyz and CUNBAN_GRAFANA_URL each with a sentence: what it is, what to do."""
+    services = [{"name": "intake", "words": "受理登记", "answering": False, "letters": []}]
+    html = _health(services=services)
+    terms = dict(re.findall(r"<dt>(.*?)</dt>\s*<dd>(.*?)</dd>", html, re.S))
+    said = {re.sub(r"<[^>]+>", "", k).strip(): re.sub(r"<[^>]+>", "", v) for k, v in terms.items()}
+    assert "多次处理失败、已搁置的消息" in said["死信"] and "重新处理" in said["死信"]
+    assert "重启" in said["没有响应"]
+    assert "消息总线" in said["/readyz"] and "RabbitMQ" in said["/readyz"]
+    unset = re.sub(r"<[^>]+>", "", html.split('id="dashboards"', 1)[1])
+    assert "CUNBAN_GRAFANA_URL" in unset and "部署配置" in unset and "重启网关" in unset
+    configured = _health(services=services, dashboards=system.dashboards("https://grafana.example.gov.cn"))
+    assert "CUNBAN_GRAFANA_URL" not in configured and "监控图表" in configured
 
 
 def test_the_system_pages_link_each_other_as_the_matrix_allows():
