@@ -95,6 +95,16 @@ def warning_day(calendar: WorkingCalendar, received_on: date, limit: int, share:
     return deadline(calendar, received_on, max(1, ceil(limit * share - 1e-9)), pauses)
 
 
+def working_days_left(calendar: WorkingCalendar, due: date | None, today: date) -> int | None:
+    """Working days left to `due` after today (0: due today); once past it, minus the working days late
+    (a day past it that is not a working day still makes it one late)."""
+    if due is None:
+        return None
+    if today <= due:
+        return working_days_used(calendar, today, due)
+    return -max(1, working_days_used(calendar, due, today))
+
+
 def is_overdue(last_day: date | None, today: date) -> bool:
     """Overdue from the day after the deadline (the whole last day is still in time)."""
     return last_day is not None and today > last_day

@@ -22,7 +22,7 @@ from shared.clock import today_in_china
 from shared.contracts import intake
 from shared.contracts.base import IDEMPOTENCY_KEY_PATTERN, CleanStr
 from shared.contracts.caller import Caller
-from shared.errors import CunbanError
+from shared.errors import CunbanError, Forbidden, NotFound
 
 router = APIRouter(prefix="/console", route_class=PageRoute)
 
@@ -106,13 +106,30 @@ def time_left(application: dict, today: date) -> tuple[int, int, str]:
     return (1, days, "今天到期" if days == 0 else f"还剩 {days} 天")
 
 
+class OutOfScope(Forbidden):
+    """A page asked for a township that is not the staff member's own (a link or an address edited by hand)."""
+
+    code = "out_of_scope"
+
+
+def in_scope(staff: Caller, township: str | None) -> None:
+    """Staff of a township ask only for their own: another township named in the address is refused (403
+    `out_of_scope`), never answered with their own township nor as if it did not exist."""
+    if township and staff.township_code and township != staff.township_code:
+        raise OutOfScope(f"township {township} is not this staff member's ({staff.township_code})")
+
+
 async def township_choice(calls: Calls, staff: Caller, chosen: str | None) -> tuple[str | None, list[dict]]:
-    """The township a page shows: the staff member's own; for a county admin, their choice (None until they
-    have chosen one of the county's) and the townships to choose from."""
+    """The township a page shows: the staff member's own (another one asked for is refused); for a county
+    admin, their choice (None until they have chosen one, 404 for a code that is none of the county's) and
+    the townships to choose from."""
+    in_scope(staff, chosen)
     if staff.township_code:
         return staff.township_code, []
     townships = await calls.call("directory", "list_townships", caller=staff, page={"limit": 500, "offset": 0})
-    return (chosen if chosen in {t["code"] for t in townships} else None), townships
+    if chosen and chosen not in {t["code"] for t in townships}:
+        raise NotFound(f"no township {chosen} in the county", code="township_not_found")
+    return chosen or None, townships
 
 
 async def upcoming_sessions(calls: Calls, staff: Caller, days: int = 14) -> list[dict]:

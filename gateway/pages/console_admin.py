@@ -5,6 +5,7 @@ manages their own township (T), a county admin every one (C). Lists page by offs
 index also links the county's calendar, scores, audit log and system health pages (built beside this)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -21,12 +22,13 @@ from gateway.pages.web import (
     ItemCode,
     PageRoute,
     answer_once,
-    field_errors,
     forget_answer,
     read_form,
     render,
     see_once,
     see_other,
+    service_errors,
+    submit,
     text,
 )
 from gateway.routes import Calls
@@ -46,11 +48,22 @@ LIMIT = 50
 EVERYTHING = {"limit": 500, "offset": 0}  # a township's stations or staff, to name them in a list or a choice
 
 
-async def manager(staff: StaffPage) -> Caller:
-    """管理 is for those who set up a township (supervisors) or the county (county admins)."""
+async def manager(request: Request, staff: StaffPage) -> Caller:
+    """管理 is for those who set up a township (supervisors) or the county (county admins); a supervisor
+    only their own township (another one in the address is refused as out of scope)."""
     if staff.role not in roles_for("directory.create_staff"):
         raise Forbidden("only supervisors and county admins manage the directory", code="role_not_allowed")
+    console.in_scope(staff, township_in_path(request))
     return staff
+
+
+def township_in_path(request: Request) -> str | None:
+    """The township an admin address names: /townships/{code}/… or /catalogue/{township_code}/…"""
+    params = request.path_params
+    if "township_code" in params:
+        return str(params["township_code"])
+    return str(params["code"]) if "code" in params and request.url.path.startswith(
+        "/console/admin/townships/") else None
 
 
 Manager = Annotated[Caller, Depends(manager)]
@@ -64,16 +77,17 @@ def _next(base: str, offset: int, rows: list) -> str | None:
     return f"{base}?{urlencode({'offset': offset + LIMIT})}" if len(rows) == LIMIT else None
 
 
-def service_errors(exc: CunbanError, names: dict[str, str]) -> dict[str, str]:
-    """A service's field errors (`details: [{"field": …}]`) as the Chinese sentence beside each field."""
-    errors: dict[str, str] = {}
-    for detail in exc.details if isinstance(exc.details, list) else []:
-        field = str(detail.get("field", "")) if isinstance(detail, dict) else ""
-        last = field.rsplit(".", 1)[-1]
-        if field in names or last in names:
-            key = field if field in names else last
-            errors.setdefault(key, names[key])
-    return errors
+NAME_TAKEN = frozenset({"village_name_taken", "station_name_taken"})
+
+
+def named_errors(names: dict[str, str]) -> Callable[[CunbanError], dict[str, str]]:
+    """The service's field errors; a name already used in the township said as such beside 名称."""
+    def said(exc: CunbanError) -> dict[str, str]:
+        errors = service_errors(exc, names)
+        if exc.code in NAME_TAKEN:
+            errors["name"] = words.error_message(exc)
+        return errors
+    return said
 
 
 def _or_none(value: str) -> str | None:
@@ -120,17 +134,18 @@ async def townships(request: Request, staff: Manager, calls: Calls, offset: Offs
 async def create_township(request: Request, staff: Manager, calls: Calls) -> Response:
     form = await read_form(request)
     typed = {"code": text(form, "code", 12), "name": text(form, "name", 120), "hotline": text(form, "hotline", 20)}
-    try:
-        township = c.TownshipCreate.model_validate({**typed, "hotline": _or_none(typed["hotline"])})
+
+    async def again(status: int, errors: dict[str, str], message: str) -> Response:
+        return await _townships_page(request, staff, calls, status_code=status, typed=typed, errors=errors,
+                                     message=message)
+
+    async def send(township: c.TownshipCreate) -> Response:
         created = await calls.call("directory", "create_township", caller=staff,
                                    township=township.model_dump(mode="json"))
-    except ValidationError as exc:
-        return await _townships_page(request, staff, calls, status_code=422, typed=typed,
-                                     errors=field_errors(exc, TOWNSHIP_FIELDS), message=words.BY_STATUS[422])
-    except CunbanError as exc:
-        return await _townships_page(request, staff, calls, status_code=exc.http_status, typed=typed,
-                                     errors=service_errors(exc, TOWNSHIP_FIELDS), message=words.error_message(exc))
-    return see_other(f"/console/admin/townships/{created['code']}?done=township_created")
+        return see_other(f"/console/admin/townships/{created['code']}?done=township_created")
+
+    return await submit(again, lambda: c.TownshipCreate.model_validate({
+        **typed, "hotline": _or_none(typed["hotline"])}), send, fields=TOWNSHIP_FIELDS)
 
 
 async def _township_page(request: Request, staff: Caller, calls: Calls, code: str, status_code: int = 200,
@@ -150,17 +165,17 @@ async def township(request: Request, staff: Manager, calls: Calls, code: Townshi
 async def update_township(request: Request, staff: Manager, calls: Calls, code: TownshipPath) -> Response:
     form = await read_form(request)
     typed = {"name": text(form, "name", 120), "hotline": text(form, "hotline", 20)}
-    try:
-        changes = c.TownshipUpdate.model_validate({"name": typed["name"], "hotline": _or_none(typed["hotline"])})
+
+    async def again(status: int, errors: dict[str, str], message: str) -> Response:
+        return await _township_page(request, staff, calls, code, status, typed=typed, errors=errors, message=message)
+
+    async def send(changes: c.TownshipUpdate) -> Response:
         await calls.call("directory", "update_township", caller=staff, code=code,
                          changes=changes.model_dump(mode="json", exclude_unset=True))
-    except ValidationError as exc:
-        return await _township_page(request, staff, calls, code, 422, typed=typed,
-                                    errors=field_errors(exc, TOWNSHIP_FIELDS), message=words.BY_STATUS[422])
-    except CunbanError as exc:
-        return await _township_page(request, staff, calls, code, exc.http_status, typed=typed,
-                                    errors=service_errors(exc, TOWNSHIP_FIELDS), message=words.error_message(exc))
-    return see_other(f"/console/admin/townships/{code}?done=township_updated")
+        return see_other(f"/console/admin/townships/{code}?done=township_updated")
+
+    return await submit(again, lambda: c.TownshipUpdate.model_validate({
+        "name": typed["name"], "hotline": _or_none(typed["hotline"])}), send, fields=TOWNSHIP_FIELDS)
 
 
 # ---- villages -----------------------------------------------------------------------------------------------
@@ -189,16 +204,18 @@ async def villages(request: Request, staff: Manager, calls: Calls, code: Townshi
 async def create_village(request: Request, staff: Manager, calls: Calls, code: TownshipPath) -> Response:
     form = await read_form(request)
     typed = {"code": text(form, "code", 14), "name": text(form, "name", 120), "kind": text(form, "kind", 12)}
-    try:
-        village = c.VillageCreate.model_validate({**typed, "township_code": code})
+
+    async def again(status: int, errors: dict[str, str], message: str) -> Response:
+        return await _villages_page(request, staff, calls, code, status_code=status, typed=typed, errors=errors,
+                                    message=message)
+
+    async def send(village: c.VillageCreate) -> Response:
         await calls.call("directory", "create_village", caller=staff, village=village.model_dump(mode="json"))
-    except ValidationError as exc:
-        return await _villages_page(request, staff, calls, code, status_code=422, typed=typed,
-                                    errors=field_errors(exc, VILLAGE_FIELDS), message=words.BY_STATUS[422])
-    except CunbanError as exc:
-        return await _villages_page(request, staff, calls, code, status_code=exc.http_status, typed=typed,
-                                    errors=service_errors(exc, VILLAGE_FIELDS), message=words.error_message(exc))
-    return see_other(f"/console/admin/townships/{code}/villages?done=village_created")
+        return see_other(f"/console/admin/townships/{code}/villages?done=village_created")
+
+    return await submit(again, lambda: c.VillageCreate.model_validate({**typed, "township_code": code}), send,
+                        fields=VILLAGE_FIELDS,
+                        refused=named_errors(VILLAGE_FIELDS))
 
 
 async def _village_page(request: Request, staff: Caller, calls: Calls, code: str, status_code: int = 200,
@@ -219,17 +236,17 @@ async def village(request: Request, staff: Manager, calls: Calls, code: VillageP
 async def update_village(request: Request, staff: Manager, calls: Calls, code: VillagePath) -> Response:
     form = await read_form(request)
     typed = {"name": text(form, "name", 120), "kind": text(form, "kind", 12)}
-    try:
-        changes = c.VillageUpdate.model_validate(typed)
+
+    async def again(status: int, errors: dict[str, str], message: str) -> Response:
+        return await _village_page(request, staff, calls, code, status, typed=typed, errors=errors, message=message)
+
+    async def send(changes: c.VillageUpdate) -> Response:
         updated = await calls.call("directory", "update_village", caller=staff, code=code,
                                    changes=changes.model_dump(mode="json"))
-    except ValidationError as exc:
-        return await _village_page(request, staff, calls, code, 422, typed=typed,
-                                   errors=field_errors(exc, VILLAGE_FIELDS), message=words.BY_STATUS[422])
-    except CunbanError as exc:
-        return await _village_page(request, staff, calls, code, exc.http_status, typed=typed,
-                                   errors=service_errors(exc, VILLAGE_FIELDS), message=words.error_message(exc))
-    return see_other(f"/console/admin/townships/{updated['township_code']}/villages?done=village_updated")
+        return see_other(f"/console/admin/townships/{updated['township_code']}/villages?done=village_updated")
+
+    return await submit(again, lambda: c.VillageUpdate.model_validate(typed), send, fields=VILLAGE_FIELDS,
+                        refused=named_errors(VILLAGE_FIELDS))
 
 
 # ---- stations and their keys --------------------------------------------------------------------------------
@@ -267,22 +284,22 @@ async def stations(request: Request, staff: Manager, calls: Calls, code: Townshi
 async def create_station(request: Request, staff: Manager, calls: Calls, code: TownshipPath) -> Response:
     form = await read_form(request)
     typed = _station_typed(form)
-    try:
-        station = c.StationCreate.model_validate({**typed, "address": _or_none(typed["address"]),
-                                                  "phone": _or_none(typed["phone"])})
-        if not station.village_code.startswith(code):
-            return await _stations_page(request, staff, calls, code, status_code=422, typed=typed,
-                                        errors={"village_code": STATION_FIELDS["village_code"]},
-                                        message=words.BY_STATUS[422])
+
+    async def again(status: int, errors: dict[str, str], message: str) -> Response:
+        return await _stations_page(request, staff, calls, code, status_code=status, typed=typed, errors=errors,
+                                    message=message)
+
+    async def send(station: c.StationCreate) -> Response:
+        if not station.village_code.startswith(code):  # a village of this township
+            return await again(422, {"village_code": STATION_FIELDS["village_code"]}, words.BY_STATUS[422])
         created = await calls.call("directory", "create_station", caller=staff,
                                    station=station.model_dump(mode="json"))
-    except ValidationError as exc:
-        return await _stations_page(request, staff, calls, code, status_code=422, typed=typed,
-                                    errors=field_errors(exc, STATION_FIELDS), message=words.BY_STATUS[422])
-    except CunbanError as exc:
-        return await _stations_page(request, staff, calls, code, status_code=exc.http_status, typed=typed,
-                                    errors=service_errors(exc, STATION_FIELDS), message=words.error_message(exc))
-    return see_other(f"/console/admin/stations/{created['code']}?done=station_created")
+        return see_other(f"/console/admin/stations/{created['code']}?done=station_created")
+
+    return await submit(again, lambda: c.StationCreate.model_validate({
+        **typed, "address": _or_none(typed["address"]), "phone": _or_none(typed["phone"])}), send,
+        fields=STATION_FIELDS,
+                        refused=named_errors(STATION_FIELDS))
 
 
 async def _station_page(request: Request, staff: Caller, calls: Calls, code: str, status_code: int = 200,
@@ -315,18 +332,19 @@ async def station(request: Request, staff: Manager, calls: Calls, code: ItemCode
 async def update_station(request: Request, staff: Manager, calls: Calls, code: ItemCode) -> Response:
     form = await read_form(request)
     typed = _station_typed(form)
-    try:
-        changes = c.StationUpdate.model_validate({"name": typed["name"], "address": _or_none(typed["address"]),
-                                                  "phone": _or_none(typed["phone"])})
+
+    async def again(status: int, errors: dict[str, str], message: str) -> Response:
+        return await _station_page(request, staff, calls, code, status, typed=typed, errors=errors, message=message)
+
+    async def send(changes: c.StationUpdate) -> Response:
         await calls.call("directory", "update_station", caller=staff, code=code,
                          changes=changes.model_dump(mode="json"))
-    except ValidationError as exc:
-        return await _station_page(request, staff, calls, code, 422, typed=typed,
-                                   errors=field_errors(exc, STATION_FIELDS), message=words.BY_STATUS[422])
-    except CunbanError as exc:
-        return await _station_page(request, staff, calls, code, exc.http_status, typed=typed,
-                                   errors=service_errors(exc, STATION_FIELDS), message=words.error_message(exc))
-    return see_other(f"/console/admin/stations/{code}?done=station_updated")
+        return see_other(f"/console/admin/stations/{code}?done=station_updated")
+
+    return await submit(again, lambda: c.StationUpdate.model_validate({
+        "name": typed["name"], "address": _or_none(typed["address"]), "phone": _or_none(typed["phone"])}), send,
+        fields=STATION_FIELDS,
+                        refused=named_errors(STATION_FIELDS))
 
 
 def _show_key_once(request: Request, issued: dict) -> Response:
@@ -342,17 +360,17 @@ def _show_key_once(request: Request, issued: dict) -> Response:
 async def create_station_key(request: Request, staff: Manager, calls: Calls, code: ItemCode) -> Response:
     form = await read_form(request)
     typed = {"staff_id": text(form, "staff_id", 12), "label": text(form, "label", 120)}
-    try:
-        key = c.StationKeyCreate.model_validate(typed)
+
+    async def again(status: int, errors: dict[str, str], message: str) -> Response:
+        return await _station_page(request, staff, calls, code, status, key_typed=typed, errors=errors,
+                                   message=message)
+
+    async def send(key: c.StationKeyCreate) -> Response:
         issued = await calls.call("directory", "create_station_key", caller=staff, station_code=code,
                                   key=key.model_dump(mode="json"))
-    except ValidationError as exc:
-        return await _station_page(request, staff, calls, code, 422, key_typed=typed,
-                                   errors=field_errors(exc, KEY_FIELDS), message=words.BY_STATUS[422])
-    except CunbanError as exc:
-        return await _station_page(request, staff, calls, code, exc.http_status, key_typed=typed,
-                                   errors=service_errors(exc, KEY_FIELDS), message=words.error_message(exc))
-    return _show_key_once(request, issued)
+        return _show_key_once(request, issued)
+
+    return await submit(again, lambda: c.StationKeyCreate.model_validate(typed), send, fields=KEY_FIELDS)
 
 
 @router.post("/station-keys/{key_id}/rotate", operation_id="page_admin_rotate_station_key", **PAGE)
@@ -414,19 +432,19 @@ async def staff_list(request: Request, staff: Manager, calls: Calls, code: Towns
 @router.post("/townships/{code}/staff", operation_id="page_admin_create_staff", **PAGE)
 async def create_staff(request: Request, staff: Manager, calls: Calls, code: TownshipPath) -> Response:
     typed = _staff_typed(await read_form(request))
-    try:
-        person = c.StaffCreate.model_validate({
-            "username": typed["username"], "full_name": typed["full_name"], "role": typed["role"],
-            "township_code": code, "station_code": _or_none(typed["station_code"]),
-            "phone": _or_none(typed["phone"]), "password": typed["password"]})
+
+    async def again(status: int, errors: dict[str, str], message: str) -> Response:
+        return await _staff_list_page(request, staff, calls, code, status_code=status, typed=typed, errors=errors,
+                                      message=message)
+
+    async def send(person: c.StaffCreate) -> Response:
         created = await calls.call("directory", "create_staff", caller=staff, staff=person.model_dump(mode="json"))
-    except ValidationError as exc:
-        return await _staff_list_page(request, staff, calls, code, status_code=422, typed=typed,
-                                      errors=field_errors(exc, STAFF_FIELDS), message=words.BY_STATUS[422])
-    except CunbanError as exc:
-        return await _staff_list_page(request, staff, calls, code, status_code=exc.http_status, typed=typed,
-                                      errors=service_errors(exc, STAFF_FIELDS), message=words.error_message(exc))
-    return see_other(f"/console/admin/staff/{created['id']}?done=staff_created")
+        return see_other(f"/console/admin/staff/{created['id']}?done=staff_created")
+
+    return await submit(again, lambda: c.StaffCreate.model_validate({
+        "username": typed["username"], "full_name": typed["full_name"], "role": typed["role"],
+        "township_code": code, "station_code": _or_none(typed["station_code"]),
+        "phone": _or_none(typed["phone"]), "password": typed["password"]}), send, fields=STAFF_FIELDS)
 
 
 async def _staff_page(request: Request, staff: Caller, calls: Calls, staff_id: int, status_code: int = 200,
@@ -459,17 +477,17 @@ async def update_staff(request: Request, staff: Manager, calls: Calls, staff_id:
         "phone": _or_none(typed["phone"]), "active": typed["active"] == "1"}
     if typed["password"]:
         changes_typed["password"] = typed["password"]
-    try:
-        changes = c.StaffUpdate.model_validate(changes_typed)
+
+    async def again(status: int, errors: dict[str, str], message: str) -> Response:
+        return await _staff_page(request, staff, calls, staff_id, status, typed=typed, errors=errors,
+                                 message=message)
+
+    async def send(changes: c.StaffUpdate) -> Response:
         await calls.call("directory", "update_staff", caller=staff, staff_id=staff_id,
                          changes=changes.model_dump(mode="json", exclude_unset=True))
-    except ValidationError as exc:
-        return await _staff_page(request, staff, calls, staff_id, 422, typed=typed,
-                                 errors=field_errors(exc, STAFF_FIELDS), message=words.BY_STATUS[422])
-    except CunbanError as exc:
-        return await _staff_page(request, staff, calls, staff_id, exc.http_status, typed=typed,
-                                 errors=service_errors(exc, STAFF_FIELDS), message=words.error_message(exc))
-    return see_other(f"/console/admin/staff/{staff_id}?done=staff_updated")
+        return see_other(f"/console/admin/staff/{staff_id}?done=staff_updated")
+
+    return await submit(again, lambda: c.StaffUpdate.model_validate(changes_typed), send, fields=STAFF_FIELDS)
 
 
 # ---- the service catalogue ----------------------------------------------------------------------------------
@@ -543,20 +561,24 @@ async def update_item(request: Request, staff: Manager, calls: Calls, township_c
     fields = {**typed, "procedure_steps": _lines(typed["procedure_steps"]),
               "required_materials": _lines(typed["required_materials"]), "fee_yuan": _fee(typed["fee_yuan"]),
               "fee_legal_basis": _or_none(typed["fee_legal_basis"]), "promised_days": typed["promised_days"] or None}
-    try:
-        changes = c.CatalogueItemFields.model_validate(fields)  # the whole item, its rule across fields too
+
+    async def again(status: int, errors: dict[str, str], message: str) -> Response:
+        return await _item_page(request, staff, calls, township_code, code, status, typed=typed, errors=errors,
+                                message=message)
+
+    async def send(changes: c.CatalogueItemFields) -> Response:
         await calls.call("directory", "update_catalogue_item", caller=staff, township_code=township_code, code=code,
                          changes=changes.model_dump(mode="json"))
-    except ValidationError as exc:
-        return await _item_page(request, staff, calls, township_code, code, 422, typed=typed,
-                                errors=field_errors(exc, ITEM_FIELDS, across="fee_legal_basis"),
-                                message=words.BY_STATUS[422])
-    except CunbanError as exc:
-        errors = ({"promised_days": words.ADMIN_WORKFLOW_TOO_LONG} if exc.code == "workflow_invalid"
-                  else service_errors(exc, ITEM_FIELDS))
-        return await _item_page(request, staff, calls, township_code, code, exc.http_status, typed=typed,
-                                errors=errors, message=words.error_message(exc))
-    return see_other(f"/console/admin/catalogue/{township_code}/{code}?done=item_updated")
+        return see_other(f"/console/admin/catalogue/{township_code}/{code}?done=item_updated")
+
+    def refused(exc: CunbanError) -> dict[str, str]:
+        if exc.code == "workflow_invalid":
+            return {"promised_days": words.ADMIN_WORKFLOW_TOO_LONG}
+        return service_errors(exc, ITEM_FIELDS)
+
+    # the whole item, its rule across fields too
+    return await submit(again, lambda: c.CatalogueItemFields.model_validate(fields), send, fields=ITEM_FIELDS,
+                        across="fee_legal_basis", refused=refused)
 
 
 @router.post("/catalogue/{township_code}/{code}/withdraw", operation_id="page_admin_withdraw_item", **PAGE)

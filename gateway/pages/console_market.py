@@ -8,31 +8,33 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
-from datetime import date, timedelta
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import ValidationError
 
 from gateway.audit import PERSONAL_DATA
 from gateway.pages import console, words
 from gateway.pages.session import StaffPage
 from gateway.pages.web import (
     PAGE,
+    Again,
     PageRoute,
     SessionPath,
     TownshipQuery,
     answer_once,
-    field_errors,
     forget_answer,
     read_form,
+    refused_once,
     render,
     see_once,
+    see_refused,
+    submit,
     typed_fields,
 )
 from gateway.routes import Calls
-from shared.clock import today_in_china
+from shared.clock import today_in_china, utcnow
 from shared.contracts.caller import Caller, Role
 from shared.contracts.scheduling import (
     LeaveCreate,
@@ -128,6 +130,25 @@ def day_words(day: date | str, *, year: bool = False) -> str:
     return (f"{day.year}年" if year else "") + f"{day.month}月{day.day}日（周{WEEKDAYS[day.weekday()]}）"
 
 
+LINKED_WORDS = (("application", "受理申请", "件"), ("consultation", "接待咨询", "人次"),
+                ("complaint", "登记诉求", "件"))
+
+
+def handled_words(session: dict, now: datetime) -> str:
+    """The 现场办理 of a session in the list: what was handled there (申请, 咨询, 诉求 counted), or why nothing
+    is: not held (cancelled, or awaiting a decision), not begun yet, going on, or over with nothing recorded."""
+    counts = Counter(linked["kind"] for linked in session.get("linked") or [])
+    if counts:
+        return "、".join(f"{word} {counts[kind]} {unit}" for kind, word, unit in LINKED_WORDS if counts[kind])
+    if session.get("status") != "scheduled":
+        return "不开展"
+    if now < datetime.fromisoformat(session["starts_at"]):
+        return "尚未开始"
+    if now < datetime.fromisoformat(session["ends_at"]):
+        return "正在进行，还没有登记办理的事"
+    return "这一场没有登记办理的事"
+
+
 # ---- what a roster and a leave come to, in words (pure) ---------------------------------------------------
 
 def fairness(sessions: list[dict], cadre_ids: list[int], per_session: int, names: dict[int, str]) -> list[str]:
@@ -193,7 +214,8 @@ def roster_reason(reason: str | None, names: dict[int, str]) -> str:
 # ---- what every page of the area needs -------------------------------------------------------------------
 
 def township_of(staff: Caller, chosen: str | None) -> str | None:
-    """A county admin's chosen township; everyone else's own."""
+    """A county admin's chosen township; everyone else's own (another one asked for is refused)."""
+    console.in_scope(staff, chosen)
     return chosen if staff.is_county else staff.township_code
 
 
@@ -247,10 +269,19 @@ FIELDS = {
 }
 
 
+REQUIRED = {  # per form: what it cannot go without, said beside each field in one pass
+    "sessions": {"site_code": FIELDS["site_code"], "start": "请选择开始日期。", "end": "请选择结束日期。"},
+    "roster": {"start": "请选择开始日期。", "end": "请选择结束日期。", "cadre_ids": FIELDS["cadre_ids"]},
+    "leave": {"staff_id": FIELDS["staff_id"], "first_day": "请选择请假开始日期。", "last_day": "请选择请假结束日期。",
+              "reason": "请填写请假原因。"},
+}
+
+
 def _defaults(today: date) -> dict[str, str]:
+    """A period to generate starts as the next four weeks; a leave's days are always chosen."""
     end = (today + timedelta(days=PERIOD_DAYS)).isoformat()
-    return {"start": today.isoformat(), "end": end, "first_day": today.isoformat(), "last_day": today.isoformat(),
-            "per_session": "2", "max_per_cadre": "31"}
+    return {"start": today.isoformat(), "end": end, "first_day": "", "last_day": "", "per_session": "2",
+            "max_per_cadre": "31"}
 
 
 async def _market_page(request: Request, staff: Caller, calls: Calls, township: str, *, status_code: int = 200,
@@ -290,93 +321,87 @@ def _sessions_url(staff: Caller, township: str, start: str, end: str, site: str 
     return url + (f"&site={site}" if site else "") + (f"&township={township}" if staff.is_county else "")
 
 
+def _again(request: Request, staff: Caller, calls: Calls, township: str, typed: dict[str, Any]) -> Again:
+    async def again(status: int, errors: dict[str, str], message: str) -> Response:
+        return await _market_page(request, staff, calls, township, status_code=status, typed=typed, errors=errors,
+                                  message=message)
+    return again
+
+
 @router.post("/market/sessions/generate", operation_id="page_generate_sessions", **PAGE)
 async def generate_sessions(request: Request, staff: StaffPage, calls: Calls) -> Response:
-    typed = typed_fields(await read_form(request))
+    typed = {**typed_fields(await read_form(request)), "form": "sessions"}
     township = _form_township(staff, typed)
-    which = {"form": "sessions"}
-    try:
-        plan = SessionGenerate.model_validate({"site_code": typed.get("site_code"), "start": typed.get("start"),
-                                               "end": typed.get("end")})
-    except ValidationError as exc:
-        return await _market_page(request, staff, calls, township, status_code=422, typed={**typed, **which},
-                                  errors=field_errors(exc, FIELDS, across="end"), message=words.BY_STATUS[422])
-    try:
+
+    async def send(plan: SessionGenerate) -> Response:
         made = await calls.call("scheduling", "generate_sessions", caller=staff, plan=plan.model_dump(mode="json"))
-    except CunbanError as exc:
-        return await _market_page(request, staff, calls, township, status_code=exc.http_status,
-                                  typed={**typed, **which}, message=words.market_error(exc))
-    open_ = [s for s in made if s["status"] != "cancelled"]
-    lines = [f"已生成 {plan.start.month}月{plan.start.day}日至{plan.end.month}月{plan.end.day}日的场次："
-             f"共 {len(open_)} 场" + (f"（另有 {len(made) - len(open_)} 场已取消）" if len(made) > len(open_) else "")
-             + "。已有的场次保持不变；已过去的日子和休息日不开岗。"]
-    if open_:
-        lines.append("下一步：为这段时间排班。")
-    return see_once(request, _sessions_url(staff, township, plan.start.isoformat(), plan.end.isoformat(),
-                                           plan.site_code), {"lines": lines})
+        open_ = [s for s in made if s["status"] != "cancelled"]
+        lines = [f"已生成 {plan.start.month}月{plan.start.day}日至{plan.end.month}月{plan.end.day}日的场次："
+                 f"共 {len(open_)} 场" + (f"（另有 {len(made) - len(open_)} 场已取消）" if len(made) > len(open_)
+                                        else "") + "。已有的场次保持不变；已过去的日子和休息日不开岗。"]
+        if open_:
+            lines.append("下一步：为这段时间排班。")
+        return see_once(request, _sessions_url(staff, township, plan.start.isoformat(), plan.end.isoformat(),
+                                               plan.site_code), {"lines": lines})
+
+    return await submit(_again(request, staff, calls, township, typed), lambda: SessionGenerate.model_validate({
+        "site_code": typed.get("site_code"), "start": typed.get("start"), "end": typed.get("end")}), send,
+        fields=FIELDS, typed=typed, required=REQUIRED["sessions"], across="end", say=words.market_error)
 
 
 @router.post("/market/roster", operation_id="page_generate_roster", **PAGE)
 async def generate_roster(request: Request, staff: StaffPage, calls: Calls) -> Response:
     form = await read_form(request)
-    typed = typed_fields(form)
-    township = _form_township(staff, typed)
     cadres = [c for c in form.getlist("cadre_ids") if isinstance(c, str) and c.isdigit()][:200]
-    which = {"form": "roster", "cadre_ids": cadres}
-    if staff.is_county and not typed.get("site_code"):  # a county admin's roster stays inside one township
-        return await _market_page(request, staff, calls, township, status_code=422, typed={**typed, **which},
-                                  errors={"site_code": FIELDS["site_code"]}, message=words.BY_STATUS[422])
-    try:
-        plan = RosterGenerate.model_validate({
-            "site_code": typed.get("site_code") or None, "start": typed.get("start"), "end": typed.get("end"),
-            "cadre_ids": [int(c) for c in cadres], "per_session": typed.get("per_session") or 2,
-            "max_per_cadre": typed.get("max_per_cadre") or 31})
-    except ValidationError as exc:
-        return await _market_page(request, staff, calls, township, status_code=422, typed={**typed, **which},
-                                  errors=field_errors(exc, FIELDS, across="end"), message=words.BY_STATUS[422])
-    if plan.end < plan.start:
-        return await _market_page(request, staff, calls, township, status_code=422, typed={**typed, **which},
-                                  errors={"end": FIELDS["end"]}, message=words.BY_STATUS[422])
-    try:
+    typed = {**typed_fields(form), "form": "roster", "cadre_ids": cadres}
+    township = _form_township(staff, typed)
+    required = dict(REQUIRED["roster"])
+    if staff.is_county:  # a county admin's roster stays inside one township
+        required["site_code"] = FIELDS["site_code"]
+    again = _again(request, staff, calls, township, typed)
+
+    async def send(plan: RosterGenerate) -> Response:
+        if plan.end < plan.start:
+            return await again(422, {"end": FIELDS["end"]}, words.BY_STATUS[422])
         rostered = await calls.call("scheduling", "generate_roster", caller=staff, plan=plan.model_dump(mode="json"))
-    except CunbanError as exc:
-        return await _market_page(request, staff, calls, township, status_code=exc.http_status,
-                                  typed={**typed, **which}, message=words.market_error(exc))
-    names, _ = await _names(calls, staff, township)
-    lines = fairness(rostered, plan.cadre_ids, plan.per_session, names)
-    first = rostered[0]["day"] if rostered else plan.start.isoformat()
-    last = rostered[-1]["day"] if rostered else plan.end.isoformat()
-    return see_once(request, _sessions_url(staff, township, first, last, plan.site_code),
-                    {"title": "排班结果", "lines": lines})
+        names, _ = await _names(calls, staff, township)
+        lines = fairness(rostered, plan.cadre_ids, plan.per_session, names)
+        first = rostered[0]["day"] if rostered else plan.start.isoformat()
+        last = rostered[-1]["day"] if rostered else plan.end.isoformat()
+        return see_once(request, _sessions_url(staff, township, first, last, plan.site_code),
+                        {"title": "排班结果", "lines": lines})
+
+    return await submit(again, lambda: RosterGenerate.model_validate({
+        "site_code": typed.get("site_code") or None, "start": typed.get("start"), "end": typed.get("end"),
+        "cadre_ids": [int(c) for c in cadres], "per_session": typed.get("per_session") or 2,
+        "max_per_cadre": typed.get("max_per_cadre") or 31}), send, fields=FIELDS, typed=typed, required=required,
+        across="end", say=words.market_error)
 
 
 @router.post("/market/leave", operation_id="page_record_leave", **PAGE)
 async def record_leave(request: Request, staff: StaffPage, calls: Calls) -> Response:
-    typed = typed_fields(await read_form(request))
+    typed = {**typed_fields(await read_form(request)), "form": "leave"}
     township = _form_township(staff, typed)
-    which = {"form": "leave"}
-    try:
-        leave = LeaveCreate.model_validate({"staff_id": typed.get("staff_id"), "first_day": typed.get("first_day"),
-                                            "last_day": typed.get("last_day"), "reason": typed.get("reason")})
-    except ValidationError as exc:
-        return await _market_page(request, staff, calls, township, status_code=422, typed={**typed, **which},
-                                  errors=field_errors(exc, FIELDS, across="last_day"), message=words.BY_STATUS[422])
-    try:
+
+    async def send(leave: LeaveCreate) -> Response:
         await calls.call("scheduling", "record_leave", caller=staff, leave=leave.model_dump(mode="json"))
-    except CunbanError as exc:
-        return await _market_page(request, staff, calls, township, status_code=exc.http_status,
-                                  typed={**typed, **which}, message=words.market_error(exc))
-    names, _ = await _names(calls, staff, township)
-    sessions = await calls.call("scheduling", "list_sessions", caller=staff, query={
-        "township_code": township, "start": leave.first_day.isoformat(), "end": leave.last_day.isoformat(),
-        "limit": 500})
-    posts = [s for s in sessions if s["status"] != "cancelled"
-             and any(r["staff_id"] == leave.staff_id for r in s["roster"])]
-    site_names = {s["code"]: s["name"] for s in await _sites(calls, staff, township)}
-    lines = leave_effect(names.get(leave.staff_id, "这位工作人员"), leave.first_day, leave.last_day, leave.reason,
-                         posts, site_names)
-    return see_once(request, _sessions_url(staff, township, leave.first_day.isoformat(), leave.last_day.isoformat()),
-                    {"title": "请假", "lines": lines, "on_leave": leave.staff_id})
+        names, _ = await _names(calls, staff, township)
+        sessions = await calls.call("scheduling", "list_sessions", caller=staff, query={
+            "township_code": township, "start": leave.first_day.isoformat(), "end": leave.last_day.isoformat(),
+            "limit": 500})
+        posts = [s for s in sessions if s["status"] != "cancelled"
+                 and any(r["staff_id"] == leave.staff_id for r in s["roster"])]
+        site_names = {s["code"]: s["name"] for s in await _sites(calls, staff, township)}
+        lines = leave_effect(names.get(leave.staff_id, "这位工作人员"), leave.first_day, leave.last_day,
+                             leave.reason, posts, site_names)
+        return see_once(request, _sessions_url(staff, township, leave.first_day.isoformat(),
+                                               leave.last_day.isoformat()),
+                        {"title": "请假", "lines": lines, "on_leave": leave.staff_id})
+
+    return await submit(_again(request, staff, calls, township, typed), lambda: LeaveCreate.model_validate({
+        "staff_id": typed.get("staff_id"), "first_day": typed.get("first_day"), "last_day": typed.get("last_day"),
+        "reason": typed.get("reason")}), send, fields=FIELDS, typed=typed, required=REQUIRED["leave"],
+        across="last_day", say=words.market_error)
 
 
 # ---- 场次: the sessions of a period, by keyset on the day ---------------------------------------------------
@@ -413,7 +438,7 @@ async def sessions(request: Request, staff: StaffPage, calls: Calls, township: T
                       township_name=await _township_name(calls, staff, chosen), suffix=suffix(staff, chosen),
                       filters={"start": first.isoformat(), "end": last.isoformat(), "site": site or ""},
                       next_url=next_url, day_words=day_words, reason=roster_reason, today=today.isoformat(),
-                      services=words.SERVICE)
+                      services=words.SERVICE, handled=handled_words, now=utcnow())
     return forget_answer(request, response) if once else response
 
 
@@ -451,7 +476,9 @@ async def session_page(request: Request, staff: StaffPage, calls: Calls, day: Da
     if chosen is None:
         return await _choose_township(request, staff, calls, "/console/market")
     once = answer_once(request)
-    response = await _session_page(request, staff, calls, chosen, day, session_id, once=once)
+    refused = refused_once(once)  # a form refused here: what to fix beside its fields, once
+    response = await _session_page(request, staff, calls, chosen, day, session_id, once=None if refused else once,
+                                   **refused)
     return forget_answer(request, response) if once else response
 
 
@@ -462,28 +489,41 @@ ACTIONS = r"^(assign|swap|slots|cancel|hold|restore)$"
 async def session_action(request: Request, staff: StaffPage, calls: Calls, day: DayPath, session_id: SessionPath,
                          action: Annotated[str, Path(pattern=ACTIONS)]) -> Response:
     """Assign a cadre, swap one for another, open appointment slots, decide on a day off (cancel or hold),
-    or restore a session a lifted day off had cancelled."""
-    typed = typed_fields(await read_form(request))
+    or restore a session a lifted day off had cancelled. Done or refused, the browser goes back to the
+    session's own address (a reload posts nothing again)."""
+    typed = {**typed_fields(await read_form(request)), "form": action}
     township = _form_township(staff, typed)
-    back = f"/console/market/sessions/{day.isoformat()}/{session_id}"
+    back = f"/console/market/sessions/{day.isoformat()}/{session_id}" + suffix(staff, township)
     names, _ = await _names(calls, staff, township)
-    try:
+    contracts: dict[str, Callable[[], Any]] = {
+        "assign": lambda: RosterAssign.model_validate({"staff_id": typed.get("staff_id"),
+                                                       "reason": typed.get("reason") or None}),
+        "swap": lambda: RosterSwap.model_validate({"from_staff_id": typed.get("from_staff_id"),
+                                                   "to_staff_id": typed.get("to_staff_id"),
+                                                   "reason": typed.get("reason")}),
+        "slots": lambda: SlotsCreate.model_validate({"minutes": typed.get("minutes") or 30,
+                                                     "capacity": typed.get("capacity") or 5}),
+    }
+
+    async def again(status: int, errors: dict[str, str], message: str) -> Response:
+        return see_refused(request, back, errors, message, typed)
+
+    def refused(exc: CunbanError) -> dict[str, str]:
+        if exc.http_status == 404 and exc.code == "session_not_found":
+            raise exc  # no such session: the page that says so
+        return {}
+
+    async def send(body: Any) -> Response:
         if action == "assign":
-            body = RosterAssign.model_validate({"staff_id": typed.get("staff_id"),
-                                                "reason": typed.get("reason") or None})
             await calls.call("scheduling", "assign", caller=staff, session_id=session_id,
                              assignment=body.model_dump(mode="json"))
             done = f"已安排{names.get(body.staff_id, '')}在这一场值岗。"
         elif action == "swap":
-            body = RosterSwap.model_validate({"from_staff_id": typed.get("from_staff_id"),
-                                              "to_staff_id": typed.get("to_staff_id"), "reason": typed.get("reason")})
             await calls.call("scheduling", "swap", caller=staff, session_id=session_id,
                              swap=body.model_dump(mode="json"))
             done = (f"已换人：{names.get(body.from_staff_id, '')}不再值这一场，"
                     f"由{names.get(body.to_staff_id, '')}接替（{body.reason}）。")
         elif action == "slots":
-            body = SlotsCreate.model_validate({"minutes": typed.get("minutes") or 30,
-                                               "capacity": typed.get("capacity") or 5})
             made = await calls.call("scheduling", "create_slots", caller=staff, session_id=session_id,
                                     slots=body.model_dump(mode="json"))
             done = f"已开放预约：{len(made)} 个时段，每个时段可约 {body.capacity} 人。群众可在赶集日历上预约。"
@@ -495,16 +535,10 @@ async def session_action(request: Request, staff: StaffPage, calls: Calls, day: 
         else:
             await calls.call("scheduling", "restore_session", caller=staff, session_id=session_id)
             done = "已恢复这一场，原来排班的干部照常值岗。"
-    except ValidationError as exc:
-        return await _session_page(request, staff, calls, township, day, session_id, status_code=422,
-                                   errors=field_errors(exc, FIELDS), message=words.BY_STATUS[422],
-                                   typed={**typed, "form": action})
-    except CunbanError as exc:
-        if exc.http_status == 404 and exc.code == "session_not_found":
-            raise
-        return await _session_page(request, staff, calls, township, day, session_id, status_code=exc.http_status,
-                                   message=words.market_error(exc), typed={**typed, "form": action})
-    return see_once(request, back + suffix(staff, township), {"lines": [done]})
+        return see_once(request, back, {"lines": [done]})
+
+    return await submit(again, contracts.get(action, lambda: None), send, fields=FIELDS, typed=typed,
+                        refused=refused, say=words.market_error)
 
 
 @router.post("/market/sessions/{day}/{session_id}/check/{staff_id}/{way}", operation_id="page_market_check", **PAGE)
@@ -514,13 +548,16 @@ async def check(request: Request, staff: StaffPage, calls: Calls, day: DayPath, 
     """The supervisor records a cadre's arrival or departure on the day (a cadre who forgot to check in)."""
     typed = typed_fields(await read_form(request))
     township = _form_township(staff, typed)
-    try:
+    back = f"/console/market/sessions/{day.isoformat()}/{session_id}" + suffix(staff, township)
+
+    async def again(status: int, errors: dict[str, str], message: str) -> Response:
+        return see_refused(request, back, errors, message)
+
+    async def send(_: None) -> Response:
         await calls.call("scheduling", "check", caller=staff, session_id=session_id, staff_id=staff_id,
                          out=way == "out")
-    except CunbanError as exc:
-        return await _session_page(request, staff, calls, township, day, session_id, status_code=exc.http_status,
-                                   message=words.market_error(exc))
-    names, _ = await _names(calls, staff, township)
-    done = f"已为{names.get(staff_id, '')}登记{'签到' if way == 'in' else '签退'}。"
-    return see_once(request, f"/console/market/sessions/{day.isoformat()}/{session_id}" + suffix(staff, township),
-                    {"lines": [done]})
+        names, _ = await _names(calls, staff, township)
+        done = f"已为{names.get(staff_id, '')}登记{'签到' if way == 'in' else '签退'}。"
+        return see_once(request, back, {"lines": [done]})
+
+    return await submit(again, lambda: None, send, fields={}, say=words.market_error)

@@ -205,6 +205,8 @@ async def figure_records(request: Request, staff: StaffPage, calls: Calls, metri
     """The records behind one figure: the receipt numbers (each opens its application), day, station, village
     and staff member by name."""
     chosen, _ = await console.township_choice(calls, staff, township)
+    if level in ("township", "village"):  # a village's code starts with its township's
+        console.in_scope(staff, unit[:9])
     period = period_of(start, end)
     found = await calls.call("evaluation", "records", caller=staff, query={
         "metric": metric.value, "level": level, "unit": unit, **period, "limit": RECORDS_PAGE + 1,
@@ -232,17 +234,23 @@ async def figure_records(request: Request, staff: StaffPage, calls: Calls, metri
 async def supervision(request: Request, staff: StaffPage, calls: Calls, township: TownshipQuery = None,
                       supervision_from: OffsetQuery = 0, accountability_from: OffsetQuery = 0,
                       cases: Annotated[CleanStr | None, Query(max_length=200)] = None,
-                      done: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
+                      done: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+                      notices: Annotated[str | None, Query(pattern=r"^(all)?$")] = None) -> Response:
+    """督办 (the open notices by default, `?notices=all` with the closed ones), 责任追究, overdue cases and
+    complaints, early warnings."""
     chosen, townships = await console.township_choice(calls, staff, township)
-    context: dict[str, Any] = {"townships": townships, "chosen": chosen, "done": done}
+    every = notices == "all"
+    context: dict[str, Any] = {"townships": townships, "chosen": chosen, "done": done, "every_notice": every}
     if chosen is None:
         return render(request, "console/supervision.html", **context)
     common = {"township": chosen if not staff.township_code else None}
     lists = {}
     for kind, start in (("supervision", supervision_from), ("accountability", accountability_from)):
         found = await calls.call("approvals", "notices", caller=staff, kind=kind, limit=NOTICES_PAGE + 1,
-                                 offset=start, township_code=chosen)
-        more = {**common, "supervision_from": supervision_from, "accountability_from": accountability_from}
+                                 offset=start, township_code=chosen,
+                                 open_only=kind == "supervision" and not every)
+        more = {**common, "supervision_from": supervision_from, "accountability_from": accountability_from,
+                "notices": "all" if every else None}
         more[f"{kind}_from"] = start + NOTICES_PAGE
         lists[kind] = {"rows": found[:NOTICES_PAGE], "more": address("/console/supervision", **more)
                        if len(found) > NOTICES_PAGE else None, "first": start > 0}
@@ -255,7 +263,9 @@ async def supervision(request: Request, staff: StaffPage, calls: Calls, township
     alerts = sorted([a for a in alerts if a["township_code"] == chosen], key=lambda a: a["status"] != "open")
     next_cases = address("/console/supervision", **common, cases=overdue["next_cursor"]) \
         if overdue.get("next_cursor") else None
+    notice_toggle = address("/console/supervision", **common, notices=None if every else "all")
     return render(request, "console/supervision.html", **context, lists=lists, common=common,
+                  notice_toggle=notice_toggle,
                   overdue=overdue["items"], next_cases=next_cases,
                   first_cases=address("/console/supervision", **common) if cases else None,
                   complaints=overdue_complaints,

@@ -15,12 +15,23 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.routing import APIRoute
 from pydantic import ValidationError
 
 from cunban.registry import SERVICES
 from gateway.pages import console, words
 from gateway.pages.session import StaffPage
-from gateway.pages.web import PAGE, PageRoute, field_errors, read_form, render, see_other, templates, typed_fields
+from gateway.pages.web import (
+    PAGE,
+    PageRoute,
+    china_date,
+    field_errors,
+    read_form,
+    render,
+    see_other,
+    templates,
+    typed_fields,
+)
 from gateway.routes import Calls
 from gateway.routes.health import readiness
 from shared.clock import CHINA
@@ -104,14 +115,36 @@ def calendar_warning(status: dict) -> str | None:
 
 
 DAY_FIELDS = {"day": "请填写日期。", "kind": "请选择是放假、调休上班还是本县休息日。",
-              "name": "请填写名称，例如 元旦、春节（不超过100个字）。"}
+              "name": "请填写名称，例如 元旦、春节（不超过100个字）。",
+              "to_day": "请填写结束日期，或者空着只录入一天。"}
+# the directory's refusals of a day, said beside the field they are about
+DAY_ERRORS = {"makeup_day_not_weekend": "day", "calendar_range_invalid": "to_day"}
+CONFIRM = "confirm_complete_year"
 
 
-def day_of(typed: dict[str, str]) -> dc.CalendarDaySet:
+def day_of(typed: dict[str, str]) -> dc.CalendarDaySet | dc.CalendarRangeSet:
+    """One day as typed, or — with an end date after it — every day from the one to the other."""
     kind = typed.get("kind") or None
-    return dc.CalendarDaySet.model_validate({
-        "day": typed.get("day") or None, "kind": kind, "name": typed.get("name") or None,
-        "source": "local" if kind == dc.CalendarDayKind.LOCAL_DAY_OFF.value else "official"})
+    fields = {"kind": kind, "name": typed.get("name") or None, CONFIRM: typed.get(CONFIRM) == "1",
+              "source": "local" if kind == dc.CalendarDayKind.LOCAL_DAY_OFF.value else "official"}
+    last = typed.get("to_day") or None
+    if last and last != typed.get("day"):
+        return dc.CalendarRangeSet.model_validate({**fields, "from_day": typed.get("day") or None, "to_day": last})
+    return dc.CalendarDaySet.model_validate({**fields, "day": typed.get("day") or None})
+
+
+async def _refused_change(request: Request, staff: Caller, calls: Calls, year: int | None, exc: CunbanError,
+                          typed: dict[str, str], action: str) -> Response:
+    """The directory's refusal as the page says it: beside its field, or — for a year confirmed complete —
+    the question whether to change it all the same, with a button that sends the same change confirmed."""
+    if exc.code == "calendar_year_complete":
+        changed = exc.details.get("year") if isinstance(exc.details, dict) else year
+        return await _calendar_page(request, staff, calls, changed or year, exc.http_status, typed=typed,
+                                    confirm_change={"year": changed, "action": action,
+                                                    "fields": {k: v for k, v in typed.items() if k != CONFIRM}})
+    errors = {DAY_ERRORS[exc.code]: words.error_message(exc)} if exc.code in DAY_ERRORS else {}
+    return await _calendar_page(request, staff, calls, year, exc.http_status, typed=typed, errors=errors,
+                                message=words.error_message(exc))
 
 
 async def _calendar_page(request: Request, staff: Caller, calls: Calls, year: int | None, status_code: int = 200,
@@ -128,13 +161,16 @@ async def _calendar_page(request: Request, staff: Caller, calls: Calls, year: in
                   kinds=words.CALENDAR_KIND, marks=words.CALENDAR_MARK, sources=words.CALENDAR_SOURCE,
                   bases=words.CALENDAR_BASIS, may_set=may(staff, "directory.set_calendar_day"),
                   may_clear=may(staff, "directory.clear_calendar_day"),
-                  may_complete=may(staff, "directory.complete_calendar_year"), **context)
+                  may_complete=may(staff, "directory.complete_calendar_year"),
+                  weekday_of=lambda day: WEEKDAY_NAMES[date.fromisoformat(day).weekday()], **context)
 
 
 @router.get("/calendar", operation_id="page_calendar", **PAGE)
 async def calendar_page(request: Request, staff: StaffPage, calls: Calls, year: YearQuery = None,
-                        saved: DayQuery = None, cleared: DayQuery = None, completed: bool = False) -> Response:
-    return await _calendar_page(request, staff, calls, year, saved=saved, cleared=cleared, just_completed=completed)
+                        saved: DayQuery = None, through: DayQuery = None, cleared: DayQuery = None,
+                        completed: bool = False) -> Response:
+    return await _calendar_page(request, staff, calls, year, saved=saved, through=through if saved else None,
+                                cleared=cleared, just_completed=completed)
 
 
 @router.post("/calendar/days", operation_id="page_set_calendar_day", **PAGE)
@@ -145,23 +181,32 @@ async def set_calendar_day(request: Request, staff: StaffPage, calls: Calls) -> 
         day = day_of(typed)
     except ValidationError as exc:
         errors = field_errors(exc, DAY_FIELDS, across="kind")
+        if "from_day" in errors:
+            errors["day"] = errors.pop("from_day", DAY_FIELDS["day"])
         return await _calendar_page(request, staff, calls, year, 422, typed=typed, errors=errors,
                                     message=words.BY_STATUS[422])
     try:
-        await calls.call("directory", "set_calendar_day", caller=staff, day=day.model_dump(mode="json"))
+        if isinstance(day, dc.CalendarRangeSet):
+            await calls.call("directory", "set_calendar_range", caller=staff, days=day.model_dump(mode="json"))
+            first, last = day.from_day, day.to_day
+        else:
+            await calls.call("directory", "set_calendar_day", caller=staff, day=day.model_dump(mode="json"))
+            first = last = day.day
     except CunbanError as exc:
-        return await _calendar_page(request, staff, calls, year, exc.http_status, typed=typed,
-                                    message=words.error_message(exc))
-    return see_other(f"/console/admin/calendar?{urlencode({'year': day.day.year, 'saved': day.day.isoformat()})}")
+        return await _refused_change(request, staff, calls, year, exc, typed, "/console/admin/calendar/days")
+    shown = {"year": first.year, "saved": first.isoformat(), **({"through": last.isoformat()} if last != first else {})}
+    return see_other(f"/console/admin/calendar?{urlencode(shown)}")
 
 
 @router.post("/calendar/days/{day}/clear", operation_id="page_clear_calendar_day", **PAGE)
 async def clear_calendar_day(request: Request, staff: StaffPage, calls: Calls, day: date) -> Response:
-    await read_form(request)
+    form = await read_form(request)
     try:
-        await calls.call("directory", "clear_calendar_day", caller=staff, day=day.isoformat())
+        await calls.call("directory", "clear_calendar_day", caller=staff, day=day.isoformat(),
+                         confirm_complete_year=form.get(CONFIRM) == "1")
     except CunbanError as exc:
-        return await _calendar_page(request, staff, calls, day.year, exc.http_status, message=words.error_message(exc))
+        return await _refused_change(request, staff, calls, day.year, exc, {},
+                                     f"/console/admin/calendar/days/{day.isoformat()}/clear")
     return see_other(f"/console/admin/calendar?{urlencode({'year': day.year, 'cleared': day.isoformat()})}")
 
 
@@ -368,15 +413,111 @@ async def audit(request: Request, staff: StaffPage, calls: Calls,
         return _audit_page(request, [], typed, townships, {}, errors=errors, message=words.BY_STATUS[422],
                            status_code=422)
     entries = await calls.call("directory", "audit_log", caller=staff, query=query.model_dump(mode="json"))
-    names = {}
-    for staff_id in dict.fromkeys(e["staff_id"] for e in entries if e["staff_id"]):
-        found = await console.optional(calls.call("directory", "get_staff", caller=staff, staff_id=staff_id))
-        if found:
-            names[staff_id] = found["full_name"]
+    objects = [audit_object(request.app, e) for e in entries]
+    found = await calls.call("directory", "names", caller=staff, query=names_query(entries, objects))
+    names = {int(staff_id): name for staff_id, name in found["staff"].items()}
+    for entry, obj in zip(entries, objects, strict=True):
+        entry["object"] = object_words(obj, found)
     next_url = (f"/console/admin/audit?{urlencode({**typed, 'before': entries[-1]['seq']})}"
                 if len(entries) == PAGE_SIZE else None)
     first_url = f"/console/admin/audit?{urlencode(typed)}" if before else None
     return _audit_page(request, entries, typed, townships, names, next_url=next_url, first_url=first_url)
+
+
+# the object of an audited request, from its operation's path: the kind a path parameter names, by the
+# parameter's name, or for a code by the path segment before it (`/villages/{code}`: a village)
+PARAM_KIND = {"staff_id": "staff", "receipt_no": "application", "session_id": "session", "visit_id": "visit",
+              "slot_id": "slot", "booking_id": "booking", "alert_id": "alert", "key_id": "station_key",
+              "series_id": "series", "day": "day", "year": "year", "township_code": "township"}
+SEGMENT_KIND = {"townships": "township", "villages": "village", "stations": "station", "market-sites": "market_site",
+                "applications": "application", "complaints": "complaint", "complaint-limits": "complaint_kind",
+                "limits": "complaint_kind", "ratings": "application"}
+FIRST = ("item", "session")  # a session's address starts with its day; an item's with its township
+
+
+def _routes(routes: Any) -> Any:
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif hasattr(route, "original_router"):
+            yield from _routes(route.original_router.routes)
+
+
+def audited_routes(app: Any) -> dict[str, APIRoute]:
+    """The app's routes by operation id (looked up once per app)."""
+    found = getattr(app.state, "audited_routes", None)
+    if found is None:
+        found = app.state.audited_routes = {r.operation_id: r for r in _routes(app.routes) if r.operation_id}
+    return found
+
+
+def audit_object(app: Any, entry: dict) -> tuple[str, str] | None:
+    """(kind, key) of what an audited request acted on, read from its path as its operation's route has it:
+    ("village", "431099101001"), ("item", "431099101/YB-002"), ("day", "2027-02-09") …; None when the path
+    names nothing (a record created by a POST to its list) or the operation is no longer served."""
+    route = audited_routes(app).get(entry["action"])
+    matched = route.path_regex.match(entry["target"]) if route is not None else None
+    if matched is None:
+        return None
+    params, found = matched.groupdict(), []
+    segments = route.path.split("/")
+    for before, segment in zip(segments, segments[1:], strict=False):
+        if not (segment.startswith("{") and segment.endswith("}")):
+            continue
+        name = segment[1:-1].split(":")[0]
+        if name == "code" and before == "{township_code}":
+            found = [("item", f"{params['township_code']}/{params['code']}")]
+            break
+        kind = SEGMENT_KIND.get(before) if name in ("code", "ref", "kind") else PARAM_KIND.get(name)
+        if kind:
+            found.append((kind, params[name]))
+    first = next((f for f in found if f[0] in FIRST), None)
+    return first or (found[0] if found else None)
+
+
+def names_query(entries: list[dict], objects: list[tuple[str, str] | None]) -> dict[str, list]:
+    """One look-up for a page of the log: the people who acted and every object that has a name."""
+    asked: dict[str, dict] = {"townships": {}, "villages": {}, "stations": {}, "staff": {}, "items": {}}
+    for entry in entries:
+        if entry["staff_id"]:
+            asked["staff"][entry["staff_id"]] = None
+    for obj in objects:
+        kind, key = obj or ("", "")
+        if kind in ("township", "village", "station"):
+            asked[f"{kind}s"][key] = None
+        elif kind == "staff" and key.isdigit():
+            asked["staff"][int(key)] = None
+        elif kind == "item":
+            township_code, code = key.split("/", 1)
+            asked["items"][(township_code, code)] = None
+    return {**{k: list(v) for k, v in asked.items() if k != "items"},
+            "items": [{"township_code": t, "code": c} for t, c in asked["items"]]}
+
+
+def object_words(obj: tuple[str, str] | None, names: dict) -> str | None:
+    """"村：石门村", "人员：张三", "办件：<receipt>" …; a record that cannot be named (gone, or its code
+    malformed) by its kind and code."""
+    if obj is None:
+        return None
+    kind, key = obj
+    label = words.AUDIT_OBJECT_KIND.get(kind, kind)
+    if kind == "village" and key in names["villages"]:
+        village = names["villages"][key]
+        return f"{words.VILLAGE_KIND_WORD.get(village['kind'], label)}：{village['name']}"
+    named = {"township": names["townships"], "station": names["stations"], "staff": names["staff"],
+             "item": names["items"]}.get(kind, {})
+    if key in named:
+        return f"{label}：{named[key]}"
+    if kind == "day":
+        try:
+            return f"{label}：{china_date(date.fromisoformat(key))}"
+        except ValueError:
+            pass
+    if kind == "year":
+        return f"{label}：{key}年"
+    if kind == "complaint_kind":
+        return f"{label}：{words.COMPLAINT_LIMIT_KIND.get(key, key)}"
+    return f"{label}：{key}"
 
 
 def _audit_page(request: Request, entries: list[dict], typed: dict[str, str], townships: list[dict],

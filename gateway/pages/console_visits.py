@@ -11,7 +11,6 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from gateway.audit import PERSONAL_DATA
@@ -23,10 +22,14 @@ from gateway.pages.web import (
     PageRoute,
     TownshipQuery,
     VillageFilter,
-    field_errors,
+    answer_once,
+    forget_answer,
     read_form,
+    refused_once,
     render,
     see_other,
+    see_refused,
+    submit,
     typed_fields,
 )
 from gateway.routes import Calls
@@ -51,18 +54,31 @@ WEEKDAYS = {0: "周一", 1: "周二", 2: "周三", 3: "周四", 4: "周五", 5: 
 PATTERNS = ("逢一四七", "逢二五八", "逢三六九", "逢单", "逢双")
 LINKED = {"application": "申请", "consultation": "咨询", "complaint": "诉求"}
 PLAN_FIELDS = {
-    "title": "请填写下访的名称。", "village_code": "请选择村。", "place": "请填写地点。", "day": "请填写日期。",
+    "title": "请填写下访的名称。", "village_code": "请选择村。", "place": "请填写地点。", "day": "请选择下访日期。",
     "starts": "请填写开始时间，例如 09:00。", "ends": "结束时间要晚于开始时间。", "purpose": "说明太长，请删减。",
     "staff_ids": "请勾选下访的人员，每人一次。", "departments": "联合下访请填写至少两个不同的部门，每人只在一个部门。",
     "department": "请填写部门名称。", "campaign_id": "专题下访请选择专题活动。", "kind": "请选择下访方式。",
-    "rule": "请选择下访的日子（每周几、每月几号或逢几）。", "first_day": "请填写开始日期。",
+    "rule": "请选择下访的日子（每周几、每月几号或逢几）。", "first_day": "请选择开始日期。",
     "last_day": "结束日期要在开始日期之后，最多400天。", "weekdays": "请勾选每周哪几天。",
     "days": "请填写每月几号，例如 1,15。",
     "theme": "请填写专题名称。", "description": "说明太长，请删减。", "township_code": "请选择乡镇。",
 }
+# what each form cannot go without, said beside the field in the same pass as everything else
+PLAN_REQUIRED = {"title": "请填写下访的名称。", "village_code": "请选择村。", "place": "请填写地点。",
+                 "day": "请选择下访日期。"}
+KIND_REQUIRED = {
+    "joint": {"departments": "联合下访请填写至少两个不同的部门，并勾选每个部门去的人。"},
+    "topical": {"campaign_id": "专题下访请选择专题活动。", "staff_ids": "请勾选下访的人员，每人一次。"},
+    "appointment": {"staff_ids": "请勾选下访的人员，每人一次。"},
+}
+SERIES_REQUIRED = {"kind": "请选择下访方式。", "title": "请填写下访的名称。", "village_code": "请选择村。",
+                   "first_day": "请选择开始日期。", "last_day": "请选择结束日期。",
+                   "staff_ids": "请勾选下访的人员，每人一次。"}
+CAMPAIGN_REQUIRED = {"theme": "请填写专题名称。", "first_day": "请选择开始日期。", "last_day": "请选择结束日期。"}
 REPORT_FIELDS = {"went_staff_ids": "请勾选实际去了的人员。", "summary": "请写下这次下访的情况。",
                  "raised": "群众反映的问题每行一条，每条不超过2000字。",
                  "people_met": "接待人数请填0到100000之间的数字。"}
+SLOT_SIZE = "每个时段10到240分钟，每个时段可约1到500人。"
 CODE_WORDS = {"double_booked": "有人在这个时间已经安排了别的服务岗或下访，请换人或换时间。"}
 
 
@@ -148,21 +164,34 @@ async def visits(request: Request, staff: StaffPage, calls: Calls, start: DayFil
 
 # ---- planning one visit ---------------------------------------------------------------------------------
 
-def plan_of(kind: str, form: FormData) -> tuple[dict[str, Any], s.VisitPlan]:
+def plan_typed(kind: str, form: FormData) -> dict[str, Any]:
+    """The plan form as typed (to check and to show again): its departments are those named, with their
+    cadres; `departments` is empty until at least two different ones are named."""
     typed: dict[str, Any] = {**typed_fields(form), "kind": kind, "staff_ids": _ids(form, "staff_ids")}
-    departments = []
+    teams = []
     for n in range(1, TEAMS + 1):
         typed[f"team{n}"] = _ids(form, f"team{n}")
         name = typed.get(f"department{n}", "")
         if name or typed[f"team{n}"]:
-            departments.append({"department": name, "staff_ids": typed[f"team{n}"]})
-    plan = {"kind": kind, "title": typed.get("title"), "village_code": typed.get("village_code"),
-            "place": typed.get("place"), "day": typed.get("day") or None, "starts": typed.get("starts") or "09:00",
-            "ends": typed.get("ends") or "12:00", "purpose": typed.get("purpose") or None,
-            "staff_ids": typed["staff_ids"] if kind != "joint" else [],
-            "departments": departments if kind == "joint" else [],
-            "campaign_id": (typed.get("campaign_id") or None) if kind == "topical" else None}
-    return typed, s.VisitPlan.model_validate(plan)
+            teams.append({"department": name, "staff_ids": typed[f"team{n}"]})
+    typed["teams"] = teams
+    typed["departments"] = teams if len({t["department"] for t in teams if t["department"]}) >= 2 else []
+    return typed
+
+
+def visit_plan(kind: str, typed: dict[str, Any]) -> s.VisitPlan:
+    return s.VisitPlan.model_validate({
+        "kind": kind, "title": typed.get("title"), "village_code": typed.get("village_code"),
+        "place": typed.get("place"), "day": typed.get("day") or None, "starts": typed.get("starts") or "09:00",
+        "ends": typed.get("ends") or "12:00", "purpose": typed.get("purpose") or None,
+        "staff_ids": typed["staff_ids"] if kind != "joint" else [],
+        "departments": typed["teams"] if kind == "joint" else [],
+        "campaign_id": (typed.get("campaign_id") or None) if kind == "topical" else None})
+
+
+def plan_of(kind: str, form: FormData) -> tuple[dict[str, Any], s.VisitPlan]:
+    typed = plan_typed(kind, form)
+    return typed, visit_plan(kind, typed)
 
 
 async def _plan_page(request: Request, staff: Caller, calls: Calls, kind: str, typed: dict[str, Any],
@@ -177,30 +206,32 @@ async def _plan_page(request: Request, staff: Caller, calls: Calls, kind: str, t
 @router.get("/visits/new", operation_id="page_new_visit", **PAGE)
 async def new_visit(request: Request, staff: StaffPage, calls: Calls, kind: PlanKind = "appointment",
                     township: TownshipQuery = None) -> Response:
-    typed = {"day": today_in_china().isoformat(), "starts": "09:00", "ends": "12:00", "staff_ids": []}
+    typed = {"day": "", "starts": "09:00", "ends": "12:00", "staff_ids": []}  # the day is the planner's choice
     return await _plan_page(request, staff, calls, kind, typed, township)
 
 
 @router.post("/visits/new", operation_id="page_plan_visit", **PAGE)
 async def plan_visit(request: Request, staff: StaffPage, calls: Calls, kind: PlanKind = "appointment",
                      township: TownshipQuery = None) -> Response:
-    form = await read_form(request)
-    try:
-        typed, plan = plan_of(kind, form)
-    except ValidationError as exc:
-        typed = {**typed_fields(form), "staff_ids": _ids(form, "staff_ids"),
-                 **{f"team{n}": _ids(form, f"team{n}") for n in range(1, TEAMS + 1)}}
-        across = {"joint": "departments", "topical": "campaign_id"}.get(kind, "staff_ids")
-        errors = field_errors(exc, PLAN_FIELDS, across=across, default=words.BY_STATUS[422])
-        if "department" in errors:
-            errors["departments"] = errors.pop("department")
-        return await _plan_page(request, staff, calls, kind, typed, township, 422, errors=errors,
-                                message=words.BY_STATUS[422])
-    try:
+    typed = plan_typed(kind, await read_form(request))
+
+    async def again(status: int, errors: dict[str, str], message: str) -> Response:
+        if kind == "joint":  # a department's name or cadres: said under the departments
+            for name in ("department", "staff_ids"):
+                if name in errors:
+                    errors.setdefault("departments", PLAN_FIELDS["departments"])
+                    del errors[name]
+        return await _plan_page(request, staff, calls, kind, typed, township, status, errors=errors,
+                                message=message)
+
+    async def send(plan: s.VisitPlan) -> Response:
         visit = await calls.call("scheduling", "plan_visit", caller=staff, plan=plan.model_dump(mode="json"))
-    except CunbanError as exc:
-        return await _plan_page(request, staff, calls, kind, typed, township, exc.http_status, message=_message(exc))
-    return see_other(f"/console/visits/{visit['id']}?planned=1")
+        return see_other(f"/console/visits/{visit['id']}?planned=1")
+
+    return await submit(again, lambda: visit_plan(kind, typed), send, fields=PLAN_FIELDS, typed=typed,
+                        required={**PLAN_REQUIRED, **KIND_REQUIRED[kind]},
+                        across={"joint": "departments", "topical": "campaign_id"}.get(kind, "staff_ids"),
+                        say=_message)
 
 
 # ---- series: periodic 定期 and fixed-point 定点 ------------------------------------------------------------
@@ -215,15 +246,35 @@ def rule_of(typed: dict[str, Any], weekdays: list[str]) -> dict[str, Any]:
     return {"kind": "lunar_days", "pattern": typed.get("pattern") or None}
 
 
-def series_of(form: FormData) -> tuple[dict[str, Any], s.VisitSeriesCreate]:
+def series_typed(form: FormData) -> dict[str, Any]:
     weekdays = [v for v in form.getlist("weekdays") if isinstance(v, str)][:7]
-    typed: dict[str, Any] = {**typed_fields(form), "staff_ids": _ids(form, "staff_ids"), "weekdays": weekdays}
-    series = {"kind": typed.get("kind") or None, "title": typed.get("title"), "village_code": typed.get("village_code"),
-              "place": typed.get("place") or None, "rule": rule_of(typed, weekdays),
-              "first_day": typed.get("first_day") or None, "last_day": typed.get("last_day") or None,
-              "starts": typed.get("starts") or "09:00", "ends": typed.get("ends") or "12:00",
-              "staff_ids": typed["staff_ids"]}
-    return typed, s.VisitSeriesCreate.model_validate(series)
+    return {**typed_fields(form), "staff_ids": _ids(form, "staff_ids"), "weekdays": weekdays}
+
+
+def visit_series(typed: dict[str, Any]) -> s.VisitSeriesCreate:
+    return s.VisitSeriesCreate.model_validate({
+        "kind": typed.get("kind") or None, "title": typed.get("title"), "village_code": typed.get("village_code"),
+        "place": typed.get("place") or None, "rule": rule_of(typed, typed["weekdays"]),
+        "first_day": typed.get("first_day") or None, "last_day": typed.get("last_day") or None,
+        "starts": typed.get("starts") or "09:00", "ends": typed.get("ends") or "12:00",
+        "staff_ids": typed["staff_ids"]})
+
+
+def series_of(form: FormData) -> tuple[dict[str, Any], s.VisitSeriesCreate]:
+    typed = series_typed(form)
+    return typed, visit_series(typed)
+
+
+def series_required(typed: dict[str, Any]) -> dict[str, str]:
+    """What a series cannot go without: its days by the rule chosen, and a fixed-point series its place."""
+    required = dict(SERIES_REQUIRED)
+    if typed.get("kind") == "fixed_point":
+        required["place"] = "定点接访请填写地点。"
+    how = typed.get("rule_kind") or "weekly"
+    if how == "weekly" and not typed["weekdays"] or how == "solar_days" and not typed.get("days") \
+            or how == "lunar_days" and not typed.get("pattern"):
+        required["rule"] = PLAN_FIELDS["rule"]  # `rule` is no field of the form: always missing here
+    return required
 
 
 async def _series_page(request: Request, staff: Caller, calls: Calls, typed: dict[str, Any], township: str | None,
@@ -236,37 +287,32 @@ async def _series_page(request: Request, staff: Caller, calls: Calls, typed: dic
 
 @router.get("/visits/series/new", operation_id="page_new_visit_series", **PAGE)
 async def new_series(request: Request, staff: StaffPage, calls: Calls, township: TownshipQuery = None) -> Response:
-    today = today_in_china()
-    typed = {"kind": "periodic", "rule_kind": "weekly", "first_day": today.isoformat(),
-             "last_day": (today + timedelta(days=90)).isoformat(), "starts": "09:00", "ends": "12:00",
-             "staff_ids": [], "weekdays": []}
+    typed = {"kind": "periodic", "rule_kind": "weekly", "first_day": "", "last_day": "",  # the planner's choice
+             "starts": "09:00", "ends": "12:00", "staff_ids": [], "weekdays": []}
     return await _series_page(request, staff, calls, typed, township)
 
 
 @router.post("/visits/series/new", operation_id="page_create_visit_series", **PAGE)
 async def create_series(request: Request, staff: StaffPage, calls: Calls, township: TownshipQuery = None) -> Response:
-    form = await read_form(request)
-    try:
-        typed, series = series_of(form)
-    except ValidationError as exc:
-        typed = {**typed_fields(form), "staff_ids": _ids(form, "staff_ids"),
-                 "weekdays": [v for v in form.getlist("weekdays") if isinstance(v, str)]}
-        errors = field_errors(exc, PLAN_FIELDS, across="rule", default=words.BY_STATUS[422])
+    typed = series_typed(await read_form(request))
+
+    async def again(status: int, errors: dict[str, str], message: str) -> Response:
         for name in ("weekdays", "days", "pattern", "dates", "exceptions"):  # the rule's parts: said at the rule
             if errors.pop(name, None):
                 errors.setdefault("rule", PLAN_FIELDS["rule"])
-        return await _series_page(request, staff, calls, typed, township, 422, errors=errors,
-                                  message=words.BY_STATUS[422])
-    try:
+        return await _series_page(request, staff, calls, typed, township, status, errors=errors, message=message)
+
+    async def send(series: s.VisitSeriesCreate) -> Response:
         made = await calls.call("scheduling", "create_visit_series", caller=staff,
                                 series=series.model_dump(mode="json"))
-    except CunbanError as exc:
-        return await _series_page(request, staff, calls, typed, township, exc.http_status, message=_message(exc))
-    query = {"start": series.first_day.isoformat(), "end": series.last_day.isoformat(), "scope": "township",
-             "done": len(made["visits"])}
-    if township:
-        query["township"] = township
-    return see_other(f"/console/visits?{urlencode(query)}")
+        query = {"start": series.first_day.isoformat(), "end": series.last_day.isoformat(), "scope": "township",
+                 "done": len(made["visits"])}
+        if township:
+            query["township"] = township
+        return see_other(f"/console/visits?{urlencode(query)}")
+
+    return await submit(again, lambda: visit_series(typed), send, fields=PLAN_FIELDS, typed=typed,
+                        required=series_required(typed), across="rule", say=_message)
 
 
 # ---- campaigns 专题 ------------------------------------------------------------------------------------
@@ -282,31 +328,28 @@ async def _campaigns_page(request: Request, staff: Caller, calls: Calls, typed: 
 @router.get("/visits/campaigns", operation_id="page_campaigns", **PAGE)
 async def campaigns(request: Request, staff: StaffPage, calls: Calls, township: TownshipQuery = None,
                     done: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None) -> Response:
-    today = today_in_china()
-    typed = {"first_day": today.isoformat(), "last_day": (today + timedelta(days=30)).isoformat()}
+    typed = {"first_day": "", "last_day": ""}  # the campaign's span is the planner's choice
     return await _campaigns_page(request, staff, calls, typed, township, done=done)
 
 
 @router.post("/visits/campaigns", operation_id="page_create_campaign", **PAGE)
 async def create_campaign(request: Request, staff: StaffPage, calls: Calls, township: TownshipQuery = None) -> Response:
-    form = await read_form(request)
-    typed = typed_fields(form)
+    typed = typed_fields(await read_form(request))
     chosen, _ = await _township(calls, staff, township)
-    try:
-        campaign = s.CampaignCreate.model_validate({
-            "township_code": chosen, "theme": typed.get("theme"), "description": typed.get("description") or None,
-            "first_day": typed.get("first_day") or None, "last_day": typed.get("last_day") or None})
-    except ValidationError as exc:
-        errors = field_errors(exc, PLAN_FIELDS, across="last_day", default=words.BY_STATUS[422])
-        return await _campaigns_page(request, staff, calls, typed, township, 422, errors=errors,
-                                     message=words.BY_STATUS[422])
-    try:
+
+    async def again(status: int, errors: dict[str, str], message: str) -> Response:
+        return await _campaigns_page(request, staff, calls, typed, township, status, errors=errors, message=message)
+
+    async def send(campaign: s.CampaignCreate) -> Response:
         made = await calls.call("scheduling", "create_campaign", caller=staff,
                                 campaign=campaign.model_dump(mode="json"))
-    except CunbanError as exc:
-        return await _campaigns_page(request, staff, calls, typed, township, exc.http_status, message=_message(exc))
-    query = {"done": made["id"], **({"township": township} if township else {})}
-    return see_other(f"/console/visits/campaigns?{urlencode(query)}")
+        query = {"done": made["id"], **({"township": township} if township else {})}
+        return see_other(f"/console/visits/campaigns?{urlencode(query)}")
+
+    return await submit(again, lambda: s.CampaignCreate.model_validate({
+        "township_code": chosen, "theme": typed.get("theme"), "description": typed.get("description") or None,
+        "first_day": typed.get("first_day") or None, "last_day": typed.get("last_day") or None}), send,
+        fields=PLAN_FIELDS, typed=typed, required=CAMPAIGN_REQUIRED, across="last_day", say=_message)
 
 
 # ---- a visit: its cadres, slots and bookings, what was raised, the report ---------------------------------
@@ -343,7 +386,16 @@ async def visit_page(request: Request, staff: StaffPage, calls: Calls, visit_id:
     notices = {"reported": "下访报告已保存。", "cancelled": "这次下访已取消。",
                "slots": "已开放预约时段，群众可以预约。"}
     notice = "已安排这次下访，参加人员会收到提醒。" if planned else notices.get(done or "")
-    return await _visit_page(request, staff, calls, visit_id, done=notice)
+    refused = refused_once(answer_once(request))  # a form refused here: what to fix, shown once
+    response = await _visit_page(request, staff, calls, visit_id, done=notice, **refused)
+    return forget_answer(request, response) if refused else response
+
+
+def _refused_here(request: Request, visit_id: str, typed: dict[str, Any] | None = None) -> Any:
+    """A refused form on the visit's page goes back to the visit's own address (a reload posts nothing)."""
+    async def again(status: int, errors: dict[str, str], message: str) -> Response:
+        return see_refused(request, f"/console/visits/{visit_id}", errors, message, typed)
+    return again
 
 
 @router.post("/visits/{visit_id}/report", operation_id="page_report_visit", openapi_extra=PERSONAL_DATA, **PAGE)
@@ -351,44 +403,39 @@ async def report_visit(request: Request, staff: StaffPage, calls: Calls, visit_i
     form = await read_form(request)
     typed: dict[str, Any] = {**typed_fields(form, 10_000), "went": _ids(form, "went")}
     raised = [line.strip() for line in typed.get("raised", "").splitlines() if line.strip()]
-    try:
-        report = s.VisitReport.model_validate({"went_staff_ids": typed["went"], "summary": typed.get("summary"),
-                                               "raised": raised, "people_met": typed.get("people_met") or 0})
-    except ValidationError as exc:
-        errors = field_errors(exc, REPORT_FIELDS, across="summary", default=words.BY_STATUS[422])
-        return await _visit_page(request, staff, calls, visit_id, 422, errors=errors, typed=typed,
-                                 message=words.BY_STATUS[422])
-    try:
+
+    async def send(report: s.VisitReport) -> Response:
         await calls.call("scheduling", "report_visit", caller=staff, visit_id=visit_id,
                          report=report.model_dump(mode="json"))
-    except CunbanError as exc:
-        return await _visit_page(request, staff, calls, visit_id, exc.http_status, typed=typed, message=_message(exc))
-    return see_other(f"/console/visits/{visit_id}?done=reported")
+        return see_other(f"/console/visits/{visit_id}?done=reported")
+
+    return await submit(_refused_here(request, visit_id, typed), lambda: s.VisitReport.model_validate({
+        "went_staff_ids": typed["went"], "summary": typed.get("summary"), "raised": raised,
+        "people_met": typed.get("people_met") or 0}), send, fields=REPORT_FIELDS,
+        typed={**typed, "went_staff_ids": typed["went"]}, across="summary", say=_message,
+        required={"went_staff_ids": REPORT_FIELDS["went_staff_ids"], "summary": REPORT_FIELDS["summary"]})
 
 
 @router.post("/visits/{visit_id}/cancel", operation_id="page_cancel_visit", **PAGE)
 async def cancel_visit(request: Request, staff: StaffPage, calls: Calls, visit_id: VisitPath) -> Response:
     await read_form(request)
-    try:
+
+    async def send(_: None) -> Response:
         await calls.call("scheduling", "cancel_visit", caller=staff, visit_id=visit_id)
-    except CunbanError as exc:
-        return await _visit_page(request, staff, calls, visit_id, exc.http_status, message=_message(exc))
-    return see_other(f"/console/visits/{visit_id}?done=cancelled")
+        return see_other(f"/console/visits/{visit_id}?done=cancelled")
+
+    return await submit(_refused_here(request, visit_id), lambda: None, send, fields={}, say=_message)
 
 
 @router.post("/visits/{visit_id}/slots", operation_id="page_visit_slots", **PAGE)
 async def offer_slots(request: Request, staff: StaffPage, calls: Calls, visit_id: VisitPath) -> Response:
-    form = await read_form(request)
-    typed = typed_fields(form)
-    try:
-        slots = s.SlotsCreate.model_validate({"minutes": typed.get("minutes") or 30,
-                                              "capacity": typed.get("capacity") or 5})
-    except ValidationError:
-        errors = {"minutes": "每个时段10到240分钟，每个时段可约1到500人。"}
-        return await _visit_page(request, staff, calls, visit_id, 422, errors=errors, message=words.BY_STATUS[422])
-    try:
+    typed = typed_fields(await read_form(request))
+
+    async def send(slots: s.SlotsCreate) -> Response:
         await calls.call("scheduling", "create_visit_slots", caller=staff, visit_id=visit_id,
                          slots=slots.model_dump(mode="json"))
-    except CunbanError as exc:
-        return await _visit_page(request, staff, calls, visit_id, exc.http_status, message=_message(exc))
-    return see_other(f"/console/visits/{visit_id}?done=slots")
+        return see_other(f"/console/visits/{visit_id}?done=slots")
+
+    return await submit(_refused_here(request, visit_id, typed), lambda: s.SlotsCreate.model_validate({
+        "minutes": typed.get("minutes") or 30, "capacity": typed.get("capacity") or 5}), send,
+        fields={"minutes": SLOT_SIZE, "capacity": SLOT_SIZE}, typed=typed, say=_message)

@@ -1,5 +1,6 @@
-"""The console's workbench (工作台): the clerk's day at a glance — what to remember today, the market-day
-posts and visits they are on with who booked a place, and their applications by time left."""
+"""The console's workbench (工作台): the clerk's day at a glance — what to remember today (with the complaints
+waiting for them, `complaints.list_complaints` with `waiting`), the market-day posts and visits they are on
+with who booked a place, and their applications by time left."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from fastapi import APIRouter, Path, Request, Response
 
 from gateway.audit import PERSONAL_DATA
 from gateway.pages import console, words
+from gateway.pages.console_complaints import clock
 from gateway.pages.session import StaffPage
 from gateway.pages.web import PAGE, PageRoute, SessionPath, china_time, read_form, render, see_other
 from gateway.routes import Calls
@@ -24,6 +26,8 @@ WARN_DAYS = 3  # an application this close to its promised deadline shows amber 
 AHEAD_DAYS = 14  # how far ahead the workbench lists posts and visits
 NOTICE_DAYS = 14  # how long a 督办 notice or an accountability record stays among the reminders
 OPEN_VISIT = {"planned", "needs_decision"}
+COMPLAINT_REMINDERS = 5  # complaints waiting for this person named one by one; the rest are counted
+WAITING_COMPLAINTS = "/console/complaints?mine=waiting"
 
 
 @dataclass(frozen=True)
@@ -44,10 +48,12 @@ def _when(day: date, today: date) -> str:
 
 def reminders(*, today: date, now: datetime, mine: list[tuple[tuple[int, int, str], dict]], sessions: list[dict],
               visits: list[dict], notices: list[dict], site_names: dict[str, str],
-              village_names: dict[str, str]) -> list[Reminder]:
+              village_names: dict[str, str], complaints: list[dict] = (),
+              complaints_waiting: int = 0) -> list[Reminder]:
     """What the clerk should not forget: 督办 and accountability records about them, applications overdue or
-    close to their deadline, those waiting for the applicant's 补正, and their posts and visits of today
-    and tomorrow."""
+    close to their deadline, those waiting for the applicant's 补正, the complaints waiting for their 签收 or
+    答复 (a supervisor's: 分派 and 回访) by time left (`complaints_waiting` of them in all), and their posts and
+    visits of today and tomorrow."""
     found: list[Reminder] = []
     for notice in notices:
         if datetime.fromisoformat(notice["recorded_at"]) < now - timedelta(days=NOTICE_DAYS):
@@ -69,6 +75,14 @@ def reminders(*, today: date, now: datetime, mine: list[tuple[tuple[int, int, st
         found.append(Reminder(f"{close} 件申请 {WARN_DAYS} 天内到期。", "warn", "#mine"))
     if waiting:
         found.append(Reminder(f"{waiting} 件申请在等群众补正材料（暂停计时），可以打电话提醒。", "", "#mine"))
+    by_time_left = sorted(complaints, key=lambda c: c["working_days_left"] if c.get("working_days_left") is not None
+                          else 10**6)
+    for complaint in by_time_left:
+        words_, level = clock(complaint)
+        found.append(Reminder(f"诉求 {complaint['receipt_no']}：{words_}", level,
+                              f"/console/complaints/{complaint['receipt_no']}"))
+    if complaints_waiting > len(complaints):
+        found.append(Reminder(f"还有 {complaints_waiting - len(complaints)} 件诉求等您办理。", "", WAITING_COMPLAINTS))
     for s in sessions:
         day = date.fromisoformat(s["day"])
         if (day - today).days <= 1:
@@ -116,14 +130,18 @@ async def workbench(request: Request, staff: StaffPage, calls: Calls) -> Respons
     notices = []
     for kind in ("supervision", "accountability"):
         notices += [n for n in await console.optional(calls.call("approvals", "notices", caller=staff, kind=kind,
-                                                                 limit=20)) or []
+                                                                 limit=20, open_only=kind == "supervision")) or []
                     if staff.staff_id in (n["responsible_staff_id"], n["accountable_staff_id"])]
     sites = await console.optional(calls.call("directory", "list_market_sites", caller=staff)) or []
     site_names = {s["code"]: s["name"] for s in sites}
     village_names = {v["code"]: v["name"] for v in await console.optional(console.villages(calls, staff)) or []}
     items = {i["code"]: i["name"] for i in await console.optional(console.catalogue(calls, staff)) or []}
+    complaints = await console.optional(calls.call("complaints", "list_complaints", caller=staff, query={
+        "waiting": True, "limit": COMPLAINT_REMINDERS})) or []
+    counted = await console.optional(calls.call("complaints", "waiting_counts", caller=staff)) or {}
     notes = reminders(today=today, now=utcnow(), mine=mine, sessions=sessions, visits=visits, notices=notices,
-                      site_names=site_names, village_names=village_names)
+                      site_names=site_names, village_names=village_names, complaints=complaints,
+                      complaints_waiting=counted.get("waiting", 0))
     return render(request, "console/home.html", me=me, mine=mine, sessions=sessions, visits=visits, items=items,
                   reminders=notes, site_names=site_names, village_names=village_names, warn_days=WARN_DAYS,
                   categories=words.SERVICE, today=today.isoformat())

@@ -12,10 +12,10 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import Path as InPath
@@ -115,19 +115,82 @@ def typed_fields(form: FormData, limit: int = 2000) -> dict[str, str]:
             if isinstance(value, str) and name != CSRF_FIELD}
 
 
-def field_errors(exc: ValidationError, names: dict[str, str], *, across: str = "form",
-                 default: str = "这一项填写有误，请检查。") -> dict[str, str]:
+def field_errors(exc: ValidationError, names: Mapping[str, str], *, across: str = "form",
+                 default: str = "这一项填写有误，请检查。", labels: Mapping[str, str] | None = None) -> dict[str, str]:
     """A contract's validation errors as a Chinese sentence next to each field: a field is named by its path
     (`complainant.phone`), or by its last part where `names` knows only that; an error across fields goes to
-    `across`."""
+    `across`. A field `names` has no sentence for is said by its label (`labels`): 请填写调解经过。 when it was
+    left empty, 调解经过填写有误，请检查。 when what was typed is wrong."""
     errors: dict[str, str] = {}
+    labels = labels or {}
     for error in exc.errors():
         parts = [str(part) for part in error["loc"] if not isinstance(part, int)]
         field = ".".join(parts) or across
-        if field not in names and parts and parts[-1] in names:
+        if field not in names and field not in labels and parts and parts[-1] in {**names, **labels}:
             field = parts[-1]
-        errors.setdefault(field, names.get(field, default))
+        if field in names:
+            said = names[field]
+        elif field in labels:
+            empty = error["type"] == "missing" or error.get("input") in (None, "")
+            said = f"请填写{labels[field]}。" if empty else f"{labels[field]}填写有误，请检查。"
+        else:
+            said = default
+        errors.setdefault(field, said)
     return errors
+
+
+def service_errors(exc: CunbanError, names: Mapping[str, str]) -> dict[str, str]:
+    """A service's field errors (`details: [{"field": …}]`) as the Chinese sentence beside each field."""
+    errors: dict[str, str] = {}
+    for detail in exc.details if isinstance(exc.details, list) else []:
+        field = str(detail.get("field", "")) if isinstance(detail, dict) else ""
+        last = field.rsplit(".", 1)[-1]
+        if field in names or last in names:
+            key = field if field in names else last
+            errors.setdefault(key, names[key])
+    return errors
+
+
+# ---- a posted form: checked in one pass, then sent, or shown again with what to fix beside each field -------
+
+Command = TypeVar("Command")
+Again = Callable[[int, dict[str, str], str], Awaitable[Response]]  # (status, errors by field, message) → page
+
+
+def missing(typed: Mapping[str, Any], required: Mapping[str, str]) -> dict[str, str]:
+    """Each required field left empty (nothing typed, chosen or ticked), with what to say beside it."""
+    return {name: said for name, said in required.items() if typed.get(name) in (None, "", [], ())}
+
+
+async def submit(again: Again, contract: Callable[[], Command], send: Callable[[Command], Awaitable[Response]], *,
+                 fields: Mapping[str, str], typed: Mapping[str, Any] | None = None,
+                 required: Mapping[str, str] | None = None, across: str = "form",
+                 labels: Mapping[str, str] | None = None,
+                 refused: Callable[[CunbanError], dict[str, str]] | None = None,
+                 say: Callable[[CunbanError], str] = words.error_message) -> Response:
+    """A posted form, handled the same way everywhere:
+
+    1. every `required` field left empty and every field the `contract` refuses is found in ONE pass and
+       said beside its field (a rule across fields is said only when nothing is missing: it is usually
+       broken by what is missing) → `again(422, errors, message)`;
+    2. else the command goes to `send` (which calls the service and answers, usually with a redirect);
+    3. a refusal by the service → `again(its status, errors, its sentence)`: the fields its details name
+       (`refused` says them otherwise), and the message from its code (`say`)."""
+    errors = missing(typed or {}, required or {})
+    try:
+        command = contract()
+    except ValidationError as exc:
+        # a rule across fields is usually broken by what is missing: then it is not said again
+        found = field_errors(exc, fields, across=across if not errors else "", default=words.BY_STATUS[422],
+                             labels=labels)
+        found.pop("", None)
+        errors = {**found, **errors}
+    if errors:
+        return await again(422, errors, words.BY_STATUS[422])
+    try:
+        return await send(command)
+    except CunbanError as exc:
+        return await again(exc.http_status, refused(exc) if refused else service_errors(exc, fields), say(exc))
 
 
 # ---- rendering ---------------------------------------------------------------------------------------------
@@ -193,6 +256,27 @@ def answer_once(request: Request) -> dict[str, Any] | None:
     except ValueError:
         return None
     return answer if isinstance(answer, dict) else None
+
+
+ONCE_BYTES = 2800  # what an answer may take in its cookie (a browser keeps a cookie of up to 4096 bytes)
+
+
+def see_refused(request: Request, url: str, errors: Mapping[str, str], message: str,
+                typed: Mapping[str, Any] | None = None, **more: Any) -> RedirectResponse:
+    """A form refused on a page that holds several (a case's actions): back to the page's own address — so a
+    reload there posts nothing again — where `answer_once` finds what to fix beside each field, once, and
+    what was typed (the longest values are left out when they would not fit in the cookie)."""
+    kept = dict(typed or {})
+    answer = {"refused": {"errors": dict(errors), "message": message, "typed": kept, **more}}
+    while kept and len(json.dumps(answer, ensure_ascii=False).encode()) > ONCE_BYTES:
+        kept.pop(max(kept, key=lambda name: len(str(kept[name]))))
+    return see_once(request, url, answer)
+
+
+def refused_once(answer: dict[str, Any] | None) -> dict[str, Any]:
+    """What `see_refused` left for this page (errors, message, typed …), or nothing."""
+    refused = (answer or {}).get("refused")
+    return refused if isinstance(refused, dict) else {}
 
 
 def forget_answer(request: Request, response: Response) -> Response:

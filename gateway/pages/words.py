@@ -32,8 +32,8 @@ STAGE = {
     "deadline_extended": "经批准延期", "completed": "办结", "result_delivered": "结果已送达",
 }
 COMPLAINT_STATUS = {
-    "registered": "已登记，等待分派", "assigned": "已分派，等待签收", "signed": "已签收，正在办理",
-    "handling": "正在办理",
+    "registered": "已登记，等待分派", "assigned": "已分派，等待签收", "signed": "已签收，还没有办理记录",
+    "handling": "办理中，已有办理记录",
     "replied": "已答复，等待回访", "closed_resolved": "已办结（问题已解决）",
     "closed_unresolved": "已办结（问题未能解决）",
 }
@@ -372,6 +372,32 @@ ERROR_MESSAGES.update({
     "illegal_action": CASE_ERRORS["illegal_action"],
 })
 
+
+# ---- complaints console ----
+# what staff are told where the villagers' words (a look-up code to check) would be wrong for them
+COMPLAINT_STAFF_ERRORS = {"complaint_not_found": "这不在您负责的乡镇范围内，或没有这件诉求。"}
+
+# ---- directory rules: the audit log's objects, names used once, the calendar's rules ----
+AUDIT_OBJECT_KIND = {
+    "township": "乡镇", "village": "村", "station": "服务站", "staff": "人员", "item": "事项",
+    "application": "办件", "complaint": "诉求", "session": "赶集日场次", "visit": "下访", "slot": "预约时段",
+    "booking": "预约", "alert": "苗头性问题", "station_key": "服务站密钥", "series": "定期下访", "day": "日期",
+    "year": "年份", "complaint_kind": "诉求类别", "market_site": "集市",
+}
+VILLAGE_KIND_WORD = {"village": "村", "community": "社区"}
+AUDIT_ACTION.update({"set_calendar_range": "录入一段节假日/调休", "names": "查看名称"})
+ERROR_MESSAGES.update({
+    "village_name_taken": "本乡镇已经有一个村（社区）叫这个名字，请换一个名字，或者先核对是不是同一个村。",
+    "station_name_taken": "本乡镇已经有一个服务站叫这个名字，请换一个名字。",
+    "makeup_day_not_weekend": "调休上班的日子是周六或周日：平常的工作日不用录入调休上班。请核对放假通知里的日期。",
+    "calendar_range_invalid": "日期范围不对：结束日期不能早于开始日期，要在同一年里，最多31天。",
+    "calendar_year_complete": "这一年的日历已确认完整，修改会改变正在计时的办件期限，需要再确认一次。",
+})
+
+# ---- oversight, evaluation and system pages (reports) ----
+ERROR_MESSAGES.update({
+    "out_of_scope": "这不在您负责的乡镇范围内。",
+})
 
 # ---- notifications ----
 AUDIT_ACTION.update({

@@ -71,10 +71,14 @@ async def approval_counts(caller: CurrentStaff, calls: Calls,
 
 @router.get("/supervision-notices", operation_id="list_supervision_notices", response_model=list[c.NoticeView])
 async def list_supervision_notices(caller: CurrentStaff, calls: Calls, limit: Limit = 50,
-                                   offset: Offset = 0, township: Township = None) -> list:
-    """督办: limits that passed, for the township's supervisors."""
+                                   offset: Offset = 0, township: Township = None,
+                                   open_only: Annotated[bool, Query(alias="open", description=(
+                                       "only the notices still open (their late limit still runs); each "
+                                       "notice's closed_at says when it closed"))] = False) -> list:
+    """督办: limits that passed, for the township's supervisors; closed when the late step is done or the
+    case closes (`closed_at`)."""
     return await calls.call("approvals", "notices", caller=caller, kind="supervision", limit=limit, offset=offset,
-                            township_code=township)
+                            township_code=township, open_only=open_only)
 
 
 @router.get("/accountability-records", operation_id="list_accountability_records",

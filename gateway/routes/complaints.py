@@ -55,6 +55,9 @@ async def list_complaints(caller: CurrentStaff, calls: Calls,
                           township_code: TownshipChoice = None,
                           overdue: bool | None = None,
                           mine: Annotated[bool, Query(description="only those assigned to me (my inbox)")] = False,
+                          waiting: Annotated[bool, Query(description=(
+                              "only those waiting for an action of mine: my 签收 or 答复; a supervisor's "
+                              "also the township's waiting to be assigned or called back"))] = False,
                           limit: Annotated[int, Query(ge=1, le=200)] = 50,
                           offset: Offset = 0,
                           after: Annotated[str | None, Query(
@@ -65,15 +68,23 @@ async def list_complaints(caller: CurrentStaff, calls: Calls,
     passing the last complaint's `id` as `after` (422 `bad_cursor` if it is none of yours)."""
     return await calls.call("complaints", "list_complaints", caller=caller, query={
         "status": status, "kind": kind, "network": network, "category": category, "village_code": village_code,
-        "township_code": township_code, "overdue": overdue, "mine": mine, "limit": limit, "offset": offset,
-        "after": after})
+        "township_code": township_code, "overdue": overdue, "mine": mine, "waiting": waiting, "limit": limit,
+        "offset": offset, "after": after})
+
+
+@router.get("/complaints/waiting-counts", operation_id="complaint_waiting_counts", response_model=c.WaitingCounts)
+async def complaint_waiting_counts(caller: CurrentStaff, calls: Calls) -> dict:
+    """How many complaints wait for an action of mine (as `GET /complaints?waiting=true`), how many of them
+    are overdue and how many are due within a working day."""
+    return await calls.call("complaints", "waiting_counts", caller=caller)
 
 
 @router.get("/complaints/{ref}", operation_id="get_complaint", response_model=c.ComplaintView,
             openapi_extra=PERSONAL_DATA)
 async def get_complaint(ref: Ref, caller: CurrentStaff, calls: Calls) -> dict:
-    """A complaint with its append-only history. The complainant is masked unless you handle it, and
-    hidden from the staff member complained about."""
+    """A complaint with its append-only history, the working days left on its stage and the actions you may
+    take now (`allowed_actions`, as `POST /complaints/{ref}/actions` takes them). The complainant is masked
+    unless you handle it, and hidden from the staff member complained about."""
     return await calls.call("complaints", "get", caller=caller, ref=ref)
 
 

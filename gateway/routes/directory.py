@@ -5,6 +5,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, Response
+from pydantic import StringConstraints
 
 from gateway.audit import PERSONAL_DATA
 from gateway.auth import CurrentStaff, PublicCaller
@@ -18,6 +19,7 @@ VillagePath = Annotated[str, Path(pattern=r"^\d{12}$", description="12-digit vil
 CodePath = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")]
 TownshipFilter = Annotated[str | None, Query(pattern=r"^\d{9}$")]
 Limit = Annotated[int, Query(ge=1, le=500)]
+ItemRef = Annotated[str, StringConstraints(pattern=r"^\d{9}/[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")]  # <township>/<code>
 
 
 def _page(limit: int, offset: int) -> dict:
@@ -180,6 +182,22 @@ async def get_staff(staff_id: Annotated[int, Path(ge=1, le=2**31 - 1)], caller: 
     return await calls.call("directory", "get_staff", caller=caller, staff_id=staff_id)
 
 
+@router.get("/names", tags=["tenant tree"], operation_id="names", response_model=c.Names,
+            openapi_extra=PERSONAL_DATA)
+async def names(caller: CurrentStaff, calls: Calls,
+                township: Annotated[list[c.TownshipCode] | None, Query(max_length=200)] = None,
+                village: Annotated[list[c.VillageCode] | None, Query(max_length=200)] = None,
+                station: Annotated[list[c.RecordCode] | None, Query(max_length=200)] = None,
+                staff: Annotated[list[c.Id] | None, Query(max_length=200)] = None,
+                item: Annotated[list[ItemRef] | None, Query(max_length=200)] = None) -> dict:
+    """The names of many records at once (`?village=…&village=…&staff=12&item=<township>/<code>`); what the
+    caller may not see, or what no longer exists, is left out. Staff names are personal data."""
+    items = [dict(zip(("township_code", "code"), ref.split("/", 1), strict=False)) for ref in item or []]
+    return await calls.call("directory", "names", caller=caller, query={
+        "townships": township or [], "villages": village or [], "stations": station or [], "staff": staff or [],
+        "items": items})
+
+
 @router.patch("/staff/{staff_id}", tags=["staff"], operation_id="update_staff", response_model=c.StaffPublic)
 async def update_staff(staff_id: Annotated[int, Path(ge=1, le=2**31 - 1)], body: c.StaffUpdate,
                        caller: CurrentStaff, calls: Calls) -> dict:
@@ -325,9 +343,23 @@ async def set_calendar_day(day: date, body: c.CalendarDayChange, caller: Current
                             day={"day": day.isoformat(), **body.model_dump(mode="json")})
 
 
+@router.put("/calendar/range", tags=["calendar"], operation_id="set_calendar_range",
+            response_model=list[c.CalendarDayPublic])
+async def set_calendar_range(body: c.CalendarRangeSet, caller: CurrentStaff, calls: Calls) -> list:
+    """Every day from `from_day` to `to_day` (both included; one year, at most 31 days) entered alike — 春节's
+    week in one request, saved together or not at all. Each day follows the rules of one day: 调休上班 only
+    on a Saturday or Sunday, and the official days of a year confirmed complete only with
+    `confirm_complete_year: true` (409 `calendar_year_complete` without it)."""
+    return await calls.call("directory", "set_calendar_range", caller=caller, days=body.model_dump(mode="json"))
+
+
 @router.delete("/calendar/days/{day}", tags=["calendar"], operation_id="clear_calendar_day", status_code=204)
-async def clear_calendar_day(day: date, caller: CurrentStaff, calls: Calls) -> Response:
-    await calls.call("directory", "clear_calendar_day", caller=caller, day=day.isoformat())
+async def clear_calendar_day(day: date, caller: CurrentStaff, calls: Calls,
+                             confirm_complete_year: bool = False) -> Response:
+    """Clearing an official day of a year confirmed complete moves running deadlines: 409
+    `calendar_year_complete` unless `?confirm_complete_year=true`."""
+    await calls.call("directory", "clear_calendar_day", caller=caller, day=day.isoformat(),
+                     confirm_complete_year=confirm_complete_year)
     return Response(status_code=204)
 
 

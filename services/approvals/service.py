@@ -55,11 +55,14 @@ class ApprovalsService(KeepsStaff, DeadLetters):
         return h.counts(self.db, caller=self.caller(), township_code=township_code)
 
     @rpc
-    def notices(self, kind: str, limit: int = 50, offset: int = 0, township_code: str | None = None) -> list:
-        query = parse(c.NoticeQuery, {"kind": kind, "limit": limit, "offset": offset, "township_code": township_code})
+    def notices(self, kind: str, limit: int = 50, offset: int = 0, township_code: str | None = None,
+                open_only: bool = False) -> list:
+        query = parse(c.NoticeQuery, {"kind": kind, "limit": limit, "offset": offset, "township_code": township_code,
+                                      "open_only": open_only})
         return [v.model_dump(mode="json") for v in h.notices(self.db, caller=self.caller(), kind=query.kind,
                                                              limit=query.limit, offset=query.offset,
-                                                             township_code=query.township_code)]
+                                                             township_code=query.township_code,
+                                                             open_only=query.open_only)]
 
     @timer(interval=get_settings().sweep_seconds, eager=True)
     def sweep_deadlines(self) -> None:

@@ -67,6 +67,11 @@ class ComplaintsService(KeepsStaff, KeepsVillages, KeepsStations, KeepsCalendar,
                                          vault=self.vault, now=utcnow()))
 
     @rpc
+    def waiting_counts(self) -> dict:
+        """How many complaints wait for the caller's action, overdue and due within a working day."""
+        return to_wire(h.waiting_counts(self.db, caller=self.caller(), now=utcnow()))
+
+    @rpc
     def public_progress(self, lookup: dict) -> dict:
         self.caller()
         return to_wire(h.public_progress(self.db, lookup=parse(c.PublicComplaintLookup, lookup), vault=self.vault,

@@ -160,6 +160,10 @@ class DirectoryService(DeadLetters):
         accounts.record_audit(self.db, entries=parse(c.AuditEntries, envelope.payload).entries)
 
     @rpc
+    def names(self, query: dict) -> dict:
+        return to_wire(h.names(self.db, caller=self.caller(), query=parse(c.NamesQuery, query)))
+
+    @rpc
     def create_staff(self, staff: dict) -> dict:
         return to_wire(h.create_staff(self.db, caller=self.caller(), cmd=parse(c.StaffCreate, staff), now=utcnow()))
 
@@ -252,9 +256,17 @@ class DirectoryService(DeadLetters):
         return changed
 
     @rpc
-    def clear_calendar_day(self, day: str) -> None:
-        h.clear_calendar_day(self.db, caller=self.caller(), day=parse(c.CalendarDayQuery, {"day": day}).day,
-                             now=utcnow())
+    def set_calendar_range(self, days: dict) -> list:
+        changed = to_wire(h.set_calendar_range(self.db, caller=self.caller(), cmd=parse(c.CalendarRangeSet, days),
+                                               now=utcnow()))
+        self.check_calendar_coverage()
+        return changed
+
+    @rpc
+    def clear_calendar_day(self, day: str, confirm_complete_year: bool = False) -> None:
+        query = parse(c.CalendarDayQuery, {"day": day, "confirm_complete_year": confirm_complete_year})
+        h.clear_calendar_day(self.db, caller=self.caller(), day=query.day,
+                             confirm_complete_year=query.confirm_complete_year, now=utcnow())
         self.check_calendar_coverage()
 
     @rpc

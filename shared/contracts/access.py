@@ -53,6 +53,7 @@ directory.update_staff                -   -   -   -   -   -   -   T   C
 directory.get_staff                   -   T   T   T   T   T   T   T   C
 directory.list_staff                  -   T   T   T   T   T   T   T   C
 directory.notice_contact              -   -   -   -   -   -   -   -   -
+directory.names                       -   T   T   T   T   T   T   T   C
 directory.end_session                 -   -   T   T   T   T   T   T   C
 directory.change_own_password         -   -   T   T   T   T   T   T   C
 directory.session_status              -   -   -   -   -   -   -   -   -
@@ -70,6 +71,7 @@ directory.update_market_site          -   -   -   -   -   -   -   T   C
 directory.get_market_site             -   T   T   T   T   T   T   T   C
 directory.list_market_sites           -   T   T   T   T   T   T   T   C
 directory.set_calendar_day            -   -   -   -   -   -   -   -   C
+directory.set_calendar_range          -   -   -   -   -   -   -   -   C
 directory.clear_calendar_day          -   -   -   -   -   -   -   -   C
 directory.complete_calendar_year      -   -   -   -   -   -   -   -   C
 directory.calendar_year               -   T   T   T   T   T   T   T   C
@@ -127,6 +129,7 @@ complaints.act                        -   -   T   T   T   T   T   T   C
 complaints.notice_contact             -   -   -   -   -   -   -   -   -
 complaints.get                        -   S   T   T   T   T   T   T   C
 complaints.list_complaints            -   S   T   T   T   T   T   T   C
+complaints.waiting_counts             -   -   T   T   T   T   T   T   C
 complaints.alerts                     -   -   T   T   T   T   T   T   C
 complaints.acknowledge_alert          -   -   -   -   -   -   -   T   C
 complaints.limits                     -   -   T   T   T   T   T   T   C

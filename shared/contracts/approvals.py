@@ -175,6 +175,7 @@ class NoticeView(Contract):
     responsible_staff_id: int | None  # who answers for the late step (None only in records older than the rule)
     responsible_basis: Responsible | None = None
     accountable_staff_id: int
+    closed_at: datetime | None = None  # 督办: when the late limit stopped running (step done, case closed)
 
 
 # ---- events besides application_progressed ----------------------------------------------------------
@@ -199,3 +200,4 @@ class NoticeQuery(Contract):
     limit: int = Field(default=50, ge=1, le=200)
     offset: Offset = 0
     township_code: Annotated[str, StringConstraints(pattern=r"^\d{9}$")] | None = None  # the county's: one township
+    open_only: bool = False  # 督办 still open (its limit still running) only

@@ -208,6 +208,8 @@ class ComplaintView(Contract):
     registered_at: datetime
     closed_at: datetime | None
     history: list[HistoryEntry] = Field(default_factory=list)
+    working_days_left: int | None = None  # on the running stage: 0 due today, below 0 working days late
+    allowed_actions: list[str] = Field(default_factory=list)  # what the caller may do now, as `act` takes it
 
 
 class Registered(Contract):
@@ -229,6 +231,9 @@ class ComplaintQuery(Contract):
     village_code: VillageCode | None = None
     overdue: bool | None = None
     mine: bool = False  # assigned to me
+    # waiting for an action of mine: assigned to me for 签收 or 答复; a township supervisor's also those of
+    # the township waiting to be assigned or called back (not on their own handling or about them)
+    waiting: bool = False
     limit: int = Field(default=50, ge=1, le=200)
     offset: Offset = 0
     after: ExternalId | None = None
@@ -238,6 +243,15 @@ class ComplaintQuery(Contract):
         if self.after is not None and self.offset:
             raise ValueError("page with after or with offset, not both")
         return self
+
+
+class WaitingCounts(Contract):
+    """How many complaints wait for an action of the caller's (as `ComplaintQuery.waiting`), how many of
+    them are past their stage's limit and how many are within a working day of it."""
+
+    waiting: int
+    overdue: int
+    due_soon: int
 
 
 class PublicComplaintLookup(Contract):

@@ -402,6 +402,8 @@ class CalendarDayChange(Contract):
     name: Name
     # "official" when an admin enters the State Council's notice for a year the library lacks
     source: CalendarSource = "local"
+    # changing the official schedule of a year confirmed complete moves running deadlines: say so on purpose
+    confirm_complete_year: bool = False
 
     @model_validator(mode="after")
     def _local_means_day_off(self) -> CalendarDayChange:
@@ -414,6 +416,14 @@ class CalendarDayChange(Contract):
 
 class CalendarDaySet(CalendarDayChange):
     day: date
+
+
+class CalendarRangeSet(CalendarDayChange):
+    """Several days entered at once (春节's whole week): every day from `from_day` to `to_day`, both
+    included; the directory's rules say how long a range may be (one year, at most 31 days)."""
+
+    from_day: date
+    to_day: date
 
 
 class CalendarDayPublic(Contract):
@@ -471,6 +481,7 @@ class Page(Contract):
 
 class CalendarDayQuery(Contract):
     day: date
+    confirm_complete_year: bool = False
 
 
 class CalendarYearQuery(Contract):
@@ -479,6 +490,37 @@ class CalendarYearQuery(Contract):
 
 class CategoryQuery(Contract):
     category: Category
+
+
+class ItemRef(Contract):
+    township_code: TownshipCode
+    code: RecordCode
+
+
+class NamesQuery(Contract):
+    """Records to name at once (a page of the audit log names its objects in one call); codes the caller
+    may not see, or that no longer exist, are left out of the answer."""
+
+    townships: list[TownshipCode] = Field(default=[], max_length=200)
+    villages: list[VillageCode] = Field(default=[], max_length=200)
+    stations: list[RecordCode] = Field(default=[], max_length=200)
+    staff: list[Id] = Field(default=[], max_length=200)
+    items: list[ItemRef] = Field(default=[], max_length=200)
+
+
+class VillageName(Contract):
+    name: str
+    kind: VillageKind
+
+
+class Names(Contract):
+    """Names by code: staff by id (as text), catalogue items by "<township_code>/<code>"."""
+
+    townships: dict[str, str] = {}
+    villages: dict[str, VillageName] = {}
+    stations: dict[str, str] = {}
+    staff: dict[str, str] = {}
+    items: dict[str, str] = {}
 
 
 # ---- accounts: sign-in sessions and station API keys -----------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 
 from tests.browser.conftest import DESKTOP
 from tests.browser.test_console import PASSWORD, sign_in
-from tests.support import login
+from tests.support import login, wait_until
 
 pytestmark = pytest.mark.browser
 QS = "431099101"
@@ -195,3 +195,39 @@ def test_the_api_changes_ones_own_password_and_hands_back_a_new_session(system):
         assert client.get("/auth/me", headers=new).json()["username"] == "qs_trial_api"
         assert client.post("/auth/login", json={"username": "qs_trial_api", "password": PASSWORD}).status_code == 401
         assert login(client, "qs_trial_api", "api-pass-2027")
+
+
+def test_a_village_cannot_take_a_name_its_township_already_uses_and_the_audit_log_names_the_village(browser):
+    page = browser.page()
+    sign_in(page, "admin")
+    page.goto(f"/console/admin/townships/{QS}/villages")
+    page.get_by_label("村（社区）代码（12位）").fill(f"{QS}077")
+    page.get_by_label("名称").fill("桃源 村")  # 桃源村 is one of 青石镇's villages: spaces do not make it another
+    page.get_by_role("button", name="新增").click()
+    assert "本乡镇已经有一个村" in page.locator("#name-error").inner_text()
+    assert page.get_by_label("名称").input_value() == "桃源 村"  # what was typed is kept
+    page.get_by_label("名称").fill("复核村")
+    page.get_by_role("button", name="新增").click()
+    assert "已新增" in page.get_by_role("status").inner_text()
+
+    page.goto(f"/console/admin/villages/{QS}077")
+    page.get_by_label("名称").fill("石门村")  # renamed to another village's name: refused beside 名称
+    page.get_by_role("button", name="保存").click()
+    assert "本乡镇已经有一个村" in page.locator("#name-error").inner_text()
+    assert page.get_by_label("名称").input_value() == "石门村"
+    assert page.get_by_label("名称").get_attribute("aria-invalid") == "true"
+    browser.check(page, "admin-village-name-taken")
+    page.get_by_label("名称").fill("复核新村")
+    page.get_by_role("button", name="保存").click()
+    page.wait_for_url(re.compile(r"done=village_updated"))
+    assert page.locator("table").inner_text().count("石门村") == 1
+
+    def listed():  # the gateway sends its entries every few moments: look again until the rename is in
+        page.goto("/console/admin/audit?username=admin&action=page_admin_update_village")
+        rows = page.locator("table.audit tbody tr")
+        return rows if rows.count() >= 2 and "村：复核新村" in rows.first.inner_text() else None
+    rows = wait_until(listed, 30, "the rename's audit entries")
+    newest, refused = rows.nth(0).inner_text(), rows.nth(1).inner_text()
+    assert "修改村（网页）" in newest and "村：复核新村" in newest and "成功" in newest
+    assert "村：复核新村" in refused and "被拒绝" in refused  # the same village, named as it is now
+    browser.check(page, "admin-audit-objects")

@@ -177,9 +177,13 @@ def test_an_action_without_what_it_needs_is_answered_beside_the_field_and_change
     action(cadre, "通知补正材料").get_by_role("button", name="通知补正材料").click()
     error = cadre.locator("#request_supplement-materials-error")
     assert error.inner_text() == "请勾选或写明需要群众补正的材料。"
-    assert cadre.get_by_role("alert").inner_text() == "请勾选或写明需要群众补正的材料。"
+    assert cadre.get_by_role("alert").inner_text() == "填写的内容有误，请检查标红的项目。"
     assert cadre.locator("fieldset[aria-describedby=request_supplement-materials-error]").count() == 1
     browser.check(cadre, "cases-action-refused")
+    # refused, the browser is back on the case's own address: a reload posts nothing and the answer is gone
+    assert cadre.url.split("?")[0].endswith(f"/console/applications/{receipt_no}"), cadre.url
+    cadre.reload()
+    assert cadre.get_by_role("alert").count() == 0 and error.count() == 0
 
     # 不予受理 without a reason (the browser asks first; without that check, the server does)
     refuse = action(cadre, "不予受理")
@@ -200,6 +204,12 @@ def test_an_action_without_what_it_needs_is_answered_beside_the_field_and_change
     sign_in(supervisor, "qs_supervisor")
     supervisor.goto(f"/console/applications/{receipt_no}")
     before = supervisor.locator("dl.facts").nth(1).inner_text()
+    # nothing filled in (no browser checks): the days and the reason are both said, in one pass
+    form = supervisor.locator("form", has=supervisor.get_by_role("button", name="延期", exact=True))
+    form.evaluate("form => form.setAttribute('novalidate', '')")
+    form.get_by_role("button", name="延期", exact=True).click()
+    assert supervisor.locator("#extend-days-error").inner_text() == "延期天数请填1到60之间的工作日数。"
+    assert supervisor.locator("#extend-reason-error").inner_text() == "请写明延期的理由。"
     extend = action(supervisor, "延期")
     extend.get_by_label("延期（个工作日）").evaluate("field => field.removeAttribute('min')")
     extend.get_by_label("延期（个工作日）").fill("0")
@@ -207,6 +217,7 @@ def test_an_action_without_what_it_needs_is_answered_beside_the_field_and_change
     extend.get_by_role("button", name="延期").click()
     assert supervisor.locator("#extend-days-error").inner_text() == "延期天数请填1到60之间的工作日数。"
     assert supervisor.get_by_label("理由").last.input_value() == "需联合入户核查"  # what was typed is kept
+    assert supervisor.url.split("?")[0].endswith(f"/console/applications/{receipt_no}"), supervisor.url
     browser.check(supervisor, "cases-extend-refused")
     action(supervisor, "延期").get_by_label("延期（个工作日）").fill("5")
     action(supervisor, "延期").get_by_role("button", name="延期").click()

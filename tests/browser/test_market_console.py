@@ -45,6 +45,9 @@ def test_a_supervisor_plans_market_day_posts_rosters_leave_swaps_and_slots(brows
     assert made >= 3, notice
     rows = page.locator("table.sessions tbody tr")
     assert rows.count() == made and "还没有排人" in rows.first.inner_text()
+    handled = page.locator("table.sessions td[data-label='现场办理']").all_inner_texts()  # said, not a bare —
+    assert handled and all(h in ("尚未开始", "不开展") for h in handled), handled
+    assert "现场办理：" in page.locator("#handled-hint").inner_text()
     browser.check(page, "market-sessions-generated")
     page.reload()
     assert page.get_by_role("status").count() == 0  # the answer is shown once
@@ -75,6 +78,15 @@ def test_a_supervisor_plans_market_day_posts_rosters_leave_swaps_and_slots(brows
     link = row.get_by_role("link").first
     day = re.search(r"/console/market/sessions/(\d{4}-\d{2}-\d{2})/", link.get_attribute("href")).group(1)
     page.goto("/console/market")
+    # a leave's days are chosen, never assumed; without the browser's checks every missing field is said at once
+    assert page.locator("#leave-first").input_value() == "" and page.locator("#leave-last").input_value() == ""
+    leave = page.locator("form[action='/console/market/leave']")
+    leave.evaluate("form => form.setAttribute('novalidate', '')")
+    leave.get_by_role("button", name="记录请假").click()
+    assert page.locator("#leave-first").get_attribute("aria-invalid") == "true"
+    said = page.locator("main").inner_text()
+    for message in ("请选择请假的人。", "请选择请假开始日期。", "请选择请假结束日期。", "请填写请假原因。"):
+        assert message in said, message
     page.get_by_label("请假的人").select_option(label="驻村干部甲")
     page.locator("#leave-first").fill(day)
     page.locator("#leave-last").fill(day)
@@ -102,6 +114,7 @@ def test_a_supervisor_plans_market_day_posts_rosters_leave_swaps_and_slots(brows
     page.get_by_label("安排谁").select_option(label="驻村干部甲")
     page.get_by_role("button", name="加入排班").click()
     assert "这位干部那天请假" in page.get_by_role("alert").inner_text()
+    assert re.search(r"/console/market/sessions/[\d-]+/[0-9a-f]{32}$", page.url), page.url  # not …/assign
     assert "驻村干部甲" not in on_duty.all_inner_texts()
     browser.check(page, "market-session-refused")
 

@@ -133,8 +133,11 @@ def test_the_overview_follows_a_completion_and_the_report_downloads_with_names(b
             response = client.get(href)
             assert response.status_code == 200 and response.headers["content-type"].startswith(media)
             assert "filename*=UTF-8''" in response.headers["content-disposition"]
-        assert "石门村" in client.get(page.get_by_role("link", name=re.compile("CSV")).get_attribute("href")) \
-            .content.decode("utf-8-sig")
+        table = client.get(page.get_by_role("link", name=re.compile("CSV")).get_attribute("href")).content
+        assert table.startswith("\ufeff".encode())  # UTF-8 with a BOM: Excel on Windows reads it as such
+        lines = table.decode("utf-8-sig").splitlines()
+        assert lines[0].startswith("层级,单位,受理数,办结数") and lines[1].startswith("乡镇,青石镇,")
+        assert "石门村" in table.decode("utf-8-sig") and "township" not in table.decode("utf-8-sig")
 
 
 def test_an_early_warning_shows_its_complaints_and_is_acknowledged(browser, system):

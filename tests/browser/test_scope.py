@@ -82,3 +82,43 @@ def test_qinshi_staff_never_see_liuxi_on_any_console_page(browser, system):
         visited = _crawl(page)
         assert len(visited) >= 3, (username, visited)
         page.context.close()
+
+
+# every console address that names a township, in the path or as ?township=, with 柳溪乡 in it
+ANOTHER_TOWNSHIP = (
+    f"/console/overview?township={LX}", f"/console/overview/records?metric=received&level=township&unit={LX}"
+    f"&township={LX}", f"/console/overview/records?metric=received&level=township&unit={LX}",
+    f"/console/overview/records?metric=received&level=village&unit={LX}001",
+    f"/console/supervision?township={LX}", f"/console/rankings?township={LX}",
+    f"/console/rankings/report.csv?township={LX}", f"/console/market?township={LX}",
+    f"/console/market/sessions?township={LX}", f"/console/market/sessions/2026-12-05/{'0' * 32}?township={LX}",
+    f"/console/visits?township={LX}", f"/console/visits/new?township={LX}",
+    f"/console/visits/series/new?township={LX}", f"/console/visits/campaigns?township={LX}",
+    f"/console/admin/townships/{LX}", f"/console/admin/townships/{LX}/villages",
+    f"/console/admin/townships/{LX}/stations", f"/console/admin/townships/{LX}/staff",
+    f"/console/admin/townships/{LX}/catalogue", f"/console/admin/catalogue/{LX}/DB-001",
+    f"/console/admin/catalogue/{LX}/DB-001/workflow",
+)
+
+
+def test_an_address_naming_another_township_is_refused_as_out_of_scope(browser, system):
+    """青石镇's supervisor who edits an address to 柳溪乡 is told it is not theirs: never 柳溪乡's page, never
+    their own township's instead, never "no such township"."""
+    page = browser.page(DESKTOP)
+    sign_in(page, "qs_supervisor")
+    for url in ANOTHER_TOWNSHIP:
+        response = page.goto(url)
+        main = page.locator("main").inner_text()
+        assert response is not None and response.status == 403, (url, response and response.status, main)
+        assert "这不在您负责的乡镇范围内" in main, (url, main)
+        assert not LX_MARKS.search(page.content()) and "青石镇" not in main, (url, main)
+    browser.check(page, "scope-out-of-scope")
+    page.context.close()
+    page = browser.page(DESKTOP)  # a form posted with another township in it: refused the same way
+    sign_in(page, "qs_cadre1")
+    page.goto("/console/market")
+    token = page.locator("input[name=csrf_token]").first.get_attribute("value")
+    refused = page.request.post("/console/market/sessions/generate", form={
+        "csrf_token": token, "township": LX, "site_code": "x", "start": "2026-12-01", "end": "2026-12-31"})
+    assert refused.status == 403 and "这不在您负责的乡镇范围内" in refused.text()
+    page.context.close()

@@ -198,5 +198,63 @@ def test_the_health_page_shows_every_service_ready(browser, system):
     assert rows.count() == 6
     assert all("正常" in t for t in rows.all_inner_texts())
     assert "CUNBAN_GRAFANA_URL" in page.locator("main").inner_text()  # not set here: no dashboard link
+    assert "重启网关" in page.locator("main").inner_text()  # … and what to do about it
+    terms = page.locator("dl.terms").inner_text()  # every term of the page said in plain words
+    assert "多次处理失败、已搁置的消息" in terms and "重启这个服务" in terms and "RabbitMQ" in terms
     assert page.locator("a[href*='/d/cunban-']").count() == 0
     browser.check(page, "system-health")
+
+
+def test_calendar_entries_that_make_no_sense_are_refused_and_a_complete_year_changes_only_when_confirmed(browser,
+                                                                                                          system):
+    page = browser.page(DESKTOP, javascript=False)  # plain forms: it all works without scripts
+    sign_in(page, "admin")
+    page.goto("/console/admin/calendar?year=2029")
+    enter_day(page, "2029-02-13", "调休上班", "春节调休")  # a Tuesday
+    assert "周六或周日" in page.locator("#day-error").inner_text()
+    assert page.get_by_label("名称").input_value() == "春节调休"
+
+    # 春节 in one go: seven days, listed as added
+    page.get_by_label("日期", exact=True).fill("2029-02-12")
+    page.get_by_label(re.compile("^到")).fill("2029-02-18")
+    page.get_by_label("类别").select_option(label="法定节假日（放假）")
+    page.get_by_label("名称").fill("春节")
+    page.get_by_role("button", name="录入", exact=True).click()
+    page.wait_for_url(re.compile(r"year=2029&saved=2029-02-12&through=2029-02-18"))
+    added = page.locator("#saved-range")
+    assert "共7天" in added.inner_text() and added.locator("li").count() == 7
+    assert all("holiday" in page.locator(f"#d-2029-02-{n}").get_attribute("class") for n in range(12, 19))
+    twin = browser.page(DESKTOP)  # the scripted twin, for the accessibility check
+    sign_in(twin, "admin")
+    twin.goto("/console/admin/calendar?year=2029&saved=2029-02-12&through=2029-02-18")
+    browser.check(twin, "system-calendar-range")
+
+    page.get_by_label("日期", exact=True).fill("2029-02-20")
+    page.get_by_label(re.compile("^到")).fill("2029-02-10")  # backwards
+    enter_day(page, "2029-02-20", "法定节假日（放假）", "春节")
+    assert "结束日期不能早于开始日期" in page.locator("#to_day-error").inner_text()
+
+    page.goto("/console/admin/calendar?year=2029")
+    page.get_by_label(re.compile("2029年的放假和调休上班的日子都已录入")).check()
+    page.get_by_role("button", name="确认2029年已录入完整").click()
+    page.wait_for_url(re.compile(r"year=2029&completed=true"))
+
+    enter_day(page, "2029-10-01", "法定节假日（放假）", "国庆节")  # the year is complete: asked first
+    asked = page.locator("#confirm-change")
+    assert "2029 年的日历已确认完整，修改会改变正在计时的办件期限。确定修改吗？" in asked.inner_text()
+    with httpx.Client(base_url=system) as client:
+        days = client.get("/calendar/2029", headers=login(client, "admin")).json()
+    assert not any(d["day"] == "2029-10-01" for d in days)  # nothing changed yet
+    twin.goto("/console/admin/calendar?year=2029")
+    enter_day(twin, "2029-10-02", "法定节假日（放假）", "国庆节")
+    twin.locator("#confirm-change").wait_for()
+    browser.check(twin, "system-calendar-confirm")
+    asked.get_by_role("button", name="确定修改").click()
+    page.wait_for_url(re.compile(r"saved=2029-10-01"))
+    assert "holiday" in page.locator("#d-2029-10-01").get_attribute("class")
+
+    page.get_by_role("button", name="删除 2029年10月1日 国庆节").click()  # clearing it asks too
+    assert "确定修改吗" in page.locator("#confirm-change").inner_text()
+    page.locator("#confirm-change").get_by_role("button", name="确定修改").click()
+    page.wait_for_url(re.compile(r"cleared=2029-10-01"))
+    assert "holiday" not in (page.locator("#d-2029-10-01").get_attribute("class") or "")

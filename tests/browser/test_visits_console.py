@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import timedelta
 
 import pytest
 
+from shared.clock import today_in_china
 from tests.browser.conftest import DESKTOP
 from tests.browser.test_console import fill_applicant, receipt_no_of, sign_in
 
@@ -27,6 +29,8 @@ def test_a_supervisor_plans_an_appointment_visit_and_the_cadre_reports_it(browse
     boss.get_by_label("下访名称").fill("长冲村预约上门办社保")
     boss.get_by_label("村", exact=True).select_option(label="长冲村")
     boss.get_by_label("地点").fill("长冲村村委会")
+    assert boss.get_by_label("下访日期（年-月-日）").input_value() == ""  # the day is chosen, never assumed
+    boss.get_by_label("下访日期（年-月-日）").fill(today_in_china().isoformat())
     boss.get_by_label("开始时间").fill("00:00")  # today, begun already: it can be reported in this journey
     boss.get_by_label("结束时间").fill("00:30")
     boss.get_by_role("button", name="安排").click()  # nobody chosen: refused beside the field
@@ -71,6 +75,16 @@ def test_a_supervisor_plans_an_appointment_visit_and_the_cadre_reports_it(browse
 
     cadre.goto(visit_url)
     assert cadre.get_by_label(CADRE1).is_checked()  # who went: the visit's own, ticked
+    # a report saying nothing, nobody ticked (no browser checks): both said at once, on the visit's own address
+    report_form = cadre.locator("form[action$='/report']")
+    report_form.evaluate("form => form.setAttribute('novalidate', '')")
+    cadre.get_by_label(CADRE1).uncheck()
+    cadre.get_by_label("接待群众多少人").fill("12")
+    cadre.get_by_role("button", name="提交下访报告").click()
+    assert cadre.locator("#went_staff_ids-error").inner_text() == "请勾选实际去了的人员。"
+    assert cadre.locator("#summary-error").inner_text() == "请写下这次下访的情况。"
+    assert cadre.url == visit_url and cadre.get_by_label("接待群众多少人").input_value() == "12"
+    cadre.get_by_label(CADRE1).check()
     cadre.get_by_label("这次下访的情况").fill("为长冲村群众办理社保查询，解答医保政策")
     cadre.get_by_label("群众反映的问题（每行一条，可不填）").fill("养老保险缴费记录缺失\n村道路灯不亮")
     cadre.get_by_label("接待群众多少人").fill("12")
@@ -96,6 +110,9 @@ def test_a_supervisor_runs_a_campaign_with_a_topical_visit_and_a_weekly_series(b
     sign_in(boss, "qs_supervisor")
     boss.goto("/console/visits/campaigns")
     boss.get_by_label("专题名称（例如 医保政策进村）").fill("医保政策进村")
+    assert boss.get_by_label("开始日期（年-月-日）").input_value() == ""
+    boss.get_by_label("开始日期（年-月-日）").fill(today_in_china().isoformat())
+    boss.get_by_label("结束日期（年-月-日）").fill((today_in_china() + timedelta(days=30)).isoformat())
     boss.get_by_role("button", name="新建").click()
     assert "专题活动已建好" in boss.get_by_role("status").inner_text()
     assert boss.get_by_role("row").filter(has_text="医保政策进村").count() == 1
@@ -106,6 +123,7 @@ def test_a_supervisor_runs_a_campaign_with_a_topical_visit_and_a_weekly_series(b
     boss.get_by_label("下访名称").fill("医保政策宣讲·石门村")
     boss.get_by_label("村", exact=True).select_option(label="石门村")
     boss.get_by_label("地点").fill("石门村文化广场")
+    boss.get_by_label("下访日期（年-月-日）").fill(today_in_china().isoformat())
     boss.get_by_label("开始时间").fill("21:00")
     boss.get_by_label("结束时间").fill("22:00")
     boss.get_by_label("驻村干部乙（乡镇干部）").check()
@@ -118,9 +136,15 @@ def test_a_supervisor_runs_a_campaign_with_a_topical_visit_and_a_weekly_series(b
     boss.get_by_label("定点接访（固定地点，群众来）").check()
     boss.get_by_label("名称", exact=True).fill("新屋村每周三定点接访")
     boss.get_by_label("村", exact=True).select_option(label="新屋村")
-    boss.get_by_role("button", name="生成下访").click()  # no place, no day of the week: refused
+    assert boss.get_by_label("从哪天（年-月-日）").input_value() == ""  # the span is chosen, never assumed
+    boss.get_by_label("从哪天（年-月-日）").fill(today_in_china().isoformat())
+    boss.get_by_label("到哪天（年-月-日）").fill((today_in_china() + timedelta(days=90)).isoformat())
+    boss.get_by_role("button", name="生成下访").click()  # no place, no day of the week, nobody: all said at once
     assert boss.get_by_role("alert").count() == 1
-    assert boss.locator("#rule-error, #place-error").count() >= 1
+    assert boss.locator("#rule-error").inner_text() == "请选择下访的日子（每周几、每月几号或逢几）。"
+    assert boss.locator("#place-error").inner_text() == "定点接访请填写地点。"
+    assert boss.locator("#staff_ids-error").inner_text() == "请勾选下访的人员，每人一次。"
+    assert boss.get_by_label("名称", exact=True).input_value() == "新屋村每周三定点接访"  # what was typed is kept
     browser.check(boss, "console-visit-series-error")
     boss.get_by_label("地点（定点接访必填）").fill("新屋村便民服务站")
     boss.get_by_label("每周", exact=True).check()
@@ -147,3 +171,26 @@ def test_a_county_admin_chooses_the_township_to_plan_in(browser):
     admin.goto("/console/complaints?mine=false")
     admin.get_by_role("heading", name="诉求办理").wait_for()
     browser.check(admin, "console-complaints-county")
+
+
+def test_a_joint_visit_without_its_day_and_departments_is_refused_with_every_field_at_once(browser):
+    """The defects: the day came pre-filled (a visit was saved on today without anyone choosing it), and the
+    departments were said only on the second try. Without the browser's own checks (JavaScript off, an old
+    browser), the server says every missing field in one pass, each by name, and keeps what was typed."""
+    boss = browser.page()
+    sign_in(boss, "qs_supervisor")
+    boss.goto("/console/visits/new?kind=joint")
+    day = boss.get_by_label("下访日期（年-月-日）")
+    assert day.input_value() == "" and day.get_attribute("required") is not None
+    assert boss.get_by_label("开始时间").input_value() == "09:00"  # times keep a sensible default
+    plan = boss.locator("form[method=post][action^='/console/visits/new']")
+    plan.evaluate("form => form.setAttribute('novalidate', '')")
+    boss.get_by_label("下访名称").fill("联合下访·长冲村")
+    boss.get_by_role("button", name="安排").click()
+    assert boss.locator("#day-error").inner_text() == "请选择下访日期。"
+    assert boss.locator("#departments-error").inner_text() == "联合下访请填写至少两个不同的部门，并勾选每个部门去的人。"
+    assert boss.locator("#village_code-error").inner_text() == "请选择村。"
+    assert boss.locator("#place-error").inner_text() == "请填写地点。"
+    assert boss.get_by_label("下访日期（年-月-日）").get_attribute("aria-invalid") == "true"
+    assert boss.get_by_label("下访名称").input_value() == "联合下访·长冲村"
+    browser.check(boss, "console-visit-plan-joint-missing")

@@ -70,6 +70,9 @@ def test_from_filing_to_completion(client):
     assert public["promised_deadline"] == accepted["overall_due"]
     counts = client.get("/approvals/counts", headers=supervisor).json()
     assert counts.get("delivered") == 1
+    opened = client.get("/supervision-notices", headers=supervisor, params={"open": "true"})  # 督办 still open
+    assert opened.status_code == 200 and all(n["closed_at"] is None for n in opened.json())
+    assert client.get("/supervision-notices", headers=supervisor, params={"open": "maybe"}).status_code == 422
     # evaluation: the agent received it (首问); each reviewer handled the step they held, in time
     staff = client.get("/staff", headers=supervisor, params={"limit": 500})
     assert staff.status_code == 200, staff.text

@@ -138,3 +138,28 @@ def test_a_burst_of_similar_complaints_raises_one_early_warning(client, staff):
 def test_bad_complaints_get_a_clear_422(client, staff, change, code):
     response = client.post("/complaints", json={**HOTLINE, **change}, headers=staff["agent"])
     assert response.status_code == 422 and response.json()["error"]["code"] == code
+
+
+def test_the_api_says_what_each_person_may_do_now_and_what_waits_for_them(client, staff):
+    """GET /complaints/{ref} lists `allowed_actions` for the caller and `working_days_left` on the stage;
+    GET /complaints?waiting=true and /complaints/waiting-counts answer what waits for the caller."""
+    ref = _register(client, staff["agent"], {**HOTLINE, "description": "机耕道被冲断"})["complaint"]["receipt_no"]
+
+    def seen(who):
+        response = client.get(f"/complaints/{ref}", headers=staff[who])
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    assert seen("supervisor")["allowed_actions"] == ["assign", "extend"]
+    assert seen("supervisor")["working_days_left"] in (0, 1)  # 分派 within one working day
+    assert seen("cadre")["allowed_actions"] == []
+    waiting = client.get("/complaints", headers=staff["supervisor"], params={"waiting": True, "limit": 200}).json()
+    assert ref in [x["receipt_no"] for x in waiting]
+    client.post(f"/complaints/{ref}/actions", headers=staff["supervisor"],
+                json={"action": "assign", "staff_id": staff["ids"]["qs_cadre2"]}).raise_for_status()
+    assert seen("cadre2")["allowed_actions"] == ["sign", "send_back"]
+    counts = client.get("/complaints/waiting-counts", headers=staff["cadre2"])
+    assert counts.status_code == 200 and counts.json()["waiting"] >= 1, counts.text
+    mine = client.get("/complaints", headers=staff["cadre2"], params={"waiting": True}).json()
+    assert ref in [x["receipt_no"] for x in mine] and len(mine) == counts.json()["waiting"]
+    assert client.get("/complaints/waiting-counts").status_code == 401

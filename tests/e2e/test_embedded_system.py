@@ -190,6 +190,16 @@ def test_one_hand_entered_day_leaves_next_year_missing_until_the_admin_marks_it_
     ("GET", "/staff/99999999999999", None, 422, "validation_failed"),
     ("GET", "/calendar/1800", None, 422, "validation_failed"),
     ("PUT", "/calendar/days/2026-13-01", {"kind": "local_day_off", "name": "x"}, 422, "validation_failed"),
+    ("PUT", "/calendar/days/2027-03-09", {"kind": "makeup_workday", "name": "调休", "source": "official"}, 422,
+     "makeup_day_not_weekend"),  # a Tuesday
+    ("PUT", "/calendar/range", {"from_day": "2027-02-12", "to_day": "2027-02-06", "kind": "holiday", "name": "春节",
+                                "source": "official"}, 422, "calendar_range_invalid"),
+    ("PUT", "/calendar/days/2026-12-31", {"kind": "holiday", "name": "x", "source": "official"}, 409,
+     "calendar_year_complete"),  # 2026 came whole from the official data
+    ("DELETE", "/calendar/days/2026-10-01", None, 409, "calendar_year_complete"),
+    ("PATCH", f"/villages/{QS}001", {"name": "桃源村"}, 409, "village_name_taken"),
+    ("PATCH", f"/stations/ST{QS}001", {"name": "桃源村农事村办服务站"}, 409, "station_name_taken"),
+    ("GET", "/names?village=12", None, 422, "validation_failed"),
     ("GET", "/catalogue?category=lottery", None, 422, "validation_failed"),
     ("GET", "/no-such-route", None, 404, "route_not_found"),
     ("DELETE", "/townships", None, 405, "method_not_allowed"),
@@ -449,8 +459,10 @@ def test_the_townships_figures_and_report_follow_what_was_done(client, qs_superv
     assert report["summary"].startswith("今年以来，全镇各服务站共开展六大服务活动")
     csv_report = client.get(f"/townships/{QS}/report", headers=qs_supervisor, params={"format": "csv"})
     assert csv_report.headers["content-type"].startswith("text/csv")
-    assert csv_report.content.decode("utf-8-sig").splitlines()[1].startswith(f"township,{QS},")
-    assert csv_report.content.decode("utf-8-sig").splitlines()[1].endswith(",青石镇")  # units by name too
+    assert csv_report.content.startswith("\ufeff".encode())  # UTF-8 with a BOM, as Excel on Windows needs
+    csv_lines = csv_report.content.decode("utf-8-sig").splitlines()
+    assert csv_lines[0].startswith("层级,单位,受理数,办结数")  # the workbook's words
+    assert csv_lines[1].startswith("乡镇,青石镇,") and f",{QS}," in csv_lines[1]  # units by name, code beside
     xlsx = client.get(f"/townships/{QS}/report", headers=qs_supervisor, params={"format": "xlsx"})
     assert xlsx.headers["content-type"].endswith("spreadsheetml.sheet") and xlsx.content[:2] == b"PK"
     png = client.get(f"/townships/{QS}/report", headers=qs_supervisor, params={"format": "png"})

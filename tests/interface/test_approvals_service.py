@@ -196,6 +196,26 @@ def test_the_sweep_warns_then_supervises_once_and_blames_who_held_the_step(appro
     assert approvals(LX_SUPERVISOR).notices(kind="accountability", township_code=QS) == []  # never another's
 
 
+def test_a_supervision_notice_closes_when_its_case_moves_on_and_the_list_shows_open_ones(approvals,
+                                                                                         approvals_db):
+    """督办 is open while the late limit runs: the step approved (the case moves on) closes it; the list shows
+    open notices when asked (`open_only`), every one with its state otherwise; 责任追究 stays on record."""
+    app = file(approvals)
+    act(approvals_db, COMMITTEE, app, "accept", at(2026, 2, 12))
+    act(approvals_db, COMMITTEE, app, "claim", at(2026, 2, 13))
+    assert sweep(approvals_db, at(2026, 2, 27))[1] == 1  # the village step is late
+    notice, = approvals(SUPERVISOR).notices(kind="supervision", open_only=True)
+    assert notice["closed_at"] is None and notice["step_name"] == "village_review"
+    act(approvals_db, COMMITTEE, app, "approve", at(2026, 2, 28))  # the step is done: the case moves on
+    assert approvals(SUPERVISOR).notices(kind="supervision", open_only=True) == []
+    closed, = approvals(SUPERVISOR).notices(kind="supervision")
+    assert closed["id"] == notice["id"] and closed["closed_at"].startswith("2026-02-28")
+    record, = approvals(SUPERVISOR).notices(kind="accountability")
+    assert record["closed_at"] is None  # a record of who was late, not something to close
+    county = approvals(Caller(staff_id=1, role=Role.COUNTY_ADMIN, township_code=None))
+    assert county.notices(kind="supervision", township_code=QS, open_only=True) == []
+
+
 def test_an_extension_moves_the_overall_deadline(approvals, approvals_db):
     app = file(approvals, days=10)
     act(approvals_db, COMMITTEE, app, "accept", at(2026, 2, 12))

@@ -424,3 +424,67 @@ def test_notifications_asks_for_a_complainants_phone_only_as_the_platform_and_ne
     assert notifications.notice_contact(anonymous.complaint.id) is None
     with pytest.raises(Forbidden):
         complaints(CADRE3).notice_contact(named.complaint.id)
+def _get(db, caller, ref, now=NOW):
+    return run(db, h.get, caller=caller, ref=ref, vault=VAULT, now=now)
+
+
+def test_a_complaint_tells_each_person_what_they_may_do_now_and_the_working_days_left(complaints, complaints_db):
+    ref = _register(complaints_db).complaint.receipt_no  # Tuesday 1 December: 分派 within 1 working day
+    assert _get(complaints_db, SUPERVISOR, ref).allowed_actions == ["assign", "extend"]
+    assert _get(complaints_db, CADRE3, ref).allowed_actions == []
+    assert _get(complaints_db, SUPERVISOR, ref).working_days_left == 1
+    assert _get(complaints_db, SUPERVISOR, ref, now=NOW + timedelta(days=1)).working_days_left == 0
+    assert _get(complaints_db, SUPERVISOR, ref, now=NOW + timedelta(days=3)).working_days_left == -2
+    assert _get(complaints_db, SUPERVISOR, ref, now=NOW + timedelta(days=6)).working_days_left == -3  # a weekend
+    _act(complaints_db, SUPERVISOR, ref, action="assign", staff_id=3)
+    assert complaints(CADRE3).get(ref=ref)["allowed_actions"] == ["sign", "send_back"]  # over the RPC too
+    assert complaints(CADRE4).get(ref=ref)["allowed_actions"] == []
+    _act(complaints_db, CADRE3, ref, action="sign")
+    assert _get(complaints_db, CADRE3, ref).allowed_actions == ["note", "mediate", "reply"]
+    _act(complaints_db, CADRE3, ref, action="reply", note="已答复")
+    assert _get(complaints_db, CADRE3, ref).allowed_actions == []  # not the call-back on their own work
+    assert _get(complaints_db, CADRE4, ref).allowed_actions == ["call_back"]  # anyone else calls back
+    assert _get(complaints_db, SUPERVISOR, ref).allowed_actions == ["call_back", "reopen", "extend"]
+    listed = run(complaints_db, h.list_complaints, caller=SUPERVISOR, query=h.c.ComplaintQuery(), vault=VAULT,
+                 now=NOW)
+    assert (listed[0].allowed_actions, listed[0].working_days_left) == (["call_back", "reopen", "extend"], 5)
+
+
+def test_the_accused_is_offered_nothing_on_a_complaint_about_them_and_never_sees_who_complained(complaints,
+                                                                                                complaints_db):
+    about = {**HOTLINE, "kind": "staff_conduct", "network": "services", "category": "staff_conduct",
+             "accused_staff_id": 4}
+    ref = _register(complaints_db, about).complaint.receipt_no
+    accused = _get(complaints_db, CADRE4, ref)
+    assert (accused.allowed_actions, accused.complainant_name, accused.complainant_phone) == ([], None, None)
+    assert _get(complaints_db, SUPERVISOR, ref).allowed_actions == ["assign", "extend"]  # their own unit's
+    assert _get(complaints_db, ADMIN, ref).allowed_actions == ["assign", "extend", "finding"]  # from outside it
+
+
+def test_what_waits_for_a_person_is_listed_by_time_left_and_counted(complaints, complaints_db):
+    """Waiting for a cadre: their 签收 and 答复; for a supervisor: the township's 分派 and 回访 — by due day,
+    never another township's; the counts say how many, how many overdue, and how many due within a day."""
+    made = [_register(complaints_db, now=NOW + timedelta(minutes=n)).complaint.receipt_no for n in range(5)]
+    to_sign, to_reply, to_call_back, to_assign, cadre4s = made
+    for ref in (to_sign, to_reply, to_call_back):
+        _act(complaints_db, SUPERVISOR, ref, action="assign", staff_id=3)
+    for ref in (to_reply, to_call_back):
+        _act(complaints_db, CADRE3, ref, action="sign")
+    _act(complaints_db, CADRE3, to_call_back, action="reply", note="已答复")
+    _act(complaints_db, SUPERVISOR, cadre4s, action="assign", staff_id=4)
+
+    def waiting(caller, now=NOW):
+        return [x.receipt_no for x in run(complaints_db, h.list_complaints, caller=caller, vault=VAULT, now=now,
+                                          query=h.c.ComplaintQuery(waiting=True))]
+
+    assert waiting(CADRE3) == [to_sign, to_reply]  # 签收 due tomorrow, 答复 in 30 working days
+    assert waiting(CADRE4) == [cadre4s]
+    assert waiting(SUPERVISOR) == [to_assign, to_call_back]  # 分派 tomorrow, 回访 in 5 working days
+    assert waiting(LX_SUPERVISOR) == [] and waiting(AGENT) == []
+    assert waiting(ADMIN) == []  # the county may act, but the township's dispatch does not wait on it
+    counts = run(complaints_db, h.waiting_counts, caller=CADRE3, now=NOW)
+    assert counts == h.c.WaitingCounts(waiting=2, overdue=0, due_soon=1)
+    assert run(complaints_db, h.waiting_counts, caller=CADRE3, now=NOW + timedelta(days=3)) == \
+        h.c.WaitingCounts(waiting=2, overdue=1, due_soon=0)
+    assert complaints(SUPERVISOR).waiting_counts()["waiting"] == 2  # over the RPC
+    assert complaints(LX_SUPERVISOR).waiting_counts() == {"waiting": 0, "overdue": 0, "due_soon": 0}

@@ -233,7 +233,7 @@ def test_the_township_report_states_the_seed_towns_own_sentence(evaluation_db, b
     assert len(report.villages) == 10
     csv_text = h.report_csv(report)
     lines = csv_text.splitlines()
-    assert lines[0].startswith("level,unit,start,end,received,completed") and len(lines) == 1 + 1 + 10 + 10 + 10
+    assert lines[0].startswith("层级,单位,受理数,办结数") and len(lines) == 1 + 1 + 10 + 10 + 10
     book = load_workbook(io.BytesIO(h.report_xlsx(report)))
     assert book.sheetnames == ["汇总", "乡镇", "服务站", "行政村", "工作人员", "月度趋势"]
     assert book["汇总"]["A2"].value == report.summary and book["乡镇"]["B2"].value == 415
@@ -241,7 +241,8 @@ def test_the_township_report_states_the_seed_towns_own_sentence(evaluation_db, b
     assert sum(m.received for m in report.months) == 415 and len(report.months) == 12
     png = h.trend_png(report)
     assert png.startswith(b"\x89PNG") and len(png) > 5000
-    assert lines[1].startswith(f"township,{QS},2026-01-01,2026-12-31,415,390,")
+    assert lines[1].startswith("乡镇,青石镇,415,390,")
+    assert lines[1].endswith(f",{QS},2026-01-01,2026-12-31,按期内受理的办件统计")
     uow.close()
     with pytest.raises(NotFound):
         uow = evaluation_db.unit_of_work()

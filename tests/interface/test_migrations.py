@@ -91,3 +91,41 @@ def test_approvals_0004_has_the_next_sweep_announce_the_clock_of_cases_opened_be
             assert connection.execute(text("SELECT changed, applied FROM calendar_state")).one() == (5, 4)
     finally:
         engine.dispose()
+
+
+def test_approvals_0007_closes_the_supervision_notices_whose_late_limit_no_longer_runs(tmp_path):
+    """督办 issued before 0007: closed where the case is closed or has left the late step, open where the case
+    still waits at that step; 责任追究 records are never closed."""
+    url = f"sqlite:///{tmp_path}/approvals.db"
+    command.upgrade(alembic_config("approvals", url), "0006")
+    engine = make_engine(url)
+    cases = {"a" * 32: ("completed", "2026-02-12"), "b" * 32: ("in_review", "2026-03-02"),
+             "c" * 32: ("in_review", "2026-02-12")}  # done; at the next step since 2 Mar; still at the late step
+    try:
+        with engine.begin() as connection:
+            for n, (app, (status, entered)) in enumerate(cases.items(), start=1):
+                connection.execute(text(
+                    "INSERT INTO cases (application_id, receipt_no, township_code, item_code, accountable_staff_id, "
+                    "workflow, promised_days, received_on, filed_at, status, step_index, step_entered_on, "
+                    "extension_days, pauses, updated_at) VALUES (:app, :receipt, '431099101', 'SP-008', 1, '{}', "
+                    "10, '2026-02-12', '2026-02-12 02:00:00', :status, 0, :entered, 0, '[]', "
+                    "'2026-03-02 02:00:00')"), {"app": app, "receipt": f"r{n}", "status": status, "entered": entered})
+                connection.execute(text(
+                    "INSERT INTO deadlines (id, application_id, kind, step_name, started_on, warn_on, due_on, "
+                    "overdue_at) VALUES (:n, :app, 'step', 'village_review', '2026-02-12', '2026-02-25', "
+                    "'2026-02-26', '2026-02-27 02:00:00')"), {"n": n, "app": app})
+                for kind in ("supervision", "accountability"):
+                    connection.execute(text(
+                        "INSERT INTO notices (kind, application_id, receipt_no, township_code, deadline_id, "
+                        "deadline_kind, step_name, due_on, recorded_at, accountable_staff_id) VALUES (:kind, :app, "
+                        ":receipt, '431099101', :n, 'step', 'village_review', '2026-02-26', "
+                        "'2026-02-27 02:00:00', 1)"), {"kind": kind, "app": app, "receipt": f"r{n}", "n": n})
+        upgrade("approvals", url)
+        with engine.connect() as connection:
+            closed = dict(connection.execute(text(
+                "SELECT application_id || kind, closed_at IS NOT NULL FROM notices")).all())
+    finally:
+        engine.dispose()
+    a, b, c = cases
+    assert closed == {f"{a}supervision": 1, f"{b}supervision": 1, f"{c}supervision": 0,
+                      f"{a}accountability": 0, f"{b}accountability": 0, f"{c}accountability": 0}

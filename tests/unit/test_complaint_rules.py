@@ -1,16 +1,32 @@
 """Complaint rules: the transition table holds for every status and action, the people rules protect
 complainants, and early warning says what it should and nothing more."""
+import itertools
 from datetime import date, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.complaints.domain.complaint import ALLOWED, Actor, ComplaintState, decide, staff_unit
+from services.complaints.domain.complaint import (
+    ALLOWED,
+    ORDER,
+    Actor,
+    ComplaintState,
+    actions_for,
+    decide,
+    staff_unit,
+)
 from services.complaints.domain.early_warning import assess, history_start, window_start
 from shared.contracts.base import parse
 from shared.contracts.caller import Role
-from shared.contracts.complaints import ComplaintAction, ComplaintKind, ComplaintStatus, Stage, WarningRule
+from shared.contracts.complaints import (
+    ComplaintAction,
+    ComplaintKind,
+    ComplaintStatus,
+    Finding,
+    Stage,
+    WarningRule,
+)
 from shared.errors import Conflict, CunbanError, Forbidden
 
 S = ComplaintStatus
@@ -52,6 +68,41 @@ def test_the_transition_table_is_the_only_way_through(status, name):
         assert refused.code == "action_not_allowed"
         accepted = False
     assert accepted == (name in ALLOWED[status])
+
+
+@pytest.mark.parametrize("role", [Role.TOWNSHIP_CADRE, Role.DEPARTMENT_STAFF, Role.SUPERVISOR, Role.COUNTY_ADMIN,
+                                  Role.VILLAGE_AGENT])
+def test_the_actions_offered_are_exactly_those_the_rules_accept_from_this_person(role):
+    """`actions_for` (what `get` tells a person they may do now) is what `decide` accepts from them, for
+    every status, kind, whether they handle it, are complained about or neither, and with or without a
+    finding — in the order the page offers them."""
+    me = 7
+    for status, kind, me_is, finding in itertools.product(S, ComplaintKind, ("handler", "accused", "other"),
+                                                          (None, "partly")):
+        accused = me if me_is == "accused" else (9 if kind == ComplaintKind.STAFF_CONDUCT else None)
+        complaint = state(status, kind=kind, handler_staff_id=me if me_is == "handler" else 8,
+                          accused_staff_id=accused, finding=finding and Finding(finding))
+        actor = Actor(staff_id=me, role=role, unit=None if role is Role.COUNTY_ADMIN else "township:431099101")
+        accepted = []
+        for name in EVERY_ACTION:
+            try:
+                decide(complaint, action(name), actor)
+            except CunbanError:
+                continue
+            accepted.append(name)
+        offered = actions_for(complaint, actor)
+        assert set(offered) == set(accepted), (role, status, kind, me_is, finding)
+        assert offered == sorted(offered, key=ORDER.index)
+
+
+def test_the_handler_is_offered_the_work_and_a_supervisor_the_dispatch():
+    assert actions_for(state(S.ASSIGNED), HANDLER) == ["sign", "send_back"]
+    assert actions_for(state(S.SIGNED), HANDLER) == ["note", "mediate", "reply"]
+    assert actions_for(state(S.SIGNED, kind=ComplaintKind.PETITION), HANDLER) == ["note", "reply"]
+    assert actions_for(state(S.REPLIED), SUPERVISOR) == ["call_back", "reopen", "extend", "finding"]
+    assert actions_for(state(S.REPLIED), HANDLER) == []  # no call-back on their own work
+    assert actions_for(state(S.REPLIED), AGENT) == []  # the accused (staff 6) calls nobody back
+    assert actions_for(state(S.CLOSED_UNRESOLVED, accused_staff_id=None), SUPERVISOR) == ["reopen"]
 
 
 @pytest.mark.parametrize(("name", "status", "actor"), [

@@ -1,57 +1,29 @@
-"""The complaint page offers a person exactly the actions the complaint's rules would accept from them now,
-and says each stage's clock in words; the visits list pages by day without splitting one, and the visit
+"""The complaint page's forms become the contract's actions and it says each stage's clock in words (what a
+person may do now is the complaints service's answer: tests/unit/test_complaint_rules.py and
+tests/interface/test_complaints_service.py); the visits list pages by day without splitting one, and the visit
 forms become the contracts' plans and rules."""
 from __future__ import annotations
 
 import itertools
-from datetime import date
 
 import pytest
+from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from gateway.pages.console_complaints import ALLOWED, action_of, actions_for, clock
+from gateway.app import create_app
+from gateway.auth import issue_token
+from gateway.pages import words
+from gateway.pages.console_complaints import action_of, clock
 from gateway.pages.console_visits import page_of, plan_of, series_of
-from services.complaints.domain import complaint as rules
-from shared.contracts.caller import Caller, Role
-from shared.contracts.complaints import ComplaintAction, ComplaintKind, ComplaintStatus, Finding
-from shared.errors import CunbanError
-
-ME, HANDLER, ACCUSED = 7, 8, 9
-COMMANDS = {
-    "assign": {"staff_id": 99}, "sign": {}, "send_back": {"reason": "不属本单位职责"}, "note": {"note": "已到现场"},
-    "mediate": {"note": "调解", "parties": ["甲", "乙"], "agreement": True}, "reply": {"note": "已修复"},
-    "call_back": {"rating": 4, "resolved": True}, "reopen": {"reason": "仍未修复"},
-    "extend": {"days": 5, "reason": "会商"}, "finding": {"finding": "partly", "reason": "部分属实"},
-}
-
-
-def test_the_pages_table_of_actions_is_the_rules_table():
-    assert {status.value: actions for status, actions in rules.ALLOWED.items()} == ALLOWED
-
-
-@pytest.mark.parametrize("role", [Role.TOWNSHIP_CADRE, Role.DEPARTMENT_STAFF, Role.SUPERVISOR, Role.COUNTY_ADMIN,
-                                  Role.VILLAGE_AGENT])
-def test_the_page_offers_what_the_rules_accept_and_nothing_else(role):
-    for status, kind, me_is, finding in itertools.product(ComplaintStatus, ComplaintKind,
-                                                          ("handler", "accused", "other"), (None, "partly")):
-        handler = ME if me_is == "handler" else HANDLER
-        accused = ME if me_is == "accused" else (ACCUSED if kind == ComplaintKind.STAFF_CONDUCT else None)
-        state = rules.ComplaintState(status=status, kind=kind, handler_staff_id=handler, accused_staff_id=accused,
-                                     accused_unit="station:elsewhere", finding=finding and Finding(finding),
-                                     stage=None)
-        actor = rules.Actor(staff_id=ME, role=role, unit=None if role is Role.COUNTY_ADMIN else "township:431099101")
-        accepted = set()
-        for name, fields in COMMANDS.items():
-            try:
-                rules.decide(state, ComplaintAction(action=name, **fields), actor)
-            except CunbanError:
-                continue
-            accepted.add(name)
-        staff = Caller(staff_id=ME, role=role, township_code=None if role is Role.COUNTY_ADMIN else "431099101")
-        offered = actions_for({"status": status.value, "kind": kind.value, "handler_staff_id": handler,
-                               "accused_staff_id": accused, "finding": finding}, staff)
-        assert set(offered) == accepted, (role, status, kind, me_is, finding)
+from gateway.pages.session import SESSION_COOKIE
+from gateway.rpc import ServiceCalls
+from shared.clock import utcnow
+from shared.contracts.caller import Role
+from shared.contracts.complaints import ComplaintAction, ComplaintStatus
+from shared.contracts.directory import StaffPublic
+from shared.errors import NotFound
+from shared.settings import Settings
 
 
 def test_each_form_becomes_its_action():
@@ -63,18 +35,25 @@ def test_each_form_becomes_its_action():
         action_of({"action": "reply", "note": ""})  # a reply says something
 
 
-def test_the_stage_clock_in_words():
-    limits = {"dispute": {"assign": 1, "sign": 1, "reply": 30, "call_back": 5}}
-    today = date(2026, 12, 4)
+def test_the_stage_clock_in_working_days_with_the_date():
+    """The time left as the service counts it (working days), said as the cases' inbox says it, with the day."""
     base = {"kind": "dispute", "overdue": False}
-    assert clock({**base, "stage": "sign", "stage_due": "2026-12-07"}, today, limits) == \
-        ("签收还剩 3 天（12月7日前，时限 1 个工作日）", "")
-    assert clock({**base, "stage": "reply", "stage_due": "2026-12-05"}, today, limits)[1] == "warn"
-    assert clock({**base, "stage": "call_back", "stage_due": "2026-12-04"}, today, None) == \
+    assert clock({**base, "stage": "sign", "stage_due": "2026-12-07", "working_days_left": 1}) == \
+        ("签收还剩 1 个工作日（12月7日前）", "warn")
+    assert clock({**base, "stage": "reply", "stage_due": "2027-01-12", "working_days_left": 27}) == \
+        ("答复还剩 27 个工作日（1月12日前）", "")
+    assert clock({**base, "stage": "call_back", "stage_due": "2026-12-04", "working_days_left": 0}) == \
         ("回访今天到期（12月4日）", "warn")
-    assert clock({**base, "stage": "assign", "stage_due": "2026-12-01", "overdue": True}, today, limits) == \
-        ("分派已超期 3 天（应在12月1日前，时限 1 个工作日）", "bad")
-    assert clock({**base, "stage": None, "stage_due": None}, today, limits) == ("", "")
+    assert clock({**base, "stage": "assign", "stage_due": "2026-12-01", "overdue": True, "working_days_left": -3}) \
+        == ("分派已超期 3 个工作日（应在12月1日前）", "bad")
+    assert clock({**base, "stage": None, "stage_due": None, "working_days_left": None}) == ("", "")
+
+
+def test_every_complaint_status_has_its_own_plain_words():
+    assert set(words.COMPLAINT_STATUS) == {s.value for s in ComplaintStatus}
+    assert len(set(words.COMPLAINT_STATUS.values())) == len(words.COMPLAINT_STATUS)
+    for one, other in itertools.permutations(words.COMPLAINT_STATUS.values(), 2):
+        assert one not in other, (one, other)  # "正在办理" inside "已签收，正在办理" reads as the same
 
 
 def test_visits_page_by_day_without_splitting_one():
@@ -111,3 +90,69 @@ def test_a_series_form_says_its_days_as_a_rule():
     assert lunar.rule.pattern == "逢三六九" and lunar.rule.days == [3, 6, 9, 13, 16, 19, 23, 26, 29]
     with pytest.raises(ValidationError):  # every week, but on no day
         series_of(FormData([*base, ("rule_kind", "weekly")]))
+
+
+class RefusingServices:
+    """The directory knows a 柳溪乡 cadre; complaints finds no complaint of theirs by that number."""
+
+    def call(self, service, method, **kwargs):
+        if method == "session_status":
+            return True
+        if (service, method) == ("complaints", "get"):
+            raise NotFound("complaint not found", code="complaint_not_found")
+        return LX_CADRE.model_dump(mode="json")
+
+
+LX_CADRE = StaffPublic(id=57, username="lx_cadre1", full_name="柳溪干部", role=Role.TOWNSHIP_CADRE,
+                       township_code="431099102", station_code=None, phone=None, active=True, version=1,
+                       updated_at=utcnow())
+
+
+def test_staff_refused_a_complaint_are_told_it_is_outside_their_township_not_to_check_a_look_up_code():
+    settings = Settings()
+    client = TestClient(create_app(settings, ServiceCalls(client=RefusingServices())))  # type: ignore[arg-type]
+    client.cookies.set(SESSION_COOKIE, issue_token(LX_CADRE, settings)[0])
+    page = client.get("/console/complaints/431099101-TS20261201-0001")
+    assert page.status_code == 404
+    assert "这不在您负责的乡镇范围内，或没有这件诉求。" in page.text
+    assert "查询码" not in page.text  # the villagers' public wording
+    assert words.ERROR_MESSAGES["complaint_not_found"] == "没有查到这件投诉：请核对查询码。"  # theirs stays
+
+
+ADMIN = StaffPublic(id=1, username="admin", full_name="县信息中心管理员", role=Role.COUNTY_ADMIN, township_code=None,
+                    station_code=None, phone=None, active=True, version=1, updated_at=utcnow())
+
+
+class CountyServices:
+    """The county's two townships; complaints keeps the queries it is asked and answers none."""
+
+    def __init__(self):
+        self.asked: list[dict] = []
+
+    def call(self, service, method, **kwargs):
+        if method == "session_status":
+            return True
+        if method == "list_townships":
+            return [{"code": "431099101", "name": "青石镇"}, {"code": "431099102", "name": "柳溪乡"}]
+        if method == "list_complaints":
+            self.asked.append(kwargs["query"])
+            return []
+        if method in ("list_villages", "list_staff"):
+            return []
+        return ADMIN.model_dump(mode="json")
+
+
+def test_a_county_admin_chooses_the_township_of_the_complaints_inbox():
+    settings, services = Settings(), CountyServices()
+    client = TestClient(create_app(settings, ServiceCalls(client=services)))  # type: ignore[arg-type]
+    client.cookies.set(SESSION_COOKIE, issue_token(ADMIN, settings)[0])
+    first = client.get("/console/complaints")
+    assert first.status_code == 200 and services.asked[-1]["township_code"] == "431099101"  # the first, until chosen
+    assert '<select id="f-township" name="township">' in first.text and "柳溪乡" in first.text
+    chosen = client.get("/console/complaints", params={"township": "431099102", "mine": "false"})
+    assert chosen.status_code == 200 and services.asked[-1]["township_code"] == "431099102"
+    assert '<option value="431099102" selected>柳溪乡</option>' in chosen.text
+    assert client.get("/console/complaints", params={"township": "4310"}).status_code == 422
+    assert client.get("/console/complaints", params={"township": "431099999"}).status_code == 404  # not the county's
+    client.get("/console/complaints", params={"mine": "waiting"})
+    assert (services.asked[-1]["waiting"], services.asked[-1]["mine"]) == (True, False)

@@ -5,6 +5,7 @@ operation."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from gateway.pages import words
 from gateway.pages.web import templates
 from gateway.rpc import ServiceCalls
 from shared.clock import CHINA
+from shared.contracts import directory as dc
 from shared.contracts.caller import Caller, Role
 from shared.settings import Settings
 from tests.support import api_routes
@@ -138,6 +140,21 @@ def test_the_health_page_shows_dead_letters_with_replay_and_the_dashboards():
     assert "/health/replay" not in read_only
 
 
+def test_the_health_page_says_in_plain_words_what_each_term_means_and_what_to_do():
+    """County IT reads 死信, 没有响应, /readyz and CUNBAN_GRAFANA_URL each with a sentence: what it is, what to do."""
+    services = [{"name": "intake", "words": "受理登记", "answering": False, "letters": []}]
+    html = _health(services=services)
+    terms = dict(re.findall(r"<dt>(.*?)</dt>\s*<dd>(.*?)</dd>", html, re.S))
+    said = {re.sub(r"<[^>]+>", "", k).strip(): re.sub(r"<[^>]+>", "", v) for k, v in terms.items()}
+    assert "多次处理失败、已搁置的消息" in said["死信"] and "重新处理" in said["死信"]
+    assert "重启" in said["没有响应"]
+    assert "消息总线" in said["/readyz"] and "RabbitMQ" in said["/readyz"]
+    unset = re.sub(r"<[^>]+>", "", html.split('id="dashboards"', 1)[1])
+    assert "CUNBAN_GRAFANA_URL" in unset and "部署配置" in unset and "重启网关" in unset
+    configured = _health(services=services, dashboards=system.dashboards("https://grafana.example.gov.cn"))
+    assert "CUNBAN_GRAFANA_URL" not in configured and "监控图表" in configured
+
+
 def test_the_system_pages_link_each_other_as_the_matrix_allows():
     assert [href for href, _ in system.sections(ADMIN)] == [href for href, _, _ in system.SECTIONS]
     assert [href for href, _ in system.sections(SUPERVISOR)] == ["/console/admin/calendar", "/console/admin/scores"]
@@ -157,3 +174,102 @@ def test_every_audited_operation_has_a_chinese_label():
     audited = {route.operation_id for route in api_routes(app.routes)
                if route.methods - {"GET", "HEAD"} or (route.openapi_extra or {}).get("x-personal-data")}
     assert audited <= set(words.AUDIT_ACTION), sorted(audited - set(words.AUDIT_ACTION))
+
+
+AUDIT_APP = create_app(Settings(), ServiceCalls(client=None))  # type: ignore[arg-type]
+
+
+def _entry(action: str, target: str, staff_id: int | None = 1) -> dict:
+    return {"action": action, "target": target, "staff_id": staff_id}
+
+
+def test_an_audited_request_names_its_object_by_kind_from_its_operations_path():
+    objects = [system.audit_object(AUDIT_APP, _entry(action, target)) for action, target in (
+        ("page_admin_update_village", "/console/admin/villages/431099101001"),
+        ("update_village", "/villages/431099101002"),
+        ("page_admin_create_village", "/console/admin/townships/431099101/villages"),
+        ("page_admin_update_station", "/console/admin/stations/ST-QS-001"),
+        ("page_admin_update_staff", "/console/admin/staff/12"),
+        ("page_admin_withdraw_item", "/console/admin/catalogue/431099101/YB-002/withdraw"),
+        ("act_on_application", "/applications/QS-20261203-0001/actions"),
+        ("page_market_check", "/console/market/sessions/2026-12-03/77/check/12/in"),
+        ("page_clear_calendar_day", "/console/admin/calendar/days/2027-02-09/clear"),
+        ("set_complaint_limits", "/complaint-limits/dispute"),
+        ("create_village", "/villages"),  # a record created by a POST to its list: the path names nothing
+        ("no_longer_served", "/somewhere/1"),
+    )]
+    assert objects == [("village", "431099101001"), ("village", "431099101002"), ("township", "431099101"),
+                       ("station", "ST-QS-001"), ("staff", "12"), ("item", "431099101/YB-002"),
+                       ("application", "QS-20261203-0001"), ("session", "77"), ("day", "2027-02-09"),
+                       ("complaint_kind", "dispute"), None, None]
+
+
+def test_a_page_of_the_audit_log_asks_for_every_name_in_one_query_and_says_each_object_in_chinese():
+    entries = [_entry("page_admin_update_village", "/console/admin/villages/431099101001", 1),
+               _entry("page_admin_update_staff", "/console/admin/staff/12", 1),
+               _entry("page_admin_update_item", "/console/admin/catalogue/431099101/YB-002", 2),
+               _entry("page_admin_update_village", "/console/admin/villages/431099101009", None)]
+    objects = [system.audit_object(AUDIT_APP, e) for e in entries]
+    query = system.names_query(entries, objects)
+    assert query == {"townships": [], "villages": ["431099101001", "431099101009"], "stations": [],
+                     "staff": [1, 2, 12], "items": [{"township_code": "431099101", "code": "YB-002"}]}
+    found = {"townships": {}, "villages": {"431099101001": {"name": "石门村", "kind": "village"}},
+             "stations": {}, "staff": {"1": "县管理员", "12": "张三"},
+             "items": {"431099101/YB-002": "城乡居民医疗保险参保登记"}}
+    assert [system.object_words(o, found) for o in objects] == [
+        "村：石门村", "人员：张三", "事项：城乡居民医疗保险参保登记", "村：431099101009"]  # the last one is gone
+    assert system.object_words(("village", "431099101001"),
+                               {**found, "villages": {"431099101001": {"name": "石门社区", "kind": "community"}}}
+                               ) == "社区：石门社区"
+    assert system.object_words(("day", "2027-02-09"), found) == "日期：2027年2月9日"
+    assert system.object_words(("application", "QS-20261203-0001"), found) == "办件：QS-20261203-0001"
+    assert system.object_words(None, found) is None
+
+
+def test_the_audit_page_shows_the_object_beside_the_path():
+    html = templates.env.get_template("console/admin_audit.html").render(
+        csrf_token="t", staff=ADMIN, typed={}, townships=[], township_names={}, names={1: "县管理员"},
+        actions=[], labels=words.AUDIT_ACTION, outcome_words=system.outcome_words, entries=[{
+            "seq": 1, "at": "2026-12-03T02:00:00+00:00", "staff_id": 1, "username": "admin", "role": "county_admin",
+            "township_code": None, "action": "page_admin_update_village", "method": "POST",
+            "target": "/console/admin/villages/431099101001", "outcome": 303, "client": "127.0.0.1",
+            "correlation_id": None, "personal_data": False, "object": "村：石门村"}])
+    assert "村：石门村" in html and "修改村（网页）" in html
+
+
+def test_a_day_with_an_end_date_after_it_is_a_range_and_the_confirmation_travels_with_it():
+    one = system.day_of({"day": "2027-02-06", "to_day": "2027-02-06", "kind": "holiday", "name": "春节"})
+    assert isinstance(one, dc.CalendarDaySet) and one.confirm_complete_year is False
+    span = system.day_of({"day": "2027-02-06", "to_day": "2027-02-12", "kind": "holiday", "name": "春节",
+                          "confirm_complete_year": "1"})
+    assert isinstance(span, dc.CalendarRangeSet) and (span.from_day, span.to_day) == (date(2027, 2, 6),
+                                                                                    date(2027, 2, 12))
+    assert span.source == "official" and span.confirm_complete_year is True
+
+
+def _calendar(**context) -> str:
+    base = {"csrf_token": "t", "staff": ADMIN, "year": 2026, "today": date(2026, 12, 3), "status": {},
+            "warning": None, "months": [], "entries": [], "completed": None, "weekdays": system.WEEK,
+            "kinds": words.CALENDAR_KIND, "marks": words.CALENDAR_MARK, "sources": words.CALENDAR_SOURCE,
+            "bases": words.CALENDAR_BASIS, "may_set": True, "may_clear": True, "may_complete": True,
+            "typed": {}, "weekday_of": lambda day: system.WEEKDAY_NAMES[date.fromisoformat(day).weekday()]}
+    return templates.env.get_template("console/admin_calendar.html").render(**{**base, **context})
+
+
+def test_changing_a_year_confirmed_complete_asks_first_with_a_form_that_sends_the_change_confirmed():
+    html = _calendar(confirm_change={"year": 2026, "action": "/console/admin/calendar/days",
+                                     "fields": {"day": "2026-12-31", "kind": "holiday", "name": "跨年"}})
+    assert "2026 年的日历已确认完整，修改会改变正在计时的办件期限。确定修改吗？" in html
+    box = html[html.index('id="confirm-change"'):]
+    assert 'action="/console/admin/calendar/days"' in box and 'name="confirm_complete_year" value="1"' in box
+    assert 'name="day" value="2026-12-31"' in box and 'name="name" value="跨年"' in box
+    assert "确认完整" not in _calendar()
+
+
+def test_a_range_entered_lists_the_days_added():
+    entries = [{"day": f"2027-02-{n:02d}", "kind": "holiday", "name": "春节", "source": "official", "working": False}
+               for n in range(6, 13)] + [{"day": "2027-02-20", "kind": "makeup_workday", "name": "春节调休",
+                                          "source": "official", "working": True}]
+    html = _calendar(year=2027, entries=entries, saved=date(2027, 2, 6), through=date(2027, 2, 12))
+    shown = html[html.index('id="saved-range"'):html.index("</ul>")]
+    assert "共7天" in shown and shown.count("<li>") == 7 and "星期六" in shown and "春节调休" not in shown

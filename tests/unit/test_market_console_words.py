@@ -2,13 +2,14 @@
 summary (who got how many posts), what a recorded leave means, and why a cadre is on a roster."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
 from gateway.pages.console_market import (
     day_words,
     fairness,
+    handled_words,
     leave_effect,
     lunar_day_name,
     roster_reason,
@@ -110,3 +111,18 @@ def test_why_a_cadre_is_on_the_roster():
     assert roster_reason("swap for 3: 家中有事", NAMES) == "替换驻村干部甲：家中有事"
     assert roster_reason(None, NAMES) == "手动安排"
     assert roster_reason("赶集人多，加一人", NAMES) == "赶集人多，加一人"
+
+
+def test_what_a_session_handled_is_said_or_why_nothing_is():
+    """The 现场办理 column: counted by kind, else 尚未开始 / going on / nothing recorded / not held."""
+    session = {"status": "scheduled", "starts_at": "2026-12-05T00:00:00+00:00", "ends_at": "2026-12-05T04:00:00+00:00",
+               "linked": []}
+    before, during, after = (datetime(2026, 12, 4, 23, tzinfo=UTC), datetime(2026, 12, 5, 1, tzinfo=UTC),
+                             datetime(2026, 12, 5, 5, tzinfo=UTC))
+    assert handled_words(session, before) == "尚未开始"
+    assert handled_words(session, during) == "正在进行，还没有登记办理的事"
+    assert handled_words(session, after) == "这一场没有登记办理的事"
+    assert handled_words({**session, "status": "cancelled"}, before) == "不开展"
+    linked = [{"kind": "application", "ref": "a"}, {"kind": "consultation", "ref": "1"},
+              {"kind": "application", "ref": "b"}]
+    assert handled_words({**session, "linked": linked}, after) == "受理申请 2 件、接待咨询 1 人次"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import warnings
 from datetime import date
 
 import pytest
@@ -99,6 +100,34 @@ def test_the_supervision_list_names_who_answers_for_each_notice_and_why():
     assert "审核环节期限" in html and "2026年11月20日" in html and "review" not in html
 
 
+def _supervision(every: bool, rows: list[dict]) -> str:
+    from gateway.pages import words
+
+    return templates.env.get_template("console/supervision.html").render(
+        csrf_token="t", staff=None, townships=[], chosen="431099101", done=None, common={"township": None},
+        every_notice=every, notice_toggle="/console/supervision" + ("" if every else "?notices=all"),
+        lists={"supervision": {"rows": rows, "more": None, "first": False},
+               "accountability": {"rows": [], "more": None, "first": False}},
+        overdue=[], next_cases=None, first_cases=None, complaints=[], alerts=[], villages={}, stations={},
+        people={}, basis_words=words.RESPONSIBLE, rule_words=words.ALERT_RULE,
+        categories=words.COMPLAINT_CATEGORY, may_acknowledge=True)
+
+
+def test_the_supervision_list_shows_open_notices_with_a_toggle_and_each_ones_state():
+    notice = {"id": 1, "kind": "supervision", "application_id": "x", "receipt_no": "431099101-20261101-0001",
+              "township_code": "431099101", "deadline_kind": "step", "step_name": "review", "due_on": "2026-11-20",
+              "recorded_at": "2026-11-21T01:00:00+00:00", "responsible_staff_id": 7,
+              "responsible_basis": "supervisor", "accountable_staff_id": 6, "closed_at": None}
+    open_only = _supervision(False, [notice])
+    assert "只显示未结束的督办通知" in open_only and 'href="/console/supervision?notices=all#notices-supervision"' \
+        in open_only and "也看已结束的" in open_only
+    assert '<td data-label="状态"><span class="bad">未结束</span>' in open_only
+    assert "没有未结束的督办通知" in _supervision(False, [])
+    every = _supervision(True, [{**notice, "closed_at": "2026-11-24T02:00:00+00:00"}, {**notice, "id": 2}])
+    assert "显示全部督办通知" in every and "只看未结束的" in every
+    assert "已结束</span>（2026年11月24日 10:00）" in every and "未结束" in every
+
+
 def _report() -> c.TownshipReport:
     period = {"start": date(2026, 1, 1), "end": date(2026, 6, 30)}
 
@@ -124,10 +153,46 @@ def test_the_reports_files_name_each_unit_and_keep_its_code_beside_it():
     assert rows["工作人员"][1][0] == "代办员" and rows["工作人员"][1][-1] == "6" and rows["工作人员"][0][-1] == "编号"
     assert rows["服务站"][1][1] == 3  # the figures stay where they were
     lines = list(csv.reader(io.StringIO(h.report_csv(_report(), names))))
-    assert lines[0][-1] == "name" and [line[-1] for line in lines[1:]] == [
+    assert lines[0][1] == "单位" and [line[1] for line in lines[1:]] == [
         "青石镇", "石门村农事村办服务站", "石门村", "431099101009", "代办员"]
     unnamed = load_workbook(io.BytesIO(h.report_xlsx(_report())))
     assert list(unnamed["服务站"].iter_rows(values_only=True))[1][0] == "ST431099101001"
+
+
+def test_the_reports_csv_speaks_the_workbooks_words():
+    """The CSV has the workbook's headers (one table for both), levels and basis in words, names not codes."""
+    names = c.ReportNames(stations={"ST431099101001": "石门村农事村办服务站"}, villages={"431099101001": "石门村"},
+                          staff={"6": "代办员"})
+    book = load_workbook(io.BytesIO(h.report_xlsx(_report(), names)))
+    sheet_header = list(next(book["服务站"].iter_rows(values_only=True)))
+    lines = list(csv.reader(io.StringIO(h.report_csv(_report(), names))))
+    assert lines[0] == ["层级", *sheet_header, "开始日期", "结束日期", "统计口径"]
+    assert not [word for word in lines[0] if re.search(r"[A-Za-z]", word)], lines[0]
+    assert lines[0][2:5] == ["受理数", "办结数", "按期办结"] and "承诺期限兑现率" in lines[0]
+    assert [line[0] for line in lines[1:]] == ["乡镇", "服务站", "行政村", "行政村", "工作人员"]
+    station = dict(zip(lines[0], lines[2], strict=True))
+    assert station["单位"] == "石门村农事村办服务站" and station["编号"] == "ST431099101001"
+    assert station["受理数"] == "3" and station["办结率"] == "0.0" and station["群众满意率"] == ""
+    assert station["开始日期"] == "2026-01-01" and station["统计口径"] == "按期内受理的办件统计"
+    assert all(len(line) == len(lines[0]) for line in lines)
+
+
+def test_the_trend_chart_file_is_labelled_in_chinese_with_a_cjk_font():
+    """The PNG chart's words are Chinese, drawn with a CJK font (no glyph missing); the project's set-up
+    installs one (deploy/scripts/local-servers.sh, the image)."""
+    if h.cjk_font() is None:
+        pytest.skip("no CJK font on this machine: deploy/scripts/local-servers.sh installs fonts-wqy-microhei")
+    report = _report().model_copy(update={"months": [c.MonthFigures(**m) for m in MONTHS]})
+    figure = h.trend_figure(report)
+    axes, rates = figure.axes
+    said = [axes.get_title(), axes.get_ylabel(), rates.get_ylabel(),
+            *[t.get_text() for t in axes.get_legend().get_texts()]]
+    assert said == ["青石镇：2026-01-01 至 2026-06-30", "申请件数", "承诺期限兑现率", "受理数", "办结数",
+                    "承诺期限兑现率"]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*missing from font.*")
+        png = h.trend_png(report)
+    assert png.startswith(b"\x89PNG")
 
 
 def test_report_names_refuse_what_is_not_a_code():

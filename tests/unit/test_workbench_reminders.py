@@ -57,3 +57,25 @@ def test_posts_and_visits_of_today_and_tomorrow_are_reminded_with_the_places_boo
     found = _remind(sessions=[post, later], visits=[visit])
     assert found == [("", "今天 07:30 在老街集市便民服务岗值岗，已有 3 人预约。"),
                      ("", "明天 15:00 预约上门：白沙村村部。")]
+
+
+def _complaint(n: int, stage: str, left: int, due: str) -> dict:
+    return {"receipt_no": f"431099101-TS20261201-000{n}", "stage": stage, "stage_due": due, "kind": "dispute",
+            "working_days_left": left, "overdue": left < 0}
+
+
+def test_complaints_waiting_for_me_are_reminded_by_time_left_in_working_days():
+    """A complaint assigned to me (签收 within a working day) or waiting for my 答复 is not forgotten: the
+    least time left first, each linking to its page, and the rest counted with a link to them."""
+    found = reminders(today=TODAY, now=NOW, mine=[], sessions=[], visits=[], notices=[], site_names={},
+                      village_names={}, complaints_waiting=5, complaints=[
+                          _complaint(2, "reply", 12, "2026-12-21"), _complaint(1, "sign", 1, "2026-12-04"),
+                          _complaint(3, "sign", -2, "2026-12-01")])
+    assert [(r.level, r.text, r.href) for r in found] == [
+        ("bad", "诉求 431099101-TS20261201-0003：签收已超期 2 个工作日（应在12月1日前）",
+         "/console/complaints/431099101-TS20261201-0003"),
+        ("warn", "诉求 431099101-TS20261201-0001：签收还剩 1 个工作日（12月4日前）",
+         "/console/complaints/431099101-TS20261201-0001"),
+        ("", "诉求 431099101-TS20261201-0002：答复还剩 12 个工作日（12月21日前）",
+         "/console/complaints/431099101-TS20261201-0002"),
+        ("", "还有 2 件诉求等您办理。", "/console/complaints?mine=waiting")]

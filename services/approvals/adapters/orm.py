@@ -127,6 +127,8 @@ class NoticeRow(Base):
     responsible_staff_id: Mapped[int | None] = mapped_column(Integer)  # always named since 0005 (see basis)
     responsible_basis: Mapped[str | None] = mapped_column(String(16))  # claimed | supervisor | first_contact
     accountable_staff_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    # 督办 only: when its limit stopped running (the step done, the case closed); None while open (since 0007)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     __table_args__ = (Index("ix_notices_township_kind", "township_code", "kind", "recorded_at"),
                       Index("uq_notice_per_deadline", "deadline_id", "kind", unique=True))
 

@@ -23,7 +23,13 @@ from shared.db import UnitOfWork, insert_rows, values_of
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.idempotency import earlier_use, remember, request_hash
 from shared.observability import metrics
-from shared.working_days import Pause, WorkingCalendar, is_overdue, warning_day, working_days_used
+from shared.working_days import (
+    Pause,
+    WorkingCalendar,
+    is_overdue,
+    warning_day,
+    working_days_left,
+)
 
 SWEEP_BATCH = 500
 OPEN = sorted(s.value for s in OPEN_STATUSES)
@@ -87,7 +93,7 @@ def _store(uow: UnitOfWork, row: orm.CaseRow, case: Case, cal: WorkingCalendar, 
         insert_rows(uow.session, orm.CaseRow, [values_of(row)])
     else:
         uow.session.flush()
-    _sync_deadlines(uow, case, row, cal, new)
+    _sync_deadlines(uow, case, row, cal, new, now)
     _sync_waiting(uow, case, row, cal, new)
 
 
@@ -123,15 +129,20 @@ def _desired_deadlines(case: Case, row: orm.CaseRow, cal: WorkingCalendar) -> di
     return wanted
 
 
-def _sync_deadlines(uow: UnitOfWork, case: Case, row: orm.CaseRow, cal: WorkingCalendar, new: bool) -> None:
+def _sync_deadlines(uow: UnitOfWork, case: Case, row: orm.CaseRow, cal: WorkingCalendar, new: bool,
+                    now: datetime) -> None:
     """Keep one row per running limit. A limit whose days have not changed keeps its row (no second
     warning); a limit that already fired its overdue notice is never raised again, even when a calendar
-    change moves its due day; a step entered again (after a return) is a new limit."""
+    change moves its due day; a step entered again (after a return) is a new limit. A late limit that no
+    longer runs (its step done, the case closed) closes its 督办."""
     wanted = _desired_deadlines(case, row, cal)
     existing = [] if new else uow.session.execute(select(orm.DeadlineRow).where(
         orm.DeadlineRow.application_id == row.application_id)).scalars()
+    ended = []
     for deadline_row in existing:
         limit = (deadline_row.kind, deadline_row.step_name, deadline_row.started_on)
+        if deadline_row.overdue_at is not None and not _runs(case, deadline_row):
+            ended.append(deadline_row.id)
         if deadline_row.overdue_at is not None or wanted.get(limit) == (deadline_row.warn_on, deadline_row.due_on):
             wanted.pop(limit, None)
         else:
@@ -139,6 +150,22 @@ def _sync_deadlines(uow: UnitOfWork, case: Case, row: orm.CaseRow, cal: WorkingC
     insert_rows(uow.session, orm.DeadlineRow, [
         {"application_id": row.application_id, "kind": kind, "step_name": step, "started_on": started,
          "warn_on": warn, "due_on": due} for (kind, step, started), (warn, due) in wanted.items()])
+    if ended:
+        n = orm.NoticeRow
+        uow.session.execute(update(n).where(n.deadline_id.in_(ended), n.kind == "supervision", n.closed_at.is_(None))
+                            .values(closed_at=now))
+
+
+STEP_RUNNING = (CaseStatus.PENDING_ACCEPTANCE, CaseStatus.IN_REVIEW, CaseStatus.AWAITING_SUPPLEMENT)
+
+
+def _runs(case: Case, deadline_row: orm.DeadlineRow) -> bool:
+    """The limit still runs: the whole item's while the case is open; a step's while the case is still at
+    that step, entered that day (a 补正 pauses it, it does not end it)."""
+    if deadline_row.kind == "overall":
+        return case.is_open
+    return case.status in STEP_RUNNING and (deadline_row.step_name, deadline_row.started_on) == (
+        case.step.name, case.step_entered_on or case.received_on)
 
 
 def _sync_waiting(uow: UnitOfWork, case: Case, row: orm.CaseRow, cal: WorkingCalendar, new: bool) -> None:
@@ -180,16 +207,6 @@ def _limit_now(case: Case, row: orm.CaseRow, cal: WorkingCalendar) -> tuple[date
         return warning_day(cal, case.received_on, case.promised_days + case.extension_days, share,
                            case.pauses), row.overall_due
     return None, None
-
-
-def working_days_left(cal: WorkingCalendar, due: date | None, today: date) -> int | None:
-    """Working days left to `due` after today (0: due today); once past it, minus the working days late
-    (a day past it that is not a working day still makes it one late)."""
-    if due is None:
-        return None
-    if today <= due:
-        return working_days_used(cal, today, due)
-    return -max(1, working_days_used(cal, due, today))
 
 
 # ---- opening a case ---------------------------------------------------------------------------------------
@@ -387,9 +404,10 @@ def counts(uow: UnitOfWork, *, caller: Caller, township_code: str | None) -> dic
 
 
 def notices(uow: UnitOfWork, *, caller: Caller, kind: str, limit: int, offset: int,
-            township_code: str | None = None) -> list[c.NoticeView]:
+            township_code: str | None = None, open_only: bool = False) -> list[c.NoticeView]:
     """Supervisors and county roles see their township's notices; anyone sees the records against them.
-    `township_code` narrows them to one township (the county's roles choose one; others have theirs)."""
+    `township_code` narrows them to one township (the county's roles choose one; others have theirs);
+    `open_only` to the 督办 whose late limit still runs."""
     n = orm.NoticeRow
     stmt = select(n).where(n.kind == kind)
     if caller.role is Role.PUBLIC:
@@ -401,11 +419,14 @@ def notices(uow: UnitOfWork, *, caller: Caller, kind: str, limit: int, offset: i
         if caller.role is not Role.SUPERVISOR:
             stmt = stmt.where(or_(n.responsible_staff_id == caller.staff_id,
                                   n.accountable_staff_id == caller.staff_id))
+    if open_only:
+        stmt = stmt.where(n.closed_at.is_(None))
     stmt = stmt.order_by(n.recorded_at.desc(), n.id.desc()).limit(limit).offset(offset)
     return [c.NoticeView(id=r.id, kind=r.kind, application_id=r.application_id, receipt_no=r.receipt_no,
                          township_code=r.township_code, deadline_kind=r.deadline_kind, step_name=r.step_name,
                          due_on=r.due_on, recorded_at=r.recorded_at, responsible_staff_id=r.responsible_staff_id,
-                         responsible_basis=r.responsible_basis, accountable_staff_id=r.accountable_staff_id)
+                         responsible_basis=r.responsible_basis, accountable_staff_id=r.accountable_staff_id,
+                         closed_at=r.closed_at)
             for r in uow.session.execute(stmt).scalars()]
 
 

@@ -14,7 +14,7 @@ from shared.contracts.complaints import (
     Stage,
     StageLimits,
 )
-from shared.errors import Conflict, Forbidden, ValidationFailed
+from shared.errors import Conflict, CunbanError, Forbidden, ValidationFailed
 
 S = ComplaintStatus
 OPEN = frozenset({S.REGISTERED, S.ASSIGNED, S.SIGNED, S.HANDLING, S.REPLIED})
@@ -79,8 +79,15 @@ def staff_unit(township_code: str | None, station_code: str | None) -> str | Non
     return f"township:{township_code}" if township_code else None
 
 
-def decide(state: ComplaintState, action: ComplaintAction, actor: Actor) -> Decision:
-    name = action.action
+# The order a person is offered the actions: the handler's work first, then the supervisors'.
+ORDER = ("sign", "send_back", "note", "mediate", "reply", "call_back", "reopen", "assign", "extend", "finding")
+
+
+def check(state: ComplaintState, name: str, actor: Actor) -> None:
+    """Refuses, with its typed error, an action this person may not take on the complaint now: one its status
+    does not allow, a supervisor's by anyone else, the handler's by anyone else, mediation outside a dispute,
+    a call-back by the handler or the accused, a finding where there is no accused, one already, or from the
+    accused's own unit."""
     if name not in ALLOWED[state.status]:
         raise Conflict(f"cannot {name} a complaint that is {state.status.value}", code="action_not_allowed")
     handler = actor.staff_id is not None and actor.staff_id == state.handler_staff_id
@@ -88,6 +95,37 @@ def decide(state: ComplaintState, action: ComplaintAction, actor: Actor) -> Deci
         raise Forbidden(f"only supervisors {name}", code="not_a_supervisor")
     if name in ("sign", "send_back", "note", "mediate", "reply") and not handler:
         raise Forbidden("only the staff member it is assigned to does this", code="not_the_handler")
+    if name == "mediate" and state.kind != ComplaintKind.DISPUTE:
+        raise ValidationFailed("mediation sessions belong to disputes",
+                               [{"field": "action", "message": "not a dispute"}], code="not_a_dispute")
+    if name == "call_back" and (handler or (actor.staff_id is not None and actor.staff_id == state.accused_staff_id)):
+        raise Forbidden("the call-back is made by someone other than the handler and the accused",
+                        code="not_independent")
+    if name == "finding":
+        if state.accused_staff_id is None:
+            raise ValidationFailed("a finding is about a staff member complained about; this complaint names none",
+                                   [{"field": "finding", "message": "no accused"}], code="no_accused")
+        if state.finding is not None:
+            raise Conflict(f"the finding is recorded already ({state.finding.value})", code="finding_exists")
+        if actor.staff_id == state.accused_staff_id or (actor.unit is not None and actor.unit == state.accused_unit):
+            raise Forbidden("a finding comes from a supervisor outside the accused's own unit", code="same_unit")
+
+
+def actions_for(state: ComplaintState, actor: Actor) -> list[str]:
+    """The actions this person may take on the complaint now (`check` refuses none of them), in `ORDER`."""
+    found = []
+    for name in ORDER:
+        try:
+            check(state, name, actor)
+        except CunbanError:
+            continue
+        found.append(name)
+    return found
+
+
+def decide(state: ComplaintState, action: ComplaintAction, actor: Actor) -> Decision:
+    name = action.action
+    check(state, name, actor)
     if name == "assign":
         if action.staff_id == state.accused_staff_id:
             raise Forbidden("the staff member complained about never handles the complaint",
@@ -99,19 +137,11 @@ def decide(state: ComplaintState, action: ComplaintAction, actor: Actor) -> Deci
     if name == "send_back":  # 退单: back to the dispatcher, who assigns someone else
         return Decision(replace(state, status=S.REGISTERED, handler_staff_id=None, stage=Stage.ASSIGN),
                         restart_clock=True)
-    if name == "note":
-        return Decision(replace(state, status=S.HANDLING))
-    if name == "mediate":
-        if state.kind != ComplaintKind.DISPUTE:
-            raise ValidationFailed("mediation sessions belong to disputes",
-                                   [{"field": "action", "message": "not a dispute"}], code="not_a_dispute")
+    if name in ("note", "mediate"):
         return Decision(replace(state, status=S.HANDLING))
     if name == "reply":
         return Decision(replace(state, status=S.REPLIED, stage=Stage.CALL_BACK), restart_clock=True)
     if name == "call_back":
-        if handler or (actor.staff_id is not None and actor.staff_id == state.accused_staff_id):
-            raise Forbidden("the call-back is made by someone other than the handler and the accused",
-                            code="not_independent")
         closed = S.CLOSED_RESOLVED if action.resolved else S.CLOSED_UNRESOLVED
         return Decision(replace(state, status=closed, stage=None))
     if name == "reopen":  # 重新办理: the same handler does it again, the clock starts again
@@ -119,15 +149,4 @@ def decide(state: ComplaintState, action: ComplaintAction, actor: Actor) -> Deci
                         restart_clock=True)
     if name == "extend":
         return Decision(state, extension_days=action.days or 0)
-    return _finding(state, action, actor)
-
-
-def _finding(state: ComplaintState, action: ComplaintAction, actor: Actor) -> Decision:
-    if state.accused_staff_id is None:
-        raise ValidationFailed("a finding is about a staff member complained about; this complaint names none",
-                               [{"field": "finding", "message": "no accused"}], code="no_accused")
-    if state.finding is not None:
-        raise Conflict(f"the finding is recorded already ({state.finding.value})", code="finding_exists")
-    if actor.staff_id == state.accused_staff_id or (actor.unit is not None and actor.unit == state.accused_unit):
-        raise Forbidden("a finding comes from a supervisor outside the accused's own unit", code="same_unit")
-    return Decision(replace(state, finding=action.finding))
+    return Decision(replace(state, finding=action.finding))  # finding

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import case as sql_case
@@ -20,6 +20,7 @@ from services.complaints.domain.complaint import (
     OPEN,
     Actor,
     ComplaintState,
+    actions_for,
     decide,
     staff_unit,
 )
@@ -35,7 +36,7 @@ from shared.idempotency import earlier_use, remember, request_hash
 from shared.observability import metrics
 from shared.pii import PersonalDataVault, mask_name, mask_phone
 from shared.receipts import LOOKUP_LIMITS, Attempts, next_sequence
-from shared.working_days import deadline, warning_day
+from shared.working_days import WorkingCalendar, deadline, warning_day, working_days_left
 
 FILERS = roles_for("complaints.register")  # the access matrix decides
 WARNING_SHARE = 0.75
@@ -44,6 +45,8 @@ LOOKUP_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: read out o
 NETWORK_OF_ONLINE = {c.ComplaintKind.STAFF_CONDUCT: c.Network.SERVICES, c.ComplaintKind.DISPUTE: c.Network.MEDIATION,
                      c.ComplaintKind.PETITION: c.Network.PETITIONS, c.ComplaintKind.SUGGESTION: c.Network.SERVICES}
 _GAUGED: set[str] = set()
+HANDLER_WAITS = [c.ComplaintStatus.ASSIGNED.value, c.ComplaintStatus.SIGNED.value, c.ComplaintStatus.HANDLING.value]
+MANAGER_WAITS = [c.ComplaintStatus.REGISTERED.value, c.ComplaintStatus.REPLIED.value]
 
 LOOKUPS = Attempts(orm.LookupFailure, LOOKUP_LIMITS)
 
@@ -193,13 +196,7 @@ def act(uow: UnitOfWork, *, caller: Caller, ref: str, cmd: c.ComplaintAction, va
     if cmd.action == "assign":
         _check_handler(uow, cmd.staff_id, row.township_code)
     before = c.ComplaintStatus(row.status)
-    state = ComplaintState(status=before, kind=c.ComplaintKind(row.kind), handler_staff_id=row.handler_staff_id,
-                           accused_staff_id=row.accused_staff_id, accused_unit=row.accused_unit,
-                           finding=c.Finding(row.finding) if row.finding else None,
-                           stage=c.Stage(row.stage) if row.stage else None, reopen_count=row.reopen_count)
-    actor = Actor(staff_id=caller.staff_id, role=caller.role,
-                  unit=None if caller.role in COUNTY_ROLES else staff_unit(caller.township_code, caller.station_code))
-    decision = decide(state, cmd, actor)
+    decision = decide(_state(row), cmd, _actor(caller))
     on_time = row.stage_due_on is None or today <= row.stage_due_on
     after = decision.state
     row.status, row.handler_staff_id, row.reopen_count = after.status.value, after.handler_staff_id, after.reopen_count
@@ -230,6 +227,18 @@ def act(uow: UnitOfWork, *, caller: Caller, ref: str, cmd: c.ComplaintAction, va
                          township_code=row.township_code, now=now)
     uow.commit()
     return _view(uow, row, caller, vault, today, history=True)
+
+
+def _state(row: orm.ComplaintRow) -> ComplaintState:
+    return ComplaintState(status=c.ComplaintStatus(row.status), kind=c.ComplaintKind(row.kind),
+                          handler_staff_id=row.handler_staff_id, accused_staff_id=row.accused_staff_id,
+                          accused_unit=row.accused_unit, finding=c.Finding(row.finding) if row.finding else None,
+                          stage=c.Stage(row.stage) if row.stage else None, reopen_count=row.reopen_count)
+
+
+def _actor(caller: Caller) -> Actor:
+    return Actor(staff_id=caller.staff_id, role=caller.role,
+                 unit=None if caller.role in COUNTY_ROLES else staff_unit(caller.township_code, caller.station_code))
 
 
 def _apply_fields(row: orm.ComplaintRow, cmd: c.ComplaintAction, now: datetime) -> dict[str, Any]:
@@ -279,6 +288,7 @@ def _visible(uow: UnitOfWork, caller: Caller, ref: str, *, lock: bool = False) -
 
 
 def get(uow: UnitOfWork, *, caller: Caller, ref: str, vault: PersonalDataVault, now: datetime) -> c.ComplaintView:
+    """A complaint with its history, the working days left on its stage, and what this person may do now."""
     return _view(uow, _visible(uow, caller, ref), caller, vault, today_in_china(now), history=True)
 
 
@@ -304,6 +314,8 @@ def list_complaints(uow: UnitOfWork, *, caller: Caller, query: c.ComplaintQuery,
         stmt = stmt.where(r.village_code == query.village_code)
     if query.mine:
         stmt = stmt.where(r.handler_staff_id == caller.staff_id)
+    if query.waiting:
+        stmt = stmt.where(_waiting_for(caller))
     today = today_in_china(now)
     if query.overdue is True:
         stmt = stmt.where(r.stage_due_on < today, r.status.in_([s.value for s in OPEN]))
@@ -314,7 +326,48 @@ def list_complaints(uow: UnitOfWork, *, caller: Caller, query: c.ComplaintQuery,
     open_first = sql_case((r.stage_due_on.is_(None), 1), else_=0)
     stmt = stmt.order_by(open_first, r.stage_due_on, r.registered_at.desc(), r.id).limit(query.limit) \
         .offset(query.offset)
-    return [_view(uow, row, caller, vault, today) for row in uow.session.execute(stmt).scalars()]
+    rows = list(uow.session.execute(stmt).scalars())
+    calendar = _calendar(uow, [row.stage_due_on for row in rows], today)
+    return [_view(uow, row, caller, vault, today, calendar=calendar) for row in rows]
+
+
+def _waiting_for(caller: Caller) -> Any:
+    """The complaints waiting for an action of this person's: their 签收 or 答复 as the handler; for a
+    township's supervisor also the township's waiting to be assigned (分派) or called back (回访) — not one
+    they handle or one about them. (The county's roles may act too, but a township's dispatch is not theirs
+    to wait on.)"""
+    r = orm.ComplaintRow
+    mine = (r.handler_staff_id == caller.staff_id) & r.status.in_(HANDLER_WAITS)
+    if caller.role not in MANAGERS or caller.township_code is None:
+        return mine
+    theirs = r.status.in_(MANAGER_WAITS) & ((r.handler_staff_id != caller.staff_id) | r.handler_staff_id.is_(None)) \
+        & ((r.accused_staff_id != caller.staff_id) | r.accused_staff_id.is_(None))
+    return mine | theirs
+
+
+def waiting_counts(uow: UnitOfWork, *, caller: Caller, now: datetime) -> c.WaitingCounts:
+    """How many complaints wait for this person (as `ComplaintQuery.waiting`), how many are past their
+    stage's limit, how many are due within a working day: one counting query on the stage-due index."""
+    if caller.role is Role.PUBLIC or caller.staff_id is None:
+        raise NotFound("complaint not found", code="complaint_not_found")
+    today = today_in_china(now)
+    r = orm.ComplaintRow
+    soon = deadline(working_calendar(uow, orm.CalendarDayCopy, after=today), today, 1)
+    stmt = select(func.count(), func.sum(sql_case((r.stage_due_on < today, 1), else_=0)),
+                  func.sum(sql_case(((r.stage_due_on >= today) & (r.stage_due_on <= soon), 1), else_=0))) \
+        .where(_waiting_for(caller))
+    if (township := caller.township_filter()) is not None:
+        stmt = stmt.where(r.township_code == township)
+    if (station := caller.station_filter()) is not None:
+        stmt = stmt.where(r.station_code == station)
+    waiting, overdue, due_soon = uow.session.execute(stmt).one()
+    return c.WaitingCounts(waiting=waiting, overdue=overdue or 0, due_soon=due_soon or 0)
+
+
+def _calendar(uow: UnitOfWork, due_days: list[date | None], today: date) -> WorkingCalendar:
+    """The calendar's days that the time left on these due days needs (from the earliest of them, or today)."""
+    first = min([today, *(d for d in due_days if d is not None)])
+    return working_calendar(uow, orm.CalendarDayCopy, after=first - timedelta(days=1))
 
 
 def _after(uow: UnitOfWork, caller: Caller, complaint_id: str) -> Any:
@@ -333,9 +386,10 @@ def _after(uow: UnitOfWork, caller: Caller, complaint_id: str) -> Any:
 
 
 def _view(uow: UnitOfWork, row: orm.ComplaintRow, caller: Caller, vault: PersonalDataVault, today: date, *,
-          history: bool = False) -> c.ComplaintView:
+          history: bool = False, calendar: WorkingCalendar | None = None) -> c.ComplaintView:
     """The complainant in full for those handling the case, masked for other staff of the township, and
-    not at all for the staff member complained about."""
+    not at all for the staff member complained about; the working days left on the running stage, and the
+    actions the rules allow this caller now (`actions_for`, the checks `act` applies)."""
     name = phone = None
     if not row.anonymous and caller.staff_id != row.accused_staff_id:
         name, phone = vault.decrypt(row.complainant_name_enc), vault.decrypt(row.complainant_phone_enc)
@@ -357,7 +411,10 @@ def _view(uow: UnitOfWork, row: orm.ComplaintRow, caller: Caller, vault: Persona
         stage=row.stage, stage_due=row.stage_due_on,
         overdue=row.stage_due_on is not None and today > row.stage_due_on, reopen_count=row.reopen_count,
         finding=row.finding, rating=row.rating, registered_at=row.registered_at, closed_at=row.closed_at,
-        history=entries)
+        history=entries,
+        working_days_left=working_days_left(calendar or _calendar(uow, [row.stage_due_on], today),
+                                            row.stage_due_on, today),
+        allowed_actions=actions_for(_state(row), _actor(caller)) if caller.staff_id is not None else [])
 
 
 def public_progress(uow: UnitOfWork, *, lookup: c.PublicComplaintLookup, vault: PersonalDataVault,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
+
+from shared.errors import ValidationFailed
 
 
 class DayKind(StrEnum):
@@ -34,6 +36,38 @@ def is_working_day(day: date, special_days: Mapping[date, DayKind]) -> bool:
     if kind in (DayKind.HOLIDAY, DayKind.LOCAL_DAY_OFF):
         return False
     return day.weekday() < 5
+
+
+OFFICIAL_KINDS = frozenset({DayKind.HOLIDAY, DayKind.MAKEUP_WORKDAY})  # the State Council's schedule
+MAX_RANGE_DAYS = 31  # 春节 and 国庆 take 7 to 9 days; a month is the most a notice puts in one stretch
+
+
+def check_entry(day: date, kind: DayKind) -> None:
+    """调休上班 makes a weekend day a working day, so it falls on a Saturday or a Sunday; a holiday may fall
+    on any day (元旦 on a Saturday is still 元旦), and so may a county's own day off."""
+    if kind is DayKind.MAKEUP_WORKDAY and day.weekday() < 5:
+        raise ValidationFailed(f"{day.isoformat()} is a weekday: a makeup working day (调休上班) is a Saturday "
+                               "or a Sunday worked in exchange for a holiday",
+                               [{"field": "day", "message": "must be a Saturday or a Sunday", "day": day.isoformat()}],
+                               code="makeup_day_not_weekend")
+
+
+def days_from_to(first: date, last: date) -> list[date]:
+    """Every day from `first` to `last`, both included: in one year, at most MAX_RANGE_DAYS days."""
+    if last < first:
+        raise ValidationFailed("to_day is before from_day",
+                               [{"field": "to_day", "message": "must not be before from_day"}],
+                               code="calendar_range_invalid")
+    if last.year != first.year:
+        raise ValidationFailed("a range of days stays within one year: enter each year's days separately",
+                               [{"field": "to_day", "message": "must be in the same year as from_day"}],
+                               code="calendar_range_invalid")
+    count = (last - first).days + 1
+    if count > MAX_RANGE_DAYS:
+        raise ValidationFailed(f"a range is at most {MAX_RANGE_DAYS} days, this one has {count}",
+                               [{"field": "to_day", "message": f"at most {MAX_RANGE_DAYS} days from from_day"}],
+                               code="calendar_range_invalid")
+    return [first + timedelta(days=n) for n in range(count)]
 
 
 PUBLISHED_FROM_MONTH = 11  # the State Council's holiday notice for next year usually comes out in November

@@ -1,11 +1,12 @@
 """Directory rules: who may manage which record, and how the tenant tree must hang together."""
 from __future__ import annotations
 
+import unicodedata
 from enum import StrEnum
 
 from shared.contracts.access import roles_for
 from shared.contracts.caller import STATION_ROLES, Caller, Role
-from shared.errors import Forbidden, NotFound, ValidationFailed
+from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 
 class Record(StrEnum):
@@ -85,3 +86,20 @@ def check_staff_placement(role: Role, township_code: str | None, station_code: s
                                [{"field": "station_code", "message": "required for this role"}])
     if role is Role.SUPERVISOR and not manager.is_county:
         raise Forbidden("only county roles appoint supervisors")
+
+
+def name_key(name: str) -> str:
+    """A name as compared for sameness: full-width and half-width forms alike, every space removed,
+    letters in one case — "桃源村", " 桃源 村" and "桃源村\u3000" are one name."""
+    return "".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def check_name_free(record: Record, name: str, others: dict[str, str]) -> None:
+    """A village's (or station's) name is used once in its township, so every list names one place; the
+    same name in another township is fine. `others`: the township's other records, code → name."""
+    key = name_key(name)
+    taken = next((code for code, other in others.items() if name_key(other) == key), None)
+    if taken is not None:
+        raise Conflict(f"another {record.value} of the township is already called {name} ({taken})",
+                       [{"field": "name", "message": "already used in this township", "code": taken}],
+                       code=f"{record.value}_name_taken")

@@ -6,15 +6,17 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 
 from services.directory.adapters import orm
 from services.directory.adapters.passwords import hash_password
 from services.directory.domain import calendar as cal
 from services.directory.domain.rules import (
     Record,
+    check_name_free,
     check_staff_placement,
     check_village_in_township,
+    name_key,
     require_manage,
     require_staff,
     require_visible,
@@ -173,11 +175,24 @@ def station_public(row: orm.Station) -> c.StationPublic:
     return _snapshot(c.StationPublic, row)
 
 
+def _names_in_township(uow: UnitOfWork, model: type, township_code: str, but: str | None) -> dict[str, str]:
+    """The names of a township's villages (or stations) other than `but`, the township's row locked first
+    so two managers cannot give two places the same name at the same moment."""
+    uow.session.get(orm.Township, township_code, with_for_update=True)
+    rows = uow.session.execute(select(model.code, model.name).where(model.township_code == township_code))
+    return {code: name for code, name in rows if code != but}
+
+
+def _renamed(row: Any, changes: dict[str, Any]) -> bool:
+    return "name" in changes and name_key(changes["name"]) != name_key(row.name)
+
+
 def create_village(uow: UnitOfWork, *, caller: Caller, cmd: c.VillageCreate, now: datetime) -> c.VillagePublic:
     require_manage(caller, Record.VILLAGE, cmd.township_code)
     _get(uow, orm.Township, cmd.township_code, Record.TOWNSHIP)
     check_village_in_township(cmd.code, cmd.township_code)
     _require_absent(uow, orm.Village, cmd.code, Record.VILLAGE)
+    check_name_free(Record.VILLAGE, cmd.name, _names_in_township(uow, orm.Village, cmd.township_code, None))
     return _add(uow, orm.Village(**cmd.model_dump()), public=village_public, event_type="village_changed",
                 township_code=cmd.township_code, now=now)
 
@@ -186,7 +201,10 @@ def update_village(uow: UnitOfWork, *, caller: Caller, code: str, cmd: c.Village
                    now: datetime) -> c.VillagePublic:
     row = _visible_village(uow, caller, code)
     require_manage(caller, Record.VILLAGE, row.township_code)
-    return _change(uow, row, cmd.model_dump(exclude_unset=True), public=village_public,
+    changes = cmd.model_dump(exclude_unset=True)
+    if _renamed(row, changes):
+        check_name_free(Record.VILLAGE, changes["name"], _names_in_township(uow, orm.Village, row.township_code, code))
+    return _change(uow, row, changes, public=village_public,
                    event_type="village_changed", township_code=row.township_code, now=now)
 
 
@@ -222,6 +240,7 @@ def create_station(uow: UnitOfWork, *, caller: Caller, cmd: c.StationCreate, now
     village = _visible_village(uow, caller, cmd.village_code)
     require_manage(caller, Record.STATION, village.township_code)
     _require_absent(uow, orm.Station, cmd.code, Record.STATION)
+    check_name_free(Record.STATION, cmd.name, _names_in_township(uow, orm.Station, village.township_code, None))
     return _add(uow, orm.Station(township_code=village.township_code, **cmd.model_dump()), public=station_public,
                 event_type="station_changed", township_code=village.township_code, now=now)
 
@@ -231,7 +250,10 @@ def update_station(uow: UnitOfWork, *, caller: Caller, code: str, cmd: c.Station
     row = _get(uow, orm.Station, code, Record.STATION)
     require_visible(caller, Record.STATION, row.township_code)
     require_manage(caller, Record.STATION, row.township_code)
-    return _change(uow, row, cmd.model_dump(exclude_unset=True), public=station_public,
+    changes = cmd.model_dump(exclude_unset=True)
+    if _renamed(row, changes):
+        check_name_free(Record.STATION, changes["name"], _names_in_township(uow, orm.Station, row.township_code, code))
+    return _change(uow, row, changes, public=station_public,
                    event_type="station_changed", township_code=row.township_code, now=now)
 
 
@@ -523,23 +545,74 @@ def seed_official_calendar(uow: UnitOfWork, *, days: Sequence[cal.CalendarDay], 
     return added
 
 
-def set_calendar_day(uow: UnitOfWork, *, caller: Caller, cmd: c.CalendarDaySet, now: datetime) -> c.CalendarDayPublic:
-    require_manage(caller, Record.CALENDAR, None)
-    county = _the_county(uow)
-    row = uow.session.get(orm.CalendarEntry, (county.code, cmd.day))
+def _confirmed_if_complete(uow: UnitOfWork, county_code: str, year: int, changes_official: bool,
+                           confirmed: bool) -> None:
+    """A year confirmed complete is the schedule running deadlines count on: changing its official days
+    (a holiday or 调休 set, replaced or cleared) moves them, so it is done only when asked for on purpose.
+    A county's own day off is its own decision and never part of what was confirmed."""
+    if confirmed or not changes_official:
+        return
+    if uow.session.get(orm.CalendarYear, (county_code, year)) is not None:
+        raise Conflict(f"{year}'s calendar is confirmed complete and changing it moves the deadlines of running "
+                       "cases: send confirm_complete_year=true to change it anyway",
+                       {"year": year}, code="calendar_year_complete")
+
+
+def _official(kind: str | None) -> bool:
+    return kind is not None and cal.DayKind(kind) in cal.OFFICIAL_KINDS
+
+
+def _set_day(uow: UnitOfWork, county_code: str, day: date, cmd: c.CalendarDayChange,
+             now: datetime) -> orm.CalendarEntry:
+    row = uow.session.get(orm.CalendarEntry, (county_code, day))
     if row is None:
-        row = orm.CalendarEntry(county_code=county.code, day=cmd.day)
+        row = orm.CalendarEntry(county_code=county_code, day=day)
         uow.session.add(row)
     row.kind, row.name, row.source, row.updated_at = cmd.kind.value, cmd.name, cmd.source, now
-    _calendar_event(uow, county.code, cmd.day, row, now)
+    _calendar_event(uow, county_code, day, row, now)
+    return row
+
+
+def _entered(uow: UnitOfWork, county_code: str, days: list[date]) -> dict[date, orm.CalendarEntry]:
+    rows = uow.session.execute(select(orm.CalendarEntry).where(orm.CalendarEntry.county_code == county_code,
+                                                               orm.CalendarEntry.day.in_(days))).scalars()
+    return {row.day: row for row in rows}
+
+
+def set_calendar_day(uow: UnitOfWork, *, caller: Caller, cmd: c.CalendarDaySet, now: datetime) -> c.CalendarDayPublic:
+    return set_calendar_days(uow, caller=caller, days=[cmd.day], cmd=cmd, now=now)[0]
+
+
+def set_calendar_range(uow: UnitOfWork, *, caller: Caller, cmd: c.CalendarRangeSet,
+                       now: datetime) -> list[c.CalendarDayPublic]:
+    """Every day from `from_day` to `to_day` (春节's week) entered alike, in one transaction."""
+    require_manage(caller, Record.CALENDAR, None)
+    return set_calendar_days(uow, caller=caller, days=cal.days_from_to(cmd.from_day, cmd.to_day), cmd=cmd, now=now)
+
+
+def set_calendar_days(uow: UnitOfWork, *, caller: Caller, days: list[date], cmd: c.CalendarDayChange,
+                      now: datetime) -> list[c.CalendarDayPublic]:
+    """Enter `days` (of one year) as `cmd` says: each must make sense for its kind (调休 on a weekend), and
+    changing a year confirmed complete must be confirmed. All of them or none."""
+    require_manage(caller, Record.CALENDAR, None)
+    county = _the_county(uow)
+    kind = cal.DayKind(cmd.kind.value)
+    for day in days:
+        cal.check_entry(day, kind)
+    before = _entered(uow, county.code, days)
+    changes_official = kind in cal.OFFICIAL_KINDS or any(_official(row.kind) for row in before.values())
+    _confirmed_if_complete(uow, county.code, days[0].year, changes_official, cmd.confirm_complete_year)
+    rows = [_set_day(uow, county.code, day, cmd, now) for day in days]
     uow.commit()
-    return _day_public(row)
+    return [_day_public(row) for row in rows]
 
 
-def clear_calendar_day(uow: UnitOfWork, *, caller: Caller, day: date, now: datetime) -> None:
+def clear_calendar_day(uow: UnitOfWork, *, caller: Caller, day: date, confirm_complete_year: bool = False,
+                       now: datetime) -> None:
     require_manage(caller, Record.CALENDAR, None)
     county = _the_county(uow)
     row = _get(uow, orm.CalendarEntry, (county.code, day), Record.CALENDAR)
+    _confirmed_if_complete(uow, county.code, day.year, _official(row.kind), confirm_complete_year)
     uow.session.delete(row)
     _calendar_event(uow, county.code, day, None, now)
     uow.commit()
@@ -630,3 +703,35 @@ def calendar_status(uow: UnitOfWork, *, today: date) -> c.CalendarStatus:
 def _how_to_load(year: int) -> str:
     return (f"Enter the State Council's holiday notice (PUT /calendar/days/...), then mark the year complete "
             f"(PUT /calendar/years/{year}/complete)")
+
+
+# ---- names, many at once -------------------------------------------------------------------------
+
+def names(uow: UnitOfWork, *, caller: Caller, query: c.NamesQuery) -> c.Names:
+    """The names of the records asked for, in one read per kind (a page naming fifty objects makes one
+    call); what the caller may not see, or what no longer exists, is left out."""
+    require_staff(caller)
+
+    def visible(township_code: str | None) -> bool:
+        return township_code is None and caller.is_county or (
+            township_code is not None and caller.sees_township(township_code))
+
+    def rows(model: type, column: Any, keys: list[Any]) -> list[Any]:
+        if not keys:
+            return []
+        return list(uow.session.execute(select(model).where(column.in_(set(keys)))).scalars())
+
+    refs = {(i.township_code, i.code) for i in query.items}
+    key = tuple_(orm.CatalogueItem.township_code, orm.CatalogueItem.code)
+    items = {f"{r.township_code}/{r.code}": r.name for r in rows(orm.CatalogueItem, key, list(refs))
+             if visible(r.township_code)}
+    return c.Names(
+        townships={r.code: r.name for r in rows(orm.Township, orm.Township.code, query.townships)
+                   if visible(r.code)},
+        villages={r.code: c.VillageName(name=r.name, kind=r.kind)
+                  for r in rows(orm.Village, orm.Village.code, query.villages) if visible(r.township_code)},
+        stations={r.code: r.name for r in rows(orm.Station, orm.Station.code, query.stations)
+                  if visible(r.township_code)},
+        staff={str(r.id): r.full_name for r in rows(orm.Staff, orm.Staff.id, query.staff)
+               if visible(r.township_code)},
+        items=items)
