@@ -38,6 +38,9 @@ def test_a_cadre_finds_an_assigned_complaint_in_their_notices_and_opens_it(brows
             break
         time.sleep(0.5)
     notice = cadre.get_by_role("listitem").filter(has_text=receipt)
+    cadre.goto("/console")  # the workbench says how many are unread and the newest of them
+    assert re.search(r"消息：\d+ 条未读", cadre.locator("main").inner_text()) and receipt in cadre.content()
+    cadre.goto("/console/notices")
     assert "新诉求" in notice.inner_text() and "未读" in notice.inner_text()
     assert re.search(r"未读 \d+ 条", cadre.get_by_role("status").inner_text())
     browser.check(cadre, "console-notices")
