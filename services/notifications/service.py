@@ -44,7 +44,7 @@ class NotificationsService(DeadLetters):
     @rpc
     def set_county_settings(self, county_code: str, settings: dict) -> dict:
         return to_wire(county.set_settings(self.db, caller=self.caller(), county_code=county_code,
-                                           cmd=parse(c.CountySettings, settings), now=utcnow()))
+                                           cmd=parse(c.CountySettings, settings), now=utcnow(), vault=self.vault))
 
     @rpc
     def templates(self, county_code: str) -> list:

@@ -14,7 +14,7 @@ from services.notifications.adapters import orm
 from services.notifications.adapters.providers import Provider, ProviderFailed, Sms
 from services.notifications.domain import sending as s
 from services.notifications.domain.notices import NOTICES, Audience
-from services.notifications.domain.templates import Template, default_template, segments
+from services.notifications.domain.templates import Template, default_template, places, segments
 from shared.clock import CHINA
 from shared.db import UnitOfWork, insert_new
 from shared.observability import metrics
@@ -96,7 +96,7 @@ def tell_staff(uow: UnitOfWork, *, event_id: str, kind: str, staff_id: int, town
 # ---- sending ------------------------------------------------------------------------------------------
 
 Contacts = Callable[[str], "str | None"]  # a recipient's phone, asked of the service that keeps it
-Providers = Callable[[str], Provider]  # a provider by name
+Providers = Callable[[str], Provider]  # a county's provider, by county code (built from its settings)
 
 
 def due(uow: UnitOfWork, *, now: datetime, limit: int = 50) -> list[int]:
@@ -131,7 +131,7 @@ def send(uow: UnitOfWork, message_id: int, *, contacts: Contacts, providers: Pro
     row = uow.session.get(m, message_id)
     notice = NOTICES[row.kind]
     where = county(uow, row.county_code)
-    provider = providers(where.provider)
+    provider = providers(where.code)
     if cut_off and s.resuming(provider.idempotent) is s.Resume.ASK_FIRST:
         found = provider.status(row.send_key)
         if found is not None:
@@ -153,7 +153,8 @@ def send(uow: UnitOfWork, message_id: int, *, contacts: Contacts, providers: Pro
     try:
         accepted = provider.send(Sms(key=row.send_key, phone=phone, phone_masked=row.phone_masked,
                                      county_code=row.county_code, signature=where.signature, text=row.text,
-                                     template_id=template_id, values=row.values), now)
+                                     template_id=template_id,
+                                     values={name: str(row.values[name]) for name in places(text.text)}), now)
     except ProviderFailed as failure:
         metrics.notification_send_latency.labels(provider.name).observe((clock() - started).total_seconds())
         return _failed(uow, row, provider.name, failure, now)
