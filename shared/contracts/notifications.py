@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from shared.contracts.base import BigId, CleanText, Contract
 from shared.contracts.directory import TownshipCode
@@ -190,6 +190,8 @@ class Reply(Contract):
 class Callback(Contract):
     """A provider's callback as the gateway received it, verified by notifications against the county's
     stored secret (the http provider's signature, or Alibaba and Tencent Cloud's callback token)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)  # the body is signed as it came
 
     body: str = Field(max_length=1_000_000)
     timestamp: str | None = Field(default=None, max_length=20)
