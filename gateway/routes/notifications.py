@@ -94,11 +94,11 @@ async def mark_my_notices_read(caller: CurrentStaff, calls: Calls,
 # Each provider gets the answer it expects.
 
 SmsProvider = Annotated[Literal["aliyun", "tencent", "http"], Path(description="the county's SMS provider")]
-CallbackToken = Annotated[str | None, Query(max_length=64, description="the county's callback token "
-                                            "(Alibaba and Tencent Cloud)")]
-Timestamp = Annotated[str | None, Header(alias="X-Cunban-Timestamp", max_length=20,
+CallbackToken = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="the county's "
+                                            "callback token (Alibaba and Tencent Cloud)")]
+Timestamp = Annotated[str | None, Header(alias="X-Cunban-Timestamp", pattern=r"^\d{1,20}$",
                                          description="http provider: unix seconds, signed")]
-Signature = Annotated[str | None, Header(alias="X-Cunban-Signature", max_length=128,
+Signature = Annotated[str | None, Header(alias="X-Cunban-Signature", pattern=r"^[0-9A-Fa-f]{1,128}$",
                                          description="http provider: hex HMAC-SHA256 of '<timestamp>.<body>'")]
 ANSWERS: dict[str, dict[str, Any]] = {"aliyun": {"code": 0, "msg": "成功"}, "tencent": {"result": 0, "errmsg": "OK"},
                                       "http": {"ok": True}}

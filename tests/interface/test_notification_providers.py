@@ -297,3 +297,25 @@ def test_tencent_replies_and_reports_in_tencents_format(db):
     with pytest.raises(ValidationFailed) as garbled:
         report(db, "tencent", "not a list of reports", token=TOKEN)
     assert garbled.value.code == "callback_invalid"
+
+
+# ---- each county's provider, built from its settings ---------------------------------------------------------
+
+def test_a_countys_provider_is_built_from_its_settings_and_rebuilt_when_they_change(db):
+    from types import SimpleNamespace
+
+    from services.notifications.adapters.providers import LogProvider, Providers
+    from services.notifications.adapters.tencent import TencentProvider
+    providers = Providers()
+    providers.database, providers.personal_data = SimpleNamespace(db=db), SimpleNamespace(vault=VAULT)
+    providers.contacts, providers._built = None, {}
+    assert isinstance(providers.for_county(COUNTY), LogProvider)  # no settings yet
+    aliyun_county(db)
+    first = providers.for_county(COUNTY)
+    assert isinstance(first, AliyunProvider) and providers.for_county(COUNTY) is first  # kept
+    assert first.client._endpoint == "127.0.0.1:9"
+    service(db).set_county_settings(COUNTY, settings("tencent", access_key_id="AKIDtesttesttest",
+                                                     access_key_secret="tencent-secret", sdk_app_id="1400006666",
+                                                     callback_token=TOKEN))
+    assert isinstance(providers.for_county(COUNTY), TencentProvider)  # rebuilt: the settings changed
+    assert providers.phone_of("no-such-key") is None
