@@ -378,3 +378,4 @@ AUDIT_ACTION.update({
     "set_notification_settings": "修改短信设置", "save_notification_template": "修改短信模板",
     "preview_notification_template": "预览短信模板", "mark_my_notices_read": "标记消息已读",
 })
+AUDIT_ACTION.update({"sms_delivery_reports": "短信状态报告回调", "sms_replies": "短信上行回复回调"})
