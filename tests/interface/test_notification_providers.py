@@ -319,3 +319,19 @@ def test_a_countys_provider_is_built_from_its_settings_and_rebuilt_when_they_cha
                                                      callback_token=TOKEN))
     assert isinstance(providers.for_county(COUNTY), TencentProvider)  # rebuilt: the settings changed
     assert providers.phone_of("no-such-key") is None
+
+
+def test_a_cut_off_send_whose_status_cannot_be_learned_is_never_sent_blind(db, stand_in):
+    aliyun_county(db, stand_in.endpoint)
+    _save_template_code(db)
+    deliver_filed(db)
+    later = _cut_off(db)
+    stand_in.answer((503, {"Code": "ServiceUnavailable", "Message": "busy", "RequestId": "r"}))
+    provider = aliyun(stand_in)
+    for attempt in range(2, s.ATTEMPTS + 1):
+        outcome = send_due(db, provider, later)
+        assert outcome == [s.Status.SENDING if attempt < s.ATTEMPTS else s.Status.FAILED], attempt
+        later += s.LEASE + timedelta(seconds=1)  # asked again when its lease ends
+    assert set(stand_in.actions()) == {"QuerySendDetails"}  # never sent without knowing
+    [message] = messages(db)
+    assert message.status == "failed" and message.error.startswith("status unknown: aliyun: ServiceUnavailable")

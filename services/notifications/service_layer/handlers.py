@@ -133,7 +133,10 @@ def send(uow: UnitOfWork, message_id: int, *, contacts: Contacts, providers: Pro
     where = county(uow, row.county_code)
     provider = providers(where.code)
     if cut_off and s.resuming(provider.idempotent) is s.Resume.ASK_FIRST:
-        found = provider.status(row.send_key)
+        try:
+            found = provider.status(row.send_key)
+        except ProviderFailed as failure:  # not known whether the provider has it: never sent blind
+            return _unknown(uow, row, provider.name, failure)
         if found is not None:
             return _sent(uow, row, provider.name, found.message_id, now)
     phone = contacts(row.recipient)
@@ -169,6 +172,18 @@ def _sent(uow: UnitOfWork, row: orm.MessageRow, provider: str, message_id: str, 
     metrics.notifications_sent.labels(row.kind, provider, row.county_code, "sent").inc()
     log.info("sms %s sent to %s", row.kind, row.phone_masked, extra={"service": "notifications"})
     return s.Status.SENT
+
+
+def _unknown(uow: UnitOfWork, row: orm.MessageRow, provider: str, failure: ProviderFailed) -> s.Status:
+    """The provider could not say what became of a cut-off send: it stays `sending` and is asked again when
+    its lease ends, until its attempts are spent; then it fails (a dead letter for county IT to check)."""
+    row.provider, row.error = provider, f"status unknown: {failure}"[:500]
+    if row.attempts >= s.ATTEMPTS:
+        row.status, row.lease_until = s.Status.FAILED.value, None
+    uow.commit()
+    log.warning("sms %s to %s: could not ask %s whether it was sent: %s", row.kind, row.phone_masked, provider,
+                failure, extra={"service": "notifications"})
+    return s.Status(row.status)
 
 
 def _withhold(uow: UnitOfWork, row: orm.MessageRow, why: s.Withheld) -> s.Status:
