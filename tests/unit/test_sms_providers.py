@@ -153,6 +153,11 @@ def test_tencent_limits_are_tried_again_and_an_invalid_number_is_not(stand_in):
     with pytest.raises(ProviderFailed) as refused:
         provider.send(SMS, NOW)
     assert not refused.value.retry and "IncorrectPhoneNumber" in str(refused.value)
+    stand_in.answer((200, _tc_error("InvalidParameterValue.IncorrectPhoneNumber")))
+    stand_in.answers[0][1]["Response"]["Error"]["Message"] = f"phone +86{PHONE} is incorrect"
+    with pytest.raises(ProviderFailed) as echoed:
+        provider.send(SMS, NOW)
+    assert PHONE not in str(echoed.value) and "138****5678" in str(echoed.value)  # kept and logged masked
     stand_in.answer((200, _tc_error("FailedOperation.TemplateIncorrectOrUnapproved")))
     with pytest.raises(ProviderFailed) as bad_template:
         provider.send(SMS, NOW)

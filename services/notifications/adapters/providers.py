@@ -8,6 +8,7 @@ The embedded `log` provider sends nothing: it keeps each message in this service
 where the console and `cunban notifications list` show it."""
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from sqlalchemy import select
 
 from services.notifications.adapters import orm
 from shared.db import Database, ServiceDatabase, insert_new
+from shared.pii import mask_phone
 
 
 @dataclass(frozen=True)
@@ -38,9 +40,15 @@ class Accepted:
     message_id: str
 
 
+PHONE_LIKE = re.compile(r"(?<!\d)(?:\+?86)?1\d{10}(?!\d)")
+
+
 class ProviderFailed(Exception):
+    """A provider's refusal or failure. Its message is kept with the message and logged, so a number a
+    provider echoes in its error is masked."""
+
     def __init__(self, message: str, *, retry: bool):
-        super().__init__(message)
+        super().__init__(PHONE_LIKE.sub(lambda m: mask_phone(m.group()[-11:]), message))
         self.retry = retry
 
 
