@@ -1,7 +1,10 @@
-"""A county on its own 政务短信平台 (the generic signed HTTP provider), the whole system running: a filing's SMS
+"""SMS providers with the whole system running (`cunban up`), each against a local stand-in for its endpoint.
+
+A county on its own 政务短信平台 (the generic signed HTTP provider): a filing's SMS
 reaches the platform (a local stand-in) signed and with our idempotency key; the platform's signed delivery
 report marks it delivered, once; its 回复TD opts the number out, and the next filing's SMS is withheld; an
-unsigned or forged callback is refused with 401."""
+unsigned or forged callback is refused with 401. Then Alibaba Cloud through its SDK inside the running
+service."""
 from __future__ import annotations
 
 import json
@@ -100,3 +103,42 @@ def test_the_countys_platform_gets_signed_messages_and_its_signed_callbacks_are_
     withheld = wait_until(newest, 30, "the next receipt SMS withheld")
     assert withheld["withheld"] == "opted_out" and withheld["phone_masked"] == "135****5678"
     assert len(platform.requests) == 1  # the platform got nothing more
+
+
+def test_alibaba_cloud_through_its_sdk_in_the_running_system(client):
+    """The SDK inside the running service (eventlet), against a stand-in for dysmsapi: the message goes by
+    the county's TemplateCode, and Alibaba Cloud's report (unsigned: the URL's token is the proof) lands."""
+    aliyun = StandIn().answer((200, {"Code": "OK", "Message": "OK", "BizId": "biz-e2e-1", "RequestId": "r"}))
+    try:
+        admin, supervisor, agent = login(client, "admin"), login(client, "qs_supervisor"), login(client, "qs_agent1")
+        token = "e2e-callback-token-0123456789"
+        settings = client.put("/notifications/settings/431099", headers=admin, json={
+            "provider": "aliyun", "quiet_start": "00:00", "quiet_end": "00:00", "provider_settings": {
+                "access_key_id": "LTAI5tE2eE2eE2e", "access_key_secret": "aliyun-e2e-secret",
+                "callback_token": token, "endpoint": f"http://{aliyun.endpoint}"}})
+        assert settings.status_code == 200, settings.text
+        template = client.put("/notifications/templates/431099/application_filed", headers=admin, json={
+            "text": "您的${item}申请已受理，编号${receipt_no}。", "provider_template": "SMS_900001"})
+        assert template.status_code == 200, template.text
+        filed = client.post("/applications", json={**filing("郑十二"), "applicant": {
+            **filing("郑十二")["applicant"], "phone": "13712345678"}}, headers=agent)
+        assert filed.status_code == 201, filed.text
+        receipt = filed.json()["receipt_no"]
+        [request] = wait_until(lambda: aliyun.requests or None, 30, "SendSms at the stand-in")
+        assert aliyun.actions() == ["SendSms"]
+        assert (request["query"]["PhoneNumbers"], request["query"]["TemplateCode"]) == ("13712345678", "SMS_900001")
+        assert json.loads(request["query"]["TemplateParam"])["receipt_no"] == receipt
+
+        def message():
+            page = client.get("/notifications/messages", headers=supervisor, params={"kind": "application_filed"})
+            return next((m for m in page.json()["items"] if receipt in (m["text"] or "")), None)
+
+        assert wait_until(lambda: (m := message()) and m["status"] == "sent" and m, 30, "sent")["provider"] == "aliyun"
+        url = "/notifications/callbacks/aliyun/431099/status"
+        report = [{"phone_number": "13712345678", "success": True, "err_code": "DELIVERED", "biz_id": "biz-e2e-1"}]
+        assert client.post(f"{url}?token={token[:-1]}X", json=report).status_code == 401
+        delivered = client.post(f"{url}?token={token}", json=report)
+        assert (delivered.status_code, delivered.json()) == (200, {"code": 0, "msg": "成功"})
+        assert message()["status"] == "delivered"
+    finally:
+        aliyun.close()
