@@ -29,9 +29,10 @@ async def notification_settings(county: County, caller: CurrentStaff, calls: Cal
             response_model=c.CountySettingsView)
 async def set_notification_settings(county: County, body: c.CountySettings, caller: CurrentStaff,
                                     calls: Calls) -> dict:
-    """County admins. Quiet hours from `quiet_start` to `quiet_end`, China time (equal: no quiet hours)."""
+    """County admins. Quiet hours from `quiet_start` to `quiet_end`, China time (equal: no quiet hours).
+    `provider_settings`: a setting left out keeps the stored one, null removes it; secrets are never shown."""
     return await calls.call("notifications", "set_county_settings", caller=caller, county_code=county,
-                            settings=body.model_dump(mode="json"))
+                            settings=body.model_dump(mode="json", exclude_unset=True))  # unset: kept / defaults
 
 
 @router.get("/notifications/templates/{county}", operation_id="notification_templates",

@@ -28,7 +28,8 @@ class ProviderSettings(Contract):
     AccessKey allowed SendSms and QuerySendDetails), callback_token; `tencent`: access_key_id (SecretId),
     access_key_secret (SecretKey), sdk_app_id, callback_token; `http`: http_url, http_secret. `region` and
     `endpoint` override the SDK's defaults (cn-hangzhou / ap-guangzhou; the providers' public endpoints).
-    Secrets are stored encrypted and never shown again; one left out (null) keeps the one stored."""
+    Secrets are stored encrypted and never shown again. A setting left out keeps the stored one; one given
+    as null is removed."""
 
     access_key_id: Setting | None = None
     access_key_secret: Secret | None = None

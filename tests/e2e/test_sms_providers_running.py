@@ -57,6 +57,9 @@ def test_the_countys_platform_gets_signed_messages_and_its_signed_callbacks_are_
     assert settings.json()["provider_settings"]["http_secret"] is True and SECRET not in settings.text
     missing = client.put("/notifications/settings/431099", headers=admin, json={"provider": "tencent"})
     assert missing.status_code == 422 and missing.json()["error"]["code"] == "provider_settings_invalid"
+    quiet = client.put("/notifications/settings/431099", headers=admin, json={
+        "provider": "http", "quiet_start": "00:00", "quiet_end": "00:00", "daily_cap": 20})
+    assert quiet.status_code == 200 and quiet.json()["provider_settings"]["http_secret"] is True  # the account kept
 
     filed = client.post("/applications", json=filing("吴十"), headers=agent)
     assert filed.status_code == 201, filed.text

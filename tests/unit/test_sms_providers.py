@@ -236,7 +236,11 @@ def test_settings_are_checked_per_provider_and_secrets_stored_encrypted_and_mask
     assert (view.access_key_id, view.access_key_secret, view.callback_token) == ("LTAI…EfGh", True, True)
     kept = provider_settings.stored("aliyun", c.ProviderSettings(access_key_id="LTAI5tNewNewNew"), stored, VAULT)
     assert provider_settings.opened(kept, VAULT)["access_key_secret"] == "s3cret-value"  # not given: kept
-    assert "endpoint" not in kept  # plain settings are replaced by what is given
+    assert (kept["access_key_id"], kept["endpoint"]) == ("LTAI5tNewNewNew", "http://127.0.0.1:8080")
+    cleared = provider_settings.stored("aliyun", c.ProviderSettings(endpoint=None), kept, VAULT)
+    assert "endpoint" not in cleared  # given as null: removed
+    with pytest.raises(ValidationFailed):  # a required one cannot be removed
+        provider_settings.stored("aliyun", c.ProviderSettings(access_key_secret=None), kept, VAULT)
     provider = build("aliyun", provider_settings.opened(stored, VAULT), phone_of=lambda key: None, log=None)
     assert isinstance(provider, AliyunProvider) and provider.client._endpoint == "127.0.0.1:8080"
     assert provider_settings.endpoint_and_protocol("http://127.0.0.1:8080") == ("127.0.0.1:8080", "http")

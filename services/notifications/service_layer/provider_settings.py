@@ -21,22 +21,22 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 
 def stored(provider: str, given: c.ProviderSettings, previous: dict[str, Any] | None,
            vault: PersonalDataVault | None) -> dict[str, Any]:
-    """What to store for `given` (a secret not given keeps the one stored), or ValidationFailed naming every
-    setting the provider needs and does not have (code provider_settings_invalid)."""
-    previous = dict(previous or {})
-    merged: dict[str, Any] = {}
-    for name, value in given.model_dump().items():
-        if name in SECRETS:
-            if value is None:
-                if previous.get(name):
-                    merged[name] = previous[name]
-                continue
+    """What to store: a setting given replaces the stored one (given as null: removed), one not given keeps
+    it (so a county changing its quiet hours need not send its secrets again, and one switching back to a
+    provider finds its account). ValidationFailed names every setting the provider needs and does not
+    have (code provider_settings_invalid)."""
+    merged: dict[str, Any] = dict(previous or {})
+    for name in given.model_fields_set:
+        value = getattr(given, name)
+        if value is None:
+            merged.pop(name, None)
+        elif name in SECRETS:
             if vault is None:
                 raise ValidationFailed("secrets cannot be stored here", [{"field": f"provider_settings.{name}",
                                                                           "message": "no vault"}],
                                        code="provider_settings_invalid")
             merged[name] = vault.encrypt(value)
-        elif value is not None:
+        else:
             merged[name] = value
     missing = [name for name in REQUIRED.get(provider, ()) if not merged.get(name)]
     if missing:
