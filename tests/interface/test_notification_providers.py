@@ -334,3 +334,29 @@ def test_a_cut_off_send_whose_status_cannot_be_learned_is_never_sent_blind(db, s
     assert set(stand_in.actions()) == {"QuerySendDetails"}  # never sent without knowing
     [message] = messages(db)
     assert message.status == "failed" and message.error.startswith("status unknown: aliyun: ServiceUnavailable")
+
+
+def test_a_cut_off_tencent_send_is_looked_up_by_session_context_before_it_goes_again(db, stand_in):
+    from services.notifications.adapters.tencent import TencentProvider
+    service(db).set_county_settings(COUNTY, settings(
+        "tencent", access_key_id="AKIDtesttesttest", access_key_secret="tencent-secret", sdk_app_id="1400006666",
+        callback_token=TOKEN))
+    _save_template_code(db, "1234567")
+    deliver_filed(db)
+    deliver_filed(db, "app2", "QS-20261203-0002")
+    later = _cut_off(db)
+    first, second = messages(db)
+    tencent = TencentProvider(secret_id="AKIDtesttesttest", secret_key="tencent-secret", sdk_app_id="1400006666",
+                              endpoint=stand_in.endpoint, protocol="http", phone_of=lambda key: PHONE)
+    pulled = {"Response": {"RequestId": "r", "PullSmsSendStatusSet": [{
+        "SerialNo": "2433:found", "PhoneNumber": f"+86{PHONE}", "ReportStatus": "SUCCESS",
+        "SessionContext": first.send_key}]}}
+    sent = {"Response": {"RequestId": "r", "SendStatusSet": [{
+        "SerialNo": "2433:new", "PhoneNumber": f"+86{PHONE}", "SessionContext": second.send_key, "Code": "Ok"}]}}
+    stand_in.answer((200, pulled), (200, pulled), (200, sent))
+    assert send_due(db, tencent, later) == [s.Status.SENT, s.Status.SENT]
+    assert stand_in.actions() == ["PullSmsSendStatusByPhoneNumber", "PullSmsSendStatusByPhoneNumber", "SendSms"]
+    assert json.loads(stand_in.requests[2]["body"])["TemplateParamSet"] == ["农村低保申请", "QS-20261203-0002"]
+    assert [m.provider_message_id for m in messages(db)] == ["2433:found", "2433:new"]
+    delivered = [{"mobile": PHONE, "nationcode": "86", "report_status": "SUCCESS", "sid": "2433:new"}]
+    assert report(db, "tencent", delivered, token=TOKEN)["applied"] == 1

@@ -5,7 +5,9 @@ number or template it refuses). `status` answers what became of a send key, for 
 cut off; a provider that keeps our key (`idempotent`) is simply asked again.
 
 The embedded `log` provider sends nothing: it keeps each message in this service's database (sms_log),
-where the console and `cunban notifications list` show it."""
+where the console and `cunban notifications list` show it. The others, one module each: `aliyun` (Alibaba
+Cloud SMS, its SDK), `tencent` (Tencent Cloud SMS, its SDK), `http` (a county's own signed platform); a
+county's is built from its settings by `Providers`."""
 from __future__ import annotations
 
 import re
