@@ -34,7 +34,8 @@ class Sms:
     signature: str
     text: str  # as the villager reads it, signature first
     template_id: str | None = None  # the county's template registered with the provider (Alibaba, Tencent)
-    values: dict[str, str] = field(default_factory=dict)  # the template's variables, for providers sent by id
+    values: dict[str, str] = field(default_factory=dict)  # the template's variables in the order its text
+    # uses them (Tencent Cloud takes them as a list), for the providers that send by template id
 
 
 @dataclass(frozen=True)
