@@ -405,3 +405,4 @@ AUDIT_ACTION.update({
     "preview_notification_template": "预览短信模板", "mark_my_notices_read": "标记消息已读",
     "page_notices_read": "全部消息标为已读（网页）", "page_notice_open": "查看消息（网页）",
 })
+AUDIT_ACTION.update({"sms_delivery_reports": "短信状态报告回调", "sms_replies": "短信上行回复回调"})

@@ -9,7 +9,7 @@ from services.notifications.adapters import orm
 from services.notifications.adapters.contacts import Contacts
 from services.notifications.adapters.orm import Base
 from services.notifications.adapters.providers import Providers
-from services.notifications.service_layer import county, inbox, telling
+from services.notifications.service_layer import county, inbox, reports, telling
 from services.notifications.service_layer import handlers as h
 from shared.clock import utcnow
 from shared.contracts import notifications as c
@@ -50,7 +50,7 @@ class NotificationsService(KeepsStaff, KeepsVillages, DeadLetters):
     @rpc
     def set_county_settings(self, county_code: str, settings: dict) -> dict:
         return to_wire(county.set_settings(self.db, caller=self.caller(), county_code=county_code,
-                                           cmd=parse(c.CountySettings, settings), now=utcnow()))
+                                           cmd=parse(c.CountySettings, settings), now=utcnow(), vault=self.vault))
 
     @rpc
     def templates(self, county_code: str) -> list:
@@ -157,6 +157,17 @@ class NotificationsService(KeepsStaff, KeepsVillages, DeadLetters):
         for message_id in h.due(self.db, now=utcnow()):
             h.send(self.db, message_id, contacts=self.contacts, providers=self.providers, vault=self.vault,
                    now=utcnow(), clock=utcnow)
+
+    # ---- what providers report back (the gateway's callback routes, as the platform's own caller) ----------
+    @rpc
+    def delivery_reports(self, provider: str, county_code: str, callback: dict) -> dict:
+        return to_wire(reports.delivery_reports(self.db, provider=provider, county_code=county_code,
+                                                callback=parse(c.Callback, callback), vault=self.vault, now=utcnow()))
+
+    @rpc
+    def record_opt_outs(self, provider: str, county_code: str, callback: dict) -> dict:
+        return to_wire(reports.record_opt_outs(self.db, provider=provider, county_code=county_code,
+                                               callback=parse(c.Callback, callback), vault=self.vault, now=utcnow()))
 
 
     @timer(interval=get_settings().sweep_seconds, eager=True)

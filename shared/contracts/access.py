@@ -170,6 +170,8 @@ notifications.my_notices              -   -   T   T   T   T   T   T   C
 notifications.mark_notices_read       -   -   T   T   T   T   T   T   C
 notifications.dead_letters            -   -   -   -   -   -   -   -   C
 notifications.replay_dead_letters     -   -   -   -   -   -   -   -   C
+notifications.delivery_reports        -   -   -   -   -   -   -   -   -
+notifications.record_opt_outs         -   -   -   -   -   -   -   -   -
 """
 
 

@@ -10,11 +10,13 @@ from sqlalchemy import select
 from services.notifications.adapters import orm
 from services.notifications.domain.notices import NOTICES, VARIABLES
 from services.notifications.domain.templates import Template, checked, sample_values, segments
+from services.notifications.service_layer import provider_settings
 from services.notifications.service_layer.handlers import county, template
 from shared.contracts import notifications as c
 from shared.contracts.caller import Caller
 from shared.db import UnitOfWork, change
 from shared.errors import Forbidden, NotFound, ValidationFailed
+from shared.pii import PersonalDataVault
 
 
 def _require_county(caller: Caller, county_code: str) -> None:
@@ -37,23 +39,27 @@ def get_settings(uow: UnitOfWork, *, caller: Caller, county_code: str) -> c.Coun
         return c.CountySettingsView(county_code=county_code, updated_at=None)
     return c.CountySettingsView(county_code=county_code, provider=row.provider, signature=row.signature,
                                 quiet_start=row.quiet_start, quiet_end=row.quiet_end, daily_cap=row.daily_cap,
-                                urgent=row.urgent, staff_sms=row.staff_sms, updated_at=row.updated_at)
+                                urgent=row.urgent, staff_sms=row.staff_sms, updated_at=row.updated_at,
+                                provider_settings=provider_settings.view(row.provider_settings))
 
 
 def set_settings(uow: UnitOfWork, *, caller: Caller, county_code: str, cmd: c.CountySettings,
-                 now: datetime) -> c.CountySettingsView:
-    """Save a county's settings. Only providers this platform has are accepted; urgent names notices."""
+                 now: datetime, vault: PersonalDataVault | None = None) -> c.CountySettingsView:
+    """Save a county's settings. Only providers this platform has are accepted, with the settings each
+    needs (secrets encrypted with the vault); urgent names notices."""
     _require_county(caller, county_code)
     unknown = [kind for kind in cmd.urgent if kind not in NOTICES]
     if unknown:
         raise ValidationFailed("urgent names notices that do not exist",
                                [{"field": "urgent", "message": kind} for kind in unknown], code="notice_unknown")
-    values = {**cmd.model_dump(), "provider_settings": {}, "updated_at": now}
     row = uow.session.get(orm.CountySettingsRow, county_code)
+    account = provider_settings.stored(cmd.provider, cmd.provider_settings, row.provider_settings if row else None,
+                                       vault)
+    values = {**cmd.model_dump(), "provider_settings": account, "updated_at": now}
     if row is None:
         uow.session.add(orm.CountySettingsRow(county_code=county_code, **values))
     else:
-        change(row, **{k: v for k, v in values.items() if k != "provider_settings"})
+        change(row, **values)
     uow.commit()
     return get_settings(uow, caller=caller, county_code=county_code)
 

@@ -14,7 +14,7 @@ from services.notifications.adapters import orm
 from services.notifications.adapters.providers import Provider, ProviderFailed, Sms
 from services.notifications.domain import sending as s
 from services.notifications.domain.notices import NOTICES, Audience
-from services.notifications.domain.templates import Template, default_template, segments
+from services.notifications.domain.templates import Template, default_template, places, segments
 from shared.clock import CHINA
 from shared.db import UnitOfWork, insert_new
 from shared.observability import metrics
@@ -96,7 +96,7 @@ def tell_staff(uow: UnitOfWork, *, event_id: str, kind: str, staff_id: int, town
 # ---- sending ------------------------------------------------------------------------------------------
 
 Contacts = Callable[[str], "str | None"]  # a recipient's phone, asked of the service that keeps it
-Providers = Callable[[str], Provider]  # a provider by name
+Providers = Callable[[str], Provider]  # a county's provider, by county code (built from its settings)
 
 
 def due(uow: UnitOfWork, *, now: datetime, limit: int = 50) -> list[int]:
@@ -131,9 +131,12 @@ def send(uow: UnitOfWork, message_id: int, *, contacts: Contacts, providers: Pro
     row = uow.session.get(m, message_id)
     notice = NOTICES[row.kind]
     where = county(uow, row.county_code)
-    provider = providers(where.provider)
+    provider = providers(where.code)
     if cut_off and s.resuming(provider.idempotent) is s.Resume.ASK_FIRST:
-        found = provider.status(row.send_key)
+        try:
+            found = provider.status(row.send_key)
+        except ProviderFailed as failure:  # not known whether the provider has it: never sent blind
+            return _unknown(uow, row, provider.name, failure)
         if found is not None:
             return _sent(uow, row, provider.name, found.message_id, now)
     phone = contacts(row.recipient)
@@ -153,7 +156,8 @@ def send(uow: UnitOfWork, message_id: int, *, contacts: Contacts, providers: Pro
     try:
         accepted = provider.send(Sms(key=row.send_key, phone=phone, phone_masked=row.phone_masked,
                                      county_code=row.county_code, signature=where.signature, text=row.text,
-                                     template_id=template_id, values=row.values), now)
+                                     template_id=template_id,
+                                     values={name: str(row.values[name]) for name in places(text.text)}), now)
     except ProviderFailed as failure:
         metrics.notification_send_latency.labels(provider.name).observe((clock() - started).total_seconds())
         return _failed(uow, row, provider.name, failure, now)
@@ -168,6 +172,18 @@ def _sent(uow: UnitOfWork, row: orm.MessageRow, provider: str, message_id: str, 
     metrics.notifications_sent.labels(row.kind, provider, row.county_code, "sent").inc()
     log.info("sms %s sent to %s", row.kind, row.phone_masked, extra={"service": "notifications"})
     return s.Status.SENT
+
+
+def _unknown(uow: UnitOfWork, row: orm.MessageRow, provider: str, failure: ProviderFailed) -> s.Status:
+    """The provider could not say what became of a cut-off send: it stays `sending` and is asked again when
+    its lease ends, until its attempts are spent; then it fails (a dead letter for county IT to check)."""
+    row.provider, row.error = provider, f"status unknown: {failure}"[:500]
+    if row.attempts >= s.ATTEMPTS:
+        row.status, row.lease_until = s.Status.FAILED.value, None
+    uow.commit()
+    log.warning("sms %s to %s: could not ask %s whether it was sent: %s", row.kind, row.phone_masked, provider,
+                failure, extra={"service": "notifications"})
+    return s.Status(row.status)
 
 
 def _withhold(uow: UnitOfWork, row: orm.MessageRow, why: s.Withheld) -> s.Status:
