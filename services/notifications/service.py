@@ -15,7 +15,7 @@ from shared.clock import utcnow
 from shared.contracts import notifications as c
 from shared.contracts.approvals import ApplicationProgressed, DeadlineEvent
 from shared.contracts.base import parse, to_wire
-from shared.contracts.complaints import ComplaintFacts, ComplaintProgressed
+from shared.contracts.complaints import AlertRaised, ComplaintFacts, ComplaintProgressed
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.intake import ApplicationFiled
 from shared.contracts.scheduling import BookingChanged, OccasionCalledOff, SessionReminder, VisitReminder
@@ -116,6 +116,11 @@ class NotificationsService(KeepsStaff, KeepsVillages, DeadLetters):
         telling.complaint_progressed(self.db, event_id=envelope.event_id,
                                      progressed=parse(ComplaintProgressed, envelope.payload),
                                      public_url=_public_url(), now=utcnow())
+
+    @on_event("complaints", "early_warning_raised")
+    def on_early_warning_raised(self, envelope: EventEnvelope) -> None:
+        telling.early_warning(self.db, event_id=envelope.event_id, alert=parse(AlertRaised, envelope.payload),
+                              now=utcnow())
 
     @on_event("approvals", "approval_warning")
     def on_approval_warning(self, envelope: EventEnvelope) -> None:

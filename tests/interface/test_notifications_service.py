@@ -418,3 +418,14 @@ def test_a_villager_who_booked_is_confirmed_reminded_the_day_before_and_told_of_
     texts = [r.text for r in rows(db, orm.LoggedSmsRow)]
     assert "【村办】提醒：您预约了明天09:00在青石集办事。" in texts
     assert "【村办】抱歉，您预约的12月5日 09:00在青石集办事已取消：县庆停办。请另约时间。" in texts
+
+
+def test_supervisors_hear_of_an_early_warning_by_village_name(db, deliver):
+    deliver("directory", "staff_changed", staff_changed(20, "supervisor"))
+    deliver("directory", "village_changed", {"code": f"{QS}001", "township_code": QS, "name": "石门村",
+                                             "version": 1})
+    deliver("complaints", "early_warning_raised", {"alert_id": 1, "township_code": QS, "village_code": f"{QS}001",
+                                                   "category": "water", "rule": "burst", "count": 3,
+                                                   "window_days": 7})
+    [notice] = my_notices(db, 20)["items"]
+    assert notice["text"] == "苗头性问题：石门村7天内水利、饮水类诉求3件，请关注。" and notice["link"] == "/console/supervision"

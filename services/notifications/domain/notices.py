@@ -35,7 +35,7 @@ VARIABLES: dict[str, Variable] = {
     "reason": Variable("原因", 30, "当日停办"),
     "stage_due": Variable("本环节期限", 6, "12月7日"),
     "village": Variable("村名", 10, "石门村"),
-    "topic": Variable("事由", 20, "同类诉求增多"),
+    "topic": Variable("事由", 24, "7天内水利、饮水类诉求3件"),
 }
 
 
@@ -99,5 +99,5 @@ NOTICES: dict[str, Notice] = _notices(
     Notice("visit_reminder", "下访提醒", S, ("place", "time"),
            "提醒：您${time}到${place}下访。"),
     Notice("early_warning", "预警", S, ("village", "topic"),
-           "预警：${village}${topic}，请关注。"),
+           "苗头性问题：${village}${topic}，请关注。"),
 )

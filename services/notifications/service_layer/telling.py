@@ -13,7 +13,7 @@ from services.notifications.service_layer.handlers import notify, tell_staff
 from shared.clock import CHINA, today_in_china
 from shared.contracts.approvals import ApplicationProgressed, DeadlineEvent, Outcome, ProgressStage
 from shared.contracts.caller import Role
-from shared.contracts.complaints import ComplaintFacts, ComplaintProgressed, Stage
+from shared.contracts.complaints import CATEGORY_NAMES, AlertRaised, ComplaintFacts, ComplaintProgressed, Stage
 from shared.contracts.intake import ApplicationFiled
 from shared.contracts.scheduling import BookingChanged, OccasionCalledOff, SessionReminder, VisitReminder
 from shared.db import UnitOfWork
@@ -254,6 +254,16 @@ def visit_reminder(uow: UnitOfWork, *, event_id: str, reminder: VisitReminder, n
         tell_staff(uow, event_id=event_id, kind="visit_reminder", staff_id=staff_id,
                    township_code=reminder.township_code, link=f"/console/visits/{reminder.visit_id}", now=now,
                    values={"place": place, "time": short_time(reminder.starts_at)})
+
+
+def early_warning(uow: UnitOfWork, *, event_id: str, alert: AlertRaised, now: datetime) -> None:
+    """Similar complaints gather in a village (苗头性问题): the township's supervisors are told."""
+    village = uow.session.get(orm.VillageCopy, alert.village_code)
+    topic = f"{alert.window_days}天内{CATEGORY_NAMES[alert.category]}类诉求{alert.count}件"
+    for supervisor in _supervisors(uow, alert.township_code):
+        tell_staff(uow, event_id=event_id, kind="early_warning", staff_id=supervisor,
+                   township_code=alert.township_code, link="/console/supervision", now=now,
+                   values={"village": village.name if village else alert.village_code, "topic": topic})
 
 
 def _supervisors(uow: UnitOfWork, township_code: str) -> list[int]:
