@@ -1,6 +1,9 @@
 """Messages the journeys produce, in the embedded `log` provider: a filing sends the applicant the receipt
-number, a 补正 names the missing material, and 办结 gives the result — each once."""
+number, a 补正 names the missing material, 办结 gives the result, and the invitation to rate follows the
+documented days later (the system's clock moved forward by its test clock file) — each once."""
 from __future__ import annotations
+
+import time
 
 import httpx
 import pytest
@@ -16,9 +19,17 @@ FILING = {"item_code": "SP-008", "channel": "station", "station_code": f"ST{QS}0
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
-    with embedded_system(tmp_path_factory.mktemp("notifications")) as (base, _), \
-            httpx.Client(base_url=base, timeout=30) as client:
+def clock(tmp_path_factory):
+    """The running system's clock: seconds written here are added to the real time (shared/clock.py)."""
+    path = tmp_path_factory.mktemp("clock") / "offset"
+    path.write_text("0")
+    return path
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory, clock):
+    with embedded_system(tmp_path_factory.mktemp("notifications"), env={"CUNBAN_TEST_CLOCK_FILE": str(clock)}) as (
+            base, _), httpx.Client(base_url=base, timeout=30) as client:
         yield client
 
 
@@ -28,7 +39,7 @@ def messages(client, headers, receipt):
     return [m for m in page.json()["items"] if receipt in (m["text"] or str(m))]
 
 
-def test_an_application_tells_its_applicant_at_filing_supplement_and_completion(client):
+def test_an_application_tells_its_applicant_at_filing_supplement_completion_and_when_to_rate(client, clock):
     admin, supervisor, agent = login(client, "admin"), login(client, "qs_supervisor"), login(client, "qs_agent1")
     # the test runs at any hour: the county turns its quiet hours off (from 00:00 to 00:00)
     settings = client.put("/notifications/settings/431099", headers=admin,
@@ -65,6 +76,12 @@ def test_an_application_tells_its_applicant_at_filing_supplement_and_completion(
     assert "结果：准予办理" in done["text"]
     kinds = [m["kind"] for m in messages(client, supervisor, receipt)]
     assert sorted(kinds) == ["application_completed", "application_filed", "clock_resumed", "materials_requested"]
+    time.sleep(3)  # evaluation's sweeps run meanwhile: no invitation before the documented days
+    assert sent("rating_invitation") is None
+    clock.write_text(str(4 * 24 * 3600))  # four days on: the invitation is due three days after completion
+    invitation = wait_until(lambda: sent("rating_invitation"), 40, "the invitation to rate")
+    assert f"/rate?receipt={receipt}" in invitation["text"] and "请您评价" in invitation["text"]
+    clock.write_text("0")
 
 
 def test_a_county_template_is_checked_when_saved_and_previewed(client):
