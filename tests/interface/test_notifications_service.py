@@ -428,4 +428,5 @@ def test_supervisors_hear_of_an_early_warning_by_village_name(db, deliver):
                                                    "category": "water", "rule": "burst", "count": 3,
                                                    "window_days": 7})
     [notice] = my_notices(db, 20)["items"]
-    assert notice["text"] == "苗头性问题：石门村7天内水利、饮水类诉求3件，请关注。" and notice["link"] == "/console/supervision"
+    assert notice["text"] == "苗头性问题：石门村7天内水利、饮水类诉求3件，请关注。"
+    assert notice["link"] == "/console/supervision"
