@@ -6,6 +6,7 @@
   cunban migrate [X..]   apply each service's migrations
   cunban bootstrap       create the county and load the official calendar (deployments)
   cunban seed-demo       load the demo county through the running services
+  cunban notifications list   the SMS messages made, newest first (what the log provider "sent")
 """
 from __future__ import annotations
 
@@ -313,6 +314,33 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_notifications(args: argparse.Namespace) -> int:
+    """The SMS messages the system made, newest first (with the `log` provider: what it would have sent), one
+    line each: when, status, notice, masked number, text. Read from notifications' own database (the embedded
+    system's SQLite file, or CUNBAN_DB_URL's), so it works beside a running `cunban up`."""
+    from services.notifications.adapters.orm import Base
+    from services.notifications.service_layer.county import messages
+    from shared.clock import CHINA
+    from shared.contracts.caller import Caller
+    from shared.contracts.notifications import MessageQuery
+    from shared.db import ServiceDatabase
+
+    settings = _settings(args)
+    db = ServiceDatabase("notifications", Base.metadata, settings.database_url("notifications"))
+    uow = db.unit_of_work()
+    try:
+        query = MessageQuery(limit=args.limit, township_code=args.township, status=args.status, kind=args.kind)
+        page = messages(uow, caller=Caller.system(), query=query)
+    finally:
+        uow.close()
+        db.dispose()
+    for m in page.items:
+        when = (m.sent_at or m.send_after).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+        why = f" ({m.withheld})" if m.withheld else f" ({m.error})" if m.error else ""
+        print(f"{when}  {m.status}{why}  {m.kind}  {m.phone_masked or '-'}  {m.text or ''}")
+    return 0
+
+
 def cmd_wait(args: argparse.Namespace) -> int:
     """Wait until the broker (and, with --service, that service's database) accepts connections."""
     import time
@@ -439,6 +467,16 @@ def main(argv: list[str] | None = None) -> int:
     dlq.add_argument("--all", action="store_true", help="list replayed ones too")
     dlq.add_argument("--amqp-uri")
     dlq.set_defaults(func=cmd_dlq)
+
+    notes = sub.add_parser("notifications", help="list the SMS messages made (the log provider's, say)")
+    notes.add_argument("action", choices=["list"])
+    notes.add_argument("--township")
+    notes.add_argument("--status", choices=["waiting", "sending", "sent", "delivered", "undelivered", "failed",
+                                            "withheld"])
+    notes.add_argument("--kind")
+    notes.add_argument("--limit", type=int, default=50, choices=range(1, 201), metavar="1-200")
+    _add_backends(notes)
+    notes.set_defaults(func=cmd_notifications)
 
     wait = sub.add_parser("wait", help="wait for the broker (and a service's database) to accept connections")
     wait.add_argument("--service", choices=list(SERVICES))

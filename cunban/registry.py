@@ -11,6 +11,7 @@ SERVICES: dict[str, str] = {
     "scheduling": "services.scheduling.service:SchedulingService",
     "complaints": "services.complaints.service:ComplaintsService",
     "evaluation": "services.evaluation.service:EvaluationService",
+    "notifications": "services.notifications.service:NotificationsService",
 }
 
 

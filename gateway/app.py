@@ -35,6 +35,7 @@ from gateway.routes import (
     evaluation,
     health,
     intake,
+    notifications,
     operations,
     scheduling,
     visits,
@@ -83,7 +84,8 @@ def create_app(settings: Settings, calls: ServiceCalls) -> FastAPI:
     async def prometheus_metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    for area in (health, auth, directory, intake, approvals, scheduling, visits, complaints, evaluation, operations):
+    for area in (health, auth, directory, intake, approvals, scheduling, visits, complaints, evaluation, notifications,
+                 operations):
         app.include_router(area.router, responses=ERROR_RESPONSES)
     pages.install(app)
     return app

@@ -1,14 +1,38 @@
-"""The one place the platform reads the wall clock; domain code is handed `now` instead."""
+"""The one place the platform reads the wall clock; domain code is handed `now` instead.
+
+Tests of a running system may move its clock forward: with CUNBAN_TEST_CLOCK_FILE set, the file holds the
+seconds to add to the real time (a rating invitation due three days after completion, say, is seen
+without waiting three days). It is read at most once a second; production settings refuse it."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import os
+import time
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 CHINA = ZoneInfo("Asia/Shanghai")
+TEST_CLOCK_FILE = "CUNBAN_TEST_CLOCK_FILE"
+
+_read_at, _offset = 0.0, timedelta(0)
+
+
+def _test_offset() -> timedelta:
+    global _read_at, _offset
+    path = os.environ.get(TEST_CLOCK_FILE)
+    if not path:
+        return timedelta(0)
+    if time.monotonic() - _read_at >= 1.0:
+        try:
+            with open(path) as f:
+                _offset = timedelta(seconds=float(f.read().strip() or 0))
+        except (OSError, ValueError):
+            _offset = timedelta(0)
+        _read_at = time.monotonic()
+    return _offset
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return datetime.now(UTC) + _test_offset()
 
 
 def today_in_china(now: datetime | None = None) -> date:

@@ -55,6 +55,18 @@ class _Metrics:
             "cunban_dead_letters_waiting", "Events kept as dead letters, not yet replayed", ["service"])
         self.dead_letters_total = Counter(
             "cunban_dead_letters_total", "Events that became dead letters", ["service", "type"])
+        self.notifications_made = Counter(
+            "cunban_notifications_made_total", "SMS messages made from events (once per event, recipient, notice)",
+            ["kind", "county"])
+        self.notifications_sent = Counter(
+            "cunban_notifications_sent_total", "SMS send attempts by outcome (sent, retried, failed, withheld_…)",
+            ["kind", "provider", "county", "outcome"])
+        self.notification_send_latency = Histogram(
+            "cunban_notification_send_seconds", "One provider call", ["provider"], buckets=LATENCY_BUCKETS)
+        self.notifications_waiting = Gauge(
+            "cunban_notifications_waiting", "SMS messages due and not yet sent", ["county"])
+        self.notifications_oldest_age = Gauge(
+            "cunban_notifications_oldest_due_age_seconds", "How long the oldest due SMS has waited", ["county"])
         self.http_requests = Counter(
             "cunban_http_requests_total", "Gateway requests", ["method", "route", "status"])
         self.http_latency = Histogram(

@@ -1,6 +1,7 @@
 """Configuration from environment variables, all under the CUNBAN_ prefix (see README.md)."""
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
@@ -8,6 +9,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.clock import TEST_CLOCK_FILE
 
 DEVELOPMENT_SECRET = "development-only-secret-change-me-0000000"
 DEVELOPMENT_PII_KEY = "dev:ZGV2ZWxvcG1lbnQtb25seS1waWkta2V5LTAwMDAwMDA="
@@ -87,6 +90,8 @@ class Settings(BaseSettings):
             problems.append("CUNBAN_AMQP_URI carries a placeholder password (set RABBITMQ_PASSWORD in .env)")
         if is_placeholder(self.db_url):
             problems.append("CUNBAN_DB_URL carries a placeholder password (set POSTGRES_PASSWORD in .env)")
+        if os.environ.get(TEST_CLOCK_FILE):
+            problems.append(f"{TEST_CLOCK_FILE} moves the clock of a test system; never set it in production")
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -70,6 +70,14 @@ SYSTEM = dashboard("cunban-system", "cunban · system overview", [
          " / sum by (service) (rate(cunban_event_batch_size_events_count[5m]))", "{{service}}")]),
     panel("RabbitMQ messages ready", [("sum(rabbitmq_queue_messages_ready)", "ready"),
                                       ("sum(rabbitmq_queue_messages_unacked)", "unacked")], width=12),
+    panel("SMS by outcome (sent, retried, failed, withheld)", [
+        ("sum by (outcome) (rate(cunban_notifications_sent_total[5m]))", "{{outcome}}")], unit="ops", width=8),
+    panel("SMS waiting to be sent", [("sum by (county) (cunban_notifications_waiting)", "{{county}}"),
+                                     ("max by (county) (cunban_notifications_oldest_due_age_seconds)",
+                                      "oldest (s) {{county}}")], width=8),
+    panel("SMS provider call p95", [
+        ("histogram_quantile(0.95, sum by (le, provider) (rate(cunban_notification_send_seconds_bucket[5m])))",
+         "{{provider}}")], unit="s", width=8),
     panel("Rate-limited requests", [("sum by (limit) (rate(cunban_http_rate_limited_total[5m]))", "{{limit}}")],
           unit="reqps"),
 ])

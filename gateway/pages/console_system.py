@@ -534,7 +534,8 @@ def _audit_page(request: Request, entries: list[dict], typed: dict[str, str], to
 # ---- 系统状态: readiness, dead letters, dashboards ------------------------------------------------------------
 
 SERVICE_WORDS = {"directory": "基础信息（乡镇、村、人员、事项、日历）", "intake": "受理登记", "approvals": "审批办理",
-                 "scheduling": "赶集日和下访", "complaints": "诉求办理", "evaluation": "统计考评"}
+                 "scheduling": "赶集日和下访", "complaints": "诉求办理", "evaluation": "统计考评",
+                 "notifications": "短信和消息"}
 # the dashboards provisioned from deploy/grafana/dashboards/ (by uid), linked as <CUNBAN_GRAFANA_URL>/d/<uid>
 DASHBOARDS = (("cunban-system", "系统运行概况", "请求量和耗时、各服务的消息队列、死信、数据库"),
               ("cunban-delivery", "各乡镇服务情况", "办件量、办结率、承诺期限兑现率、诉求"))

@@ -1,6 +1,6 @@
 """The console's workbench (工作台): the clerk's day at a glance — what to remember today (with the complaints
 waiting for them, `complaints.list_complaints` with `waiting`), the market-day posts and visits they are on
-with who booked a place, and their applications by time left."""
+with who booked a place, their unread notices (消息), and their applications by time left."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -139,12 +139,14 @@ async def workbench(request: Request, staff: StaffPage, calls: Calls) -> Respons
     complaints = await console.optional(calls.call("complaints", "list_complaints", caller=staff, query={
         "waiting": True, "limit": COMPLAINT_REMINDERS})) or []
     counted = await console.optional(calls.call("complaints", "waiting_counts", caller=staff)) or {}
+    unread = await console.optional(calls.call("notifications", "my_notices", caller=staff,
+                                               query={"unread": True, "limit": 3}))
     notes = reminders(today=today, now=utcnow(), mine=mine, sessions=sessions, visits=visits, notices=notices,
                       site_names=site_names, village_names=village_names, complaints=complaints,
                       complaints_waiting=counted.get("waiting", 0))
     return render(request, "console/home.html", me=me, mine=mine, sessions=sessions, visits=visits, items=items,
                   reminders=notes, site_names=site_names, village_names=village_names, warn_days=WARN_DAYS,
-                  categories=words.SERVICE, today=today.isoformat())
+                  categories=words.SERVICE, today=today.isoformat(), unread=unread)
 
 
 @router.post("/sessions/{session_id}/{action}", operation_id="page_check", **PAGE)

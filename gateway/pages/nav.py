@@ -41,6 +41,7 @@ PLACES = (
     Place("/console/market", "赶集日", "集市、场次、排班、请假、考勤", "scheduling.list_sessions", LEADERS),
     Place("/console/rankings", "考评", "排名、表彰和问责名单、乡镇报告", "evaluation.ranking", LEADERS),
     Place("/console/admin", "管理", "村、服务站、人员、事项、日历、系统", "directory.list_staff", LEADERS),
+    Place("/console/notices", "消息", "诉求分派、临期超期、督办、排班和下访提醒", "notifications.my_notices", STAFF),
     Place("/console/account", "我的账号", "修改密码", "directory.get_staff", STAFF),
 )
 

@@ -2,6 +2,7 @@
 or a clerk would, with what to do next. The API keeps its stable codes; only the pages translate them."""
 from __future__ import annotations
 
+from shared.contracts.complaints import CATEGORY_NAMES
 from shared.errors import CunbanError
 
 APPLICATION_STATUS = {
@@ -44,11 +45,7 @@ SERVICE = {  # the six services that do not leave the village 六不出村
 VISIT_KIND = {"periodic": "定期下访", "fixed_point": "定点接访", "appointment": "预约上门", "topical": "专题下访",
               "joint": "联合下访"}
 BOOKING_STATUS = {"booked": "已预约", "cancelled": "已取消", "served": "已接待", "no_show": "未到"}
-COMPLAINT_CATEGORY = {
-    "land": "土地、宅基地", "water": "水利、饮水", "roads": "道路交通", "environment": "环境卫生",
-    "social_assistance": "低保、救助", "insurance": "医保、社保", "public_order": "治安", "neighbours": "邻里关系",
-    "staff_conduct": "干部作风", "other": "其他",
-}
+COMPLAINT_CATEGORY = CATEGORY_NAMES
 
 # Error codes from the API → what the person should do. Codes not listed fall back to the class of error.
 ERROR_MESSAGES = {
@@ -372,6 +369,7 @@ ERROR_MESSAGES.update({
     "illegal_action": CASE_ERRORS["illegal_action"],
 })
 
+
 # ---- complaints console ----
 # what staff are told where the villagers' words (a look-up code to check) would be wrong for them
 COMPLAINT_STAFF_ERRORS = {"complaint_not_found": "这不在您负责的乡镇范围内，或没有这件诉求。"}
@@ -397,3 +395,11 @@ ERROR_MESSAGES.update({
 ERROR_MESSAGES.update({
     "out_of_scope": "这不在您负责的乡镇范围内。",
 })
+
+# ---- notifications ----
+AUDIT_ACTION.update({
+    "set_notification_settings": "修改短信设置", "save_notification_template": "修改短信模板",
+    "preview_notification_template": "预览短信模板", "mark_my_notices_read": "标记消息已读",
+    "page_notices_read": "全部消息标为已读（网页）", "page_notice_open": "查看消息（网页）",
+})
+AUDIT_ACTION.update({"sms_delivery_reports": "短信状态报告回调", "sms_replies": "短信上行回复回调"})

@@ -48,6 +48,11 @@ class ComplaintsService(KeepsStaff, KeepsVillages, KeepsStations, KeepsCalendar,
                                          now=utcnow()))
 
     @rpc
+    def notice_contact(self, complaint_id: str) -> str | None:
+        self.caller()
+        return h.notice_contact(self.db, complaint_id=complaint_id, vault=self.vault)
+
+    @rpc
     def act(self, ref: str, action: dict) -> dict:
         return to_wire(h.act(self.db, caller=self.caller(), ref=ref, cmd=parse(c.ComplaintAction, action),
                              vault=self.vault, now=utcnow()))

@@ -177,6 +177,11 @@ class DirectoryService(DeadLetters):
         return to_wire(h.get_staff(self.db, caller=self.caller(), staff_id=staff_id))
 
     @rpc
+    def notice_contact(self, staff_id: int) -> str | None:
+        self.caller()
+        return h.notice_contact(self.db, staff_id=staff_id)
+
+    @rpc
     def list_staff(self, township_code: str | None = None, page: dict | None = None) -> list:
         return to_wire(h.list_staff(self.db, caller=self.caller(), township_code=township_code,
                                   page=parse(c.Page, page or {})))

@@ -62,6 +62,11 @@ class IntakeService(KeepsVillages, KeepsStaff, KeepsCalendar, KeepsOccasions, De
         return h.public_progress(self.db, lookup=parse(c.PublicLookup, lookup), vault=self.vault,
                                  now=utcnow()).model_dump(mode="json")
 
+    @rpc
+    def notice_contact(self, application_id: str) -> str | None:
+        self.caller()
+        return h.notice_contact(self.db, application_id=application_id, vault=self.vault)
+
     # ---- consultations, service activities, practical deeds ---------------------------------------
     @rpc
     def record_activity(self, kind: str, record: dict) -> dict:

@@ -140,6 +140,11 @@ class SchedulingService(KeepsStaff, KeepsVillages, KeepsCalendar, DeadLetters):
                             vault=self.vault, now=utcnow()))
 
     @rpc
+    def notice_contact(self, booking_id: str) -> str | None:
+        self.caller()
+        return h.notice_contact(self.db, booking_id=booking_id, vault=self.vault)
+
+    @rpc
     def change_booking(self, booking_id: str, status: str) -> dict:
         if status not in ("cancelled", "served", "no_show"):
             raise ValidationFailed("status is cancelled, served or no_show", [{"field": "status", "message": status}])

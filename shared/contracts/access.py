@@ -52,6 +52,7 @@ directory.create_staff                -   -   -   -   -   -   -   T   C
 directory.update_staff                -   -   -   -   -   -   -   T   C
 directory.get_staff                   -   T   T   T   T   T   T   T   C
 directory.list_staff                  -   T   T   T   T   T   T   T   C
+directory.notice_contact              -   -   -   -   -   -   -   -   -
 directory.names                       -   T   T   T   T   T   T   T   C
 directory.end_session                 -   -   T   T   T   T   T   T   C
 directory.change_own_password         -   -   T   T   T   T   T   T   C
@@ -81,6 +82,7 @@ intake.file_application               -   S   T   T   T   T   T   T   -
 intake.get_application                -   S   T   T   T   T   T   T   C
 intake.list_applications              -   S   T   T   T   T   T   T   C
 intake.public_progress                P   P   P   P   P   P   P   P   P
+intake.notice_contact                 -   -   -   -   -   -   -   -   -
 intake.record_activity                -   S   T   T   T   T   T   T   -
 intake.list_activities                -   S   T   T   T   T   T   T   C
 approvals.act                         -   -   T   T   T   T   T   T   C
@@ -102,6 +104,7 @@ scheduling.list_slots                 P   P   P   P   P   P   P   P   P
 scheduling.list_bookings              -   -   T   T   T   T   T   T   C
 scheduling.book                       P   T   T   T   T   T   T   T   C
 scheduling.change_booking             P   T   T   T   T   T   T   T   C
+scheduling.notice_contact             -   -   -   -   -   -   -   -   -
 scheduling.create_campaign            -   -   -   -   -   -   -   T   C
 scheduling.list_campaigns             -   T   T   T   T   T   T   T   C
 scheduling.plan_visit                 -   -   -   -   -   -   -   T   C
@@ -123,6 +126,7 @@ complaints.register                   -   S   T   T   T   T   T   T   -
 complaints.register_online            P   P   P   P   P   P   P   P   P
 complaints.public_progress            P   P   P   P   P   P   P   P   P
 complaints.act                        -   -   T   T   T   T   T   T   C
+complaints.notice_contact             -   -   -   -   -   -   -   -   -
 complaints.get                        -   S   T   T   T   T   T   T   C
 complaints.list_complaints            -   S   T   T   T   T   T   T   C
 complaints.waiting_counts             -   -   T   T   T   T   T   T   C
@@ -156,6 +160,18 @@ complaints.dead_letters               -   -   -   -   -   -   -   -   C
 complaints.replay_dead_letters        -   -   -   -   -   -   -   -   C
 evaluation.dead_letters               -   -   -   -   -   -   -   -   C
 evaluation.replay_dead_letters        -   -   -   -   -   -   -   -   C
+notifications.county_settings         -   -   -   -   -   -   -   T   C
+notifications.set_county_settings     -   -   -   -   -   -   -   -   C
+notifications.templates               -   -   -   -   -   -   -   T   C
+notifications.save_template           -   -   -   -   -   -   -   -   C
+notifications.preview_template        -   -   -   -   -   -   -   T   C
+notifications.messages                -   -   -   -   -   -   -   T   C
+notifications.my_notices              -   -   T   T   T   T   T   T   C
+notifications.mark_notices_read       -   -   T   T   T   T   T   T   C
+notifications.dead_letters            -   -   -   -   -   -   -   -   C
+notifications.replay_dead_letters     -   -   -   -   -   -   -   -   C
+notifications.delivery_reports        -   -   -   -   -   -   -   -   -
+notifications.record_opt_outs         -   -   -   -   -   -   -   -   -
 """
 
 

@@ -76,6 +76,14 @@ class Stage(StrEnum):
     CALL_BACK = "call_back"  # replied → closed
 
 
+# what each category is called, for people (the console, and the early warnings notifications sends)
+CATEGORY_NAMES: dict[str, str] = {
+    "land": "土地、宅基地", "water": "水利、饮水", "roads": "道路交通", "environment": "环境卫生",
+    "social_assistance": "低保、救助", "insurance": "医保、社保", "public_order": "治安", "neighbours": "邻里关系",
+    "staff_conduct": "干部作风", "other": "其他",
+}
+
+
 class Finding(StrEnum):
     SUBSTANTIATED = "substantiated"  # 属实
     PARTLY = "partly"  # 部分属实

@@ -168,6 +168,19 @@ class BookingView(Contract):
     topic: str | None
 
 
+class BookingChanged(Contract):
+    """Event `booking_changed`: a villager's place was booked, cancelled, served or missed. Where and when,
+    for the messages about it; who booked stays with scheduling (notifications asks for the phone)."""
+
+    booking_id: str
+    status: Literal["booked", "cancelled", "served", "no_show"]
+    occasion: Literal["session", "visit"]
+    occasion_id: str
+    township_code: str
+    starts_at: datetime
+    place: str  # the market site's or the visit's place, by name
+
+
 class AttendanceRecorded(Contract):
     """Event when a session ends: one per rostered cadre, attended or no-show (evaluation counts it)."""
 

@@ -184,7 +184,8 @@ def test_writes_and_personal_data_reads_are_in_the_audit_log(client, lx):
 # ---- tenant isolation over the whole OpenAPI document -------------------------------------------------------
 
 PUBLIC_OPERATIONS = {"healthz", "readyz", "login"}
-COUNTY_WIDE = {"calendar_status", "calendar_year"}  # the county's calendar: the same for every township
+COUNTY_WIDE = {"calendar_status", "calendar_year",  # the county's calendar: the same for every township
+               "notification_settings", "notification_templates", "preview_notification_template"}  # its SMS
 SKIPPED = {"logout"}  # would end the session the walk uses
 
 
@@ -200,7 +201,7 @@ def _b_paths(lx) -> dict[str, str]:
             "session_id": lx["session"]["id"], "slot_id": str(lx["slot"]["id"]), "booking_id": lx["booking"]["id"],
             "status": "cancelled", "visit_id": lx["visit"]["id"], "series_id": str(lx["series"]["id"]),
             "key_id": str(lx["key"]["id"]), "staff_id": str(lx["staff_id"]), "alert_id": "1", "kind": "dispute",
-            "township_code": LX, "year": "2026", "day": "2026-12-30"}
+            "township_code": LX, "year": "2026", "day": "2026-12-30", "county": LX[:6], "provider": "aliyun"}
 
 
 def _url(path: str, lx) -> str:

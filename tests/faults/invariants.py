@@ -87,6 +87,7 @@ def check(deployment: Deployment, ledger: Ledger) -> Report:
     _ratings(deployment, ledger, report)
     _events_reached_every_consumer(deployment, report)
     _totals_match_records(deployment, report)
+    _messages(deployment, report)
     for service in SERVICES:
         dead = _rows(deployment, service,
                      "SELECT handler, event_type, error FROM dead_letters WHERE replayed_at IS NULL")
@@ -217,3 +218,32 @@ def _totals_match_records(deployment: Deployment, report: Report) -> None:
     wrong = {m: (facts.get(m), totals.get(m)) for m in set(facts) | set(totals) if facts.get(m) != totals.get(m)}
     if wrong:
         report.violations.append(f"county totals differ from the records (facts, totals): {wrong}")
+
+
+def _messages(deployment: Deployment, report: Report) -> None:
+    """Every application filed to be handled later (not done on the spot) made exactly one receipt SMS, and
+    once caught up each message was sent exactly once: none left waiting or cut off mid-send, every sent one
+    in the provider's log once (the embedded `log` provider keeps each under its key) with the message id it
+    answered, and nothing in the provider's log that notifications does not count as sent."""
+    filed = {row[0]["payload"]["id"] for row in _rows(
+        deployment, "intake", "SELECT body FROM outbox WHERE event_type = 'application_filed'")
+        if not row[0]["payload"]["completed_on_the_spot"]}
+    receipts = Counter(row[0].split(":", 1)[1] for row in _rows(
+        deployment, "notifications", "SELECT recipient FROM messages WHERE kind = 'application_filed'"))
+    statuses = Counter(row[0] for row in _rows(deployment, "notifications", "SELECT status FROM messages"))
+    sent = dict(_rows(deployment, "notifications",
+                      "SELECT send_key, provider_message_id FROM messages WHERE status = 'sent' AND provider = 'log'"))
+    logged = dict(_rows(deployment, "notifications", "SELECT send_key, message_id FROM sms_log"))
+    lost = filed - set(receipts)
+    doubled = [app for app, n in receipts.items() if n > 1]
+    report.counts |= {"sms_made": sum(statuses.values()), "sms_sent": len(sent), "sms_lost": len(lost),
+                      "sms_unsent": statuses["waiting"] + statuses["sending"]}
+    if lost:
+        report.violations.append(f"applications whose applicant got no receipt SMS: {sorted(lost)[:5]} ({len(lost)})")
+    if doubled:
+        report.violations.append(f"applications with two receipt SMS: {doubled[:5]}")
+    if statuses["waiting"] or statuses["sending"]:
+        report.violations.append(f"SMS never sent: {statuses['waiting']} waiting, {statuses['sending']} cut off")
+    if sent != logged:
+        report.violations.append(f"SMS sent and the provider's log disagree: {len(sent)} sent, {len(logged)} logged, "
+                                 f"{len(set(sent) ^ set(logged))} not in both")

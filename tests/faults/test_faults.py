@@ -78,6 +78,10 @@ def system(servers, tmp_path_factory) -> Iterator[System]:
             deployment.cli("bootstrap")
             deployment.cli("seed-demo")
             with httpx.Client(base_url=deployment.base_url, timeout=30) as client:
+                # SMS go out at any hour of the run: the county's quiet hours off (00:00 to 00:00)
+                quiet_off = client.put("/notifications/settings/431099", headers=login(client, "admin"),
+                                       json={"quiet_start": "00:00", "quiet_end": "00:00"})
+                assert quiet_off.status_code == 200, quiet_off.text
                 agent = {**login(client, "lk_agent1"), "Idempotency-Key": "warm-up-filing"}
 
                 def file_one() -> bool:  # intake's read model fills from the directory's events first

@@ -415,6 +415,15 @@ def test_a_county_role_lists_one_township_when_it_chooses_one(complaints, compla
     assert listed(LX_SUPERVISOR, QS) == []  # anyone else's own township applies whatever they choose
 
 
+def test_notifications_asks_for_a_complainants_phone_only_as_the_platform_and_never_gets_an_anonymous_code(
+        complaints, complaints_db):
+    named = _register(complaints_db)
+    anonymous = _register(complaints_db, {**HOTLINE, "complainant": None})
+    notifications = complaints(Caller(role=Role.SYSTEM, username="notifications"))
+    assert notifications.notice_contact(named.complaint.id) == HOTLINE["complainant"]["phone"]
+    assert notifications.notice_contact(anonymous.complaint.id) is None
+    with pytest.raises(Forbidden):
+        complaints(CADRE3).notice_contact(named.complaint.id)
 def _get(db, caller, ref, now=NOW):
     return run(db, h.get, caller=caller, ref=ref, vault=VAULT, now=now)
 

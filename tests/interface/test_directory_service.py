@@ -319,3 +319,16 @@ def test_public_townships_and_villages_say_names_and_the_hotline_and_nothing_els
     assert villages and all(set(v) == {"code", "name"} and v["code"].startswith(QS) for v in villages)
     with pytest.raises(NotFound):
         directory(Caller.public()).public_villages(township_code="431099199")
+
+
+def test_notifications_asks_for_a_staff_members_phone_only_as_the_platform(directory):
+    _tree(directory)
+    made = directory(ADMIN).create_staff(staff={"username": "qs_cadre8", "full_name": "干部", "role": "township_cadre",
+                                                "township_code": QS, "phone": "13512345678",
+                                                "password": "a-long-password-1"})
+    notifications = directory(Caller(role=Role.SYSTEM, username="notifications"))
+    assert notifications.notice_contact(made["id"]) == "13512345678"
+    directory(ADMIN).update_staff(staff_id=made["id"], changes={"active": False})
+    assert notifications.notice_contact(made["id"]) is None
+    with pytest.raises(Forbidden):
+        directory(QS_CADRE).notice_contact(made["id"])

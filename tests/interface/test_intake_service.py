@@ -609,3 +609,11 @@ def test_the_promised_deadline_is_on_the_receipt_from_the_moment_of_filing(intak
     _clock(intake, filed, 2, "2026-10-16")  # and its later ones as before
     assert intake(CADRE).get_application(ref=filed["id"])["promised_deadline"] == "2026-10-16"
 
+
+
+def test_notifications_asks_for_the_applicants_phone_only_as_the_platform(intake):
+    filed = intake().file_application(PROMISED)
+    assert intake(Caller(role=Role.SYSTEM, username="notifications")).notice_contact(filed["id"]) == "13812345678"
+    assert intake(Caller.system()).notice_contact("0" * 32) is None
+    with pytest.raises(Forbidden):
+        intake(CADRE).notice_contact(filed["id"])

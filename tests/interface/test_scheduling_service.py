@@ -222,3 +222,24 @@ def test_the_township_staff_see_who_booked_a_post_in_full_and_no_other_township_
     with pytest.raises(NotFound):
         run(planned, h.list_bookings, caller=Caller(staff_id=9, role=Role.TOWNSHIP_CADRE, township_code=LX),
             session_id=session.id, vault=VAULT)
+
+
+def test_a_booking_is_announced_with_where_and_when_and_its_phone_is_given_only_to_the_platform(planned):
+    session = _generate(planned)[0]
+    slots = run(planned, h.create_slots, caller=SUPERVISOR, session_id=session.id,
+                cmd=SlotsCreate(minutes=60, capacity=2))
+    made = run(planned, h.book, caller=Caller.public(), slot_id=slots[0].id, vault=VAULT, now=NOW,
+               cmd=BookingCreate(name="吴十", phone="13012345678", topic="医保咨询"))
+    run(planned, h.change_booking, caller=Caller.public(), booking_id=made.id, status="cancelled", vault=VAULT,
+        now=NOW)
+    outbox = planned.metadata.tables["outbox"]
+    with planned.sessions() as session_:
+        bodies = [b for b in session_.execute(select(outbox.c.body).order_by(outbox.c.id)).scalars()
+                  if b["type"] == "booking_changed"]
+    assert [b["payload"]["status"] for b in bodies] == ["booked", "cancelled"]
+    payload = bodies[0]["payload"]
+    assert payload["booking_id"] == made.id and payload["occasion_id"] == session.id and payload["place"]
+    assert "13012345678" not in str(bodies) and "吴十" not in str(bodies)
+    platform = Caller(role=Role.SYSTEM, username="notifications")
+    assert run(planned, h.notice_contact, booking_id=made.id, vault=VAULT) == "13012345678"
+    assert platform.role is Role.SYSTEM

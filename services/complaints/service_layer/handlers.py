@@ -155,6 +155,15 @@ def _register(uow: UnitOfWork, *, township: str, kind: c.ComplaintKind, network:
 
 # ---- stage clocks --------------------------------------------------------------------------------------
 
+
+def notice_contact(uow: UnitOfWork, *, complaint_id: str, vault: PersonalDataVault) -> str | None:
+    """The complainant's phone, for the message notifications is about to send (the platform's own caller
+    only). None for an anonymous complaint: it has no phone, and its look-up code is never sent."""
+    phone_enc = uow.session.execute(select(orm.ComplaintRow.complainant_phone_enc)
+                                    .where(orm.ComplaintRow.id == complaint_id)).scalar_one_or_none()
+    return vault.decrypt(phone_enc) if phone_enc else None
+
+
 def _limits(uow: UnitOfWork, kind: str) -> c.StageLimits:
     row = uow.session.get(orm.StageLimitRow, kind)
     return c.StageLimits.model_validate(row.limits) if row else DEFAULT_LIMITS[c.ComplaintKind(kind)]

@@ -344,6 +344,13 @@ def get_staff(uow: UnitOfWork, *, caller: Caller, staff_id: int) -> c.StaffPubli
     return staff_public(_visible_staff(uow, caller, staff_id))
 
 
+def notice_contact(uow: UnitOfWork, *, staff_id: int) -> str | None:
+    """A staff member's phone, for the SMS notifications is about to send them (the platform's own caller
+    only). None when they have none or are no longer active."""
+    staff = uow.session.get(orm.Staff, staff_id)
+    return staff.phone if staff is not None and staff.active else None
+
+
 def list_staff(uow: UnitOfWork, *, caller: Caller, township_code: str | None,
                page: c.Page) -> list[c.StaffPublic]:
     query = _scoped(select(orm.Staff), orm.Staff.township_code, caller, township_code, Record.STAFF)

@@ -272,6 +272,14 @@ def public_progress(uow: UnitOfWork, *, lookup: c.PublicLookup, vault: PersonalD
         paused=app.paused_on is not None, paused_on=app.paused_on, awaiting_materials=app.awaiting_materials or [])
 
 
+def notice_contact(uow: UnitOfWork, *, application_id: str, vault: PersonalDataVault) -> str | None:
+    """The applicant's phone, for the message notifications is about to send (the platform's own caller
+    only: the number never travels in an event). None for an application it does not know."""
+    phone_enc = uow.session.execute(select(orm.Application.applicant_phone_enc)
+                                    .where(orm.Application.id == application_id)).scalar_one_or_none()
+    return vault.decrypt(phone_enc) if phone_enc else None
+
+
 # ---- progress reported by approvals -------------------------------------------------------------------
 
 def apply_progress(uow: UnitOfWork, *, progress: ApplicationProgressed) -> bool:

@@ -17,6 +17,7 @@ from shared.contracts.caller import STATION_ROLES, Caller, Role
 from shared.contracts.directory import MarketDayRule
 from shared.contracts.scheduling import (
     AttendanceRecorded,
+    BookingChanged,
     BookingCreate,
     BookingView,
     DateRange,
@@ -500,6 +501,7 @@ def book(uow: UnitOfWork, *, caller: Caller, slot_id: int, cmd: BookingCreate, v
                           phone_enc=vault.encrypt(cmd.phone), topic=cmd.topic, status="booked", booked_at=now,
                           booked_by=caller.staff_id)
     uow.session.add(booking)
+    _booking_changed(uow, booking, slot, now)
     uow.commit()
     return _booking_view(booking, slot, vault, full=caller.role is not Role.PUBLIC)
 
@@ -520,8 +522,31 @@ def change_booking(uow: UnitOfWork, *, caller: Caller, booking_id: str, status: 
     booking.status = status
     if status == "cancelled":
         uow.session.execute(update(orm.SlotRow).where(orm.SlotRow.id == slot.id).values(booked=orm.SlotRow.booked - 1))
+    _booking_changed(uow, booking, slot, now)
     uow.commit()
     return _booking_view(booking, slot, vault, full=caller.role is not Role.PUBLIC)
+
+
+def _booking_changed(uow: UnitOfWork, booking: orm.Booking, slot: orm.SlotRow, now: datetime) -> None:
+    if slot.session_id:
+        session = uow.session.get(orm.Session, slot.session_id)
+        site = uow.session.get(orm.MarketSiteCopy, session.site_code)
+        occasion, occasion_id, township, place = ("session", session.id, session.township_code,
+                                                  site.name if site else session.site_code)
+    else:
+        visit = uow.session.get(orm.Visit, slot.visit_id)
+        occasion, occasion_id, township, place = "visit", visit.id, visit.township_code, visit.place
+    event = BookingChanged(booking_id=booking.id, status=booking.status, occasion=occasion, occasion_id=occasion_id,
+                           township_code=township, starts_at=slot.starts_at, place=place)
+    uow.record_event("booking_changed", event.model_dump(mode="json"), township_code=township, now=now)
+
+
+def notice_contact(uow: UnitOfWork, *, booking_id: str, vault: PersonalDataVault) -> str | None:
+    """The phone a villager booked with, for the message notifications is about to send (the platform's own
+    caller only)."""
+    phone_enc = uow.session.execute(select(orm.Booking.phone_enc).where(orm.Booking.id == booking_id)
+                                    ).scalar_one_or_none()
+    return vault.decrypt(phone_enc) if phone_enc else None
 
 
 def _booking_view(booking: orm.Booking, slot: orm.SlotRow, vault: PersonalDataVault, *, full: bool) -> BookingView:

@@ -1,0 +1,136 @@
+"""What a county configures and reads: its sending settings, its templates (checked when saved, and
+previewed), and the messages it sent — with masked numbers only. A township's supervisor reads their
+county's settings and templates and their own township's messages; the county's admin changes them."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from services.notifications.adapters import orm
+from services.notifications.domain.notices import NOTICES, VARIABLES
+from services.notifications.domain.templates import Template, checked, sample_values, segments
+from services.notifications.service_layer import provider_settings
+from services.notifications.service_layer.handlers import county, template
+from shared.contracts import notifications as c
+from shared.contracts.caller import Caller
+from shared.db import UnitOfWork, change
+from shared.errors import Forbidden, NotFound, ValidationFailed
+from shared.pii import PersonalDataVault
+
+
+def _require_county(caller: Caller, county_code: str) -> None:
+    if caller.is_county or (caller.township_code or "").startswith(county_code):
+        return
+    raise Forbidden("this is another county's", code="out_of_scope")
+
+
+def _notice(kind: str):
+    notice = NOTICES.get(kind)
+    if notice is None:
+        raise NotFound(f"no notice is called {kind!r}", code="notice_not_found")
+    return notice
+
+
+def get_settings(uow: UnitOfWork, *, caller: Caller, county_code: str) -> c.CountySettingsView:
+    _require_county(caller, county_code)
+    row = uow.session.get(orm.CountySettingsRow, county_code)
+    if row is None:
+        return c.CountySettingsView(county_code=county_code, updated_at=None)
+    return c.CountySettingsView(county_code=county_code, provider=row.provider, signature=row.signature,
+                                quiet_start=row.quiet_start, quiet_end=row.quiet_end, daily_cap=row.daily_cap,
+                                urgent=row.urgent, staff_sms=row.staff_sms, updated_at=row.updated_at,
+                                provider_settings=provider_settings.view(row.provider_settings))
+
+
+def set_settings(uow: UnitOfWork, *, caller: Caller, county_code: str, cmd: c.CountySettings,
+                 now: datetime, vault: PersonalDataVault | None = None) -> c.CountySettingsView:
+    """Save a county's settings. Only providers this platform has are accepted, with the settings each
+    needs (secrets encrypted with the vault); urgent names notices."""
+    _require_county(caller, county_code)
+    unknown = [kind for kind in cmd.urgent if kind not in NOTICES]
+    if unknown:
+        raise ValidationFailed("urgent names notices that do not exist",
+                               [{"field": "urgent", "message": kind} for kind in unknown], code="notice_unknown")
+    row = uow.session.get(orm.CountySettingsRow, county_code)
+    account = provider_settings.stored(cmd.provider, cmd.provider_settings, row.provider_settings if row else None,
+                                       vault)
+    values = {**cmd.model_dump(), "provider_settings": account, "updated_at": now}
+    if row is None:
+        uow.session.add(orm.CountySettingsRow(county_code=county_code, **values))
+    else:
+        change(row, **values)
+    uow.commit()
+    return get_settings(uow, caller=caller, county_code=county_code)
+
+
+def _view(uow: UnitOfWork, county_code: str, kind: str) -> c.TemplateView:
+    notice = _notice(kind)
+    current, provider_template = template(uow, county(uow, county_code), kind)
+    longest = current.longest()
+    return c.TemplateView(
+        kind=kind, name=notice.name, audience=notice.audience.value,
+        variables=[c.VariableView(name=n, description=VARIABLES[n].description) for n in notice.variables],
+        text=current.text, own=uow.session.get(orm.TemplateRow, (county_code, kind)) is not None,
+        provider_template=provider_template, urgent=notice.urgent, required=notice.required, longest=longest,
+        segments=segments(longest))
+
+
+def list_templates(uow: UnitOfWork, *, caller: Caller, county_code: str) -> list[c.TemplateView]:
+    _require_county(caller, county_code)
+    return [_view(uow, county_code, kind) for kind in NOTICES]
+
+
+def save_template(uow: UnitOfWork, *, caller: Caller, county_code: str, kind: str, cmd: c.TemplateSave,
+                  now: datetime) -> c.TemplateView:
+    """A county's own text for a notice: every variable it uses must be the notice's, and its longest
+    message must fit in three SMS (templates.checked). Messages not yet sent use it."""
+    _require_county(caller, county_code)
+    _notice(kind)
+    checked(kind, county(uow, county_code).signature, cmd.text)
+    row = uow.session.get(orm.TemplateRow, (county_code, kind))
+    values = {"text": cmd.text, "provider_template": cmd.provider_template, "updated_at": now,
+              "updated_by": caller.username or "?"}
+    if row is None:
+        uow.session.add(orm.TemplateRow(county_code=county_code, kind=kind, **values))
+    else:
+        change(row, **values)
+    uow.commit()
+    return _view(uow, county_code, kind)
+
+
+def preview(uow: UnitOfWork, *, caller: Caller, county_code: str, kind: str, cmd: c.PreviewRequest) -> c.Preview:
+    """The message as a phone would show it: the draft (checked as if saved) or the current template, with
+    the given values and samples for the rest."""
+    _require_county(caller, county_code)
+    _notice(kind)
+    where = county(uow, county_code)
+    draft: Template = checked(kind, where.signature, cmd.text) if cmd.text else template(uow, where, kind)[0]
+    text = draft.render({**sample_values(kind), **cmd.values})
+    return c.Preview(text=text, length=len(text), segments=segments(len(text)))
+
+
+def messages(uow: UnitOfWork, *, caller: Caller, query: c.MessageQuery) -> c.MessagePage:
+    """Messages newest first, of the caller's township (a county role: all, or the township it names)."""
+    m = orm.MessageRow
+    township = query.township_code if caller.is_county else caller.township_code
+    if not caller.is_county and query.township_code not in (None, caller.township_code):
+        raise Forbidden("this township is not yours", code="out_of_scope")
+    stmt = select(m).order_by(m.id.desc()).limit(query.limit + 1)
+    if township is not None:
+        stmt = stmt.where(m.township_code == township)
+    if query.kind is not None:
+        stmt = stmt.where(m.kind == query.kind)
+    if query.status is not None:
+        stmt = stmt.where(m.status == query.status)
+    if query.after is not None:
+        stmt = stmt.where(m.id < query.after)
+    found = list(uow.session.execute(stmt).scalars())
+    page = found[:query.limit]
+    return c.MessagePage(
+        items=[c.MessageView(id=r.id, kind=r.kind, audience=r.audience, township_code=r.township_code,
+                             phone_masked=r.phone_masked, text=r.text, status=r.status, withheld=r.withheld,
+                             attempts=r.attempts, error=r.error, provider=r.provider, created_at=r.created_at,
+                             send_after=r.send_after, sent_at=r.sent_at) for r in page],
+        next_after=page[-1].id if len(found) > query.limit else None)
+

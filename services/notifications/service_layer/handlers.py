@@ -1,0 +1,247 @@
+"""Notifications' use cases: events become messages (one per event, recipient and notice), staff get
+theirs in the console, and the sender sends what is due — recorded as `sending` before each provider
+call, so a message whose call was cut off is recognised and never sent twice."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import func, or_, select, update
+
+from services.notifications.adapters import orm
+from services.notifications.adapters.providers import Provider, ProviderFailed, Sms
+from services.notifications.domain import sending as s
+from services.notifications.domain.notices import NOTICES, Audience
+from services.notifications.domain.templates import Template, default_template, places, segments
+from shared.clock import CHINA
+from shared.db import UnitOfWork, insert_new
+from shared.observability import metrics
+from shared.pii import PersonalDataVault, mask_phone
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SIGNATURE = "村办"
+
+
+def county_of(township_code: str) -> str:
+    return township_code[:6]
+
+
+@dataclass(frozen=True)
+class County:
+    """How one county sends (its settings row, or the defaults: the `log` provider, 21:00–08:00, 10 a day)."""
+
+    code: str
+    provider: str
+    signature: str
+    policy: s.Policy
+
+
+def county(uow: UnitOfWork, code: str) -> County:
+    row = uow.session.get(orm.CountySettingsRow, code)
+    if row is None:
+        return County(code=code, provider="log", signature=DEFAULT_SIGNATURE, policy=s.Policy())
+    quiet = s.QuietHours(start=time.fromisoformat(row.quiet_start), end=time.fromisoformat(row.quiet_end))
+    return County(code=code, provider=row.provider, signature=row.signature,
+                  policy=s.Policy(quiet=quiet, daily_cap=row.daily_cap, urgent=frozenset(row.urgent),
+                                  staff_sms=row.staff_sms))
+
+
+def template(uow: UnitOfWork, where: County, kind: str) -> tuple[Template, str | None]:
+    """The county's template for a notice (its starting text until the county saves its own), and the id
+    the county registered it under with its provider."""
+    row = uow.session.get(orm.TemplateRow, (where.code, kind))
+    if row is None:
+        return default_template(kind, where.signature), None
+    return Template(kind=kind, signature=where.signature, text=row.text), row.provider_template
+
+
+# ---- events become messages ---------------------------------------------------------------------------
+
+def notify(uow: UnitOfWork, *, event_id: str, kind: str, recipient: str, township_code: str,
+           values: dict[str, str], now: datetime) -> bool:
+    """An SMS to the owner of `recipient` ("application:<id>", "staff:<id>", …), once per (event, recipient,
+    notice): a redelivered event finds its message made. It waits for the end of the county's quiet hours
+    unless urgent. Its phone is asked for when it is sent."""
+    notice = NOTICES[kind]
+    where = county(uow, county_of(township_code))
+    made = insert_new(uow.session, orm.MessageRow, send_key=s.send_key(event_id, recipient, kind), event_id=event_id,
+                      kind=kind, audience=notice.audience.value, recipient=recipient, county_code=where.code,
+                      township_code=township_code, values=values, status=s.Status.WAITING.value,
+                      send_after=where.policy.quiet.send_after(now, notice, where.policy.urgent), attempts=0,
+                      created_at=now)
+    if made:
+        metrics.notifications_made.labels(kind, where.code).inc()
+    return made
+
+
+def tell_staff(uow: UnitOfWork, *, event_id: str, kind: str, staff_id: int, township_code: str,
+               values: dict[str, str], link: str | None, now: datetime) -> None:
+    """A notice in the staff member's console inbox, and an SMS too where the county sends staff SMS."""
+    notice = NOTICES[kind]
+    assert notice.audience is Audience.STAFF
+    where = county(uow, county_of(township_code))
+    text, _ = template(uow, where, kind)
+    recipient = f"staff:{staff_id}"
+    insert_new(uow.session, orm.StaffNoticeRow, send_key=s.send_key(event_id, recipient, kind), staff_id=staff_id,
+               township_code=township_code, kind=kind, text=text.render(values).removeprefix(f"【{where.signature}】"),
+               link=link, created_at=now)
+    if where.policy.staff_sms:
+        notify(uow, event_id=event_id, kind=kind, recipient=recipient, township_code=township_code, values=values,
+               now=now)
+
+
+# ---- sending ------------------------------------------------------------------------------------------
+
+Contacts = Callable[[str], "str | None"]  # a recipient's phone, asked of the service that keeps it
+Providers = Callable[[str], Provider]  # a county's provider, by county code (built from its settings)
+
+
+def due(uow: UnitOfWork, *, now: datetime, limit: int = 50) -> list[int]:
+    """Messages to send now: waiting and due, or `sending` past their lease (the process sending them died)."""
+    m = orm.MessageRow
+    stmt = select(m.id).where(or_(m.status == s.Status.WAITING.value,
+                                  (m.status == s.Status.SENDING.value) & (m.lease_until < now)),
+                              m.send_after <= now).order_by(m.send_after, m.id).limit(limit)
+    if uow.session.bind.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    ids = list(uow.session.execute(stmt).scalars())
+    uow.rollback()
+    return ids
+
+
+def send(uow: UnitOfWork, message_id: int, *, contacts: Contacts, providers: Providers,
+         vault: PersonalDataVault, now: datetime, clock: Callable[[], datetime]) -> s.Status | None:
+    """Send one due message. It is claimed and marked `sending` in a commit of its own before the provider
+    is called; what the provider answers is recorded after. A message found `sending` was cut off: where
+    the provider keeps our key it is sent again (the provider will not send it twice); elsewhere the
+    provider is asked first, and it is sent only if the provider has none. None: another sender has it."""
+    m = orm.MessageRow
+    row = uow.session.get(m, message_id)
+    if row is None:
+        return None
+    cut_off = row.status == s.Status.SENDING.value
+    claimed = uow.claim(update(m).where(m.id == message_id, m.status == row.status, m.attempts == row.attempts)
+                        .values(status=s.Status.SENDING.value, lease_until=now + s.LEASE, attempts=m.attempts + 1))
+    if not claimed:
+        return None
+    uow.commit()
+    row = uow.session.get(m, message_id)
+    notice = NOTICES[row.kind]
+    where = county(uow, row.county_code)
+    provider = providers(where.code)
+    if cut_off and s.resuming(provider.idempotent) is s.Resume.ASK_FIRST:
+        try:
+            found = provider.status(row.send_key)
+        except ProviderFailed as failure:  # not known whether the provider has it: never sent blind
+            return _unknown(uow, row, provider.name, failure)
+        if found is not None:
+            return _sent(uow, row, provider.name, found.message_id, now)
+    phone = contacts(row.recipient)
+    if not phone:
+        return _withhold(uow, row, s.Withheld.NO_CONTACT)
+    phone_hash = vault.search_hash(phone)
+    row.phone_hash, row.phone_masked = phone_hash, mask_phone(phone)
+    why = where.policy.withheld(notice, opted_out=_opted_out(uow, phone_hash),
+                                sent_today=_sent_today(uow, phone_hash, now))
+    if why is not None:
+        return _withhold(uow, row, why)
+    text, template_id = template(uow, where, row.kind)
+    row.text = text.render(row.values)
+    row.segments = segments(len(row.text))
+    uow.commit()
+    started = clock()
+    try:
+        accepted = provider.send(Sms(key=row.send_key, phone=phone, phone_masked=row.phone_masked,
+                                     county_code=row.county_code, signature=where.signature, text=row.text,
+                                     template_id=template_id,
+                                     values={name: str(row.values[name]) for name in places(text.text)}), now)
+    except ProviderFailed as failure:
+        metrics.notification_send_latency.labels(provider.name).observe((clock() - started).total_seconds())
+        return _failed(uow, row, provider.name, failure, now)
+    metrics.notification_send_latency.labels(provider.name).observe((clock() - started).total_seconds())
+    return _sent(uow, row, provider.name, accepted.message_id, now)
+
+
+def _sent(uow: UnitOfWork, row: orm.MessageRow, provider: str, message_id: str, now: datetime) -> s.Status:
+    row.status, row.provider, row.provider_message_id = s.Status.SENT.value, provider, message_id
+    row.sent_at, row.lease_until, row.error = now, None, None
+    uow.commit()
+    metrics.notifications_sent.labels(row.kind, provider, row.county_code, "sent").inc()
+    log.info("sms %s sent to %s", row.kind, row.phone_masked, extra={"service": "notifications"})
+    return s.Status.SENT
+
+
+def _unknown(uow: UnitOfWork, row: orm.MessageRow, provider: str, failure: ProviderFailed) -> s.Status:
+    """The provider could not say what became of a cut-off send: it stays `sending` and is asked again when
+    its lease ends, until its attempts are spent; then it fails (a dead letter for county IT to check)."""
+    row.provider, row.error = provider, f"status unknown: {failure}"[:500]
+    if row.attempts >= s.ATTEMPTS:
+        row.status, row.lease_until = s.Status.FAILED.value, None
+    uow.commit()
+    log.warning("sms %s to %s: could not ask %s whether it was sent: %s", row.kind, row.phone_masked, provider,
+                failure, extra={"service": "notifications"})
+    return s.Status(row.status)
+
+
+def _withhold(uow: UnitOfWork, row: orm.MessageRow, why: s.Withheld) -> s.Status:
+    row.status, row.withheld, row.lease_until = s.Status.WITHHELD.value, why.value, None
+    uow.commit()
+    metrics.notifications_sent.labels(row.kind, "-", row.county_code, f"withheld_{why.value}").inc()
+    return s.Status.WITHHELD
+
+
+def _failed(uow: UnitOfWork, row: orm.MessageRow, provider: str, failure: ProviderFailed, now: datetime) -> s.Status:
+    row.provider, row.error, row.lease_until = provider, str(failure)[:500], None
+    again = s.retry_at(row.attempts, now) if failure.retry else None
+    if again is None:
+        row.status = s.Status.FAILED.value
+        outcome = "failed"
+        log.error("sms %s to %s failed for good: %s", row.kind, row.phone_masked, failure,
+                  extra={"service": "notifications"})
+    else:
+        row.status, row.send_after = s.Status.WAITING.value, again
+        outcome = "retried"
+        log.warning("sms %s to %s failed; again at %s: %s", row.kind, row.phone_masked, again, failure,
+                    extra={"service": "notifications"})
+    uow.commit()
+    metrics.notifications_sent.labels(row.kind, provider, row.county_code, outcome).inc()
+    return s.Status(row.status)
+
+
+def _opted_out(uow: UnitOfWork, phone_hash: str) -> bool:
+    return uow.session.get(orm.OptOutRow, phone_hash) is not None
+
+
+def _sent_today(uow: UnitOfWork, phone_hash: str, now: datetime) -> int:
+    local = now.astimezone(CHINA)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    m = orm.MessageRow
+    return uow.session.execute(select(func.count()).select_from(m).where(
+        m.phone_hash == phone_hash, m.sent_at >= midnight, m.sent_at < midnight + timedelta(days=1))).scalar_one()
+
+
+def update_gauges(uow: UnitOfWork, *, now: datetime) -> None:
+    """The queue as ops see it: per county, how many messages are due and not sent, and how long the
+    oldest has waited (a provider that is down or throttling shows as a growing queue)."""
+    m = orm.MessageRow
+    rows = uow.session.execute(select(m.county_code, func.count(), func.min(m.send_after)).where(
+        m.status.in_([s.Status.WAITING.value, s.Status.SENDING.value]), m.send_after <= now)
+        .group_by(m.county_code)).all()
+    uow.rollback()
+    seen = set()
+    for county_code, waiting, oldest in rows:
+        seen.add(county_code)
+        if oldest.tzinfo is None:  # SQLite hands back naive datetimes; they were stored in UTC
+            oldest = oldest.replace(tzinfo=now.tzinfo)
+        metrics.notifications_waiting.labels(county_code).set(waiting)
+        metrics.notifications_oldest_age.labels(county_code).set(max(0.0, (now - oldest).total_seconds()))
+    for county_code in _gauged - seen:  # a county whose queue emptied reads 0, not its last value
+        metrics.notifications_waiting.labels(county_code).set(0)
+        metrics.notifications_oldest_age.labels(county_code).set(0)
+    _gauged.update(seen)
+
+
+_gauged: set[str] = set()
