@@ -246,6 +246,46 @@ def test_a_send_cut_off_midway_is_never_sent_twice(db, deliver, sender):
     assert [m.provider_message_id for m in rows(db, orm.MessageRow)][1] == "m-found"
 
 
+def test_a_send_that_fails_before_the_provider_is_called_waits_a_moment_and_keeps_its_attempts(db, deliver):
+    """The owner of the phone does not answer (RabbitMQ restarting, its database away): nothing reached the
+    provider, so the message waits a few seconds, not its lease, and no provider attempt is used; one that
+    had been cut off stays `sending` (its earlier call may have reached the provider) with a short lease."""
+    from shared.errors import ServiceUnavailable
+
+    def unreachable(recipient):
+        raise ServiceUnavailable("message broker unavailable", code="broker_unavailable")
+
+    deliver("intake", "application_filed", filed())
+    deliver("intake", "application_filed", filed("app2", "QS-20261203-0002"))
+    start = soon()
+    uow = db.unit_of_work()
+    cut = uow.session.execute(select(orm.MessageRow).where(orm.MessageRow.recipient == "application:app2")).scalar_one()
+    cut.status, cut.lease_until, cut.attempts = "sending", start - timedelta(seconds=1), 1  # cut off, lease over
+    uow.commit()
+    provider = LogProvider(db)
+    outcomes = [h.send(uow, message_id, contacts=unreachable, providers=lambda _: provider, vault=VAULT, now=start,
+                       clock=lambda: start) for message_id in h.due(uow, now=start)]
+    uow.close()
+    assert outcomes == [None, None]
+    waiting, cut_off = sorted(rows(db, orm.MessageRow), key=lambda m: m.recipient)
+    assert (waiting.status, waiting.attempts) == ("waiting", 0)
+    assert (cut_off.status, cut_off.attempts) == ("sending", 1)
+    again = start + s.AGAIN_SOON
+    assert _aware(waiting.send_after) == again and _aware(cut_off.lease_until) == again
+    phones = {"application:app1": PHONE, "application:app2": "13900001111"}
+    uow = db.unit_of_work()
+    later = again + timedelta(seconds=1)
+    outcomes = [h.send(uow, message_id, contacts=phones.get, providers=lambda _: provider, vault=VAULT, now=later,
+                       clock=lambda: later) for message_id in h.due(uow, now=later)]
+    uow.close()
+    assert outcomes == [s.Status.SENT, s.Status.SENT]
+    assert len(rows(db, orm.LoggedSmsRow)) == 2
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+
+
 def _key(app_id: str, db) -> str:
     return next(m.send_key for m in rows(db, orm.MessageRow) if m.recipient == f"application:{app_id}")
 

@@ -128,7 +128,48 @@ def send(uow: UnitOfWork, message_id: int, *, contacts: Contacts, providers: Pro
     if not claimed:
         return None
     uow.commit()
-    row = uow.session.get(m, message_id)
+    try:
+        prepared = _prepare(uow, message_id, cut_off=cut_off, contacts=contacts, providers=providers, vault=vault,
+                            now=now)
+    except Exception:  # the owner of the phone or our database did not answer: nothing reached the provider
+        log.warning("sms %s: could not be made ready to send; again in %ss", message_id,
+                    s.AGAIN_SOON.total_seconds(), exc_info=True, extra={"service": "notifications"})
+        _put_back(uow, message_id, cut_off=cut_off, now=now)
+        return None
+    if isinstance(prepared, s.Status):
+        return prepared
+    row, where, provider = prepared.row, prepared.where, prepared.provider
+    started = clock()
+    try:
+        accepted = provider.send(Sms(key=row.send_key, phone=prepared.phone, phone_masked=row.phone_masked,
+                                     county_code=row.county_code, signature=where.signature, text=row.text,
+                                     template_id=prepared.template_id,
+                                     values={name: str(row.values[name]) for name in places(prepared.text.text)}),
+                                 now)
+    except ProviderFailed as failure:
+        metrics.notification_send_latency.labels(provider.name).observe((clock() - started).total_seconds())
+        return _failed(uow, row, provider.name, failure, now)
+    metrics.notification_send_latency.labels(provider.name).observe((clock() - started).total_seconds())
+    return _sent(uow, row, provider.name, accepted.message_id, now)
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """A message ready for its provider call."""
+
+    row: orm.MessageRow
+    where: County
+    provider: Provider
+    phone: str
+    text: Template
+    template_id: str | None
+
+
+def _prepare(uow: UnitOfWork, message_id: int, *, cut_off: bool, contacts: Contacts, providers: Providers,
+             vault: PersonalDataVault, now: datetime) -> s.Status | _Ready:
+    """A claimed message made ready for its provider call (its phone asked for, the county's rules applied,
+    its text rendered and recorded), or what became of it instead (withheld; or, cut off, found sent)."""
+    row = uow.session.get(orm.MessageRow, message_id)
     notice = NOTICES[row.kind]
     where = county(uow, row.county_code)
     provider = providers(where.code)
@@ -152,17 +193,26 @@ def send(uow: UnitOfWork, message_id: int, *, contacts: Contacts, providers: Pro
     row.text = text.render(row.values)
     row.segments = segments(len(row.text))
     uow.commit()
-    started = clock()
+    return _Ready(row, where, provider, phone, text, template_id)
+
+
+def _put_back(uow: UnitOfWork, message_id: int, *, cut_off: bool, now: datetime) -> None:
+    """A claimed message whose send failed before its provider was called goes back as it was, due again
+    soon, its attempt not used: `waiting`, or — one that was cut off, whose earlier call may have reached
+    the provider — still `sending` with a short lease, so it is resumed as a cut-off send again. If even
+    this cannot be written (the database is away), its lease ends it the same way, later."""
+    m = orm.MessageRow
     try:
-        accepted = provider.send(Sms(key=row.send_key, phone=phone, phone_masked=row.phone_masked,
-                                     county_code=row.county_code, signature=where.signature, text=row.text,
-                                     template_id=template_id,
-                                     values={name: str(row.values[name]) for name in places(text.text)}), now)
-    except ProviderFailed as failure:
-        metrics.notification_send_latency.labels(provider.name).observe((clock() - started).total_seconds())
-        return _failed(uow, row, provider.name, failure, now)
-    metrics.notification_send_latency.labels(provider.name).observe((clock() - started).total_seconds())
-    return _sent(uow, row, provider.name, accepted.message_id, now)
+        uow.rollback()
+        again = (dict(lease_until=now + s.AGAIN_SOON) if cut_off else
+                 dict(status=s.Status.WAITING.value, send_after=now + s.AGAIN_SOON, lease_until=None))
+        uow.session.execute(update(m).where(m.id == message_id, m.status == s.Status.SENDING.value)
+                            .values(attempts=m.attempts - 1, **again))
+        uow.commit()
+    except Exception:
+        uow.rollback()
+        log.warning("sms %s: could not be put back; its lease will end it", message_id,
+                    extra={"service": "notifications"})
 
 
 def _sent(uow: UnitOfWork, row: orm.MessageRow, provider: str, message_id: str, now: datetime) -> s.Status:
