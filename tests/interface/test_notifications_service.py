@@ -212,6 +212,25 @@ def test_a_failed_send_is_retried_with_backoff_then_failed_for_good(db, deliver,
     assert (message.status, message.attempts, message.error) == ("failed", s.ATTEMPTS, "throttled")
 
 
+def test_an_sms_failed_for_good_is_a_dead_letter_and_replaying_it_sends_it(db, deliver, sender):
+    """County IT sees the failed SMS among the dead letters and, the provider put right, replays it: it is
+    sent, once, however often the replay is asked for."""
+    deliver("intake", "application_filed", filed())
+    assert sender(soon(), Flaky(failures=1, retry=False)) == [s.Status.FAILED]
+    worker = worker_factory(NotificationsService, db=db.unit_of_work(), caller=WorkerCaller(Caller.system()))
+    [letter] = worker.dead_letters()
+    assert (letter["handler"], letter["event_type"], letter["error"]) == (
+        "notifications.send_again", "sms_application_filed", "throttled")
+    assert worker.replay_dead_letters()["replayed"] == [letter["id"]]
+    assert worker.replay_dead_letters()["replayed"] == [] and worker.dead_letters() == []
+    worker.db.close()
+    [message] = rows(db, orm.MessageRow)
+    assert (message.status, message.attempts) == ("waiting", 0)
+    assert sender(soon()) == [s.Status.SENT] and sender(soon()) == []
+    h.send_again(db.unit_of_work(), message.id, now=soon())  # a second replay of a sent message: nothing
+    assert [m.status for m in rows(db, orm.MessageRow)] == ["sent"]
+
+
 def test_a_refused_send_is_not_retried(db, deliver, sender):
     deliver("intake", "application_filed", filed())
     assert sender(soon(), Flaky(failures=1, retry=False)) == [s.Status.FAILED]

@@ -230,6 +230,7 @@ def _unknown(uow: UnitOfWork, row: orm.MessageRow, provider: str, failure: Provi
     row.provider, row.error = provider, f"status unknown: {failure}"[:500]
     if row.attempts >= s.ATTEMPTS:
         row.status, row.lease_until = s.Status.FAILED.value, None
+        _dead_letter(uow, row)
     uow.commit()
     log.warning("sms %s to %s: could not ask %s whether it was sent: %s", row.kind, row.phone_masked, provider,
                 failure, extra={"service": "notifications"})
@@ -248,6 +249,7 @@ def _failed(uow: UnitOfWork, row: orm.MessageRow, provider: str, failure: Provid
     again = s.retry_at(row.attempts, now) if failure.retry else None
     if again is None:
         row.status = s.Status.FAILED.value
+        _dead_letter(uow, row)
         outcome = "failed"
         log.error("sms %s to %s failed for good: %s", row.kind, row.phone_masked, failure,
                   extra={"service": "notifications"})
@@ -259,6 +261,27 @@ def _failed(uow: UnitOfWork, row: orm.MessageRow, provider: str, failure: Provid
     uow.commit()
     metrics.notifications_sent.labels(row.kind, provider, row.county_code, outcome).inc()
     return s.Status(row.status)
+
+
+SEND_AGAIN = "notifications.send_again"  # the handler a failed SMS's dead letter is replayed through
+
+
+def _dead_letter(uow: UnitOfWork, row: orm.MessageRow) -> None:
+    """An SMS that failed for good is kept as a dead letter beside the events that failed, so county IT
+    sees it where it sees them and, once the provider is put right, replays it (`send_again`)."""
+    uow.keep_dead_letter(SEND_AGAIN, {"event_id": row.send_key, "type": f"sms_{row.kind}"[:80],
+                                      "payload": {"message_id": row.id}}, row.error or "failed", row.attempts)
+    metrics.dead_letters_total.labels("notifications", f"sms_{row.kind}").inc()
+
+
+def send_again(uow: UnitOfWork, message_id: int, *, now: datetime) -> bool:
+    """A failed SMS replayed from its dead letter: waiting again, due now, with all its attempts. False when
+    it is not failed (already sent again): nothing changes."""
+    m = orm.MessageRow
+    again = uow.session.execute(update(m).where(m.id == message_id, m.status == s.Status.FAILED.value).values(
+        status=s.Status.WAITING.value, send_after=now, attempts=0, lease_until=None, error=None)).rowcount == 1
+    uow.commit()
+    return again
 
 
 def _opted_out(uow: UnitOfWork, phone_hash: str) -> bool:
