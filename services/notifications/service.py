@@ -159,9 +159,7 @@ class NotificationsService(KeepsStaff, KeepsVillages, DeadLetters):
     # ---- sending ----------------------------------------------------------------------------------------------
     @timer(interval=SEND_SECONDS, eager=True)
     def send_due(self) -> None:
-        for message_id in h.due(self.db, now=utcnow()):
-            h.send(self.db, message_id, contacts=self.contacts, providers=self.providers, vault=self.vault,
-                   now=utcnow(), clock=utcnow)
+        h.send_due(self.db, contacts=self.contacts, providers=self.providers, vault=self.vault, clock=utcnow)
 
     @replayable
     def send_again(self, dead_letter: dict) -> None:

@@ -236,6 +236,34 @@ def test_a_refused_send_is_not_retried(db, deliver, sender):
     assert sender(soon(), Flaky(failures=1, retry=False)) == [s.Status.FAILED]
 
 
+def test_two_senders_handed_the_same_due_messages_send_each_once(db, deliver, phones):
+    """Two senders (two replicas) list the same due messages: each message is taken by one of them, and one
+    already sent, or being sent, is not taken again however late the other gets to it."""
+    deliver("intake", "application_filed", filed())
+    deliver("intake", "application_filed", filed("app2", "QS-20261203-0002"))
+    now, provider = soon(), Flaky(failures=0)
+    first, second = db.unit_of_work(), db.unit_of_work()
+    listed = h.due(first, now=now)
+    assert h.due(second, now=now) == listed and len(listed) == 2
+
+    def send(uow, message_id):
+        return h.send(uow, message_id, contacts=phones.get, providers=lambda _: provider, vault=VAULT, now=now,
+                      clock=lambda: now)
+
+    assert send(first, listed[0]) == s.Status.SENT
+    assert send(second, listed[0]) is None  # sent already
+    uow = db.unit_of_work()  # the second message taken, its provider call under way
+    uow.session.get(orm.MessageRow, listed[1]).status = "sending"
+    uow.session.get(orm.MessageRow, listed[1]).lease_until = now + s.LEASE
+    uow.session.get(orm.MessageRow, listed[1]).attempts = 1
+    uow.commit()
+    uow.close()
+    assert send(second, listed[1]) is None  # being sent by the other
+    first.close()
+    second.close()
+    assert len(provider.sent) == 1
+
+
 def test_a_send_cut_off_midway_is_never_sent_twice(db, deliver, sender):
     """The process died after the provider took the message and before it was recorded: the message is
     `sending` past its lease. A provider that keeps our key is sent it again (it sends once); any other is

@@ -4,6 +4,7 @@ call, so a message whose call was cut off is recognised and never sent twice."""
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -112,6 +113,17 @@ def due(uow: UnitOfWork, *, now: datetime, limit: int = 50) -> list[int]:
     return ids
 
 
+def send_due(uow: UnitOfWork, *, contacts: Contacts, providers: Providers, vault: PersonalDataVault,
+             clock: Callable[[], datetime]) -> list[s.Status | None]:
+    """One round of a sender: what is due now, sent one by one. Senders side by side (replicas) list the
+    same due messages; each walks them in its own random order, so they mostly take different ones
+    instead of queueing behind each other on the same."""
+    ids = due(uow, now=clock())
+    random.shuffle(ids)
+    return [send(uow, message_id, contacts=contacts, providers=providers, vault=vault, now=clock(), clock=clock)
+            for message_id in ids]
+
+
 def send(uow: UnitOfWork, message_id: int, *, contacts: Contacts, providers: Providers,
          vault: PersonalDataVault, now: datetime, clock: Callable[[], datetime]) -> s.Status | None:
     """Send one due message. It is claimed and marked `sending` in a commit of its own before the provider
@@ -123,8 +135,11 @@ def send(uow: UnitOfWork, message_id: int, *, contacts: Contacts, providers: Pro
     if row is None:
         return None
     cut_off = row.status == s.Status.SENDING.value
-    claimed = uow.claim(update(m).where(m.id == message_id, m.status == row.status, m.attempts == row.attempts)
-                        .values(status=s.Status.SENDING.value, lease_until=now + s.LEASE, attempts=m.attempts + 1))
+    # only a message waiting, or one cut off (its lease over), is ours to take: never one another sender is
+    # sending or has sent since `due` listed it
+    claimed = uow.claim(update(m).where(m.id == message_id, m.attempts == row.attempts, m.send_after <= now, or_(
+        m.status == s.Status.WAITING.value, (m.status == s.Status.SENDING.value) & (m.lease_until < now)))
+        .values(status=s.Status.SENDING.value, lease_until=now + s.LEASE, attempts=m.attempts + 1))
     if not claimed:
         return None
     uow.commit()
