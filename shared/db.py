@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import Engine, MetaData, create_engine, event, select
+from sqlalchemy import Engine, MetaData, create_engine, event, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, DisconnectionError
@@ -296,6 +296,21 @@ class UnitOfWork:
         redelivery). One statement (INSERT … ON CONFLICT DO NOTHING): a second delivery racing the first
         waits on the key until the first commits, then finds it."""
         return insert_new(self.session, self._inbox, event_id=event_id, handler=handler, processed_at=utcnow())
+
+    def keep_dead_letter(self, handler: str, body: dict[str, Any], error: str, attempts: int) -> None:
+        """Keep what failed for good in this transaction, for county IT to see and replay (`cunban dlq`,
+        `/dead-letters`): one row per event id and handler; a later failure updates it, waiting again."""
+        table = self.dead_letters
+        event_id, event_type = str(body.get("event_id", "?"))[:32], str(body.get("type", "?"))[:80]
+        existing = self.session.execute(select(table.c.id).where(table.c.event_id == event_id,
+                                                                 table.c.handler == handler)).scalar_one_or_none()
+        values = {"error": error[:2000], "failed_at": utcnow(), "replayed_at": None}
+        if existing is None:
+            self.session.execute(insert(table).values(event_id=event_id, handler=handler, event_type=event_type,
+                                                      body=body, attempts=attempts, **values))
+        else:
+            self.session.execute(update(table).where(table.c.id == existing)
+                                 .values(attempts=table.c.attempts + attempts, **values))
 
     def copy(self, model: type, key: Any) -> Any:
         """A row of a read-model copy (or of another table whose rows, once written, stay) by its key, or

@@ -18,7 +18,7 @@ from nameko.events import EventHandler
 from nameko.exceptions import ContainerBeingKilled
 from nameko.extensions import DependencyProvider
 from nameko.standalone.events import get_event_exchange
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from shared.clock import utcnow
@@ -334,24 +334,20 @@ def _apply_alone(service: Any, apply: Callable[..., EventEnvelope | None], metho
 
 def _dead_letter(service: Any, method_name: str, body: dict[str, Any], exc: Exception, attempts: int) -> None:
     """Keep the event with its error (one row per event and handler; a later failure updates it)."""
-    handler = f"{service.name}.{method_name}"
-    error = f"{type(exc).__name__}: {exc}"[:2000]
-    table = service.db.dead_letters
-    session = service.db.session
-    event_id, event_type = str(body.get("event_id", "?"))[:32], str(body.get("type", "?"))[:80]
-    existing = session.execute(select(table.c.id).where(table.c.event_id == event_id,
-                                                        table.c.handler == handler)).scalar_one_or_none()
-    values = {"error": error, "failed_at": utcnow(), "replayed_at": None}
-    if existing is None:
-        session.execute(insert(table).values(event_id=event_id, handler=handler, event_type=event_type, body=body,
-                                             attempts=attempts, **values))
-    else:
-        session.execute(update(table).where(table.c.id == existing).values(attempts=table.c.attempts + attempts,
-                                                                            **values))
+    error = f"{type(exc).__name__}: {exc}"
+    service.db.keep_dead_letter(f"{service.name}.{method_name}", body, error, attempts)
     service.db.commit()
+    event_type = str(body.get("type", "?"))[:80]
     metrics.dead_letters_total.labels(service.name, event_type).inc()
-    log.error("event handler failed %d times; kept as a dead letter: %s", attempts, error,
+    log.error("event handler failed %d times; kept as a dead letter: %s", attempts, error[:2000],
               extra={"service": service.name, "event_type": event_type})
+
+
+def replayable(method: Callable[[Any, dict[str, Any]], None]) -> Callable[[Any, dict[str, Any]], None]:
+    """A service method, not an event handler, that a dead letter it kept is replayed through: handed the
+    dead letter's body as it was kept (notifications' SMS that failed for good)."""
+    method.apply = method  # type: ignore[attr-defined]  # what DeadLetters.replay_dead_letters runs
+    return method
 
 
 class DeadLetters:

@@ -21,7 +21,7 @@ from shared.contracts.intake import ApplicationFiled
 from shared.contracts.scheduling import BookingChanged, OccasionCalledOff, SessionReminder, VisitReminder
 from shared.copies import KeepsStaff, KeepsVillages
 from shared.db import Database
-from shared.messaging import DeadLetters, OutboxRelay, on_event
+from shared.messaging import DeadLetters, OutboxRelay, on_event, replayable
 from shared.observability import Observed
 from shared.service import CallerContext, PersonalData, rpc
 from shared.settings import get_settings
@@ -159,9 +159,12 @@ class NotificationsService(KeepsStaff, KeepsVillages, DeadLetters):
     # ---- sending ----------------------------------------------------------------------------------------------
     @timer(interval=SEND_SECONDS, eager=True)
     def send_due(self) -> None:
-        for message_id in h.due(self.db, now=utcnow()):
-            h.send(self.db, message_id, contacts=self.contacts, providers=self.providers, vault=self.vault,
-                   now=utcnow(), clock=utcnow)
+        h.send_due(self.db, contacts=self.contacts, providers=self.providers, vault=self.vault, clock=utcnow)
+
+    @replayable
+    def send_again(self, dead_letter: dict) -> None:
+        """Replaying an SMS that failed for good (`cunban dlq replay`, `POST /dead-letters/replay`)."""
+        h.send_again(self.db, int(dead_letter["payload"]["message_id"]), now=utcnow())
 
     # ---- what providers report back (the gateway's callback routes, as the platform's own caller) ----------
     @rpc

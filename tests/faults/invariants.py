@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -43,8 +44,8 @@ def _rows(deployment: Deployment, service: str, sql: str, **params: Any) -> list
 
 
 def wait_for_quiescence(deployment: Deployment, rabbit_api: str, vhost: str, timeout: float = 120) -> float:
-    """Until every outbox is published and every queue is empty and unacknowledged-free, twice in a row a
-    second apart; returns the seconds it took."""
+    """Until every outbox is published, every queue is empty and unacknowledged-free and no SMS is due
+    unsent, twice in a row a second apart; returns the seconds it took."""
     started = time.monotonic()
     url = httpx.URL(rabbit_api)
     auth = (url.username or "guest", url.password or "guest")
@@ -57,6 +58,11 @@ def wait_for_quiescence(deployment: Deployment, rabbit_api: str, vhost: str, tim
                        for s in SERVICES}
             queues = httpx.get(queues_url, auth=auth, timeout=5).json()
             busy = {q["name"]: q.get("messages", 0) for q in queues if q.get("messages", 0)}
+            # an SMS cut off mid-send by the fault is sent again when its lease ends
+            busy["sms due"] = _rows(deployment, "notifications",
+                                    "SELECT count(*) FROM messages WHERE status = 'sending' "
+                                    "OR (status = 'waiting' AND send_after <= :now)", now=datetime.now(UTC))[0][0]
+            busy = {name: n for name, n in busy.items() if n}
             last = (backlog, busy)
             quiet = not any(backlog.values()) and not busy and all("messages" in q for q in queues)
         except Exception as exc:  # a server still coming back

@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError
 
-from cunban.registry import SERVICES
+from cunban.registry import SERVICES, service_class
 from shared.clock import utcnow
 from shared.contracts.envelope import EventEnvelope
+from shared.copies import KeepsVillages
 from shared.messaging import EventPublisher
 from tests.support import ROOT, Process, database_template, free_port, login, wait_healthy, wait_until
 
@@ -101,7 +102,9 @@ def test_services_and_gateway_as_separate_processes(amqp_uri, pg_database, tmp_p
             poison = EventEnvelope(source="directory", type="village_changed", occurred_at=utcnow(),
                                    payload={"code": "not-a-village"}).model_dump(mode="json")
             EventPublisher(amqp_uri, "directory")(poison)
-            keepers = {"intake", "scheduling", "complaints"}  # each tries three times, then keeps it
+            # each service that keeps a copy of the villages tries three times, then keeps it
+            keepers = {name for name in SERVICES if issubclass(service_class(name), KeepsVillages)}
+            assert {"intake", "scheduling", "complaints", "notifications"} <= keepers
             letters = wait_until(lambda: (found := [d for d in client.get("/dead-letters", headers=admin).json()
                                                     if d["event_id"] == poison["event_id"]])
                                  and {d["service"] for d in found} == keepers and found, 30, "the dead letters",

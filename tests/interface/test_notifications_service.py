@@ -212,9 +212,56 @@ def test_a_failed_send_is_retried_with_backoff_then_failed_for_good(db, deliver,
     assert (message.status, message.attempts, message.error) == ("failed", s.ATTEMPTS, "throttled")
 
 
+def test_an_sms_failed_for_good_is_a_dead_letter_and_replaying_it_sends_it(db, deliver, sender):
+    """County IT sees the failed SMS among the dead letters and, the provider put right, replays it: it is
+    sent, once, however often the replay is asked for."""
+    deliver("intake", "application_filed", filed())
+    assert sender(soon(), Flaky(failures=1, retry=False)) == [s.Status.FAILED]
+    worker = worker_factory(NotificationsService, db=db.unit_of_work(), caller=WorkerCaller(Caller.system()))
+    [letter] = worker.dead_letters()
+    assert (letter["handler"], letter["event_type"], letter["error"]) == (
+        "notifications.send_again", "sms_application_filed", "throttled")
+    assert worker.replay_dead_letters()["replayed"] == [letter["id"]]
+    assert worker.replay_dead_letters()["replayed"] == [] and worker.dead_letters() == []
+    worker.db.close()
+    [message] = rows(db, orm.MessageRow)
+    assert (message.status, message.attempts) == ("waiting", 0)
+    assert sender(soon()) == [s.Status.SENT] and sender(soon()) == []
+    h.send_again(db.unit_of_work(), message.id, now=soon())  # a second replay of a sent message: nothing
+    assert [m.status for m in rows(db, orm.MessageRow)] == ["sent"]
+
+
 def test_a_refused_send_is_not_retried(db, deliver, sender):
     deliver("intake", "application_filed", filed())
     assert sender(soon(), Flaky(failures=1, retry=False)) == [s.Status.FAILED]
+
+
+def test_two_senders_handed_the_same_due_messages_send_each_once(db, deliver, phones):
+    """Two senders (two replicas) list the same due messages: each message is taken by one of them, and one
+    already sent, or being sent, is not taken again however late the other gets to it."""
+    deliver("intake", "application_filed", filed())
+    deliver("intake", "application_filed", filed("app2", "QS-20261203-0002"))
+    now, provider = soon(), Flaky(failures=0)
+    first, second = db.unit_of_work(), db.unit_of_work()
+    listed = h.due(first, now=now)
+    assert h.due(second, now=now) == listed and len(listed) == 2
+
+    def send(uow, message_id):
+        return h.send(uow, message_id, contacts=phones.get, providers=lambda _: provider, vault=VAULT, now=now,
+                      clock=lambda: now)
+
+    assert send(first, listed[0]) == s.Status.SENT
+    assert send(second, listed[0]) is None  # sent already
+    uow = db.unit_of_work()  # the second message taken, its provider call under way
+    uow.session.get(orm.MessageRow, listed[1]).status = "sending"
+    uow.session.get(orm.MessageRow, listed[1]).lease_until = now + s.LEASE
+    uow.session.get(orm.MessageRow, listed[1]).attempts = 1
+    uow.commit()
+    uow.close()
+    assert send(second, listed[1]) is None  # being sent by the other
+    first.close()
+    second.close()
+    assert len(provider.sent) == 1
 
 
 def test_a_send_cut_off_midway_is_never_sent_twice(db, deliver, sender):
@@ -244,6 +291,46 @@ def test_a_send_cut_off_midway_is_never_sent_twice(db, deliver, sender):
     assert outcomes == [s.Status.SENT, s.Status.SENT]
     assert len(rows(db, orm.LoggedSmsRow)) == 1 and flaky.sent == [_key("app2", db)]
     assert [m.provider_message_id for m in rows(db, orm.MessageRow)][1] == "m-found"
+
+
+def test_a_send_that_fails_before_the_provider_is_called_waits_a_moment_and_keeps_its_attempts(db, deliver):
+    """The owner of the phone does not answer (RabbitMQ restarting, its database away): nothing reached the
+    provider, so the message waits a few seconds, not its lease, and no provider attempt is used; one that
+    had been cut off stays `sending` (its earlier call may have reached the provider) with a short lease."""
+    from shared.errors import ServiceUnavailable
+
+    def unreachable(recipient):
+        raise ServiceUnavailable("message broker unavailable", code="broker_unavailable")
+
+    deliver("intake", "application_filed", filed())
+    deliver("intake", "application_filed", filed("app2", "QS-20261203-0002"))
+    start = soon()
+    uow = db.unit_of_work()
+    cut = uow.session.execute(select(orm.MessageRow).where(orm.MessageRow.recipient == "application:app2")).scalar_one()
+    cut.status, cut.lease_until, cut.attempts = "sending", start - timedelta(seconds=1), 1  # cut off, lease over
+    uow.commit()
+    provider = LogProvider(db)
+    outcomes = [h.send(uow, message_id, contacts=unreachable, providers=lambda _: provider, vault=VAULT, now=start,
+                       clock=lambda: start) for message_id in h.due(uow, now=start)]
+    uow.close()
+    assert outcomes == [None, None]
+    waiting, cut_off = sorted(rows(db, orm.MessageRow), key=lambda m: m.recipient)
+    assert (waiting.status, waiting.attempts) == ("waiting", 0)
+    assert (cut_off.status, cut_off.attempts) == ("sending", 1)
+    again = start + s.AGAIN_SOON
+    assert _aware(waiting.send_after) == again and _aware(cut_off.lease_until) == again
+    phones = {"application:app1": PHONE, "application:app2": "13900001111"}
+    uow = db.unit_of_work()
+    later = again + timedelta(seconds=1)
+    outcomes = [h.send(uow, message_id, contacts=phones.get, providers=lambda _: provider, vault=VAULT, now=later,
+                       clock=lambda: later) for message_id in h.due(uow, now=later)]
+    uow.close()
+    assert outcomes == [s.Status.SENT, s.Status.SENT]
+    assert len(rows(db, orm.LoggedSmsRow)) == 2
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite hands back naive UTC
 
 
 def _key(app_id: str, db) -> str:

@@ -82,7 +82,10 @@ class Policy:
 
 ATTEMPTS = 5  # provider calls before a message is failed (a dead letter)
 FIRST_RETRY = timedelta(seconds=30)  # then ×4: 30 s, 2 min, 8 min, 32 min
-LEASE = timedelta(minutes=2)  # a message `sending` longer than this was cut off (the process died)
+# a message `sending` longer than this was cut off (the process died): well beyond the longest a send can
+# take (the owner's contact RPC and the provider call each time out after 10 s)
+LEASE = timedelta(seconds=60)
+AGAIN_SOON = timedelta(seconds=5)  # a send that failed on our side before the provider was called
 
 
 def retry_at(attempts: int, now: datetime) -> datetime | None:

@@ -4,6 +4,7 @@ call, so a message whose call was cut off is recognised and never sent twice."""
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -112,6 +113,17 @@ def due(uow: UnitOfWork, *, now: datetime, limit: int = 50) -> list[int]:
     return ids
 
 
+def send_due(uow: UnitOfWork, *, contacts: Contacts, providers: Providers, vault: PersonalDataVault,
+             clock: Callable[[], datetime]) -> list[s.Status | None]:
+    """One round of a sender: what is due now, sent one by one. Senders side by side (replicas) list the
+    same due messages; each walks them in its own random order, so they mostly take different ones
+    instead of queueing behind each other on the same."""
+    ids = due(uow, now=clock())
+    random.shuffle(ids)
+    return [send(uow, message_id, contacts=contacts, providers=providers, vault=vault, now=clock(), clock=clock)
+            for message_id in ids]
+
+
 def send(uow: UnitOfWork, message_id: int, *, contacts: Contacts, providers: Providers,
          vault: PersonalDataVault, now: datetime, clock: Callable[[], datetime]) -> s.Status | None:
     """Send one due message. It is claimed and marked `sending` in a commit of its own before the provider
@@ -123,12 +135,56 @@ def send(uow: UnitOfWork, message_id: int, *, contacts: Contacts, providers: Pro
     if row is None:
         return None
     cut_off = row.status == s.Status.SENDING.value
-    claimed = uow.claim(update(m).where(m.id == message_id, m.status == row.status, m.attempts == row.attempts)
-                        .values(status=s.Status.SENDING.value, lease_until=now + s.LEASE, attempts=m.attempts + 1))
+    # only a message waiting, or one cut off (its lease over), is ours to take: never one another sender is
+    # sending or has sent since `due` listed it
+    claimed = uow.claim(update(m).where(m.id == message_id, m.attempts == row.attempts, m.send_after <= now, or_(
+        m.status == s.Status.WAITING.value, (m.status == s.Status.SENDING.value) & (m.lease_until < now)))
+        .values(status=s.Status.SENDING.value, lease_until=now + s.LEASE, attempts=m.attempts + 1))
     if not claimed:
         return None
     uow.commit()
-    row = uow.session.get(m, message_id)
+    try:
+        prepared = _prepare(uow, message_id, cut_off=cut_off, contacts=contacts, providers=providers, vault=vault,
+                            now=now)
+    except Exception:  # the owner of the phone or our database did not answer: nothing reached the provider
+        log.warning("sms %s: could not be made ready to send; again in %ss", message_id,
+                    s.AGAIN_SOON.total_seconds(), exc_info=True, extra={"service": "notifications"})
+        _put_back(uow, message_id, cut_off=cut_off, now=now)
+        return None
+    if isinstance(prepared, s.Status):
+        return prepared
+    row, where, provider = prepared.row, prepared.where, prepared.provider
+    started = clock()
+    try:
+        accepted = provider.send(Sms(key=row.send_key, phone=prepared.phone, phone_masked=row.phone_masked,
+                                     county_code=row.county_code, signature=where.signature, text=row.text,
+                                     template_id=prepared.template_id,
+                                     values={name: str(row.values[name]) for name in places(prepared.text.text)}),
+                                 now)
+    except ProviderFailed as failure:
+        metrics.notification_send_latency.labels(provider.name).observe((clock() - started).total_seconds())
+        return _failed(uow, row, provider.name, failure, now)
+    metrics.notification_send_latency.labels(provider.name).observe((clock() - started).total_seconds())
+    return _sent(uow, row, provider.name, accepted.message_id, now)
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """A message ready for its provider call."""
+
+    row: orm.MessageRow
+    where: County
+    provider: Provider
+    phone: str
+    text: Template
+    template_id: str | None
+
+
+def _prepare(uow: UnitOfWork, message_id: int, *, cut_off: bool, contacts: Contacts, providers: Providers,
+             vault: PersonalDataVault, now: datetime) -> s.Status | _Ready:
+    """A claimed message made ready for its provider call (its phone asked for, the county's rules applied,
+    its text rendered and recorded), or what became of it instead (withheld; or, cut off, found sent)."""
+    row = uow.session.get(orm.MessageRow, message_id)
     notice = NOTICES[row.kind]
     where = county(uow, row.county_code)
     provider = providers(where.code)
@@ -152,17 +208,26 @@ def send(uow: UnitOfWork, message_id: int, *, contacts: Contacts, providers: Pro
     row.text = text.render(row.values)
     row.segments = segments(len(row.text))
     uow.commit()
-    started = clock()
+    return _Ready(row, where, provider, phone, text, template_id)
+
+
+def _put_back(uow: UnitOfWork, message_id: int, *, cut_off: bool, now: datetime) -> None:
+    """A claimed message whose send failed before its provider was called goes back as it was, due again
+    soon, its attempt not used: `waiting`, or — one that was cut off, whose earlier call may have reached
+    the provider — still `sending` with a short lease, so it is resumed as a cut-off send again. If even
+    this cannot be written (the database is away), its lease ends it the same way, later."""
+    m = orm.MessageRow
     try:
-        accepted = provider.send(Sms(key=row.send_key, phone=phone, phone_masked=row.phone_masked,
-                                     county_code=row.county_code, signature=where.signature, text=row.text,
-                                     template_id=template_id,
-                                     values={name: str(row.values[name]) for name in places(text.text)}), now)
-    except ProviderFailed as failure:
-        metrics.notification_send_latency.labels(provider.name).observe((clock() - started).total_seconds())
-        return _failed(uow, row, provider.name, failure, now)
-    metrics.notification_send_latency.labels(provider.name).observe((clock() - started).total_seconds())
-    return _sent(uow, row, provider.name, accepted.message_id, now)
+        uow.rollback()
+        again = (dict(lease_until=now + s.AGAIN_SOON) if cut_off else
+                 dict(status=s.Status.WAITING.value, send_after=now + s.AGAIN_SOON, lease_until=None))
+        uow.session.execute(update(m).where(m.id == message_id, m.status == s.Status.SENDING.value)
+                            .values(attempts=m.attempts - 1, **again))
+        uow.commit()
+    except Exception:
+        uow.rollback()
+        log.warning("sms %s: could not be put back; its lease will end it", message_id,
+                    extra={"service": "notifications"})
 
 
 def _sent(uow: UnitOfWork, row: orm.MessageRow, provider: str, message_id: str, now: datetime) -> s.Status:
@@ -180,6 +245,7 @@ def _unknown(uow: UnitOfWork, row: orm.MessageRow, provider: str, failure: Provi
     row.provider, row.error = provider, f"status unknown: {failure}"[:500]
     if row.attempts >= s.ATTEMPTS:
         row.status, row.lease_until = s.Status.FAILED.value, None
+        _dead_letter(uow, row)
     uow.commit()
     log.warning("sms %s to %s: could not ask %s whether it was sent: %s", row.kind, row.phone_masked, provider,
                 failure, extra={"service": "notifications"})
@@ -198,6 +264,7 @@ def _failed(uow: UnitOfWork, row: orm.MessageRow, provider: str, failure: Provid
     again = s.retry_at(row.attempts, now) if failure.retry else None
     if again is None:
         row.status = s.Status.FAILED.value
+        _dead_letter(uow, row)
         outcome = "failed"
         log.error("sms %s to %s failed for good: %s", row.kind, row.phone_masked, failure,
                   extra={"service": "notifications"})
@@ -209,6 +276,27 @@ def _failed(uow: UnitOfWork, row: orm.MessageRow, provider: str, failure: Provid
     uow.commit()
     metrics.notifications_sent.labels(row.kind, provider, row.county_code, outcome).inc()
     return s.Status(row.status)
+
+
+SEND_AGAIN = "notifications.send_again"  # the handler a failed SMS's dead letter is replayed through
+
+
+def _dead_letter(uow: UnitOfWork, row: orm.MessageRow) -> None:
+    """An SMS that failed for good is kept as a dead letter beside the events that failed, so county IT
+    sees it where it sees them and, once the provider is put right, replays it (`send_again`)."""
+    uow.keep_dead_letter(SEND_AGAIN, {"event_id": row.send_key, "type": f"sms_{row.kind}"[:80],
+                                      "payload": {"message_id": row.id}}, row.error or "failed", row.attempts)
+    metrics.dead_letters_total.labels("notifications", f"sms_{row.kind}").inc()
+
+
+def send_again(uow: UnitOfWork, message_id: int, *, now: datetime) -> bool:
+    """A failed SMS replayed from its dead letter: waiting again, due now, with all its attempts. False when
+    it is not failed (already sent again): nothing changes."""
+    m = orm.MessageRow
+    again = uow.session.execute(update(m).where(m.id == message_id, m.status == s.Status.FAILED.value).values(
+        status=s.Status.WAITING.value, send_after=now, attempts=0, lease_until=None, error=None)).rowcount == 1
+    uow.commit()
+    return again
 
 
 def _opted_out(uow: UnitOfWork, phone_hash: str) -> bool:
