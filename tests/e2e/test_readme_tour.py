@@ -118,5 +118,10 @@ def test_the_readme_tour_runs_as_written(tmp_path: Path):
             failures.append(f"HTTP {outcome}{f' (README says {wanted})' if wanted else ''}: {steps[number]}")
     assert seen == set(range(len(steps))), f"commands not run: {sorted(set(range(len(steps))) - seen)}"
     assert not failures, "\n\n".join(failures) + "\n\nstdout:\n" + run.stdout[-3000:]
-    for line in system.log().splitlines():
+    log = system.log()
+    for line in log.splitlines():
         assert isinstance(json.loads(line), dict), line
+    personal = set(re.findall(r"\b1[3-9]\d{9}\b|\b\d{17}[\dX]\b", block))
+    assert len(personal) >= 4
+    for number in personal:  # the villagers' phones and ID cards of the tour, never in the log unmasked
+        assert number not in log, number
