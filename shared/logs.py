@@ -16,8 +16,10 @@ from shared.masking import mask_fields, mask_text
 
 correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("correlation_id", default=None)
 
-# what every LogRecord carries; anything else on a record came as `extra=` and is logged as a field
-_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+# what every LogRecord carries (and uvicorn's copy of the message with terminal colours); anything else on a
+# record came as `extra=` and is logged as a field
+_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message", "asctime", "color_message"}
 
 
 def expected(exc: BaseException | None) -> bool:

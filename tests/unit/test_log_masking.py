@@ -83,3 +83,11 @@ def test_an_unexpected_error_carries_its_traceback_inside_the_record_masked():
     assert line["error"] == "RuntimeError: phone 136****5678 broke it"
     assert line["exc_info"].startswith("Traceback (most recent call last):")
     assert "13612345678" not in line["exc_info"]
+
+
+def test_fields_a_record_carries_are_logged_and_its_own_attributes_are_not():
+    line = _line("Started server process [%d]", 42, color_message="Started \x1b[36m%d\x1b[0m", service="intake",
+                 elapsed_ms=12)
+    assert line["message"] == "Started server process [42]"
+    assert line["service"] == "intake" and line["elapsed_ms"] == 12
+    assert not {"color_message", "args", "msg", "levelno", "pathname", "exc_text"} & set(line)
