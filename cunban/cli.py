@@ -132,9 +132,8 @@ def cmd_gateway(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     if settings.secret_key == DEVELOPMENT_SECRET and settings.http_host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"cunban gateway: refused: without CUNBAN_SECRET_KEY it signs with the published development secret, "
-              f"which anyone can forge a token with: it listens on 127.0.0.1 only, not {settings.http_host}",
-              file=sys.stderr)
+        say("gateway", "refused: without CUNBAN_SECRET_KEY it signs with the published development secret, "
+            f"which anyone can forge a token with: it listens on 127.0.0.1 only, not {settings.http_host}")
         return 2
     configure_logging(settings.log_level)
     client = RpcClient(settings.amqp_uri, timeout=settings.rpc_timeout_seconds, pool_size=settings.rpc_pool_size)
@@ -566,24 +565,35 @@ def _refusal(command: str, exc: Exception) -> int | None:
     from shared.errors import ServiceUnavailable
 
     if isinstance(exc, DataDirInUse):
-        print(f"cunban {command}: refused: {exc}", file=sys.stderr)
+        say(command, f"refused: {exc}")
         return 3
     if isinstance(exc, Unreachable):
-        print(f"cunban {command}: {exc}", file=sys.stderr)
+        say(command, str(exc))
         return 1
     if isinstance(exc, ServiceUnavailable):  # lost on the way (the broker went, a service did not answer)
-        print(f"cunban {command}: {exc.message}", file=sys.stderr)
+        say(command, exc.message)
         return 1
     if isinstance(exc, DatabaseUnreachable):
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        print(f"cunban {command}: cannot reach the database ({reason}): start it, or correct --db-url or "
-              "CUNBAN_DB_URL", file=sys.stderr)
+        say(command, f"cannot reach the database ({reason}): start it, or correct --db-url or CUNBAN_DB_URL")
         return 1
     if isinstance(exc, ValidationError) and exc.title == "Settings":  # the configuration: say which variable
         problems = "; ".join(str(e.get("ctx", {}).get("error") or e["msg"]) for e in exc.errors())
-        print(f"cunban {command}: configuration refused: {problems}", file=sys.stderr)
+        say(command, f"configuration refused: {problems}")
         return 2
     return None
+
+
+SERVING = ("up", "run-service", "gateway")  # the commands that run as a system's processes, whose lines are logs
+
+
+def say(command: str, text: str) -> None:
+    """One line on stderr about what a command could not do: a JSON log record from a process of the system
+    (its log is collected and searched), plain words from an operator's command."""
+    if command in SERVING:
+        logging.getLogger("cunban").error("cunban %s: %s", command, text)
+    else:
+        print(f"cunban {command}: {text}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ and a command that cannot reach what it needs says so in one line, at once, with
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -75,3 +76,11 @@ def test_a_command_needing_a_database_says_it_cannot_reach_it():
     assert "Traceback" not in result.stderr
     assert "cunban notifications: cannot reach the database" in result.stderr
     assert "CUNBAN_DB_URL" in result.stderr
+
+
+def test_a_process_of_the_system_refuses_in_a_json_log_line():
+    refused = _cunban("gateway", "--host", "0.0.0.0")  # the development secret on an open address
+    assert refused.returncode == 2
+    records = [json.loads(line) for line in refused.stderr.splitlines()]
+    assert records[-1]["level"] == "ERROR" and "CUNBAN_SECRET_KEY" in records[-1]["message"]
+    assert records[-1]["message"].startswith("cunban gateway: refused:")
