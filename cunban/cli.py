@@ -211,7 +211,7 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
         print("cunban bootstrap: configuration refused: CUNBAN_ADMIN_PASSWORD is still .env.example's placeholder; "
               "set the first admin's password in .env", file=sys.stderr)
         return 2
-    client = _client(settings)
+    client = _client(settings, serving=["directory"])
     result = client.call("directory", "bootstrap_county", caller=Caller.system(), code=args.code, name=args.name)
     if admin_password:
         from shared.errors import Conflict
@@ -227,7 +227,7 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
 def cmd_seed_demo(args: argparse.Namespace) -> int:
     from cunban.demo import load_demo
 
-    loaded = load_demo(_client(_settings(args)))
+    loaded = load_demo(_client(_settings(args), serving=["directory"]))
     print("demo county loaded" if loaded else "demo county already present")
     return 0
 
