@@ -46,7 +46,7 @@ class JsonFormatter(logging.Formatter):
                 entry["exc_info"] = mask_text(self.formatException(record.exc_info))
         elif record.stack_info:
             entry["stack_info"] = mask_text(record.stack_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return json.dumps(entry, ensure_ascii=False, default=lambda value: mask_text(str(value)))
 
 
 def configure_logging(level: str = "INFO") -> None:

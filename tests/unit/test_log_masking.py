@@ -91,3 +91,11 @@ def test_fields_a_record_carries_are_logged_and_its_own_attributes_are_not():
     assert line["message"] == "Started server process [42]"
     assert line["service"] == "intake" and line["elapsed_ms"] == 12
     assert not {"color_message", "args", "msg", "levelno", "pathname", "exc_text"} & set(line)
+
+
+def test_a_field_holding_an_object_is_logged_as_its_text_masked():
+    class Caller:
+        def __str__(self) -> str:
+            return "caller with phone 13612345678"
+
+    assert _line("called", caller=Caller())["caller"] == "caller with phone 136****5678"
