@@ -122,6 +122,14 @@ def test_the_pinned_crds_refuse_what_the_api_server_would():
              {**cluster, "spec": {**cluster["spec"], "instances": "three"}}]
     assert not any(jsonschema.Draft7Validator(schemas[("postgresql.cnpg.io/v1", "Cluster")]).is_valid(w)
                    for w in wrong)
+    # what the backup patch adds (WAL and base backups to an S3 endpoint such as MinIO) is accepted
+    backed_up = copy.deepcopy(cluster)
+    backed_up["spec"]["backup"] = {"retentionPolicy": "30d", "barmanObjectStore": {
+        "destinationPath": "s3://cunban-backups/", "endpointURL": "http://minio:9000",
+        "s3Credentials": {"accessKeyId": {"name": "cunban-backup", "key": "ACCESS_KEY_ID"},
+                          "secretAccessKey": {"name": "cunban-backup", "key": "SECRET_ACCESS_KEY"}},
+        "wal": {"compression": "gzip"}, "data": {"compression": "gzip"}}}
+    assert jsonschema.Draft7Validator(schemas[("postgresql.cnpg.io/v1", "Cluster")]).is_valid(backed_up)
     monitor = {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": {"name": "x"},
                "spec": {"endpoints": [{"port": "http", "honorLabel": True}]}}
     assert not jsonschema.Draft7Validator(schemas[("monitoring.coreos.com/v1", "ServiceMonitor")]).is_valid(monitor)
