@@ -268,26 +268,31 @@ def test_service_monitors_scrape_as_the_jobs_the_alerts_select(manifests):
     selectors = [m for g in alerts for r in g["rules"] for m in re.findall(r'job=~"([^"]+)"', r["expr"])]
     assert selectors
     compose = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())["scrape_configs"]
-    compose_jobs = {j["job_name"] for j in compose if j["job_name"].startswith("cunban")}
+    (mq,) = kinds["RabbitmqCluster"]
     scraped, jobs = set(), set()
     for monitor in kinds["ServiceMonitor"].values():
-        wanted = monitor["spec"]["selector"]["matchLabels"].items()
-        selected = [s for s in kinds["Service"].values() if wanted <= s["metadata"].get("labels", {}).items()]
+        wanted = dict(monitor["spec"]["selector"]["matchLabels"])
+        (endpoint,) = monitor["spec"]["endpoints"]
+        if wanted.get("app.kubernetes.io/name") == mq:  # the Service the RabbitMQ operator makes for it
+            assert wanted == {"app.kubernetes.io/name": mq, "app.kubernetes.io/component": "rabbitmq"}
+            assert endpoint["port"] == "prometheus"
+            jobs.add(_job_of(endpoint, mq))
+            continue
+        selected = [s for s in kinds["Service"].values() if wanted.items() <= s["metadata"].get("labels", {}).items()]
         assert selected, monitor["metadata"]["name"]
-        for endpoint in monitor["spec"]["endpoints"]:
-            # the metrics' own `service` label (the gateway's RPC metrics: the service called) is kept
-            assert endpoint["honorLabels"] is True
-            by_name = {"action": "replace", "targetLabel": "service",
-                       "sourceLabels": ["__meta_kubernetes_service_label_app_kubernetes_io_name"]}
-            assert by_name in endpoint["relabelings"]
-            for service in selected:
-                assert endpoint["port"] in {p["name"] for p in service["spec"]["ports"]}
-                job = _job_of(endpoint, service["metadata"]["name"])
-                jobs.add(job)
-                assert all(re.fullmatch(s, job) for s in selectors), f"{job} is not what the alerts select"
-                scraped.add(service["spec"]["selector"]["app.kubernetes.io/name"])
+        # the metrics' own `service` label (the gateway's RPC metrics: the service called) is kept
+        assert endpoint["honorLabels"] is True
+        by_name = {"action": "replace", "targetLabel": "service",
+                   "sourceLabels": ["__meta_kubernetes_service_label_app_kubernetes_io_name"]}
+        assert by_name in endpoint["relabelings"]
+        for service in selected:
+            assert endpoint["port"] in {p["name"] for p in service["spec"]["ports"]}
+            job = _job_of(endpoint, service["metadata"]["name"])
+            jobs.add(job)
+            assert all(re.fullmatch(s, job) for s in selectors), f"{job} is not what the alerts select"
+            scraped.add(service["spec"]["selector"]["app.kubernetes.io/name"])
     assert scraped == set(SERVICES) | {"gateway"}
-    assert jobs == compose_jobs  # the dashboards and alerts read Compose and Kubernetes alike
+    assert jobs == {j["job_name"] for j in compose}  # the dashboards and alerts read Compose and Kubernetes alike
 
 
 def test_every_alert_links_to_its_section_of_the_operations_guide(manifests):
