@@ -235,6 +235,29 @@ def test_the_ingress_serves_the_gateway_over_tls_and_passes_the_client_on(manife
     assert Settings(trusted_proxies=config["CUNBAN_TRUSTED_PROXIES"]).trusted_networks()
 
 
+def test_the_gateway_believes_the_ingress_about_the_client_and_no_one_else(manifests):
+    """ingress-nginx appends the address it saw to X-Forwarded-For; with the overlay's trusted proxies the
+    gateway's audit log and per-client limits see that villager, not the controller's pod."""
+    from types import SimpleNamespace
+
+    from starlette.requests import Request
+
+    from gateway.audit import client_of
+    from shared.settings import Settings
+
+    trusted = Settings(trusted_proxies=by_kind(manifests)["ConfigMap"]["cunban-config"]["data"][
+        "CUNBAN_TRUSTED_PROXIES"]).trusted_networks()
+
+    def client(peer: str, networks) -> str:
+        app = SimpleNamespace(state=SimpleNamespace(trusted_proxies=networks))
+        return client_of(Request({"type": "http", "client": (peer, 40000), "app": app, "headers": [
+            (b"x-forwarded-for", b"198.51.100.9, 203.0.113.5")]}))
+
+    assert client("10.42.1.7", trusted) == "203.0.113.5"  # from the ingress controller's pod: the villager
+    assert client("203.0.113.77", trusted) == "203.0.113.77"  # straight from outside: its header is ignored
+    assert client("10.42.1.7", ()) == "10.42.1.7"  # unset, the whole county would look like the ingress
+
+
 def test_everything_lands_in_the_overlays_namespace(rendered):
     overlay, manifests = rendered
     namespace = overlay_namespace(overlay)
