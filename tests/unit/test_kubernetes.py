@@ -135,6 +135,10 @@ def test_the_pinned_crds_refuse_what_the_api_server_would():
     assert not jsonschema.Draft7Validator(schemas[("monitoring.coreos.com/v1", "ServiceMonitor")]).is_valid(monitor)
 
 
+def _entrypoint_wait_seconds() -> int:
+    return int(re.search(r"CUNBAN_WAIT_SECONDS:-(\d+)", (ROOT / "deploy/entrypoint.sh").read_text()).group(1))
+
+
 def test_workloads_are_hardened_probed_limited_and_protected(manifests):
     kinds = by_kind(manifests)
     budgets = {d["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] for d in
@@ -152,6 +156,9 @@ def test_workloads_are_hardened_probed_limited_and_protected(manifests):
             assert container["resources"]["requests"] and container["resources"]["limits"], name
             if workload["kind"] == "Deployment":
                 assert container["readinessProbe"] and container["livenessProbe"], name
+                # liveness counts only after start-up: waiting for the servers and migrating is not dying
+                startup = container["startupProbe"]
+                assert startup["periodSeconds"] * startup["failureThreshold"] > _entrypoint_wait_seconds(), name
         if workload["kind"] == "Deployment":
             assert name in budgets, f"{name} has no PodDisruptionBudget"
     for hpa in kinds["HorizontalPodAutoscaler"].values():
@@ -339,6 +346,17 @@ def test_the_alert_rules_are_the_ones_compose_runs(manifests):
         for r in group["rules"]:
             r["annotations"]["runbook_url"] = "docs/OPERATIONS.md#" + r["annotations"]["runbook_url"].split("#")[1]
     assert ours == alerts, "run python deploy/prometheus/k8s_rules.py"
+
+
+def test_promtool_accepts_the_rules_as_the_overlay_renders_them(manifests, tmp_path):
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool comes with Prometheus (deploy/scripts/local-servers.sh)")
+    rules = tmp_path / "rules.yml"
+    groups = by_kind(manifests)["PrometheusRule"]["cunban-alerts"]["spec"]["groups"]
+    rules.write_text(yaml.safe_dump({"groups": groups}))
+    checked = subprocess.run([promtool, "check", "rules", str(rules)], capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_grafana_sidecar_gets_every_dashboard_and_their_data_source(manifests):
