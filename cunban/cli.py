@@ -398,6 +398,114 @@ def cmd_access_matrix(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- backups, restore and reconciliation (cunban/backup.py, cunban/reconcile.py) ------------------------------
+def _service_urls(args: argparse.Namespace) -> dict[str, str]:
+    from cunban.registry import SERVICES
+
+    settings = _settings(args)
+    return {name: settings.database_url(name) for name in (getattr(args, "names", None) or SERVICES)}
+
+
+def _backup_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--to", dest="store", default=os.environ.get("CUNBAN_BACKUP_TARGET"),
+                        help="a directory or s3://bucket/prefix (env CUNBAN_BACKUP_TARGET)")
+    parser.add_argument("--db-url", help="database URL template with {service} (env CUNBAN_DB_URL)")
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """One backup set of every service's database; with --every-hours, compose's backup service."""
+    from datetime import timedelta
+
+    from cunban import backup
+    from shared.observability import configure_logging
+
+    if not args.store:
+        print("cunban backup: say where: --to or CUNBAN_BACKUP_TARGET", file=sys.stderr)
+        return 2
+    urls = _service_urls(args)
+    try:
+        store = backup.open_store(args.store)
+        if args.every_hours:
+            configure_logging(_settings(args).log_level)
+            backup.serve(urls, store, every=timedelta(hours=args.every_hours), keep_days=args.keep_days,
+                         keep_last=args.keep_last, metrics_port=_settings(args).metrics_port)
+        made = backup.run_once(urls, store, keep_days=args.keep_days, keep_last=args.keep_last)
+    except backup.BackupError as failed:
+        print(f"cunban backup: {failed}", file=sys.stderr)
+        return 1
+    print(backup.manifest_text(made), end="")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Restore the services' databases from a backup set (the latest, or --set NAME); --list shows the sets."""
+    from cunban import backup
+
+    if not args.store:
+        print("cunban restore: say where from: --from or CUNBAN_BACKUP_TARGET", file=sys.stderr)
+        return 2
+    try:
+        store = backup.open_store(args.store)
+        if args.list:
+            for made in backup.backup_sets(store):
+                print(backup.manifest_text(made), end="")
+            return 0
+        restored = backup.restore(_service_urls(args), store, args.set)
+    except backup.BackupError as failed:
+        print(f"cunban restore: {failed}", file=sys.stderr)
+        return 1
+    print(f"restored from {restored.name}; now run `cunban migrate`, start the services and `cunban reconcile`")
+    return 0
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    """After a restore: republish what consumers lack, report what producers lost, recount evaluation."""
+    from datetime import datetime
+
+    from cunban.reconcile import reconcile
+
+    since = datetime.fromisoformat(args.since) if args.since else None
+    if since is not None and since.tzinfo is None:
+        print("cunban reconcile: --since needs a time zone, e.g. 2026-12-04T08:00:00+08:00", file=sys.stderr)
+        return 2
+    done = reconcile(_service_urls(args), since=since, wait_seconds=args.wait, rebuild_figures=not args.no_rebuild)
+    found = done.found
+    print(f"checked {found.checked} outbox rows; {found.missing_count} events some consumer lacked, "
+          f"{done.republished} set to be published again, {done.still_missing} still missing")
+    for handler, ids in sorted(found.orphans.items()):
+        print(f"  {handler}: {len(ids)} events applied that their producer no longer has (restored from an "
+              f"older backup), e.g. {', '.join(ids[:3])}")
+    if done.rebuilt_events is not None:
+        print(f"evaluation's figures counted again from {done.rebuilt_events} logged events")
+    return 1 if done.still_missing else 0
+
+
+def _add_backup_commands(sub: Any) -> None:
+    back = sub.add_parser("backup", help="back up every service's PostgreSQL database (once, or on a schedule)")
+    _backup_options(back)
+    back.add_argument("--every-hours", type=float, help="keep running: a set now and every N hours, with metrics")
+    back.add_argument("--keep-days", type=float, default=float(os.environ.get("CUNBAN_BACKUP_KEEP_DAYS", "14")))
+    back.add_argument("--keep-last", type=int, default=int(os.environ.get("CUNBAN_BACKUP_KEEP_LAST", "7")),
+                      help="never delete the newest N sets, however old")
+    back.set_defaults(func=cmd_backup)
+
+    rest = sub.add_parser("restore", help="restore the services' databases from a backup set")
+    rest.add_argument("names", nargs="*", help="services (default: all)")
+    rest.add_argument("--from", dest="store", default=os.environ.get("CUNBAN_BACKUP_TARGET"),
+                      help="a directory or s3://bucket/prefix (env CUNBAN_BACKUP_TARGET)")
+    rest.add_argument("--db-url", help="database URL template with {service} (env CUNBAN_DB_URL)")
+    rest.add_argument("--set", default="latest", help="the set's name (default: the latest finished one)")
+    rest.add_argument("--list", action="store_true", help="list the finished sets")
+    rest.set_defaults(func=cmd_restore)
+
+    rec = sub.add_parser("reconcile", help="after a restore: events consumers lack published again, figures recounted")
+    rec.add_argument("--db-url", help="database URL template with {service} (env CUNBAN_DB_URL)")
+    rec.add_argument("--since", help="only outbox rows from this time on (ISO 8601 with zone)")
+    rec.add_argument("--wait", type=float, default=120, help="seconds to wait for the services to apply them")
+    rec.add_argument("--no-rebuild", action="store_true", help="do not recount evaluation's figures")
+    rec.set_defaults(func=cmd_reconcile)
+
+
 def _add_backends(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--amqp-uri", help="broker URL (default memory://, env CUNBAN_AMQP_URI)")
     parser.add_argument("--db-url", help="database URL template with {service} (env CUNBAN_DB_URL)")
@@ -489,6 +597,8 @@ def main(argv: list[str] | None = None) -> int:
 
     matrix = sub.add_parser("access-matrix", help="print the access matrix (roles × actions × scope)")
     matrix.set_defaults(func=cmd_access_matrix)
+
+    _add_backup_commands(sub)
 
     args = parser.parse_args(argv)
     from pydantic import ValidationError
