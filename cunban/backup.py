@@ -1,9 +1,13 @@
-"""Backups of every service's PostgreSQL database: `cunban backup` (once, or every N hours as compose's
-`backup` service), `cunban restore`. A backup set is one folder named by its UTC start time holding each
-service's `pg_dump --format=custom` and a manifest (sizes, SHA-256, each database's alembic revision),
-kept in a directory or an S3 bucket (MinIO in compose). The manifest is written last: a set without
-one is unfinished and never restored or counted. Kubernetes backs up with CloudNativePG instead
-(k8s/base/backup.yaml): continuous WAL archiving, so its restore point is the last WAL segment."""
+"""Backups of the PostgreSQL server holding every service's database: `cunban backup` (once, or every N
+hours as compose's `backup` service) and `cunban restore`. A backup set is one `pg_basebackup` of the
+whole server (tar, gzip, with the WAL it needs and PostgreSQL's own backup manifest), so every service's
+database comes back as of ONE moment: an event a consumer applied is never newer than its producer's
+record of it (dumps of each database taken one after the other under traffic would hand consumers events
+their restored producer never made). Each set is a folder named by its UTC start time with a
+manifest.json (sizes, SHA-256, each service's alembic revision) written last: a folder without one is
+unfinished and never restored or counted. Sets go to a directory or an S3 bucket (MinIO in compose).
+Kubernetes backs up with CloudNativePG instead (k8s/base/backup.yaml): base backups plus continuous WAL
+archiving."""
 from __future__ import annotations
 
 import hashlib
@@ -11,7 +15,9 @@ import io
 import json
 import logging
 import os
+import shutil
 import subprocess
+import tarfile
 import tempfile
 import time
 from collections.abc import Iterable
@@ -149,7 +155,18 @@ def libpq_url(url: str) -> str:
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def _tool(name: str) -> str:
+    """A PostgreSQL client program: on the PATH (the postgres image), or in Debian's versioned folder."""
+    if found := shutil.which(name):
+        return found
+    versions = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda p: int(p.parts[-3]))
+    if not versions:
+        raise BackupError(f"{name} is not installed (PostgreSQL's client programs)")
+    return str(versions[-1])
+
+
 def _run(command: list[str]) -> None:
+    command = [_tool(command[0]), *command[1:]]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise BackupError(f"{command[0]} failed: {result.stderr.strip()[-2000:]}")
@@ -166,6 +183,23 @@ def _revision(url: str) -> str | None:
         engine.dispose()
 
 
+def server_url(urls: dict[str, str]) -> str:
+    """The one server the service databases live on, as pg_basebackup connects to it."""
+    servers = {make_url(libpq_url(u)).set(database="postgres").render_as_string(hide_password=False)
+               for u in urls.values()}
+    if len(servers) != 1:
+        raise BackupError("the services' databases are on several servers; back up each server with its own set")
+    return servers.pop()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        while chunk := source.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 @dataclass(frozen=True)
 class BackupSet:
     name: str
@@ -177,23 +211,23 @@ class BackupSet:
 
 
 def back_up(urls: dict[str, str], store: Store, *, now: datetime | None = None) -> BackupSet:
-    """Dump each service's database, one after the other, and write the set's manifest last."""
+    """A base backup of the server holding these databases, stored file by file, the manifest last."""
     started = now or datetime.now(UTC)
     name = started.strftime(SET_NAME)
     clock = time.monotonic()
-    entries: dict[str, dict] = {}
+    revisions = {service: _revision(url) for service, url in urls.items()}
     with tempfile.TemporaryDirectory(prefix="cunban-backup-") as scratch:
-        for service, url in urls.items():
-            dump = Path(scratch) / f"{service}.dump"
-            dumped_at = datetime.now(UTC)
-            _run(["pg_dump", "--format=custom", "--no-owner", "--no-privileges", f"--file={dump}", libpq_url(url)])
-            digest = hashlib.sha256(dump.read_bytes()).hexdigest()
-            store.put(f"{name}/{service}.dump", dump)
-            entries[service] = {"file": f"{service}.dump", "bytes": dump.stat().st_size, "sha256": digest,
-                                "dumped_at": dumped_at.isoformat(), "alembic_revision": _revision(url)}
-            log.info("backed up %s (%d bytes)", service, dump.stat().st_size)
-        manifest = {"set": name, "started_at": started.isoformat(), "finished_at": datetime.now(UTC).isoformat(),
-                    "seconds": round(time.monotonic() - clock, 3), "databases": entries}
+        folder = Path(scratch) / name
+        _run(["pg_basebackup", f"--dbname={server_url(urls)}", f"--pgdata={folder}", "--format=tar", "--gzip",
+              "--wal-method=stream", "--checkpoint=fast", "--manifest-checksums=SHA256", "--no-password",
+              f"--label=cunban {name}"])
+        files = {}
+        for path in sorted(folder.iterdir()):
+            files[path.name] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+            store.put(f"{name}/{path.name}", path)
+        manifest = {"set": name, "kind": "pg_basebackup", "started_at": started.isoformat(),
+                    "finished_at": datetime.now(UTC).isoformat(), "seconds": round(time.monotonic() - clock, 3),
+                    "files": files, "alembic_revisions": revisions}
         path = Path(scratch) / MANIFEST
         path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
         store.put(f"{name}/{MANIFEST}", path)
@@ -229,53 +263,44 @@ def run_once(urls: dict[str, str], store: Store, *, keep_days: float, keep_last:
         raise
     last_success.set(made.finished_at.timestamp())
     last_duration.set(made.manifest["seconds"])
-    last_size.set(sum(d["bytes"] for d in made.manifest["databases"].values()))
+    last_size.set(sum(f["bytes"] for f in made.manifest["files"].values()))
     gone = prune(store, keep_days=keep_days, keep_last=keep_last, now=datetime.now(UTC))
     log.info("backup set %s finished in %s s; %d old sets deleted", made.name, made.manifest["seconds"], len(gone))
     return made
 
 
-def restore(urls: dict[str, str], store: Store, set_name: str = "latest") -> BackupSet:
-    """Restore each named service's database from a finished set: the database is created when it is gone,
-    emptied of what it holds otherwise, and the dump loaded in one transaction; each dump's checksum is
-    checked before anything is touched."""
+def restore(store: Store, data_dir: Path, set_name: str = "latest") -> BackupSet:
+    """Lay a finished set out as a PostgreSQL data directory, which must be empty or absent (the server
+    stopped, its old files moved away), after checking each file's checksum; then check the result against
+    PostgreSQL's own backup manifest (pg_verifybackup). The server started on it replays the WAL to the
+    backup's end: every database as of the same moment."""
     finished = backup_sets(store)
     if not finished:
         raise BackupError("no finished backup set in the store")
     chosen = finished[-1] if set_name == "latest" else next((s for s in finished if s.name == set_name), None)
     if chosen is None:
         raise BackupError(f"no finished backup set {set_name!r}; there are: {', '.join(s.name for s in finished)}")
-    missing = sorted(set(urls) - set(chosen.manifest["databases"]))
-    if missing:
-        raise BackupError(f"set {chosen.name} has no dump of {', '.join(missing)}")
+    if data_dir.exists() and any(data_dir.iterdir()):
+        raise BackupError(f"{data_dir} is not empty: stop the server and move its files away first")
     with tempfile.TemporaryDirectory(prefix="cunban-restore-") as scratch:
-        dumps = {}
-        for service in urls:
-            entry = chosen.manifest["databases"][service]
-            dump = Path(scratch) / entry["file"]
-            store.get(f"{chosen.name}/{entry['file']}", dump)
-            if hashlib.sha256(dump.read_bytes()).hexdigest() != entry["sha256"]:
-                raise BackupError(f"{chosen.name}/{entry['file']} does not match its checksum: not restored")
-            dumps[service] = dump
-        for service, url in urls.items():
-            _recreate(url)
-            _run(["pg_restore", "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error",
-                  f"--dbname={libpq_url(url)}", str(dumps[service])])
-            log.info("restored %s from %s", service, chosen.name)
+        fetched = {}
+        for file, entry in chosen.manifest["files"].items():
+            path = Path(scratch) / file
+            store.get(f"{chosen.name}/{file}", path)
+            if _sha256(path) != entry["sha256"]:
+                raise BackupError(f"{chosen.name}/{file} does not match its checksum: nothing restored")
+            fetched[file] = path
+        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.chmod(0o700)
+        with tarfile.open(fetched["base.tar.gz"]) as base:
+            base.extractall(data_dir, filter="tar")
+        with tarfile.open(fetched["pg_wal.tar.gz"]) as wal:
+            wal.extractall(data_dir / "pg_wal", filter="tar")
+        (data_dir / "backup_manifest").write_bytes(fetched["backup_manifest"].read_bytes())
+    _run(["pg_verifybackup", str(data_dir)])
+    (data_dir / "backup_manifest").unlink()
+    log.info("restored %s into %s", chosen.name, data_dir)
     return chosen
-
-
-def _recreate(url: str) -> None:
-    """An empty database under the URL's name: dropped (its sessions ended) and created again."""
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    name = target.database
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    finally:
-        admin.dispose()
 
 
 def serve(urls: dict[str, str], store: Store, *, every: timedelta, keep_days: float, keep_last: int,
@@ -296,7 +321,9 @@ def serve(urls: dict[str, str], store: Store, *, every: timedelta, keep_days: fl
 
 def manifest_text(backup: BackupSet) -> str:
     out = io.StringIO()
-    out.write(f"{backup.name}: finished {backup.manifest['finished_at']} in {backup.manifest['seconds']} s\n")
-    for service, entry in backup.manifest["databases"].items():
-        out.write(f"  {service}: {entry['bytes']} bytes, revision {entry['alembic_revision']}\n")
+    size = sum(f["bytes"] for f in backup.manifest["files"].values())
+    out.write(f"{backup.name}: finished {backup.manifest['finished_at']} in {backup.manifest['seconds']} s, "
+              f"{size} bytes\n")
+    for service, revision in backup.manifest["alembic_revisions"].items():
+        out.write(f"  {service}: revision {revision}\n")
     return out.getvalue()

@@ -438,7 +438,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    """Restore the services' databases from a backup set (the latest, or --set NAME); --list shows the sets."""
+    """Lay a backup set (the latest, or --set NAME) out as PostgreSQL's data directory; --list shows the sets."""
     from cunban import backup
 
     if not args.store:
@@ -450,11 +450,15 @@ def cmd_restore(args: argparse.Namespace) -> int:
             for made in backup.backup_sets(store):
                 print(backup.manifest_text(made), end="")
             return 0
-        restored = backup.restore(_service_urls(args), store, args.set)
+        if not args.pgdata:
+            print("cunban restore: say where to: --pgdata (the stopped server's data directory)", file=sys.stderr)
+            return 2
+        restored = backup.restore(store, args.pgdata, args.set)
     except backup.BackupError as failed:
         print(f"cunban restore: {failed}", file=sys.stderr)
         return 1
-    print(f"restored from {restored.name}; now run `cunban migrate`, start the services and `cunban reconcile`")
+    print(f"{args.pgdata} holds {restored.name}: start PostgreSQL on it, purge the services' event queues, start "
+          "the services, then run `cunban reconcile`")
     return 0
 
 
@@ -489,11 +493,10 @@ def _add_backup_commands(sub: Any) -> None:
                       help="never delete the newest N sets, however old")
     back.set_defaults(func=cmd_backup)
 
-    rest = sub.add_parser("restore", help="restore the services' databases from a backup set")
-    rest.add_argument("names", nargs="*", help="services (default: all)")
+    rest = sub.add_parser("restore", help="lay a backup set out as the PostgreSQL server's data directory")
     rest.add_argument("--from", dest="store", default=os.environ.get("CUNBAN_BACKUP_TARGET"),
                       help="a directory or s3://bucket/prefix (env CUNBAN_BACKUP_TARGET)")
-    rest.add_argument("--db-url", help="database URL template with {service} (env CUNBAN_DB_URL)")
+    rest.add_argument("--pgdata", type=Path, help="the stopped server's data directory, empty or absent")
     rest.add_argument("--set", default="latest", help="the set's name (default: the latest finished one)")
     rest.add_argument("--list", action="store_true", help="list the finished sets")
     rest.set_defaults(func=cmd_restore)

@@ -4,19 +4,22 @@ services running, is tests/faults/test_restore_drill.py."""
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import create_engine, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, insert, select
 
 from cunban import backup
 from cunban.reconcile import Databases, find_gaps, republish, subscriptions
 from cunban.registry import SERVICES
 from shared.contracts.envelope import EventEnvelope
 from shared.migrate import upgrade
+from tests.private_postgres import private_postgres
+from tests.upgrade.release import scripts
 
 pytestmark = pytest.mark.integration
+HEADS = {name: scripts(name).get_current_head() for name in SERVICES}
 
 
 @pytest.fixture
@@ -56,41 +59,61 @@ def _outbox_ids(url: str, service: str) -> list[str]:
     return ids
 
 
-def test_a_set_restores_every_database_as_it_was_at_its_dump(urls, tmp_path):
+@pytest.fixture
+def server():
+    with private_postgres() as made:
+        yield made
+
+
+def _migrated(server, services) -> dict[str, str]:
+    made = {name: server.create_database(f"cunban_{name}") for name in services}
+    for name, url in made.items():
+        upgrade(name, url)
+    return made
+
+
+def test_a_set_brings_every_database_back_as_of_one_moment(server, tmp_path):
+    urls = _migrated(server, SERVICES)
     store = backup.DirectoryStore(tmp_path / "sets")
     before = _announce(urls["intake"], "intake", "activity_recorded", {"kind": "training"})
     made = backup.back_up(urls, store)
-    assert set(made.manifest["databases"]) == set(SERVICES)
-    assert all(entry["alembic_revision"] for entry in made.manifest["databases"].values())
+    assert made.manifest["alembic_revisions"] == {name: HEADS[name] for name in SERVICES}
     after = _announce(urls["intake"], "intake", "activity_recorded", {"kind": "clinic"})
-    lost = make_url(urls["intake"])
-    engine = create_engine(lost.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:  # the database is lost
-        connection.execute(text(f'DROP DATABASE "{lost.database}" WITH (FORCE)'))
-    engine.dispose()
+    server.stop("immediate")  # the server is lost with its files
+    shutil.rmtree(server.data)
 
-    restored = backup.restore({"intake": urls["intake"]}, store)
+    restored = backup.restore(store, server.data)
+    server.start()
 
     assert restored.name == made.name
     ids = _outbox_ids(urls["intake"], "intake")
     assert before in ids and after not in ids
+    assert all(_outbox_ids(url, name) is not None for name, url in urls.items())
 
 
-def test_a_dump_that_does_not_match_its_checksum_is_not_restored(urls, tmp_path):
+def test_a_set_that_does_not_match_its_checksums_is_not_restored(server, tmp_path):
+    urls = _migrated(server, ["intake"])
     store = backup.DirectoryStore(tmp_path / "sets")
-    made = backup.back_up({"intake": urls["intake"]}, store)
-    kept = _announce(urls["intake"], "intake", "activity_recorded", {"kind": "training"})
-    with (tmp_path / "sets" / made.name / "intake.dump").open("ab") as dump:
+    made = backup.back_up(urls, store)
+    with (tmp_path / "sets" / made.name / "base.tar.gz").open("ab") as dump:
         dump.write(b"\0")
 
     with pytest.raises(backup.BackupError, match="checksum"):
-        backup.restore({"intake": urls["intake"]}, store)
-    assert kept in _outbox_ids(urls["intake"], "intake")  # nothing was touched
+        backup.restore(store, tmp_path / "pgdata")
+    assert not (tmp_path / "pgdata").exists()
 
 
-def test_retention_keeps_the_newest_sets_and_drops_old_and_unfinished_ones(urls, tmp_path):
+def test_a_restore_never_lays_a_set_over_a_data_directory_in_use(server, tmp_path):
+    urls = _migrated(server, ["intake"])
     store = backup.DirectoryStore(tmp_path / "sets")
-    one = {"directory": urls["directory"]}
+    backup.back_up(urls, store)
+    with pytest.raises(backup.BackupError, match="not empty"):
+        backup.restore(store, server.data)
+
+
+def test_retention_keeps_the_newest_sets_and_drops_old_and_unfinished_ones(server, tmp_path):
+    one = _migrated(server, ["directory"])
+    store = backup.DirectoryStore(tmp_path / "sets")
     now = datetime.now(UTC)
     old = [backup.back_up(one, store, now=now - timedelta(days=d)) for d in (30, 20, 10)]
     for made in old:  # as finished then
@@ -99,7 +122,7 @@ def test_retention_keeps_the_newest_sets_and_drops_old_and_unfinished_ones(urls,
         (tmp_path / "sets" / made.name / backup.MANIFEST).write_text(json.dumps(manifest))
     unfinished = (now - timedelta(days=3)).strftime(backup.SET_NAME)
     (tmp_path / "sets" / unfinished).mkdir()
-    (tmp_path / "sets" / unfinished / "directory.dump").write_bytes(b"partial")
+    (tmp_path / "sets" / unfinished / "base.tar.gz").write_bytes(b"partial")
     fresh = backup.back_up(one, store)
 
     gone = backup.prune(store, keep_days=14, keep_last=2, now=now)
