@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from prometheus_client import Counter, Gauge
@@ -92,8 +92,8 @@ class DirectoryStore:
 
 
 class S3Store:
-    """An S3 bucket (MinIO in compose, or the county's object store) under a prefix: `s3://bucket/prefix`,
-    the endpoint and keys from CUNBAN_BACKUP_S3_ENDPOINT (https://host:port), _ACCESS_KEY, _SECRET_KEY."""
+    """An S3 bucket (MinIO in compose, or the county's object store) under a prefix: `s3://bucket/prefix`;
+    the endpoint is `http(s)://host:port`."""
 
     def __init__(self, url: str, endpoint: str, access_key: str, secret_key: str):
         from minio import Minio
@@ -135,14 +135,14 @@ class S3Store:
             raise BackupError(f"could not delete old backups: {errors[0]}")
 
 
-def open_store(target: str) -> Store:
-    """`s3://bucket/prefix` (keys from the environment) or a directory path."""
+def open_store(target: str, settings: Any) -> Store:
+    """`s3://bucket/prefix` (endpoint and keys from CUNBAN_BACKUP_S3_*) or a directory path."""
     if target.startswith("s3://"):
-        try:
-            return S3Store(target, os.environ["CUNBAN_BACKUP_S3_ENDPOINT"], os.environ["CUNBAN_BACKUP_S3_ACCESS_KEY"],
-                           os.environ["CUNBAN_BACKUP_S3_SECRET_KEY"])
-        except KeyError as missing:
-            raise BackupError(f"{target}: set {missing.args[0]}") from None
+        for name in ("backup_s3_endpoint", "backup_s3_access_key", "backup_s3_secret_key"):
+            if not getattr(settings, name):
+                raise BackupError(f"{target}: set CUNBAN_{name.upper()}")
+        return S3Store(target, settings.backup_s3_endpoint, settings.backup_s3_access_key,
+                       settings.backup_s3_secret_key)
     return DirectoryStore(Path(target))
 
 

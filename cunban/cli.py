@@ -407,29 +407,31 @@ def _service_urls(args: argparse.Namespace) -> dict[str, str]:
 
 
 def _backup_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--to", dest="store", default=os.environ.get("CUNBAN_BACKUP_TARGET"),
-                        help="a directory or s3://bucket/prefix (env CUNBAN_BACKUP_TARGET)")
+    parser.add_argument("--to", dest="store", help="a directory or s3://bucket/prefix (env CUNBAN_BACKUP_TARGET)")
     parser.add_argument("--db-url", help="database URL template with {service} (env CUNBAN_DB_URL)")
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    """One backup set of every service's database; with --every-hours, compose's backup service."""
+    """One backup set of the services' PostgreSQL server; with --every-hours, compose's backup service."""
     from datetime import timedelta
 
     from cunban import backup
     from shared.observability import configure_logging
 
-    if not args.store:
+    settings = _settings(args)
+    target = args.store or settings.backup_target
+    if not target:
         print("cunban backup: say where: --to or CUNBAN_BACKUP_TARGET", file=sys.stderr)
         return 2
     urls = _service_urls(args)
+    keep = {"keep_days": settings.backup_keep_days, "keep_last": settings.backup_keep_last}
     try:
-        store = backup.open_store(args.store)
-        if args.every_hours:
-            configure_logging(_settings(args).log_level)
-            backup.serve(urls, store, every=timedelta(hours=args.every_hours), keep_days=args.keep_days,
-                         keep_last=args.keep_last, metrics_port=_settings(args).metrics_port)
-        made = backup.run_once(urls, store, keep_days=args.keep_days, keep_last=args.keep_last)
+        store = backup.open_store(target, settings)
+        if args.every_hours or args.serve:
+            configure_logging(settings.log_level)
+            backup.serve(urls, store, every=timedelta(hours=args.every_hours or settings.backup_every_hours),
+                         metrics_port=settings.metrics_port, **keep)
+        made = backup.run_once(urls, store, **keep)
     except backup.BackupError as failed:
         print(f"cunban backup: {failed}", file=sys.stderr)
         return 1
@@ -441,11 +443,13 @@ def cmd_restore(args: argparse.Namespace) -> int:
     """Lay a backup set (the latest, or --set NAME) out as PostgreSQL's data directory; --list shows the sets."""
     from cunban import backup
 
-    if not args.store:
+    settings = _settings(args)
+    source = args.store or settings.backup_target
+    if not source:
         print("cunban restore: say where from: --from or CUNBAN_BACKUP_TARGET", file=sys.stderr)
         return 2
     try:
-        store = backup.open_store(args.store)
+        store = backup.open_store(source, settings)
         if args.list:
             for made in backup.backup_sets(store):
                 print(backup.manifest_text(made), end="")
@@ -487,15 +491,13 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 def _add_backup_commands(sub: Any) -> None:
     back = sub.add_parser("backup", help="back up every service's PostgreSQL database (once, or on a schedule)")
     _backup_options(back)
-    back.add_argument("--every-hours", type=float, help="keep running: a set now and every N hours, with metrics")
-    back.add_argument("--keep-days", type=float, default=float(os.environ.get("CUNBAN_BACKUP_KEEP_DAYS", "14")))
-    back.add_argument("--keep-last", type=int, default=int(os.environ.get("CUNBAN_BACKUP_KEEP_LAST", "7")),
-                      help="never delete the newest N sets, however old")
+    back.add_argument("--serve", action="store_true", help="keep running: a set now and every "
+                                                             "CUNBAN_BACKUP_EVERY_HOURS, metrics on the metrics port")
+    back.add_argument("--every-hours", type=float, help="--serve, every N hours")
     back.set_defaults(func=cmd_backup)
 
     rest = sub.add_parser("restore", help="lay a backup set out as the PostgreSQL server's data directory")
-    rest.add_argument("--from", dest="store", default=os.environ.get("CUNBAN_BACKUP_TARGET"),
-                      help="a directory or s3://bucket/prefix (env CUNBAN_BACKUP_TARGET)")
+    rest.add_argument("--from", dest="store", help="a directory or s3://bucket/prefix (env CUNBAN_BACKUP_TARGET)")
     rest.add_argument("--pgdata", type=Path, help="the stopped server's data directory, empty or absent")
     rest.add_argument("--set", default="latest", help="the set's name (default: the latest finished one)")
     rest.add_argument("--list", action="store_true", help="list the finished sets")

@@ -14,7 +14,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S_VERSION = "1.31"
-CUSTOM = {"RabbitmqCluster", "Cluster", "Database", "ServiceMonitor", "PrometheusRule"}
+CUSTOM = {"RabbitmqCluster", "Cluster", "Database", "ScheduledBackup", "ServiceMonitor", "PrometheusRule"}
 NAMESPACED_NOT = {"Namespace"}
 
 
