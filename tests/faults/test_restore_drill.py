@@ -125,7 +125,9 @@ def test_a_lost_server_restored_from_a_backup_taken_under_traffic_is_whole_again
             print("\nrestore drill: " + json.dumps({
                 **{k: round(v, 1) for k, v in timings.items()}, **report.counts,
                 "acknowledged_after_the_backup": acknowledged_after, "queued_events_purged": purged,
-                "events_republished_by_reconcile": republished}))
+                "events_republished_by_reconcile": republished,
+                "set_bytes": sum(f["bytes"] for m in store.glob("*/manifest.json")
+                                 for f in json.loads(m.read_text())["files"].values())}))
             assert not report.violations, f"{report.line()}\n" + "\n".join(report.violations) + f"\n{reconciled}"
             assert "no longer has" not in reconciled  # one moment for every database: no consumer ahead
             assert purged > 0 and republished > 0  # what evaluation lacked came back by the reconciliation
