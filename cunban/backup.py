@@ -310,7 +310,11 @@ def serve(urls: dict[str, str], store: Store, *, every: timedelta, keep_days: fl
     from prometheus_client import start_http_server
 
     start_http_server(metrics_port)
-    last_success.set(0)
+    try:  # a restarted service reports the store's newest set, not 0, until its own first run
+        finished = backup_sets(store)
+        last_success.set(finished[-1].finished_at.timestamp() if finished else 0)
+    except Exception:  # noqa: BLE001 - the store is away: the first run says why
+        log.exception("could not list the backup sets")
     while True:
         try:
             run_once(urls, store, keep_days=keep_days, keep_last=keep_last)
