@@ -72,6 +72,7 @@ def _warm_up(deployment: Deployment) -> None:
         wait_until(file_one, 60, "intake's read model")
 
 
+@pytest.mark.timeout(900)  # several minutes on a busy machine: each phase waits for the system
 def test_a_lost_server_restored_from_a_backup_taken_under_traffic_is_whole_again(servers, tmp_path):
     timings: dict[str, float] = {}
     with private_postgres() as server, fresh_vhost(servers) as (amqp_uri, vhost):

@@ -83,6 +83,7 @@ def _revisions(template: str) -> dict[str, str]:
     return found
 
 
+@pytest.mark.timeout(900)  # several minutes on a busy machine: each phase waits for the system
 def test_a_rolling_update_from_the_previous_release_loses_and_doubles_nothing(servers, previous_release, tmp_path):
     with fresh_vhost(servers) as (amqp_uri, vhost), fresh_databases(servers) as make_database:
         template = database_template(make_database)
