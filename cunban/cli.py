@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -428,6 +429,119 @@ def cmd_access_matrix(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- backups, restore and reconciliation (cunban/backup.py, cunban/reconcile.py) ------------------------------
+def _service_urls(args: argparse.Namespace) -> dict[str, str]:
+    from cunban.registry import SERVICES
+
+    settings = _settings(args)
+    return {name: settings.database_url(name) for name in (getattr(args, "names", None) or SERVICES)}
+
+
+def _backup_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--to", dest="store", help="a directory or s3://bucket/prefix (env CUNBAN_BACKUP_TARGET)")
+    parser.add_argument("--db-url", help="database URL template with {service} (env CUNBAN_DB_URL)")
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """One backup set of the services' PostgreSQL server; with --every-hours, compose's backup service."""
+    from datetime import timedelta
+
+    from cunban import backup
+    from shared.observability import configure_logging
+
+    settings = _settings(args)
+    target = args.store or settings.backup_target
+    if not target:
+        print("cunban backup: say where: --to or CUNBAN_BACKUP_TARGET", file=sys.stderr)
+        return 2
+    urls = _service_urls(args)
+    keep = {"keep_days": settings.backup_keep_days, "keep_last": settings.backup_keep_last}
+    try:
+        store = backup.open_store(target, settings)
+        if args.every_hours or args.serve:
+            configure_logging(settings.log_level)
+            backup.serve(urls, store, every=timedelta(hours=args.every_hours or settings.backup_every_hours),
+                         metrics_port=settings.metrics_port, **keep)
+        made = backup.run_once(urls, store, **keep)
+    except backup.BackupError as failed:
+        print(f"cunban backup: {failed}", file=sys.stderr)
+        return 1
+    print(backup.manifest_text(made), end="")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Lay a backup set (the latest, or --set NAME) out as PostgreSQL's data directory; --list shows the sets."""
+    from cunban import backup
+
+    settings = _settings(args)
+    source = args.store or settings.backup_target
+    if not source:
+        print("cunban restore: say where from: --from or CUNBAN_BACKUP_TARGET", file=sys.stderr)
+        return 2
+    try:
+        store = backup.open_store(source, settings)
+        if args.list:
+            for made in backup.backup_sets(store):
+                print(backup.manifest_text(made), end="")
+            return 0
+        if not args.pgdata:
+            print("cunban restore: say where to: --pgdata (the stopped server's data directory)", file=sys.stderr)
+            return 2
+        restored = backup.restore(store, args.pgdata, args.set)
+    except backup.BackupError as failed:
+        print(f"cunban restore: {failed}", file=sys.stderr)
+        return 1
+    print(f"{args.pgdata} holds {restored.name}: start PostgreSQL on it, purge the services' event queues, start "
+          "the services, then run `cunban reconcile`")
+    return 0
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    """After a restore: republish what consumers lack, report what producers lost, recount evaluation."""
+    from datetime import datetime
+
+    from cunban.reconcile import reconcile
+
+    since = datetime.fromisoformat(args.since) if args.since else None
+    if since is not None and since.tzinfo is None:
+        print("cunban reconcile: --since needs a time zone, e.g. 2026-12-04T08:00:00+08:00", file=sys.stderr)
+        return 2
+    done = reconcile(_service_urls(args), since=since, wait_seconds=args.wait, rebuild_figures=not args.no_rebuild)
+    found = done.found
+    print(f"checked {found.checked} outbox rows; {found.missing_count} events some consumer lacked, "
+          f"{done.republished} set to be published again, {done.still_missing} still missing")
+    for handler, ids in sorted(found.orphans.items()):
+        print(f"  {handler}: {len(ids)} events applied that their producer no longer has (restored from an "
+              f"older backup), e.g. {', '.join(ids[:3])}")
+    if done.rebuilt_events is not None:
+        print(f"evaluation's figures counted again from {done.rebuilt_events} logged events")
+    return 1 if done.still_missing else 0
+
+
+def _add_backup_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    back = command("backup", "back up every service's PostgreSQL database (once, or on a schedule)")
+    _backup_options(back)
+    back.add_argument("--serve", action="store_true", help="keep running: a set now and every "
+                                                             "CUNBAN_BACKUP_EVERY_HOURS, metrics on the metrics port")
+    back.add_argument("--every-hours", type=float, help="--serve, every N hours")
+    back.set_defaults(func=cmd_backup)
+
+    rest = command("restore", "lay a backup set out as the PostgreSQL server's data directory")
+    rest.add_argument("--from", dest="store", help="a directory or s3://bucket/prefix (env CUNBAN_BACKUP_TARGET)")
+    rest.add_argument("--pgdata", type=Path, help="the stopped server's data directory, empty or absent")
+    rest.add_argument("--set", default="latest", help="the set's name (default: the latest finished one)")
+    rest.add_argument("--list", action="store_true", help="list the finished sets")
+    rest.set_defaults(func=cmd_restore)
+
+    rec = command("reconcile", "after a restore: events consumers lack published again, figures recounted")
+    rec.add_argument("--db-url", help="database URL template with {service} (env CUNBAN_DB_URL)")
+    rec.add_argument("--since", help="only outbox rows from this time on (ISO 8601 with zone)")
+    rec.add_argument("--wait", type=float, default=120, help="seconds to wait for the services to apply them")
+    rec.add_argument("--no-rebuild", action="store_true", help="do not recount evaluation's figures")
+    rec.set_defaults(func=cmd_reconcile)
+
+
 def _add_backends(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--amqp-uri", help="broker URL (default memory://, env CUNBAN_AMQP_URI)")
     parser.add_argument("--db-url", help="database URL template with {service} (env CUNBAN_DB_URL)")
@@ -534,6 +648,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     matrix = command("access-matrix", "print the access matrix (roles × actions × scope)")
     matrix.set_defaults(func=cmd_access_matrix)
+    _add_backup_commands(command)
     return parser
 
 
