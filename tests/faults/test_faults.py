@@ -51,6 +51,11 @@ class System:
             time.sleep(TRAFFIC_SECONDS)
             fault()
             time.sleep(TRAFFIC_SECONDS)
+            # on a loaded machine a restarted process may take longer than the traffic: the round goes on
+            # until the system files again, so that every round checks acknowledged work
+            before, deadline = len(self.ledger.acknowledged_filings()), time.monotonic() + 60
+            while len(self.ledger.acknowledged_filings()) <= before and time.monotonic() < deadline:
+                time.sleep(0.5)
         caught_up = wait_for_quiescence(self.deployment, self.rabbit_api, self.vhost)
         report = check(self.deployment, self.ledger)
         # RabbitMQ's management API samples queue lengths every few seconds, so "every queue empty" can be

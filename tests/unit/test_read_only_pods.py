@@ -56,7 +56,13 @@ def run_as_the_pod_does(pod: dict, code: str) -> subprocess.CompletedProcess:
     env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "PYTHONPATH": str(ROOT), **image_environment()}
     env.update({e["name"]: e["value"] for e in container.get("env", []) if "value" in e})
     mounts = " && ".join(f"mount -t tmpfs -o size=64m tmpfs {shlex.quote(path)}" for path in writable)
-    script = "mount -o remount,bind,ro / " + (f"&& {mounts} " if mounts else "") + \
+    # a checkout under a writable place (a clone in /tmp) would be hidden by its tmpfs: it is put aside
+    # first and bound back, read-only, where it was (as the image's code is)
+    hidden = any(ROOT.is_relative_to(path) for path in writable)
+    root = shlex.quote(str(ROOT))
+    aside = f"mount --bind {root} /mnt && " if hidden else ""
+    back = f"&& mkdir -p {root} && mount --bind /mnt {root} && mount -o remount,bind,ro {root} " if hidden else ""
+    script = aside + "mount -o remount,bind,ro / " + (f"&& {mounts} " if mounts else "") + back + \
         f"&& exec env -i {' '.join(shlex.quote(f'{k}={v}') for k, v in env.items())} " \
         f"{shlex.quote(sys.executable)} -c {shlex.quote(code)}"
     return subprocess.run(["unshare", "--map-root-user", "--mount", "--propagation", "private", "sh", "-c", script],
