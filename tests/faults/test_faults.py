@@ -43,6 +43,10 @@ class System:
     rabbit_api: str
     rounds: int = 0
 
+    def filed(self) -> int:
+        with self.ledger.lock:
+            return len(self.ledger.acknowledged_filings())
+
     def round(self, name: str, fault: Callable[[], None]) -> Report:
         """Traffic, the fault in the middle of it, traffic again; then wait until the system has caught up
         and check every invariant."""
@@ -53,8 +57,8 @@ class System:
             time.sleep(TRAFFIC_SECONDS)
             # on a loaded machine a restarted process may take longer than the traffic: the round goes on
             # until the system files again, so that every round checks acknowledged work
-            before, deadline = len(self.ledger.acknowledged_filings()), time.monotonic() + 60
-            while len(self.ledger.acknowledged_filings()) <= before and time.monotonic() < deadline:
+            before, deadline = self.filed(), time.monotonic() + 60
+            while self.filed() <= before and time.monotonic() < deadline:
                 time.sleep(0.5)
         caught_up = wait_for_quiescence(self.deployment, self.rabbit_api, self.vhost)
         report = check(self.deployment, self.ledger)
