@@ -13,7 +13,7 @@ from services.notifications.service_layer import county, inbox, reports, telling
 from services.notifications.service_layer import handlers as h
 from shared.clock import utcnow
 from shared.contracts import notifications as c
-from shared.contracts.approvals import ApplicationProgressed, DeadlineEvent
+from shared.contracts.approvals import ApplicationProgressed, CaseWaiting, DeadlineEvent
 from shared.contracts.base import parse, to_wire
 from shared.contracts.complaints import AlertRaised, ComplaintFacts, ComplaintProgressed
 from shared.contracts.envelope import EventEnvelope
@@ -87,9 +87,13 @@ class NotificationsService(KeepsStaff, KeepsVillages, DeadLetters):
 
     @on_event("approvals", "application_progressed")
     def on_application_progressed(self, envelope: EventEnvelope) -> None:
-        progressed, now = parse(ApplicationProgressed, envelope.payload), utcnow()
-        telling.application_progressed(self.db, event_id=envelope.event_id, progressed=progressed, now=now)
-        telling.case_waiting(self.db, event_id=envelope.event_id, progressed=progressed, now=now)
+        telling.application_progressed(self.db, event_id=envelope.event_id,
+                                       progressed=parse(ApplicationProgressed, envelope.payload), now=utcnow())
+
+    @on_event("approvals", "case_waiting")
+    def on_case_waiting(self, envelope: EventEnvelope) -> None:
+        telling.case_waiting(self.db, event_id=envelope.event_id, waiting=parse(CaseWaiting, envelope.payload),
+                             now=utcnow())
 
     @on_event("evaluation", "rating_invitation")
     def on_rating_invitation(self, envelope: EventEnvelope) -> None:

@@ -49,12 +49,6 @@ class ApplicationProgressed(Contract):
     handled_step: str | None = None
     handled_step_due: date | None = None
     step_holder_staff_id: int | None = None
-    # the review step the case entered (accepted into its first step, or moved on or back to one), for
-    # whoever is to take it up (新办件): the roles that act there, and where they sit (the application's
-    # station for a village step). Added later: absent before, and when no step was entered.
-    step_roles: list[str] = Field(default_factory=list)
-    step_level: str | None = None
-    station_code: str | None = None
 
 
 class ApplicationClock(Contract):
@@ -199,6 +193,25 @@ class DeadlineEvent(Contract):
     responsible_staff_id: int | None  # who answers for it: named in every event since the rule (see basis)
     accountable_staff_id: int  # the first-contact staff member, who is notified too
     responsible_basis: Responsible | None = None
+
+
+class CaseWaiting(Contract):
+    """`case_waiting`: a case was accepted into a review step, or moved on or back to one, and waits there
+    for whoever acts at that step (新办件): the step's roles and where they sit (the application's station
+    for a village step, its township, or the county). Its own event, not fields added to
+    application_progressed: consumers of the release before refuse fields they do not know, and both
+    releases run side by side during a rolling update."""
+
+    application_id: str
+    receipt_no: str
+    township_code: str
+    station_code: str | None
+    step_name: str
+    step_roles: list[str]
+    step_level: Literal["village", "township", "county"]
+    promised_deadline: date | None
+    actor_staff_id: int | None
+    occurred_at: datetime
 
 
 class NoticeQuery(Contract):

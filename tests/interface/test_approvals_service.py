@@ -282,12 +282,12 @@ def test_a_case_put_into_a_step_says_who_acts_there_for_the_new_case_notice(appr
     act(approvals_db, COMMITTEE, app, "accept", at(2026, 2, 12))
     act(approvals_db, COMMITTEE, app, "approve", at(2026, 2, 13))
     act(approvals_db, DEPARTMENT, app, "request_supplement", at(2026, 2, 16), materials=["户口簿"])
-    entered = [(p["stage"], p["step_name"], p["step_roles"], p["step_level"])
-               for e in outbox(approvals_db) if e["type"] == "application_progressed" for p in (e["payload"],)]
-    assert [(stage, name, bool(roles), level) for stage, name, roles, level in entered] == [
-        ("accepted", "village_review", True, "village"), ("step_changed", "township_review", True, "township"),
-        ("supplement_requested", None, False, None)]
-    assert "village_committee" in entered[0][2] and DEPARTMENT.role.value in entered[1][2]
+    act(approvals_db, DEPARTMENT, app, "supplement_received", at(2026, 2, 17))  # back in its step: not new work
+    waiting = [e["payload"] for e in outbox(approvals_db) if e["type"] == "case_waiting"]
+    assert [(w["step_name"], w["step_level"], w["actor_staff_id"]) for w in waiting] == [
+        ("village_review", "village", COMMITTEE.staff_id), ("township_review", "township", COMMITTEE.staff_id)]
+    assert "village_committee" in waiting[0]["step_roles"] and DEPARTMENT.role.value in waiting[1]["step_roles"]
+    assert all(w["promised_deadline"] for w in waiting)
 
 
 def clocks(db):

@@ -271,10 +271,17 @@ def act(uow: UnitOfWork, *, caller: Caller, ref: str, cmd: c.CaseAction, now: da
             stage=progress.stage, occurred_at=now, actor_staff_id=caller.staff_id, step_name=progress.step_name,
             promised_deadline=new.promised_deadline(cal), outcome=progress.outcome, reason=progress.reason,
             missing_materials=list(progress.missing_materials),
-            **_handled_step(held, cal, caller) if progress.stage is c.ProgressStage.STEP_CHANGED else {},
-            **_entered_step(new, row.station_code) if progress.stage in ENTERING else {})
+            **_handled_step(held, cal, caller) if progress.stage is c.ProgressStage.STEP_CHANGED else {})
         uow.record_event("application_progressed", event.model_dump(mode="json"), township_code=row.township_code,
                          now=now)
+        if progress.stage in ENTERING and new.status is CaseStatus.IN_REVIEW:
+            waiting = c.CaseWaiting(
+                application_id=row.application_id, receipt_no=row.receipt_no, township_code=row.township_code,
+                station_code=row.station_code, step_name=new.step.name,
+                step_roles=[r.value for r in new.step.roles], step_level=new.step.level.value,
+                promised_deadline=event.promised_deadline, actor_staff_id=caller.staff_id, occurred_at=now)
+            uow.record_event("case_waiting", waiting.model_dump(mode="json"), township_code=row.township_code,
+                             now=now)
     uow.commit()
     return case_view(uow, row, today_in_china(now), with_history=True, caller=caller)
 
@@ -287,15 +294,6 @@ def _handled_step(held: Case, cal: WorkingCalendar, caller: Caller) -> dict[str,
 
 
 ENTERING = (c.ProgressStage.ACCEPTED, c.ProgressStage.STEP_CHANGED)  # actions that may put a case into a step
-
-
-def _entered_step(case: Case, station_code: str | None) -> dict[str, Any]:
-    """The review step an action put the case into, and who may act there: whom notifications tells of
-    a new case (新办件). Nothing when the action left no step waiting (closed, 补正, ready to complete)."""
-    if case.status is not CaseStatus.IN_REVIEW:
-        return {}
-    return {"step_roles": [r.value for r in case.step.roles], "step_level": case.step.level.value,
-            "station_code": station_code}
 
 
 def get_case(uow: UnitOfWork, *, caller: Caller, ref: str, now: datetime) -> c.CaseView:

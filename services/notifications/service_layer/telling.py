@@ -11,7 +11,7 @@ from sqlalchemy import select
 from services.notifications.adapters import orm
 from services.notifications.service_layer.handlers import notify, tell_staff
 from shared.clock import CHINA, today_in_china
-from shared.contracts.approvals import ApplicationProgressed, DeadlineEvent, Outcome, ProgressStage
+from shared.contracts.approvals import ApplicationProgressed, CaseWaiting, DeadlineEvent, Outcome, ProgressStage
 from shared.contracts.caller import Role
 from shared.contracts.complaints import CATEGORY_NAMES, AlertRaised, ComplaintFacts, ComplaintProgressed, Stage
 from shared.contracts.intake import ApplicationFiled
@@ -81,29 +81,26 @@ def application_progressed(uow: UnitOfWork, *, event_id: str, progressed: Applic
                values={**values, "result": RESULT[progressed.outcome], "place": _place(uow, app)})
 
 
-def case_waiting(uow: UnitOfWork, *, event_id: str, progressed: ApplicationProgressed, now: datetime) -> None:
+def case_waiting(uow: UnitOfWork, *, event_id: str, waiting: CaseWaiting, now: datetime) -> None:
     """A case accepted into a review step, or moved on or back to one, is new work for whoever may act
     there (新办件): the township's active staff holding one of the step's roles (at a village step, those
     of the application's station; at a county step, the county's staff too), except who moved it there."""
-    if progressed.stage not in (ProgressStage.ACCEPTED, ProgressStage.STEP_CHANGED) or not progressed.step_roles:
-        return
-    app = uow.session.get(orm.ApplicationRow, progressed.application_id)
+    app = uow.session.get(orm.ApplicationRow, waiting.application_id)
     s = orm.StaffCopy
-    where = s.township_code == progressed.township_code
-    if progressed.step_level == "village":
-        where = where & (s.station_code == progressed.station_code)
-    elif progressed.step_level == "county":
+    where = s.township_code == waiting.township_code
+    if waiting.step_level == "village":
+        where = where & (s.station_code == waiting.station_code)
+    elif waiting.step_level == "county":
         where = where | s.township_code.is_(None)
-    holders = uow.session.execute(select(s.id).where(where, s.role.in_(progressed.step_roles), s.active.is_(True))
+    holders = uow.session.execute(select(s.id).where(where, s.role.in_(waiting.step_roles), s.active.is_(True))
                                   .order_by(s.id)).scalars()
-    deadline = progressed.promised_deadline
-    values = {"item": app.item_name if app else "办件", "receipt_no": progressed.receipt_no,
-              "deadline": short_date(deadline) if deadline else "按时"}
+    values = {"item": app.item_name if app else "办件", "receipt_no": waiting.receipt_no,
+              "deadline": short_date(waiting.promised_deadline) if waiting.promised_deadline else "按时"}
     for staff_id in holders:
-        if staff_id != progressed.actor_staff_id:
+        if staff_id != waiting.actor_staff_id:
             tell_staff(uow, event_id=event_id, kind="case_assigned", staff_id=staff_id,
-                       township_code=progressed.township_code, values=values,
-                       link=f"/console/applications/{progressed.receipt_no}", now=now)
+                       township_code=waiting.township_code, values=values,
+                       link=f"/console/applications/{waiting.receipt_no}", now=now)
 
 
 def _place(uow: UnitOfWork, app: orm.ApplicationRow) -> str:
