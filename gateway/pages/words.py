@@ -123,6 +123,7 @@ COMPLAINT_LIMIT_STAGE = {"assign": "分派", "sign": "签收", "reply": "答复"
 # the audit log's actions: each operation (API or page) as a person would say what was done
 AUDIT_ACTION = {
     "login": "登录", "logout": "退出登录", "page_sign_in": "登录（网页）", "page_sign_out": "退出登录（网页）",
+    "bootstrap_county": "新增县",
     "create_township": "新建乡镇", "update_township": "修改乡镇", "create_village": "新建村",
     "update_village": "修改村", "create_station": "新建服务站", "update_station": "修改服务站",
     "create_station_key": "发放服务站密钥", "rotate_station_key": "更换服务站密钥",

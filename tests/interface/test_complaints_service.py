@@ -28,7 +28,7 @@ CADRE3 = Caller(staff_id=3, role=Role.TOWNSHIP_CADRE, township_code=QS)
 CADRE4 = Caller(staff_id=4, role=Role.TOWNSHIP_CADRE, township_code=QS)
 SUPERVISOR = Caller(staff_id=31, role=Role.SUPERVISOR, township_code=QS)
 LX_SUPERVISOR = Caller(staff_id=41, role=Role.SUPERVISOR, township_code=LX)
-ADMIN = Caller(staff_id=1, role=Role.COUNTY_ADMIN)
+ADMIN = Caller(staff_id=1, role=Role.COUNTY_ADMIN, county_code="431099")
 VAULT = PersonalDataVault(DEVELOPMENT_PII_KEY)
 HOTLINE = {"kind": "dispute", "network": "mediation", "category": "land", "channel": "hotline",
            "village_code": f"{QS}002", "description": "宅基地边界纠纷，邻居占用通道",

@@ -28,7 +28,7 @@ from shared.settings import DEVELOPMENT_PII_KEY
 QS, LX = "431099101", "431099102"
 SUPERVISOR = Caller(staff_id=31, role=Role.SUPERVISOR, township_code=QS)
 LX_SUPERVISOR = Caller(staff_id=41, role=Role.SUPERVISOR, township_code=LX)
-ADMIN = Caller(staff_id=1, role=Role.COUNTY_ADMIN)
+ADMIN = Caller(staff_id=1, role=Role.COUNTY_ADMIN, county_code="431099")
 YEAR = {"start": "2026-01-01", "end": "2026-12-31"}
 STATIONS = [f"ST{QS}{n:03d}" for n in range(1, 11)]
 VAULT = PersonalDataVault(DEVELOPMENT_PII_KEY)

@@ -14,7 +14,7 @@ from shared.errors import NotFound
 
 QS, LX = "431099101", "431099102"
 SUPERVISOR = Caller(staff_id=7, role=Role.SUPERVISOR, township_code=QS)
-ADMIN = Caller(staff_id=1, role=Role.COUNTY_ADMIN, township_code=None)
+ADMIN = Caller(staff_id=1, role=Role.COUNTY_ADMIN, township_code=None, county_code="431099")
 
 
 class Directory:
