@@ -13,7 +13,9 @@ A cell is the scope the role acts over:
   C  every township of the caller's own county
   A  every county of the installation (the system administrator)
 The platform itself (the `system` role: seeding, migrations) may do everything. Dead letters and the
-installation's health are the system administrator's: a county admin sees only its own county.
+installation's health are the system administrator's, and so are the settings still kept once for the whole
+installation (complaint stage limits, the early-warning rule, the score's weights): a county admin acts on its
+own county only.
 Services still apply the rules of the record on top (only the assigned handler replies to a complaint,
 nobody rates their own work …); the matrix says who may try at all.
 """
@@ -136,15 +138,15 @@ complaints.waiting_counts            -   -   T   T   T   T   T   T   C   A
 complaints.alerts                    -   -   T   T   T   T   T   T   C   A
 complaints.acknowledge_alert         -   -   -   -   -   -   -   T   C   A
 complaints.limits                    -   -   T   T   T   T   T   T   C   A
-complaints.set_limits                -   -   -   -   -   -   -   -   C   A
+complaints.set_limits                -   -   -   -   -   -   -   -   -   A
 complaints.warning_rule              -   -   T   T   T   T   T   T   C   A
-complaints.set_warning_rule          -   -   -   -   -   -   -   -   C   A
+complaints.set_warning_rule          -   -   -   -   -   -   -   -   -   A
 evaluation.figures                   -   -   T   T   T   T   T   T   C   A
 evaluation.records                   -   -   T   T   T   T   T   T   C   A
 evaluation.township_report           -   -   T   T   T   T   T   T   C   A
 evaluation.township_report_file      -   -   T   T   T   T   T   T   C   A
 evaluation.score_settings            -   -   T   T   T   T   T   T   C   A
-evaluation.set_score_settings        -   -   -   -   -   -   -   -   C   A
+evaluation.set_score_settings        -   -   -   -   -   -   -   -   -   A
 evaluation.ranking                   -   -   T   T   T   T   T   T   C   A
 evaluation.honour_lists              -   -   T   T   T   T   T   T   C   A
 evaluation.rate                      -   S   T   T   T   T   T   T   C   A

@@ -431,7 +431,7 @@ def test_an_event_that_keeps_failing_becomes_a_dead_letter_and_replays_once(inta
     event = EventEnvelope(source="directory", type="village_changed", occurred_at=utcnow(), payload={
         "code": f"{QS}009", "township_code": QS, "name": "新村", "version": 1}).model_dump(mode="json")
     intake().on_village_changed(event)  # acknowledged: kept as a dead letter, not lost and not raised
-    admin = Caller(staff_id=1, role=Role.COUNTY_ADMIN, county_code="431099")
+    admin = Caller(staff_id=1, role=Role.SYSTEM_ADMIN)  # dead letters: the system administrator's
     [dead] = intake(admin).dead_letters()
     assert dead["handler"] == "intake.on_village_changed" and dead["attempts"] == 3
     assert dead["error"] == "RuntimeError: the village copy is broken" and dead["body"]["event_id"] == event["event_id"]
@@ -494,7 +494,7 @@ def test_a_batch_is_applied_together_and_a_bad_event_in_it_alone(intake, intake_
     third, fourth = village(7), village(8)
     intake().on_village_changed([third, bad, fourth])
     assert kept(7) and kept(8) and not kept(9)
-    admin = Caller(staff_id=1, role=Role.COUNTY_ADMIN, county_code="431099")
+    admin = Caller(staff_id=1, role=Role.SYSTEM_ADMIN)
     assert [d["body"]["event_id"] for d in intake(admin).dead_letters()] == [bad["event_id"]]
     assert applied_alone() == 1
 

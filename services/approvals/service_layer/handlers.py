@@ -19,7 +19,7 @@ from shared.contracts.caller import STATION_ROLES, Caller, Role
 from shared.contracts.directory import HandlingLevel, WorkflowDefinition, default_workflow
 from shared.contracts.intake import ApplicationFiled
 from shared.copies import keep_calendar_day, working_calendar
-from shared.db import UnitOfWork, insert_rows, values_of
+from shared.db import UnitOfWork, insert_rows, values_of, within_scope
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.idempotency import earlier_use, remember, request_hash
 from shared.observability import metrics
@@ -394,12 +394,12 @@ def inbox(uow: UnitOfWork, *, caller: Caller, query: c.InboxQuery, now: datetime
 def counts(uow: UnitOfWork, *, caller: Caller, township_code: str | None) -> dict[str, int]:
     if caller.role is Role.PUBLIC:
         raise Forbidden("staff only", code="staff_only")
-    township = township_code or caller.township_filter()
-    if township is not None and not caller.sees_township(township):
+    if township_code is not None and not caller.sees_township(township_code):
         raise NotFound("township not found", code="township_not_found")
-    stmt = select(orm.CaseRow.status, func.count()).group_by(orm.CaseRow.status)
-    if township is not None:
-        stmt = stmt.where(orm.CaseRow.township_code == township)
+    stmt = select(orm.CaseRow.status, func.count()).group_by(orm.CaseRow.status) \
+        .where(*within_scope(caller, orm.CaseRow.township_code))
+    if township_code is not None:
+        stmt = stmt.where(orm.CaseRow.township_code == township_code)
     return {status: n for status, n in uow.session.execute(stmt).all()}
 
 
@@ -414,6 +414,7 @@ def notices(uow: UnitOfWork, *, caller: Caller, kind: str, limit: int, offset: i
         raise Forbidden("staff only", code="staff_only")
     if township_code is not None:
         stmt = stmt.where(n.township_code == township_code)
+    stmt = stmt.where(*within_scope(caller, n.township_code))
     if not caller.is_county:
         stmt = stmt.where(n.township_code == caller.township_code)
         if caller.role is not Role.SUPERVISOR:

@@ -30,7 +30,7 @@ from shared.contracts import complaints as c
 from shared.contracts.access import roles_for
 from shared.contracts.caller import COUNTY_ROLES, Caller, Role
 from shared.copies import check_occasion, check_station, check_village, working_calendar
-from shared.db import UnitOfWork, insert_or_ignore
+from shared.db import UnitOfWork, insert_or_ignore, within_scope
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.idempotency import earlier_use, remember, request_hash
 from shared.observability import metrics
@@ -300,8 +300,7 @@ def list_complaints(uow: UnitOfWork, *, caller: Caller, query: c.ComplaintQuery,
         raise NotFound("complaint not found", code="complaint_not_found")
     r = orm.ComplaintRow
     stmt = select(r)
-    if (township := caller.township_filter()) is not None:
-        stmt = stmt.where(r.township_code == township)
+    stmt = stmt.where(*within_scope(caller, r.township_code))
     if (station := caller.station_filter()) is not None:
         stmt = stmt.where(r.station_code == station)
     for name in ("status", "kind", "network", "category"):
@@ -356,8 +355,7 @@ def waiting_counts(uow: UnitOfWork, *, caller: Caller, now: datetime) -> c.Waiti
     stmt = select(func.count(), func.sum(sql_case((r.stage_due_on < today, 1), else_=0)),
                   func.sum(sql_case(((r.stage_due_on >= today) & (r.stage_due_on <= soon), 1), else_=0))) \
         .where(_waiting_for(caller))
-    if (township := caller.township_filter()) is not None:
-        stmt = stmt.where(r.township_code == township)
+    stmt = stmt.where(*within_scope(caller, r.township_code))
     if (station := caller.station_filter()) is not None:
         stmt = stmt.where(r.station_code == station)
     waiting, overdue, due_soon = uow.session.execute(stmt).one()
@@ -560,8 +558,7 @@ def list_alerts(uow: UnitOfWork, *, caller: Caller, status: str | None) -> list[
         raise NotFound("alert not found", code="alert_not_found")
     a = orm.AlertRow
     stmt = select(a)
-    if (township := caller.township_filter()) is not None:
-        stmt = stmt.where(a.township_code == township)
+    stmt = stmt.where(*within_scope(caller, a.township_code))
     if status:
         stmt = stmt.where(a.status == status)
     rows = uow.session.execute(stmt.order_by(a.raised_at.desc()).limit(200)).scalars()
@@ -597,8 +594,10 @@ def _alert_view(uow: UnitOfWork, row: orm.AlertRow) -> c.AlertView:
 # ---- the county's settings: stage limits and the warning rule ------------------------------------------
 
 def _require_county(caller: Caller) -> None:
-    if caller.role not in COUNTY_ROLES:
-        raise Forbidden("the county sets complaint limits and warning rules", code="not_county")
+    """The limits and the warning rule are kept once for the installation: only its administrator sets them
+    (a county admin changing them would change every county's)."""
+    if not caller.is_installation:
+        raise Forbidden("the system administrator sets complaint limits and warning rules", code="not_county")
 
 
 def limits(uow: UnitOfWork) -> dict[str, c.StageLimits]:

@@ -30,8 +30,9 @@ from shared.clock import today_in_china
 from shared.contracts import evaluation as c
 from shared.contracts.caller import Caller, Role
 from shared.copies import working_calendar
-from shared.db import UnitOfWork, change, insert_new, insert_or_add, insert_or_ignore
-from shared.errors import Conflict, Forbidden, NotFound
+from shared.db import UnitOfWork, change, insert_new, insert_or_add, insert_or_ignore, within_scope
+from shared.divisions import township_range
+from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.observability import metrics
 from shared.pii import PersonalDataVault
 from shared.receipts import LOOKUP_LIMITS, Attempts
@@ -183,6 +184,11 @@ def _township_of(uow: UnitOfWork, caller: Caller, level: c.Level, unit: str | No
     if level is c.Level.COUNTY:
         if not caller.is_county:
             raise Forbidden("the county's figures are for the county's roles", code="not_county")
+        if unit is None and caller.county is None:
+            raise ValidationFailed("name the county", [{"field": "unit", "message": "a 6-digit county code"}],
+                                   code="county_required")
+        if unit is not None and not caller.sees_county(unit):
+            raise NotFound("no figures for this unit", code="unit_not_found")
         return None
     township = unit if level is c.Level.TOWNSHIP else uow.session.execute(
         select(orm.UnitTownship.township_code).where(orm.UnitTownship.level == level.value,
@@ -194,7 +200,7 @@ def _township_of(uow: UnitOfWork, caller: Caller, level: c.Level, unit: str | No
 
 def figures(uow: UnitOfWork, *, caller: Caller, query: c.FiguresQuery) -> c.Figures:
     township = _township_of(uow, caller, query.level, query.unit)
-    unit = query.unit or "county"
+    unit = query.unit or caller.county if query.level is c.Level.COUNTY else query.unit
     counts = _counts(uow, query.level, [unit], query.start, query.end)[unit]
     return c.Figures(level=query.level, unit=query.unit, township_code=township, start=query.start, end=query.end,
                      basis=query.basis, counts=counts, **rates(counts, query.basis))
@@ -223,7 +229,10 @@ def records(uow: UnitOfWork, *, caller: Caller, query: c.RecordsQuery) -> list[c
     _township_of(uow, caller, query.level, query.unit)
     r = orm.FactRow
     stmt = select(r).where(r.metric == query.metric.value, r.day >= query.start, r.day <= query.end)
-    if query.level is not c.Level.COUNTY:
+    if query.level is c.Level.COUNTY:
+        first, last = township_range(query.unit or caller.county)
+        stmt = stmt.where(r.township_code.between(first, last))
+    else:
         column = UNIT_COLUMNS[query.level]
         stmt = stmt.where(column == (int(query.unit) if query.level is c.Level.STAFF else query.unit))
     stmt = stmt.order_by(r.day, r.ref).limit(query.limit).offset(query.offset)
@@ -358,8 +367,8 @@ def score_settings(uow: UnitOfWork) -> c.ScoreSettings:
 
 
 def set_score_settings(uow: UnitOfWork, *, caller: Caller, cmd: c.ScoreSettings, now: datetime) -> c.ScoreSettings:
-    if not caller.is_county:
-        raise Forbidden("the county sets the weights of the score", code="not_county")
+    if not caller.is_installation:  # kept once for the installation: a county admin would change every county's
+        raise Forbidden("the system administrator sets the weights of the score", code="not_county")
     uow.put(orm.ScoreSettingsRow, 1, {"id": 1, "settings": cmd.model_dump(mode="json"), "updated_by": caller.staff_id,
                                       "updated_at": now})
     uow.commit()
@@ -367,10 +376,13 @@ def set_score_settings(uow: UnitOfWork, *, caller: Caller, cmd: c.ScoreSettings,
 
 
 def unit_figures(uow: UnitOfWork, level: c.Level, township_code: str | None, start: date,
-                 end: date, basis: c.Basis = c.Basis.COHORT) -> list[c.Figures]:
-    """The figures of every unit of a level (in one township, or all), with one grouped query."""
+                 end: date, basis: c.Basis = c.Basis.COHORT, *, within: Caller | None = None) -> list[c.Figures]:
+    """The figures of every unit of a level (in one township, or all those `within` the caller's reach),
+    with one grouped query."""
     u = orm.UnitTownship
     stmt = select(u.unit, u.township_code).where(u.level == level.value).order_by(u.unit)
+    if within is not None:
+        stmt = stmt.where(*within_scope(within, u.township_code))
     if township_code:
         stmt = stmt.where(u.township_code == township_code)
     townships = dict(uow.session.execute(stmt).all())
@@ -392,7 +404,8 @@ def ranking(uow: UnitOfWork, *, caller: Caller, query: c.RankingQuery) -> c.Rank
     settings = score_settings(uow)
     scored = []
     staff = query.level is c.Level.STAFF
-    for figures_ in unit_figures(uow, query.level, query.township_code, query.start, query.end, query.basis):
+    for figures_ in unit_figures(uow, query.level, query.township_code, query.start, query.end, query.basis,
+                                 within=caller):
         parts = components(figures_.counts, query.basis, staff=staff)
         scored.append((figures_.unit, figures_.township_code, score(parts, settings), parts,
                        int(figures_.counts[c.Metric.RECEIVED]), figures_))
@@ -472,7 +485,7 @@ def township_report(uow: UnitOfWork, *, caller: Caller, query: c.ReportQuery, no
     name = names.name if names else query.township_code
 
     def units(level: c.Level) -> list[c.Figures]:
-        return unit_figures(uow, level, query.township_code, query.start, query.end, query.basis)
+        return unit_figures(uow, level, query.township_code, query.start, query.end, query.basis, within=caller)
 
     return c.TownshipReport(township_code=query.township_code, township_name=name, start=query.start,
                             end=query.end, basis=query.basis,

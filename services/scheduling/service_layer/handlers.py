@@ -35,7 +35,7 @@ from shared.contracts.scheduling import (
     SlotsCreate,
     SlotView,
 )
-from shared.db import UnitOfWork, insert_or_ignore
+from shared.db import UnitOfWork, insert_or_ignore, within_scope
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.observability import metrics
 from shared.pii import PersonalDataVault, mask_name, mask_phone
@@ -165,8 +165,7 @@ def list_sessions(uow: UnitOfWork, *, caller: Caller, query: SessionQuery) -> li
         stmt = stmt.where(s.township_code == query.township_code)
     if caller.role is Role.PUBLIC:
         raise NotFound("session not found", code="session_not_found")
-    if (township := caller.township_filter()) is not None:
-        stmt = stmt.where(s.township_code == township)
+    stmt = stmt.where(*within_scope(caller, s.township_code))
     sessions = list(uow.session.execute(stmt.order_by(s.day, s.site_code).limit(query.limit)).scalars())
     rosters: dict[str, list[orm.RosterEntry]] = {}
     if sessions:
@@ -302,7 +301,8 @@ def generate_roster(uow: UnitOfWork, *, caller: Caller, cmd: RosterGenerate, now
         for staff_id in cmd.cadre_ids:
             check_cadre(uow, staff_id, township, field="cadre_ids")
     s = orm.Session
-    stmt = select(s).where(s.status == "scheduled", s.day >= max(cmd.start, today_in_china(now)), s.day <= cmd.end)
+    stmt = select(s).where(s.status == "scheduled", s.day >= max(cmd.start, today_in_china(now)), s.day <= cmd.end,
+                           *within_scope(caller, s.township_code))
     if cmd.site_code:
         stmt = stmt.where(s.site_code == cmd.site_code)
     if township is not None:
