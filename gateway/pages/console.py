@@ -112,11 +112,20 @@ class OutOfScope(Forbidden):
     code = "out_of_scope"
 
 
+class OutOfCounty(Forbidden):
+    """A county admin's page asked for a township of another county."""
+
+    code = "out_of_county"
+
+
 def in_scope(staff: Caller, township: str | None) -> None:
     """Staff of a township ask only for their own: another township named in the address is refused (403
-    `out_of_scope`), never answered with their own township nor as if it did not exist."""
+    `out_of_scope`), never answered with their own township nor as if it did not exist. A county admin asks
+    only for its county's (403 `out_of_county`)."""
     if township and staff.township_code and township != staff.township_code:
         raise OutOfScope(f"township {township} is not this staff member's ({staff.township_code})")
+    if township and staff.township_code is None and not staff.sees_township(township):
+        raise OutOfCounty(f"township {township} is not of this county admin's county ({staff.county})")
 
 
 async def township_choice(calls: Calls, staff: Caller, chosen: str | None) -> tuple[str | None, list[dict]]:
