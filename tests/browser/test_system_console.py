@@ -165,7 +165,7 @@ def test_the_audit_log_shows_a_holiday_entry_through_its_filters(browser):
 
 def test_a_score_settings_edit_with_a_wrong_weight_is_refused_beside_the_field(browser):
     page = browser.page()
-    sign_in(page, "admin")
+    sign_in(page, "sysadmin")  # kept once for the installation
     page.goto("/console/admin/scores")
     page.get_by_role("heading", name="考评设置").wait_for()
     kept = page.get_by_label("办结率").input_value()
@@ -192,7 +192,7 @@ def test_a_score_settings_edit_with_a_wrong_weight_is_refused_beside_the_field(b
 def test_the_health_page_shows_every_service_ready(browser, system):
     assert httpx.get(f"{system}/readyz").json() == {"status": "ready"}
     page = browser.page()
-    sign_in(page, "admin")
+    sign_in(page, "sysadmin")  # kept once for the installation
     page.goto("/console/admin/health")
     assert "系统正常" in page.locator("#overall").inner_text()
     rows = page.locator("table.services tbody tr")
