@@ -4,7 +4,7 @@
   cunban run-service X   one service, as a deployment runs it (RabbitMQ + PostgreSQL from CUNBAN_*)
   cunban gateway         the HTTP gateway alone, calling services over RabbitMQ
   cunban migrate [X..]   apply each service's migrations
-  cunban bootstrap       create the county and load the official calendar (deployments)
+  cunban bootstrap       create the first county, its official calendar and the system administrator
   cunban seed-demo       load the demo county through the running services
   cunban notifications list   the SMS messages made, newest first (what the log provider "sent")
 """
@@ -191,9 +191,10 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
     if admin_password:
         from shared.errors import Conflict
 
-        with contextlib.suppress(Conflict):  # the admin exists already: bootstrap is idempotent
+        with contextlib.suppress(Conflict):  # the account exists already: bootstrap is idempotent
+            # the installation's first account: the system administrator, who adds counties and their admins
             client.call("directory", "create_staff", caller=Caller.system(), staff={
-                "username": "admin", "full_name": "县信息中心管理员", "role": "county_admin",
+                "username": "sysadmin", "full_name": "系统管理员", "role": "system_admin",
                 "password": admin_password})
     print(f"county {args.code} ready; {result['calendar_days_added']} official calendar days added")
     return 0
@@ -435,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     _add_backends(mig)
     mig.set_defaults(func=cmd_migrate)
 
-    boot = sub.add_parser("bootstrap", help="create the county and load the official calendar")
+    boot = sub.add_parser("bootstrap", help="create the first county, its calendar and the system administrator")
     boot.add_argument("--code", default=os.environ.get("CUNBAN_COUNTY_CODE", "431099"))
     boot.add_argument("--name", default=os.environ.get("CUNBAN_COUNTY_NAME", "清水县"))
     boot.add_argument("--amqp-uri")
