@@ -31,6 +31,7 @@ from shared.contracts.access import roles_for
 from shared.contracts.caller import COUNTY_ROLES, Caller, Role
 from shared.copies import check_occasion, check_station, check_village, working_calendar
 from shared.db import UnitOfWork, insert_or_ignore, within_scope
+from shared.divisions import county_of
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.idempotency import earlier_use, remember, request_hash
 from shared.observability import metrics
@@ -178,7 +179,7 @@ def _start_clock(uow: UnitOfWork, row: orm.ComplaintRow, stage: c.Stage, today: 
 
 
 def _set_due(uow: UnitOfWork, row: orm.ComplaintRow) -> None:
-    calendar = working_calendar(uow, orm.CalendarDayCopy)
+    calendar = working_calendar(uow, orm.CalendarDayCopy, county_of(row.township_code))
     row.stage_due_on = deadline(calendar, row.stage_started_on, row.stage_limit_days)
     row.stage_warn_on = warning_day(calendar, row.stage_started_on, row.stage_limit_days, WARNING_SHARE)
 
@@ -326,8 +327,10 @@ def list_complaints(uow: UnitOfWork, *, caller: Caller, query: c.ComplaintQuery,
     stmt = stmt.order_by(open_first, r.stage_due_on, r.registered_at.desc(), r.id).limit(query.limit) \
         .offset(query.offset)
     rows = list(uow.session.execute(stmt).scalars())
-    calendar = _calendar(uow, [row.stage_due_on for row in rows], today)
-    return [_view(uow, row, caller, vault, today, calendar=calendar) for row in rows]
+    calendars = {county: _calendar(uow, county, [row.stage_due_on for row in rows
+                                                 if county_of(row.township_code) == county], today)
+                 for county in {county_of(row.township_code) for row in rows}}
+    return [_view(uow, row, caller, vault, today, calendar=calendars[county_of(row.township_code)]) for row in rows]
 
 
 def _waiting_for(caller: Caller) -> Any:
@@ -351,7 +354,10 @@ def waiting_counts(uow: UnitOfWork, *, caller: Caller, now: datetime) -> c.Waiti
         raise NotFound("complaint not found", code="complaint_not_found")
     today = today_in_china(now)
     r = orm.ComplaintRow
-    soon = deadline(working_calendar(uow, orm.CalendarDayCopy, after=today), today, 1)
+    # the caller's county's calendar (the system administrator's counts: weekends only)
+    county = caller.county
+    soon = deadline(working_calendar(uow, orm.CalendarDayCopy, county, after=today) if county else WorkingCalendar(),
+                    today, 1)
     stmt = select(func.count(), func.sum(sql_case((r.stage_due_on < today, 1), else_=0)),
                   func.sum(sql_case(((r.stage_due_on >= today) & (r.stage_due_on <= soon), 1), else_=0))) \
         .where(_waiting_for(caller))
@@ -362,10 +368,11 @@ def waiting_counts(uow: UnitOfWork, *, caller: Caller, now: datetime) -> c.Waiti
     return c.WaitingCounts(waiting=waiting, overdue=overdue or 0, due_soon=due_soon or 0)
 
 
-def _calendar(uow: UnitOfWork, due_days: list[date | None], today: date) -> WorkingCalendar:
-    """The calendar's days that the time left on these due days needs (from the earliest of them, or today)."""
+def _calendar(uow: UnitOfWork, county: str, due_days: list[date | None], today: date) -> WorkingCalendar:
+    """The county's calendar days that the time left on these due days needs (from the earliest of them, or
+    today)."""
     first = min([today, *(d for d in due_days if d is not None)])
-    return working_calendar(uow, orm.CalendarDayCopy, after=first - timedelta(days=1))
+    return working_calendar(uow, orm.CalendarDayCopy, county, after=first - timedelta(days=1))
 
 
 def _after(uow: UnitOfWork, caller: Caller, complaint_id: str) -> Any:
@@ -410,7 +417,8 @@ def _view(uow: UnitOfWork, row: orm.ComplaintRow, caller: Caller, vault: Persona
         overdue=row.stage_due_on is not None and today > row.stage_due_on, reopen_count=row.reopen_count,
         finding=row.finding, rating=row.rating, registered_at=row.registered_at, closed_at=row.closed_at,
         history=entries,
-        working_days_left=working_days_left(calendar or _calendar(uow, [row.stage_due_on], today),
+        working_days_left=working_days_left(calendar or _calendar(uow, county_of(row.township_code),
+                                                                  [row.stage_due_on], today),
                                             row.stage_due_on, today),
         allowed_actions=actions_for(_state(row), _actor(caller)) if caller.staff_id is not None else [])
 

@@ -31,7 +31,7 @@ from shared.contracts import evaluation as c
 from shared.contracts.caller import Caller, Role
 from shared.copies import working_calendar
 from shared.db import UnitOfWork, change, insert_new, insert_or_add, insert_or_ignore, within_scope
-from shared.divisions import township_range
+from shared.divisions import county_of, township_range
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.observability import metrics
 from shared.pii import PersonalDataVault
@@ -58,7 +58,8 @@ def apply_event(uow: UnitOfWork, *, event_type: str, occurred_at: datetime, payl
     p = payload
     if event_type in APPLICATION_EVENTS:
         app = _follow(uow, event_type, p, day)
-        calendar = working_calendar(uow, orm.CalendarDayCopy) if app.completed_on else WorkingCalendar()
+        calendar = working_calendar(uow, orm.CalendarDayCopy, county_of(app.township_code)) \
+            if app.completed_on and app.township_code else WorkingCalendar()
         steps = f.step_facts(p, day) if event_type == "application_progressed" else []
         return _add(uow, f.application_facts(app, calendar) + steps)
     if event_type == "accountability_recorded":
@@ -275,7 +276,8 @@ def rate(uow: UnitOfWork, *, caller: Caller, cmd: c.RatingCreate | c.PublicRatin
         raise Conflict("this has been rated already: one rating per item", code="already_rated")
     today = today_in_china(now)
     bad = cmd.level < c.SATISFIED_FROM
-    follow_up_due = deadline(working_calendar(uow, orm.CalendarDayCopy), today, FOLLOW_UP_DAYS) if bad else None
+    follow_up_due = deadline(working_calendar(uow, orm.CalendarDayCopy, county_of(row.township_code)), today,
+                             FOLLOW_UP_DAYS) if bad else None
     rating = orm.RatingRow(receipt_no=row.receipt_no, kind=row.kind, township_code=row.township_code, level=cmd.level,
                            comment=cmd.comment, efficiency=cmd.efficiency, attitude=cmd.attitude,
                            clarity=cmd.clarity, channel=channel, rated_on=today, rated_at=now,

@@ -20,6 +20,7 @@ from shared.contracts.caller import Caller
 from shared.contracts.directory import ItemKind
 from shared.copies import check_occasion, check_staff, check_village, working_calendar
 from shared.db import UnitOfWork, insert_rows, values_of, within_scope
+from shared.divisions import county_of
 from shared.errors import CunbanError, NotFound, ValidationFailed
 from shared.idempotency import earlier_use, remember, request_hash
 from shared.pii import PersonalDataVault, mask_id_card, mask_name, mask_phone
@@ -69,7 +70,7 @@ def file_application(uow: UnitOfWork, *, caller: Caller, cmd: c.ApplicationFile,
         stages.append(orm.ApplicationStage(application_id=app.id, stage=ProgressStage.COMPLETED.value,
                                            occurred_at=now, actor_staff_id=caller.staff_id, note=cmd.result_note))
     else:  # the clock starts at filing: the receipt carries the deadline (approvals' clock keeps it after)
-        calendar = working_calendar(uow, orm.CalendarDayCopy, after=day)
+        calendar = working_calendar(uow, orm.CalendarDayCopy, county_of(township), after=day)
         app.promised_deadline = model.promised_deadline(calendar, day, item.promised_days)
     # the number holds the township's counter row until the commit (filings of a township take turns on
     # it): everything that does not need the number is built before it is taken

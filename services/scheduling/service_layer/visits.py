@@ -187,7 +187,8 @@ def _generate(uow: UnitOfWork, caller: Caller, series: orm.VisitSeries, now: dat
     """Make the series' future visits match its rule and team; idempotent. A cadre who cannot go on a day
     (leave, elsewhere) is left off that visit and listed as unavailable. Visits that have begun stay."""
     start = max(series.first_day, today_in_china(now))
-    wanted = set(series_days(MarketDayRule.model_validate(series.rule), start, series.last_day, days_off(uow)))
+    wanted = set(series_days(MarketDayRule.model_validate(series.rule), start, series.last_day,
+                                 days_off(uow, series.township_code)))
     existing = {v.day: v for v in uow.session.execute(select(orm.Visit).where(
         orm.Visit.series_id == series.id, orm.Visit.day >= start)).scalars()}
     unavailable: list[dict] = []
