@@ -233,6 +233,19 @@ def test_a_calendar_change_moves_open_deadlines_at_the_next_sweep(approvals, app
     assert approvals(COMMITTEE).get_case(ref=app)["overall_due"] == "2026-12-04"
 
 
+def test_another_countys_day_off_moves_none_of_this_countys_deadlines(approvals, approvals_db):
+    app = file(approvals, filed_at=at(2026, 11, 26), days=5)
+    act(approvals_db, COMMITTEE, app, "accept", at(2026, 11, 26))
+    approvals.deliver("directory", "calendar_changed", {"county_code": "431121", "day": "2026-12-01",
+                                                        "kind": "local_day_off", "name": "祁阳县庆", "source": "local"})
+    sweep(approvals_db, at(2026, 11, 27))
+    assert approvals(COMMITTEE).get_case(ref=app)["overall_due"] == "2026-12-03"  # 祁阳's day off is not ours
+    other_county = approvals(Caller(staff_id=1, role=Role.COUNTY_ADMIN, county_code="431121"))
+    assert other_county.counts() == {}  # and 祁阳's admin counts none of our cases
+    with pytest.raises(NotFound):
+        other_county.get_case(ref=app)
+
+
 def test_a_calendar_day_announced_again_as_it_is_moves_nothing(approvals, approvals_db):
     """The directory announces its calendar again at every `cunban up`: a day that is already so is not a
     change, so it does not set every open case to be re-derived."""
