@@ -50,7 +50,7 @@ def lx(client):
 @pytest.fixture(scope="module")
 def ljp(client):
     """Records of 黎家坪镇 of the other county (祁阳县): what 清水县's county admin must never reach."""
-    return _records_of(client, "ljp", LJP, "LJP-JISHI")
+    return {**_records_of(client, "ljp", LJP, "LJP-JISHI"), "names": ["祁阳", "黎家坪", "石鼓村", "双桥村"]}
 
 
 def _records_of(client, prefix: str, township: str, site: str) -> dict:
@@ -276,7 +276,8 @@ def _b_body(operation_id: str, lx) -> dict:
 
 
 def _markers(lx) -> list[str]:
-    return [lx["township"], lx["application"]["id"], lx["complaint"]["id"], lx["session"]["id"], lx["visit"]["id"],
+    return [lx["township"], *lx.get("names", []), lx["application"]["id"], lx["complaint"]["id"],
+            lx["session"]["id"], lx["visit"]["id"],
             lx["booking"]["id"]]
 
 
