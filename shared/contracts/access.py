@@ -14,8 +14,7 @@ A cell is the scope the role acts over:
   A  every county of the installation (the system administrator)
 The platform itself (the `system` role: seeding, migrations) may do everything. Dead letters and the
 installation's health are the system administrator's, and so are the settings still kept once for the whole
-installation (complaint stage limits, the early-warning rule, the score's weights): a county admin acts on its
-own county only.
+installation (complaint stage limits, the early-warning rule): a county admin acts on its own county only.
 Services still apply the rules of the record on top (only the assigned handler replies to a complaint,
 nobody rates their own work …); the matrix says who may try at all.
 """
@@ -146,7 +145,7 @@ evaluation.records                   -   -   T   T   T   T   T   T   C   A
 evaluation.township_report           -   -   T   T   T   T   T   T   C   A
 evaluation.township_report_file      -   -   T   T   T   T   T   T   C   A
 evaluation.score_settings            -   -   T   T   T   T   T   T   C   A
-evaluation.set_score_settings        -   -   -   -   -   -   -   -   -   A
+evaluation.set_score_settings        -   -   -   -   -   -   -   -   C   A
 evaluation.ranking                   -   -   T   T   T   T   T   T   C   A
 evaluation.honour_lists              -   -   T   T   T   T   T   T   C   A
 evaluation.rate                      -   S   T   T   T   T   T   T   C   A

@@ -587,3 +587,21 @@ def test_the_township_report_never_reads_more_completed_than_received_without_sa
     assert flow.basis == "flow" and "受理群众申请事项0件，期内办结申请事项9件（含此前受理的）" in flow.summary
     assert "办结率" not in flow.summary.replace("承诺期限兑现率", "")
     assert sum(m.completed for m in flow.months) == 9 and sum(m.completed for m in cohort.months) == 0
+
+
+def test_each_county_scores_with_its_own_weights_and_the_installations_are_the_default(evaluation_db):
+    qingshui = ADMIN
+    qiyang = Caller(staff_id=50, role=Role.COUNTY_ADMIN, county_code="431121")
+    own = {"weights": {"completion": 0.5, "on_time": 0.5}, "min_sample": 42}
+    uow = evaluation_db.unit_of_work()
+    h.set_score_settings(uow, caller=SYSADMIN, now=_at(1), cmd=parse(h.c.ScoreSettings, {"min_sample": 7}))
+    h.set_score_settings(uow, caller=qiyang, now=_at(2), cmd=parse(h.c.ScoreSettings, own))
+    assert h.score_settings(uow, "431121").min_sample == 42
+    assert h.score_settings(uow, "431099").min_sample == 7  # 清水县 has set none: the installation's
+    h.set_score_settings(uow, caller=qingshui, now=_at(3), cmd=parse(h.c.ScoreSettings, {"min_sample": 9}))
+    h.set_score_settings(uow, caller=qiyang, now=_at(4), cmd=parse(h.c.ScoreSettings, {**own, "min_sample": 43}))
+    assert [h.score_settings(uow, county).min_sample for county in ("431099", "431121", None)] == [9, 43, 7]
+    with pytest.raises(NotFound):  # 祁阳's admin cannot touch 清水's weights
+        h.set_score_settings(uow, caller=qiyang, now=_at(5), cmd=h.c.ScoreSettings(), county_code="431099")
+    assert h.score_settings(uow, "431099").min_sample == 9
+    uow.close()

@@ -363,18 +363,47 @@ def sweep(uow: UnitOfWork, *, now: datetime, batch: int = 200) -> tuple[int, int
 
 # ---- composite score, rankings, commendation and accountability ---------------------------------------
 
-def score_settings(uow: UnitOfWork) -> c.ScoreSettings:
-    row = uow.session.get(orm.ScoreSettingsRow, 1)
+INSTALLATION_SETTINGS = 1  # the row of the installation's default weights; a county's own has its code
+
+
+def _county_settings(uow: UnitOfWork, county: str) -> orm.ScoreSettingsRow | None:
+    s = orm.ScoreSettingsRow
+    return uow.session.execute(select(s).where(s.county_code == county)).scalar_one_or_none()
+
+
+def score_settings(uow: UnitOfWork, county: str | None = None) -> c.ScoreSettings:
+    """The weights a county's scores are made with (完善考评制度: "weights the county sets"): its own once it
+    has set them, else the installation's default, else the built-in one."""
+    row = _county_settings(uow, county) if county else None
+    row = row or uow.session.get(orm.ScoreSettingsRow, INSTALLATION_SETTINGS)
     return c.ScoreSettings.model_validate(row.settings) if row else c.ScoreSettings()
 
 
-def set_score_settings(uow: UnitOfWork, *, caller: Caller, cmd: c.ScoreSettings, now: datetime) -> c.ScoreSettings:
-    if not caller.is_installation:  # kept once for the installation: a county admin would change every county's
-        raise Forbidden("the system administrator sets the weights of the score", code="not_county")
-    uow.put(orm.ScoreSettingsRow, 1, {"id": 1, "settings": cmd.model_dump(mode="json"), "updated_by": caller.staff_id,
-                                      "updated_at": now})
+def settings_county(caller: Caller, county_code: str | None) -> str | None:
+    """Whose weights a call reads or sets: the county named (the system administrator's choice; another
+    county's is not found), else the caller's own; None: the installation's default."""
+    if county_code is not None and not caller.sees_county(county_code):
+        raise NotFound("no such county here", code="county_not_found")
+    return county_code or caller.county
+
+
+def set_score_settings(uow: UnitOfWork, *, caller: Caller, cmd: c.ScoreSettings, now: datetime,
+                       county_code: str | None = None) -> c.ScoreSettings:
+    """A county admin sets its county's weights; the system administrator the installation's default, or
+    a county's it names. Other counties keep theirs."""
+    if not caller.is_county:
+        raise Forbidden("the county sets the weights of the score", code="not_county")
+    county = settings_county(caller, county_code)
+    values = {"settings": cmd.model_dump(mode="json"), "updated_by": caller.staff_id, "updated_at": now}
+    if county is None:
+        uow.put(orm.ScoreSettingsRow, INSTALLATION_SETTINGS, {"id": INSTALLATION_SETTINGS, **values})
+    elif (row := _county_settings(uow, county)) is not None:
+        change(row, **values)
+    else:  # a new row never takes the installation's id
+        last = uow.session.execute(select(func.max(orm.ScoreSettingsRow.id))).scalar() or 0
+        uow.session.add(orm.ScoreSettingsRow(id=max(last, INSTALLATION_SETTINGS) + 1, county_code=county, **values))
     uow.commit()
-    return score_settings(uow)
+    return score_settings(uow, county)
 
 
 def unit_figures(uow: UnitOfWork, level: c.Level, township_code: str | None, start: date,
@@ -403,7 +432,7 @@ def ranking(uow: UnitOfWork, *, caller: Caller, query: c.RankingQuery) -> c.Rank
         raise Forbidden("rankings across the county are for the county's roles", code="not_county")
     if query.township_code is not None and not caller.sees_township(query.township_code):
         raise NotFound("no ranking here", code="unit_not_found")
-    settings = score_settings(uow)
+    settings = score_settings(uow, county_of(query.township_code) if query.township_code else caller.county)
     scored = []
     staff = query.level is c.Level.STAFF
     for figures_ in unit_figures(uow, query.level, query.township_code, query.start, query.end, query.basis,
