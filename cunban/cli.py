@@ -1,13 +1,5 @@
-"""The `cunban` command.
-
-  cunban up              the whole system in one process (embedded default: SQLite + in-process broker)
-  cunban run-service X   one service, as a deployment runs it (RabbitMQ + PostgreSQL from CUNBAN_*)
-  cunban gateway         the HTTP gateway alone, calling services over RabbitMQ
-  cunban migrate [X..]   apply each service's migrations
-  cunban bootstrap       create the first county, its official calendar and the system administrator
-  cunban seed-demo       load the demo county through the running services
-  cunban notifications list   the SMS messages made, newest first (what the log provider "sent")
-"""
+"""The `cunban` command: run the system (all in one process, or one service or the gateway as deployed) and
+operate it (migrations, the county's set-up, dead letters, key rotation, recounts)."""
 from __future__ import annotations
 
 import argparse
@@ -16,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +45,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     from cunban.registry import SERVICES
     from gateway.app import create_app
     from gateway.rpc import ServiceCalls
-    from shared.observability import configure_logging
+    from shared.logs import configure_logging
     from shared.rpc_client import RpcClient
 
     settings = _settings(args)
@@ -98,12 +91,8 @@ def cmd_run_service(args: argparse.Namespace) -> int:
     from prometheus_client import start_http_server
 
     from cunban import embedded
-    from cunban.registry import SERVICES
-    from shared.observability import configure_logging
+    from shared.logs import configure_logging
 
-    if args.name not in SERVICES:
-        print(f"unknown service {args.name!r}; known: {', '.join(SERVICES)}", file=sys.stderr)
-        return 2
     settings = _settings(args)
     configure_logging(settings.log_level)
     if not args.no_migrate:
@@ -138,15 +127,14 @@ def cmd_gateway(args: argparse.Namespace) -> int:
 
     from gateway.app import create_app
     from gateway.rpc import ServiceCalls
-    from shared.observability import configure_logging
+    from shared.logs import configure_logging
     from shared.rpc_client import RpcClient
     from shared.settings import DEVELOPMENT_SECRET
 
     settings = _settings(args)
     if settings.secret_key == DEVELOPMENT_SECRET and settings.http_host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"cunban gateway: refused: without CUNBAN_SECRET_KEY it signs with the published development secret, "
-              f"which anyone can forge a token with: it listens on 127.0.0.1 only, not {settings.http_host}",
-              file=sys.stderr)
+        say("gateway", "refused: without CUNBAN_SECRET_KEY it signs with the published development secret, "
+            f"which anyone can forge a token with: it listens on 127.0.0.1 only, not {settings.http_host}")
         return 2
     configure_logging(settings.log_level)
     client = RpcClient(settings.amqp_uri, timeout=settings.rpc_timeout_seconds, pool_size=settings.rpc_pool_size)
@@ -170,10 +158,48 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _client(settings: Any) -> Any:
+class Unreachable(Exception):
+    """What a command needs and cannot reach, said in one line (exit 1, no traceback)."""
+
+
+def _client(settings: Any, *, serving: list[str] | tuple[str, ...] = ()) -> Any:
+    """A client of the running services' broker, once it answers; with `serving`, once each of those services
+    listens on it. Refuses at once (Unreachable) rather than let a call wait for its timeout."""
     from shared.rpc_client import RpcClient
 
+    if settings.amqp_uri.startswith("memory://"):
+        raise Unreachable("no broker to reach: memory:// is the broker inside one `cunban up` process, which no other "
+                          "process can reach; give the services' broker with --amqp-uri or CUNBAN_AMQP_URI")
+    _require_serving(settings.amqp_uri, serving)
     return RpcClient(settings.amqp_uri, timeout=max(settings.rpc_timeout_seconds, 60), pool_size=1)
+
+
+def _require_serving(amqp_uri: str, services: list[str] | tuple[str, ...]) -> None:
+    """Connect with a short timeout, and look (passively) for a consumer on each service's RPC queue."""
+    from amqp.exceptions import NotFound
+    from kombu import Connection
+
+    from shared.rpc_client import CONNECTION_ERRORS
+
+    connection = Connection(amqp_uri, connect_timeout=3)
+    where = connection.as_uri()  # without the password
+    try:
+        try:
+            connection.ensure_connection(max_retries=1, interval_start=0)
+        except CONNECTION_ERRORS as exc:
+            raise Unreachable(f"cannot reach the broker at {where} ({exc}): start it, or correct --amqp-uri or "
+                              "CUNBAN_AMQP_URI") from None
+        for name in services:
+            with connection.channel() as channel:
+                try:
+                    consumers = channel.queue_declare(queue=f"rpc-{name}", passive=True).consumer_count
+                except NotFound:
+                    consumers = 0
+            if not consumers:
+                raise Unreachable(f"the {name} service is not running on the broker at {where}: start it "
+                                  f"(cunban run-service {name}), or give the broker it uses")
+    finally:
+        connection.release()
 
 
 def cmd_bootstrap(args: argparse.Namespace) -> int:
@@ -186,7 +212,7 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
         print("cunban bootstrap: configuration refused: CUNBAN_ADMIN_PASSWORD is still .env.example's placeholder; "
               "set the first admin's password in .env", file=sys.stderr)
         return 2
-    client = _client(settings)
+    client = _client(settings, serving=["directory"])
     result = client.call("directory", "bootstrap_county", caller=Caller.system(), code=args.code, name=args.name)
     if admin_password:
         from shared.errors import Conflict
@@ -203,7 +229,7 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
 def cmd_seed_demo(args: argparse.Namespace) -> int:
     from cunban.demo import load_demo
 
-    loaded = load_demo(_client(_settings(args)))
+    loaded = load_demo(_client(_settings(args), serving=["directory"]))
     print("demo county loaded" if loaded else "demo county already present")
     return 0
 
@@ -300,8 +326,13 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     from cunban.registry import SERVICES
     from shared.contracts.caller import Caller
 
-    client = _client(_settings(args))
     names = [args.service] if args.service else list(SERVICES)
+    settings = _settings(args)
+    if settings.amqp_uri.startswith("memory://"):
+        raise Unreachable("the embedded system's dead letters are inside its `cunban up` process: see them on the page "
+                          "/console/admin/health or with GET /dead-letters (as a county admin); for services on a "
+                          "broker, give it with --amqp-uri or CUNBAN_AMQP_URI")
+    client = _client(settings, serving=names)
     for name in names:
         if args.action == "list":
             for letter in client.call(name, "dead_letters", caller=Caller.system(),
@@ -399,114 +430,286 @@ def cmd_access_matrix(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- backups, restore and reconciliation (cunban/backup.py, cunban/reconcile.py) ------------------------------
+def _service_urls(args: argparse.Namespace) -> dict[str, str]:
+    from cunban.registry import SERVICES
+
+    settings = _settings(args)
+    return {name: settings.database_url(name) for name in (getattr(args, "names", None) or SERVICES)}
+
+
+def _backup_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--to", dest="store", help="a directory or s3://bucket/prefix (env CUNBAN_BACKUP_TARGET)")
+    parser.add_argument("--db-url", help="database URL template with {service} (env CUNBAN_DB_URL)")
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """One backup set of the services' PostgreSQL server; with --every-hours, compose's backup service."""
+    from datetime import timedelta
+
+    from cunban import backup
+    from shared.observability import configure_logging
+
+    settings = _settings(args)
+    target = args.store or settings.backup_target
+    if not target:
+        print("cunban backup: say where: --to or CUNBAN_BACKUP_TARGET", file=sys.stderr)
+        return 2
+    urls = _service_urls(args)
+    keep = {"keep_days": settings.backup_keep_days, "keep_last": settings.backup_keep_last}
+    try:
+        store = backup.open_store(target, settings)
+        if args.every_hours or args.serve:
+            configure_logging(settings.log_level)
+            backup.serve(urls, store, every=timedelta(hours=args.every_hours or settings.backup_every_hours),
+                         metrics_port=settings.metrics_port, **keep)
+        made = backup.run_once(urls, store, **keep)
+    except backup.BackupError as failed:
+        print(f"cunban backup: {failed}", file=sys.stderr)
+        return 1
+    print(backup.manifest_text(made), end="")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Lay a backup set (the latest, or --set NAME) out as PostgreSQL's data directory; --list shows the sets."""
+    from cunban import backup
+
+    settings = _settings(args)
+    source = args.store or settings.backup_target
+    if not source:
+        print("cunban restore: say where from: --from or CUNBAN_BACKUP_TARGET", file=sys.stderr)
+        return 2
+    try:
+        store = backup.open_store(source, settings)
+        if args.list:
+            for made in backup.backup_sets(store):
+                print(backup.manifest_text(made), end="")
+            return 0
+        if not args.pgdata:
+            print("cunban restore: say where to: --pgdata (the stopped server's data directory)", file=sys.stderr)
+            return 2
+        restored = backup.restore(store, args.pgdata, args.set)
+    except backup.BackupError as failed:
+        print(f"cunban restore: {failed}", file=sys.stderr)
+        return 1
+    print(f"{args.pgdata} holds {restored.name}: start PostgreSQL on it, purge the services' event queues, start "
+          "the services, then run `cunban reconcile`")
+    return 0
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    """After a restore: republish what consumers lack, report what producers lost, recount evaluation."""
+    from datetime import datetime
+
+    from cunban.reconcile import reconcile
+
+    since = datetime.fromisoformat(args.since) if args.since else None
+    if since is not None and since.tzinfo is None:
+        print("cunban reconcile: --since needs a time zone, e.g. 2026-12-04T08:00:00+08:00", file=sys.stderr)
+        return 2
+    done = reconcile(_service_urls(args), since=since, wait_seconds=args.wait, rebuild_figures=not args.no_rebuild)
+    found = done.found
+    print(f"checked {found.checked} outbox rows; {found.missing_count} events some consumer lacked, "
+          f"{done.republished} set to be published again, {done.still_missing} still missing")
+    for handler, ids in sorted(found.orphans.items()):
+        print(f"  {handler}: {len(ids)} events applied that their producer no longer has (restored from an "
+              f"older backup), e.g. {', '.join(ids[:3])}")
+    if done.rebuilt_events is not None:
+        print(f"evaluation's figures counted again from {done.rebuilt_events} logged events")
+    return 1 if done.still_missing else 0
+
+
+def _add_backup_commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    back = command("backup", "back up every service's PostgreSQL database (once, or on a schedule)")
+    _backup_options(back)
+    back.add_argument("--serve", action="store_true", help="keep running: a set now and every "
+                                                             "CUNBAN_BACKUP_EVERY_HOURS, metrics on the metrics port")
+    back.add_argument("--every-hours", type=float, help="--serve, every N hours")
+    back.set_defaults(func=cmd_backup)
+
+    rest = command("restore", "lay a backup set out as the PostgreSQL server's data directory")
+    rest.add_argument("--from", dest="store", help="a directory or s3://bucket/prefix (env CUNBAN_BACKUP_TARGET)")
+    rest.add_argument("--pgdata", type=Path, help="the stopped server's data directory, empty or absent")
+    rest.add_argument("--set", default="latest", help="the set's name (default: the latest finished one)")
+    rest.add_argument("--list", action="store_true", help="list the finished sets")
+    rest.set_defaults(func=cmd_restore)
+
+    rec = command("reconcile", "after a restore: events consumers lack published again, figures recounted")
+    rec.add_argument("--db-url", help="database URL template with {service} (env CUNBAN_DB_URL)")
+    rec.add_argument("--since", help="only outbox rows from this time on (ISO 8601 with zone)")
+    rec.add_argument("--wait", type=float, default=120, help="seconds to wait for the services to apply them")
+    rec.add_argument("--no-rebuild", action="store_true", help="do not recount evaluation's figures")
+    rec.set_defaults(func=cmd_reconcile)
+
+
 def _add_backends(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--amqp-uri", help="broker URL (default memory://, env CUNBAN_AMQP_URI)")
     parser.add_argument("--db-url", help="database URL template with {service} (env CUNBAN_DB_URL)")
     parser.add_argument("--data-dir", type=Path, help="folder for SQLite files (env CUNBAN_DATA_DIR)")
 
 
-def main(argv: list[str] | None = None) -> int:
+def _add_broker(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--amqp-uri", help="broker URL of the running services (env CUNBAN_AMQP_URI)")
+
+
+def _add_listen(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="address the gateway listens on (env CUNBAN_HTTP_HOST, default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port the gateway listens on (env CUNBAN_HTTP_PORT, default 8080)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line: every command with a line of help, every option with its own."""
     from cunban.registry import SERVICES
 
     parser = argparse.ArgumentParser(prog="cunban", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+                                     epilog="`cunban COMMAND --help` tells a command's options; every setting is "
+                                            "also an environment variable CUNBAN_* (README.md, Configuration).")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    up = sub.add_parser("up", help="run the whole system in one process")
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=summary, description=summary)
+
+    up = command("up", "run the whole system in one process (embedded: SQLite + in-process broker)")
     _add_backends(up)
-    up.add_argument("--host")
-    up.add_argument("--port", type=int)
+    _add_listen(up)
     up.add_argument("--no-demo", action="store_true", help="do not load the demo county")
     up.set_defaults(func=cmd_up)
 
-    run = sub.add_parser("run-service", help="run one service")
-    run.add_argument("name")
-    run.add_argument("--no-migrate", action="store_true")
+    run = command("run-service", "run one service, as a deployment does")
+    run.add_argument("name", choices=list(SERVICES), metavar="NAME", help=f"the service: {', '.join(SERVICES)}")
+    run.add_argument("--no-migrate", action="store_true", help="do not apply its migrations first")
     _add_backends(run)
     run.set_defaults(func=cmd_run_service)
 
-    gw = sub.add_parser("gateway", help="run the HTTP gateway")
-    gw.add_argument("--amqp-uri")
-    gw.add_argument("--host")
-    gw.add_argument("--port", type=int)
+    gw = command("gateway", "run the HTTP gateway alone, calling services over the broker")
+    _add_broker(gw)
+    _add_listen(gw)
     gw.set_defaults(func=cmd_gateway)
 
-    mig = sub.add_parser("migrate", help="apply migrations")
-    mig.add_argument("names", nargs="*")
+    mig = command("migrate", "apply each service's database migrations")
+    mig.add_argument("names", nargs="*", metavar="NAME", help="services (default: all)")
     _add_backends(mig)
     mig.set_defaults(func=cmd_migrate)
 
-    boot = sub.add_parser("bootstrap", help="create the first county, its calendar and the system administrator")
-    boot.add_argument("--code", default=os.environ.get("CUNBAN_COUNTY_CODE", "431099"))
-    boot.add_argument("--name", default=os.environ.get("CUNBAN_COUNTY_NAME", "清水县"))
-    boot.add_argument("--amqp-uri")
+    boot = command("bootstrap", "create the first county, its official calendar and the system administrator")
+    boot.add_argument("--code", default=os.environ.get("CUNBAN_COUNTY_CODE", "431099"),
+                      help="county code (env CUNBAN_COUNTY_CODE, default 431099)")
+    boot.add_argument("--name", default=os.environ.get("CUNBAN_COUNTY_NAME", "清水县"),
+                      help="county name (env CUNBAN_COUNTY_NAME, default 清水县)")
+    _add_broker(boot)
     boot.set_defaults(func=cmd_bootstrap)
 
-    demo = sub.add_parser("seed-demo", help="load the demo county through the running services")
-    demo.add_argument("--amqp-uri")
+    demo = command("seed-demo", "load the demo county through the running services")
+    _add_broker(demo)
     demo.set_defaults(func=cmd_seed_demo)
 
-    rebuild = sub.add_parser("rebuild-figures", help="recount evaluation's figures from its event log")
+    rebuild = command("rebuild-figures", "recount evaluation's figures from its event log")
     _add_backends(rebuild)
     rebuild.set_defaults(func=cmd_rebuild_figures)
 
-    again = sub.add_parser("reannounce-directory", help="announce every staff member, station and calendar day "
+    again = command("reannounce-directory", "announce every staff member, station and calendar day "
                                                         "again (after an upgrade adding a copy)")
     _add_backends(again)
     again.set_defaults(func=cmd_reannounce)
 
-    reencrypt = sub.add_parser("reencrypt-personal-data",
-                               help="re-encrypt personal data under the first of CUNBAN_PII_KEYS (key rotation)")
-    reencrypt.add_argument("names", nargs="*", help="services (default: all)")
+    reencrypt = command("reencrypt-personal-data",
+                        "re-encrypt personal data under the first of CUNBAN_PII_KEYS (key rotation)")
+    reencrypt.add_argument("names", nargs="*", metavar="NAME", help="services (default: all)")
     _add_backends(reencrypt)
     reencrypt.set_defaults(func=cmd_reencrypt)
 
-    dlq = sub.add_parser("dlq", help="list or replay the services' dead letters")
-    dlq.add_argument("action", choices=["list", "replay"])
-    dlq.add_argument("ids", nargs="*", help="replay only these (with --service)")
-    dlq.add_argument("--service", choices=list(SERVICES))
+    dlq = command("dlq", "list or replay the running services' dead letters")
+    dlq.add_argument("action", choices=["list", "replay"], help="list them (one JSON line each) or replay them")
+    dlq.add_argument("ids", nargs="*", metavar="ID", help="replay only these (with --service)")
+    dlq.add_argument("--service", choices=list(SERVICES), help="one service only (default: every service)")
     dlq.add_argument("--all", action="store_true", help="list replayed ones too")
-    dlq.add_argument("--amqp-uri")
+    _add_broker(dlq)
     dlq.set_defaults(func=cmd_dlq)
 
-    notes = sub.add_parser("notifications", help="list the SMS messages made (the log provider's, say)")
-    notes.add_argument("action", choices=["list"])
-    notes.add_argument("--township")
+    notes = command("notifications", "list the SMS messages made, newest first (the log provider's)")
+    notes.add_argument("action", choices=["list"], help="list them, one line each")
+    notes.add_argument("--township", help="one township's only (its code)")
     notes.add_argument("--status", choices=["waiting", "sending", "sent", "delivered", "undelivered", "failed",
-                                            "withheld"])
-    notes.add_argument("--kind")
-    notes.add_argument("--limit", type=int, default=50, choices=range(1, 201), metavar="1-200")
+                                            "withheld"], help="only messages in this state")
+    notes.add_argument("--kind", help="only this notice, e.g. application_received")
+    notes.add_argument("--limit", type=int, default=50, choices=range(1, 201), metavar="1-200",
+                       help="at most this many (default 50)")
     _add_backends(notes)
     notes.set_defaults(func=cmd_notifications)
 
-    wait = sub.add_parser("wait", help="wait for the broker (and a service's database) to accept connections")
-    wait.add_argument("--service", choices=list(SERVICES))
-    wait.add_argument("--timeout", type=float, default=180)
+    wait = command("wait", "wait for the broker (and a service's database) to accept connections")
+    wait.add_argument("--service", choices=list(SERVICES), help="also wait for this service's database")
+    wait.add_argument("--timeout", type=float, default=180, help="give up after this many seconds (default 180)")
     _add_backends(wait)
     wait.set_defaults(func=cmd_wait)
 
-    health = sub.add_parser("healthcheck", help="exit 0 when this container's gateway or service answers")
+    health = command("healthcheck", "exit 0 when this container's gateway or service answers")
     health.set_defaults(func=cmd_healthcheck)
 
-    matrix = sub.add_parser("access-matrix", help="print the access matrix (roles × actions × scope)")
+    matrix = command("access-matrix", "print the access matrix (roles × actions × scope)")
     matrix.set_defaults(func=cmd_access_matrix)
+    _add_backup_commands(command)
+    return parser
 
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
-    from pydantic import ValidationError
+    from shared.logs import configure_logging
 
-    from cunban.datadir import DataDirInUse
-
+    # JSON from the first line on (a command's own may set CUNBAN_LOG_LEVEL's level again from its settings);
+    # nothing here imports pydantic or nameko: `up` and `run-service` choose eventlet's hub and patch first
+    level = os.environ.get("CUNBAN_LOG_LEVEL", "INFO").upper()
+    configure_logging(level if level in logging.getLevelNamesMapping() else "INFO")
     try:
         return args.func(args)
-    except DataDirInUse as refused:
-        print(f"cunban {args.command}: refused: {refused}", file=sys.stderr)
-        return 3
-    except ValidationError as refused:  # the configuration (shared/settings.py): say which variable, no traceback
-        if refused.title != "Settings":
+    except Exception as exc:
+        refused = _refusal(args.command, exc)
+        if refused is None:
             raise
-        problems = "; ".join(str(e.get("ctx", {}).get("error") or e["msg"]) for e in refused.errors())
-        print(f"cunban {args.command}: configuration refused: {problems}", file=sys.stderr)
+        return refused
+
+
+def _refusal(command: str, exc: Exception) -> int | None:
+    """What a command could not do or reach, said in one line on stderr; the exit code, or None for an error
+    nobody expected (logged with its traceback as JSON)."""
+    from pydantic import ValidationError
+    from sqlalchemy.exc import OperationalError as DatabaseUnreachable
+
+    from cunban.datadir import DataDirInUse
+    from shared.errors import ServiceUnavailable
+
+    if isinstance(exc, DataDirInUse):
+        say(command, f"refused: {exc}")
+        return 3
+    if isinstance(exc, Unreachable):
+        say(command, str(exc))
+        return 1
+    if isinstance(exc, ServiceUnavailable):  # lost on the way (the broker went, a service did not answer)
+        say(command, exc.message)
+        return 1
+    if isinstance(exc, DatabaseUnreachable):
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        say(command, f"cannot reach the database ({reason}): start it, or correct --db-url or CUNBAN_DB_URL")
+        return 1
+    if isinstance(exc, ValidationError) and exc.title == "Settings":  # the configuration: say which variable
+        problems = "; ".join(str(e.get("ctx", {}).get("error") or e["msg"]) for e in exc.errors())
+        say(command, f"configuration refused: {problems}")
         return 2
+    return None
+
+
+SERVING = ("up", "run-service", "gateway")  # the commands that run as a system's processes, whose lines are logs
+
+
+def say(command: str, text: str) -> None:
+    """One line on stderr about what a command could not do: a JSON log record from a process of the system
+    (its log is collected and searched), plain words from an operator's command."""
+    if command in SERVING:
+        logging.getLogger("cunban").error("cunban %s: %s", command, text)
+    else:
+        print(f"cunban {command}: {text}", file=sys.stderr)
 
 
 if __name__ == "__main__":

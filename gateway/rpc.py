@@ -115,15 +115,19 @@ async def _in_green_thread(work: functools.partial[Any]) -> Any:
     loop = asyncio.get_running_loop()
     future: asyncio.Future[Any] = loop.create_future()
 
-    def settle(thread: Any) -> None:
+    def run() -> tuple[bool, Any]:
+        # a green thread that ends with an exception has the hub print it as a traceback: a service's refusal
+        # (a 404, say) is an answer, handed to the awaiting coroutine, not an error of the process
         try:
-            result = thread.wait()
-        except BaseException as exc:  # hand every failure to the awaiting coroutine
-            loop.call_soon_threadsafe(_set_exception, future, exc)
-        else:
-            loop.call_soon_threadsafe(_set_result, future, result)
+            return True, work()
+        except BaseException as exc:  # every failure goes to the awaiting coroutine
+            return False, exc
 
-    eventlet.spawn(work).link(settle)
+    def settle(thread: Any) -> None:
+        ok, outcome = thread.wait()
+        loop.call_soon_threadsafe(_set_result if ok else _set_exception, future, outcome)
+
+    eventlet.spawn(run).link(settle)
     return await future
 
 

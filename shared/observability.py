@@ -1,22 +1,20 @@
-"""Metrics, JSON logs and the correlation id that ties an HTTP request to its RPCs and events."""
+"""Metrics, and the correlation id (kept by shared/logs.py, which writes the JSON logs) carried into each
+worker: it ties an HTTP request to its RPCs and events."""
 from __future__ import annotations
 
 import contextvars
-import json
 import logging
-import re
-import sys
 import time
 from typing import Any
 
 from nameko.extensions import DependencyProvider
 from prometheus_client import Counter, Gauge, Histogram
 
+from shared.logs import correlation_id
 from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
 
-correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("correlation_id", default=None)
 
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
@@ -122,43 +120,6 @@ class _Metrics:
 
 
 metrics = _Metrics()
-
-# Personal data never reaches a log line unmasked: 18-digit ID-card numbers and mainland mobiles.
-_ID_CARD = re.compile(r"(?<!\d)(\d{3})\d{11}(\d{3}[\dXx])(?!\d)")
-_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
-
-
-def mask_personal_data(text: str) -> str:
-    text = _ID_CARD.sub(lambda m: m.group(1) + "*" * 11 + m.group(2), text)
-    return _MOBILE.sub(lambda m: m.group(1) + "****" + m.group(2), text)
-
-
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}",
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "correlation_id": correlation_id.get(),
-        }
-        for key in ("service", "entrypoint", "event_type", "elapsed_ms", "in_services_ms"):
-            if hasattr(record, key):
-                entry[key] = getattr(record, key)
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        return mask_personal_data(json.dumps(entry, ensure_ascii=False, default=str))
-
-
-def configure_logging(level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    for noisy in ("nameko", "kombu", "amqp", "alembic", "uvicorn.access"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
-
 
 class Observed(DependencyProvider):
     """Counts and times every entrypoint and carries the caller's correlation id into the worker's logs."""

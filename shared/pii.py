@@ -15,6 +15,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import MetaData, select, update
 from sqlalchemy.orm import Session
 
+# the display masks live beside the log masks (stdlib only); imported from here by the services
+from shared.masking import mask_id_card, mask_name, mask_phone  # noqa: F401
+
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 _ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
@@ -45,19 +48,6 @@ def id_card_check_digit(first17: str) -> str:
 
 def is_mobile(number: str) -> bool:
     return bool(_MOBILE.match(number))
-
-
-def mask_id_card(number: str) -> str:
-    return number[:3] + "*" * (len(number) - 7) + number[-4:] if len(number) > 7 else "*" * len(number)
-
-
-def mask_phone(number: str) -> str:
-    return number[:3] + "****" + number[-4:] if len(number) >= 8 else "*" * len(number)
-
-
-def mask_name(name: str) -> str:
-    """张三 → 张*, 欧阳小明 → 欧***: the family name stays so staff can address the person."""
-    return name[:1] + "*" * (len(name) - 1) if len(name) > 1 else "*"
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,15 @@ class Settings(BaseSettings):
     # base64 of 32 bytes keying the search hashes of personal data (ID numbers, look-up codes, contact
     # checks); kept apart from pii_keys so they rotate without re-hashing. Required in production.
     pii_search_key: str = ""
+    # backups (`cunban backup`, cunban/backup.py): where the sets go (a directory or s3://bucket/prefix),
+    # the S3 endpoint and keys (MinIO in compose), and how long sets are kept
+    backup_target: str = ""
+    backup_s3_endpoint: str = ""
+    backup_s3_access_key: str = ""
+    backup_s3_secret_key: str = ""
+    backup_every_hours: float = Field(default=6, gt=0)
+    backup_keep_days: float = Field(default=14, gt=0)
+    backup_keep_last: int = Field(default=7, ge=1)
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:

@@ -66,6 +66,7 @@ SQL
 tools() {  # Prometheus' own binaries: promtool checks the alert rules, prometheus scrapes in the ops tests;
   # a browser, a Chinese font and PDF tools for the page journeys (tests/browser)
   need prometheus /usr/bin/promtool
+  need kubernetes-client kubectl  # renders the overlays with its built-in kustomize (tests/unit/test_kubernetes.py)
   need chromium /usr/bin/chromium
   need fonts-wqy-microhei /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
   need poppler-utils /usr/bin/pdftoppm

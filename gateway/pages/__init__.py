@@ -17,6 +17,7 @@ from gateway.pages import (
     console_notices,
     console_oversight,
     console_records,
+    console_sms,
     console_system,
     console_visits,
     console_workbench,
@@ -41,8 +42,8 @@ def install(app: FastAPI) -> None:
     app.mount("/static", Assets({**directory(HERE / "static"), **docs.SWAGGER_FILES}), name="static")
     docs.install(app)
     for area in (public, console, console_workbench, console_records, console_complaints, console_account,
-                 console_admin, console_cases, console_market, console_notices, console_oversight, console_system,
-                 console_visits):
+                 console_admin, console_cases, console_market, console_notices, console_oversight, console_sms,
+                 console_system, console_visits):
         app.include_router(area.router)
 
 

@@ -63,6 +63,7 @@ def may(staff: Caller, action: str) -> bool:
 SECTIONS = (("/console/admin/calendar", "工作日历", "directory.calendar_year"),
             ("/console/admin/scores", "考评设置", "evaluation.score_settings"),
             ("/console/admin/audit", "操作日志", "directory.audit_log"),
+            ("/console/admin/sms", "短信", "notifications.templates"),
             ("/console/admin/health", "系统状态", "directory.dead_letters"))
 
 

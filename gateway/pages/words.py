@@ -414,4 +414,14 @@ AUDIT_ACTION.update({
     "preview_notification_template": "预览短信模板", "mark_my_notices_read": "标记消息已读",
     "page_notices_read": "全部消息标为已读（网页）", "page_notice_open": "查看消息（网页）",
 })
-AUDIT_ACTION.update({"sms_delivery_reports": "短信状态报告回调", "sms_replies": "短信上行回复回调"})
+AUDIT_ACTION.update({"sms_delivery_reports": "短信状态报告回调", "sms_replies": "短信上行回复回调",
+                     "page_set_sms_settings": "修改短信设置（网页）",
+                     "page_save_sms_template": "修改或预览短信模板（网页）"})
+ERROR_MESSAGES.update({
+    "county_not_found": "没有这个县，请从列表里选择。",
+    "notice_not_found": "没有这种通知，请从短信模板列表里选择。",
+    "template_invalid": "短信模板有问题，请按提示修改。",
+    "template_too_long": "短信模板太长，请写短一些。",
+    "template_value_missing": "预览缺少变量的值。",
+    "provider_settings_invalid": "所选发送方式的账号设置不全或有误，请按提示填写。",
+})

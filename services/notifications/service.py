@@ -87,8 +87,9 @@ class NotificationsService(KeepsStaff, KeepsVillages, DeadLetters):
 
     @on_event("approvals", "application_progressed")
     def on_application_progressed(self, envelope: EventEnvelope) -> None:
-        telling.application_progressed(self.db, event_id=envelope.event_id,
-                                       progressed=parse(ApplicationProgressed, envelope.payload), now=utcnow())
+        progressed, now = parse(ApplicationProgressed, envelope.payload), utcnow()
+        telling.application_progressed(self.db, event_id=envelope.event_id, progressed=progressed, now=now)
+        telling.case_waiting(self.db, event_id=envelope.event_id, progressed=progressed, now=now)
 
     @on_event("evaluation", "rating_invitation")
     def on_rating_invitation(self, envelope: EventEnvelope) -> None:

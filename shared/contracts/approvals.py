@@ -49,6 +49,12 @@ class ApplicationProgressed(Contract):
     handled_step: str | None = None
     handled_step_due: date | None = None
     step_holder_staff_id: int | None = None
+    # the review step the case entered (accepted into its first step, or moved on or back to one), for
+    # whoever is to take it up (新办件): the roles that act there, and where they sit (the application's
+    # station for a village step). Added later: absent before, and when no step was entered.
+    step_roles: list[str] = Field(default_factory=list)
+    step_level: str | None = None
+    station_code: str | None = None
 
 
 class ApplicationClock(Contract):

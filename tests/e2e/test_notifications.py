@@ -66,6 +66,14 @@ def test_an_application_tells_its_applicant_at_filing_supplement_completion_and_
     wait_until(lambda: client.get(f"/applications/{receipt}/approval", headers=supervisor).status_code == 200, 20,
                "the case to open")
     act("accept")
+    case = client.get(f"/applications/{receipt}/approval", headers=supervisor).json()
+    holder = next(s for s in client.get("/staff", headers=supervisor).json()
+                  if s["role"] in case["step_roles"] and s["active"] and s["username"] != "qs_supervisor"
+                  and (s.get("station_code") in (None, case["station_code"])))
+    holder_headers = login(client, holder["username"])
+    new_case = wait_until(lambda: [n for n in client.get("/me/notices", headers=holder_headers).json()["items"]
+                                   if n["kind"] == "case_assigned" and receipt in n["text"]], 30, "the 新办件 notice")
+    assert new_case[0]["name"] == "新办件" and new_case[0]["link"] == f"/console/applications/{receipt}"
     act("request_supplement", materials=["户口簿复印件"])
     supplement = wait_until(lambda: sent("materials_requested"), 30, "the 补正 SMS")
     assert "需补正：户口簿复印件" in supplement["text"]

@@ -2,6 +2,7 @@
 and `cunban up` pointed at the same servers. Both run the code the embedded system runs."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -125,6 +126,9 @@ def test_services_and_gateway_as_separate_processes(amqp_uri, pg_database, tmp_p
         gateway.stop()
         for name, process in services.items():
             assert process.stop() == 0, (name, process.log()[-3000:])
+    for process in (gateway, *services.values()):  # as deployed, each process writes JSON lines only
+        for line in process.log().splitlines():
+            assert isinstance(json.loads(line), dict), (process.log_path.name, line)
 
 
 def test_cunban_up_runs_on_rabbitmq_and_postgresql(amqp_uri, pg_database, tmp_path):

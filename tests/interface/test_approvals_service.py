@@ -290,6 +290,19 @@ def test_a_closed_step_names_who_held_it_and_its_due_day_for_evaluation(approval
     assert accepted["handled_step"] is None and accepted["step_holder_staff_id"] is None
 
 
+def test_a_case_put_into_a_step_says_who_acts_there_for_the_new_case_notice(approvals, approvals_db):
+    app = file(approvals)
+    act(approvals_db, COMMITTEE, app, "accept", at(2026, 2, 12))
+    act(approvals_db, COMMITTEE, app, "approve", at(2026, 2, 13))
+    act(approvals_db, DEPARTMENT, app, "request_supplement", at(2026, 2, 16), materials=["户口簿"])
+    entered = [(p["stage"], p["step_name"], p["step_roles"], p["step_level"])
+               for e in outbox(approvals_db) if e["type"] == "application_progressed" for p in (e["payload"],)]
+    assert [(stage, name, bool(roles), level) for stage, name, roles, level in entered] == [
+        ("accepted", "village_review", True, "village"), ("step_changed", "township_review", True, "township"),
+        ("supplement_requested", None, False, None)]
+    assert "village_committee" in entered[0][2] and DEPARTMENT.role.value in entered[1][2]
+
+
 def clocks(db):
     return [e["payload"] for e in outbox(db) if e["type"] == "application_clock_changed"]
 

@@ -390,6 +390,35 @@ def test_staff_hear_of_warnings_overdue_and_accountability_in_the_console_and_su
     assert sender(soon()) == [s.Status.SENT]  # the applicant's receipt; staff SMS is off by default
 
 
+def test_a_case_entering_a_step_is_new_work_for_those_who_act_there_and_not_for_who_moved_it(db, deliver):
+    """新办件: the township's active holders of the step's roles (at a village step, the application's
+    station only), once however often the event comes; an action that leaves no step waiting tells nobody."""
+    for staff_id, role, township, station in ((7, "township_cadre", QS, None), (8, "township_cadre", QS, None),
+                                              (9, "department_staff", QS, None), (10, "township_cadre", "431099102",
+                                                                                  None),
+                                              (11, "village_agent", QS, "QS-SM"), (12, "village_agent", QS, "QS-X")):
+        deliver("directory", "staff_changed", {**staff_changed(staff_id, role, township), "station_code": station})
+    deliver("directory", "staff_changed", staff_changed(13, "township_cadre", active=False))
+    deliver("intake", "application_filed", filed())
+    step = {"step_name": "township_review", "step_roles": ["township_cadre"], "step_level": "township",
+            "station_code": "QS-SM", "promised_deadline": "2026-12-31"}
+    accepted = deliver("approvals", "application_progressed", progressed("accepted", actor_staff_id=7, **step))
+    deliver("approvals", "application_progressed", progressed("accepted", actor_staff_id=7, **step),
+            event_id=accepted["event_id"])  # redelivered
+    mine = my_notices(db, 8)
+    assert [(n["name"], n["text"], n["link"]) for n in mine["items"]] == [
+        ("新办件", "新办件：农村低保申请（QS-20261203-0001），承诺12月31日前办结。",
+         "/console/applications/QS-20261203-0001")]
+    assert [my_notices(db, who)["unread"] for who in (7, 9, 10, 11, 12, 13)] == [0, 0, 0, 0, 0, 0]
+
+    back = {**step, "step_name": "village_check", "step_roles": ["village_agent"], "step_level": "village"}
+    deliver("approvals", "application_progressed", progressed("step_changed", actor_staff_id=8, **back))
+    assert [my_notices(db, who)["unread"] for who in (11, 12)] == [1, 0]
+    deliver("approvals", "application_progressed", progressed("supplement_requested", actor_staff_id=11,
+                                                               missing_materials=["户口簿"]))
+    assert [my_notices(db, who)["unread"] for who in (7, 8, 9, 11)] == [0, 1, 0, 1]
+
+
 def test_a_staff_member_marks_notices_read(db, deliver):
     deliver("intake", "application_filed", filed())
     deliver("approvals", "approval_warning", deadline())

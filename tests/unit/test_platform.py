@@ -16,7 +16,8 @@ from sqlalchemy.exc import DBAPIError
 from services.intake.adapters.orm import Base
 from shared.db import UnitOfWork
 from shared.errors import Conflict, CunbanError, Forbidden, NotFound, ValidationFailed, from_wire
-from shared.observability import JsonFormatter, correlation_id, mask_personal_data
+from shared.logs import JsonFormatter, correlation_id
+from shared.masking import mask_text
 from shared.rpc_client import _rebuild
 from shared.service import CarryOnWithoutBroker
 from shared.settings import DEVELOPMENT_SECRET, Settings
@@ -59,7 +60,7 @@ def test_from_wire_falls_back_to_the_base_error_for_unknown_kinds():
     ("订单 20261128000012345678 不是身份证", "订单 20261128000012345678 不是身份证"),
 ])
 def test_personal_data_is_masked(text, expected):
-    assert expected in mask_personal_data(text)
+    assert expected in mask_text(text)
 
 
 def test_json_log_lines_carry_the_correlation_id_and_never_raw_phone_numbers():

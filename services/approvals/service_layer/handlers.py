@@ -274,7 +274,8 @@ def act(uow: UnitOfWork, *, caller: Caller, ref: str, cmd: c.CaseAction, now: da
             stage=progress.stage, occurred_at=now, actor_staff_id=caller.staff_id, step_name=progress.step_name,
             promised_deadline=new.promised_deadline(cal), outcome=progress.outcome, reason=progress.reason,
             missing_materials=list(progress.missing_materials),
-            **_handled_step(held, cal, caller) if progress.stage is c.ProgressStage.STEP_CHANGED else {})
+            **_handled_step(held, cal, caller) if progress.stage is c.ProgressStage.STEP_CHANGED else {},
+            **_entered_step(new, row.station_code) if progress.stage in ENTERING else {})
         uow.record_event("application_progressed", event.model_dump(mode="json"), township_code=row.township_code,
                          now=now)
     uow.commit()
@@ -286,6 +287,18 @@ def _handled_step(held: Case, cal: WorkingCalendar, caller: Caller) -> dict[str,
     person's steps by (the same holder a late step's 责任追究 names, or the actor if nobody claimed it)."""
     return {"handled_step": held.step.name, "handled_step_due": held.step_deadline(cal),
             "step_holder_staff_id": held.assignee_staff_id or caller.staff_id}
+
+
+ENTERING = (c.ProgressStage.ACCEPTED, c.ProgressStage.STEP_CHANGED)  # actions that may put a case into a step
+
+
+def _entered_step(case: Case, station_code: str | None) -> dict[str, Any]:
+    """The review step an action put the case into, and who may act there: whom notifications tells of
+    a new case (新办件). Nothing when the action left no step waiting (closed, 补正, ready to complete)."""
+    if case.status is not CaseStatus.IN_REVIEW:
+        return {}
+    return {"step_roles": [r.value for r in case.step.roles], "step_level": case.step.level.value,
+            "station_code": station_code}
 
 
 def get_case(uow: UnitOfWork, *, caller: Caller, ref: str, now: datetime) -> c.CaseView:

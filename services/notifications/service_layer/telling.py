@@ -81,6 +81,31 @@ def application_progressed(uow: UnitOfWork, *, event_id: str, progressed: Applic
                values={**values, "result": RESULT[progressed.outcome], "place": _place(uow, app)})
 
 
+def case_waiting(uow: UnitOfWork, *, event_id: str, progressed: ApplicationProgressed, now: datetime) -> None:
+    """A case accepted into a review step, or moved on or back to one, is new work for whoever may act
+    there (新办件): the township's active staff holding one of the step's roles (at a village step, those
+    of the application's station; at a county step, the county's staff too), except who moved it there."""
+    if progressed.stage not in (ProgressStage.ACCEPTED, ProgressStage.STEP_CHANGED) or not progressed.step_roles:
+        return
+    app = uow.session.get(orm.ApplicationRow, progressed.application_id)
+    s = orm.StaffCopy
+    where = s.township_code == progressed.township_code
+    if progressed.step_level == "village":
+        where = where & (s.station_code == progressed.station_code)
+    elif progressed.step_level == "county":
+        where = where | s.township_code.is_(None)
+    holders = uow.session.execute(select(s.id).where(where, s.role.in_(progressed.step_roles), s.active.is_(True))
+                                  .order_by(s.id)).scalars()
+    deadline = progressed.promised_deadline
+    values = {"item": app.item_name if app else "办件", "receipt_no": progressed.receipt_no,
+              "deadline": short_date(deadline) if deadline else "按时"}
+    for staff_id in holders:
+        if staff_id != progressed.actor_staff_id:
+            tell_staff(uow, event_id=event_id, kind="case_assigned", staff_id=staff_id,
+                       township_code=progressed.township_code, values=values,
+                       link=f"/console/applications/{progressed.receipt_no}", now=now)
+
+
 def _place(uow: UnitOfWork, app: orm.ApplicationRow) -> str:
     station = uow.session.get(orm.StationRow, app.station_code) if app.station_code else None
     return station.name if station is not None else TOWNSHIP_HALL
