@@ -200,7 +200,8 @@ def test_writes_and_personal_data_reads_are_in_the_audit_log(client, lx):
 
 PUBLIC_OPERATIONS = {"healthz", "readyz", "login"}
 COUNTY_WIDE = {"calendar_status", "calendar_year", "calendar_years",  # the county's calendar: one per county
-               "notification_settings", "notification_templates", "preview_notification_template"}  # its SMS
+               "notification_settings", "notification_templates", "preview_notification_template",  # its SMS
+               "score_settings"}  # its score's weights
 SKIPPED = {"logout"}  # would end the session the walk uses
 
 
