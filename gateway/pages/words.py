@@ -403,7 +403,6 @@ ERROR_MESSAGES.update({
 ERROR_MESSAGES.update({
     "county_unknown": "本系统还没有这个县（市、区）：请核对行政区划代码，或请系统管理员先添加这个县。",
     "county_required": "请先选择一个县（市、区）。",
-    "county_not_found": "没有查到这个县（市、区）。",
     "township_not_in_county": "乡镇代码的前6位要和所属县（市、区）的代码一致，请核对。",
     "system_admin_only": "只有系统管理员可以添加县（市、区）和县级管理员。",
 })
