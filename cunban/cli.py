@@ -217,9 +217,10 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
     if admin_password:
         from shared.errors import Conflict
 
-        with contextlib.suppress(Conflict):  # the admin exists already: bootstrap is idempotent
+        with contextlib.suppress(Conflict):  # the account exists already: bootstrap is idempotent
+            # the installation's first account: the system administrator, who adds counties and their admins
             client.call("directory", "create_staff", caller=Caller.system(), staff={
-                "username": "admin", "full_name": "县信息中心管理员", "role": "county_admin",
+                "username": "sysadmin", "full_name": "系统管理员", "role": "system_admin",
                 "password": admin_password})
     print(f"county {args.code} ready; {result['calendar_days_added']} official calendar days added")
     return 0
@@ -591,7 +592,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_backends(mig)
     mig.set_defaults(func=cmd_migrate)
 
-    boot = command("bootstrap", "create the county, its official calendar and the first admin")
+    boot = command("bootstrap", "create the first county, its official calendar and the system administrator")
     boot.add_argument("--code", default=os.environ.get("CUNBAN_COUNTY_CODE", "431099"),
                       help="county code (env CUNBAN_COUNTY_CODE, default 431099)")
     boot.add_argument("--name", default=os.environ.get("CUNBAN_COUNTY_NAME", "清水县"),

@@ -1,29 +1,39 @@
-"""A demo county loaded through the services' own RPC, as an administrator would: three townships,
-their villages and stations, staff of every role, a catalogue covering the six services, market sites.
-Loaded once: a county that already has townships is left alone."""
+"""Two demo counties on one installation, loaded through the services' own RPC as administrators would:
+清水县 with three townships and 祁阳县 with one, their villages and stations, staff of every role, a
+catalogue covering the six services, market sites; a county admin for each and the system administrator.
+Loaded once: a county that already has its townships is left alone."""
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
 from shared.contracts.caller import Caller
+from shared.errors import Conflict
 from shared.rpc_client import RpcClient
 
 log = logging.getLogger("cunban.demo")
 
 DEMO_PASSWORD = "cunban-demo-2026"  # every demo account; documented in README.md, demo data only
-COUNTY = {"code": "431099", "name": "清水县"}
+SYSTEM_ADMIN = {"username": "sysadmin", "full_name": "系统管理员", "role": "system_admin"}
+COUNTIES = [  # national administrative division codes: 431099 a demo code, 431121 祁阳 (湖南省永州市)
+    {"code": "431099", "name": "清水县", "admin": ("admin", "清水县信息中心管理员")},
+    {"code": "431121", "name": "祁阳县", "admin": ("qy_admin", "祁阳县信息中心管理员")},
+]
 
 TOWNSHIPS = [
-    {"code": "431099101", "name": "青石镇", "hotline": "0731-88120101",
+    {"code": "431099101", "name": "青石镇", "hotline": "0731-88120101", "prefix": "qs",
      "villages": ["石门村", "桃源村", "长冲村", "大塘村", "新屋村", "马鞍村", "枫树村", "白沙村", "龙泉村"],
      "community": "青石社区", "market": ("QS-JISHI", "青石镇老街集市", "逢一四七")},
-    {"code": "431099102", "name": "柳溪乡", "hotline": "0731-88120102",
+    {"code": "431099102", "name": "柳溪乡", "hotline": "0731-88120102", "prefix": "lx",
      "villages": ["柳溪村", "上湾村", "茶园村"], "community": None,
      "market": ("LX-JISHI", "柳溪乡场", "逢二五八")},
-    {"code": "431099103", "name": "龙口镇", "hotline": "0731-88120103",
+    {"code": "431099103", "name": "龙口镇", "hotline": "0731-88120103", "prefix": "lk",
      "villages": ["龙口村", "河西村", "杉木村"], "community": "龙口社区",
      "market": ("LK-JISHI", "龙口镇集市", "逢三六九")},
+    {"code": "431121101", "name": "黎家坪镇", "hotline": "0746-38120101", "prefix": "ljp",
+     "villages": ["黎家坪村", "石鼓村", "双桥村"], "community": "黎家坪社区",
+     "market": ("LJP-JISHI", "黎家坪集市", "逢一四七")},
 ]
 
 CATALOGUE = [
@@ -53,22 +63,31 @@ FEE_ITEM = ("NJ-010", "拖拉机和联合收割机号牌补领", "approval", "co
 
 
 def load_demo(client: RpcClient) -> bool:
-    """Load the demo county; False when it was already there."""
+    """Load the demo counties; False when they were all already there."""
     system = Caller.system()
-    client.call("directory", "bootstrap_county", caller=system, **COUNTY)
-    if client.call("directory", "list_townships", caller=system, page={"limit": 1}):
-        return False
-    client.call("directory", "create_staff", caller=system, staff={
-        "username": "admin", "full_name": "县信息中心管理员", "role": "county_admin", "password": DEMO_PASSWORD})
-    for t_index, township in enumerate(TOWNSHIPS, start=1):
-        _load_township(client, system, t_index, township)
-    log.info("demo county loaded", extra={"service": "demo"})
-    return True
+    have = {t["code"] for t in client.call("directory", "list_townships", caller=system, page={"limit": 500})}
+    with contextlib.suppress(Conflict):  # an installation loaded before it had a system administrator gets one
+        client.call("directory", "create_staff", caller=system, staff={**SYSTEM_ADMIN, "password": DEMO_PASSWORD})
+    loaded = False
+    for county in COUNTIES:
+        client.call("directory", "bootstrap_county", caller=system, code=county["code"], name=county["name"])
+        townships = [(i, t) for i, t in enumerate(TOWNSHIPS, start=1) if t["code"].startswith(county["code"])]
+        if townships[0][1]["code"] in have:
+            continue
+        username, full_name = county["admin"]
+        client.call("directory", "create_staff", caller=system, staff={
+            "username": username, "full_name": full_name, "role": "county_admin", "county_code": county["code"],
+            "password": DEMO_PASSWORD})
+        for t_index, township in townships:
+            _load_township(client, system, t_index, township)
+        log.info("demo county %s loaded", county["name"], extra={"service": "demo"})
+        loaded = True
+    return loaded
 
 
 def _load_township(client: RpcClient, system: Caller, t_index: int, township: dict[str, Any]) -> None:
     code = township["code"]
-    prefix = ["qs", "lx", "lk"][t_index - 1]
+    prefix = township["prefix"]
     client.call("directory", "create_township", caller=system,
                 township={"code": code, "name": township["name"], "hotline": township["hotline"]})
     places = [(name, "village") for name in township["villages"]]

@@ -50,7 +50,8 @@ def issue_token(staff: StaffPublic, settings: Settings, now: datetime | None = N
     now = now or utcnow()
     expires = now + timedelta(minutes=settings.token_ttl_minutes)
     claims = {"sub": str(staff.id), "username": staff.username, "role": staff.role.value,
-              "township": staff.township_code, "station": staff.station_code, "ver": staff.version,
+              "township": staff.township_code, "station": staff.station_code, "county": staff.county_code,
+              "ver": staff.version,
               "iat": int(now.timestamp()), "exp": int(expires.timestamp()), "jti": uuid.uuid4().hex}
     return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM), expires
 
@@ -64,7 +65,8 @@ async def sign_in(request: Request, credentials: dict[str, str]) -> tuple[StaffP
         sign_in={"credentials": credentials, "client": client_of(request)}))
     token, expires = issue_token(staff, request.app.state.settings)
     request.state.caller = Caller(staff_id=staff.id, username=staff.username, role=staff.role,
-                                  township_code=staff.township_code, station_code=staff.station_code)
+                                  township_code=staff.township_code, station_code=staff.station_code,
+                                  county_code=staff.county_code)
     return staff, token, expires
 
 
@@ -97,7 +99,7 @@ def read_token(token: str, settings: Settings) -> SignedIn:
         raise invalid
     caller = Caller(staff_id=int(claims["sub"]), username=claims.get("username"), role=role,
                     township_code=claims.get("township"), station_code=claims.get("station"),
-                    correlation_id=correlation_id.get())
+                    county_code=claims.get("county"), correlation_id=correlation_id.get())
     expires = datetime.fromtimestamp(int(claims["exp"]), tz=utcnow().tzinfo)
     return SignedIn(caller, str(claims["jti"]), int(claims["ver"]), expires)
 

@@ -60,10 +60,11 @@ class OccasionColumns:
     day: Mapped[date] = mapped_column(Date, nullable=False)
 
 
-def working_calendar(uow: UnitOfWork, model: Any, *, after: date | None = None) -> WorkingCalendar:
-    """The calendar copy as the deadline rules take it; `after` a day, only the days that follow it (all a
-    limit counted from that day needs, and a few rows instead of years of them)."""
-    query = select(model.day, model.kind)
+def working_calendar(uow: UnitOfWork, model: Any, county: str, *, after: date | None = None) -> WorkingCalendar:
+    """One county's calendar copy as the deadline rules take it (each county keeps its own days off);
+    `after` a day, only the days that follow it (all a limit counted from that day needs, and a few rows
+    instead of years of them)."""
+    query = select(model.day, model.kind).where(model.county_code == county)
     if after is not None:
         query = query.where(model.day > after)
     rows = uow.session.execute(query).all()

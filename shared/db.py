@@ -23,7 +23,9 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.clock import utcnow
+from shared.contracts.caller import Caller
 from shared.contracts.envelope import EventEnvelope
+from shared.divisions import township_range
 from shared.messaging_tables import DEAD_LETTERS, INBOX, OUTBOX
 from shared.settings import get_settings
 
@@ -102,6 +104,21 @@ def insert_or_add(session: Session, model: Any, rows: list[dict[str, Any]], *, k
         index_elements=key, set_={name: model.__table__.c[name] + insert.excluded[name] for name in summed}),
         tuple(key), tuple(summed))
     session.connection().execute(statement, rows)
+
+
+def within_scope(caller: Caller, township_column: Any, station_column: Any = None) -> list[Any]:
+    """The WHERE clauses that keep a query inside the caller's reach: nothing for the whole installation,
+    the county's range of township codes for a county, the township (and station) otherwise. The one way
+    every service filters a list by tenant."""
+    if (county := caller.county_filter()) is not None:
+        first, last = township_range(county)
+        return [township_column.between(first, last)]
+    if (township := caller.township_filter()) is None:
+        return []
+    clauses = [township_column == township]
+    if station_column is not None and (station := caller.station_filter()) is not None:
+        clauses.append(station_column == station)
+    return clauses
 
 
 def make_engine(url: str) -> Engine:

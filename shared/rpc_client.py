@@ -93,7 +93,7 @@ class RpcClient:
     def call(self, service: str, method: str, *, caller: Caller, timeout: float | None = None,
              **kwargs: Any) -> Any:
         headers = {
-            "nameko.caller": caller.model_dump_json(exclude={"correlation_id", "scope"}),
+            "nameko.caller": caller.model_dump_json(exclude={"correlation_id", "scope"}, exclude_none=True),
             "nameko.correlation_id": caller.correlation_id or uuid.uuid4().hex,
             "nameko.call_id_stack": [f"gateway.{service}.{method}.{uuid.uuid4().hex[:8]}"],
         }

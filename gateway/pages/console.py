@@ -112,23 +112,36 @@ class OutOfScope(Forbidden):
     code = "out_of_scope"
 
 
+class OutOfCounty(Forbidden):
+    """A county admin's page asked for a township of another county."""
+
+    code = "out_of_county"
+
+
 def in_scope(staff: Caller, township: str | None) -> None:
     """Staff of a township ask only for their own: another township named in the address is refused (403
-    `out_of_scope`), never answered with their own township nor as if it did not exist."""
+    `out_of_scope`), never answered with their own township nor as if it did not exist. A county admin asks
+    only for its county's (403 `out_of_county`)."""
     if township and staff.township_code and township != staff.township_code:
         raise OutOfScope(f"township {township} is not this staff member's ({staff.township_code})")
+    if township and staff.township_code is None and not staff.sees_township(township):
+        raise OutOfCounty(f"township {township} is not of this county admin's county ({staff.county})")
 
 
 async def township_choice(calls: Calls, staff: Caller, chosen: str | None) -> tuple[str | None, list[dict]]:
     """The township a page shows: the staff member's own (another one asked for is refused); for a county
     admin, their choice (None until they have chosen one, 404 for a code that is none of the county's) and
-    the townships to choose from."""
+    the townships to choose from; the system administrator chooses among every county's."""
     in_scope(staff, chosen)
     if staff.township_code:
         return staff.township_code, []
     townships = await calls.call("directory", "list_townships", caller=staff, page={"limit": 500, "offset": 0})
     if chosen and chosen not in {t["code"] for t in townships}:
         raise NotFound(f"no township {chosen} in the county", code="township_not_found")
+    if staff.is_installation:  # every county's townships, in code order: each named with its county
+        counties = {c["code"]: c["name"] for c in await calls.call("directory", "list_counties", caller=staff)}
+        townships = [{**t, "name": f"{counties.get(t['county_code'], t['county_code'])}{t['name']}"}
+                     for t in townships]
     return chosen or None, townships
 
 

@@ -110,7 +110,7 @@ DONE_WORDS = {"assign": "已分派。", "sign": "已签收，开始办理。", "
               "finding": "已记下核查结论。"}
 FINDINGS = {"substantiated": "属实", "partly": "部分属实", "not_substantiated": "不属实"}
 RATINGS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
-MANAGERS = frozenset({Role.SUPERVISOR, Role.COUNTY_ADMIN})
+MANAGERS = frozenset({Role.SUPERVISOR, Role.COUNTY_ADMIN, Role.SYSTEM_ADMIN})
 HANDLER_ROLES = frozenset({Role.TOWNSHIP_CADRE, Role.DEPARTMENT_STAFF, Role.SUPERVISOR})
 ACTION_FIELDS = {"staff_id": "请选择办理人。", "parties": "请填写调解的当事人，每行一个，每人不超过50字。",
                  "agreement": "请选择是否达成协议。", "rating": "请选择群众的满意程度。",

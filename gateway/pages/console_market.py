@@ -50,7 +50,7 @@ router = APIRouter(prefix="/console", route_class=PageRoute)
 
 SiteQuery = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")]
 DayPath = Annotated[date, Path()]
-PLANNERS = frozenset({Role.SUPERVISOR, Role.COUNTY_ADMIN})
+PLANNERS = frozenset({Role.SUPERVISOR, Role.COUNTY_ADMIN, Role.SYSTEM_ADMIN})
 ROSTERABLE = frozenset({Role.TOWNSHIP_CADRE.value, Role.DEPARTMENT_STAFF.value, Role.SUPERVISOR.value})
 PAGE_SIZE = 20  # sessions per page
 AHEAD_DAYS = 30  # how far ahead a site's market days are shown

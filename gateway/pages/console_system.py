@@ -48,6 +48,7 @@ router = APIRouter(prefix="/console/admin", route_class=PageRoute)
 YearQuery = Annotated[int | None, Query(ge=2000, le=2100)]
 YearPath = Annotated[int, Path(ge=2000, le=2100)]
 DayQuery = Annotated[date | None, Query()]
+CountyQuery = Annotated[str | None, Query(pattern=r"^\d{6}$")]
 WEEKDAYS = ("一", "二", "三", "四", "五", "六", "日")
 WEEKDAY_NAMES = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
 WEEK = tuple(zip(WEEKDAYS, WEEKDAY_NAMES, strict=True))  # a month table's head, from Monday
@@ -149,29 +150,36 @@ async def _refused_change(request: Request, staff: Caller, calls: Calls, year: i
 
 
 async def _calendar_page(request: Request, staff: Caller, calls: Calls, year: int | None, status_code: int = 200,
-                         **context: Any) -> Response:
-    status = await calls.call("directory", "calendar_status", caller=staff)
+                         county: str | None = None, **context: Any) -> Response:
+    # each county keeps its own calendar: its county admin keeps it; the system administrator reads the one
+    # of the county it chooses (the first until it has chosen; another code is the directory's 404)
+    counties = await calls.call("directory", "list_counties", caller=staff) if staff.is_installation else []
+    county = (county or next((c["code"] for c in counties), None)) if staff.is_installation else None
+    status = await calls.call("directory", "calendar_status", caller=staff, county_code=county)
     today = date.fromisoformat(status["today"])
     shown = year or today.year
-    entries = await calls.call("directory", "calendar_year", caller=staff, year=shown)
-    completed = {y["year"]: y for y in await calls.call("directory", "calendar_years", caller=staff)}
+    entries = await calls.call("directory", "calendar_year", caller=staff, year=shown, county_code=county)
+    completed = {y["year"]: y for y in await calls.call("directory", "calendar_years", caller=staff,
+                                                        county_code=county)}
+    keeper = not staff.is_installation  # the county's own admin enters its days
     context.setdefault("typed", {"day": f"{shown}-01-01" if shown != today.year else today.isoformat()})
     return render(request, "console/admin_calendar.html", status_code=status_code, year=shown, today=today,
                   status=status, warning=calendar_warning(status), months=month_grid(shown, entries, today),
                   entries=entries, completed=completed.get(shown), weekdays=WEEK,
                   kinds=words.CALENDAR_KIND, marks=words.CALENDAR_MARK, sources=words.CALENDAR_SOURCE,
-                  bases=words.CALENDAR_BASIS, may_set=may(staff, "directory.set_calendar_day"),
-                  may_clear=may(staff, "directory.clear_calendar_day"),
-                  may_complete=may(staff, "directory.complete_calendar_year"),
+                  bases=words.CALENDAR_BASIS, may_set=keeper and may(staff, "directory.set_calendar_day"),
+                  may_clear=keeper and may(staff, "directory.clear_calendar_day"),
+                  may_complete=keeper and may(staff, "directory.complete_calendar_year"),
+                  counties=counties, county=county, county_q=f"&county={county}" if county else "",
                   weekday_of=lambda day: WEEKDAY_NAMES[date.fromisoformat(day).weekday()], **context)
 
 
 @router.get("/calendar", operation_id="page_calendar", **PAGE)
 async def calendar_page(request: Request, staff: StaffPage, calls: Calls, year: YearQuery = None,
                         saved: DayQuery = None, through: DayQuery = None, cleared: DayQuery = None,
-                        completed: bool = False) -> Response:
-    return await _calendar_page(request, staff, calls, year, saved=saved, through=through if saved else None,
-                                cleared=cleared, just_completed=completed)
+                        completed: bool = False, county: CountyQuery = None) -> Response:
+    return await _calendar_page(request, staff, calls, year, county=county, saved=saved,
+                                through=through if saved else None, cleared=cleared, just_completed=completed)
 
 
 @router.post("/calendar/days", operation_id="page_set_calendar_day", **PAGE)

@@ -45,7 +45,7 @@ DayFilter = Annotated[str | None, Query(pattern=r"^(\d{4}-\d{2}-\d{2})?$")]
 KindFilter = Annotated[str | None, Query(pattern="^(" + "|".join(k.value for k in s.VisitKind) + ")?$")]
 PlanKind = Annotated[str, Query(pattern=r"^(appointment|topical|joint)$")]
 
-PLANNERS = frozenset({Role.SUPERVISOR, Role.COUNTY_ADMIN})
+PLANNERS = frozenset({Role.SUPERVISOR, Role.COUNTY_ADMIN, Role.SYSTEM_ADMIN})
 GOERS = frozenset({"township_cadre", "department_staff", "supervisor"})  # who can be sent on a visit
 PAGE_SIZE = 50
 TEAMS = 3  # department rows on a joint visit's form

@@ -11,7 +11,7 @@ from shared.contracts.caller import Caller, Role
 FRONT_LINE = frozenset({Role.VILLAGE_AGENT, Role.VILLAGE_COMMITTEE, Role.GRADUATE_OFFICIAL, Role.TOWNSHIP_CADRE,
                         Role.DEPARTMENT_STAFF, Role.SUPERVISOR})  # file applications and record what they did
 HANDLERS = frozenset({Role.TOWNSHIP_CADRE, Role.DEPARTMENT_STAFF, Role.SUPERVISOR})  # 办理人员
-LEADERS = frozenset({Role.SUPERVISOR, Role.COUNTY_ADMIN})  # 分管领导 / 督办, and the county
+LEADERS = frozenset({Role.SUPERVISOR, Role.COUNTY_ADMIN, Role.SYSTEM_ADMIN})  # 分管领导 / 督办, the county, all
 OFFICE = HANDLERS | LEADERS  # the township's office and the county
 STAFF = FRONT_LINE | LEADERS
 
@@ -54,6 +54,7 @@ HEADER = {
     Role.DEPARTMENT_STAFF: ("/console/inbox", "/console/complaints", "/console/visits"),
     Role.SUPERVISOR: ("/console/inbox", "/console/overview", "/console/supervision", "/console/admin"),
     Role.COUNTY_ADMIN: ("/console/overview", "/console/admin"),
+    Role.SYSTEM_ADMIN: ("/console/overview", "/console/admin"),
 }
 
 

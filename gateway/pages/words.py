@@ -22,7 +22,8 @@ CHANNEL = {
 ROLE = {
     "village_agent": "代办员", "village_committee": "村委会干部", "graduate_official": "大学生村官",
     "township_cadre": "乡镇干部", "department_staff": "站所工作人员", "supervisor": "分管领导",
-    "county_admin": "县级管理员", "station_client": "服务站终端", "public": "群众", "system": "系统",
+    "county_admin": "县级管理员", "system_admin": "系统管理员", "station_client": "服务站终端", "public": "群众",
+    "system": "系统",
 }
 COMPLAINT_KIND = {"complaint": "投诉", "suggestion": "建议", "petition": "信访诉求", "dispute": "矛盾纠纷",
                   "staff_conduct": "投诉"}
@@ -123,6 +124,7 @@ COMPLAINT_LIMIT_STAGE = {"assign": "分派", "sign": "签收", "reply": "答复"
 # the audit log's actions: each operation (API or page) as a person would say what was done
 AUDIT_ACTION = {
     "login": "登录", "logout": "退出登录", "page_sign_in": "登录（网页）", "page_sign_out": "退出登录（网页）",
+    "bootstrap_county": "新增县",
     "create_township": "新建乡镇", "update_township": "修改乡镇", "create_village": "新建村",
     "update_village": "修改村", "create_station": "新建服务站", "update_station": "修改服务站",
     "create_station_key": "发放服务站密钥", "rotate_station_key": "更换服务站密钥",
@@ -394,6 +396,15 @@ ERROR_MESSAGES.update({
 # ---- oversight, evaluation and system pages (reports) ----
 ERROR_MESSAGES.update({
     "out_of_scope": "这不在您负责的乡镇范围内。",
+    "out_of_county": "这不在您负责的县（市、区）范围内。",
+})
+
+# ---- counties (many on one installation) ----
+ERROR_MESSAGES.update({
+    "county_unknown": "本系统还没有这个县（市、区）：请核对行政区划代码，或请系统管理员先添加这个县。",
+    "county_required": "请先选择一个县（市、区）。",
+    "township_not_in_county": "乡镇代码的前6位要和所属县（市、区）的代码一致，请核对。",
+    "system_admin_only": "只有系统管理员可以添加县（市、区）和县级管理员。",
 })
 
 # ---- notifications ----

@@ -18,12 +18,31 @@ TownshipPath = Annotated[str, Path(pattern=r"^\d{9}$", description="9-digit town
 VillagePath = Annotated[str, Path(pattern=r"^\d{12}$", description="12-digit village code")]
 CodePath = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")]
 TownshipFilter = Annotated[str | None, Query(pattern=r"^\d{9}$")]
+CountyFilter = Annotated[str | None, Query(pattern=r"^\d{6}$", description="6-digit county code: the system "
+                                           "administrator names the county; a county's staff act on their own")]
 Limit = Annotated[int, Query(ge=1, le=500)]
 ItemRef = Annotated[str, StringConstraints(pattern=r"^\d{9}/[A-Za-z0-9][A-Za-z0-9_-]{1,31}$")]  # <township>/<code>
 
 
 def _page(limit: int, offset: int) -> dict:
     return {"limit": limit, "offset": offset}
+
+
+# ---- counties ------------------------------------------------------------------------------------
+
+@router.get("/counties", tags=["tenant tree"], operation_id="list_counties", response_model=list[c.CountyPublic])
+async def list_counties(caller: CurrentStaff, calls: Calls) -> list:
+    """The counties of the installation: every one for the system administrator, a county admin its own."""
+    return await calls.call("directory", "list_counties", caller=caller)
+
+
+@router.post("/counties", tags=["tenant tree"], operation_id="bootstrap_county", status_code=201,
+             response_model=c.CountyPublic)
+async def create_county(body: c.CountyCreate, caller: CurrentStaff, calls: Calls) -> dict:
+    """Add a county (6-digit national division code) and load its official calendar: the system
+    administrator's. Adding an existing county answers it as it is."""
+    added = await calls.call("directory", "bootstrap_county", caller=caller, code=body.code, name=body.name)
+    return added["county"]
 
 
 # ---- townships -----------------------------------------------------------------------------------
@@ -317,48 +336,54 @@ async def update_market_site(code: CodePath, body: c.MarketSiteUpdate, caller: C
 # ---- the working-day calendar ---------------------------------------------------------------------
 
 @router.get("/calendar/status", tags=["calendar"], operation_id="calendar_status", response_model=c.CalendarStatus)
-async def calendar_status(caller: CurrentStaff, calls: Calls) -> dict:
+async def calendar_status(caller: CurrentStaff, calls: Calls,
+                         county: CountyFilter = None) -> dict:
     """Which years have the official calendar; a warning while next year's is missing."""
-    return await calls.call("directory", "calendar_status", caller=caller)
+    return await calls.call("directory", "calendar_status", caller=caller, county_code=county)
 
 
 @router.get("/calendar/years", tags=["calendar"], operation_id="calendar_years",
             response_model=list[c.CalendarYearPublic])
-async def calendar_years(caller: CurrentStaff, calls: Calls) -> list:
+async def calendar_years(caller: CurrentStaff, calls: Calls,
+                         county: CountyFilter = None) -> list:
     """The years whose official schedule is complete: from the official data, or declared by whom and when."""
-    return await calls.call("directory", "calendar_years", caller=caller)
+    return await calls.call("directory", "calendar_years", caller=caller, county_code=county)
 
 
 @router.get("/calendar/{year}", tags=["calendar"], operation_id="calendar_year",
             response_model=list[c.CalendarDayPublic])
-async def calendar_year(year: Annotated[int, Path(ge=2000, le=2100)], caller: CurrentStaff, calls: Calls) -> list:
+async def calendar_year(year: Annotated[int, Path(ge=2000, le=2100)], caller: CurrentStaff, calls: Calls,
+                         county: CountyFilter = None) -> list:
     """The days of a year that differ from Mon–Fri work / Sat–Sun rest: holidays, 调休, local days off."""
-    return await calls.call("directory", "calendar_year", caller=caller, year=year)
+    return await calls.call("directory", "calendar_year", caller=caller, county_code=county, year=year)
 
 
 @router.put("/calendar/days/{day}", tags=["calendar"], operation_id="set_calendar_day",
             response_model=c.CalendarDayPublic)
-async def set_calendar_day(day: date, body: c.CalendarDayChange, caller: CurrentStaff, calls: Calls) -> dict:
-    return await calls.call("directory", "set_calendar_day", caller=caller,
+async def set_calendar_day(day: date, body: c.CalendarDayChange, caller: CurrentStaff, calls: Calls,
+                         county: CountyFilter = None) -> dict:
+    return await calls.call("directory", "set_calendar_day", caller=caller, county_code=county,
                             day={"day": day.isoformat(), **body.model_dump(mode="json")})
 
 
 @router.put("/calendar/range", tags=["calendar"], operation_id="set_calendar_range",
             response_model=list[c.CalendarDayPublic])
-async def set_calendar_range(body: c.CalendarRangeSet, caller: CurrentStaff, calls: Calls) -> list:
+async def set_calendar_range(body: c.CalendarRangeSet, caller: CurrentStaff, calls: Calls,
+                         county: CountyFilter = None) -> list:
     """Every day from `from_day` to `to_day` (both included; one year, at most 31 days) entered alike — 春节's
     week in one request, saved together or not at all. Each day follows the rules of one day: 调休上班 only
     on a Saturday or Sunday, and the official days of a year confirmed complete only with
     `confirm_complete_year: true` (409 `calendar_year_complete` without it)."""
-    return await calls.call("directory", "set_calendar_range", caller=caller, days=body.model_dump(mode="json"))
+    return await calls.call("directory", "set_calendar_range", caller=caller, county_code=county,
+                            days=body.model_dump(mode="json"))
 
 
 @router.delete("/calendar/days/{day}", tags=["calendar"], operation_id="clear_calendar_day", status_code=204)
 async def clear_calendar_day(day: date, caller: CurrentStaff, calls: Calls,
-                             confirm_complete_year: bool = False) -> Response:
+                             confirm_complete_year: bool = False, county: CountyFilter = None) -> Response:
     """Clearing an official day of a year confirmed complete moves running deadlines: 409
     `calendar_year_complete` unless `?confirm_complete_year=true`."""
-    await calls.call("directory", "clear_calendar_day", caller=caller, day=day.isoformat(),
+    await calls.call("directory", "clear_calendar_day", caller=caller, county_code=county, day=day.isoformat(),
                      confirm_complete_year=confirm_complete_year)
     return Response(status_code=204)
 
@@ -366,8 +391,8 @@ async def clear_calendar_day(day: date, caller: CurrentStaff, calls: Calls,
 @router.put("/calendar/years/{year}/complete", tags=["calendar"], operation_id="complete_calendar_year",
             response_model=c.CalendarYearPublic)
 async def complete_calendar_year(year: Annotated[int, Path(ge=2000, le=2100)], caller: CurrentStaff,
-                                 calls: Calls) -> dict:
+                                 calls: Calls, county: CountyFilter = None) -> dict:
     """Declare the year's official schedule complete (every holiday and 调休 day of the State Council's
     notice entered): only then do deadlines trust it and the next-year warning stop. Recorded with who and
     when; repeating it changes nothing."""
-    return await calls.call("directory", "complete_calendar_year", caller=caller, year=year)
+    return await calls.call("directory", "complete_calendar_year", caller=caller, county_code=county, year=year)

@@ -138,16 +138,23 @@ async def follow_up_rating(receipt_no: ReceiptPath, body: c.FollowUpNote, caller
 Township = Annotated[str | None, Query(pattern=r"^\d{9}$", description="within this township; none: the county")]
 
 
+County = Annotated[str | None, Query(pattern=r"^\d{6}$", description="6-digit county code (the system "
+                                    "administrator's choice; others: their own county)")]
+
+
 @router.get("/score-settings", operation_id="score_settings", response_model=c.ScoreSettings)
-async def score_settings(caller: CurrentStaff, calls: Calls) -> dict:
-    return await calls.call("evaluation", "score_settings", caller=caller)
+async def score_settings(caller: CurrentStaff, calls: Calls, county: County = None) -> dict:
+    """The weights the county's scores are made with: its own once set, else the installation's default."""
+    return await calls.call("evaluation", "score_settings", caller=caller, county_code=county)
 
 
 @router.put("/score-settings", operation_id="set_score_settings", response_model=c.ScoreSettings)
-async def set_score_settings(body: c.ScoreSettings, caller: CurrentStaff, calls: Calls) -> dict:
-    """County admins: the weights (non-negative, adding up to 1), the minimum sample, and the lines for
-    the commendation and accountability lists."""
-    return await calls.call("evaluation", "set_score_settings", caller=caller, settings=body.model_dump(mode="json"))
+async def set_score_settings(body: c.ScoreSettings, caller: CurrentStaff, calls: Calls, county: County = None) -> dict:
+    """County admins, for their county (the system administrator: the installation's default, or the
+    `county` named): the weights (non-negative, adding up to 1), the minimum sample, and the lines for the
+    commendation and accountability lists."""
+    return await calls.call("evaluation", "set_score_settings", caller=caller, settings=body.model_dump(mode="json"),
+                            county_code=county)
 
 
 @router.get("/rankings", operation_id="ranking", response_model=c.Ranking)

@@ -14,7 +14,6 @@ from shared.contracts import directory as c
 from shared.contracts.base import parse, to_wire
 from shared.contracts.envelope import EventEnvelope
 from shared.db import Database
-from shared.errors import Conflict
 from shared.messaging import DeadLetters, OutboxRelay, on_event
 from shared.observability import Observed, metrics
 from shared.service import CallerContext, rpc
@@ -30,16 +29,21 @@ class DirectoryService(DeadLetters):
     caller = CallerContext()
     observed = Observed()
 
-    # ---- county set-up -----------------------------------------------------------------------
+    # ---- counties -----------------------------------------------------------------------------
     @rpc
     def bootstrap_county(self, code: str, name: str) -> dict:
-        """Create the county once and load the official working-day calendar (idempotent)."""
-        caller = self.caller()
-        h.require_manage(caller, h.Record.COUNTY, None)
-        county = h.ensure_county(self.db, code=code, name=name, now=utcnow())
-        added = h.seed_official_calendar(self.db, days=official_days_from_library(), now=utcnow())
+        """Add a county to the installation and load its official working-day calendar (idempotent): the
+        system administrator's (or the platform's, at bootstrap)."""
+        county = h.ensure_county(self.db, caller=self.caller(), cmd=parse(c.CountyCreate, {"code": code, "name": name}),
+                                 now=utcnow())
+        added = h.seed_official_calendar(self.db, county_code=county.code, days=official_days_from_library(),
+                                         now=utcnow())
         self.check_calendar_coverage()
         return {"county": to_wire(county), "calendar_days_added": added}
+
+    @rpc
+    def list_counties(self) -> list:
+        return to_wire(h.list_counties(self.db, caller=self.caller()))
 
     # ---- townships, villages, stations ---------------------------------------------------------
     @rpc
@@ -246,62 +250,71 @@ class DirectoryService(DeadLetters):
                                          page=parse(c.Page, page or {})))
 
     # ---- calendar -------------------------------------------------------------------------------
-    # every change of the calendar refreshes the coverage gauges in the same request, so the API and the
-    # metric agree at once (the timer only carries the date forward)
+    # each county keeps its own calendar (official days and its own days off); a county admin's calls act on
+    # its county, the system administrator names the county. Every change refreshes the coverage gauges in
+    # the same request, so the API and the metric agree at once (the timer only carries the date forward)
     @rpc
-    def set_calendar_day(self, day: dict) -> dict:
+    def set_calendar_day(self, day: dict, county_code: str | None = None) -> dict:
         changed = to_wire(h.set_calendar_day(self.db, caller=self.caller(), cmd=parse(c.CalendarDaySet, day),
-                                             now=utcnow()))
+                                             now=utcnow(), county_code=_county_code(county_code)))
         self.check_calendar_coverage()
         return changed
 
     @rpc
-    def set_calendar_range(self, days: dict) -> list:
+    def set_calendar_range(self, days: dict, county_code: str | None = None) -> list:
         changed = to_wire(h.set_calendar_range(self.db, caller=self.caller(), cmd=parse(c.CalendarRangeSet, days),
-                                               now=utcnow()))
+                                               now=utcnow(), county_code=_county_code(county_code)))
         self.check_calendar_coverage()
         return changed
 
     @rpc
-    def clear_calendar_day(self, day: str, confirm_complete_year: bool = False) -> None:
+    def clear_calendar_day(self, day: str, confirm_complete_year: bool = False, county_code: str | None = None) -> None:
         query = parse(c.CalendarDayQuery, {"day": day, "confirm_complete_year": confirm_complete_year})
         h.clear_calendar_day(self.db, caller=self.caller(), day=query.day,
-                             confirm_complete_year=query.confirm_complete_year, now=utcnow())
+                             confirm_complete_year=query.confirm_complete_year, now=utcnow(),
+                             county_code=_county_code(county_code))
         self.check_calendar_coverage()
 
     @rpc
-    def complete_calendar_year(self, year: int) -> dict:
+    def complete_calendar_year(self, year: int, county_code: str | None = None) -> dict:
         completed = to_wire(h.complete_calendar_year(
-            self.db, caller=self.caller(), year=parse(c.CalendarYearQuery, {"year": year}).year, now=utcnow()))
+            self.db, caller=self.caller(), year=parse(c.CalendarYearQuery, {"year": year}).year, now=utcnow(),
+            county_code=_county_code(county_code)))
         self.check_calendar_coverage()
         return completed
 
     @rpc
-    def calendar_years(self) -> list:
-        return to_wire(h.calendar_years(self.db, caller=self.caller()))
+    def calendar_years(self, county_code: str | None = None) -> list:
+        return to_wire(h.calendar_years(self.db, caller=self.caller(), county_code=_county_code(county_code)))
 
     @rpc
-    def calendar_year(self, year: int) -> list:
+    def calendar_year(self, year: int, county_code: str | None = None) -> list:
         return to_wire(h.calendar_year(self.db, caller=self.caller(),
-                                     year=parse(c.CalendarYearQuery, {"year": year}).year))
+                                     year=parse(c.CalendarYearQuery, {"year": year}).year,
+                                     county_code=_county_code(county_code)))
 
     @rpc
-    def calendar_status(self) -> dict:
-        h.require_staff(self.caller())
-        status = h.calendar_status(self.db, today=today_in_china())
+    def calendar_status(self, county_code: str | None = None) -> dict:
+        caller = self.caller()
+        h.require_staff(caller)
+        county = h.county_in_scope(self.db, caller=caller, county_code=_county_code(county_code))
+        status = h.calendar_status(self.db, county_code=county, today=today_in_china())
         _show_coverage(status)
         return to_wire(status)
 
     @timer(interval=600, eager=True)
     def check_calendar_coverage(self) -> None:
-        """Warn (log + metric) while this year, or from November next year, has no complete official calendar."""
-        try:
-            status = h.calendar_status(self.db, today=today_in_china())
-        except Conflict:
-            return  # no county yet
-        _show_coverage(status)
-        if status.warning:
-            log.warning(status.warning, extra={"service": self.name})
+        """Warn (log + metric) while this year, or from November next year, has no complete official calendar,
+        for each county."""
+        for county in h.county_codes(self.db):
+            status = h.calendar_status(self.db, county_code=county, today=today_in_china())
+            _show_coverage(status)
+            if status.warning:
+                log.warning(status.warning, extra={"service": self.name, "county": county})
+
+
+def _county_code(value: str | None) -> str | None:
+    return None if value is None else parse(c.CountyQuery, {"county_code": value}).county_code
 
 
 def _show_coverage(status: c.CalendarStatus) -> None:

@@ -13,6 +13,7 @@ from services.evaluation.service_layer import handlers as h
 from shared.clock import utcnow
 from shared.contracts import evaluation as c
 from shared.contracts.base import parse, to_wire
+from shared.contracts.directory import CountyQuery
 from shared.contracts.envelope import EventEnvelope
 from shared.copies import KeepsCalendar
 from shared.db import Database
@@ -61,14 +62,13 @@ class EvaluationService(KeepsCalendar, DeadLetters):
         raise ValidationFailed("format is csv, xlsx or png", [{"field": "format", "message": str(format)}])
 
     @rpc
-    def score_settings(self) -> dict:
-        self.caller()
-        return to_wire(h.score_settings(self.db))
+    def score_settings(self, county_code: str | None = None) -> dict:
+        return to_wire(h.score_settings(self.db, h.settings_county(self.caller(), _county(county_code))))
 
     @rpc
-    def set_score_settings(self, settings: dict) -> dict:
+    def set_score_settings(self, settings: dict, county_code: str | None = None) -> dict:
         return to_wire(h.set_score_settings(self.db, caller=self.caller(), cmd=parse(c.ScoreSettings, settings),
-                                            now=utcnow()))
+                                            now=utcnow(), county_code=_county(county_code)))
 
     @rpc
     def ranking(self, query: dict) -> dict:
@@ -160,3 +160,7 @@ class EvaluationService(KeepsCalendar, DeadLetters):
     @on_event("complaints", "complaint_finding_recorded", once=False)
     def on_complaint_finding_recorded(self, envelope: EventEnvelope) -> None:
         self._count(envelope)
+
+
+def _county(value: str | None) -> str | None:
+    return None if value is None else parse(CountyQuery, {"county_code": value}).county_code

@@ -228,8 +228,8 @@ class SchedulingService(KeepsStaff, KeepsVillages, KeepsCalendar, DeadLetters):
         """The calendar copy (as KeepsCalendar), and what the change does to sessions and visits that day."""
         keep_calendar_day(self.db, self.calendar_copy, envelope.payload)
         p = envelope.payload  # read by key, as the copy is: a field the directory adds later breaks nothing
-        d.follow_calendar_change(self.db, day=date.fromisoformat(p["day"]), kind=p["kind"], name=p.get("name"),
-                                 now=utcnow())
+        d.follow_calendar_change(self.db, county=p["county_code"], day=date.fromisoformat(p["day"]), kind=p["kind"],
+                                 name=p.get("name"), now=utcnow())
 
     @on_event("directory", "market_site_changed")
     def on_market_site_changed(self, envelope: EventEnvelope) -> None:

@@ -10,10 +10,13 @@ A cell is the scope the role acts over:
   P  anyone, signed in or not (the public endpoints)
   S  the records of the caller's own station
   T  the records of the caller's own township
-  C  every township of the county
-The platform itself (the `system` role: seeding, migrations) may do everything. Services still apply
-the rules of the record on top (only the assigned handler replies to a complaint, nobody rates their
-own work …); the matrix says who may try at all.
+  C  every township of the caller's own county
+  A  every county of the installation (the system administrator)
+The platform itself (the `system` role: seeding, migrations) may do everything. Dead letters and the
+installation's health are the system administrator's, and so are the settings still kept once for the whole
+installation (complaint stage limits, the early-warning rule): a county admin acts on its own county only.
+Services still apply the rules of the record on top (only the assigned handler replies to a complaint,
+nobody rates their own work …); the matrix says who may try at all.
 """
 from __future__ import annotations
 
@@ -23,155 +26,156 @@ from shared.contracts.caller import Caller, Role, Scope
 from shared.errors import Forbidden, Unauthenticated
 
 COLUMNS = (Role.PUBLIC, Role.STATION_CLIENT, Role.VILLAGE_AGENT, Role.VILLAGE_COMMITTEE, Role.GRADUATE_OFFICIAL,
-           Role.TOWNSHIP_CADRE, Role.DEPARTMENT_STAFF, Role.SUPERVISOR, Role.COUNTY_ADMIN)
+           Role.TOWNSHIP_CADRE, Role.DEPARTMENT_STAFF, Role.SUPERVISOR, Role.COUNTY_ADMIN, Role.SYSTEM_ADMIN)
 
 # columns: public, station key, village agent, village committee, graduate official, township cadre,
-# department staff, supervisor, county admin
+# department staff, supervisor, county admin, system admin
 MATRIX_TEXT = """
-action                               pub key agt com off cad dep sup adm
-directory.authenticate                P   -   -   -   -   -   -   -   -
-directory.bootstrap_county            -   -   -   -   -   -   -   -   C
-directory.create_township             -   -   -   -   -   -   -   -   C
-directory.update_township             -   -   -   -   -   -   -   -   C
-directory.get_township                -   T   T   T   T   T   T   T   C
-directory.list_townships              -   T   T   T   T   T   T   T   C
-directory.create_village              -   -   -   -   -   -   -   T   C
-directory.update_village              -   -   -   -   -   -   -   T   C
-directory.get_village                 -   T   T   T   T   T   T   T   C
-directory.list_villages               -   T   T   T   T   T   T   T   C
-directory.create_station              -   -   -   -   -   -   -   T   C
-directory.update_station              -   -   -   -   -   -   -   T   C
-directory.get_station                 -   T   T   T   T   T   T   T   C
-directory.list_stations               -   T   T   T   T   T   T   T   C
-directory.create_station_key          -   -   -   -   -   -   -   T   C
-directory.list_station_keys           -   -   -   -   -   -   -   T   C
-directory.revoke_station_key          -   -   -   -   -   -   -   T   C
-directory.rotate_station_key          -   -   -   -   -   -   -   T   C
-directory.resolve_station_key         -   -   -   -   -   -   -   -   -
-directory.create_staff                -   -   -   -   -   -   -   T   C
-directory.update_staff                -   -   -   -   -   -   -   T   C
-directory.get_staff                   -   T   T   T   T   T   T   T   C
-directory.list_staff                  -   T   T   T   T   T   T   T   C
-directory.notice_contact              -   -   -   -   -   -   -   -   -
-directory.names                       -   T   T   T   T   T   T   T   C
-directory.end_session                 -   -   T   T   T   T   T   T   C
-directory.change_own_password         -   -   T   T   T   T   T   T   C
-directory.session_status              -   -   -   -   -   -   -   -   -
-directory.create_catalogue_item       -   -   -   -   -   -   -   T   C
-directory.update_catalogue_item       -   -   -   -   -   -   -   T   C
-directory.set_catalogue_workflow      -   -   -   -   -   -   -   T   C
-directory.withdraw_catalogue_item     -   -   -   -   -   -   -   T   C
-directory.get_catalogue_item          -   T   T   T   T   T   T   T   C
-directory.list_catalogue              -   T   T   T   T   T   T   T   C
-directory.public_catalogue            P   P   P   P   P   P   P   P   P
-directory.public_townships            P   P   P   P   P   P   P   P   P
-directory.public_villages             P   P   P   P   P   P   P   P   P
-directory.create_market_site          -   -   -   -   -   -   -   T   C
-directory.update_market_site          -   -   -   -   -   -   -   T   C
-directory.get_market_site             -   T   T   T   T   T   T   T   C
-directory.list_market_sites           -   T   T   T   T   T   T   T   C
-directory.set_calendar_day            -   -   -   -   -   -   -   -   C
-directory.set_calendar_range          -   -   -   -   -   -   -   -   C
-directory.clear_calendar_day          -   -   -   -   -   -   -   -   C
-directory.complete_calendar_year      -   -   -   -   -   -   -   -   C
-directory.calendar_year               -   T   T   T   T   T   T   T   C
-directory.calendar_years              -   T   T   T   T   T   T   T   C
-directory.calendar_status             -   T   T   T   T   T   T   T   C
-directory.audit_log                   -   -   -   -   -   -   -   -   C
-intake.file_application               -   S   T   T   T   T   T   T   -
-intake.get_application                -   S   T   T   T   T   T   T   C
-intake.list_applications              -   S   T   T   T   T   T   T   C
-intake.public_progress                P   P   P   P   P   P   P   P   P
-intake.notice_contact                 -   -   -   -   -   -   -   -   -
-intake.record_activity                -   S   T   T   T   T   T   T   -
-intake.list_activities                -   S   T   T   T   T   T   T   C
-approvals.act                         -   -   T   T   T   T   T   T   C
-approvals.get_case                    -   S   T   T   T   T   T   T   C
-approvals.inbox                       -   -   T   T   T   T   T   T   C
-approvals.counts                      -   -   T   T   T   T   T   T   C
-approvals.notices                     -   -   T   T   T   T   T   T   C
-scheduling.site_market_days           -   T   T   T   T   T   T   T   C
-scheduling.public_market_calendar     P   P   P   P   P   P   P   P   P
-scheduling.generate_sessions          -   -   -   -   -   -   -   T   C
-scheduling.list_sessions              -   T   T   T   T   T   T   T   C
-scheduling.assign                     -   -   -   -   -   -   -   T   C
-scheduling.swap                       -   -   -   -   -   -   -   T   C
-scheduling.generate_roster            -   -   -   -   -   -   -   T   C
-scheduling.record_leave               -   -   -   -   -   -   -   T   C
-scheduling.check                      -   -   T   T   T   T   T   T   C
-scheduling.create_slots               -   -   -   -   -   -   -   T   C
-scheduling.list_slots                 P   P   P   P   P   P   P   P   P
-scheduling.list_bookings              -   -   T   T   T   T   T   T   C
-scheduling.book                       P   T   T   T   T   T   T   T   C
-scheduling.change_booking             P   T   T   T   T   T   T   T   C
-scheduling.notice_contact             -   -   -   -   -   -   -   -   -
-scheduling.create_campaign            -   -   -   -   -   -   -   T   C
-scheduling.list_campaigns             -   T   T   T   T   T   T   T   C
-scheduling.plan_visit                 -   -   -   -   -   -   -   T   C
-scheduling.create_visit_series        -   -   -   -   -   -   -   T   C
-scheduling.change_visit_series        -   -   -   -   -   -   -   T   C
-scheduling.get_visit                  -   T   T   T   T   T   T   T   C
-scheduling.list_visits                -   T   T   T   T   T   T   T   C
-scheduling.cancel_visit               -   -   -   -   -   -   -   T   C
-scheduling.restore_session            -   -   -   -   -   -   -   T   C
-scheduling.decide_session_day_off     -   -   -   -   -   -   -   T   C
-scheduling.restore_visit              -   -   -   -   -   -   -   T   C
-scheduling.decide_visit_day_off       -   -   -   -   -   -   -   T   C
-scheduling.report_visit               -   -   -   -   -   T   T   T   C
-scheduling.create_visit_slots         -   -   -   -   -   -   -   T   C
-scheduling.list_visit_slots           P   P   P   P   P   P   P   P   P
-scheduling.list_visit_bookings        -   -   T   T   T   T   T   T   C
-scheduling.public_calendar            P   P   P   P   P   P   P   P   P
-complaints.register                   -   S   T   T   T   T   T   T   -
-complaints.register_online            P   P   P   P   P   P   P   P   P
-complaints.public_progress            P   P   P   P   P   P   P   P   P
-complaints.act                        -   -   T   T   T   T   T   T   C
-complaints.notice_contact             -   -   -   -   -   -   -   -   -
-complaints.get                        -   S   T   T   T   T   T   T   C
-complaints.list_complaints            -   S   T   T   T   T   T   T   C
-complaints.waiting_counts             -   -   T   T   T   T   T   T   C
-complaints.alerts                     -   -   T   T   T   T   T   T   C
-complaints.acknowledge_alert          -   -   -   -   -   -   -   T   C
-complaints.limits                     -   -   T   T   T   T   T   T   C
-complaints.set_limits                 -   -   -   -   -   -   -   -   C
-complaints.warning_rule               -   -   T   T   T   T   T   T   C
-complaints.set_warning_rule           -   -   -   -   -   -   -   -   C
-evaluation.figures                    -   -   T   T   T   T   T   T   C
-evaluation.records                    -   -   T   T   T   T   T   T   C
-evaluation.township_report            -   -   T   T   T   T   T   T   C
-evaluation.township_report_file       -   -   T   T   T   T   T   T   C
-evaluation.score_settings             -   -   T   T   T   T   T   T   C
-evaluation.set_score_settings         -   -   -   -   -   -   -   -   C
-evaluation.ranking                    -   -   T   T   T   T   T   T   C
-evaluation.honour_lists               -   -   T   T   T   T   T   T   C
-evaluation.rate                       -   S   T   T   T   T   T   T   C
-evaluation.rate_public                P   P   P   P   P   P   P   P   P
-evaluation.get_rating                 -   -   T   T   T   T   T   T   C
-evaluation.follow_up                  -   -   T   T   T   T   T   T   C
-directory.dead_letters                -   -   -   -   -   -   -   -   C
-directory.replay_dead_letters         -   -   -   -   -   -   -   -   C
-intake.dead_letters                   -   -   -   -   -   -   -   -   C
-intake.replay_dead_letters            -   -   -   -   -   -   -   -   C
-approvals.dead_letters                -   -   -   -   -   -   -   -   C
-approvals.replay_dead_letters         -   -   -   -   -   -   -   -   C
-scheduling.dead_letters               -   -   -   -   -   -   -   -   C
-scheduling.replay_dead_letters        -   -   -   -   -   -   -   -   C
-complaints.dead_letters               -   -   -   -   -   -   -   -   C
-complaints.replay_dead_letters        -   -   -   -   -   -   -   -   C
-evaluation.dead_letters               -   -   -   -   -   -   -   -   C
-evaluation.replay_dead_letters        -   -   -   -   -   -   -   -   C
-notifications.county_settings         -   -   -   -   -   -   -   T   C
-notifications.set_county_settings     -   -   -   -   -   -   -   -   C
-notifications.templates               -   -   -   -   -   -   -   T   C
-notifications.save_template           -   -   -   -   -   -   -   -   C
-notifications.preview_template        -   -   -   -   -   -   -   T   C
-notifications.messages                -   -   -   -   -   -   -   T   C
-notifications.my_notices              -   -   T   T   T   T   T   T   C
-notifications.mark_notices_read       -   -   T   T   T   T   T   T   C
-notifications.dead_letters            -   -   -   -   -   -   -   -   C
-notifications.replay_dead_letters     -   -   -   -   -   -   -   -   C
-notifications.delivery_reports        -   -   -   -   -   -   -   -   -
-notifications.record_opt_outs         -   -   -   -   -   -   -   -   -
+action                               pub key agt com off cad dep sup adm sys
+directory.authenticate               P   -   -   -   -   -   -   -   -   -
+directory.bootstrap_county           -   -   -   -   -   -   -   -   -   A
+directory.list_counties              -   -   -   -   -   -   -   -   C   A
+directory.create_township            -   -   -   -   -   -   -   -   C   A
+directory.update_township            -   -   -   -   -   -   -   -   C   A
+directory.get_township               -   T   T   T   T   T   T   T   C   A
+directory.list_townships             -   T   T   T   T   T   T   T   C   A
+directory.create_village             -   -   -   -   -   -   -   T   C   A
+directory.update_village             -   -   -   -   -   -   -   T   C   A
+directory.get_village                -   T   T   T   T   T   T   T   C   A
+directory.list_villages              -   T   T   T   T   T   T   T   C   A
+directory.create_station             -   -   -   -   -   -   -   T   C   A
+directory.update_station             -   -   -   -   -   -   -   T   C   A
+directory.get_station                -   T   T   T   T   T   T   T   C   A
+directory.list_stations              -   T   T   T   T   T   T   T   C   A
+directory.create_station_key         -   -   -   -   -   -   -   T   C   A
+directory.list_station_keys          -   -   -   -   -   -   -   T   C   A
+directory.revoke_station_key         -   -   -   -   -   -   -   T   C   A
+directory.rotate_station_key         -   -   -   -   -   -   -   T   C   A
+directory.resolve_station_key        -   -   -   -   -   -   -   -   -   -
+directory.create_staff               -   -   -   -   -   -   -   T   C   A
+directory.update_staff               -   -   -   -   -   -   -   T   C   A
+directory.get_staff                  -   T   T   T   T   T   T   T   C   A
+directory.list_staff                 -   T   T   T   T   T   T   T   C   A
+directory.notice_contact             -   -   -   -   -   -   -   -   -   -
+directory.names                      -   T   T   T   T   T   T   T   C   A
+directory.end_session                -   -   T   T   T   T   T   T   C   A
+directory.change_own_password        -   -   T   T   T   T   T   T   C   A
+directory.session_status             -   -   -   -   -   -   -   -   -   -
+directory.create_catalogue_item      -   -   -   -   -   -   -   T   C   A
+directory.update_catalogue_item      -   -   -   -   -   -   -   T   C   A
+directory.set_catalogue_workflow     -   -   -   -   -   -   -   T   C   A
+directory.withdraw_catalogue_item    -   -   -   -   -   -   -   T   C   A
+directory.get_catalogue_item         -   T   T   T   T   T   T   T   C   A
+directory.list_catalogue             -   T   T   T   T   T   T   T   C   A
+directory.public_catalogue           P   P   P   P   P   P   P   P   P   P
+directory.public_townships           P   P   P   P   P   P   P   P   P   P
+directory.public_villages            P   P   P   P   P   P   P   P   P   P
+directory.create_market_site         -   -   -   -   -   -   -   T   C   A
+directory.update_market_site         -   -   -   -   -   -   -   T   C   A
+directory.get_market_site            -   T   T   T   T   T   T   T   C   A
+directory.list_market_sites          -   T   T   T   T   T   T   T   C   A
+directory.set_calendar_day           -   -   -   -   -   -   -   -   C   A
+directory.set_calendar_range         -   -   -   -   -   -   -   -   C   A
+directory.clear_calendar_day         -   -   -   -   -   -   -   -   C   A
+directory.complete_calendar_year     -   -   -   -   -   -   -   -   C   A
+directory.calendar_year              -   T   T   T   T   T   T   T   C   A
+directory.calendar_years             -   T   T   T   T   T   T   T   C   A
+directory.calendar_status            -   T   T   T   T   T   T   T   C   A
+directory.audit_log                  -   -   -   -   -   -   -   -   C   A
+intake.file_application              -   S   T   T   T   T   T   T   -   -
+intake.get_application               -   S   T   T   T   T   T   T   C   A
+intake.list_applications             -   S   T   T   T   T   T   T   C   A
+intake.public_progress               P   P   P   P   P   P   P   P   P   P
+intake.notice_contact                -   -   -   -   -   -   -   -   -   -
+intake.record_activity               -   S   T   T   T   T   T   T   -   -
+intake.list_activities               -   S   T   T   T   T   T   T   C   A
+approvals.act                        -   -   T   T   T   T   T   T   C   A
+approvals.get_case                   -   S   T   T   T   T   T   T   C   A
+approvals.inbox                      -   -   T   T   T   T   T   T   C   A
+approvals.counts                     -   -   T   T   T   T   T   T   C   A
+approvals.notices                    -   -   T   T   T   T   T   T   C   A
+scheduling.site_market_days          -   T   T   T   T   T   T   T   C   A
+scheduling.public_market_calendar    P   P   P   P   P   P   P   P   P   P
+scheduling.generate_sessions         -   -   -   -   -   -   -   T   C   A
+scheduling.list_sessions             -   T   T   T   T   T   T   T   C   A
+scheduling.assign                    -   -   -   -   -   -   -   T   C   A
+scheduling.swap                      -   -   -   -   -   -   -   T   C   A
+scheduling.generate_roster           -   -   -   -   -   -   -   T   C   A
+scheduling.record_leave              -   -   -   -   -   -   -   T   C   A
+scheduling.check                     -   -   T   T   T   T   T   T   C   A
+scheduling.create_slots              -   -   -   -   -   -   -   T   C   A
+scheduling.list_slots                P   P   P   P   P   P   P   P   P   P
+scheduling.list_bookings             -   -   T   T   T   T   T   T   C   A
+scheduling.book                      P   T   T   T   T   T   T   T   C   A
+scheduling.change_booking            P   T   T   T   T   T   T   T   C   A
+scheduling.notice_contact            -   -   -   -   -   -   -   -   -   -
+scheduling.create_campaign           -   -   -   -   -   -   -   T   C   A
+scheduling.list_campaigns            -   T   T   T   T   T   T   T   C   A
+scheduling.plan_visit                -   -   -   -   -   -   -   T   C   A
+scheduling.create_visit_series       -   -   -   -   -   -   -   T   C   A
+scheduling.change_visit_series       -   -   -   -   -   -   -   T   C   A
+scheduling.get_visit                 -   T   T   T   T   T   T   T   C   A
+scheduling.list_visits               -   T   T   T   T   T   T   T   C   A
+scheduling.cancel_visit              -   -   -   -   -   -   -   T   C   A
+scheduling.restore_session           -   -   -   -   -   -   -   T   C   A
+scheduling.decide_session_day_off    -   -   -   -   -   -   -   T   C   A
+scheduling.restore_visit             -   -   -   -   -   -   -   T   C   A
+scheduling.decide_visit_day_off      -   -   -   -   -   -   -   T   C   A
+scheduling.report_visit              -   -   -   -   -   T   T   T   C   A
+scheduling.create_visit_slots        -   -   -   -   -   -   -   T   C   A
+scheduling.list_visit_slots          P   P   P   P   P   P   P   P   P   P
+scheduling.list_visit_bookings       -   -   T   T   T   T   T   T   C   A
+scheduling.public_calendar           P   P   P   P   P   P   P   P   P   P
+complaints.register                  -   S   T   T   T   T   T   T   -   -
+complaints.register_online           P   P   P   P   P   P   P   P   P   P
+complaints.public_progress           P   P   P   P   P   P   P   P   P   P
+complaints.act                       -   -   T   T   T   T   T   T   C   A
+complaints.notice_contact            -   -   -   -   -   -   -   -   -   -
+complaints.get                       -   S   T   T   T   T   T   T   C   A
+complaints.list_complaints           -   S   T   T   T   T   T   T   C   A
+complaints.waiting_counts            -   -   T   T   T   T   T   T   C   A
+complaints.alerts                    -   -   T   T   T   T   T   T   C   A
+complaints.acknowledge_alert         -   -   -   -   -   -   -   T   C   A
+complaints.limits                    -   -   T   T   T   T   T   T   C   A
+complaints.set_limits                -   -   -   -   -   -   -   -   -   A
+complaints.warning_rule              -   -   T   T   T   T   T   T   C   A
+complaints.set_warning_rule          -   -   -   -   -   -   -   -   -   A
+evaluation.figures                   -   -   T   T   T   T   T   T   C   A
+evaluation.records                   -   -   T   T   T   T   T   T   C   A
+evaluation.township_report           -   -   T   T   T   T   T   T   C   A
+evaluation.township_report_file      -   -   T   T   T   T   T   T   C   A
+evaluation.score_settings            -   -   T   T   T   T   T   T   C   A
+evaluation.set_score_settings        -   -   -   -   -   -   -   -   C   A
+evaluation.ranking                   -   -   T   T   T   T   T   T   C   A
+evaluation.honour_lists              -   -   T   T   T   T   T   T   C   A
+evaluation.rate                      -   S   T   T   T   T   T   T   C   A
+evaluation.rate_public               P   P   P   P   P   P   P   P   P   P
+evaluation.get_rating                -   -   T   T   T   T   T   T   C   A
+evaluation.follow_up                 -   -   T   T   T   T   T   T   C   A
+directory.dead_letters               -   -   -   -   -   -   -   -   -   A
+directory.replay_dead_letters        -   -   -   -   -   -   -   -   -   A
+intake.dead_letters                  -   -   -   -   -   -   -   -   -   A
+intake.replay_dead_letters           -   -   -   -   -   -   -   -   -   A
+approvals.dead_letters               -   -   -   -   -   -   -   -   -   A
+approvals.replay_dead_letters        -   -   -   -   -   -   -   -   -   A
+scheduling.dead_letters              -   -   -   -   -   -   -   -   -   A
+scheduling.replay_dead_letters       -   -   -   -   -   -   -   -   -   A
+complaints.dead_letters              -   -   -   -   -   -   -   -   -   A
+complaints.replay_dead_letters       -   -   -   -   -   -   -   -   -   A
+evaluation.dead_letters              -   -   -   -   -   -   -   -   -   A
+evaluation.replay_dead_letters       -   -   -   -   -   -   -   -   -   A
+notifications.county_settings        -   -   -   -   -   -   -   T   C   A
+notifications.set_county_settings    -   -   -   -   -   -   -   -   C   A
+notifications.templates              -   -   -   -   -   -   -   T   C   A
+notifications.save_template          -   -   -   -   -   -   -   -   C   A
+notifications.preview_template       -   -   -   -   -   -   -   T   C   A
+notifications.messages               -   -   -   -   -   -   -   T   C   A
+notifications.my_notices             -   -   T   T   T   T   T   T   C   A
+notifications.mark_notices_read      -   -   T   T   T   T   T   T   C   A
+notifications.dead_letters           -   -   -   -   -   -   -   -   -   A
+notifications.replay_dead_letters    -   -   -   -   -   -   -   -   -   A
+notifications.delivery_reports       -   -   -   -   -   -   -   -   -   -
+notifications.record_opt_outs        -   -   -   -   -   -   -   -   -   -
 """
 
 
@@ -207,14 +211,16 @@ def authorize(caller: Caller, action: str) -> Caller:
     """The caller with the scope the matrix grants it for this action, or Forbidden/Unauthenticated.
     An action missing from the matrix is refused to everyone but the platform itself."""
     if caller.role is Role.SYSTEM:
-        return caller.model_copy(update={"scope": Scope.COUNTY})
+        return caller.model_copy(update={"scope": Scope.ALL})
     rule = MATRIX.get(action)
     scope = rule.grants.get(caller.role) if rule else None
     if scope is None:
         if caller.role is Role.PUBLIC:
             raise Unauthenticated("sign in first: send 'Authorization: Bearer <token>'", code="token_missing")
         raise Forbidden(f"role {caller.role.value} may not do {action}", {"action": action}, code="role_not_allowed")
-    if scope is not Scope.PUBLIC and scope is not Scope.COUNTY and caller.township_code is None:
+    if scope is Scope.COUNTY and caller.county is None:
+        raise Forbidden(f"{action} needs a county, and this account has none", code="outside_scope")
+    if scope in (Scope.TOWNSHIP, Scope.STATION) and caller.township_code is None:
         raise Forbidden(f"{action} needs a township, and this account has none", code="outside_scope")
     if scope is Scope.STATION and caller.station_code is None:
         raise Forbidden(f"{action} needs a station, and this account has none", code="outside_scope")

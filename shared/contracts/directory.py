@@ -39,8 +39,20 @@ class CountyPublic(Versioned):
     name: Name
 
 
+class CountyCreate(Contract):
+    """A county of the installation (the system administrator's): its national division code and name."""
+
+    code: CountyCode
+    name: Name
+
+
+class CountyQuery(Contract):
+    county_code: CountyCode
+
+
 class TownshipCreate(Contract):
-    code: TownshipCode
+    code: TownshipCode  # its first 6 digits are its county's
+    county_code: CountyCode | None = None  # when given, the code must lie under it
     name: Name
     hotline: Phone | None = None  # 监督电话 of the township's service centre
 
@@ -129,6 +141,7 @@ class StaffCreate(Contract):
     role: Role
     township_code: TownshipCode | None = None
     station_code: RecordCode | None = None
+    county_code: CountyCode | None = None  # a county admin's county (others': their township's)
     phone: Phone | None = None
     password: Password
 
@@ -150,6 +163,7 @@ class StaffPublic(Versioned):
     role: Role
     township_code: str | None
     station_code: str | None
+    county_code: str | None = None  # None: the system administrator
     phone: str | None
     active: bool
 
@@ -611,6 +625,7 @@ class AuditEntry(Contract):
     role: Role
     township_code: str | None
     station_code: str | None
+    county_code: str | None = None
     action: Annotated[str, StringConstraints(max_length=100)]  # the operation id, e.g. file_application
     method: Annotated[str, StringConstraints(max_length=8)]
     target: Annotated[str, StringConstraints(max_length=300)]  # the path, e.g. /applications/4310…-0001

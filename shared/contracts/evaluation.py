@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, model_validator
 
 from shared.contracts.base import CleanText, Contract, Offset
+from shared.divisions import COUNTY_CODE
 
 
 class Level(StrEnum):
@@ -65,7 +66,7 @@ UnitCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
 
 class FiguresQuery(Contract):
     level: Level
-    unit: UnitCode | None = None  # staff id, station code, village/township code; none for the county
+    unit: UnitCode | None = None  # staff id, station code, village/township/county code (a county's staff: their own)
     start: date
     end: date
     basis: Basis = Basis.COHORT
@@ -74,8 +75,10 @@ class FiguresQuery(Contract):
     def _sound(self) -> FiguresQuery:
         if self.end < self.start or (self.end - self.start).days > 3700:
             raise ValueError("a period of at most ten years, end after start")
-        if (self.level == Level.COUNTY) != (self.unit is None):
-            raise ValueError("name the unit, except for the county")
+        if self.level != Level.COUNTY and self.unit is None:
+            raise ValueError("name the unit, except for one's own county")
+        if self.level == Level.COUNTY and self.unit is not None and not COUNTY_CODE.fullmatch(self.unit):
+            raise ValueError("a county is named by its 6-digit code")
         return self
 
 

@@ -1,6 +1,7 @@
 """Each role sees only its scope: staff of 青石镇, signed in as each of its roles, follow every console link
 they are offered (the workbench, the header, lists, records, filters) and never see a name or a number of
-柳溪乡 — whose applications and complaints exist in the same system while they look."""
+柳溪乡 — whose applications and complaints exist in the same system while they look. Across counties the
+same: 清水县's county admin never sees anything of 祁阳县 (its township 黎家坪镇)."""
 from __future__ import annotations
 
 import re
@@ -38,11 +39,29 @@ def _lx_records(system: str) -> None:
         assert complaint.status_code == 201, complaint.text
 
 
+LJP = "431121101"  # 黎家坪镇 of 祁阳县, the installation's other county
+QY_MARKS = re.compile(rf"祁阳|黎家坪|石鼓村|双桥村|{LJP}|4311210|LJP-")
+
+
+def _ljp_records(system: str) -> None:
+    """An application and a complaint in 黎家坪镇 of the other county."""
+    with httpx.Client(base_url=system) as client:
+        ljp = login(client, "ljp_agent1")
+        filed = client.post("/applications", headers={**ljp, "Idempotency-Key": "scope-ljp-application"}, json={
+            **FILING, "applicant": {**APPLICANT, "name": "祁阳甲", "village_code": f"{LJP}001"}})
+        assert filed.status_code == 201, filed.text
+        complaint = client.post("/complaints", headers=ljp, json={
+            "kind": "dispute", "network": "mediation", "category": "neighbours", "channel": "station",
+            "village_code": f"{LJP}002", "description": "石鼓村两户为宅基地边界起争执", "complainant": {
+                "name": "祁阳乙", "phone": "13700000002"}})
+        assert complaint.status_code == 201, complaint.text
+
+
 def _shape(path: str) -> str:
     return re.sub(r"\d+", "0", path)
 
 
-def _crawl(page) -> list[str]:
+def _crawl(page, marks: re.Pattern = LX_MARKS) -> list[str]:
     """Visit every console page reachable by links from the workbench (downloads and sign-out aside)."""
     queue, seen, shapes = ["/console"], set(), Counter()
     visited = []
@@ -58,9 +77,9 @@ def _crawl(page) -> list[str]:
         response = page.goto(url)
         assert response is not None and response.status < 500, (url, response and response.status)
         text = page.content()
-        leak = LX_MARKS.search(text)
+        leak = marks.search(text)
         around = text[max(0, leak.start() - 200):leak.end() + 200] if leak else ""
-        assert leak is None, f"{url} shows {leak.group(0)!r} of 柳溪乡: …{around}…"
+        assert leak is None, f"{url} shows {leak.group(0)!r} of the other tenant: …{around}…"
         visited.append(url)
         for href in page.eval_on_selector_all("a[href]:not([download])", "els => els.map(e => e.getAttribute('href'))"):
             target = href.split("#", 1)[0]
@@ -82,6 +101,29 @@ def test_qinshi_staff_never_see_liuxi_on_any_console_page(browser, system):
         visited = _crawl(page)
         assert len(visited) >= 3, (username, visited)
         page.context.close()
+
+
+def test_a_county_admin_never_sees_another_county_on_any_console_page(browser, system):
+    _ljp_records(system)
+    page = browser.page(DESKTOP)  # 祁阳县's own county admin sees them
+    sign_in(page, "qy_admin")
+    page.goto(f"/console/admin/townships/{LJP}/villages")
+    assert QY_MARKS.search(page.content())
+    page.context.close()
+    page = browser.page(DESKTOP)
+    sign_in(page, "admin")
+    visited = _crawl(page, QY_MARKS)
+    assert len(visited) >= 10, visited
+    for url in (f"/console/admin/townships/{LJP}", f"/console/admin/townships/{LJP}/staff",
+                f"/console/overview?township={LJP}", f"/console/market?township={LJP}",
+                f"/console/visits?township={LJP}", f"/console/admin/catalogue/{LJP}/DB-001"):
+        response = page.goto(url)
+        main = page.locator("main").inner_text()
+        assert response is not None and response.status == 403, (url, response and response.status, main)
+        assert "这不在您负责的县（市、区）范围内" in main, (url, main)
+        assert not QY_MARKS.search(page.content()), url
+    assert page.goto("/console/admin/health").status == 403  # 系统状态: the system administrator's
+    page.context.close()
 
 
 # every console address that names a township, in the path or as ?township=, with 柳溪乡 in it

@@ -122,6 +122,29 @@ def test_a_township_supervisor_sees_the_calendar_read_only(browser, system):
     assert "您的岗位不能做这件事" in page.locator("main").inner_text()
 
 
+def test_the_system_administrator_reads_each_countys_calendar_and_its_county_admin_keeps_it(browser, system):
+    with httpx.Client(base_url=system) as client:
+        qy_admin = login(client, "qy_admin")
+        year = calendar_status(system, "qy_admin")["today"][:4]
+        day = f"{year}-06-12"
+        set_day = client.put(f"/calendar/days/{day}", headers=qy_admin,
+                             json={"kind": "local_day_off", "name": "祁阳县庆"})
+        assert set_day.status_code == 200, set_day.text
+        assert day not in {d["day"] for d in client.get(f"/calendar/{year}", headers=login(client, "admin")).json()}
+    page = browser.page()
+    sign_in(page, "sysadmin")
+    page.goto(f"/console/admin/calendar?year={year}")
+    chooser = page.locator("#choose-county")
+    assert "清水县" in chooser.inner_text() and "祁阳县" in chooser.inner_text()
+    assert "祁阳县庆" not in page.locator("main").inner_text()  # the first county until one is chosen
+    chooser.get_by_role("link", name="祁阳县").click()
+    page.wait_for_url(re.compile(r"county=431121"))
+    assert "祁阳县庆" in page.locator(f"#d-{day}").inner_text()
+    assert page.get_by_role("button", name="录入", exact=True).count() == 0  # each county keeps its own
+    page.goto(f"/console/admin/calendar?year={year}&county=431199")  # no such county: the directory's 404
+    assert "没有这个县" in page.locator("main").inner_text()
+
+
 def test_the_audit_log_shows_a_holiday_entry_through_its_filters(browser):
     page = browser.page(DESKTOP)
     sign_in(page, "admin")
@@ -165,7 +188,7 @@ def test_the_audit_log_shows_a_holiday_entry_through_its_filters(browser):
 
 def test_a_score_settings_edit_with_a_wrong_weight_is_refused_beside_the_field(browser):
     page = browser.page()
-    sign_in(page, "admin")
+    sign_in(page, "sysadmin")  # kept once for the installation
     page.goto("/console/admin/scores")
     page.get_by_role("heading", name="考评设置").wait_for()
     kept = page.get_by_label("办结率").input_value()
@@ -192,7 +215,7 @@ def test_a_score_settings_edit_with_a_wrong_weight_is_refused_beside_the_field(b
 def test_the_health_page_shows_every_service_ready(browser, system):
     assert httpx.get(f"{system}/readyz").json() == {"status": "ready"}
     page = browser.page()
-    sign_in(page, "admin")
+    sign_in(page, "sysadmin")  # kept once for the installation
     page.goto("/console/admin/health")
     assert "系统正常" in page.locator("#overall").inner_text()
     rows = page.locator("table.services tbody tr")

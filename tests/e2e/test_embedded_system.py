@@ -494,7 +494,7 @@ def test_the_townships_figures_and_report_follow_what_was_done(client, qs_superv
     assert ranking["units"] and all(u["rank"] is None for u in ranking["units"])  # samples below the minimum
     lists = client.get("/honours", headers=qs_supervisor, params={"level": "station", "township": QS})
     assert lists.status_code == 200 and lists.json()["commendation"] == []
-    bad_weights = client.put("/score-settings", headers=login(client, "admin"),
+    bad_weights = client.put("/score-settings", headers=login(client, "sysadmin"),
                              json={"weights": {"completion": 0.7, "on_time": 0.7}})
     assert bad_weights.status_code == 422 and "add up to 1" in bad_weights.text
 

@@ -15,6 +15,7 @@ from tests.support import created, embedded_system, login, wait_until
 
 pytestmark = pytest.mark.e2e
 QS, LX = "431099101", "431099102"
+LJP = "431121101"  # 黎家坪镇 of 祁阳县, the installation's other county
 SECRETS = {"phones": ["13512349876", "13612349876", "13712349876"],
            "id_cards": ["430124200102280043", "430124197506150021"]}
 
@@ -43,26 +44,39 @@ def _staff_ids(client, headers, township):
 @pytest.fixture(scope="module")
 def lx(client):
     """Records of 柳溪乡 (township B), made by its own staff: what township A must never reach."""
-    supervisor, agent, cadre = login(client, "lx_supervisor"), login(client, "lx_agent1"), login(client, "lx_cadre1")
-    ids = _staff_ids(client, supervisor, LX)
+    return _records_of(client, "lx", LX, "LX-JISHI")
+
+
+@pytest.fixture(scope="module")
+def ljp(client):
+    """Records of 黎家坪镇 of the other county (祁阳县): what 清水县's county admin must never reach."""
+    return {**_records_of(client, "ljp", LJP, "LJP-JISHI"), "names": ["祁阳", "黎家坪", "石鼓村", "双桥村"]}
+
+
+def _records_of(client, prefix: str, township: str, site: str) -> dict:
+    """A township's records of every kind, made by its own staff."""
+    b_code = township
+    supervisor, agent = login(client, f"{prefix}_supervisor"), login(client, f"{prefix}_agent1")
+    cadre = login(client, f"{prefix}_cadre1")
+    ids = _staff_ids(client, supervisor, b_code)
     applicant = {"name": "钱七", "phone": SECRETS["phones"][0], "id_card": SECRETS["id_cards"][0],
-                 "village_code": f"{LX}001"}
+                 "village_code": f"{b_code}001"}
     application = wait_until(lambda: created(client.post("/applications", headers=agent, json={
         "item_code": "DB-001", "channel": "station", "applicant": applicant,
-        "materials_provided": ["申请书", "身份证", "户口簿", "家庭收入情况说明"]})), 20, "intake knows 柳溪乡")
+        "materials_provided": ["申请书", "身份证", "户口簿", "家庭收入情况说明"]})), 20, f"intake knows {township}")
     completed = client.post("/applications", headers=agent, json={
         "item_code": "YB-002", "channel": "station", "complete_now": True, "result_note": "当场办结",
         "applicant": {**applicant, "phone": SECRETS["phones"][1]}, "materials_provided": ["身份证", "户口簿"]}).json()
     complaint = wait_until(lambda: created(client.post("/complaints", headers=agent, json={
         "kind": "dispute", "network": "mediation", "category": "water", "channel": "hotline",
-        "village_code": f"{LX}001", "description": "灌溉渠被堵", "complainant": {"name": "周九",
+        "village_code": f"{b_code}001", "description": "灌溉渠被堵", "complainant": {"name": "周九",
                                                                               "phone": SECRETS["phones"][2]}})),
-        20, "complaints knows 柳溪乡")["complaint"]
+        20, f"complaints knows {township}")["complaint"]
     rating = wait_until(lambda: created(client.post("/ratings", headers=cadre, json={
         "receipt_no": completed["receipt_no"], "level": 5})), 20, "evaluation knows the completed application")
     today = today_in_china()
     sessions = client.post("/sessions/generate", headers=supervisor, json={
-        "site_code": "LX-JISHI", "start": today.isoformat(), "end": (today + timedelta(days=30)).isoformat()}).json()
+        "site_code": site, "start": today.isoformat(), "end": (today + timedelta(days=30)).isoformat()}).json()
     session = next(s for s in sessions if s["day"] > today.isoformat())
     slots = client.post(f"/sessions/{session['id']}/slots", json={"minutes": 60, "capacity": 2},
                         headers=supervisor).json()
@@ -70,21 +84,22 @@ def lx(client):
                           json={"name": "孙八", "phone": "13812340000", "topic": "咨询"}).json()
     tomorrow = (today + timedelta(days=1)).isoformat()
     visit = client.post("/visits", headers=supervisor, json={
-        "kind": "appointment", "title": "预约上门", "village_code": f"{LX}001", "place": "村委会", "day": tomorrow,
-        "starts": "18:00", "ends": "19:00", "staff_ids": [ids["lx_cadre1"]]})
+        "kind": "appointment", "title": "预约上门", "village_code": f"{b_code}001", "place": "村委会", "day": tomorrow,
+        "starts": "18:00", "ends": "19:00", "staff_ids": [ids[f"{prefix}_cadre1"]]})
     assert visit.status_code == 201, visit.text
     series = client.post("/visit-series", headers=supervisor, json={
-        "kind": "fixed_point", "title": "定点接访", "village_code": f"{LX}001", "place": "服务中心",
+        "kind": "fixed_point", "title": "定点接访", "village_code": f"{b_code}001", "place": "服务中心",
         "rule": {"kind": "solar_days", "days": [10]}, "first_day": tomorrow,
-        "last_day": (today + timedelta(days=60)).isoformat(), "staff_ids": [ids["lx_cadre2"]], "starts": "08:30",
+        "last_day": (today + timedelta(days=60)).isoformat(), "staff_ids": [ids[f"{prefix}_cadre2"]], "starts": "08:30",
         "ends": "11:30"})
     assert series.status_code == 201, series.text
-    key = client.post(f"/stations/ST{LX}001/keys", headers=supervisor,
-                      json={"staff_id": ids["lx_agent1"], "label": "自助终端"})
+    key = client.post(f"/stations/ST{b_code}001/keys", headers=supervisor,
+                      json={"staff_id": ids[f"{prefix}_agent1"], "label": "自助终端"})
     assert key.status_code == 201, key.text
     return {"application": application, "completed": completed, "complaint": complaint, "rating": rating,
             "session": session, "slot": slots[0], "booking": booking, "visit": visit.json(),
-            "series": series.json(), "key": key.json(), "staff_id": ids["lx_cadre1"], "headers": supervisor}
+            "series": series.json(), "key": key.json(), "staff_id": ids[f"{prefix}_cadre1"], "headers": supervisor,
+            "township": township, "site": site}
 
 
 # ---- sessions and station keys -------------------------------------------------------------------------
@@ -184,8 +199,9 @@ def test_writes_and_personal_data_reads_are_in_the_audit_log(client, lx):
 # ---- tenant isolation over the whole OpenAPI document -------------------------------------------------------
 
 PUBLIC_OPERATIONS = {"healthz", "readyz", "login"}
-COUNTY_WIDE = {"calendar_status", "calendar_year",  # the county's calendar: the same for every township
-               "notification_settings", "notification_templates", "preview_notification_template"}  # its SMS
+COUNTY_WIDE = {"calendar_status", "calendar_year", "calendar_years",  # the county's calendar: one per county
+               "notification_settings", "notification_templates", "preview_notification_template",  # its SMS
+               "score_settings"}  # its score's weights
 SKIPPED = {"logout"}  # would end the session the walk uses
 
 
@@ -197,30 +213,34 @@ def _operations(spec):
 
 def _b_paths(lx) -> dict[str, str]:
     """A value of township B for each path parameter name (some depend on the path, see _url)."""
+    b_code = lx["township"]
     return {"ref": lx["application"]["receipt_no"], "receipt_no": lx["completed"]["receipt_no"],
             "session_id": lx["session"]["id"], "slot_id": str(lx["slot"]["id"]), "booking_id": lx["booking"]["id"],
             "status": "cancelled", "visit_id": lx["visit"]["id"], "series_id": str(lx["series"]["id"]),
             "key_id": str(lx["key"]["id"]), "staff_id": str(lx["staff_id"]), "alert_id": "1", "kind": "dispute",
-            "township_code": LX, "year": "2026", "day": "2026-12-30", "county": LX[:6], "provider": "aliyun"}
+            "township_code": b_code, "year": "2026", "day": "2026-12-30", "county": b_code[:6], "provider": "aliyun"}
 
 
 def _url(path: str, lx) -> str:
-    values = _b_paths(lx)
+    values, b_code = _b_paths(lx), lx["township"]
     if path.startswith("/complaints/{ref}"):
         values["ref"] = lx["complaint"]["receipt_no"]
-    code = {"/villages": f"{LX}001", "/stations": f"ST{LX}001", "/market-sites": "LX-JISHI",
+    code = {"/villages": f"{b_code}001", "/stations": f"ST{b_code}001", "/market-sites": lx["site"],
             "/catalogue": "DB-001"}
-    values["code"] = next((v for prefix, v in code.items() if path.startswith(prefix)), LX)
+    values["code"] = next((v for prefix, v in code.items() if path.startswith(prefix)), b_code)
     return re.sub(r"\{(\w+)\}", lambda m: quote(values[m.group(1)], safe=""), path)
 
 
-B_QUERY = {"township_code": LX, "village_code": f"{LX}001", "station_code": f"ST{LX}001", "site_code": "LX-JISHI",
-           "unit": LX, "level": "township", "township": LX}
+def _b_query(lx) -> dict[str, str]:
+    b_code = lx["township"]
+    return {"township_code": b_code, "village_code": f"{b_code}001", "station_code": f"ST{b_code}001",
+            "site_code": lx["site"], "unit": b_code, "level": "township", "township": b_code, "county": b_code[:6]}
 
 
 def _b_body(operation_id: str, lx) -> dict:
     """Bodies that aim a write at township B's records (the rest get {} and must not touch B either)."""
-    village, receipt = f"{LX}001", lx["completed"]["receipt_no"]
+    b_code = lx["township"]
+    village, receipt = f"{b_code}001", lx["completed"]["receipt_no"]
     return {
         "file_application": {"item_code": "DB-001", "channel": "station", "materials_provided": ["申请书"],
                              "applicant": {"name": "甲", "phone": "13900000000", "id_card": SECRETS["id_cards"][0],
@@ -230,17 +250,17 @@ def _b_body(operation_id: str, lx) -> dict:
         "record_consultation": {"topic": "x", "channel": "station", "village_code": village, "people_count": 1,
                                 "occurred_on": today_in_china().isoformat()},
         "rate": {"receipt_no": receipt, "level": 1},
-        "create_village": {"code": f"{LX}099", "township_code": LX, "name": "新村"},
-        "create_station": {"code": f"ST{LX}099", "village_code": village, "name": "站"},
-        "create_staff": {"username": "intruder", "full_name": "x", "role": "township_cadre", "township_code": LX,
+        "create_village": {"code": f"{b_code}099", "township_code": b_code, "name": "新村"},
+        "create_station": {"code": f"ST{b_code}099", "village_code": village, "name": "站"},
+        "create_staff": {"username": "intruder", "full_name": "x", "role": "township_cadre", "township_code": b_code,
                          "password": "long-enough-1"},
-        "generate_sessions": {"site_code": "LX-JISHI", "start": today_in_china().isoformat(),
+        "generate_sessions": {"site_code": lx["site"], "start": today_in_china().isoformat(),
                               "end": today_in_china().isoformat()},
-        "generate_roster": {"site_code": "LX-JISHI", "start": today_in_china().isoformat(),
+        "generate_roster": {"site_code": lx["site"], "start": today_in_china().isoformat(),
                             "end": (today_in_china() + timedelta(days=60)).isoformat(), "cadre_ids": [lx["staff_id"]]},
         "record_service_activity": {"category": "farming", "title": "x", "place": "x", "attendance": 1,
                                     "held_on": today_in_china().isoformat(), "staff_ids": [lx["staff_id"]]},
-        "create_campaign": {"township_code": LX, "theme": "x", "first_day": today_in_china().isoformat(),
+        "create_campaign": {"township_code": b_code, "theme": "x", "first_day": today_in_china().isoformat(),
                             "last_day": today_in_china().isoformat()},
         "record_leave": {"staff_id": lx["staff_id"], "first_day": "2026-12-30", "last_day": "2026-12-31",
                          "reason": "x"},
@@ -257,19 +277,20 @@ def _b_body(operation_id: str, lx) -> dict:
 
 
 def _markers(lx) -> list[str]:
-    return [LX, lx["application"]["id"], lx["complaint"]["id"], lx["session"]["id"], lx["visit"]["id"],
+    return [lx["township"], *lx.get("names", []), lx["application"]["id"], lx["complaint"]["id"],
+            lx["session"]["id"], lx["visit"]["id"],
             lx["booking"]["id"]]
 
 
 def _b_state(client, lx):
-    admin = login(client, "admin")
+    admin = login(client, "sysadmin")  # sees every county
     return [client.get(path, headers=admin).json() for path in (
         f"/applications/{lx['application']['receipt_no']}", f"/complaints/{lx['complaint']['receipt_no']}",
-        f"/visits/{lx['visit']['id']}", f"/stations/ST{LX}001/keys", f"/ratings/{lx['completed']['receipt_no']}")]
+        f"/visits/{lx['visit']['id']}", f"/stations/ST{lx['township']}001/keys",
+        f"/ratings/{lx['completed']['receipt_no']}")]
 
 
 def test_township_a_never_reaches_township_b_and_the_anonymous_only_the_public(client, lx):
-    spec = client.get("/openapi.json").json()
     supervisor = login(client, "qs_supervisor")
     agent_key = client.post(f"/stations/ST{QS}002/keys", headers=supervisor, json={
         "staff_id": _staff_ids(client, supervisor, QS)["qs_official1"], "label": "x"})
@@ -277,27 +298,44 @@ def test_township_a_never_reaches_township_b_and_the_anonymous_only_the_public(c
                "official": login(client, "qs_official1")}
     if agent_key.status_code == 201:
         callers["station key"] = {"X-API-Key": agent_key.json()["key"]}
-    before = _b_state(client, lx)
-    markers = _markers(lx)
+    assert _walk(client, lx, callers, skip=COUNTY_WIDE) > 300
+
+
+def test_county_a_never_reaches_county_b(client, ljp):
+    """清水县's county admin, over every endpoint, against 祁阳县's records, its calendar and its SMS
+    settings: refused or answered without them; 祁阳县's own admin sees them (the walk's records are real)."""
+    assert _walk(client, ljp, {"county admin": login(client, "admin")}, skip=frozenset()) > 100
+    own = login(client, "qy_admin")
+    assert client.get(f"/applications/{ljp['application']['receipt_no']}", headers=own).status_code == 200
+    assert [t["code"] for t in client.get("/townships", headers=own).json()] == [LJP]
+    assert LJP not in {t["code"] for t in client.get("/townships", headers=login(client, "admin")).json()}
+
+
+def _walk(client, b, callers: dict[str, dict], *, skip: frozenset[str]) -> int:
+    """Every operation of the OpenAPI document, as each caller, aimed at the records `b` of another tenant:
+    a record of theirs named in the path, or a write aimed at them, is refused; a list filtered by them may
+    answer (empty), but never with their data. Anonymous callers get 401 outside the public endpoints.
+    Nothing of theirs changes. Returns the number of calls checked."""
+    spec = client.get("/openapi.json").json()
+    before = _b_state(client, b)
+    markers = _markers(b)
     checked = 0
     for path, method, operation in _operations(spec):
         operation_id = operation["operationId"]
         if operation_id in SKIPPED:
             continue
-        url = _url(path, lx)
+        url = _url(path, b)
         public = path.startswith("/public/") or operation_id in PUBLIC_OPERATIONS
-        anonymous = client.request(method, url, json=_b_body(operation_id, lx))
+        anonymous = client.request(method, url, json=_b_body(operation_id, b))
         if not public:
             assert anonymous.status_code == 401, (method, path, anonymous.status_code, anonymous.text)
-        if public or operation_id in COUNTY_WIDE:
+        if public or operation_id in skip:
             continue
         declared = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
-        params = {name: value for name, value in B_QUERY.items() if name in declared}
-        # a record of B named in the path, or a write aimed at B, is refused; a list filtered by B may answer
-        # (empty), but never with B's data
-        aimed_at_b = "{" in path or (method != "GET" and bool(_b_body(operation_id, lx)))
+        params = {name: value for name, value in _b_query(b).items() if name in declared}
+        aimed_at_b = "{" in path or (method != "GET" and bool(_b_body(operation_id, b))) or "county" in params
         for who, headers in callers.items():
-            response = client.request(method, url, params=params, json=_b_body(operation_id, lx), headers=headers)
+            response = client.request(method, url, params=params, json=_b_body(operation_id, b), headers=headers)
             where = (who, method, path, response.status_code, response.text[:300])
             assert response.status_code < 500, where
             if aimed_at_b and operation_id != "me":
@@ -305,8 +343,8 @@ def test_township_a_never_reaches_township_b_and_the_anonymous_only_the_public(c
             if response.status_code < 300:
                 assert not any(marker in response.text for marker in markers), where
             checked += 1
-    assert checked > 300
-    assert _b_state(client, lx) == before  # nothing of township B changed
+    assert _b_state(client, b) == before  # nothing of theirs changed
+    return checked
 
 
 # ---- schema fuzzing as each role -------------------------------------------------------------------------------

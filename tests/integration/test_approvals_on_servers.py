@@ -10,7 +10,7 @@ import pytest
 from nameko.runners import ServiceRunner
 from sqlalchemy import create_engine, func, select, text
 
-from cunban.demo import load_demo
+from cunban.demo import COUNTIES, load_demo
 from cunban.registry import nameko_config
 from services.approvals.adapters import orm
 from services.approvals.service import ApprovalsService
@@ -88,9 +88,11 @@ def _case(client, receipt_no):
 def test_two_instances_sweeping_together_issue_each_notice_once(system):
     _, approvals_db, _ = system
 
-    def calendar_settled():  # every official day the directory announced has arrived
+    def calendar_settled():  # every official day the directory announced has arrived, for every demo county
         with approvals_db.sessions() as session:
-            return session.execute(select(func.count()).select_from(orm.CalendarDayCopy)).scalar_one() > 700
+            days = dict(session.execute(select(orm.CalendarDayCopy.county_code, func.count())
+                                        .group_by(orm.CalendarDayCopy.county_code)).all())
+        return all(days.get(county["code"], 0) > 700 for county in COUNTIES)
 
     wait_until(calendar_settled, 60, "the directory's calendar events")
     h.sweep(approvals_db.unit_of_work(), now=datetime(2026, 1, 1, tzinfo=UTC))

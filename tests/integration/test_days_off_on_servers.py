@@ -22,7 +22,7 @@ from shared.settings import Settings
 from tests.support import wait_until
 
 pytestmark = pytest.mark.integration
-ADMIN = Caller(staff_id=1, username="admin", role=Role.COUNTY_ADMIN)
+ADMIN = Caller(staff_id=1, username="admin", role=Role.COUNTY_ADMIN, county_code="431099")
 QS = "431099101"
 
 

@@ -100,19 +100,21 @@ def test_services_and_gateway_as_separate_processes(amqp_uri, pg_database, tmp_p
             assert client.post("/auth/logout", headers=agent).status_code == 204
             assert client.get("/auth/me", headers=agent).json()["error"]["code"] == "session_ended"
             # a malformed event is retried, then kept as a dead letter by every service that keeps villages
+            # (dead letters are the system administrator's)
+            sysadmin = login(client, "sysadmin")
             poison = EventEnvelope(source="directory", type="village_changed", occurred_at=utcnow(),
                                    payload={"code": "not-a-village"}).model_dump(mode="json")
             EventPublisher(amqp_uri, "directory")(poison)
             # each service that keeps a copy of the villages tries three times, then keeps it
             keepers = {name for name in SERVICES if issubclass(service_class(name), KeepsVillages)}
             assert {"intake", "scheduling", "complaints", "notifications"} <= keepers
-            letters = wait_until(lambda: (found := [d for d in client.get("/dead-letters", headers=admin).json()
+            letters = wait_until(lambda: (found := [d for d in client.get("/dead-letters", headers=sysadmin).json()
                                                     if d["event_id"] == poison["event_id"]])
                                  and {d["service"] for d in found} == keepers and found, 30, "the dead letters",
                                  services["intake"])
             assert all(d["attempts"] == 3 and "KeyError" in d["error"] for d in letters)
             assert poison["event_id"] in _cli(["dlq", "list", "--service", "intake"], env)
-            replayed = client.post("/dead-letters/replay", headers=admin, json={"service": "intake"}).json()
+            replayed = client.post("/dead-letters/replay", headers=sysadmin, json={"service": "intake"}).json()
             assert replayed[0]["replayed"] == [] and len(replayed[0]["failed"]) == 1  # still malformed
             # the relay refreshes its gauges at most once a second
             wait_until(lambda: 'cunban_dead_letters_waiting{service="intake"} 1.0' in httpx.get(

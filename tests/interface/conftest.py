@@ -15,7 +15,8 @@ from shared.migrate import upgrade
 from shared.service import WorkerCaller
 from tests.interface.scheduling_support import prepare, service_as
 
-ADMIN = Caller(staff_id=1, username="admin", role=Role.COUNTY_ADMIN)
+ADMIN = Caller(staff_id=1, username="admin", role=Role.COUNTY_ADMIN, county_code="431099")
+SYSADMIN = Caller(staff_id=99, username="sysadmin", role=Role.SYSTEM_ADMIN)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from sqlalchemy import select, text
 from shared.clock import utcnow
 from shared.contracts.caller import Caller, Role
 from shared.errors import Forbidden, NotFound, TooManyAttempts, Unauthenticated, ValidationFailed
-from tests.interface.conftest import ADMIN, outbox_types
+from tests.interface.conftest import ADMIN, SYSADMIN, outbox_types
 
 QS, LX = "431099101", "431099102"
 STATION = f"ST{QS}001"
@@ -87,7 +87,8 @@ def test_a_session_ends_on_sign_out_and_when_the_account_changes(directory, tree
 
 def _as(staff: dict) -> Caller:
     return Caller(staff_id=staff["id"], username=staff["username"], role=Role(staff["role"]),
-                  township_code=staff["township_code"], station_code=staff["station_code"])
+                  township_code=staff["township_code"], station_code=staff["station_code"],
+                  county_code=staff["county_code"])
 
 
 def _change(directory, staff: dict, current: str, new: str, client: str = "10.0.0.1") -> dict:
@@ -135,8 +136,9 @@ def test_a_new_password_follows_the_rules_of_a_new_account(directory, tree):
 
 
 def test_every_staff_role_changes_only_its_own_password(directory, tree):
-    admin = directory(ADMIN).create_staff(staff={"username": "county_it", "full_name": "县信息中心",
-                                                  "role": "county_admin", "password": "county-pass-1"})
+    admin = directory(SYSADMIN).create_staff(staff={"username": "county_it", "full_name": "县信息中心",
+                                                     "role": "county_admin", "county_code": "431099",
+                                                     "password": "county-pass-1"})
     assert _change(directory, admin, "county-pass-1", "county-pass-2")["version"] == admin["version"] + 1
     cadre = directory(ADMIN).create_staff(staff={"username": "qs_cadre9", "full_name": "乡镇干部",
                                                   "role": "township_cadre", "township_code": QS,

@@ -189,7 +189,7 @@ def test_the_sweep_warns_then_supervises_once_and_blames_who_held_the_step(appro
     assert events.count("supervision_notice_issued") == 1 and events.count("accountability_recorded") == 1
     assert approvals(COMMITTEE).notices(kind="accountability")[0]["responsible_staff_id"] == COMMITTEE.staff_id
     assert approvals(DEPARTMENT).notices(kind="accountability") == []  # not theirs, not a supervisor
-    county = approvals(Caller(staff_id=1, role=Role.COUNTY_ADMIN, township_code=None))
+    county = approvals(Caller(staff_id=1, role=Role.COUNTY_ADMIN, township_code=None, county_code="431099"))
     assert [r["receipt_no"] for r in county.notices(kind="accountability", township_code=QS)] == \
         [r["receipt_no"] for r in records]  # the county chooses a township
     assert county.notices(kind="accountability", township_code="431099102") == []
@@ -212,7 +212,7 @@ def test_a_supervision_notice_closes_when_its_case_moves_on_and_the_list_shows_o
     assert closed["id"] == notice["id"] and closed["closed_at"].startswith("2026-02-28")
     record, = approvals(SUPERVISOR).notices(kind="accountability")
     assert record["closed_at"] is None  # a record of who was late, not something to close
-    county = approvals(Caller(staff_id=1, role=Role.COUNTY_ADMIN, township_code=None))
+    county = approvals(Caller(staff_id=1, role=Role.COUNTY_ADMIN, township_code=None, county_code="431099"))
     assert county.notices(kind="supervision", township_code=QS, open_only=True) == []
 
 
@@ -231,6 +231,19 @@ def test_a_calendar_change_moves_open_deadlines_at_the_next_sweep(approvals, app
                                                         "kind": "local_day_off", "name": "县庆", "source": "local"})
     sweep(approvals_db, at(2026, 11, 27))
     assert approvals(COMMITTEE).get_case(ref=app)["overall_due"] == "2026-12-04"
+
+
+def test_another_countys_day_off_moves_none_of_this_countys_deadlines(approvals, approvals_db):
+    app = file(approvals, filed_at=at(2026, 11, 26), days=5)
+    act(approvals_db, COMMITTEE, app, "accept", at(2026, 11, 26))
+    approvals.deliver("directory", "calendar_changed", {"county_code": "431121", "day": "2026-12-01",
+                                                        "kind": "local_day_off", "name": "祁阳县庆", "source": "local"})
+    sweep(approvals_db, at(2026, 11, 27))
+    assert approvals(COMMITTEE).get_case(ref=app)["overall_due"] == "2026-12-03"  # 祁阳's day off is not ours
+    other_county = approvals(Caller(staff_id=1, role=Role.COUNTY_ADMIN, county_code="431121"))
+    assert other_county.counts() == {}  # and 祁阳's admin counts none of our cases
+    with pytest.raises(NotFound):
+        other_county.get_case(ref=app)
 
 
 def test_a_calendar_day_announced_again_as_it_is_moves_nothing(approvals, approvals_db):

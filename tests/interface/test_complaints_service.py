@@ -28,7 +28,8 @@ CADRE3 = Caller(staff_id=3, role=Role.TOWNSHIP_CADRE, township_code=QS)
 CADRE4 = Caller(staff_id=4, role=Role.TOWNSHIP_CADRE, township_code=QS)
 SUPERVISOR = Caller(staff_id=31, role=Role.SUPERVISOR, township_code=QS)
 LX_SUPERVISOR = Caller(staff_id=41, role=Role.SUPERVISOR, township_code=LX)
-ADMIN = Caller(staff_id=1, role=Role.COUNTY_ADMIN)
+ADMIN = Caller(staff_id=1, role=Role.COUNTY_ADMIN, county_code="431099")
+SYSADMIN = Caller(staff_id=9, role=Role.SYSTEM_ADMIN)
 VAULT = PersonalDataVault(DEVELOPMENT_PII_KEY)
 HOTLINE = {"kind": "dispute", "network": "mediation", "category": "land", "channel": "hotline",
            "village_code": f"{QS}002", "description": "宅基地边界纠纷，邻居占用通道",
@@ -310,7 +311,7 @@ def test_early_warning_raises_one_alert_for_a_burst_and_lists_the_complaints_beh
 
 
 def test_early_warning_notices_a_rise_against_the_villages_own_past(complaints, complaints_db):
-    run(complaints_db, h.set_warning_rule, caller=ADMIN, now=NOW, cmd=h.c.WarningRule(
+    run(complaints_db, h.set_warning_rule, caller=SYSADMIN, now=NOW, cmd=h.c.WarningRule(
         threshold=10, window_days=7, baseline_days=84, rise_factor=3, rise_min=2))
     _register(complaints_db, now=NOW - timedelta(days=60))  # one in the last twelve weeks: a quiet village
     _register(complaints_db, now=NOW)
@@ -324,7 +325,7 @@ def test_the_county_sets_the_limits_and_new_clocks_use_them(complaints, complain
     with pytest.raises(Forbidden):
         run(complaints_db, h.set_limits, caller=SUPERVISOR, kind=h.c.ComplaintKind.DISPUTE, now=NOW,
             cmd=h.c.StageLimits(assign=2, sign=1, reply=10, call_back=3))
-    limits = run(complaints_db, h.set_limits, caller=ADMIN, kind=h.c.ComplaintKind.DISPUTE, now=NOW,
+    limits = run(complaints_db, h.set_limits, caller=SYSADMIN, kind=h.c.ComplaintKind.DISPUTE, now=NOW,
                  cmd=h.c.StageLimits(assign=2, sign=1, reply=10, call_back=3))
     assert limits["dispute"].reply == 10 and limits["petition"].reply == 60
     assert _register(complaints_db).complaint.stage_due == date(2026, 12, 3)  # 2 working days
@@ -352,7 +353,7 @@ def test_the_service_entrypoints_speak_json(complaints):
     assert registered["complaint"]["receipt_no"].startswith(f"{QS}-TS")
     assert complaints(SUPERVISOR).limits()["staff_conduct"]["reply"] == 15
     with pytest.raises(ValidationFailed):
-        complaints(ADMIN).set_limits(kind="gossip", limits={"assign": 1, "sign": 1, "reply": 1, "call_back": 1})
+        complaints(SYSADMIN).set_limits(kind="gossip", limits={"assign": 1, "sign": 1, "reply": 1, "call_back": 1})
     online = complaints(Caller.public()).register_online(complaint={
         "kind": "suggestion", "category": "roads", "village_code": f"{QS}001", "description": "建议修路灯"})
     assert online["complaint"]["channel"] == "online" and online["lookup_code"]

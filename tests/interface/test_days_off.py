@@ -3,6 +3,8 @@ are cancelled (or held for a decision when villagers have booked), everyone conc
 events, and when the day off goes away the cancelled ones are offered back."""
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import select
 
@@ -34,10 +36,11 @@ def calendar(scheduling, monkeypatch):
     """Deliver a directory `calendar_changed` event to scheduling at NOW; returns the envelope sent."""
     monkeypatch.setattr(scheduling_service, "utcnow", lambda: NOW)
 
-    def change(day: str, kind: str | None, name: str | None = "县庆", envelope: dict | None = None) -> dict:
+    def change(day: str, kind: str | None, name: str | None = "县庆", envelope: dict | None = None,
+               county: str = "431099") -> dict:
         envelope = envelope or EventEnvelope(
             source="directory", type="calendar_changed", occurred_at=NOW,
-            payload={"county_code": "431099", "day": day, "kind": kind, "name": name if kind else None,
+            payload={"county_code": county, "day": day, "kind": kind, "name": name if kind else None,
                      "source": "local" if kind else None}).model_dump(mode="json")
         scheduling(Caller.system()).on_calendar_changed(envelope)
         return envelope
@@ -81,6 +84,16 @@ def test_a_new_day_off_cancels_its_sessions_and_visits_and_tells_their_staff(pla
     assert told[occasions["session"].id]["outcome"] == "cancelled" and told[occasions["session"].id]["staff_ids"] == [4]
     assert told[occasions["visit"].id]["staff_ids"] == [3] and told[occasions["visit"].id]["occasion"] == "visit"
     assert _row(planned, orm.Session, occasions["booked"].id).status == "scheduled"  # another day
+
+
+def test_another_countys_day_off_leaves_this_countys_sessions_visits_and_market_days_alone(planned, calendar,
+                                                                                        occasions):
+    calendar(DAY, "local_day_off", name="祁阳县庆", county="431121")  # 祁阳县's own day off
+
+    assert _row(planned, orm.Session, occasions["session"].id).status == "scheduled"
+    assert _row(planned, orm.Visit, occasions["visit"].id).status == "planned"
+    assert date.fromisoformat(DAY) not in run(planned, h.days_off, township_code=QS)
+    assert date.fromisoformat(DAY) in run(planned, h.days_off, township_code="431121101")
 
 
 def test_a_session_with_bookings_waits_for_a_decision_and_cancelling_tells_the_villagers(planned, calendar,

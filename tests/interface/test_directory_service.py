@@ -10,7 +10,7 @@ from services.directory.adapters import orm
 from shared.contracts.caller import Caller, Role
 from shared.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from shared.observability import metrics
-from tests.interface.conftest import ADMIN, outbox_types
+from tests.interface.conftest import ADMIN, SYSADMIN, outbox_types
 
 QS, LX = "431099101", "431099102"
 QS_SUPERVISOR = Caller(staff_id=2, role=Role.SUPERVISOR, township_code=QS)
@@ -48,9 +48,82 @@ def test_creating_a_township_commits_the_row_and_its_event_together(directory, d
 
 def test_a_failed_rule_writes_neither_row_nor_event(directory, directory_db):
     before = outbox_types(directory_db)
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(Forbidden) as err:  # another county's township: not this county admin's to add
         directory(ADMIN).create_township(township={"code": "430000101", "name": "外县镇"})
+    assert err.value.code == "outside_scope"
+    with pytest.raises(ValidationFailed) as err:  # a county the installation does not have
+        directory(SYSADMIN).create_township(township={"code": "430000101", "name": "外县镇"})
+    assert err.value.code == "county_unknown"
+    with pytest.raises(ValidationFailed) as err:  # a code not under the county named beside it
+        directory(SYSADMIN).create_township(township={"code": "431121101", "county_code": "431099", "name": "黎家坪镇"})
+    assert err.value.code == "township_not_in_county"
     assert outbox_types(directory_db) == before
+
+
+QY, LJP = "431121", "431121101"  # 祁阳, the installation's second county, and its 黎家坪镇
+QY_ADMIN = Caller(staff_id=50, username="qy_admin", role=Role.COUNTY_ADMIN, county_code=QY)
+
+
+def _second_county(directory):
+    directory(SYSADMIN).bootstrap_county(code=QY, name="祁阳县")
+    directory(SYSADMIN).create_township(township={"code": LJP, "name": "黎家坪镇"})
+    directory(QY_ADMIN).create_village(village={"code": f"{LJP}001", "township_code": LJP, "name": "黎家坪村"})
+
+
+def test_only_the_system_administrator_adds_a_county_and_its_admin(directory):
+    with pytest.raises(Forbidden):
+        directory(ADMIN).bootstrap_county(code=QY, name="祁阳县")
+    _second_county(directory)
+    assert [c["code"] for c in directory(SYSADMIN).list_counties()] == ["431099", QY]
+    assert [c["code"] for c in directory(QY_ADMIN).list_counties()] == [QY]
+    with pytest.raises(Forbidden) as err:
+        directory(ADMIN).create_staff(staff={"username": "qy_it", "full_name": "祁阳县信息中心", "role": "county_admin",
+                                             "county_code": QY, "password": "county-pass-1"})
+    assert err.value.code == "system_admin_only"
+    made = directory(SYSADMIN).create_staff(staff={"username": "qy_it", "full_name": "祁阳县信息中心",
+                                                    "role": "county_admin", "county_code": QY,
+                                                    "password": "county-pass-1"})
+    assert made["county_code"] == QY and made["township_code"] is None
+    with pytest.raises(ValidationFailed) as err:
+        directory(SYSADMIN).create_staff(staff={"username": "nowhere_it", "full_name": "无县", "role": "county_admin",
+                                                "county_code": "430000", "password": "county-pass-1"})
+    assert err.value.code == "county_unknown"
+
+
+def test_a_county_admin_sees_nothing_of_another_county(directory):
+    _tree(directory)
+    _second_county(directory)
+    qy_staff = directory(SYSADMIN).create_staff(staff={"username": "qy_it", "full_name": "祁阳县信息中心",
+                                                        "role": "county_admin", "county_code": QY,
+                                                        "password": "county-pass-1"})
+    assert [t["code"] for t in directory(ADMIN).list_townships()] == [QS, LX]
+    assert [t["code"] for t in directory(QY_ADMIN).list_townships()] == [LJP]
+    assert {t["code"] for t in directory(SYSADMIN).list_townships()} == {QS, LX, LJP}
+    assert [v["code"] for v in directory(QY_ADMIN).list_villages()] == [f"{LJP}001"]
+    for call in (lambda d: d.get_township(code=LJP), lambda d: d.get_village(code=f"{LJP}001"),
+                 lambda d: d.get_staff(staff_id=qy_staff["id"]), lambda d: d.list_villages(township_code=LJP)):
+        with pytest.raises(NotFound):
+            call(directory(ADMIN))
+    assert qy_staff["id"] not in {s["id"] for s in directory(ADMIN).list_staff()}
+    assert qy_staff["id"] in {s["id"] for s in directory(QY_ADMIN).list_staff()}
+    with pytest.raises(Forbidden):
+        directory(ADMIN).create_village(village={"code": f"{LJP}002", "township_code": LJP, "name": "外县村"})
+    named = directory(ADMIN).names(query={"townships": [QS, LJP], "staff": [qy_staff["id"]]})
+    assert named["townships"] == {QS: "青石镇"} and named["staff"] == {}
+
+
+def test_each_county_keeps_its_own_calendar(directory):
+    _second_county(directory)
+    directory(QY_ADMIN).set_calendar_day(day={"day": "2026-06-12", "kind": "local_day_off", "name": "祁阳县庆"})
+    assert "2026-06-12" in {d["day"] for d in directory(QY_ADMIN).calendar_year(year=2026)}
+    assert "2026-06-12" not in {d["day"] for d in directory(ADMIN).calendar_year(year=2026)}
+    with pytest.raises(NotFound) as err:  # another county's calendar is not found, like a missing one
+        directory(ADMIN).calendar_year(year=2026, county_code=QY)
+    assert err.value.code == "county_not_found"
+    with pytest.raises(ValidationFailed) as err:  # the system administrator names the county
+        directory(SYSADMIN).calendar_year(year=2026)
+    assert err.value.code == "county_required"
+    assert "2026-06-12" in {d["day"] for d in directory(SYSADMIN).calendar_year(year=2026, county_code=QY)}
 
 
 def test_duplicates_conflict(directory):

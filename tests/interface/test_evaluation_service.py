@@ -28,7 +28,8 @@ from shared.settings import DEVELOPMENT_PII_KEY
 QS, LX = "431099101", "431099102"
 SUPERVISOR = Caller(staff_id=31, role=Role.SUPERVISOR, township_code=QS)
 LX_SUPERVISOR = Caller(staff_id=41, role=Role.SUPERVISOR, township_code=LX)
-ADMIN = Caller(staff_id=1, role=Role.COUNTY_ADMIN)
+ADMIN = Caller(staff_id=1, role=Role.COUNTY_ADMIN, county_code="431099")
+SYSADMIN = Caller(staff_id=9, role=Role.SYSTEM_ADMIN)
 YEAR = {"start": "2026-01-01", "end": "2026-12-31"}
 STATIONS = [f"ST{QS}{n:03d}" for n in range(1, 11)]
 VAULT = PersonalDataVault(DEVELOPMENT_PII_KEY)
@@ -371,7 +372,7 @@ def test_rankings_suppress_small_samples_and_the_lists_show_their_records(evalua
         "accountable_staff_id": 101}, _at(52))
     bulk.commit()
     uow = evaluation_db.unit_of_work()
-    h.set_score_settings(uow, caller=ADMIN, now=_at(1), cmd=parse(h.c.ScoreSettings, {
+    h.set_score_settings(uow, caller=SYSADMIN, now=_at(1), cmd=parse(h.c.ScoreSettings, {
         "weights": {"completion": 0.5, "on_time": 0.5}, "min_sample": 42, "commend_top": 2,
         "accountability_overdue": 1}))
     with pytest.raises(Forbidden):
@@ -469,7 +470,7 @@ def test_the_cadre_who_held_a_late_step_answers_for_it_and_the_first_receiver_fo
 def test_a_staff_members_on_time_score_is_of_the_steps_they_held(evaluation_db, deliver):
     _late_step_case(deliver)
     uow = evaluation_db.unit_of_work()
-    h.set_score_settings(uow, caller=ADMIN, now=_at(1), cmd=parse(h.c.ScoreSettings, {"min_sample": 1}))
+    h.set_score_settings(uow, caller=SYSADMIN, now=_at(1), cmd=parse(h.c.ScoreSettings, {"min_sample": 1}))
     ranking = h.ranking(uow, caller=SUPERVISOR, query=parse(h.c.RankingQuery, {
         **YEAR, "level": "staff", "township_code": QS}))
     uow.close()
@@ -509,7 +510,7 @@ def test_nobody_on_the_accountability_list_is_commended_and_only_the_top_share_i
         "deadline_kind": "overall", "step_name": None, "due_on": "2026-01-20", "responsible_staff_id": None,
         "accountable_staff_id": 100}, _at(20))
     uow = evaluation_db.unit_of_work()
-    h.set_score_settings(uow, caller=ADMIN, now=_at(1), cmd=parse(h.c.ScoreSettings, {
+    h.set_score_settings(uow, caller=SYSADMIN, now=_at(1), cmd=parse(h.c.ScoreSettings, {
         "weights": {"completion": 1}, "min_sample": 5, "commend_top": 3, "commend_share": 0.4,
         "accountability_overdue": 1}))
     query = parse(h.c.RankingQuery, {**YEAR, "level": "station", "township_code": QS})
@@ -529,11 +530,11 @@ def test_two_ranked_units_are_not_both_commended(evaluation_db, deliver):
         deliver("intake", "application_completed_on_the_spot", {
             "id": filed["id"], "receipt_no": filed["receipt_no"], "completed_at": _at(5 + n).isoformat()}, _at(5 + n))
     uow = evaluation_db.unit_of_work()
-    h.set_score_settings(uow, caller=ADMIN, now=_at(1), cmd=parse(h.c.ScoreSettings, {
+    h.set_score_settings(uow, caller=SYSADMIN, now=_at(1), cmd=parse(h.c.ScoreSettings, {
         "weights": {"completion": 1}, "min_sample": 1, "commend_top": 3}))
     query = parse(h.c.RankingQuery, {**YEAR, "level": "station", "township_code": QS})
     assert [x.rank for x in h.ranking(uow, caller=SUPERVISOR, query=query).units] == [1, 1]  # a tie
-    h.set_score_settings(uow, caller=ADMIN, now=_at(1), cmd=parse(h.c.ScoreSettings, {
+    h.set_score_settings(uow, caller=SYSADMIN, now=_at(1), cmd=parse(h.c.ScoreSettings, {
         "weights": {"completion": 0.5, "on_time": 0.5}, "min_sample": 1, "commend_top": 3}))
     deliver("intake", "application_filed", {**_filed(9), "station_code": STATIONS[1]}, _at(9))  # one still open
     lists = h.honour_lists(uow, caller=SUPERVISOR, query=query)
@@ -586,3 +587,21 @@ def test_the_township_report_never_reads_more_completed_than_received_without_sa
     assert flow.basis == "flow" and "受理群众申请事项0件，期内办结申请事项9件（含此前受理的）" in flow.summary
     assert "办结率" not in flow.summary.replace("承诺期限兑现率", "")
     assert sum(m.completed for m in flow.months) == 9 and sum(m.completed for m in cohort.months) == 0
+
+
+def test_each_county_scores_with_its_own_weights_and_the_installations_are_the_default(evaluation_db):
+    qingshui = ADMIN
+    qiyang = Caller(staff_id=50, role=Role.COUNTY_ADMIN, county_code="431121")
+    own = {"weights": {"completion": 0.5, "on_time": 0.5}, "min_sample": 42}
+    uow = evaluation_db.unit_of_work()
+    h.set_score_settings(uow, caller=SYSADMIN, now=_at(1), cmd=parse(h.c.ScoreSettings, {"min_sample": 7}))
+    h.set_score_settings(uow, caller=qiyang, now=_at(2), cmd=parse(h.c.ScoreSettings, own))
+    assert h.score_settings(uow, "431121").min_sample == 42
+    assert h.score_settings(uow, "431099").min_sample == 7  # 清水县 has set none: the installation's
+    h.set_score_settings(uow, caller=qingshui, now=_at(3), cmd=parse(h.c.ScoreSettings, {"min_sample": 9}))
+    h.set_score_settings(uow, caller=qiyang, now=_at(4), cmd=parse(h.c.ScoreSettings, {**own, "min_sample": 43}))
+    assert [h.score_settings(uow, county).min_sample for county in ("431099", "431121", None)] == [9, 43, 7]
+    with pytest.raises(NotFound):  # 祁阳's admin cannot touch 清水's weights
+        h.set_score_settings(uow, caller=qiyang, now=_at(5), cmd=h.c.ScoreSettings(), county_code="431099")
+    assert h.score_settings(uow, "431099").min_sample == 9
+    uow.close()

@@ -29,7 +29,7 @@ from shared.settings import DEVELOPMENT_PII_KEY
 from tests.sms_stand_in import StandIn
 
 VAULT = PersonalDataVault(DEVELOPMENT_PII_KEY)
-ADMIN = Caller(staff_id=1, username="admin", role=Role.COUNTY_ADMIN)
+ADMIN = Caller(staff_id=1, username="admin", role=Role.COUNTY_ADMIN, county_code="431099")
 COUNTY, QS, PHONE = "431099", "431099101", "13812345678"
 TOKEN = "cb-token-0123456789abcdefghij"
 HTTP_SECRET = "county-platform-secret"

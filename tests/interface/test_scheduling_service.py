@@ -124,7 +124,7 @@ def test_a_county_admin_lists_one_townships_sessions(planned, scheduling):
     qs = _generate(planned)
     lx = run(planned, h.generate_sessions, caller=Caller(staff_id=41, role=Role.SUPERVISOR, township_code=LX),
              cmd=SessionGenerate(site_code="LX-JISHI", start="2026-12-01", end="2026-12-31"), now=NOW)
-    admin = Caller(staff_id=1, role=Role.COUNTY_ADMIN)
+    admin = Caller(staff_id=1, role=Role.COUNTY_ADMIN, county_code="431099")
     everything = run(planned, h.list_sessions, caller=admin, query=SessionQuery(start="2026-12-01", end="2026-12-31"))
     assert {s.township_code for s in everything} == {QS, LX}
     chosen = run(planned, h.list_sessions, caller=admin, query=SessionQuery(

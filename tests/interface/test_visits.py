@@ -189,7 +189,7 @@ def test_appointment_visits_offer_slots_that_close_when_the_visit_is_cancelled(p
     booking = BookingCreate(name="李四", phone="13912345678", topic="医保报销")
     made = run(planned, h.book, caller=Caller.public(), slot_id=slots[0].id, cmd=booking, vault=VAULT, now=NOW)
     assert made.name == "李*" and made.phone.startswith("139")
-    admin = Caller(staff_id=1, role=Role.COUNTY_ADMIN)
+    admin = Caller(staff_id=1, role=Role.COUNTY_ADMIN, county_code="431099")
     one_township = {"start": "2026-12-09", "end": "2026-12-09", "township_code": QS}
     listed = run(planned, v.list_visits, caller=admin, query=parse(VisitQuery, one_township))
     assert [x.id for x in listed] == [visit.id]

@@ -62,7 +62,7 @@ def test_authorize_grants_the_scope_of_the_row_or_refuses():
     assert authorize(Caller.public(), "intake.public_progress").scope is Scope.PUBLIC
     with pytest.raises(Forbidden):  # not in the matrix at all: only the platform
         authorize(agent, "intake.drop_everything")
-    assert authorize(Caller.system(), "intake.drop_everything").scope is Scope.COUNTY
+    assert authorize(Caller.system(), "intake.drop_everything").scope is Scope.ALL
     with pytest.raises(Forbidden):  # a township role without a township
         authorize(Caller(staff_id=9, role=Role.TOWNSHIP_CADRE), "intake.list_applications")
 

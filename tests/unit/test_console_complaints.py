@@ -120,6 +120,7 @@ def test_staff_refused_a_complaint_are_told_it_is_outside_their_township_not_to_
 
 
 ADMIN = StaffPublic(id=1, username="admin", full_name="县信息中心管理员", role=Role.COUNTY_ADMIN, township_code=None,
+                    county_code="431099",
                     station_code=None, phone=None, active=True, version=1, updated_at=utcnow())
 
 

@@ -14,7 +14,8 @@ def test_every_place_is_offered_only_to_roles_the_matrix_lets_call_its_rpc():
 
 def test_the_header_holds_a_few_of_the_roles_own_places():
     for role, hrefs in HEADER.items():
-        staff = Caller(staff_id=1, role=role, township_code=None if role is Role.COUNTY_ADMIN else "431099101")
+        staff = Caller(staff_id=1, role=role, township_code=None if role is Role.COUNTY_ADMIN else "431099101",
+                        county_code="431099")
         assert [p.href for p in header_for(staff)] == list(hrefs)
         assert set(hrefs) <= {p.href for p in places_for(staff)} and len(hrefs) <= 4
 

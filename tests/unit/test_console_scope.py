@@ -14,13 +14,24 @@ from shared.errors import NotFound
 
 QS, LX = "431099101", "431099102"
 SUPERVISOR = Caller(staff_id=7, role=Role.SUPERVISOR, township_code=QS)
-ADMIN = Caller(staff_id=1, role=Role.COUNTY_ADMIN, township_code=None)
+ADMIN = Caller(staff_id=1, role=Role.COUNTY_ADMIN, township_code=None, county_code="431099")
+
+
+LJP = "431121101"  # 黎家坪镇 of 祁阳县
+SYSADMIN = Caller(staff_id=9, role=Role.SYSTEM_ADMIN)
 
 
 class Directory:
-    async def call(self, service: str, method: str, **_: object) -> list[dict]:
+    """The directory's answers as each caller gets them (its scoping is tested in tests/interface)."""
+
+    async def call(self, service: str, method: str, *, caller: Caller, **_: object) -> list[dict]:
+        if (service, method) == ("directory", "list_counties"):
+            return [{"code": "431099", "name": "清水县"}, {"code": "431121", "name": "祁阳县"}]
         assert (service, method) == ("directory", "list_townships")
-        return [{"code": QS, "name": "青石镇"}, {"code": LX, "name": "柳溪乡"}]
+        townships = [{"code": QS, "county_code": "431099", "name": "青石镇"},
+                     {"code": LX, "county_code": "431099", "name": "柳溪乡"},
+                     {"code": LJP, "county_code": "431121", "name": "黎家坪镇"}]
+        return [t for t in townships if caller.sees_township(t["code"])]
 
 
 def choose(staff: Caller, chosen: str | None) -> tuple[str | None, list[dict]]:
@@ -41,6 +52,20 @@ def test_a_county_admin_chooses_a_township_of_the_county():
     with pytest.raises(NotFound) as unknown:
         choose(ADMIN, "431099199")
     assert unknown.value.code == "township_not_found"
+
+
+def test_a_county_admin_is_refused_a_township_of_another_county_in_its_words():
+    with pytest.raises(console.OutOfCounty) as refused:
+        choose(ADMIN, LJP)
+    assert refused.value.http_status == 403 and refused.value.code == "out_of_county"
+    assert words.error_message(refused.value) == "这不在您负责的县（市、区）范围内。"
+    assert [t["code"] for t in choose(ADMIN, None)[1]] == [QS, LX]
+
+
+def test_the_system_administrator_chooses_among_every_countys_townships_each_named_with_its_county():
+    chosen, townships = choose(SYSADMIN, LJP)
+    assert chosen == LJP
+    assert [t["name"] for t in townships] == ["清水县青石镇", "清水县柳溪乡", "祁阳县黎家坪镇"]
 
 
 class Request:

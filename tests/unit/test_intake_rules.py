@@ -83,7 +83,7 @@ def test_personal_data_for_the_accountable_contact_and_handlers_only():
     assert model.sees_personal_data(me, 7, [])
     assert model.sees_personal_data(me, 3, [7])
     assert not model.sees_personal_data(me, 3, [4])
-    assert not model.sees_personal_data(Caller(staff_id=1, role=Role.COUNTY_ADMIN), 3, [])
+    assert not model.sees_personal_data(Caller(staff_id=1, role=Role.COUNTY_ADMIN, county_code="431099"), 3, [])
 
 
 APPLICANT = {"name": "张三", "phone": "13812345678", "id_card": "430124198001011231", "village_code": "431099101001"}

@@ -164,7 +164,8 @@ class Case:
         if step.level is HandlingLevel.VILLAGE:
             return caller.township_code == self.township_code and caller.station_code == self.station_code
         if step.level is HandlingLevel.COUNTY:
-            return caller.is_county or caller.township_code == self.township_code
+            return (caller.is_county and caller.sees_township(self.township_code)) \
+                or caller.township_code == self.township_code
         return caller.township_code == self.township_code
 
     def actions_for(self, caller: Caller) -> list[Action]:

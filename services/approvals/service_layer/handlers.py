@@ -19,7 +19,8 @@ from shared.contracts.caller import STATION_ROLES, Caller, Role
 from shared.contracts.directory import HandlingLevel, WorkflowDefinition, default_workflow
 from shared.contracts.intake import ApplicationFiled
 from shared.copies import keep_calendar_day, working_calendar
-from shared.db import UnitOfWork, insert_rows, values_of
+from shared.db import UnitOfWork, insert_rows, values_of, within_scope
+from shared.divisions import county_of
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.idempotency import earlier_use, remember, request_hash
 from shared.observability import metrics
@@ -56,18 +57,20 @@ _CALENDARS: dict[str, tuple[int, WorkingCalendar]] = {}  # per database: the cal
 CALENDAR_CHANGED = select(orm.CalendarState.__table__.c.changed).where(orm.CalendarState.__table__.c.id == 1)
 
 
-def calendar(uow: UnitOfWork) -> WorkingCalendar:
-    """The working calendar, read again only when calendar_state says it changed (every event and action
-    needs it; reading a few hundred days each time was a fifth of this service's time under load)."""
+def calendar(uow: UnitOfWork, township_code: str) -> WorkingCalendar:
+    """The working calendar of the township's county, read again only when calendar_state says it changed
+    (every event and action needs it; reading a few hundred days each time was a fifth of this service's
+    time under load)."""
+    county = county_of(township_code)
     if any(isinstance(o, (orm.CalendarState, orm.CalendarDayCopy))
            for o in (*uow.session.new, *uow.session.dirty, *uow.session.deleted)):
-        return working_calendar(uow, orm.CalendarDayCopy)  # changed in this very transaction: never cached
+        return working_calendar(uow, orm.CalendarDayCopy, county)  # changed in this very transaction: not cached
     changed = uow.session.execute(CALENDAR_CHANGED).scalar() or 0
-    key = str(uow.session.get_bind().url)
+    key = f"{uow.session.get_bind().url}#{county}"
     cached = _CALENDARS.get(key)
     if cached is not None and cached[0] == changed:
         return cached[1]
-    cal = working_calendar(uow, orm.CalendarDayCopy)
+    cal = working_calendar(uow, orm.CalendarDayCopy, county)
     _CALENDARS[key] = (changed, cal)
     return cal
 
@@ -228,7 +231,7 @@ def open_case(uow: UnitOfWork, *, filed: ApplicationFiled, now: datetime) -> boo
                       promised_days=filed.promised_days, received_on=case.received_on, filed_at=filed.filed_at,
                       status=case.status.value, step_index=0, extension_days=0, pauses=[], clock_seq=0,
                       updated_at=now)
-    _store(uow, row, case, calendar(uow), now, new=True)  # the row is written by _store, never added
+    _store(uow, row, case, calendar(uow, row.township_code), now, new=True)  # the row is written by _store, never added
     return True
 
 
@@ -255,7 +258,7 @@ def act(uow: UnitOfWork, *, caller: Caller, ref: str, cmd: c.CaseAction, now: da
             uow.rollback()
             return get_case(uow, caller=caller, ref=ref, now=now)
         remember(uow, orm.IdempotencyKey, caller, idempotency_key, digest, row.application_id, now)
-    cal = calendar(uow)
+    cal = calendar(uow, row.township_code)
     held = _case(row)
     new, entry, progress = held.act(Action(cmd.action), caller, now=now, today=today_in_china(now),
                                     calendar=cal, reason=cmd.reason, materials=cmd.materials, days=cmd.days)
@@ -317,7 +320,7 @@ def case_view(uow: UnitOfWork, row: orm.CaseRow, today: date, *, with_history: b
                                     warned_at=d.warned_at, overdue_at=d.overdue_at)
                      for d in uow.session.execute(select(orm.DeadlineRow).where(
                          orm.DeadlineRow.application_id == row.application_id).order_by(orm.DeadlineRow.id)).scalars()]
-    cal = cal or calendar(uow)
+    cal = cal or calendar(uow, row.township_code)
     warn_on, due = _limit_now(case, row, cal) if case.is_open else (None, None)
     return c.CaseView(
         application_id=row.application_id, receipt_no=row.receipt_no, township_code=row.township_code,
@@ -397,20 +400,19 @@ def inbox(uow: UnitOfWork, *, caller: Caller, query: c.InboxQuery, now: datetime
     cursor = _inbox_cursor(found[-1][1], found[-1][2], found[-1][3], found[-1][0]) if more else None
     rows = {row.application_id: row for row in uow.session.execute(
         select(r).where(r.application_id.in_([f[0] for f in found]))).scalars()} if found else {}
-    cal = calendar(uow)
-    return c.InboxPage(items=[case_view(uow, rows[f[0]], today, caller=caller, cal=cal) for f in found],
+    return c.InboxPage(items=[case_view(uow, rows[f[0]], today, caller=caller) for f in found],
                        next_cursor=cursor, counts=counts)
 
 
 def counts(uow: UnitOfWork, *, caller: Caller, township_code: str | None) -> dict[str, int]:
     if caller.role is Role.PUBLIC:
         raise Forbidden("staff only", code="staff_only")
-    township = township_code or caller.township_filter()
-    if township is not None and not caller.sees_township(township):
+    if township_code is not None and not caller.sees_township(township_code):
         raise NotFound("township not found", code="township_not_found")
-    stmt = select(orm.CaseRow.status, func.count()).group_by(orm.CaseRow.status)
-    if township is not None:
-        stmt = stmt.where(orm.CaseRow.township_code == township)
+    stmt = select(orm.CaseRow.status, func.count()).group_by(orm.CaseRow.status) \
+        .where(*within_scope(caller, orm.CaseRow.township_code))
+    if township_code is not None:
+        stmt = stmt.where(orm.CaseRow.township_code == township_code)
     return {status: n for status, n in uow.session.execute(stmt).all()}
 
 
@@ -425,6 +427,7 @@ def notices(uow: UnitOfWork, *, caller: Caller, kind: str, limit: int, offset: i
         raise Forbidden("staff only", code="staff_only")
     if township_code is not None:
         stmt = stmt.where(n.township_code == township_code)
+    stmt = stmt.where(*within_scope(caller, n.township_code))
     if not caller.is_county:
         stmt = stmt.where(n.township_code == caller.township_code)
         if caller.role is not Role.SUPERVISOR:
@@ -531,10 +534,9 @@ def _rederive_if_calendar_changed(uow: UnitOfWork, now: datetime) -> None:
                                                      orm.CalendarState.applied != orm.CalendarState.changed)
                      .values(applied=orm.CalendarState.changed)):
         return
-    cal = calendar(uow)
     for row in uow.session.execute(select(orm.CaseRow).where(orm.CaseRow.status.in_(OPEN))
                                    .order_by(orm.CaseRow.application_id).with_for_update()).scalars():
-        _store(uow, row, _case(row), cal, now)
+        _store(uow, row, _case(row), calendar(uow, row.township_code), now)
     uow.commit()
 
 

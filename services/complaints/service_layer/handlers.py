@@ -30,7 +30,8 @@ from shared.contracts import complaints as c
 from shared.contracts.access import roles_for
 from shared.contracts.caller import COUNTY_ROLES, Caller, Role
 from shared.copies import check_occasion, check_station, check_village, working_calendar
-from shared.db import UnitOfWork, insert_or_ignore
+from shared.db import UnitOfWork, insert_or_ignore, within_scope
+from shared.divisions import county_of
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.idempotency import earlier_use, remember, request_hash
 from shared.observability import metrics
@@ -178,7 +179,7 @@ def _start_clock(uow: UnitOfWork, row: orm.ComplaintRow, stage: c.Stage, today: 
 
 
 def _set_due(uow: UnitOfWork, row: orm.ComplaintRow) -> None:
-    calendar = working_calendar(uow, orm.CalendarDayCopy)
+    calendar = working_calendar(uow, orm.CalendarDayCopy, county_of(row.township_code))
     row.stage_due_on = deadline(calendar, row.stage_started_on, row.stage_limit_days)
     row.stage_warn_on = warning_day(calendar, row.stage_started_on, row.stage_limit_days, WARNING_SHARE)
 
@@ -300,8 +301,7 @@ def list_complaints(uow: UnitOfWork, *, caller: Caller, query: c.ComplaintQuery,
         raise NotFound("complaint not found", code="complaint_not_found")
     r = orm.ComplaintRow
     stmt = select(r)
-    if (township := caller.township_filter()) is not None:
-        stmt = stmt.where(r.township_code == township)
+    stmt = stmt.where(*within_scope(caller, r.township_code))
     if (station := caller.station_filter()) is not None:
         stmt = stmt.where(r.station_code == station)
     for name in ("status", "kind", "network", "category"):
@@ -327,8 +327,10 @@ def list_complaints(uow: UnitOfWork, *, caller: Caller, query: c.ComplaintQuery,
     stmt = stmt.order_by(open_first, r.stage_due_on, r.registered_at.desc(), r.id).limit(query.limit) \
         .offset(query.offset)
     rows = list(uow.session.execute(stmt).scalars())
-    calendar = _calendar(uow, [row.stage_due_on for row in rows], today)
-    return [_view(uow, row, caller, vault, today, calendar=calendar) for row in rows]
+    calendars = {county: _calendar(uow, county, [row.stage_due_on for row in rows
+                                                 if county_of(row.township_code) == county], today)
+                 for county in {county_of(row.township_code) for row in rows}}
+    return [_view(uow, row, caller, vault, today, calendar=calendars[county_of(row.township_code)]) for row in rows]
 
 
 def _waiting_for(caller: Caller) -> Any:
@@ -352,22 +354,25 @@ def waiting_counts(uow: UnitOfWork, *, caller: Caller, now: datetime) -> c.Waiti
         raise NotFound("complaint not found", code="complaint_not_found")
     today = today_in_china(now)
     r = orm.ComplaintRow
-    soon = deadline(working_calendar(uow, orm.CalendarDayCopy, after=today), today, 1)
+    # the caller's county's calendar (the system administrator's counts: weekends only)
+    county = caller.county
+    soon = deadline(working_calendar(uow, orm.CalendarDayCopy, county, after=today) if county else WorkingCalendar(),
+                    today, 1)
     stmt = select(func.count(), func.sum(sql_case((r.stage_due_on < today, 1), else_=0)),
                   func.sum(sql_case(((r.stage_due_on >= today) & (r.stage_due_on <= soon), 1), else_=0))) \
         .where(_waiting_for(caller))
-    if (township := caller.township_filter()) is not None:
-        stmt = stmt.where(r.township_code == township)
+    stmt = stmt.where(*within_scope(caller, r.township_code))
     if (station := caller.station_filter()) is not None:
         stmt = stmt.where(r.station_code == station)
     waiting, overdue, due_soon = uow.session.execute(stmt).one()
     return c.WaitingCounts(waiting=waiting, overdue=overdue or 0, due_soon=due_soon or 0)
 
 
-def _calendar(uow: UnitOfWork, due_days: list[date | None], today: date) -> WorkingCalendar:
-    """The calendar's days that the time left on these due days needs (from the earliest of them, or today)."""
+def _calendar(uow: UnitOfWork, county: str, due_days: list[date | None], today: date) -> WorkingCalendar:
+    """The county's calendar days that the time left on these due days needs (from the earliest of them, or
+    today)."""
     first = min([today, *(d for d in due_days if d is not None)])
-    return working_calendar(uow, orm.CalendarDayCopy, after=first - timedelta(days=1))
+    return working_calendar(uow, orm.CalendarDayCopy, county, after=first - timedelta(days=1))
 
 
 def _after(uow: UnitOfWork, caller: Caller, complaint_id: str) -> Any:
@@ -412,7 +417,8 @@ def _view(uow: UnitOfWork, row: orm.ComplaintRow, caller: Caller, vault: Persona
         overdue=row.stage_due_on is not None and today > row.stage_due_on, reopen_count=row.reopen_count,
         finding=row.finding, rating=row.rating, registered_at=row.registered_at, closed_at=row.closed_at,
         history=entries,
-        working_days_left=working_days_left(calendar or _calendar(uow, [row.stage_due_on], today),
+        working_days_left=working_days_left(calendar or _calendar(uow, county_of(row.township_code),
+                                                                  [row.stage_due_on], today),
                                             row.stage_due_on, today),
         allowed_actions=actions_for(_state(row), _actor(caller)) if caller.staff_id is not None else [])
 
@@ -560,8 +566,7 @@ def list_alerts(uow: UnitOfWork, *, caller: Caller, status: str | None) -> list[
         raise NotFound("alert not found", code="alert_not_found")
     a = orm.AlertRow
     stmt = select(a)
-    if (township := caller.township_filter()) is not None:
-        stmt = stmt.where(a.township_code == township)
+    stmt = stmt.where(*within_scope(caller, a.township_code))
     if status:
         stmt = stmt.where(a.status == status)
     rows = uow.session.execute(stmt.order_by(a.raised_at.desc()).limit(200)).scalars()
@@ -597,8 +602,10 @@ def _alert_view(uow: UnitOfWork, row: orm.AlertRow) -> c.AlertView:
 # ---- the county's settings: stage limits and the warning rule ------------------------------------------
 
 def _require_county(caller: Caller) -> None:
-    if caller.role not in COUNTY_ROLES:
-        raise Forbidden("the county sets complaint limits and warning rules", code="not_county")
+    """The limits and the warning rule are kept once for the installation: only its administrator sets them
+    (a county admin changing them would change every county's)."""
+    if not caller.is_installation:
+        raise Forbidden("the system administrator sets complaint limits and warning rules", code="not_county")
 
 
 def limits(uow: UnitOfWork) -> dict[str, c.StageLimits]:

@@ -65,6 +65,7 @@ class Staff(VersionedRow, Base):
     role: Mapped[str] = mapped_column(String(32), nullable=False)
     township_code: Mapped[str | None] = mapped_column(ForeignKey("townships.code"), index=True)
     station_code: Mapped[str | None] = mapped_column(ForeignKey("stations.code"))
+    county_code: Mapped[str | None] = mapped_column(String(6), index=True)  # None: the system administrator
     phone: Mapped[str | None] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(200), nullable=False)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
@@ -179,6 +180,7 @@ class AuditRow(Base):
     role: Mapped[str] = mapped_column(String(32), nullable=False)
     township_code: Mapped[str | None] = mapped_column(String(9), index=True)
     station_code: Mapped[str | None] = mapped_column(String(32))
+    county_code: Mapped[str | None] = mapped_column(String(6), index=True)  # None: the installation's
     action: Mapped[str] = mapped_column(String(100), nullable=False)
     method: Mapped[str] = mapped_column(String(8), nullable=False)
     target: Mapped[str] = mapped_column(String(300), nullable=False)

@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from shared.contracts.access import roles_for
 from shared.contracts.caller import STATION_ROLES, Caller, Role
+from shared.divisions import county_of, is_under
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 
@@ -66,17 +67,46 @@ def check_village_in_township(village_code: str, township_code: str) -> None:
                                [{"field": "code", "message": f"must start with {township_code}"}])
 
 
+def check_township_in_county(township_code: str, county_code: str) -> None:
+    """Administrative codes nest: a township's 9-digit code starts with its county's 6 digits."""
+    if not is_under(township_code, county_code):
+        raise ValidationFailed("township code does not belong to the county",
+                               [{"field": "code", "message": f"must start with {county_code}"}],
+                               code="township_not_in_county")
+
+
+def staff_county(role: Role, township_code: str | None, county_code: str | None) -> str | None:
+    """The county a staff member belongs to: a township's staff their township's, a county admin the one
+    named; the system administrator none. A county named beside a township must be the township's."""
+    if township_code is not None:
+        if county_code is not None:
+            check_township_in_county(township_code, county_code)
+        return county_of(township_code)
+    return None if role is Role.SYSTEM_ADMIN else county_code
+
+
 def check_staff_placement(role: Role, township_code: str | None, station_code: str | None,
-                          manager: Caller) -> None:
+                          manager: Caller, county_code: str | None = None) -> None:
     if role not in STAFF_ROLES:
         raise ValidationFailed(f"{role.value} is not a staff role",
                                [{"field": "role", "message": "not a staff role"}])
+    if role is Role.SYSTEM_ADMIN:
+        if township_code is not None or station_code is not None or county_code is not None:
+            raise ValidationFailed("a system administrator belongs to the installation, not a county",
+                                   [{"field": "county_code", "message": "must be empty for system_admin"}])
+        if not manager.is_installation:
+            raise Forbidden("only the system administrator appoints system administrators", code="system_admin_only")
+        return
     if role is Role.COUNTY_ADMIN:
         if township_code is not None or station_code is not None:
             raise ValidationFailed("a county admin belongs to the county, not a township",
                                    [{"field": "township_code", "message": "must be empty for county_admin"}])
-        if not manager.is_county:
-            raise Forbidden("only county roles create county admins")
+        if county_code is None:
+            raise ValidationFailed("a county admin belongs to a county",
+                                   [{"field": "county_code", "message": "required for county_admin"}],
+                                   code="county_required")
+        if not manager.is_installation:
+            raise Forbidden("only the system administrator appoints county admins", code="system_admin_only")
         return
     if township_code is None:
         raise ValidationFailed(f"a {role.value} belongs to a township",

@@ -18,6 +18,7 @@ from shared.clock import today_in_china
 from shared.contracts import directory as c
 from shared.contracts.caller import STATION_ROLES, Caller, Role
 from shared.db import UnitOfWork, insert_or_ignore
+from shared.divisions import county_of
 from shared.errors import NotFound, Unauthenticated, ValidationFailed
 from shared.receipts import AttemptLimits, Attempts
 
@@ -193,13 +194,22 @@ def resolve_station_key(uow: UnitOfWork, *, key: str, now: datetime) -> c.Statio
 
 def record_audit(uow: UnitOfWork, *, entries: list[c.AuditEntry]) -> None:
     """Store each entry once (a redelivered entry has the same id); entries are never changed."""
-    insert_or_ignore(uow.session, orm.AuditRow, [entry.model_dump() for entry in entries])
+    insert_or_ignore(uow.session, orm.AuditRow, [_with_county(entry.model_dump()) for entry in entries])
+
+
+def _with_county(entry: dict) -> dict:
+    """An entry of the previous release's gateway names no county: its township's is the one."""
+    if entry["county_code"] is None and entry["township_code"] is not None:
+        entry["county_code"] = county_of(entry["township_code"])
+    return entry
 
 
 def audit_log(uow: UnitOfWork, *, caller: Caller, query: c.AuditQuery) -> list[c.AuditView]:
     """Newest first. County admins read it; pass the last `seq` as `before` for the next page."""
     a = orm.AuditRow
     q = select(a)
+    if not caller.is_installation:  # a county admin reads what the people of its county did
+        q = q.where(a.county_code == caller.county)
     for column, value in ((a.staff_id, query.staff_id), (a.username, query.username),
                           (a.correlation_id, query.correlation_id), (a.township_code, query.township_code),
                           (a.action, query.action), (a.personal_data, query.personal_data)):

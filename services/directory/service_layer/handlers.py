@@ -15,18 +15,21 @@ from services.directory.domain.rules import (
     Record,
     check_name_free,
     check_staff_placement,
+    check_township_in_county,
     check_village_in_township,
     name_key,
     require_manage,
     require_staff,
     require_visible,
+    staff_county,
 )
 from services.directory.domain.workflow import check_workflow
 from shared.contracts import directory as c
 from shared.contracts.base import parse
 from shared.contracts.caller import STATION_ROLES, Caller, Role
-from shared.db import UnitOfWork
-from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.db import UnitOfWork, within_scope
+from shared.divisions import county_of
+from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 
 P = TypeVar("P", bound=BaseModel)
 
@@ -94,9 +97,13 @@ def _get(uow: UnitOfWork, model: type, key: Any, record: Record) -> Any:
     return row
 
 
-# ---- county and townships --------------------------------------------------------------------
+# ---- counties and townships ------------------------------------------------------------------
 
-def ensure_county(uow: UnitOfWork, *, code: str, name: str, now: datetime) -> c.CountyPublic:
+def ensure_county(uow: UnitOfWork, *, caller: Caller, cmd: c.CountyCreate, now: datetime) -> c.CountyPublic:
+    """A county of the installation, added by the system administrator (idempotent: an existing county is
+    answered as it is)."""
+    require_manage(caller, Record.COUNTY, None)
+    code, name = cmd.code, cmd.name
     row = uow.session.get(orm.County, code)
     if row is None:
         return _add(uow, orm.County(code=code, name=name), public=county_public, event_type="county_changed",
@@ -108,11 +115,49 @@ def county_public(row: orm.County) -> c.CountyPublic:
     return _snapshot(c.CountyPublic, row)
 
 
-def _the_county(uow: UnitOfWork) -> orm.County:
-    county = uow.session.execute(select(orm.County)).scalars().first()
-    if county is None:
-        raise Conflict("the county is not set up yet", code="county_missing")
-    return county
+def list_counties(uow: UnitOfWork, *, caller: Caller) -> list[c.CountyPublic]:
+    """The counties the caller sees: every one for the system administrator, a county admin its own."""
+    require_staff(caller)
+    query = select(orm.County).order_by(orm.County.code)
+    if not caller.is_installation:
+        query = query.where(orm.County.code == caller.county)
+    return [county_public(r) for r in uow.session.execute(query).scalars()]
+
+
+def _county(uow: UnitOfWork, caller: Caller, county_code: str | None) -> orm.County:
+    """The county a county-wide action (the calendar) acts on: the one named, else the caller's own. The
+    system administrator must name one; another county than one's own is not found, like a missing one."""
+    code = county_code or caller.county
+    if code is None:
+        if uow.session.execute(select(orm.County.code)).first() is None:
+            raise Conflict("no county is set up yet", code="county_missing")
+        raise ValidationFailed("name the county this is for", [{"field": "county_code", "message": "required"}],
+                               code="county_required")
+    row = uow.session.get(orm.County, code) if caller.sees_county(code) else None
+    if row is None:
+        raise NotFound(f"county {code} not found", code="county_not_found")
+    return row
+
+
+def county_in_scope(uow: UnitOfWork, *, caller: Caller, county_code: str | None) -> str:
+    return _county(uow, caller, county_code).code
+
+
+def county_codes(uow: UnitOfWork) -> list[str]:
+    return list(uow.session.execute(select(orm.County.code).order_by(orm.County.code)).scalars())
+
+
+def _known_county(uow: UnitOfWork, caller: Caller, code: str, field: str) -> orm.County:
+    """The county a new township or county admin is placed in: it must be one of the installation's, and
+    the caller's own unless it is the system administrator."""
+    if not caller.sees_county(code):
+        raise Forbidden(f"county {code} is not yours", code="outside_scope")
+    row = uow.session.get(orm.County, code)
+    if row is None:
+        raise ValidationFailed(f"no county {code} on this installation",
+                               [{"field": field, "message": f"{code} is not a county of this installation"}],
+                               code="county_unknown")
+    return row
 
 
 def township_public(row: orm.Township) -> c.TownshipPublic:
@@ -121,12 +166,12 @@ def township_public(row: orm.Township) -> c.TownshipPublic:
 
 def create_township(uow: UnitOfWork, *, caller: Caller, cmd: c.TownshipCreate, now: datetime) -> c.TownshipPublic:
     require_manage(caller, Record.TOWNSHIP, None)
-    county = _the_county(uow)
-    if not cmd.code.startswith(county.code):
-        raise ValidationFailed("township code does not belong to the county",
-                               [{"field": "code", "message": f"must start with {county.code}"}])
+    if cmd.county_code is not None:
+        check_township_in_county(cmd.code, cmd.county_code)
+    county = _known_county(uow, caller, county_of(cmd.code), "code")
     _require_absent(uow, orm.Township, cmd.code, Record.TOWNSHIP)
-    return _add(uow, orm.Township(county_code=county.code, **cmd.model_dump()), public=township_public,
+    return _add(uow, orm.Township(county_code=county.code, **cmd.model_dump(exclude={"county_code"})),
+                public=township_public,
                 event_type="township_changed", township_code=cmd.code, now=now)
 
 
@@ -146,9 +191,7 @@ def get_township(uow: UnitOfWork, *, caller: Caller, code: str) -> c.TownshipPub
 
 def list_townships(uow: UnitOfWork, *, caller: Caller, page: c.Page) -> list[c.TownshipPublic]:
     require_staff(caller)
-    query = select(orm.Township).order_by(orm.Township.code)
-    if (scope := caller.township_filter()) is not None:
-        query = query.where(orm.Township.code == scope)
+    query = select(orm.Township).where(*within_scope(caller, orm.Township.code)).order_by(orm.Township.code)
     return [township_public(r) for r in uow.session.execute(_page(query, page)).scalars()]
 
 
@@ -231,9 +274,7 @@ def _scoped(query: Any, column: Any, caller: Caller, township_code: str | None, 
     if township_code is not None:
         require_visible(caller, record, township_code)
         return query.where(column == township_code)
-    if (scope := caller.township_filter()) is not None:
-        return query.where(column == scope)
-    return query
+    return query.where(*within_scope(caller, column))
 
 
 def create_station(uow: UnitOfWork, *, caller: Caller, cmd: c.StationCreate, now: datetime) -> c.StationPublic:
@@ -287,14 +328,18 @@ def _check_station(uow: UnitOfWork, station_code: str | None, township_code: str
 
 def create_staff(uow: UnitOfWork, *, caller: Caller, cmd: c.StaffCreate, now: datetime) -> c.StaffPublic:
     require_manage(caller, Record.STAFF, cmd.township_code)
-    check_staff_placement(cmd.role, cmd.township_code, cmd.station_code, caller)
+    check_staff_placement(cmd.role, cmd.township_code, cmd.station_code, caller, cmd.county_code)
+    county_code = staff_county(cmd.role, cmd.township_code, cmd.county_code)
     if cmd.township_code is not None:
         _get(uow, orm.Township, cmd.township_code, Record.TOWNSHIP)
+    elif county_code is not None:
+        _known_county(uow, caller, county_code, "county_code")
     _check_station(uow, cmd.station_code, cmd.township_code)
     taken = uow.session.execute(select(orm.Staff.id).where(orm.Staff.username == cmd.username)).first()
     if taken:
         raise Conflict(f"username {cmd.username} is taken", code="username_taken")
-    row = orm.Staff(active=True, password_hash=hash_password(cmd.password), **cmd.model_dump(exclude={"password"}))
+    row = orm.Staff(active=True, password_hash=hash_password(cmd.password), county_code=county_code,
+                    **cmd.model_dump(exclude={"password", "county_code"}))
     return _add(uow, row, public=staff_public, event_type="staff_changed", township_code=cmd.township_code, now=now)
 
 
@@ -305,7 +350,7 @@ def update_staff(uow: UnitOfWork, *, caller: Caller, staff_id: int, cmd: c.Staff
     changes = cmd.model_dump(exclude_unset=True, exclude={"password"})
     role = changes.get("role", Role(row.role))
     station_code = changes.get("station_code", row.station_code)
-    check_staff_placement(role, row.township_code, station_code, caller)
+    check_staff_placement(role, row.township_code, station_code, caller, row.county_code)
     _check_station(uow, station_code, row.township_code)
     if cmd.password is not None:
         changes["password_hash"] = hash_password(cmd.password)
@@ -334,7 +379,7 @@ def _end_access(uow: UnitOfWork, row: orm.Staff, now: datetime) -> None:
 
 def _visible_staff(uow: UnitOfWork, caller: Caller, staff_id: int) -> orm.Staff:
     row = _get(uow, orm.Staff, staff_id, Record.STAFF)
-    if row.township_code is None and not caller.is_county:
+    if row.township_code is None and not _sees_county_staff(caller, row.county_code):
         raise NotFound("staff not found", code="staff_not_found")
     require_visible(caller, Record.STAFF, row.township_code)
     return row
@@ -351,9 +396,21 @@ def notice_contact(uow: UnitOfWork, *, staff_id: int) -> str | None:
     return staff.phone if staff is not None and staff.active else None
 
 
+def _sees_county_staff(caller: Caller, county_code: str | None) -> bool:
+    """Staff above any township (county admins, system administrators): the system administrator sees all,
+    a county admin those of its own county."""
+    if caller.is_installation:
+        return True
+    return caller.is_county and county_code is not None and caller.sees_county(county_code)
+
+
 def list_staff(uow: UnitOfWork, *, caller: Caller, township_code: str | None,
                page: c.Page) -> list[c.StaffPublic]:
-    query = _scoped(select(orm.Staff), orm.Staff.township_code, caller, township_code, Record.STAFF)
+    if township_code is None and (county := caller.county_filter()) is not None:
+        require_staff(caller)  # a county's staff, its county admins among them
+        query = select(orm.Staff).where(orm.Staff.county_code == county)
+    else:
+        query = _scoped(select(orm.Staff), orm.Staff.township_code, caller, township_code, Record.STAFF)
     query = query.order_by(orm.Staff.id)
     return [staff_public(r) for r in uow.session.execute(_page(query, page)).scalars()]
 
@@ -525,9 +582,10 @@ def _calendar_event(uow: UnitOfWork, county_code: str, day: date, row: orm.Calen
     _publish(uow, "calendar_changed", event, None, now)
 
 
-def seed_official_calendar(uow: UnitOfWork, *, days: Sequence[cal.CalendarDay], now: datetime) -> int:
+def seed_official_calendar(uow: UnitOfWork, *, county_code: str, days: Sequence[cal.CalendarDay],
+                           now: datetime) -> int:
     """Load the library's official days that the county does not have yet; never overwrite an edit."""
-    county = _the_county(uow)
+    county = _get(uow, orm.County, county_code, Record.COUNTY)
     have = set(uow.session.execute(
         select(orm.CalendarEntry.day).where(orm.CalendarEntry.county_code == county.code)).scalars())
     added = 0
@@ -579,23 +637,25 @@ def _entered(uow: UnitOfWork, county_code: str, days: list[date]) -> dict[date, 
     return {row.day: row for row in rows}
 
 
-def set_calendar_day(uow: UnitOfWork, *, caller: Caller, cmd: c.CalendarDaySet, now: datetime) -> c.CalendarDayPublic:
-    return set_calendar_days(uow, caller=caller, days=[cmd.day], cmd=cmd, now=now)[0]
+def set_calendar_day(uow: UnitOfWork, *, caller: Caller, cmd: c.CalendarDaySet, now: datetime,
+                     county_code: str | None = None) -> c.CalendarDayPublic:
+    return set_calendar_days(uow, caller=caller, days=[cmd.day], cmd=cmd, now=now, county_code=county_code)[0]
 
 
-def set_calendar_range(uow: UnitOfWork, *, caller: Caller, cmd: c.CalendarRangeSet,
-                       now: datetime) -> list[c.CalendarDayPublic]:
+def set_calendar_range(uow: UnitOfWork, *, caller: Caller, cmd: c.CalendarRangeSet, now: datetime,
+                       county_code: str | None = None) -> list[c.CalendarDayPublic]:
     """Every day from `from_day` to `to_day` (春节's week) entered alike, in one transaction."""
     require_manage(caller, Record.CALENDAR, None)
-    return set_calendar_days(uow, caller=caller, days=cal.days_from_to(cmd.from_day, cmd.to_day), cmd=cmd, now=now)
+    return set_calendar_days(uow, caller=caller, days=cal.days_from_to(cmd.from_day, cmd.to_day), cmd=cmd, now=now,
+                             county_code=county_code)
 
 
 def set_calendar_days(uow: UnitOfWork, *, caller: Caller, days: list[date], cmd: c.CalendarDayChange,
-                      now: datetime) -> list[c.CalendarDayPublic]:
+                      now: datetime, county_code: str | None = None) -> list[c.CalendarDayPublic]:
     """Enter `days` (of one year) as `cmd` says: each must make sense for its kind (调休 on a weekend), and
     changing a year confirmed complete must be confirmed. All of them or none."""
     require_manage(caller, Record.CALENDAR, None)
-    county = _the_county(uow)
+    county = _county(uow, caller, county_code)
     kind = cal.DayKind(cmd.kind.value)
     for day in days:
         cal.check_entry(day, kind)
@@ -608,9 +668,9 @@ def set_calendar_days(uow: UnitOfWork, *, caller: Caller, days: list[date], cmd:
 
 
 def clear_calendar_day(uow: UnitOfWork, *, caller: Caller, day: date, confirm_complete_year: bool = False,
-                       now: datetime) -> None:
+                       now: datetime, county_code: str | None = None) -> None:
     require_manage(caller, Record.CALENDAR, None)
-    county = _the_county(uow)
+    county = _county(uow, caller, county_code)
     row = _get(uow, orm.CalendarEntry, (county.code, day), Record.CALENDAR)
     _confirmed_if_complete(uow, county.code, day.year, _official(row.kind), confirm_complete_year)
     uow.session.delete(row)
@@ -618,9 +678,10 @@ def clear_calendar_day(uow: UnitOfWork, *, caller: Caller, day: date, confirm_co
     uow.commit()
 
 
-def calendar_year(uow: UnitOfWork, *, caller: Caller, year: int) -> list[c.CalendarDayPublic]:
+def calendar_year(uow: UnitOfWork, *, caller: Caller, year: int,
+                  county_code: str | None = None) -> list[c.CalendarDayPublic]:
     require_staff(caller)
-    county = _the_county(uow)
+    county = _county(uow, caller, county_code)
     rows = uow.session.execute(
         select(orm.CalendarEntry).where(orm.CalendarEntry.county_code == county.code,
                                         orm.CalendarEntry.day >= date(year, 1, 1),
@@ -647,11 +708,12 @@ def _complete_year(uow: UnitOfWork, county_code: str, year: int, *, basis: str, 
     return row
 
 
-def complete_calendar_year(uow: UnitOfWork, *, caller: Caller, year: int, now: datetime) -> c.CalendarYearPublic:
+def complete_calendar_year(uow: UnitOfWork, *, caller: Caller, year: int, now: datetime,
+                           county_code: str | None = None) -> c.CalendarYearPublic:
     """A county admin declares a year's official schedule complete (every holiday and 调休 day of the State
     Council's notice entered): only then does the year count as loaded. Repeating it changes nothing."""
     require_manage(caller, Record.CALENDAR, None)
-    county = _the_county(uow)
+    county = _county(uow, caller, county_code)
     a_holiday = uow.session.execute(
         select(orm.CalendarEntry.day).where(orm.CalendarEntry.county_code == county.code,
                                             orm.CalendarEntry.source == cal.Source.OFFICIAL.value,
@@ -667,17 +729,17 @@ def complete_calendar_year(uow: UnitOfWork, *, caller: Caller, year: int, now: d
     return _year_public(row)
 
 
-def calendar_years(uow: UnitOfWork, *, caller: Caller) -> list[c.CalendarYearPublic]:
+def calendar_years(uow: UnitOfWork, *, caller: Caller, county_code: str | None = None) -> list[c.CalendarYearPublic]:
     """The loaded years, each with how it was loaded, who said so and when."""
     require_staff(caller)
-    county = _the_county(uow)
+    county = _county(uow, caller, county_code)
     rows = uow.session.execute(select(orm.CalendarYear).where(orm.CalendarYear.county_code == county.code)
                                .order_by(orm.CalendarYear.year)).scalars()
     return [_year_public(r) for r in rows]
 
 
-def calendar_status(uow: UnitOfWork, *, today: date) -> c.CalendarStatus:
-    county = _the_county(uow)
+def calendar_status(uow: UnitOfWork, *, county_code: str, today: date) -> c.CalendarStatus:
+    county = _get(uow, orm.County, county_code, Record.COUNTY)
     official_days = uow.session.execute(
         select(orm.CalendarEntry.day).where(orm.CalendarEntry.county_code == county.code,
                                             orm.CalendarEntry.source == "official")).scalars()
@@ -712,9 +774,10 @@ def names(uow: UnitOfWork, *, caller: Caller, query: c.NamesQuery) -> c.Names:
     call); what the caller may not see, or what no longer exists, is left out."""
     require_staff(caller)
 
-    def visible(township_code: str | None) -> bool:
-        return township_code is None and caller.is_county or (
-            township_code is not None and caller.sees_township(township_code))
+    def visible(township_code: str | None, county_code: str | None = None) -> bool:
+        if township_code is None:
+            return _sees_county_staff(caller, county_code)
+        return caller.sees_township(township_code)
 
     def rows(model: type, column: Any, keys: list[Any]) -> list[Any]:
         if not keys:
@@ -733,5 +796,5 @@ def names(uow: UnitOfWork, *, caller: Caller, query: c.NamesQuery) -> c.Names:
         stations={r.code: r.name for r in rows(orm.Station, orm.Station.code, query.stations)
                   if visible(r.township_code)},
         staff={str(r.id): r.full_name for r in rows(orm.Staff, orm.Staff.id, query.staff)
-               if visible(r.township_code)},
+               if visible(r.township_code, r.county_code)},
         items=items)

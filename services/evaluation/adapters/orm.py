@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Date, Float, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Date, Float, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.copies import CalendarDayColumns
@@ -134,10 +134,12 @@ class LookupFailure(FailedAttemptColumns, Base):
 
 class ScoreSettingsRow(Base):
     __tablename__ = "score_settings"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1: the county's settings
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1: the installation's; each county's its own row
+    county_code: Mapped[str | None] = mapped_column(String(6))  # None: the installation's default
     settings: Mapped[dict] = mapped_column(JSON, nullable=False)
     updated_by: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), nullable=False)
+    __table_args__ = (UniqueConstraint("county_code", name="uq_score_settings_county_code"),)
 
 
 class TownshipCopy(Base):

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from shared.contracts.evaluation import Level, Metric
+from shared.divisions import county_of
 from shared.working_days import WorkingCalendar, working_days_used
 
 
@@ -25,7 +26,7 @@ class Fact:
 
     def units(self) -> list[tuple[Level, str]]:
         """Every unit this fact counts for, from the staff member up to the county."""
-        units = [(Level.COUNTY, "county"), (Level.TOWNSHIP, self.township_code)]
+        units = [(Level.COUNTY, county_of(self.township_code)), (Level.TOWNSHIP, self.township_code)]
         if self.village_code:
             units.append((Level.VILLAGE, self.village_code))
         if self.station_code:

@@ -30,8 +30,9 @@ from shared.clock import today_in_china
 from shared.contracts import evaluation as c
 from shared.contracts.caller import Caller, Role
 from shared.copies import working_calendar
-from shared.db import UnitOfWork, change, insert_new, insert_or_add, insert_or_ignore
-from shared.errors import Conflict, Forbidden, NotFound
+from shared.db import UnitOfWork, change, insert_new, insert_or_add, insert_or_ignore, within_scope
+from shared.divisions import county_of, township_range
+from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.observability import metrics
 from shared.pii import PersonalDataVault
 from shared.receipts import LOOKUP_LIMITS, Attempts
@@ -57,7 +58,8 @@ def apply_event(uow: UnitOfWork, *, event_type: str, occurred_at: datetime, payl
     p = payload
     if event_type in APPLICATION_EVENTS:
         app = _follow(uow, event_type, p, day)
-        calendar = working_calendar(uow, orm.CalendarDayCopy) if app.completed_on else WorkingCalendar()
+        calendar = working_calendar(uow, orm.CalendarDayCopy, county_of(app.township_code)) \
+            if app.completed_on and app.township_code else WorkingCalendar()
         steps = f.step_facts(p, day) if event_type == "application_progressed" else []
         return _add(uow, f.application_facts(app, calendar) + steps)
     if event_type == "accountability_recorded":
@@ -183,6 +185,11 @@ def _township_of(uow: UnitOfWork, caller: Caller, level: c.Level, unit: str | No
     if level is c.Level.COUNTY:
         if not caller.is_county:
             raise Forbidden("the county's figures are for the county's roles", code="not_county")
+        if unit is None and caller.county is None:
+            raise ValidationFailed("name the county", [{"field": "unit", "message": "a 6-digit county code"}],
+                                   code="county_required")
+        if unit is not None and not caller.sees_county(unit):
+            raise NotFound("no figures for this unit", code="unit_not_found")
         return None
     township = unit if level is c.Level.TOWNSHIP else uow.session.execute(
         select(orm.UnitTownship.township_code).where(orm.UnitTownship.level == level.value,
@@ -194,7 +201,7 @@ def _township_of(uow: UnitOfWork, caller: Caller, level: c.Level, unit: str | No
 
 def figures(uow: UnitOfWork, *, caller: Caller, query: c.FiguresQuery) -> c.Figures:
     township = _township_of(uow, caller, query.level, query.unit)
-    unit = query.unit or "county"
+    unit = query.unit or caller.county if query.level is c.Level.COUNTY else query.unit
     counts = _counts(uow, query.level, [unit], query.start, query.end)[unit]
     return c.Figures(level=query.level, unit=query.unit, township_code=township, start=query.start, end=query.end,
                      basis=query.basis, counts=counts, **rates(counts, query.basis))
@@ -223,7 +230,10 @@ def records(uow: UnitOfWork, *, caller: Caller, query: c.RecordsQuery) -> list[c
     _township_of(uow, caller, query.level, query.unit)
     r = orm.FactRow
     stmt = select(r).where(r.metric == query.metric.value, r.day >= query.start, r.day <= query.end)
-    if query.level is not c.Level.COUNTY:
+    if query.level is c.Level.COUNTY:
+        first, last = township_range(query.unit or caller.county)
+        stmt = stmt.where(r.township_code.between(first, last))
+    else:
         column = UNIT_COLUMNS[query.level]
         stmt = stmt.where(column == (int(query.unit) if query.level is c.Level.STAFF else query.unit))
     stmt = stmt.order_by(r.day, r.ref).limit(query.limit).offset(query.offset)
@@ -266,7 +276,8 @@ def rate(uow: UnitOfWork, *, caller: Caller, cmd: c.RatingCreate | c.PublicRatin
         raise Conflict("this has been rated already: one rating per item", code="already_rated")
     today = today_in_china(now)
     bad = cmd.level < c.SATISFIED_FROM
-    follow_up_due = deadline(working_calendar(uow, orm.CalendarDayCopy), today, FOLLOW_UP_DAYS) if bad else None
+    follow_up_due = deadline(working_calendar(uow, orm.CalendarDayCopy, county_of(row.township_code)), today,
+                             FOLLOW_UP_DAYS) if bad else None
     rating = orm.RatingRow(receipt_no=row.receipt_no, kind=row.kind, township_code=row.township_code, level=cmd.level,
                            comment=cmd.comment, efficiency=cmd.efficiency, attitude=cmd.attitude,
                            clarity=cmd.clarity, channel=channel, rated_on=today, rated_at=now,
@@ -352,25 +363,57 @@ def sweep(uow: UnitOfWork, *, now: datetime, batch: int = 200) -> tuple[int, int
 
 # ---- composite score, rankings, commendation and accountability ---------------------------------------
 
-def score_settings(uow: UnitOfWork) -> c.ScoreSettings:
-    row = uow.session.get(orm.ScoreSettingsRow, 1)
+INSTALLATION_SETTINGS = 1  # the row of the installation's default weights; a county's own has its code
+
+
+def _county_settings(uow: UnitOfWork, county: str) -> orm.ScoreSettingsRow | None:
+    s = orm.ScoreSettingsRow
+    return uow.session.execute(select(s).where(s.county_code == county)).scalar_one_or_none()
+
+
+def score_settings(uow: UnitOfWork, county: str | None = None) -> c.ScoreSettings:
+    """The weights a county's scores are made with (完善考评制度: "weights the county sets"): its own once it
+    has set them, else the installation's default, else the built-in one."""
+    row = _county_settings(uow, county) if county else None
+    row = row or uow.session.get(orm.ScoreSettingsRow, INSTALLATION_SETTINGS)
     return c.ScoreSettings.model_validate(row.settings) if row else c.ScoreSettings()
 
 
-def set_score_settings(uow: UnitOfWork, *, caller: Caller, cmd: c.ScoreSettings, now: datetime) -> c.ScoreSettings:
+def settings_county(caller: Caller, county_code: str | None) -> str | None:
+    """Whose weights a call reads or sets: the county named (the system administrator's choice; another
+    county's is not found), else the caller's own; None: the installation's default."""
+    if county_code is not None and not caller.sees_county(county_code):
+        raise NotFound("no such county here", code="county_not_found")
+    return county_code or caller.county
+
+
+def set_score_settings(uow: UnitOfWork, *, caller: Caller, cmd: c.ScoreSettings, now: datetime,
+                       county_code: str | None = None) -> c.ScoreSettings:
+    """A county admin sets its county's weights; the system administrator the installation's default, or
+    a county's it names. Other counties keep theirs."""
     if not caller.is_county:
         raise Forbidden("the county sets the weights of the score", code="not_county")
-    uow.put(orm.ScoreSettingsRow, 1, {"id": 1, "settings": cmd.model_dump(mode="json"), "updated_by": caller.staff_id,
-                                      "updated_at": now})
+    county = settings_county(caller, county_code)
+    values = {"settings": cmd.model_dump(mode="json"), "updated_by": caller.staff_id, "updated_at": now}
+    if county is None:
+        uow.put(orm.ScoreSettingsRow, INSTALLATION_SETTINGS, {"id": INSTALLATION_SETTINGS, **values})
+    elif (row := _county_settings(uow, county)) is not None:
+        change(row, **values)
+    else:  # a new row never takes the installation's id
+        last = uow.session.execute(select(func.max(orm.ScoreSettingsRow.id))).scalar() or 0
+        uow.session.add(orm.ScoreSettingsRow(id=max(last, INSTALLATION_SETTINGS) + 1, county_code=county, **values))
     uow.commit()
-    return score_settings(uow)
+    return score_settings(uow, county)
 
 
 def unit_figures(uow: UnitOfWork, level: c.Level, township_code: str | None, start: date,
-                 end: date, basis: c.Basis = c.Basis.COHORT) -> list[c.Figures]:
-    """The figures of every unit of a level (in one township, or all), with one grouped query."""
+                 end: date, basis: c.Basis = c.Basis.COHORT, *, within: Caller | None = None) -> list[c.Figures]:
+    """The figures of every unit of a level (in one township, or all those `within` the caller's reach),
+    with one grouped query."""
     u = orm.UnitTownship
     stmt = select(u.unit, u.township_code).where(u.level == level.value).order_by(u.unit)
+    if within is not None:
+        stmt = stmt.where(*within_scope(within, u.township_code))
     if township_code:
         stmt = stmt.where(u.township_code == township_code)
     townships = dict(uow.session.execute(stmt).all())
@@ -389,10 +432,11 @@ def ranking(uow: UnitOfWork, *, caller: Caller, query: c.RankingQuery) -> c.Rank
         raise Forbidden("rankings across the county are for the county's roles", code="not_county")
     if query.township_code is not None and not caller.sees_township(query.township_code):
         raise NotFound("no ranking here", code="unit_not_found")
-    settings = score_settings(uow)
+    settings = score_settings(uow, county_of(query.township_code) if query.township_code else caller.county)
     scored = []
     staff = query.level is c.Level.STAFF
-    for figures_ in unit_figures(uow, query.level, query.township_code, query.start, query.end, query.basis):
+    for figures_ in unit_figures(uow, query.level, query.township_code, query.start, query.end, query.basis,
+                                 within=caller):
         parts = components(figures_.counts, query.basis, staff=staff)
         scored.append((figures_.unit, figures_.township_code, score(parts, settings), parts,
                        int(figures_.counts[c.Metric.RECEIVED]), figures_))
@@ -472,7 +516,7 @@ def township_report(uow: UnitOfWork, *, caller: Caller, query: c.ReportQuery, no
     name = names.name if names else query.township_code
 
     def units(level: c.Level) -> list[c.Figures]:
-        return unit_figures(uow, level, query.township_code, query.start, query.end, query.basis)
+        return unit_figures(uow, level, query.township_code, query.start, query.end, query.basis, within=caller)
 
     return c.TownshipReport(township_code=query.township_code, township_name=name, start=query.start,
                             end=query.end, basis=query.basis,

@@ -19,7 +19,8 @@ from shared.contracts.approvals import ApplicationClock, ApplicationProgressed, 
 from shared.contracts.caller import Caller
 from shared.contracts.directory import ItemKind
 from shared.copies import check_occasion, check_staff, check_village, working_calendar
-from shared.db import UnitOfWork, insert_rows, values_of
+from shared.db import UnitOfWork, insert_rows, values_of, within_scope
+from shared.divisions import county_of
 from shared.errors import CunbanError, NotFound, ValidationFailed
 from shared.idempotency import earlier_use, remember, request_hash
 from shared.pii import PersonalDataVault, mask_id_card, mask_name, mask_phone
@@ -69,7 +70,7 @@ def file_application(uow: UnitOfWork, *, caller: Caller, cmd: c.ApplicationFile,
         stages.append(orm.ApplicationStage(application_id=app.id, stage=ProgressStage.COMPLETED.value,
                                            occurred_at=now, actor_staff_id=caller.staff_id, note=cmd.result_note))
     else:  # the clock starts at filing: the receipt carries the deadline (approvals' clock keeps it after)
-        calendar = working_calendar(uow, orm.CalendarDayCopy, after=day)
+        calendar = working_calendar(uow, orm.CalendarDayCopy, county_of(township), after=day)
         app.promised_deadline = model.promised_deadline(calendar, day, item.promised_days)
     # the number holds the township's counter row until the commit (filings of a township take turns on
     # it): everything that does not need the number is built before it is taken
@@ -152,14 +153,11 @@ def get_application(uow: UnitOfWork, *, caller: Caller, receipt_or_id: str, vaul
 def list_applications(uow: UnitOfWork, *, caller: Caller, query: c.ApplicationQuery, vault: PersonalDataVault,
                       now: datetime) -> c.ApplicationPage:
     """Newest first, keyset-paged on (filed_at, id): each page is one index range scan."""
-    township = caller.township_filter()
-    if caller.role.value == "public" or (township is None and not caller.is_county):
+    if caller.role.value == "public" or (caller.township_filter() is None and not caller.is_county):
         raise NotFound("application not found", code="application_not_found")
     today = today_in_china(now)
     a = orm.Application
-    stmt = select(a)
-    if township is not None:
-        stmt = stmt.where(a.township_code == township)
+    stmt = select(a).where(*within_scope(caller, a.township_code))
     if (station := caller.station_filter()) is not None:
         stmt = stmt.where(a.station_code == station)
     filters = {a.township_code: query.township_code, a.station_code: query.station_code,
@@ -357,8 +355,7 @@ def list_activities(uow: UnitOfWork, *, caller: Caller, query: c.RecordQuery) ->
         raise NotFound("record not found", code="record_not_found")
     r = orm.ActivityRecord
     stmt = select(r).where(r.kind == query.kind.value)
-    if (township := caller.township_filter()) is not None:
-        stmt = stmt.where(r.township_code == township)
+    stmt = stmt.where(*within_scope(caller, r.township_code))
     if (station := caller.station_filter()) is not None:
         stmt = stmt.where(r.station_code == station)
     if query.village_code:

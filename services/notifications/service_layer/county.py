@@ -14,13 +14,13 @@ from services.notifications.service_layer import provider_settings
 from services.notifications.service_layer.handlers import county, template
 from shared.contracts import notifications as c
 from shared.contracts.caller import Caller
-from shared.db import UnitOfWork, change
+from shared.db import UnitOfWork, change, within_scope
 from shared.errors import Forbidden, NotFound, ValidationFailed
 from shared.pii import PersonalDataVault
 
 
 def _require_county(caller: Caller, county_code: str) -> None:
-    if caller.is_county or (caller.township_code or "").startswith(county_code):
+    if caller.sees_county(county_code):
         return
     raise Forbidden("this is another county's", code="out_of_scope")
 
@@ -113,12 +113,11 @@ def preview(uow: UnitOfWork, *, caller: Caller, county_code: str, kind: str, cmd
 def messages(uow: UnitOfWork, *, caller: Caller, query: c.MessageQuery) -> c.MessagePage:
     """Messages newest first, of the caller's township (a county role: all, or the township it names)."""
     m = orm.MessageRow
-    township = query.township_code if caller.is_county else caller.township_code
-    if not caller.is_county and query.township_code not in (None, caller.township_code):
+    if query.township_code is not None and not caller.sees_township(query.township_code):
         raise Forbidden("this township is not yours", code="out_of_scope")
-    stmt = select(m).order_by(m.id.desc()).limit(query.limit + 1)
-    if township is not None:
-        stmt = stmt.where(m.township_code == township)
+    stmt = select(m).where(*within_scope(caller, m.township_code)).order_by(m.id.desc()).limit(query.limit + 1)
+    if query.township_code is not None:
+        stmt = stmt.where(m.township_code == query.township_code)
     if query.kind is not None:
         stmt = stmt.where(m.kind == query.kind)
     if query.status is not None:

@@ -18,16 +18,13 @@ from services.notifications.domain.notices import NOTICES, Audience
 from services.notifications.domain.templates import Template, default_template, places, segments
 from shared.clock import CHINA
 from shared.db import UnitOfWork, insert_new
+from shared.divisions import county_of
 from shared.observability import metrics
 from shared.pii import PersonalDataVault, mask_phone
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SIGNATURE = "村办"
-
-
-def county_of(township_code: str) -> str:
-    return township_code[:6]
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from shared.clock import today_in_china
 from shared.contracts.caller import Caller
 from shared.contracts.scheduling import OccasionCalledOff, OccasionDayOffLifted, SessionView, VisitView
 from shared.db import UnitOfWork
+from shared.divisions import township_range
 from shared.errors import Conflict
 
 
@@ -53,23 +54,29 @@ VISITS = Occasions("visit", orm.Visit, "planned", orm.SlotRow.visit_id, _members
 
 # ---- the calendar changed -------------------------------------------------------------------------------
 
-def follow_calendar_change(uow: UnitOfWork, *, day: date, kind: str | None, name: str | None,
+def follow_calendar_change(uow: UnitOfWork, *, county: str, day: date, kind: str | None, name: str | None,
                            now: datetime) -> None:
-    """Apply the directory's `calendar_changed` (the day, and its kind and name now; kind None once cleared)
-    to what is scheduled that day, in the event's transaction (no commit here). Idempotent: what a day
-    off already reached is not reached again."""
+    """Apply the directory's `calendar_changed` (the county, the day, and its kind and name now; kind None
+    once cleared) to what that county has scheduled that day, in the event's transaction (no commit here).
+    Idempotent: what a day off already reached is not reached again."""
     if day < today_in_china(now):
         return  # past occasions stay as they happened
     if is_day_off(kind):
-        _call_off(uow, day, name or str(kind), now)
+        _call_off(uow, county, day, name or str(kind), now)
     else:
-        _lift(uow, day, now)
+        _lift(uow, county, day, now)
 
 
-def _call_off(uow: UnitOfWork, day: date, day_off: str, now: datetime) -> None:
+def _in_county(model: type, county: str) -> Any:
+    first, last = township_range(county)
+    return model.township_code.between(first, last)
+
+
+def _call_off(uow: UnitOfWork, county: str, day: date, day_off: str, now: datetime) -> None:
     for kind in (SESSIONS, VISITS):
         m = kind.model
-        for row in uow.session.execute(select(m).where(m.day == day, m.status == kind.open_status,
+        for row in uow.session.execute(select(m).where(m.day == day, _in_county(m, county),
+                                                       m.status == kind.open_status,
                                                        m.day_off.is_(None), m.starts_at > now)
                                        .order_by(m.starts_at, m.id)).scalars():
             bookings = _active_bookings(uow, kind, row.id)
@@ -82,14 +89,16 @@ def _call_off(uow: UnitOfWork, day: date, day_off: str, now: datetime) -> None:
                 row.status = "needs_decision"
             _tell(uow, OccasionCalledOff, kind, row, outcome.value, bookings, now)
         # what a lifted day off offered back is no longer on offer once the day is off again
-        uow.session.execute(update(m).where(m.day == day, m.status == "cancelled", m.restorable.is_(True))
+        uow.session.execute(update(m).where(m.day == day, _in_county(m, county), m.status == "cancelled",
+                                            m.restorable.is_(True))
                             .values(restorable=False, day_off=day_off))
 
 
-def _lift(uow: UnitOfWork, day: date, now: datetime) -> None:
+def _lift(uow: UnitOfWork, county: str, day: date, now: datetime) -> None:
     for kind in (SESSIONS, VISITS):
         m = kind.model
-        for row in uow.session.execute(select(m).where(m.day == day, m.day_off.is_not(None), m.starts_at > now)
+        for row in uow.session.execute(select(m).where(m.day == day, _in_county(m, county), m.day_off.is_not(None),
+                                                       m.starts_at > now)
                                        .order_by(m.starts_at, m.id)).scalars():
             lifted = when_lifted(row.status)
             if lifted is None:  # held on the day off: simply an ordinary day again

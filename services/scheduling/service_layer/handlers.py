@@ -35,7 +35,8 @@ from shared.contracts.scheduling import (
     SlotsCreate,
     SlotView,
 )
-from shared.db import UnitOfWork, insert_or_ignore
+from shared.db import UnitOfWork, insert_or_ignore, within_scope
+from shared.divisions import county_of
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.observability import metrics
 from shared.pii import PersonalDataVault, mask_name, mask_phone
@@ -106,8 +107,10 @@ def require_manager(caller: Caller, township_code: str) -> None:
                         code="not_a_planner")
 
 
-def days_off(uow: UnitOfWork) -> set[date]:
+def days_off(uow: UnitOfWork, township_code: str) -> set[date]:
+    """The days off of the township's county (each county keeps its own)."""
     return set(uow.session.execute(select(orm.CalendarDayCopy.day).where(
+        orm.CalendarDayCopy.county_code == county_of(township_code),
         orm.CalendarDayCopy.kind != "makeup_workday")).scalars())
 
 
@@ -126,7 +129,8 @@ def generate_sessions(uow: UnitOfWork, *, caller: Caller, cmd: SessionGenerate, 
     start = max(cmd.start, today)
     if cmd.end < start:
         return []
-    wanted = set(market_days(MarketDayRule.model_validate(site.rule), start, cmd.end)) - days_off(uow)
+    wanted = set(market_days(MarketDayRule.model_validate(site.rule), start, cmd.end)) \
+        - days_off(uow, site.township_code)
     existing = {s.day: s for s in uow.session.execute(select(orm.Session).where(
         orm.Session.site_code == site.code, orm.Session.day >= start, orm.Session.day <= cmd.end)).scalars()}
     for day in sorted(wanted | set(existing)):
@@ -165,8 +169,7 @@ def list_sessions(uow: UnitOfWork, *, caller: Caller, query: SessionQuery) -> li
         stmt = stmt.where(s.township_code == query.township_code)
     if caller.role is Role.PUBLIC:
         raise NotFound("session not found", code="session_not_found")
-    if (township := caller.township_filter()) is not None:
-        stmt = stmt.where(s.township_code == township)
+    stmt = stmt.where(*within_scope(caller, s.township_code))
     sessions = list(uow.session.execute(stmt.order_by(s.day, s.site_code).limit(query.limit)).scalars())
     rosters: dict[str, list[orm.RosterEntry]] = {}
     if sessions:
@@ -302,7 +305,8 @@ def generate_roster(uow: UnitOfWork, *, caller: Caller, cmd: RosterGenerate, now
         for staff_id in cmd.cadre_ids:
             check_cadre(uow, staff_id, township, field="cadre_ids")
     s = orm.Session
-    stmt = select(s).where(s.status == "scheduled", s.day >= max(cmd.start, today_in_china(now)), s.day <= cmd.end)
+    stmt = select(s).where(s.status == "scheduled", s.day >= max(cmd.start, today_in_china(now)), s.day <= cmd.end,
+                           *within_scope(caller, s.township_code))
     if cmd.site_code:
         stmt = stmt.where(s.site_code == cmd.site_code)
     if township is not None:

@@ -48,7 +48,7 @@ from shared.contracts.scheduling import (
     VisitSeriesView,
     VisitView,
 )
-from shared.db import UnitOfWork
+from shared.db import UnitOfWork, within_scope
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.pii import PersonalDataVault
 
@@ -68,8 +68,7 @@ def list_campaigns(uow: UnitOfWork, *, caller: Caller) -> list[CampaignView]:
     if caller.role is Role.PUBLIC:
         return []
     stmt = select(orm.Campaign).order_by(orm.Campaign.first_day.desc(), orm.Campaign.id.desc())
-    if (township := caller.township_filter()) is not None:
-        stmt = stmt.where(orm.Campaign.township_code == township)
+    stmt = stmt.where(*within_scope(caller, orm.Campaign.township_code))
     return [_campaign_view(row) for row in uow.session.execute(stmt.limit(200)).scalars()]
 
 
@@ -188,7 +187,8 @@ def _generate(uow: UnitOfWork, caller: Caller, series: orm.VisitSeries, now: dat
     """Make the series' future visits match its rule and team; idempotent. A cadre who cannot go on a day
     (leave, elsewhere) is left off that visit and listed as unavailable. Visits that have begun stay."""
     start = max(series.first_day, today_in_china(now))
-    wanted = set(series_days(MarketDayRule.model_validate(series.rule), start, series.last_day, days_off(uow)))
+    wanted = set(series_days(MarketDayRule.model_validate(series.rule), start, series.last_day,
+                                 days_off(uow, series.township_code)))
     existing = {v.day: v for v in uow.session.execute(select(orm.Visit).where(
         orm.Visit.series_id == series.id, orm.Visit.day >= start)).scalars()}
     unavailable: list[dict] = []
@@ -258,8 +258,7 @@ def list_visits(uow: UnitOfWork, *, caller: Caller, query: VisitQuery) -> list[V
         raise NotFound("visit not found", code="visit_not_found")
     v = orm.Visit
     stmt = select(v).where(v.day >= query.start, v.day <= query.end)
-    if (township := caller.township_filter()) is not None:
-        stmt = stmt.where(v.township_code == township)
+    stmt = stmt.where(*within_scope(caller, v.township_code))
     if query.kind is not None:
         stmt = stmt.where(v.kind == query.kind.value)
     if query.township_code:
