@@ -448,7 +448,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from datetime import timedelta
 
     from cunban import backup
-    from shared.observability import configure_logging
+    from shared.logs import configure_logging
 
     settings = _settings(args)
     target = args.store or settings.backup_target
