@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
+from gateway.pages.console import OutOfCounty
 from gateway.pages.console_system import may
 from gateway.pages.session import StaffPage
 from gateway.pages.web import PAGE, PageRoute, read_form, render, see_other, submit, typed_fields
@@ -59,28 +60,30 @@ TEMPLATE_FIELDS = {"text": "请写短信内容；变量写成 ${变量名}，只
                    "provider_template": "模板编号只用字母、数字、横线和下划线，例如 SMS_123456789。"}
 
 
-async def county_choice(calls: Calls, staff: Caller, chosen: str | None) -> tuple[str, list[str]]:
-    """The county a page is about: a township's staff member's own; for county staff, the one chosen among the
-    counties of the townships they see (the first when none is chosen), with the list to choose from."""
-    if staff.township_code:
-        return staff.township_code[:6], []
-    townships = await calls.call("directory", "list_townships", caller=staff, page={"limit": 500, "offset": 0})
-    counties = sorted({t["code"][:6] for t in townships})
-    if chosen and chosen not in counties:
+async def county_choice(calls: Calls, staff: Caller, chosen: str | None) -> tuple[str, list[dict]]:
+    """The county a page is about: the staff member's own (another one named is refused, 403 `out_of_county`);
+    for the system administrator, the one chosen among the installation's counties (the first until one
+    is chosen), with the counties to choose from."""
+    if staff.county is not None:
+        if chosen and chosen != staff.county:
+            raise OutOfCounty(f"county {chosen} is not this staff member's ({staff.county})")
+        return staff.county, []
+    counties = await calls.call("directory", "list_counties", caller=staff)
+    if chosen and chosen not in {c["code"] for c in counties}:
         raise NotFound(f"no county {chosen} here", code="county_not_found")
     if not counties:
-        raise NotFound("no township has been set up yet", code="county_not_found")
-    return chosen or counties[0], counties
+        raise NotFound("no county has been set up yet", code="county_not_found")
+    return chosen or counties[0]["code"], counties
 
 
-def _here(county: str, counties: list[str], path: str = "/console/admin/sms", **query: Any) -> str:
+def _here(county: str, counties: list[dict], path: str = "/console/admin/sms", **query: Any) -> str:
     shown = {**({"county": county} if len(counties) > 1 else {}), **{k: v for k, v in query.items() if v}}
     return f"{path}?{urlencode(shown)}" if shown else path
 
 
 # ---- 发送设置 and the list of templates --------------------------------------------------------------------
 
-async def _settings_page(request: Request, staff: Caller, calls: Calls, county: str, counties: list[str],
+async def _settings_page(request: Request, staff: Caller, calls: Calls, county: str, counties: list[dict],
                          status_code: int = 200, *, typed: dict[str, Any] | None = None,
                          errors: dict[str, str] | None = None, message: str | None = None,
                          saved: bool = False) -> Response:
@@ -158,7 +161,7 @@ def _account_errors(exc: CunbanError) -> dict[str, str]:
 
 # ---- one notice's template: edit, preview, save ---------------------------------------------------------
 
-async def _template_page(request: Request, staff: Caller, calls: Calls, county: str, counties: list[str], kind: str,
+async def _template_page(request: Request, staff: Caller, calls: Calls, county: str, counties: list[dict], kind: str,
                          status_code: int = 200, *, typed: dict[str, str] | None = None,
                          errors: dict[str, str] | None = None, message: str | None = None,
                          preview: dict | None = None, saved: bool = False) -> Response:

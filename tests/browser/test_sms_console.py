@@ -96,3 +96,26 @@ def test_a_supervisor_reads_the_settings_and_templates_without_forms(browser, sy
     assert boss.get_by_role("button", name="保存").count() == 0
     boss.get_by_role("button", name="预览").click()  # a supervisor may preview, not save
     assert "【" in boss.locator("#preview").inner_text()
+
+
+def test_each_county_sets_its_own_sms_and_the_system_administrator_chooses_the_county(browser, system):
+    admin = browser.page()
+    sign_in(admin, "admin")  # 清水县's admin: another county in the address is refused in words
+    response = admin.goto("/console/admin/sms?county=431121")
+    assert response.status == 403 and "这不在您负责的县（市、区）范围内" in admin.content()
+
+    other = browser.page(javascript=False)
+    sign_in(other, "qy_admin")  # 祁阳县's admin sets 祁阳县's signature; 清水县's stays its own
+    other.goto("/console/admin/sms")
+    other.get_by_label("短信签名").fill("祁阳政务")
+    other.get_by_role("button", name="保存发送设置").click()
+    assert "发送设置已保存" in other.get_by_role("status").first.inner_text()
+
+    root = browser.page(javascript=False)
+    sign_in(root, "sysadmin")
+    root.goto("/console/admin/sms")
+    root.get_by_label("县").select_option(label="祁阳县")
+    root.get_by_role("button", name="查看").click()
+    assert root.get_by_label("短信签名").input_value() == "祁阳政务"
+    admin.goto("/console/admin/sms")
+    assert admin.get_by_label("短信签名").input_value() != "祁阳政务"
