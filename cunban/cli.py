@@ -453,7 +453,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     settings = _settings(args)
     target = args.store or settings.backup_target
     if not target:
-        print("cunban backup: say where: --to or CUNBAN_BACKUP_TARGET", file=sys.stderr)
+        say("backup", "say where: --to or CUNBAN_BACKUP_TARGET")
         return 2
     urls = _service_urls(args)
     keep = {"keep_days": settings.backup_keep_days, "keep_last": settings.backup_keep_last}
@@ -465,7 +465,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
                          metrics_port=settings.metrics_port, **keep)
         made = backup.run_once(urls, store, **keep)
     except backup.BackupError as failed:
-        print(f"cunban backup: {failed}", file=sys.stderr)
+        say("backup", f"{failed}")
         return 1
     print(backup.manifest_text(made), end="")
     return 0
@@ -478,7 +478,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     settings = _settings(args)
     source = args.store or settings.backup_target
     if not source:
-        print("cunban restore: say where from: --from or CUNBAN_BACKUP_TARGET", file=sys.stderr)
+        say("restore", "say where from: --from or CUNBAN_BACKUP_TARGET")
         return 2
     try:
         store = backup.open_store(source, settings)
@@ -487,11 +487,11 @@ def cmd_restore(args: argparse.Namespace) -> int:
                 print(backup.manifest_text(made), end="")
             return 0
         if not args.pgdata:
-            print("cunban restore: say where to: --pgdata (the stopped server's data directory)", file=sys.stderr)
+            say("restore", "say where to: --pgdata (the stopped server's data directory)")
             return 2
         restored = backup.restore(store, args.pgdata, args.set)
     except backup.BackupError as failed:
-        print(f"cunban restore: {failed}", file=sys.stderr)
+        say("restore", f"{failed}")
         return 1
     print(f"{args.pgdata} holds {restored.name}: start PostgreSQL on it, purge the services' event queues, start "
           "the services, then run `cunban reconcile`")
@@ -506,7 +506,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
     since = datetime.fromisoformat(args.since) if args.since else None
     if since is not None and since.tzinfo is None:
-        print("cunban reconcile: --since needs a time zone, e.g. 2026-12-04T08:00:00+08:00", file=sys.stderr)
+        say("reconcile", "--since needs a time zone, e.g. 2026-12-04T08:00:00+08:00")
         return 2
     done = reconcile(_service_urls(args), since=since, wait_seconds=args.wait, rebuild_figures=not args.no_rebuild)
     found = done.found
