@@ -47,7 +47,7 @@ def test_an_end_of_access_made_through_one_gateway_holds_at_once_on_the_other(am
                        check=True, capture_output=True, timeout=180)
         with httpx.Client(base_url=f"http://127.0.0.1:{ports[0]}", timeout=30) as a, \
                 httpx.Client(base_url=f"http://127.0.0.1:{ports[1]}", timeout=30) as b:
-            admin = login(a, "admin", "admin-password-1")
+            admin = login(a, "sysadmin", "admin-password-1")
             for path, body in (("/townships", {"code": QS, "name": "青石镇"}),
                                ("/villages", {"code": f"{QS}001", "township_code": QS, "name": "石门村"}),
                                ("/stations", {"code": STATION, "village_code": f"{QS}001", "name": "石门村服务站"})):
