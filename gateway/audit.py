@@ -66,8 +66,7 @@ def audit_entry(request: Request, status: int) -> AuditEntry | None:
     caller: Caller = getattr(request.state, "caller", None) or Caller.public()
     return AuditEntry(id=uuid.uuid4().hex, at=utcnow(), correlation_id=correlation_id.get(),
                       staff_id=caller.staff_id, username=caller.username, role=caller.role,
-                      township_code=caller.township_code, station_code=caller.station_code, county_code=caller.county,
-                      action=operation,
+                      township_code=caller.township_code, station_code=caller.station_code, action=operation,
                       method=request.method, target=_path(request), outcome=status,
                       client=client_of(request), personal_data=personal and request.method not in WRITES)
 

@@ -93,7 +93,11 @@ class RpcClient:
     def call(self, service: str, method: str, *, caller: Caller, timeout: float | None = None,
              **kwargs: Any) -> Any:
         headers = {
-            "nameko.caller": caller.model_dump_json(exclude={"correlation_id", "scope"}, exclude_none=True),
+            # a county admin's county travels beside the identity: the previous release's services refuse
+            # an identity with a field they do not know (both run side by side during a rolling update)
+            "nameko.caller": caller.model_dump_json(exclude={"correlation_id", "scope", "county_code"},
+                                                    exclude_none=True),
+            **({"nameko.county": caller.county_code} if caller.county_code else {}),
             "nameko.correlation_id": caller.correlation_id or uuid.uuid4().hex,
             "nameko.call_id_stack": [f"gateway.{service}.{method}.{uuid.uuid4().hex[:8]}"],
         }

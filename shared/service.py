@@ -29,6 +29,7 @@ from shared.settings import get_settings
 log = logging.getLogger(__name__)
 
 CALLER_CONTEXT_KEY = "caller"  # travels as the AMQP header "nameko.caller"
+COUNTY_CONTEXT_KEY = "county"  # a county admin's county, the header "nameko.county"
 
 
 class CarryOnWithoutBroker:
@@ -134,6 +135,8 @@ class CallerContext(DependencyProvider):
             data = json.loads(raw) if isinstance(raw, str) else dict(raw)
             data.pop("scope", None)  # the scope is granted here, never taken from the wire
             data["correlation_id"] = worker_ctx.data.get("correlation_id")
+            if worker_ctx.data.get(COUNTY_CONTEXT_KEY):  # a county admin's county (rpc_client: beside it)
+                data["county_code"] = worker_ctx.data[COUNTY_CONTEXT_KEY]
             return WorkerCaller(Caller.model_validate(data))
         except (ValueError, TypeError):  # malformed identity: refused like a missing one
             return WorkerCaller(None)

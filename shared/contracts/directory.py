@@ -625,7 +625,6 @@ class AuditEntry(Contract):
     role: Role
     township_code: str | None
     station_code: str | None
-    county_code: str | None = None
     action: Annotated[str, StringConstraints(max_length=100)]  # the operation id, e.g. file_application
     method: Annotated[str, StringConstraints(max_length=8)]
     target: Annotated[str, StringConstraints(max_length=300)]  # the path, e.g. /applications/4310…-0001

@@ -107,8 +107,9 @@ def test_two_events_of_one_application_applied_at_once_are_both_counted(pg_datab
     engine = make_engine(pg_database("evaluation_race"))
     orm.Base.metadata.create_all(engine)
     now = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
-    filed = {"id": "a" * 32, "receipt_no": "QS-20261127-0001", "township_code": "431099101", "station_code": "QS-ST1",
-             "village_code": "431099101001", "accountable_staff_id": 7, "filed_at": now.isoformat(), "contact_check": "c"}
+    filed = {"id": "a" * 32, "receipt_no": "QS-20261127-0001", "township_code": "431099101",
+             "station_code": "QS-ST1", "village_code": "431099101001", "accountable_staff_id": 7,
+             "filed_at": now.isoformat(), "contact_check": "c"}
     done = {"id": "a" * 32, "receipt_no": "QS-20261127-0001", "completed_at": now.isoformat()}
 
     def event(event_type, payload):

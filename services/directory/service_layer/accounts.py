@@ -193,15 +193,16 @@ def resolve_station_key(uow: UnitOfWork, *, key: str, now: datetime) -> c.Statio
 # ---- the audit log -------------------------------------------------------------------------------------
 
 def record_audit(uow: UnitOfWork, *, entries: list[c.AuditEntry]) -> None:
-    """Store each entry once (a redelivered entry has the same id); entries are never changed."""
-    insert_or_ignore(uow.session, orm.AuditRow, [_with_county(entry.model_dump()) for entry in entries])
-
-
-def _with_county(entry: dict) -> dict:
-    """An entry of the previous release's gateway names no county: its township's is the one."""
-    if entry["county_code"] is None and entry["township_code"] is not None:
-        entry["county_code"] = county_of(entry["township_code"])
-    return entry
+    """Store each entry once (a redelivered entry has the same id); entries are never changed. Its county is
+    its township's, or for a county admin their own (kept here, with the staff record): the gateway sends no
+    county, so that the entries of either release are read by the directory of either release."""
+    rows = [entry.model_dump() for entry in entries]
+    above = {r["staff_id"] for r in rows if r["township_code"] is None and r["staff_id"] is not None}
+    counties = dict(uow.session.execute(select(orm.Staff.id, orm.Staff.county_code)
+                                        .where(orm.Staff.id.in_(above))).tuples()) if above else {}
+    for row in rows:
+        row["county_code"] = county_of(row["township_code"]) if row["township_code"] else counties.get(row["staff_id"])
+    insert_or_ignore(uow.session, orm.AuditRow, rows)
 
 
 def audit_log(uow: UnitOfWork, *, caller: Caller, query: c.AuditQuery) -> list[c.AuditView]:

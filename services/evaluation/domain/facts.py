@@ -12,6 +12,8 @@ from shared.contracts.evaluation import Level, Metric
 from shared.divisions import county_of
 from shared.working_days import WorkingCalendar, working_days_used
 
+PREVIOUS_COUNTY_UNIT = "county"  # how the release before counties as tenants named the one county
+
 
 @dataclass(frozen=True)
 class Fact:
@@ -25,8 +27,11 @@ class Fact:
     value: float = 1
 
     def units(self) -> list[tuple[Level, str]]:
-        """Every unit this fact counts for, from the staff member up to the county."""
-        units = [(Level.COUNTY, county_of(self.township_code)), (Level.TOWNSHIP, self.township_code)]
+        """Every unit this fact counts for, from the staff member up to the county: its own county's code,
+        and the previous release's single unit for every county (kept counting, so that a rollback to that
+        release finds its figures whole; the contract step that drops it comes a release later)."""
+        units = [(Level.COUNTY, county_of(self.township_code)), (Level.COUNTY, PREVIOUS_COUNTY_UNIT),
+                 (Level.TOWNSHIP, self.township_code)]
         if self.village_code:
             units.append((Level.VILLAGE, self.village_code))
         if self.station_code:
