@@ -198,8 +198,8 @@ def record_audit(uow: UnitOfWork, *, entries: list[c.AuditEntry]) -> None:
     county, so that the entries of either release are read by the directory of either release."""
     rows = [entry.model_dump() for entry in entries]
     above = {r["staff_id"] for r in rows if r["township_code"] is None and r["staff_id"] is not None}
-    counties = dict(uow.session.execute(select(orm.Staff.id, orm.Staff.county_code)
-                                        .where(orm.Staff.id.in_(above))).tuples()) if above else {}
+    counties = {staff_id: county for staff_id, county in uow.session.execute(
+        select(orm.Staff.id, orm.Staff.county_code).where(orm.Staff.id.in_(above))).all()} if above else {}
     for row in rows:
         row["county_code"] = county_of(row["township_code"]) if row["township_code"] else counties.get(row["staff_id"])
     insert_or_ignore(uow.session, orm.AuditRow, rows)
