@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from prometheus_client import Counter, Gauge
 from sqlalchemy import create_engine, text
@@ -147,12 +147,21 @@ def open_store(target: str, settings: Any) -> Store:
 
 
 def libpq_url(url: str) -> str:
-    """The SQLAlchemy URL as pg_dump and pg_restore take it (no `+psycopg`)."""
+    """The SQLAlchemy URL as pg_dump and pg_restore take it (no `+psycopg`). SQLAlchemy writes several servers
+    as `?host=a:5432&host=b:5432`; libpq as `a:5432,b:5432` (it would read `host=` twice as one server)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "postgresql":
         raise BackupError(f"backups need PostgreSQL; {parsed.get_backend_name()} is not backed up by cunban backup "
                           "(the embedded system's SQLite files are copied with its data directory)")
-    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    hosts = parsed.query.get("host")
+    if not isinstance(hosts, tuple):
+        return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    user = quote(parsed.username or "", safe="")
+    if parsed.password is not None:
+        user += ":" + quote(str(parsed.password), safe="")
+    query = urlencode({k: v for k, v in parsed.query.items() if k != "host"}, doseq=True)
+    return f"postgresql://{user}{'@' if user else ''}{','.join(hosts)}/{parsed.database or ''}" + (
+        f"?{query}" if query else "")
 
 
 def _tool(name: str) -> str:
@@ -185,7 +194,7 @@ def _revision(url: str) -> str | None:
 
 def server_url(urls: dict[str, str]) -> str:
     """The one server the service databases live on, as pg_basebackup connects to it."""
-    servers = {make_url(libpq_url(u)).set(database="postgres").render_as_string(hide_password=False)
+    servers = {libpq_url(make_url(u).set(database="postgres").render_as_string(hide_password=False))
                for u in urls.values()}
     if len(servers) != 1:
         raise BackupError("the services' databases are on several servers; back up each server with its own set")

@@ -44,6 +44,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     from cunban.demo import load_demo
     from cunban.registry import SERVICES
     from gateway.app import create_app
+    from gateway.audit_spool import AuditSpool
     from gateway.rpc import ServiceCalls
     from shared.logs import configure_logging
     from shared.rpc_client import RpcClient
@@ -63,7 +64,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     # directory: the other services' copies of the staff, stations and calendar are filled again at every start
     _reannounce_directory(settings)
     try:
-        embedded.serve_gateway_green(create_app(settings, ServiceCalls(client)), settings.http_host,
+        calls = ServiceCalls(client, AuditSpool(settings.audit_spool_file()))
+        embedded.serve_gateway_green(create_app(settings, calls), settings.http_host,
                                      settings.http_port)
     finally:
         client.close()
@@ -126,6 +128,7 @@ def cmd_gateway(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.audit_spool import AuditSpool
     from gateway.rpc import ServiceCalls
     from shared.logs import configure_logging
     from shared.rpc_client import RpcClient
@@ -138,7 +141,7 @@ def cmd_gateway(args: argparse.Namespace) -> int:
         return 2
     configure_logging(settings.log_level)
     client = RpcClient(settings.amqp_uri, timeout=settings.rpc_timeout_seconds, pool_size=settings.rpc_pool_size)
-    app = create_app(settings, ServiceCalls(client))
+    app = create_app(settings, ServiceCalls(client, AuditSpool(settings.audit_spool_file())))
     freeze_startup_objects()
     # X-Forwarded-For is read by the gateway itself, from CUNBAN_TRUSTED_PROXIES only (gateway/audit.py)
     uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False,
@@ -155,6 +158,15 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         if (lock := _hold_data_dir(settings)) is not None:
             held.callback(lock.close)
         embedded.migrate_all(settings, args.names or list(SERVICES))
+    return 0
+
+
+def cmd_declare_queues(args: argparse.Namespace) -> int:
+    from cunban.queues import declare_queues
+    from cunban.registry import SERVICES
+
+    for name in declare_queues(_settings(args), args.names or list(SERVICES)):
+        print(name)
     return 0
 
 
@@ -591,6 +603,12 @@ def build_parser() -> argparse.ArgumentParser:
     mig.add_argument("names", nargs="*", metavar="NAME", help="services (default: all)")
     _add_backends(mig)
     mig.set_defaults(func=cmd_migrate)
+
+    queues = command("declare-queues", "declare every queue the services consume, as quorum queues, before "
+                                       "they start (moving an installation off classic queues)")
+    queues.add_argument("names", nargs="*", metavar="NAME", help="services (default: all)")
+    _add_broker(queues)
+    queues.set_defaults(func=cmd_declare_queues)
 
     boot = command("bootstrap", "create the first county, its official calendar and the system administrator")
     boot.add_argument("--code", default=os.environ.get("CUNBAN_COUNTY_CODE", "431099"),

@@ -66,6 +66,7 @@ def create_app(settings: Settings, calls: ServiceCalls) -> FastAPI:
                   dependencies=[Depends(written_as_declared)])  # ints and dates written as the schema says
     app.state.settings = settings
     app.state.calls = calls
+    app.router.add_event_handler("startup", calls.resume_audit)  # what the spool kept from before goes out
     app.router.add_event_handler("shutdown", calls.settle)  # audit entries still waiting go out first
     app.state.accounts = Accounts(settings)
     app.state.trusted_proxies = settings.trusted_networks()  # where X-Forwarded-For is believed (client_of)
@@ -110,7 +111,14 @@ class Observe:
         spent_token = in_services.set(spent)
         started = time.perf_counter()
         status = 500
-        answered = False
+        answered = audited = False
+
+        def audit() -> None:
+            """The request's audit entry, kept before its response leaves: an answered write has its entry."""
+            nonlocal audited
+            if not audited and (entry := audit_entry(request, status)) is not None:
+                self.calls.audit(entry)
+            audited = True
 
         limit, received = self.settings.max_body_bytes, 0
 
@@ -135,6 +143,7 @@ class Observe:
                 headers["Content-Security-Policy"] = PAGE_CSP if pages.is_page(request.url.path) else API_CSP
                 if "authorization" in request.headers:  # personal data is never kept by a cache on the way
                     headers["Cache-Control"] = "no-store"
+                audit()
             await send(message)
 
         try:
@@ -162,8 +171,7 @@ class Observe:
             elapsed = time.perf_counter() - started
             metrics.http_requests.labels(request.method, template, str(status)).inc()
             metrics.http_latency.labels(request.method, template).observe(elapsed)
-            if (entry := audit_entry(request, status)) is not None:
-                self.calls.audit(entry)
+            audit()  # a request that ended without a response
             if elapsed >= self.settings.slow_seconds:
                 log.warning("slow request %s %s %s: %.0f ms, %.0f ms of it waiting for services", request.method,
                             template, status, elapsed * 1000, spent[0] * 1000,

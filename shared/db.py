@@ -8,6 +8,7 @@ when the worker ends (error or not) and closes the session.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,7 +17,8 @@ from datetime import datetime
 from typing import Any
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import Engine, MetaData, create_engine, event, insert, select, update
+from nameko.rpc import Rpc
+from sqlalchemy import Engine, MetaData, create_engine, event, insert, make_url, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, DisconnectionError
@@ -26,7 +28,8 @@ from shared.clock import utcnow
 from shared.contracts.caller import Caller
 from shared.contracts.envelope import EventEnvelope
 from shared.divisions import township_range
-from shared.messaging_tables import DEAD_LETTERS, INBOX, OUTBOX
+from shared.errors import Conflict
+from shared.messaging_tables import DEAD_LETTERS, INBOX, OUTBOX, RPC_REQUESTS
 from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -137,7 +140,7 @@ def make_engine(url: str) -> Engine:
     wait_cooperatively()
     # a connection for every nameko worker (max_workers 10), the outbox relay and the timers, so none is
     # opened and closed per request under load (SCRAM authentication costs milliseconds of CPU)
-    engine = create_engine(url, pool_size=16, max_overflow=8)
+    engine = create_engine(url, pool_size=16, max_overflow=8, connect_args=_connect_args(url))
     # several rows of one INSERT (a filing's stages, a case's limits and inboxes, a batch's daily totals, the
     # gateway's audit entries) go as one multi-row statement, as SQLAlchemy does for psycopg2, instead of
     # psycopg's executemany pipeline (a select and a send per row, then a sync): 334 → 315 µs of CPU for two
@@ -148,6 +151,18 @@ def make_engine(url: str) -> Engine:
     event.listen(engine, "checkin", _checked_in)
     event.listen(engine, "checkout", _ping_if_idle)
     return engine
+
+
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+def _connect_args(url: str) -> dict[str, Any]:
+    """How long one server of the URL may take to answer before the next is tried. The URL may name several
+    (`?host=a:5432&host=b:5432&target_session_attrs=read-write`: libpq's multi-host list, as SQLAlchemy
+    writes it) and the primary is whichever of them takes writes now; a server that is gone without a word
+    (a dead machine drops packets, it refuses nothing) would otherwise hold every new connection for
+    psycopg's default of over two minutes before the next is tried. A timeout in the URL wins."""
+    return {} if "connect_timeout" in make_url(url).query else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
 
 
 PING_AFTER_IDLE_SECONDS = 2.0
@@ -277,6 +292,9 @@ class UnitOfWork:
         self._outbox = metadata.tables[OUTBOX]
         self._inbox = metadata.tables[INBOX]
         self.dead_letters = metadata.tables[DEAD_LETTERS]
+        self._requests = metadata.tables[RPC_REQUESTS]
+        self.request: tuple[str, str] | None = None  # (request id, method) of the RPC this worker answers
+        self._request_kept = False
         self._on_commit = on_commit
         self._recorded = 0
         self._in_batch = False
@@ -405,10 +423,51 @@ class UnitOfWork:
         if self._in_batch:
             raise BatchEnded(f"a handler asked to {what} in the middle of a batch of events")
 
+    def answered_before(self) -> tuple[bool, Any]:
+        """Whether this RPC's request was applied before (the broker handing it out again after the service
+        died between its commit and its acknowledgement), and its first answer. A request applied whose
+        answer was not kept (the service died in between) is refused with 409 `request_applied` rather
+        than applied again."""
+        assert self.request is not None
+        request_id, method = self.request
+        table = self._requests
+        # one primary-key read in the transaction the use case then goes on in (read committed: it sees what
+        # commits meanwhile), so a call pays no extra round trip to begin or end one
+        row = self.session.execute(select(table.c.method, table.c.answer)
+                                   .where(table.c.request_id == request_id)).one_or_none()
+        if row is None:
+            return False, None
+        if row.method != method:
+            raise Conflict("this request id was used for another call", code="request_id_reused")
+        if row.answer is None:
+            raise Conflict("this request was applied, but its answer was lost; look the record up",
+                           code="request_applied")
+        return True, row.answer["value"]
+
+    def keep_answer(self, answer: Any) -> None:
+        """Add the answer to the request row the write committed with (its own small transaction); one that
+        cannot be kept is logged: the row still says the request was applied."""
+        if self.request is None or not self._request_kept:
+            return
+        table = self._requests
+        try:
+            self.session.execute(update(table).where(table.c.request_id == self.request[0])
+                                 .values(answer={"value": answer}))
+            self.session.commit()
+        except (DBAPIError, TypeError, ValueError):
+            log.warning("could not keep the answer of request %s", self.request[0], exc_info=True)
+            self.rollback()
+
     def commit(self) -> None:
         self._not_in_batch("commit")
         self.write_gathered()
+        keeping = self.request is not None and not self._request_kept
+        if keeping:  # the write and the request id that caused it commit together (a plain INSERT: a
+            # second delivery of the same request racing this one fails on the key, its write with it)
+            insert_rows(self.session, self._requests, [{"request_id": self.request[0], "method": self.request[1],
+                                                        "answer": None, "applied_at": utcnow()}])
         self.session.commit()
+        self._request_kept = self._request_kept or keeping
         for model, key in self._changed_copies:  # a worker may have read the old row meanwhile
             self.copies.forget(model, key)
         self._changed_copies = []
@@ -458,6 +517,10 @@ def database_url_for(config: dict[str, Any], service: str) -> str:
     return urls.get(service) or get_settings().database_url(service)
 
 
+REQUEST_ID_KEY = "request_id"  # travels as the AMQP header "nameko.request_id" (shared/rpc_client.py)
+_REQUEST_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
 class Database(DependencyProvider):
     """Hands each worker a UnitOfWork on the service's own database."""
 
@@ -477,6 +540,9 @@ class Database(DependencyProvider):
     def get_dependency(self, worker_ctx: Any) -> UnitOfWork:
         assert self.db is not None
         uow = self.db.unit_of_work(worker_ctx.data.get("correlation_id"))
+        request_id = worker_ctx.data.get(REQUEST_ID_KEY)
+        if isinstance(worker_ctx.entrypoint, Rpc) and isinstance(request_id, str) and _REQUEST_ID.match(request_id):
+            uow.request = (request_id, worker_ctx.entrypoint.method_name)
         self._open[worker_ctx] = uow
         return uow
 

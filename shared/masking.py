@@ -37,8 +37,13 @@ PERSONAL_FIELDS: dict[str, Callable[[str], str]] = {
 }
 
 
+# the password of a URL ("amqp://user:password@host"): nameko masks only the first of a broker's node list
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.\-]*://[^:/@\s;,]*:)[^@\s;,/]+@")
+
+
 def mask_text(text: str) -> str:
-    """Mask the mobile and ID-card numbers standing alone in free text."""
+    """Mask the mobile and ID-card numbers standing alone in free text, and every password in a URL."""
+    text = _URL_PASSWORD.sub(r"\1********@", text)
     text = _ID_CARD.sub(lambda m: mask_id_card(m.group(0)), text)
     return _MOBILE.sub(lambda m: mask_phone(m.group(0)), text)
 

@@ -11,6 +11,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from kombu.entity import PERSISTENT_DELIVERY_MODE
@@ -18,15 +19,16 @@ from nameko.events import EventHandler
 from nameko.exceptions import ContainerBeingKilled
 from nameko.extensions import DependencyProvider
 from nameko.standalone.events import get_event_exchange
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from shared.broker import POISON_DELIVERIES, deliveries_before, quorum_arguments
 from shared.clock import utcnow
 from shared.contracts.base import parse
 from shared.contracts.envelope import EventEnvelope
 from shared.contracts.operations import DeadLetterQuery, DeadLetterView, ReplayRequest, ReplayResult
 from shared.db import Database, ServiceDatabase
-from shared.messaging_tables import DEAD_LETTERS, OUTBOX
+from shared.messaging_tables import DEAD_LETTERS, OUTBOX, RPC_REQUESTS
 from shared.observability import correlation_id, metrics
 from shared.publishing import KeptProducer
 from shared.service import CarryOnWithoutBroker, rpc
@@ -42,10 +44,13 @@ class ServiceEventHandler(CarryOnWithoutBroker, EventHandler):
     session and a commit once per batch instead of once per event. One batch of a handler at a time per
     process; each message is acknowledged (or handed back) after its batch's worker has ended. An event
     whose payload does not concern the handler (on_event's `when`) is acknowledged as it arrives: no
-    worker, no database session."""
+    worker, no database session. Its queue is a quorum queue (shared/broker.py); an event the broker handed
+    out POISON_DELIVERIES times without it being settled — each consumer died holding it — is kept as a
+    dead letter, alone in a worker of its own, without being applied again."""
 
     def setup(self) -> None:
         super().setup()
+        self.queue.queue_arguments = quorum_arguments()
         subscription = getattr(getattr(self.container.service_cls, self.method_name), "subscription", None)
         self.when = subscription[3] if subscription else None
         self._arrived: list[tuple[Any, Any]] = []
@@ -56,6 +61,10 @@ class ServiceEventHandler(CarryOnWithoutBroker, EventHandler):
         if self.when is not None and isinstance(payload, dict) and not self.when(payload):
             self.queue_consumer.ack_message(message)
             metrics.events_consumed.labels(self.container.service_name, self.event_type, "ignored").inc()
+            return
+        deliveries = deliveries_before(message)
+        if deliveries >= POISON_DELIVERIES:
+            self._keep_unsettled(body, message, deliveries)
             return
         self._arrived.append((body, message))
         if not self._applying:
@@ -75,6 +84,14 @@ class ServiceEventHandler(CarryOnWithoutBroker, EventHandler):
             for _, message in batch:
                 self.queue_consumer.requeue_message(message)
             self._applying = False
+
+    def _keep_unsettled(self, body: Any, message: Any, deliveries: int) -> None:
+        try:
+            self.container.spawn_worker(self, ([body],), {"unsettled_deliveries": deliveries},
+                                        context_data=self.unpack_message_headers(message),
+                                        handle_result=functools.partial(self.handle_result, message))
+        except ContainerBeingKilled:
+            self.queue_consumer.requeue_message(message)
 
     def _batch_done(self, batch: list[tuple[Any, Any]], worker_ctx: Any, result: Any = None,
                     exc_info: Any = None) -> tuple[Any, Any]:
@@ -139,7 +156,7 @@ class OutboxRelay(DependencyProvider):
         return self
 
     def _run(self) -> None:
-        failures, gauged = 0, 0.0
+        failures, gauged, forgotten = 0, 0.0, 0.0
         while self._running:
             db = self.database.db
             assert db is not None
@@ -148,6 +165,9 @@ class OutboxRelay(DependencyProvider):
                 gauges = time.monotonic() - gauged >= GAUGE_SECONDS
                 published = relay_once(db, self._publish, self.batch_size, gauges=gauges)
                 gauged = time.monotonic() if gauges else gauged
+                if time.monotonic() - forgotten >= FORGET_SECONDS:
+                    forget_answered_requests(db, utcnow() - ANSWERED_REQUESTS_KEPT)
+                    forgotten = time.monotonic()
                 failures = 0
             except Exception:
                 failures += 1
@@ -159,6 +179,23 @@ class OutboxRelay(DependencyProvider):
 
 
 GAUGE_SECONDS = 1.0  # how often the relay refreshes the backlog and dead-letter gauges
+# a request is handed out again within minutes of its first delivery (once its service is back); its row is
+# kept a week, and the relay lets older ones go every FORGET_SECONDS, a batch at a time
+ANSWERED_REQUESTS_KEPT = timedelta(days=7)
+FORGET_SECONDS = 600.0
+FORGET_BATCH = 5000
+
+
+def forget_answered_requests(db: ServiceDatabase, before: datetime) -> int:
+    """Delete the answered-request rows (shared/db.py, UnitOfWork.answered_before) applied before `before`,
+    up to FORGET_BATCH of them (by the applied_at index); return how many went."""
+    requests = db.metadata.tables[RPC_REQUESTS]
+    oldest = select(requests.c.request_id).where(requests.c.applied_at < before).order_by(
+        requests.c.applied_at).limit(FORGET_BATCH)
+    with db.sessions() as session:
+        gone = session.execute(delete(requests).where(requests.c.request_id.in_(oldest.scalar_subquery()))).rowcount
+        session.commit()
+    return gone
 
 
 @functools.cache
@@ -257,6 +294,15 @@ BACKOFF_SECONDS = 0.2  # doubled after each try
 TRANSIENT = (OperationalError, InterfaceError)  # the database is away: never a dead letter, redelivered later
 
 
+class Unsettled(Exception):
+    """An event the broker handed out again and again, its consumer dying (or its channel closing) each time
+    before it was settled."""
+
+    def __init__(self, deliveries: int):
+        super().__init__(f"handed out {deliveries} times and never settled: each consumer died or lost the broker "
+                         "while holding it; kept without being applied again (replay once the cause is fixed)")
+
+
 def _transient(exc: BaseException) -> bool:
     return isinstance(exc, TRANSIENT) or (isinstance(exc, DBAPIError) and bool(exc.connection_invalidated))
 
@@ -274,9 +320,13 @@ def on_event(source: str, event_type: str, *, once: bool = True, when: Callable[
         apply = _applying(method, once)
 
         @functools.wraps(method)
-        def handle(self: Any, bodies: list[dict[str, Any]] | dict[str, Any]) -> None:
+        def handle(self: Any, bodies: list[dict[str, Any]] | dict[str, Any], unsettled_deliveries: int = 0) -> None:
             # a batch of events (ServiceEventHandler), or one (a test, say)
             bodies = bodies if isinstance(bodies, list) else [bodies]
+            if unsettled_deliveries:  # what may have killed the consumers before: kept, not applied
+                for body in bodies:
+                    _dead_letter(self, method.__name__, body, Unsettled(unsettled_deliveries), unsettled_deliveries)
+                return
             metrics.event_batch_size.labels(self.name, event_type).observe(len(bodies))
             if len(bodies) > 1 and _applied_together(self, apply, event_type, bodies):
                 return

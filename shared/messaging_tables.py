@@ -1,5 +1,5 @@
-"""The outbox and inbox tables every service's database carries beside its own, and the UTC datetime
-column type every table uses."""
+"""The outbox, inbox and answered-request tables every service's database carries beside its own, and the
+UTC datetime column type every table uses."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -39,6 +39,7 @@ class UtcDateTime(TypeDecorator[datetime]):
 OUTBOX = "outbox"
 INBOX = "inbox"
 DEAD_LETTERS = "dead_letters"
+RPC_REQUESTS = "rpc_requests"
 
 
 def add_messaging_tables(metadata: MetaData) -> None:
@@ -73,4 +74,15 @@ def add_messaging_tables(metadata: MetaData) -> None:
         Column("replayed_at", UtcDateTime()),
         Index("ux_dead_letters_event_handler", "event_id", "handler", unique=True),
         Index("ix_dead_letters_open", "replayed_at", "id"),
+    )
+    # RPC requests whose write committed, by the request id the caller gave the call (shared/answered.py):
+    # the row commits with the write, the answer is added once the method returned; a redelivered request
+    # is answered from here instead of being applied again
+    Table(
+        RPC_REQUESTS, metadata,
+        Column("request_id", String(32), primary_key=True),
+        Column("method", String(80), nullable=False),
+        Column("answer", JSON),
+        Column("applied_at", UtcDateTime(), nullable=False),
+        Index("ix_rpc_requests_applied_at", "applied_at"),
     )

@@ -76,8 +76,12 @@ class _Metrics:
         self.results_undelivered = Counter(
             "cunban_results_undelivered_total",
             "Requests and events handled whose reply or acknowledgement the broker could not take", ["service"])
+        self.requests_answered_again = Counter(
+            "cunban_rpc_requests_answered_again_total",
+            "RPC requests handed out again after their write committed, answered with the first answer", ["service"])
         self.gateway_events_failed = Counter(
-            "cunban_gateway_events_failed_total", "Gateway events (audit entries) that could not be published",
+            "cunban_gateway_events_failed_total",
+            "Failed publishes of gateway events (audit entries); the entries stay spooled and go again",
             ["type"])
         self.rate_limited = Counter(
             "cunban_http_rate_limited_total", "Requests refused by a rate limit", ["limit"])

@@ -10,6 +10,8 @@ from typing import Any
 
 from kombu import Connection, Exchange, Producer
 
+from shared.broker import connect
+
 log = logging.getLogger(__name__)
 
 
@@ -24,7 +26,7 @@ class KeptProducer:
     def publish(self, body: Any, **kwargs: Any) -> None:
         """kombu's `Producer.publish`, confirmed by the broker before it returns. A kept connection the broker
         dropped meanwhile (a restart, an operator) is found out here: the message goes again once on a new
-        one; a new connection that fails raises at once."""
+        one (on a live node of the cluster, shared/broker.py); a new connection that fails raises at once."""
         with self._lock:
             while True:
                 fresh = self._producer is None
@@ -39,7 +41,7 @@ class KeptProducer:
                     log.info("the kept publishing connection was gone; connecting again", exc_info=True)
 
     def _connect(self) -> Producer:
-        self._connection = Connection(self.amqp_uri, transport_options={"confirm_publish": True})
+        self._connection = connect(self.amqp_uri, transport_options={"confirm_publish": True})
         self._producer = Producer(self._connection.channel(), serializer="json")
         if self.declare is not None:
             self.declare(self._producer.channel).declare()

@@ -14,10 +14,11 @@ import uuid
 from typing import Any
 
 from amqp.exceptions import AMQPError
-from kombu import Connection, Consumer, Producer, Queue
+from kombu import Consumer, Producer, Queue
 from kombu.exceptions import OperationalError
 from nameko.rpc import get_rpc_exchange
 
+from shared.broker import connect
 from shared.contracts.caller import Caller
 from shared.errors import CunbanError, ServiceUnavailable, from_wire
 from shared.observability import metrics
@@ -40,9 +41,9 @@ class _ReplyChannel:
     """One connection with its own exclusive reply queue."""
 
     def __init__(self, amqp_uri: str):
-        self.connection = Connection(amqp_uri, connect_timeout=5)
-        # fail fast: the caller (a station, a readiness probe) is told at once and may retry
-        self.connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0.5)
+        # fail fast: each node of the cluster tried once; the caller (a station, a readiness probe) is told at
+        # once and may retry
+        self.connection = connect(amqp_uri, connect_timeout=5)
         self.exchange = get_rpc_exchange({})
         self.reply_to = f"rpc.reply-cunban-{uuid.uuid4().hex}"
         channel = self.connection.channel()
@@ -100,6 +101,9 @@ class RpcClient:
             **({"nameko.county": caller.county_code} if caller.county_code else {}),
             "nameko.correlation_id": caller.correlation_id or uuid.uuid4().hex,
             "nameko.call_id_stack": [f"gateway.{service}.{method}.{uuid.uuid4().hex[:8]}"],
+            # the service keeps it with a write, and answers the same request handed out again with the
+            # first answer instead of applying it twice (shared/db.py, UnitOfWork.answered_before)
+            "nameko.request_id": uuid.uuid4().hex,
         }
         started = time.perf_counter()
         outcome = "error"
@@ -160,13 +164,10 @@ class RpcClient:
 
     def ping(self) -> None:
         """Raise ServiceUnavailable unless the broker accepts a new connection now."""
-        connection = Connection(self.amqp_uri, connect_timeout=3)
         try:
-            connection.ensure_connection(max_retries=1, interval_start=0)
+            connect(self.amqp_uri, connect_timeout=3).release()
         except CONNECTION_ERRORS:
             raise ServiceUnavailable("message broker unavailable", code="broker_unavailable") from None
-        finally:
-            connection.release()
 
     def close(self) -> None:
         while True:

@@ -17,8 +17,10 @@ from nameko.exceptions import UnserializableValueError, serialize
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
 
+from shared.broker import RPC_DELIVERY_LIMIT, quorum_arguments
 from shared.contracts import access
 from shared.contracts.caller import Caller
+from shared.db import UnitOfWork
 from shared.errors import CunbanError, Unauthenticated
 from shared.observability import metrics
 from shared.pii import PersonalDataVault
@@ -55,6 +57,7 @@ class ServiceRpcConsumer(RpcConsumer):
 
     def setup(self) -> None:
         super().setup()
+        self.queue.queue_arguments = quorum_arguments(RPC_DELIVERY_LIMIT)  # replicated (shared/broker.py)
         self.replies = KeptProducer(self.container.config[AMQP_URI_CONFIG_KEY])
         self.exchange = get_rpc_exchange(self.container.config)
 
@@ -90,13 +93,25 @@ def rpc(method: Callable[..., Any]) -> Callable[..., Any]:
     as warnings, not as crashes). Before the method runs, the caller carried by the call is checked
     against the matrix row "<service>.<method>"; a call without a caller, or by a role the row does not
     grant, is refused. (functools.partial would not do: nameko drops decorator keywords when handed the
-    function directly.)"""
+    function directly.) A call that carries a request id (the gateway's and the command line's all do) is
+    applied at most once: see UnitOfWork.answered_before."""
     name = method.__name__
 
     @functools.wraps(method)
     def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
         self.caller.authorize(f"{self.name}.{name}")
-        return method(self, *args, **kwargs)
+        uow = getattr(self, "db", None)
+        if not isinstance(uow, UnitOfWork) or uow.request is None:
+            return method(self, *args, **kwargs)
+        # a write answers its request once: the request id commits with it (UnitOfWork.commit), and the
+        # same request handed out again (the service died before acknowledging it) gets the first answer
+        applied, answer = uow.answered_before()
+        if applied:
+            metrics.requests_answered_again.labels(self.name).inc()
+            return answer
+        answer = method(self, *args, **kwargs)
+        uow.keep_answer(answer)
+        return answer
 
     guarded.__signature__ = inspect.signature(method)  # type: ignore[attr-defined]  # nameko checks it
     return ServiceRpc.decorator(expected_exceptions=(CunbanError,))(guarded)

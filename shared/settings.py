@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.broker import failover_url
 from shared.clock import TEST_CLOCK_FILE
 
 DEVELOPMENT_SECRET = "development-only-secret-change-me-0000000"
@@ -26,11 +27,17 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CUNBAN_", extra="ignore")
 
     environment: Literal["development", "production"] = "development"
+    # the broker: one URI, or every node of a RabbitMQ cluster as URIs separated by commas. Each process
+    # takes them in an order of its own (kombu's failover URL, shared/broker.py) and moves to a live node
+    # when its node goes away. `memory://` is the embedded system's in-process broker.
     amqp_uri: str = "memory://"
     # A URL template: "{service}" is replaced by the service name, so each service gets its own
     # database (SQLite file or PostgreSQL database). Empty means SQLite files under data_dir.
     db_url: str = ""
     data_dir: Path = Path("data")
+    # the gateway's audit entries not yet confirmed by the broker (gateway/audit_spool.py); empty means
+    # gateway-audit.jsonl under data_dir. Keep it on a volume that outlives the gateway's process.
+    audit_spool: Path | None = None
     secret_key: str = DEVELOPMENT_SECRET
     token_ttl_minutes: int = Field(default=480, ge=1, le=7 * 24 * 60)
     rpc_timeout_seconds: float = Field(default=10.0, gt=0)
@@ -110,12 +117,20 @@ class Settings(BaseSettings):
                      if cidr.strip())
 
     @model_validator(mode="after")
+    def _amqp_nodes_shuffled(self) -> Settings:
+        self.amqp_uri = failover_url(self.amqp_uri)
+        return self
+
+    @model_validator(mode="after")
     def _trusted_proxies_are_networks(self) -> Settings:
         try:
             self.trusted_networks()
         except ValueError as exc:
             raise ValueError(f"CUNBAN_TRUSTED_PROXIES must be CIDRs separated by commas: {exc}") from None
         return self
+
+    def audit_spool_file(self) -> Path:
+        return self.audit_spool or self.data_dir / "gateway-audit.jsonl"
 
     def database_url(self, service: str) -> str:
         if self.db_url:

@@ -30,8 +30,10 @@ class Deployment:
         self.amqp_uri, self.db_template, self.log_dir = amqp_uri, db_template, log_dir
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
+        # the gateway's audit spool on a path every incarnation of it shares, as a volume would
+        self.audit_spool = log_dir / "gateway-audit.jsonl"
         self.env = {"CUNBAN_AMQP_URI": amqp_uri, "CUNBAN_DB_URL": db_template, "CUNBAN_HTTP_PORT": str(self.port),
-                    **(env or {})}
+                    "CUNBAN_AUDIT_SPOOL": str(self.audit_spool), **(env or {})}
         self.metrics_ports = {name: free_port() for name in SERVICES}
         self.processes: dict[str, Process] = {}
         self.incarnations: dict[str, int] = {}
@@ -51,6 +53,10 @@ class Deployment:
                               log)
         self.processes[name] = process
         return process
+
+    def audit_spooled(self) -> int:
+        """Bytes of audit entries the gateway holds that the broker has not confirmed (0 once all went)."""
+        return self.audit_spool.stat().st_size if self.audit_spool.exists() else 0
 
     def wait_up(self, name: str, timeout: float = 90) -> None:
         process = self.processes[name]

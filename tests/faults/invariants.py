@@ -62,6 +62,8 @@ def wait_for_quiescence(deployment: Deployment, rabbit_api: str, vhost: str, tim
             busy["sms due"] = _rows(deployment, "notifications",
                                     "SELECT count(*) FROM messages WHERE status = 'sending' "
                                     "OR (status = 'waiting' AND send_after <= :now)", now=datetime.now(UTC))[0][0]
+            # audit entries the gateway keeps until the broker confirmed them
+            busy["audit entries spooled"] = deployment.audit_spooled()
             busy = {name: n for name, n in busy.items() if n}
             last = (backlog, busy)
             quiet = not any(backlog.values()) and not busy and all("messages" in q for q in queues)
@@ -96,6 +98,7 @@ def check(deployment: Deployment, ledger: Ledger, *, counties: bool = True) -> R
     _events_reached_every_consumer(deployment, report)
     _totals_match_records(deployment, report, counties=counties)
     _messages(deployment, report)
+    _audit_log(deployment, ledger, report)
     for service in SERVICES:
         dead = _rows(deployment, service,
                      "SELECT handler, event_type, error FROM dead_letters WHERE replayed_at IS NULL")
@@ -108,24 +111,36 @@ def check(deployment: Deployment, ledger: Ledger, *, counties: bool = True) -> R
 def _applications(deployment: Deployment, ledger: Ledger, report: Report) -> None:
     acknowledged = ledger.acknowledged_filings()
     keys = dict(_rows(deployment, "intake", "SELECT key, application_id FROM idempotency_keys"))
-    applications = _rows(deployment, "intake", "SELECT id, receipt_no, completed_at IS NOT NULL FROM applications")
+    applications = _rows(deployment, "intake",
+                         "SELECT id, receipt_no, completed_at IS NOT NULL, result_note FROM applications")
     receipts = {row[1]: row for row in applications}
     cases = {row[0] for row in _rows(deployment, "approvals", "SELECT receipt_no FROM cases")}
     received = Counter(row[0] for row in _rows(deployment, "evaluation",
                                                "SELECT ref FROM facts WHERE metric = 'received'"))
     lost = [r for r in acknowledged.values() if r not in receipts]
-    # an application no key accounts for would be a second filing of a retried request
-    doubled = len(applications) - len(set(keys.values()) & {row[0] for row in applications})
+    # a filing sent once without a key is found by its note: once if answered, at most once if not
+    noted = Counter(row[3] for row in applications if row[3] in ledger.keyless)
+    lost += [f["receipt_no"] for note, f in ledger.keyless.items() if f["receipt_no"] and not noted[note]]
+    mismatched_keyless = [note for note, f in ledger.keyless.items() if f["receipt_no"] and noted[note] and
+                          not any(row[3] == note and row[1] == f["receipt_no"] for row in applications)]
+    # an application neither a key nor a keyless filing accounts for would be a second filing of a request
+    # (a retry, or a redelivery after its service died between commit and acknowledgement)
+    doubled = (len(applications) - len(set(keys.values()) & {row[0] for row in applications}) - len(noted)
+               + sum(n - 1 for n in noted.values()))
     by_key = {key: next((row[1] for row in applications if row[0] == app_id), None) for key, app_id in keys.items()}
     mismatched = [k for k, r in acknowledged.items() if by_key.get(k) != r]
     not_in_approvals = [r for r, row in receipts.items() if not row[2] and r not in cases]
     not_counted = [r for r in receipts if received[r] != 1]
-    report.counts |= {"filings_sent": len(ledger.filings), "filings_acknowledged": len(acknowledged),
+    report.counts |= {"filings_sent": len(ledger.filings) + len(ledger.keyless),
+                      "filings_acknowledged": len(acknowledged) + sum(1 for f in ledger.keyless.values()
+                                                                      if f["receipt_no"]),
+                      "keyless_filings_acknowledged": sum(1 for f in ledger.keyless.values() if f["receipt_no"]),
                       "applications_found": len(applications), "applications_lost": len(lost),
                       "applications_doubled": doubled}
     if len(receipts) != len(applications):
         report.violations.append("receipt numbers repeat in intake")
     for what, items in (("acknowledged but not in intake", lost), ("answered with another key's receipt", mismatched),
+                        ("sent without a key, answered with another receipt", mismatched_keyless),
                         ("filed but no approval case", not_in_approvals),
                         ("not counted exactly once as received", not_counted)):
         if items:
@@ -259,3 +274,18 @@ def _messages(deployment: Deployment, report: Report) -> None:
     if sent != logged:
         report.violations.append(f"SMS sent and the provider's log disagree: {len(sent)} sent, {len(logged)} logged, "
                                  f"{len(set(sent) ^ set(logged))} not in both")
+
+
+def _audit_log(deployment: Deployment, ledger: Ledger, report: Report) -> None:
+    """Every write the gateway answered has its entry in the directory's audit log, with the answer it got:
+    an entry is spooled before the answer leaves, and sent once the broker takes it."""
+    answered = dict(ledger.answered_writes)
+    stored = dict(_rows(deployment, "directory", "SELECT correlation_id, outcome FROM audit_log "
+                                                 "WHERE correlation_id IS NOT NULL"))
+    missing = [c for c in answered if c not in stored]
+    wrong = [c for c, status in answered.items() if c in stored and stored[c] != status]
+    report.counts |= {"writes_answered": len(answered), "audit_entries_missing": len(missing)}
+    if missing:
+        report.violations.append(f"answered writes without an audit entry: {missing[:5]} ({len(missing)})")
+    if wrong:
+        report.violations.append(f"audit entries with another outcome than the answer: {wrong[:5]} ({len(wrong)})")

@@ -34,6 +34,10 @@ class Ledger:
     complaints: dict[str, dict[str, Any]] = field(default_factory=dict)
     actions: list[dict[str, Any]] = field(default_factory=list)  # receipt, action, outcome
     ratings: dict[str, dict[str, Any]] = field(default_factory=dict)  # receipt → level, outcome
+    # filings sent once without an Idempotency-Key (marked by their result note): the request id alone keeps
+    # a redelivered one from being filed twice
+    keyless: dict[str, dict[str, Any]] = field(default_factory=dict)  # note → receipt (None unless answered 201)
+    answered_writes: list[tuple[str, int]] = field(default_factory=list)  # (correlation id, status) of each answer
     refused: list[str] = field(default_factory=list)  # answers a correct request should never get
     statuses: Counter[str] = field(default_factory=Counter)  # every answer and failure seen, for the report
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -75,7 +79,9 @@ class Station(threading.Thread):
 
     def _one_request(self) -> None:
         roll = self.random.random()
-        if roll < 0.45 or not (self.cases or self.rateable):
+        if roll < 0.05:
+            self._file_without_a_key()
+        elif roll < 0.45 or not (self.cases or self.rateable):
             self._file(complete_now=self.random.random() < 0.3)
         elif roll < 0.6:
             self._register_complaint()
@@ -108,6 +114,21 @@ class Station(threading.Thread):
             self.rateable.append(receipt)
         else:
             self.cases.append((receipt, 0))
+
+    def _file_without_a_key(self) -> None:
+        """A filing completed on the spot, sent once with no key (a station that cannot retry safely): filed
+        once if answered 201, at most once if not."""
+        note = f"当场办结 {uuid.uuid4().hex[:12]}"
+        body = {"item_code": "YB-002", "channel": "station", "complete_now": True, "result_note": note,
+                "materials_provided": ["身份证", "户口簿"],
+                "applicant": {"name": "钱七", "phone": f"135{self.random.randrange(10**8):08d}",
+                              "id_card": "430124197506150021", "village_code": self.random.choice(VILLAGES)}}
+        record: dict[str, Any] = {"receipt_no": None}
+        with self.ledger.lock:
+            self.ledger.keyless[note] = record
+        response = self._send("POST", "/applications", "agent", body, once=True)
+        if response is not None and response.status_code == 201:
+            record["receipt_no"] = response.json()["receipt_no"]
 
     def _register_complaint(self) -> None:
         key = uuid.uuid4().hex
@@ -164,25 +185,34 @@ class Station(threading.Thread):
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
     def _send(self, method: str, path: str, who: str | None, body: dict[str, Any], *, key: str | None = None,
-              not_yet: set[int] = frozenset()) -> httpx.Response | None:
+              not_yet: set[int] = frozenset(), once: bool = False) -> httpx.Response | None:
         """Send until answered: a lost connection, a timeout, 429 and 5xx are retried with the same request
-        (and key); any other refusal of a correct request is recorded in the ledger."""
+        (and key); any other refusal of a correct request is recorded in the ledger. `once`: sent once, its
+        answer (or None) returned whatever it is. Each try has a correlation id of its own: every answer the
+        gateway gave must have its audit entry."""
         headers = dict(self.headers[who]) if who else {}
         if key:
             headers["Idempotency-Key"] = key
         deadline, delay = time.monotonic() + RETRY_FOR_SECONDS, 0.2
         while time.monotonic() < deadline:
+            headers["X-Correlation-ID"] = correlation = uuid.uuid4().hex
             try:
                 response = self.client.request(method, path, json=body, headers=headers)
             except httpx.TransportError as exc:
                 self._seen(type(exc).__name__)
+                if once:
+                    return None
             else:
                 self._seen(str(response.status_code))
+                with self.ledger.lock:
+                    self.ledger.answered_writes.append((correlation, response.status_code))
                 if response.status_code < 400 or response.status_code in not_yet:
                     return response
                 if response.status_code not in (429, 500, 502, 503, 504):
                     with self.ledger.lock:
                         self.ledger.refused.append(f"{method} {path} → {response.status_code} {response.text[:300]}")
+                    return response
+                if once:
                     return response
             time.sleep(delay)
             delay = min(2.0, delay * 2)

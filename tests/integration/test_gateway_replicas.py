@@ -37,7 +37,8 @@ def test_an_end_of_access_made_through_one_gateway_holds_at_once_on_the_other(am
     directory = Process(["run-service", "directory"], {**env, "CUNBAN_METRICS_PORT": str(free_port())},
                         tmp_path / "directory.log")
     ports = free_port(), free_port()
-    gateways = [Process(["gateway"], {**env, "CUNBAN_HTTP_PORT": str(port), "CUNBAN_METRICS_PORT": str(free_port())},
+    gateways = [Process(["gateway"], {**env, "CUNBAN_HTTP_PORT": str(port), "CUNBAN_METRICS_PORT": str(free_port()),
+                                      "CUNBAN_AUDIT_SPOOL": str(tmp_path / f"gateway-{n}-audit.jsonl")},
                         tmp_path / f"gateway-{n}.log") for n, port in enumerate(ports)]
     try:
         for port, gateway in zip(ports, gateways, strict=True):

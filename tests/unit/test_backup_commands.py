@@ -39,6 +39,18 @@ def test_the_embedded_system_s_sqlite_files_are_not_what_cunban_backup_copies():
     assert backup.libpq_url("postgresql+psycopg://u:p@h:5432/cunban_intake") == "postgresql://u:p@h:5432/cunban_intake"
 
 
+def test_a_primary_and_its_standby_in_one_url_are_written_as_libpq_lists_them():
+    """CUNBAN_DB_URL may name a primary and its standby (docker-compose.yml); pg_dump, pg_restore and
+    pg_basebackup then reach whichever takes writes, as the services do."""
+    url = ("postgresql+psycopg://cunban:p%40ss@/cunban_intake?host=postgres:5432&host=postgres-standby:5432"
+           "&target_session_attrs=read-write")
+    assert backup.libpq_url(url) == ("postgresql://cunban:p%40ss@postgres:5432,postgres-standby:5432/cunban_intake"
+                                     "?target_session_attrs=read-write")
+    both = {s: url.replace("cunban_intake", f"cunban_{s}") for s in ("intake", "approvals")}
+    assert backup.server_url(both) == ("postgresql://cunban:p%40ss@postgres:5432,postgres-standby:5432/postgres"
+                                       "?target_session_attrs=read-write")
+
+
 def test_databases_on_several_servers_are_not_one_set():
     with pytest.raises(backup.BackupError, match="several servers"):
         backup.server_url({"intake": "postgresql+psycopg://u@a/cunban_intake",

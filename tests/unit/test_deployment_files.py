@@ -35,6 +35,30 @@ def test_each_service_gets_its_own_database(compose):
     assert "{service}" in compose["services"]["gateway"]["environment"]["CUNBAN_DB_URL"]
 
 
+def test_compose_keeps_every_acknowledged_commit_on_a_synchronous_standby_as_kubernetes_does(compose):
+    """The same settings as the CloudNativePG Cluster (k8s/base/postgres.yaml): synchronous_commit on, one
+    standby of ANY that must have each commit; every process that reaches the databases names both servers
+    and takes whichever accepts writes, so a promotion needs no change of settings."""
+    from sqlalchemy.engine import make_url
+
+    services = compose["services"]
+    assert "synchronous_commit=on" in services["postgres"]["command"]
+    initdb = (ROOT / "deploy/postgres/synchronous-standby.sh").read_text()
+    assert "synchronous_standby_names = 'ANY 1 (*)'" in initdb
+    assert any("synchronous-standby.sh:/docker-entrypoint-initdb.d/" in v for v in services["postgres"]["volumes"])
+    standby = services["postgres-standby"]
+    assert standby["entrypoint"][-1] == "/cunban/standby.sh"
+    assert "./deploy/postgres/standby.sh:/cunban/standby.sh:ro" in standby["volumes"]
+    assert "--write-recovery-conf" in (ROOT / "deploy/postgres/standby.sh").read_text()
+    urls = {name: s["environment"]["CUNBAN_DB_URL"] for name, s in services.items()
+            if "CUNBAN_DB_URL" in (s.get("environment") or {})}
+    assert set(urls) >= {*SERVICES, "backup"}
+    for name, url in urls.items():
+        query = make_url(url).query
+        assert query["host"] == ("postgres:5432", "postgres-standby:5432"), name
+        assert query["target_session_attrs"] == "read-write", name
+
+
 def test_no_secret_is_written_into_compose(compose):
     for name, service in compose["services"].items():
         for key, value in (service.get("environment") or {}).items():

@@ -85,6 +85,11 @@ def test_an_unexpected_failure_is_a_500_that_carries_the_correlation_id():
         async def settle(self):
             pass
 
+
+        def resume_audit(self):
+
+            pass
+
     app = create_app(SETTINGS, Broken())  # type: ignore[arg-type]
 
     async def request():
@@ -143,7 +148,7 @@ def test_the_audit_entries_of_a_moment_travel_as_one_event_and_none_is_left_at_s
 
     calls = ServiceCalls(SimpleNamespace(amqp_uri="memory://"))  # type: ignore[arg-type]
     sent = []
-    calls.announce = sent.append  # type: ignore[method-assign]
+    calls.deliver = sent.append  # type: ignore[method-assign]
 
     def entry() -> AuditEntry:
         return AuditEntry(id=uuid.uuid4().hex, at=utcnow(), correlation_id=None, staff_id=7, username="lk_agent1",

@@ -130,6 +130,16 @@ def test_the_pinned_crds_refuse_what_the_api_server_would():
                           "secretAccessKey": {"name": "cunban-backup", "key": "SECRET_ACCESS_KEY"}},
         "wal": {"compression": "gzip"}, "data": {"compression": "gzip"}}}
     assert jsonschema.Draft7Validator(schemas[("postgresql.cnpg.io/v1", "Cluster")]).is_valid(backed_up)
+    # synchronous replication as the operator takes it, and as it refuses it
+    synchronous = copy.deepcopy(cluster)
+    synchronous["spec"]["postgresql"] = {"parameters": {"synchronous_commit": "on"},
+                                         "synchronous": {"method": "any", "number": 1, "dataDurability": "required"}}
+    assert jsonschema.Draft7Validator(schemas[("postgresql.cnpg.io/v1", "Cluster")]).is_valid(synchronous)
+    for wrong_synchronous in ({"method": "all", "number": 1}, {"method": "any"}, {"method": "any", "number": 0},
+                              {"method": "any", "number": 1, "durability": "required"}):
+        refused = copy.deepcopy(synchronous)
+        refused["spec"]["postgresql"]["synchronous"] = wrong_synchronous
+        assert not jsonschema.Draft7Validator(schemas[("postgresql.cnpg.io/v1", "Cluster")]).is_valid(refused)
     monitor = {"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor", "metadata": {"name": "x"},
                "spec": {"endpoints": [{"port": "http", "honorLabel": True}]}}
     assert not jsonschema.Draft7Validator(schemas[("monitoring.coreos.com/v1", "ServiceMonitor")]).is_valid(monitor)
@@ -191,8 +201,13 @@ def test_broker_and_database_addresses_come_from_the_operators_secrets(manifests
     for name, workload in {**kinds["Deployment"], **kinds["Job"]}.items():
         container = workload["spec"]["template"]["spec"]["containers"][0]
         uri, parts = _expanded(container, "CUNBAN_AMQP_URI")
-        assert uri.startswith("amqp://") and set(parts.values()) == {
-            (f"{mq}-default-user", key) for key in ("username", "password", "host", "port")}, name
+        assert set(parts.values()) == {(f"{mq}-default-user", key) for key in ("username", "password", "port")}, name
+        # every node of the cluster, by the name its operator gives its pod: a client moves to a live one
+        nodes = uri.split(",")
+        replicas = kinds["RabbitmqCluster"][mq]["spec"]["replicas"]
+        assert [re.search(r"@([^:]+):", node).group(1) for node in nodes] == [
+            f"{mq}-server-{n}.{mq}-nodes" for n in range(replicas)], name
+        assert all(node.startswith("amqp://") for node in nodes), name
         if name == "gateway":
             assert "CUNBAN_DB_URL" not in {e["name"] for e in container["env"]}  # it has no database
             continue
@@ -379,6 +394,12 @@ def test_the_operators_resources_say_what_cunban_needs(manifests):
     kinds = by_kind(manifests)
     for cluster in kinds["Cluster"].values():
         assert cluster["spec"]["instances"] >= 2 and cluster["spec"]["storage"]["size"]
+        # an acknowledged commit is on a standby too, and writes wait rather than go unprotected (issue 24)
+        postgresql = cluster["spec"]["postgresql"]
+        assert postgresql["parameters"]["synchronous_commit"] == "on"
+        synchronous = postgresql["synchronous"]
+        assert synchronous["method"] == "any" and 1 <= synchronous["number"] < cluster["spec"]["instances"]
+        assert synchronous.get("dataDurability", "required") == "required"
     for database in kinds["Database"].values():
         assert database["spec"]["cluster"]["name"] in kinds["Cluster"]
     for mq in kinds["RabbitmqCluster"].values():

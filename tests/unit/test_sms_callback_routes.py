@@ -31,6 +31,11 @@ class Notifications:
     async def settle(self):
         pass
 
+
+    def resume_audit(self):
+
+        pass
+
     def audit(self, entry):
         self.audited.append(entry)
 
