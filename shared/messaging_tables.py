@@ -86,3 +86,22 @@ def add_messaging_tables(metadata: MetaData) -> None:
         Column("applied_at", UtcDateTime(), nullable=False),
         Index("ix_rpc_requests_applied_at", "applied_at"),
     )
+
+
+def create_rpc_requests_table(op: Any) -> None:
+    """The migration step that adds the answered-request table to a service's database (each service's
+    `answered_rpc_requests` revision calls it). Frozen with those revisions: a later change to the table
+    is a new revision, never an edit here."""
+    op.create_table(
+        RPC_REQUESTS,
+        Column("request_id", String(32), nullable=False, primary_key=True),
+        Column("method", String(80), nullable=False),
+        Column("answer", JSON(), nullable=True),
+        Column("applied_at", UtcDateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_rpc_requests_applied_at", RPC_REQUESTS, ["applied_at"])
+
+
+def drop_rpc_requests_table(op: Any) -> None:
+    op.drop_index("ix_rpc_requests_applied_at", table_name=RPC_REQUESTS)
+    op.drop_table(RPC_REQUESTS)

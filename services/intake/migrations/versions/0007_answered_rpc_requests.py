@@ -6,9 +6,8 @@ Revises: 0006
 Create Date: 2026-12-04 08:30:00
 """
 from alembic import op
-import sqlalchemy as sa
 
-from shared.messaging_tables import UtcDateTime
+from shared.messaging_tables import create_rpc_requests_table, drop_rpc_requests_table
 
 
 revision = '0007'
@@ -18,17 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        'rpc_requests',
-        sa.Column('request_id', sa.String(length=32), nullable=False),
-        sa.Column('method', sa.String(length=80), nullable=False),
-        sa.Column('answer', sa.JSON(), nullable=True),
-        sa.Column('applied_at', UtcDateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint('request_id'),
-    )
-    op.create_index('ix_rpc_requests_applied_at', 'rpc_requests', ['applied_at'])
+    create_rpc_requests_table(op)
 
 
 def downgrade() -> None:
-    op.drop_index('ix_rpc_requests_applied_at', table_name='rpc_requests')
-    op.drop_table('rpc_requests')
+    drop_rpc_requests_table(op)
