@@ -7,6 +7,7 @@ when the worker ends (error or not) and closes the session.
 """
 from __future__ import annotations
 
+import importlib
 import logging
 import re
 import threading
@@ -492,6 +493,37 @@ class UnitOfWork:
         self.session.close()
 
 
+class Repository:
+    """What a service's use cases ask for rows through, named for the domain (`applications.add(app)`,
+    `cases.due_before(day)`): one per aggregate or read model, in the service's `adapters/repositories.py`,
+    handed out by the service's unit of work. It holds the SQL and its speed-ups (plain INSERTs, multi-row
+    statements, locking order), so a use case reads like the rule it implements and never touches the
+    session."""
+
+    def __init__(self, uow: UnitOfWork):
+        self.uow = uow
+
+    @property
+    def session(self) -> Session:
+        return self.uow.session
+
+
+UNIT_OF_WORK_INFO = "unit_of_work"  # metadata.info key: "module:Class" of the service's own unit of work
+
+
+def unit_of_work_class(metadata: MetaData) -> type[UnitOfWork]:
+    """The unit of work a service's database hands out: its own subclass, which hands out its repositories,
+    named beside its tables (`MetaData(info={"unit_of_work": "services.intake.adapters.repositories:
+    IntakeUnitOfWork"})`, a name rather than the class, since the repositories import the tables)."""
+    name = metadata.info.get(UNIT_OF_WORK_INFO)
+    if name is None:
+        return UnitOfWork
+    module, _, attribute = name.partition(":")
+    found = getattr(importlib.import_module(module), attribute)
+    assert issubclass(found, UnitOfWork), name
+    return found
+
+
 class ServiceDatabase:
     """The engine and session factory of one service's own database."""
 
@@ -499,14 +531,15 @@ class ServiceDatabase:
         self.service = service
         self.metadata = metadata
         self.url = url
+        self.unit_of_work_class = unit_of_work_class(metadata)
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.outbox_signal = threading.Event()
         self.copies = CopyCache()
 
     def unit_of_work(self, correlation_id: str | None = None) -> UnitOfWork:
-        return UnitOfWork(self.sessions(), self.service, self.metadata, correlation_id,
-                          on_commit=self.outbox_signal.set, copies=self.copies)
+        return self.unit_of_work_class(self.sessions(), self.service, self.metadata, correlation_id,
+                                       on_commit=self.outbox_signal.set, copies=self.copies)
 
     def dispose(self) -> None:
         self.engine.dispose()
