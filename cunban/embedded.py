@@ -9,18 +9,58 @@ from __future__ import annotations
 
 import logging
 import signal
+import time
 from typing import Any
 
 log = logging.getLogger("cunban")
 
 
+MEMORY_SAFETY_WAIT_SECONDS = 1.0  # the longest a consumer waits without being told a message arrived
+
+
 def prepare_memory_transport() -> None:
-    """kombu's memory transport polls once a second by default, which would make every call take a second
-    (FACTS.md, measured here). (Its messages also lack a content_type property, which nameko's own reply
-    read; cunban's replies read the message's content type instead, shared/service.py.)"""
+    """kombu's memory transport polls its queues (once a second by default, which would make every call take
+    a second; every 2 ms was 30 % of a core with nothing to do). Here a consumer with nothing to take waits
+    until a message is put on any queue of the process, and only then looks again: no polling while idle,
+    and no delay when a message comes. The wait is bounded (MEMORY_SAFETY_WAIT_SECONDS), so a consumer
+    still returns to its caller's own timeouts. Green threads switch only where one waits, so a message put
+    between a consumer finding its queues empty and its wait cannot be missed. (The transport's messages
+    also lack a content_type property, which nameko's own reply read; cunban's replies read the message's
+    content type instead, shared/service.py.)"""
+    import threading
+    from queue import Empty
+
     import kombu.transport.memory as memory
 
-    memory.Transport.polling_interval = 0.002
+    if getattr(memory.Transport, "notifies", False):
+        return
+    arrived = threading.Event()  # green under eventlet's monkey patching, as the whole process is
+    put, put_fanout = memory.Channel._put, memory.Channel._put_fanout
+
+    def _put(channel: Any, queue: str, message: Any, **kwargs: Any) -> None:
+        put(channel, queue, message, **kwargs)
+        arrived.set()
+
+    def _put_fanout(channel: Any, exchange: str, message: Any, routing_key: str | None = None, **kwargs: Any) -> None:
+        put_fanout(channel, exchange, message, routing_key, **kwargs)
+        arrived.set()
+
+    def drain_events(transport: Any, connection: Any, timeout: float | None = None) -> None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            arrived.clear()
+            try:
+                transport.cycle.get(transport._deliver, timeout=timeout)
+                return
+            except Empty:
+                left = MEMORY_SAFETY_WAIT_SECONDS if deadline is None else deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError() from None  # socket.timeout, as kombu raises it
+                arrived.wait(min(left, MEMORY_SAFETY_WAIT_SECONDS))
+
+    memory.Channel._put, memory.Channel._put_fanout = _put, _put_fanout
+    memory.Transport.drain_events = drain_events
+    memory.Transport.notifies = True
 
 
 def migrate_all(settings: Any, services: list[str]) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc
+from pydantic import BaseModel
 from sqlalchemy import Engine, MetaData, create_engine, event, insert, make_url, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -296,6 +297,7 @@ class UnitOfWork:
         self._requests = metadata.tables[RPC_REQUESTS]
         self.request: tuple[str, str] | None = None  # (request id, method) of the RPC this worker answers
         self._request_kept = False
+        self._answer_kept = False
         self._on_commit = on_commit
         self._recorded = 0
         self._in_batch = False
@@ -446,9 +448,10 @@ class UnitOfWork:
         return True, row.answer["value"]
 
     def keep_answer(self, answer: Any) -> None:
-        """Add the answer to the request row the write committed with (its own small transaction); one that
-        cannot be kept is logged: the row still says the request was applied."""
-        if self.request is None or not self._request_kept:
+        """Add the answer to the request row the write committed with (its own small transaction), unless
+        the use case handed it to the commit; one that cannot be kept is logged: the row still says the
+        request was applied."""
+        if self.request is None or not self._request_kept or self._answer_kept:
             return
         table = self._requests
         try:
@@ -459,16 +462,21 @@ class UnitOfWork:
             log.warning("could not keep the answer of request %s", self.request[0], exc_info=True)
             self.rollback()
 
-    def commit(self) -> None:
+    def commit(self, answer: Any = None) -> None:
+        """Commit the transaction. A use case whose answer is known before its last commit (a filing's view)
+        hands it over: an RPC that carries a request id then keeps the answer in the same transaction as the
+        write, instead of in one of its own after the method returned (UnitOfWork.keep_answer)."""
         self._not_in_batch("commit")
         self.write_gathered()
         keeping = self.request is not None and not self._request_kept
         if keeping:  # the write and the request id that caused it commit together (a plain INSERT: a
             # second delivery of the same request racing this one fails on the key, its write with it)
+            kept = None if answer is None else {"value": _wire(answer)}
             insert_rows(self.session, self._requests, [{"request_id": self.request[0], "method": self.request[1],
-                                                        "answer": None, "applied_at": utcnow()}])
+                                                        "answer": kept, "applied_at": utcnow()}])
         self.session.commit()
         self._request_kept = self._request_kept or keeping
+        self._answer_kept = self._answer_kept or (keeping and answer is not None)
         for model, key in self._changed_copies:  # a worker may have read the old row meanwhile
             self.copies.forget(model, key)
         self._changed_copies = []
@@ -522,6 +530,11 @@ def unit_of_work_class(metadata: MetaData) -> type[UnitOfWork]:
     found = getattr(importlib.import_module(module), attribute)
     assert issubclass(found, UnitOfWork), name
     return found
+
+
+def _wire(answer: Any) -> Any:
+    """An answer as the RPC sends it: a contract as its JSON form (what the service method returns)."""
+    return answer.model_dump(mode="json") if isinstance(answer, BaseModel) else answer
 
 
 class ServiceDatabase:

@@ -83,14 +83,15 @@ def file_application(uow: UnitOfWork, *, caller: Caller, cmd: c.ApplicationFile,
             remember(uow, orm.IdempotencyKey, caller, idempotency_key, digest, app.id, now)
         _announce_filing(uow, app, item.required_materials,
                          vault.contact_check(app.receipt_no, cmd.applicant.phone[-4:]), now)
-        uow.commit()
+        view = _view(app, stages, [], caller, vault, day)  # what is being written: no need to read it back
+        uow.commit(answer=view)
     except IntegrityError:
         uow.rollback()
         earlier = _replay(uow, caller, idempotency_key, digest, vault, now) if idempotency_key else None
         if earlier is None:
             raise
         return earlier  # the same key raced in from a retry and won
-    return _view(app, stages, [], caller, vault, day)  # what was just written: no need to read it back
+    return view
 
 
 def _facts(app: orm.Application) -> dict[str, Any]:
