@@ -20,7 +20,7 @@ from typing import Any
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc
 from pydantic import BaseModel
-from sqlalchemy import Engine, MetaData, create_engine, event, insert, make_url, select, update
+from sqlalchemy import Engine, MetaData, bindparam, create_engine, event, insert, make_url, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, DisconnectionError
@@ -86,8 +86,26 @@ def values_of(row: Any) -> dict[str, Any]:
 
 def insert_or_ignore(session: Session, model: Any, rows: list[dict[str, Any]] | None = None, **values: Any) -> None:
     """INSERT a row (or rows) unless its key exists (ON CONFLICT DO NOTHING, on PostgreSQL and SQLite)."""
-    statement = prepared(session, model, lambda insert: insert.on_conflict_do_nothing())
-    session.connection().execute(statement, rows if rows is not None else [values])
+    _upsert_rows(session, model, lambda insert: insert.on_conflict_do_nothing(), rows if rows is not None else [values])
+
+
+def _upsert_rows(session: Session, model: Any, build: Callable[[Any], Any], rows: list[dict[str, Any]],
+                 *variant: Any) -> None:
+    """An INSERT … ON CONFLICT of `rows` as one statement. SQLAlchemy sends several rows of an upsert as an
+    executemany (psycopg's pipeline: a round of its machinery per row, a tenth of evaluation's time for a
+    filing's daily totals), not as the one multi-row statement it makes of a plain INSERT's rows: so one
+    row goes as a plain execute, and n rows as a VALUES list of n rows, built once per n (and per column
+    set) like every prepared statement. All rows name the same columns."""
+    if not rows:
+        return
+    if len(rows) == 1:
+        session.connection().execute(prepared(session, model, build, *variant), rows[0])
+        return
+    names = tuple(rows[0])
+    statement = prepared(session, model, lambda insert: build(insert.values(
+        [{name: bindparam(f"{name}_{i}") for name in names} for i in range(len(rows))])),
+        build.__code__, names, len(rows), *variant)
+    session.connection().execute(statement, {f"{name}_{i}": row[name] for i, row in enumerate(rows) for name in names})
 
 
 def insert_new(session: Session, model: Any, **values: Any) -> bool:
@@ -102,13 +120,11 @@ def insert_new(session: Session, model: Any, **values: Any) -> bool:
 def insert_or_add(session: Session, model: Any, rows: list[dict[str, Any]], *, key: list[str],
                   summed: list[str]) -> None:
     """INSERT rows, or where a row's key exists add its `summed` columns to the stored ones (ON CONFLICT
-    DO UPDATE), as one executemany of one cached statement, on PostgreSQL and SQLite alike. No two rows may
-    share a key: on PostgreSQL they go as one multi-row statement (make_engine), which may not update a
-    row twice."""
-    statement = prepared(session, model, lambda insert: insert.on_conflict_do_update(
+    DO UPDATE), as one statement built once, on PostgreSQL and SQLite alike. No two rows may share a key:
+    they go as one multi-row statement (_upsert_rows), which may not update a row twice."""
+    _upsert_rows(session, model, lambda insert: insert.on_conflict_do_update(
         index_elements=key, set_={name: model.__table__.c[name] + insert.excluded[name] for name in summed}),
-        tuple(key), tuple(summed))
-    session.connection().execute(statement, rows)
+        rows, tuple(key), tuple(summed))
 
 
 def within_scope(caller: Caller, township_column: Any, station_column: Any = None) -> list[Any]:
@@ -359,9 +375,7 @@ class UnitOfWork:
         """Upsert another service's snapshot into a read model unless a newer `version` is already here
         (events may arrive late, twice, or two at once): one INSERT … ON CONFLICT DO UPDATE … WHERE the
         stored version is older, so two snapshots racing each other cannot leave the older one."""
-        statement = insert_statement(self.session, model).values(**values)
-        table = model.__table__  # type: ignore[attr-defined]
-        self._upsert(model, key, statement, values, where=table.c.version < statement.excluded.version)
+        self._upsert(model, key, values, newer_only=True)
 
     def put(self, model: type, key: Any, values: dict[str, Any] | None) -> None:
         """Set a read-model row to `values` (one upsert: the last writer wins), or remove it when the
@@ -372,18 +386,25 @@ class UnitOfWork:
             if row is not None:
                 self.session.delete(row)
             return
-        self._upsert(model, key, insert_statement(self.session, model).values(**values), values)
+        self._upsert(model, key, values)
 
     def _copy_changed(self, model: type, key: Any) -> None:
         self.copies.forget(model, key)
         self._changed_copies.append((model, key))
 
-    def _upsert(self, model: type, key: Any, statement: Any, values: dict[str, Any], where: Any = None) -> None:
+    def _upsert(self, model: type, key: Any, values: dict[str, Any], newer_only: bool = False) -> None:
+        """One INSERT … ON CONFLICT DO UPDATE of the row's columns in `values`, built once per model and set
+        of columns (prepared) and run with the values as parameters."""
         self._copy_changed(model, key)
-        keys = _key_names(model)
-        self.session.execute(statement.on_conflict_do_update(
-            index_elements=keys, where=where,
-            set_={name: statement.excluded[name] for name in values if name not in keys}))
+        keys, names = _key_names(model), tuple(values)
+        table = model.__table__  # type: ignore[attr-defined]
+
+        def build(insert: Any) -> Any:
+            return insert.on_conflict_do_update(
+                index_elements=keys, where=table.c.version < insert.excluded.version if newer_only else None,
+                set_={name: insert.excluded[name] for name in names if name not in keys})
+
+        self.session.execute(prepared(self.session, model, build, names, newer_only), values)
         loaded = self.session.identity_map.get(self.session.identity_key(model, key))
         if loaded is not None:  # the statement went past the ORM: what it holds of the row is stale
             self.session.expire(loaded)
