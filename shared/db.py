@@ -7,6 +7,7 @@ when the worker ends (error or not) and closes the session.
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import re
@@ -272,6 +273,7 @@ class CopyCache:
     def __init__(self, seconds: float = COPY_SECONDS):
         self.seconds = seconds
         self._rows: dict[tuple[type, Any], tuple[float, Any]] = {}
+        self._computed: dict[type, set[Any]] = {}  # keys of computed values, by the model they were read from
 
     def get(self, session: Session, model: type, key: Any) -> Any:
         """The row at `key` (None when absent), detached: read it, never change it."""
@@ -287,8 +289,24 @@ class CopyCache:
         self._rows[(model, key)] = (now + self.seconds, row)
         return row
 
+    def computed(self, model: type, key: Any, read: Callable[[], Any]) -> Any:
+        """A value read from many rows of a copy (a county's working calendar), kept like a row; a change to
+        any row of `model` forgets it."""
+        now = time.monotonic()
+        cached = self._rows.get((model, key))
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        value = read()
+        if len(self._rows) >= COPY_ENTRIES:
+            self._rows.clear()
+        self._rows[(model, key)] = (now + self.seconds, value)
+        self._computed.setdefault(model, set()).add(key)
+        return value
+
     def forget(self, model: type, key: Any) -> None:
         self._rows.pop((model, key), None)
+        for computed in self._computed.pop(model, ()):
+            self._rows.pop((model, computed), None)
 
 
 class BatchEnded(Exception):
@@ -454,11 +472,9 @@ class UnitOfWork:
         than applied again."""
         assert self.request is not None
         request_id, method = self.request
-        table = self._requests
         # one primary-key read in the transaction the use case then goes on in (read committed: it sees what
         # commits meanwhile), so a call pays no extra round trip to begin or end one
-        row = self.session.execute(select(table.c.method, table.c.answer)
-                                   .where(table.c.request_id == request_id)).one_or_none()
+        row = self.session.execute(_answer_of(self._requests), {"request_id": request_id}).one_or_none()
         if row is None:
             return False, None
         if row.method != method:
@@ -511,6 +527,9 @@ class UnitOfWork:
         self._not_in_batch("roll back")
         self._recorded = 0
         self._gathered = {}
+        for model, key in self._changed_copies:  # a worker may have read this transaction's change meanwhile
+            self.copies.forget(model, key)
+        self._changed_copies = []
         try:
             self.session.rollback()
         except DBAPIError:
@@ -551,6 +570,12 @@ def unit_of_work_class(metadata: MetaData) -> type[UnitOfWork]:
     found = getattr(importlib.import_module(module), attribute)
     assert issubclass(found, UnitOfWork), name
     return found
+
+
+@functools.cache
+def _answer_of(requests: Any) -> Any:
+    """The statement that reads a request's row, built once (every write asks it)."""
+    return select(requests.c.method, requests.c.answer).where(requests.c.request_id == bindparam("request_id"))
 
 
 def _wire(answer: Any) -> Any:
