@@ -12,6 +12,10 @@ from typing import Any
 
 from kombu import Connection
 
+from shared import jsoncodec
+
+jsoncodec.use_for_messages()  # every process that sends or receives imports this module first
+
 # RabbitMQ's own count of the times a message was handed out and came back unsettled (its consumer died, its
 # channel closed, or it was handed back): set by quorum queues on each redelivery
 DELIVERY_COUNT_HEADER = "x-delivery-count"
