@@ -13,6 +13,7 @@ import logging
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -31,7 +32,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared import jsoncodec
 from shared.clock import utcnow
 from shared.contracts.caller import Caller
-from shared.contracts.envelope import EventEnvelope
 from shared.divisions import township_range
 from shared.errors import Conflict
 from shared.messaging_tables import DEAD_LETTERS, INBOX, OUTBOX, RPC_REQUESTS
@@ -356,16 +356,20 @@ class UnitOfWork:
                 write(self, values)
 
     def record_event(self, type_: str, payload: dict[str, Any], *, now: datetime | None = None,
-                     township_code: str | None = None, version: int = 1) -> EventEnvelope:
-        envelope = EventEnvelope(
-            source=self.service, type=type_, version=version, occurred_at=now or utcnow(),
-            correlation_id=self.correlation_id, township_code=township_code, payload=payload,
-        )
-        insert_rows(self.session, self._outbox, [{
-            "event_id": envelope.event_id, "event_type": type_, "body": envelope.model_dump(mode="json"),
-            "created_at": envelope.occurred_at}])
+                     township_code: str | None = None, version: int = 1) -> str:
+        """Announce a change in the transaction that makes it (the outbox); returns the event's id. The
+        payload is a contract's JSON form. The body is written as EventEnvelope's JSON form is (what every
+        consumer parses), built directly: validating and dumping an envelope for every event was a tenth of
+        a busy consumer's time."""
+        occurred_at = now or utcnow()
+        event_id = uuid.uuid4().hex
+        self.session.connection().execute(prepared(self.session, self._outbox, lambda insert: insert), {
+            "event_id": event_id, "event_type": type_, "created_at": occurred_at, "body": {
+                "event_id": event_id, "source": self.service, "type": type_, "version": version,
+                "occurred_at": _json_time(occurred_at), "correlation_id": self.correlation_id,
+                "township_code": township_code, "payload": payload}})
         self._recorded += 1
-        return envelope
+        return event_id
 
     def mark_consumed(self, event_id: str, handler: str) -> bool:
         """Record that `handler` applies `event_id` in this transaction; False when it already had (a
@@ -574,6 +578,12 @@ def unit_of_work_class(metadata: MetaData) -> type[UnitOfWork]:
     found = getattr(importlib.import_module(module), attribute)
     assert issubclass(found, UnitOfWork), name
     return found
+
+
+def _json_time(at: datetime) -> str:
+    """A timezone-aware datetime as pydantic writes it in JSON (UTC as `Z`)."""
+    text = at.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 @functools.cache
