@@ -191,7 +191,7 @@ def _require_serving(amqp_uri: str, services: list[str] | tuple[str, ...]) -> No
     from amqp.exceptions import NotFound
     from kombu import Connection
 
-    from shared.rpc_client import CONNECTION_ERRORS
+    from shared.broker import CONNECTION_ERRORS
 
     connection = Connection(amqp_uri, connect_timeout=3)
     where = connection.as_uri()  # without the password

@@ -7,10 +7,19 @@ belong to one connection (RPC reply queues, the gateway's queue of revoked sessi
 queues: a quorum queue cannot be exclusive, and such a queue dies with its connection anyway."""
 from __future__ import annotations
 
+import logging
 import random
 from typing import Any
 
+from amqp.exceptions import AMQPError, PreconditionFailed
 from kombu import Connection
+from kombu.exceptions import OperationalError
+
+log = logging.getLogger(__name__)
+
+# what a lost broker looks like: socket errors, kombu's wrapper, and the AMQP errors of py-amqp
+# (e.g. CONNECTION_FORCED when RabbitMQ restarts or an operator closes the connection)
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (OSError, OperationalError, AMQPError)
 
 from shared import jsoncodec
 
@@ -34,6 +43,33 @@ def quorum_arguments(delivery_limit: int | None = None) -> dict[str, Any]:
     if delivery_limit is not None:
         arguments["x-delivery-limit"] = delivery_limit
     return arguments
+
+
+def arguments_for(amqp_uri: str, queue: Any, wanted: dict[str, Any]) -> dict[str, Any]:
+    """The arguments to declare a durable queue with: `wanted` (a quorum queue), unless the queue exists as a
+    classic queue of an earlier release. RabbitMQ cannot change a queue's type in place and refuses a
+    declaration that asks for another (PRECONDITION_FAILED), which would stop the service; during a rolling
+    update the previous release's services consume that queue at the same time. So the existing classic queue
+    is used as it is, with a warning: it is not replicated until it is moved in a maintenance window
+    (docs/OPERATIONS.md, "Moving an installation off classic queues"). Asked once per queue at start: a
+    declaration with the wanted arguments on a connection of its own (it creates a queue that does not
+    exist yet, as the consumer would)."""
+    if amqp_uri.startswith("memory://"):
+        return wanted
+    try:
+        with connect(amqp_uri, connect_timeout=5) as connection:
+            try:
+                connection.channel().queue_declare(queue=queue.name, durable=queue.durable, exclusive=queue.exclusive,
+                                                   auto_delete=queue.auto_delete, arguments=wanted)
+            except PreconditionFailed as refused:
+                if "x-queue-type" not in str(refused):
+                    raise
+                log.warning("queue %s is a classic queue of an earlier release: used as it is, not replicated, "
+                            "until it is moved to a quorum queue (docs/OPERATIONS.md)", queue.name)
+                return {}
+    except CONNECTION_ERRORS:  # no broker yet: the consumer declares the queue once it connects
+        return wanted
+    return wanted
 
 
 def deliveries_before(message: Any) -> int:

@@ -22,7 +22,7 @@ from nameko.standalone.events import get_event_exchange
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from shared.broker import POISON_DELIVERIES, deliveries_before, quorum_arguments
+from shared.broker import POISON_DELIVERIES, arguments_for, deliveries_before, quorum_arguments
 from shared.clock import utcnow
 from shared.contracts.base import parse
 from shared.contracts.envelope import EventEnvelope
@@ -50,7 +50,7 @@ class ServiceEventHandler(CarryOnWithoutBroker, EventHandler):
 
     def setup(self) -> None:
         super().setup()
-        self.queue.queue_arguments = quorum_arguments()
+        self.queue.queue_arguments = arguments_for(self.container.config["AMQP_URI"], self.queue, quorum_arguments())
         subscription = getattr(getattr(self.container.service_cls, self.method_name), "subscription", None)
         self.when = subscription[3] if subscription else None
         self._arrived: list[tuple[Any, Any]] = []

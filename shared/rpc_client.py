@@ -13,21 +13,16 @@ import time
 import uuid
 from typing import Any
 
-from amqp.exceptions import AMQPError
 from kombu import Consumer, Producer, Queue
-from kombu.exceptions import OperationalError
 from nameko.rpc import get_rpc_exchange
 
-from shared.broker import connect
+from shared.broker import CONNECTION_ERRORS, connect
 from shared.contracts.caller import Caller
 from shared.errors import CunbanError, ServiceUnavailable, from_wire
 from shared.observability import metrics
 
 log = logging.getLogger(__name__)
 
-# what a lost broker looks like: socket errors, kombu's wrapper, and the AMQP errors of py-amqp
-# (e.g. CONNECTION_FORCED when RabbitMQ restarts or an operator closes the connection)
-CONNECTION_ERRORS: tuple[type[BaseException], ...] = (OSError, OperationalError, AMQPError)
 
 
 class RemoteFailure(CunbanError):

@@ -17,7 +17,7 @@ from nameko.exceptions import UnserializableValueError, serialize
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
 
-from shared.broker import RPC_DELIVERY_LIMIT, quorum_arguments
+from shared.broker import CONNECTION_ERRORS, RPC_DELIVERY_LIMIT, arguments_for, quorum_arguments
 from shared.contracts import access
 from shared.contracts.caller import Caller
 from shared.db import UnitOfWork
@@ -25,7 +25,6 @@ from shared.errors import CunbanError, Unauthenticated
 from shared.observability import metrics
 from shared.pii import PersonalDataVault
 from shared.publishing import KeptProducer
-from shared.rpc_client import CONNECTION_ERRORS
 from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -57,7 +56,8 @@ class ServiceRpcConsumer(RpcConsumer):
 
     def setup(self) -> None:
         super().setup()
-        self.queue.queue_arguments = quorum_arguments(RPC_DELIVERY_LIMIT)  # replicated (shared/broker.py)
+        self.queue.queue_arguments = arguments_for(  # replicated (shared/broker.py)
+            self.container.config[AMQP_URI_CONFIG_KEY], self.queue, quorum_arguments(RPC_DELIVERY_LIMIT))
         self.replies = KeptProducer(self.container.config[AMQP_URI_CONFIG_KEY])
         self.exchange = get_rpc_exchange(self.container.config)
 

@@ -62,6 +62,11 @@ def test_the_county_admin_sets_how_sms_are_sent_and_edits_a_template(browser, sy
 
 def test_messages_sent_are_listed_with_masked_numbers_and_their_status(browser, system):
     with httpx.Client(base_url=system) as client:
+        # at night in China the county's quiet hours (21:00–08:00) hold the receipt SMS back, and a message
+        # waiting to be sent has neither its text nor its number yet: the county sends at any hour here
+        quiet_off = client.put("/notifications/settings/431099", headers=login(client, "admin"),
+                               json={"quiet_start": "00:00", "quiet_end": "00:00"})
+        assert quiet_off.status_code == 200, quiet_off.text
         agent = login(client, "qs_agent1")
         filed = client.post("/applications", headers=agent, json={
             "item_code": "SP-008", "channel": "station", "station_code": "ST431099101010",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from kombu import Connection
+from kombu import Connection, Queue
 from nameko.runners import ServiceRunner
 from sqlalchemy import create_engine
 
 from cunban.queues import declare_queues
 from cunban.registry import nameko_config
-from shared.broker import POISON_DELIVERIES
+from shared.broker import POISON_DELIVERIES, arguments_for, quorum_arguments
 from shared.clock import utcnow
 from shared.contracts.caller import Caller
 from shared.contracts.envelope import EventEnvelope
@@ -132,3 +132,19 @@ def test_declare_queues_makes_every_queue_a_service_consumes_before_it_runs(amqp
     with Connection(amqp_uri) as connection:
         waiting = connection.channel().queue_declare(consumer, passive=True).message_count
     assert waiting == 1
+
+
+def test_a_classic_queue_of_an_earlier_release_is_used_as_it_is_during_a_rolling_update(amqp_uri, servers, caplog):
+    """The previous release declared the listener's queues classic; this release's service starts beside it
+    (a rolling update) and consumes the same queues instead of being refused and exiting. A queue new in this
+    release is a quorum queue."""
+    vhost = amqp_uri.rsplit("/", 1)[1]
+    with Connection(amqp_uri) as connection:
+        connection.channel().queue_declare(queue=LISTENER_QUEUE, durable=True, auto_delete=False)  # classic
+    queue = Queue(LISTENER_QUEUE, durable=True)
+    assert arguments_for(amqp_uri, queue, quorum_arguments()) == {}
+    assert "classic queue of an earlier release" in caplog.text
+    assert arguments_for(amqp_uri, Queue("evt-new-in-this-release", durable=True), quorum_arguments()) == \
+        quorum_arguments()
+    queues = _queues(servers, vhost)
+    assert queues[LISTENER_QUEUE]["type"] == "classic" and queues["evt-new-in-this-release"]["type"] == "quorum"
