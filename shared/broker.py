@@ -15,15 +15,14 @@ from amqp.exceptions import AMQPError, PreconditionFailed
 from kombu import Connection
 from kombu.exceptions import OperationalError
 
+from shared import jsoncodec
+
 log = logging.getLogger(__name__)
+jsoncodec.use_for_messages()  # every process that sends or receives imports this module first
 
 # what a lost broker looks like: socket errors, kombu's wrapper, and the AMQP errors of py-amqp
 # (e.g. CONNECTION_FORCED when RabbitMQ restarts or an operator closes the connection)
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (OSError, OperationalError, AMQPError)
-
-from shared import jsoncodec
-
-jsoncodec.use_for_messages()  # every process that sends or receives imports this module first
 
 # RabbitMQ's own count of the times a message was handed out and came back unsettled (its consumer died, its
 # channel closed, or it was handed back): set by quorum queues on each redelivery
