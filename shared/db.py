@@ -336,6 +336,7 @@ class UnitOfWork:
         self.request: tuple[str, str] | None = None  # (request id, method) of the RPC this worker answers
         self._request_kept = False
         self._answer_kept = False
+        self._after_commit: list[Callable[[], None]] = []
         self._on_commit = on_commit
         self._recorded = 0
         self._in_batch = False
@@ -528,12 +529,20 @@ class UnitOfWork:
         if self._recorded and self._on_commit:
             self._on_commit()
         self._recorded = 0
+        done, self._after_commit = self._after_commit, []
+        for then in done:
+            then()
+
+    def after_commit(self, then: Callable[[], None]) -> None:
+        """Run `then` once this transaction has committed (never if it rolls back): wake what acts on it."""
+        self._after_commit.append(then)
 
     def rollback(self) -> None:
         """Undo the transaction; if the database already cut the connection (a restart), the session lets
         go of it instead (the server rolled back) — never an error of its own on top of the first."""
         self._not_in_batch("roll back")
         self._recorded = 0
+        self._after_commit = []
         self._gathered = {}
         for model, key in self._changed_copies:  # a worker may have read this transaction's change meanwhile
             self.copies.forget(model, key)
