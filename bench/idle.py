@@ -46,7 +46,7 @@ def main(seconds: int, filings: int) -> None:
         agent = login(client, "lk_agent1")
         wait_until(lambda: client.post("/applications", json=FILING, headers=agent).status_code == 201, 60,
                    "intake's read model")
-        time.sleep(5)  # what the start-up set going (the demo county's events, the first sweeps) settles
+        time.sleep(20)  # what the start-up set going (the demo county's events, the first sweeps) settles
         before, started = cpu_seconds(process.proc.pid), time.monotonic()
         time.sleep(seconds)
         idle = (cpu_seconds(process.proc.pid) - before) / (time.monotonic() - started)
