@@ -415,6 +415,11 @@ class UnitOfWork:
             return
         self._upsert(model, key, values)
 
+    def forget_copy(self, model: type, key: Any) -> None:
+        """A row this transaction changes that the process keeps (UnitOfWork.copy): forgotten now, and again
+        at the commit or rollback (a worker may have read it meanwhile)."""
+        self._copy_changed(model, key)
+
     def _copy_changed(self, model: type, key: Any) -> None:
         self.copies.forget(model, key)
         self._changed_copies.append((model, key))

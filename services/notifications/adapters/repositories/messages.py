@@ -13,8 +13,16 @@ from services.notifications.domain import sending as s
 from shared.contracts import notifications as c
 from shared.contracts.caller import Caller
 from shared.db import Repository, insert_new, within_scope
+from shared.service import wake
 
 WAITING, SENDING, FAILED = s.Status.WAITING.value, s.Status.SENDING.value, s.Status.FAILED.value
+
+
+SENDER = "notifications.sender"  # what wakes the sender (shared/service.py, Ticker)
+
+
+def wake_sender() -> None:
+    wake(SENDER)
 
 
 class Messages(Repository):
@@ -22,8 +30,12 @@ class Messages(Repository):
 
     def make(self, **values: Any) -> bool:
         """A new message unless one with its send key exists (a redelivered event): True when made. One
-        statement (INSERT … ON CONFLICT DO NOTHING), so two deliveries at once make one."""
-        return insert_new(self.session, orm.MessageRow, **values)
+        statement (INSERT … ON CONFLICT DO NOTHING), so two deliveries at once make one. A message made
+        wakes this process's sender once the transaction commits (NotificationsService.send_due)."""
+        made = insert_new(self.session, orm.MessageRow, **values)
+        if made:
+            self.uow.after_commit(wake_sender)
+        return made
 
     def get(self, message_id: int) -> orm.MessageRow | None:
         return self.session.get(orm.MessageRow, message_id)
