@@ -565,10 +565,10 @@ class UnitOfWork:
 
 class Repository:
     """What a service's use cases ask for rows through, named for the domain (`applications.add(app)`,
-    `cases.due_before(day)`): one per aggregate or read model, in the service's `adapters/repositories.py`,
-    handed out by the service's unit of work. It holds the SQL and its speed-ups (plain INSERTs, multi-row
-    statements, locking order), so a use case reads like the rule it implements and never touches the
-    session."""
+    `cases.due_before(day)`): one per aggregate or read model, in the service's `adapters/repositories.py`
+    (or a package of that name, a module per family), handed out by the service's unit of work. It holds
+    the SQL and its speed-ups (plain INSERTs, multi-row statements, locking order), so a use case reads
+    like the rule it implements and never touches the session."""
 
     def __init__(self, uow: UnitOfWork):
         self.uow = uow
