@@ -105,8 +105,9 @@ def _upsert_rows(session: Session, model: Any, build: Callable[[Any], Any], rows
         session.connection().execute(prepared(session, model, build, *variant), rows[0])
         return
     names = tuple(rows[0])
+    columns = getattr(model, "__table__", model).c  # each parameter typed as its column (UtcDateTime, JSON)
     statement = prepared(session, model, lambda insert: build(insert.values(
-        [{name: bindparam(f"{name}_{i}") for name in names} for i in range(len(rows))])),
+        [{name: bindparam(f"{name}_{i}", type_=columns[name].type) for name in names} for i in range(len(rows))])),
         build.__code__, names, len(rows), *variant)
     session.connection().execute(statement, {f"{name}_{i}": row[name] for i, row in enumerate(rows) for name in names})
 
