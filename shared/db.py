@@ -373,6 +373,11 @@ class UnitOfWork:
         self._recorded += 1
         return event_id
 
+    def wake_relay(self) -> None:
+        """Wake the outbox relay of this process at the commit, as an event recorded does: what its gauges
+        count moved."""
+        self._recorded += 1
+
     def mark_consumed(self, event_id: str, handler: str) -> bool:
         """Record that `handler` applies `event_id` in this transaction; False when it already had (a
         redelivery). One statement (INSERT … ON CONFLICT DO NOTHING): a second delivery racing the first
@@ -383,6 +388,7 @@ class UnitOfWork:
         """Keep what failed for good in this transaction, for county IT to see and replay (`cunban dlq`,
         `/dead-letters`): one row per event id and handler; a later failure updates it, waiting again."""
         table = self.dead_letters
+        self.wake_relay()  # its dead-letter gauge moved
         event_id, event_type = str(body.get("event_id", "?"))[:32], str(body.get("type", "?"))[:80]
         existing = self.session.execute(select(table.c.id).where(table.c.event_id == event_id,
                                                                  table.c.handler == handler)).scalar_one_or_none()

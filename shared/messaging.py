@@ -159,7 +159,8 @@ class OutboxRelay(DependencyProvider):
         return self
 
     def _run(self) -> None:
-        # gauges: refreshed a second after the relay last published (the backlog moved), else every
+        # gauges: refreshed a second after the relay last published or was woken (a commit with events, a dead
+        # letter kept or replayed: what they count moved), else every
         # GAUGE_IDLE_SECONDS; the outbox is read every poll_seconds with nothing to wake the relay
         failures, gauged, forgotten, moved = 0, 0.0, 0.0, True
         while self._running:
@@ -182,7 +183,8 @@ class OutboxRelay(DependencyProvider):
                 time.sleep(min(30.0, 0.2 * 2**failures))
                 continue
             if published < self.batch_size:
-                db.outbox_signal.wait(min(self.poll_seconds, GAUGE_SECONDS) if moved else self.poll_seconds)
+                woken = db.outbox_signal.wait(min(self.poll_seconds, GAUGE_SECONDS) if moved else self.poll_seconds)
+                moved = moved or woken
 
 
 GAUGE_SECONDS = 1.0  # how soon the relay refreshes the backlog and dead-letter gauges after publishing
@@ -444,6 +446,7 @@ class DeadLetters:
                 result.failed[row.id] = f"{type(exc).__name__}: {exc}"[:500]
                 continue
             self.db.session.execute(update(table).where(table.c.id == row.id).values(replayed_at=utcnow()))
+            self.db.wake_relay()  # its dead-letter gauge moved
             self.db.commit()
             result.replayed.append(row.id)
         return result.model_dump(mode="json")
