@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 import orjson
 from nameko.extensions import DependencyProvider
@@ -583,6 +583,32 @@ class Repository:
     @property
     def session(self) -> Session:
         return self.uow.session
+
+
+R = TypeVar("R", bound=Repository)
+
+
+class repository(Generic[R]):  # noqa: N801 - used like cached_property, which it is for a repository
+    """A unit of work's repository, made on first use and kept for the transaction:
+    `applications = repository(Applications)` in a service's unit of work."""
+
+    def __init__(self, kind: type[R]):
+        self.kind = kind
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, uow: None, owner: type) -> repository[R]: ...
+
+    @overload
+    def __get__(self, uow: UnitOfWork, owner: type) -> R: ...
+
+    def __get__(self, uow: UnitOfWork | None, owner: type) -> R | repository[R]:
+        if uow is None:
+            return self
+        made = uow.__dict__[self.name] = self.kind(uow)
+        return made
 
 
 UNIT_OF_WORK_INFO = "unit_of_work"  # metadata.info key: "module:Class" of the service's own unit of work

@@ -8,29 +8,14 @@ import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime
-from functools import cached_property
 from typing import Any
 
 from sqlalchemy import bindparam, or_, select, tuple_, update
 
 from services.intake.adapters import orm
 from shared.contracts.approvals import ApplicationClock
-from shared.db import Repository, UnitOfWork, insert_rows, values_of, within_scope
+from shared.db import Repository, UnitOfWork, insert_rows, repository, values_of, within_scope
 from shared.receipts import next_sequence
-
-
-class IntakeUnitOfWork(UnitOfWork):
-    @cached_property
-    def applications(self) -> Applications:
-        return Applications(self)
-
-    @cached_property
-    def receipt_counters(self) -> ReceiptCounters:
-        return ReceiptCounters(self)
-
-    @cached_property
-    def activities(self) -> Activities:
-        return Activities(self)
 
 
 class Applications(Repository):
@@ -178,3 +163,11 @@ class Activities(Repository):
             stmt = stmt.where(r.occurred_on <= occurred_to)
         stmt = stmt.order_by(r.occurred_on.desc(), r.id.desc()).limit(limit).offset(offset)
         return list(self.session.execute(stmt).scalars())
+
+
+class IntakeUnitOfWork(UnitOfWork):
+    """One transaction of intake, and the repositories its use cases read and write through."""
+
+    applications = repository(Applications)
+    receipt_counters = repository(ReceiptCounters)
+    activities = repository(Activities)

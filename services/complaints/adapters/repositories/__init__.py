@@ -4,14 +4,12 @@ warning rule; and the directory's staff and villages as copied here. Use cases a
 the domain's names and never touch the session."""
 from __future__ import annotations
 
-from functools import cached_property
-
 from sqlalchemy.exc import IntegrityError
 
 from services.complaints.adapters.repositories.complaints import Complaints, History, Notices, ReceiptNumbers
 from services.complaints.adapters.repositories.early_warning import Alerts, DailyCounts
 from services.complaints.adapters.repositories.settings import Staff, StageLimits, Villages, WarningRules
-from shared.db import UnitOfWork
+from shared.db import UnitOfWork, repository
 
 __all__ = ["Alerts", "Complaints", "ComplaintsUnitOfWork", "DailyCounts", "DuplicateKey", "History", "Notices",
            "ReceiptNumbers", "Staff", "StageLimits", "Villages", "WarningRules"]
@@ -22,42 +20,13 @@ DuplicateKey = IntegrityError  # what a write raises when another transaction to
 class ComplaintsUnitOfWork(UnitOfWork):
     """One transaction on the complaints database, and the repositories that work in it."""
 
-    @cached_property
-    def complaints(self) -> Complaints:
-        return Complaints(self)
-
-    @cached_property
-    def history(self) -> History:
-        return History(self)
-
-    @cached_property
-    def notices(self) -> Notices:
-        return Notices(self)
-
-    @cached_property
-    def receipt_numbers(self) -> ReceiptNumbers:
-        return ReceiptNumbers(self)
-
-    @cached_property
-    def daily_counts(self) -> DailyCounts:
-        return DailyCounts(self)
-
-    @cached_property
-    def alerts(self) -> Alerts:
-        return Alerts(self)
-
-    @cached_property
-    def stage_limits(self) -> StageLimits:
-        return StageLimits(self)
-
-    @cached_property
-    def warning_rules(self) -> WarningRules:
-        return WarningRules(self)
-
-    @cached_property
-    def staff(self) -> Staff:
-        return Staff(self)
-
-    @cached_property
-    def villages(self) -> Villages:
-        return Villages(self)
+    complaints = repository(Complaints)
+    history = repository(History)
+    notices = repository(Notices)
+    receipt_numbers = repository(ReceiptNumbers)
+    daily_counts = repository(DailyCounts)
+    alerts = repository(Alerts)
+    stage_limits = repository(StageLimits)
+    warning_rules = repository(WarningRules)
+    staff = repository(Staff)
+    villages = repository(Villages)
