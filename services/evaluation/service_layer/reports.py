@@ -20,7 +20,8 @@ def township_report(uow: EvaluationUnitOfWork, *, caller: Caller, query: c.Repor
     period = {"start": query.start, "end": query.end}
     township = figures(uow, caller=caller, query=c.FiguresQuery(level=c.Level.TOWNSHIP, unit=query.township_code,
                                                                 basis=query.basis, **period))
-    name = uow.townships.name_of(query.township_code) or query.township_code
+    name = uow.townships.name_of(query.township_code)
+    name = query.township_code if name is None else name
 
     def units(level: c.Level) -> list[c.Figures]:
         return unit_figures(uow, level, query.township_code, query.start, query.end, query.basis, within=caller)
