@@ -59,7 +59,7 @@ class Applications(Repository):
     def hold(self, app_id: str, **first: Any) -> orm.ApplicationRow:
         """The application, inserted as `first` when this is its first event, locked until the commit (two
         of its events counted at once take turns)."""
-        return self.uow.hold(orm.ApplicationRow, app_id, **first)
+        return self.uow.hold(orm.ApplicationRow, app_id, **{**first, "id": app_id})
 
 
 UNIT_COLUMNS = {c.Level.STAFF: orm.FactRow.staff_id, c.Level.STATION: orm.FactRow.station_code,
