@@ -3,13 +3,11 @@ running limits and the 督办 and 责任追究 of late ones, the staff inbox, an
 staff as copied here. Use cases ask these for rows by the domain's names and never touch the session."""
 from __future__ import annotations
 
-from functools import cached_property
-
 from services.approvals.adapters.repositories.cases import OPEN, AuditTrail, Cases
 from services.approvals.adapters.repositories.directory import Calendars, Staff
 from services.approvals.adapters.repositories.inbox import FAR, InboxKey, Waiting
 from services.approvals.adapters.repositories.limits import Deadlines, Limit, Notices
-from shared.db import UnitOfWork
+from shared.db import UnitOfWork, repository
 
 __all__ = ["FAR", "OPEN", "ApprovalsUnitOfWork", "AuditTrail", "Calendars", "Cases", "Deadlines", "InboxKey",
            "Limit", "Notices", "Staff", "Waiting"]
@@ -18,30 +16,10 @@ __all__ = ["FAR", "OPEN", "ApprovalsUnitOfWork", "AuditTrail", "Calendars", "Cas
 class ApprovalsUnitOfWork(UnitOfWork):
     """One transaction on the approvals database, and the repositories that work in it."""
 
-    @cached_property
-    def cases(self) -> Cases:
-        return Cases(self)
-
-    @cached_property
-    def audit(self) -> AuditTrail:
-        return AuditTrail(self)
-
-    @cached_property
-    def deadlines(self) -> Deadlines:
-        return Deadlines(self)
-
-    @cached_property
-    def notices(self) -> Notices:
-        return Notices(self)
-
-    @cached_property
-    def waiting(self) -> Waiting:
-        return Waiting(self)
-
-    @cached_property
-    def calendars(self) -> Calendars:
-        return Calendars(self)
-
-    @cached_property
-    def staff(self) -> Staff:
-        return Staff(self)
+    cases = repository(Cases)
+    audit = repository(AuditTrail)
+    deadlines = repository(Deadlines)
+    notices = repository(Notices)
+    waiting = repository(Waiting)
+    calendars = repository(Calendars)
+    staff = repository(Staff)

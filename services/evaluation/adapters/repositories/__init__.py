@@ -4,8 +4,6 @@ ratings with what may be rated, and the county's score settings with the directo
 ask these for rows by the domain's names and never touch the session."""
 from __future__ import annotations
 
-from functools import cached_property
-
 from services.evaluation.adapters.repositories.counting import (
     Applications,
     DailyTotals,
@@ -15,7 +13,7 @@ from services.evaluation.adapters.repositories.counting import (
 )
 from services.evaluation.adapters.repositories.ratings import Rateables, Ratings
 from services.evaluation.adapters.repositories.settings import ScoreSettings, Townships
-from shared.db import UnitOfWork
+from shared.db import UnitOfWork, repository
 
 __all__ = ["Applications", "DailyTotals", "EvaluationUnitOfWork", "EventLog", "Facts", "Rateables", "Ratings",
            "ScoreSettings", "Townships", "UnitTownships"]
@@ -24,38 +22,12 @@ __all__ = ["Applications", "DailyTotals", "EvaluationUnitOfWork", "EventLog", "F
 class EvaluationUnitOfWork(UnitOfWork):
     """One transaction on evaluation's database, and the repositories that work in it."""
 
-    @cached_property
-    def events(self) -> EventLog:
-        return EventLog(self)
-
-    @cached_property
-    def applications(self) -> Applications:
-        return Applications(self)
-
-    @cached_property
-    def facts(self) -> Facts:
-        return Facts(self)
-
-    @cached_property
-    def daily_totals(self) -> DailyTotals:
-        return DailyTotals(self)
-
-    @cached_property
-    def unit_townships(self) -> UnitTownships:
-        return UnitTownships(self)
-
-    @cached_property
-    def rateables(self) -> Rateables:
-        return Rateables(self)
-
-    @cached_property
-    def ratings(self) -> Ratings:
-        return Ratings(self)
-
-    @cached_property
-    def score_settings(self) -> ScoreSettings:
-        return ScoreSettings(self)
-
-    @cached_property
-    def townships(self) -> Townships:
-        return Townships(self)
+    events = repository(EventLog)
+    applications = repository(Applications)
+    facts = repository(Facts)
+    daily_totals = repository(DailyTotals)
+    unit_townships = repository(UnitTownships)
+    rateables = repository(Rateables)
+    ratings = repository(Ratings)
+    score_settings = repository(ScoreSettings)
+    townships = repository(Townships)
