@@ -17,7 +17,7 @@ import uvicorn
 from fastapi import Body, FastAPI, Header, HTTPException
 
 from services.intake.adapters.orm import Base
-from services.intake.service_layer import handlers
+from services.intake.service_layer import filing
 from shared.clock import utcnow
 from shared.contracts import access
 from shared.contracts import intake as c
@@ -48,7 +48,7 @@ def file_application(application: Annotated[c.ApplicationFile, Body()], authoriz
     caller = access.authorize(signed_in(authorization), "intake.file_application")
     uow = database.unit_of_work()
     try:
-        return handlers.file_application(uow, caller=caller, cmd=application, idempotency_key=idempotency_key,
+        return filing.file_application(uow, caller=caller, cmd=application, idempotency_key=idempotency_key,
                                          vault=vault, now=utcnow()).model_dump(mode="json")
     except CunbanError as exc:
         raise HTTPException(exc.http_status, str(exc)) from None

@@ -1,18 +1,14 @@
-"""Every service the system runs, by name. The one list the runner, migrations and compose follow."""
+"""Every service the system runs, by name (shared/contracts/operations.py holds the names): the one list the
+runner, migrations and compose follow."""
 from __future__ import annotations
 
 import importlib
 from typing import Any
 
-SERVICES: dict[str, str] = {
-    "directory": "services.directory.service:DirectoryService",
-    "intake": "services.intake.service:IntakeService",
-    "approvals": "services.approvals.service:ApprovalsService",
-    "scheduling": "services.scheduling.service:SchedulingService",
-    "complaints": "services.complaints.service:ComplaintsService",
-    "evaluation": "services.evaluation.service:EvaluationService",
-    "notifications": "services.notifications.service:NotificationsService",
-}
+from shared.contracts.operations import SERVICE_NAMES
+
+# each service's nameko class, at services/<name>/service.py
+SERVICES: dict[str, str] = {name: f"services.{name}.service:{name.capitalize()}Service" for name in SERVICE_NAMES}
 
 
 def service_class(name: str) -> type[Any]:

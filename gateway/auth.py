@@ -13,7 +13,7 @@ import hashlib
 import re
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -143,13 +143,14 @@ class Accounts:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.sessions = Remembered(settings.session_check_seconds)
+        self.tokens = Remembered(settings.session_check_seconds)
         self.keys = Remembered(settings.session_check_seconds)
         self.per_account = RateLimiter(settings.account_requests_per_minute)
         # bumped by every end of access heard: an answer asked for before it is not remembered
         self.revision = 0
 
     async def staff(self, request: Request, token: str) -> Caller:
-        signed_in = read_token(token, self.settings)
+        signed_in = self._read(token)
         if self.sessions.get(signed_in.jti) is None:
             revision = self.revision
             valid = await request.app.state.calls.call(
@@ -162,6 +163,16 @@ class Accounts:
                 self.sessions.put(signed_in.jti, signed_in.caller.staff_id)
         request.state.session = signed_in
         return self._admit(f"staff:{signed_in.caller.staff_id}", signed_in.caller)
+
+    def _read(self, token: str) -> SignedIn:
+        """The token's claims, its signature checked once and then remembered for a few seconds (a station
+        sends the same token with every request; checking the signature was a tenth of the gateway's time
+        a filing). Its expiry is checked every time, and each request gets its own correlation id."""
+        known = self.tokens.get(token)
+        if known is None or known.expires_at <= utcnow():
+            known = read_token(token, self.settings)
+            self.tokens.put(token, known)
+        return replace(known, caller=known.caller.model_copy(update={"correlation_id": correlation_id.get()}))
 
     async def station(self, request: Request, key: str) -> Caller:
         digest = hashlib.sha256(key.encode()).hexdigest()

@@ -14,13 +14,17 @@ CHINA = ZoneInfo("Asia/Shanghai")
 TEST_CLOCK_FILE = "CUNBAN_TEST_CLOCK_FILE"
 
 _read_at, _offset = 0.0, timedelta(0)
+# set in the environment a test system is started with, never changed while it runs: read once (the clock is
+# asked several times for every event, and os.environ costs more than the clock)
+_TEST_CLOCK_PATH = os.environ.get(TEST_CLOCK_FILE)
+_NO_OFFSET = timedelta(0)
 
 
 def _test_offset() -> timedelta:
     global _read_at, _offset
-    path = os.environ.get(TEST_CLOCK_FILE)
+    path = _TEST_CLOCK_PATH
     if not path:
-        return timedelta(0)
+        return _NO_OFFSET
     if time.monotonic() - _read_at >= 1.0:
         try:
             with open(path) as f:
@@ -32,7 +36,7 @@ def _test_offset() -> timedelta:
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC) + _test_offset()
+    return datetime.now(UTC) + _test_offset() if _TEST_CLOCK_PATH else datetime.now(UTC)
 
 
 def today_in_china(now: datetime | None = None) -> date:

@@ -63,13 +63,18 @@ class OccasionColumns:
 def working_calendar(uow: UnitOfWork, model: Any, county: str, *, after: date | None = None) -> WorkingCalendar:
     """One county's calendar copy as the deadline rules take it (each county keeps its own days off);
     `after` a day, only the days that follow it (all a limit counted from that day needs, and a few rows
-    instead of years of them)."""
-    query = select(model.day, model.kind).where(model.county_code == county)
-    if after is not None:
-        query = query.where(model.day > after)
-    rows = uow.session.execute(query).all()
-    return WorkingCalendar(days_off=frozenset(d for d, kind in rows if kind != "makeup_workday"),
-                           makeup_workdays=frozenset(d for d, kind in rows if kind == "makeup_workday"))
+    instead of years of them). Kept by the process like a copy's row (UnitOfWork.copy): every filing counts
+    its promised deadline on it, and it changes a few times a year."""
+
+    def read() -> WorkingCalendar:
+        query = select(model.day, model.kind).where(model.county_code == county)
+        if after is not None:
+            query = query.where(model.day > after)
+        rows = uow.session.execute(query).all()
+        return WorkingCalendar(days_off=frozenset(d for d, kind in rows if kind != "makeup_workday"),
+                               makeup_workdays=frozenset(d for d, kind in rows if kind == "makeup_workday"))
+
+    return uow.copies.computed(model, ("calendar", county, after), read)
 
 
 def keep_calendar_day(uow: UnitOfWork, model: Any, payload: dict[str, Any]) -> bool:

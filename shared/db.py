@@ -7,26 +7,31 @@ when the worker ends (error or not) and closes the session.
 """
 from __future__ import annotations
 
+import functools
+import importlib
 import logging
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
+import orjson
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc
-from sqlalchemy import Engine, MetaData, create_engine, event, insert, make_url, select, update
+from pydantic import BaseModel
+from sqlalchemy import Engine, MetaData, bindparam, create_engine, event, insert, make_url, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared import jsoncodec
 from shared.clock import utcnow
 from shared.contracts.caller import Caller
-from shared.contracts.envelope import EventEnvelope
 from shared.divisions import township_range
 from shared.errors import Conflict
 from shared.messaging_tables import DEAD_LETTERS, INBOX, OUTBOX, RPC_REQUESTS
@@ -84,8 +89,27 @@ def values_of(row: Any) -> dict[str, Any]:
 
 def insert_or_ignore(session: Session, model: Any, rows: list[dict[str, Any]] | None = None, **values: Any) -> None:
     """INSERT a row (or rows) unless its key exists (ON CONFLICT DO NOTHING, on PostgreSQL and SQLite)."""
-    statement = prepared(session, model, lambda insert: insert.on_conflict_do_nothing())
-    session.connection().execute(statement, rows if rows is not None else [values])
+    _upsert_rows(session, model, lambda insert: insert.on_conflict_do_nothing(), rows if rows is not None else [values])
+
+
+def _upsert_rows(session: Session, model: Any, build: Callable[[Any], Any], rows: list[dict[str, Any]],
+                 *variant: Any) -> None:
+    """An INSERT … ON CONFLICT of `rows` as one statement. SQLAlchemy sends several rows of an upsert as an
+    executemany (psycopg's pipeline: a round of its machinery per row, a tenth of evaluation's time for a
+    filing's daily totals), not as the one multi-row statement it makes of a plain INSERT's rows: so one
+    row goes as a plain execute, and n rows as a VALUES list of n rows, built once per n (and per column
+    set) like every prepared statement. All rows name the same columns."""
+    if not rows:
+        return
+    if len(rows) == 1:
+        session.connection().execute(prepared(session, model, build, *variant), rows[0])
+        return
+    names = tuple(rows[0])
+    columns = getattr(model, "__table__", model).c  # each parameter typed as its column (UtcDateTime, JSON)
+    statement = prepared(session, model, lambda insert: build(insert.values(
+        [{name: bindparam(f"{name}_{i}", type_=columns[name].type) for name in names} for i in range(len(rows))])),
+        build.__code__, names, len(rows), *variant)
+    session.connection().execute(statement, {f"{name}_{i}": row[name] for i, row in enumerate(rows) for name in names})
 
 
 def insert_new(session: Session, model: Any, **values: Any) -> bool:
@@ -100,13 +124,11 @@ def insert_new(session: Session, model: Any, **values: Any) -> bool:
 def insert_or_add(session: Session, model: Any, rows: list[dict[str, Any]], *, key: list[str],
                   summed: list[str]) -> None:
     """INSERT rows, or where a row's key exists add its `summed` columns to the stored ones (ON CONFLICT
-    DO UPDATE), as one executemany of one cached statement, on PostgreSQL and SQLite alike. No two rows may
-    share a key: on PostgreSQL they go as one multi-row statement (make_engine), which may not update a
-    row twice."""
-    statement = prepared(session, model, lambda insert: insert.on_conflict_do_update(
+    DO UPDATE), as one statement built once, on PostgreSQL and SQLite alike. No two rows may share a key:
+    they go as one multi-row statement (_upsert_rows), which may not update a row twice."""
+    _upsert_rows(session, model, lambda insert: insert.on_conflict_do_update(
         index_elements=key, set_={name: model.__table__.c[name] + insert.excluded[name] for name in summed}),
-        tuple(key), tuple(summed))
-    session.connection().execute(statement, rows)
+        rows, tuple(key), tuple(summed))
 
 
 def within_scope(caller: Caller, township_column: Any, station_column: Any = None) -> list[Any]:
@@ -126,7 +148,8 @@ def within_scope(caller: Caller, township_column: Any, station_column: Any = Non
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 15},
+                               json_serializer=jsoncodec.column_text, json_deserializer=orjson.loads)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -140,7 +163,8 @@ def make_engine(url: str) -> Engine:
     wait_cooperatively()
     # a connection for every nameko worker (max_workers 10), the outbox relay and the timers, so none is
     # opened and closed per request under load (SCRAM authentication costs milliseconds of CPU)
-    engine = create_engine(url, pool_size=16, max_overflow=8, connect_args=_connect_args(url))
+    engine = create_engine(url, pool_size=16, max_overflow=8, connect_args=_connect_args(url),
+                           json_serializer=jsoncodec.column_text, json_deserializer=orjson.loads)
     # several rows of one INSERT (a filing's stages, a case's limits and inboxes, a batch's daily totals, the
     # gateway's audit entries) go as one multi-row statement, as SQLAlchemy does for psycopg2, instead of
     # psycopg's executemany pipeline (a select and a send per row, then a sync): 334 → 315 µs of CPU for two
@@ -254,6 +278,7 @@ class CopyCache:
     def __init__(self, seconds: float = COPY_SECONDS):
         self.seconds = seconds
         self._rows: dict[tuple[type, Any], tuple[float, Any]] = {}
+        self._computed: dict[type, set[Any]] = {}  # keys of computed values, by the model they were read from
 
     def get(self, session: Session, model: type, key: Any) -> Any:
         """The row at `key` (None when absent), detached: read it, never change it."""
@@ -269,8 +294,24 @@ class CopyCache:
         self._rows[(model, key)] = (now + self.seconds, row)
         return row
 
+    def computed(self, model: type, key: Any, read: Callable[[], Any]) -> Any:
+        """A value read from many rows of a copy (a county's working calendar), kept like a row; a change to
+        any row of `model` forgets it."""
+        now = time.monotonic()
+        cached = self._rows.get((model, key))
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        value = read()
+        if len(self._rows) >= COPY_ENTRIES:
+            self._rows.clear()
+        self._rows[(model, key)] = (now + self.seconds, value)
+        self._computed.setdefault(model, set()).add(key)
+        return value
+
     def forget(self, model: type, key: Any) -> None:
         self._rows.pop((model, key), None)
+        for computed in self._computed.pop(model, ()):
+            self._rows.pop((model, computed), None)
 
 
 class BatchEnded(Exception):
@@ -295,6 +336,8 @@ class UnitOfWork:
         self._requests = metadata.tables[RPC_REQUESTS]
         self.request: tuple[str, str] | None = None  # (request id, method) of the RPC this worker answers
         self._request_kept = False
+        self._answer_kept = False
+        self._after_commit: list[Callable[[], None]] = []
         self._on_commit = on_commit
         self._recorded = 0
         self._in_batch = False
@@ -315,16 +358,25 @@ class UnitOfWork:
                 write(self, values)
 
     def record_event(self, type_: str, payload: dict[str, Any], *, now: datetime | None = None,
-                     township_code: str | None = None, version: int = 1) -> EventEnvelope:
-        envelope = EventEnvelope(
-            source=self.service, type=type_, version=version, occurred_at=now or utcnow(),
-            correlation_id=self.correlation_id, township_code=township_code, payload=payload,
-        )
-        insert_rows(self.session, self._outbox, [{
-            "event_id": envelope.event_id, "event_type": type_, "body": envelope.model_dump(mode="json"),
-            "created_at": envelope.occurred_at}])
+                     township_code: str | None = None, version: int = 1) -> str:
+        """Announce a change in the transaction that makes it (the outbox); returns the event's id. The
+        payload is a contract's JSON form. The body is written as EventEnvelope's JSON form is (what every
+        consumer parses), built directly: validating and dumping an envelope for every event was a tenth of
+        a busy consumer's time."""
+        occurred_at = now or utcnow()
+        event_id = uuid.uuid4().hex
+        self.session.connection().execute(prepared(self.session, self._outbox, lambda insert: insert), {
+            "event_id": event_id, "event_type": type_, "created_at": occurred_at, "body": {
+                "event_id": event_id, "source": self.service, "type": type_, "version": version,
+                "occurred_at": _json_time(occurred_at), "correlation_id": self.correlation_id,
+                "township_code": township_code, "payload": payload}})
         self._recorded += 1
-        return envelope
+        return event_id
+
+    def wake_relay(self) -> None:
+        """Wake the outbox relay of this process at the commit, as an event recorded does: what its gauges
+        count moved."""
+        self._recorded += 1
 
     def mark_consumed(self, event_id: str, handler: str) -> bool:
         """Record that `handler` applies `event_id` in this transaction; False when it already had (a
@@ -336,6 +388,7 @@ class UnitOfWork:
         """Keep what failed for good in this transaction, for county IT to see and replay (`cunban dlq`,
         `/dead-letters`): one row per event id and handler; a later failure updates it, waiting again."""
         table = self.dead_letters
+        self.wake_relay()  # its dead-letter gauge moved
         event_id, event_type = str(body.get("event_id", "?"))[:32], str(body.get("type", "?"))[:80]
         existing = self.session.execute(select(table.c.id).where(table.c.event_id == event_id,
                                                                  table.c.handler == handler)).scalar_one_or_none()
@@ -356,9 +409,7 @@ class UnitOfWork:
         """Upsert another service's snapshot into a read model unless a newer `version` is already here
         (events may arrive late, twice, or two at once): one INSERT … ON CONFLICT DO UPDATE … WHERE the
         stored version is older, so two snapshots racing each other cannot leave the older one."""
-        statement = insert_statement(self.session, model).values(**values)
-        table = model.__table__  # type: ignore[attr-defined]
-        self._upsert(model, key, statement, values, where=table.c.version < statement.excluded.version)
+        self._upsert(model, key, values, newer_only=True)
 
     def put(self, model: type, key: Any, values: dict[str, Any] | None) -> None:
         """Set a read-model row to `values` (one upsert: the last writer wins), or remove it when the
@@ -369,18 +420,30 @@ class UnitOfWork:
             if row is not None:
                 self.session.delete(row)
             return
-        self._upsert(model, key, insert_statement(self.session, model).values(**values), values)
+        self._upsert(model, key, values)
+
+    def forget_copy(self, model: type, key: Any) -> None:
+        """A row this transaction changes that the process keeps (UnitOfWork.copy): forgotten now, and again
+        at the commit or rollback (a worker may have read it meanwhile)."""
+        self._copy_changed(model, key)
 
     def _copy_changed(self, model: type, key: Any) -> None:
         self.copies.forget(model, key)
         self._changed_copies.append((model, key))
 
-    def _upsert(self, model: type, key: Any, statement: Any, values: dict[str, Any], where: Any = None) -> None:
+    def _upsert(self, model: type, key: Any, values: dict[str, Any], newer_only: bool = False) -> None:
+        """One INSERT … ON CONFLICT DO UPDATE of the row's columns in `values`, built once per model and set
+        of columns (prepared) and run with the values as parameters."""
         self._copy_changed(model, key)
-        keys = _key_names(model)
-        self.session.execute(statement.on_conflict_do_update(
-            index_elements=keys, where=where,
-            set_={name: statement.excluded[name] for name in values if name not in keys}))
+        keys, names = _key_names(model), tuple(values)
+        table = model.__table__  # type: ignore[attr-defined]
+
+        def build(insert: Any) -> Any:
+            return insert.on_conflict_do_update(
+                index_elements=keys, where=table.c.version < insert.excluded.version if newer_only else None,
+                set_={name: insert.excluded[name] for name in names if name not in keys})
+
+        self.session.execute(prepared(self.session, model, build, names, newer_only), values)
         loaded = self.session.identity_map.get(self.session.identity_key(model, key))
         if loaded is not None:  # the statement went past the ORM: what it holds of the row is stale
             self.session.expire(loaded)
@@ -430,11 +493,9 @@ class UnitOfWork:
         than applied again."""
         assert self.request is not None
         request_id, method = self.request
-        table = self._requests
         # one primary-key read in the transaction the use case then goes on in (read committed: it sees what
         # commits meanwhile), so a call pays no extra round trip to begin or end one
-        row = self.session.execute(select(table.c.method, table.c.answer)
-                                   .where(table.c.request_id == request_id)).one_or_none()
+        row = self.session.execute(_answer_of(self._requests), {"request_id": request_id}).one_or_none()
         if row is None:
             return False, None
         if row.method != method:
@@ -445,9 +506,10 @@ class UnitOfWork:
         return True, row.answer["value"]
 
     def keep_answer(self, answer: Any) -> None:
-        """Add the answer to the request row the write committed with (its own small transaction); one that
-        cannot be kept is logged: the row still says the request was applied."""
-        if self.request is None or not self._request_kept:
+        """Add the answer to the request row the write committed with (its own small transaction), unless
+        the use case handed it to the commit; one that cannot be kept is logged: the row still says the
+        request was applied."""
+        if self.request is None or not self._request_kept or self._answer_kept:
             return
         table = self._requests
         try:
@@ -458,29 +520,45 @@ class UnitOfWork:
             log.warning("could not keep the answer of request %s", self.request[0], exc_info=True)
             self.rollback()
 
-    def commit(self) -> None:
+    def commit(self, answer: Any = None) -> None:
+        """Commit the transaction. A use case whose answer is known before its last commit (a filing's view)
+        hands it over: an RPC that carries a request id then keeps the answer in the same transaction as the
+        write, instead of in one of its own after the method returned (UnitOfWork.keep_answer)."""
         self._not_in_batch("commit")
         self.write_gathered()
         keeping = self.request is not None and not self._request_kept
         if keeping:  # the write and the request id that caused it commit together (a plain INSERT: a
             # second delivery of the same request racing this one fails on the key, its write with it)
+            kept = None if answer is None else {"value": _wire(answer)}
             insert_rows(self.session, self._requests, [{"request_id": self.request[0], "method": self.request[1],
-                                                        "answer": None, "applied_at": utcnow()}])
+                                                        "answer": kept, "applied_at": utcnow()}])
         self.session.commit()
         self._request_kept = self._request_kept or keeping
+        self._answer_kept = self._answer_kept or (keeping and answer is not None)
         for model, key in self._changed_copies:  # a worker may have read the old row meanwhile
             self.copies.forget(model, key)
         self._changed_copies = []
         if self._recorded and self._on_commit:
             self._on_commit()
         self._recorded = 0
+        done, self._after_commit = self._after_commit, []
+        for then in done:
+            then()
+
+    def after_commit(self, then: Callable[[], None]) -> None:
+        """Run `then` once this transaction has committed (never if it rolls back): wake what acts on it."""
+        self._after_commit.append(then)
 
     def rollback(self) -> None:
         """Undo the transaction; if the database already cut the connection (a restart), the session lets
         go of it instead (the server rolled back) — never an error of its own on top of the first."""
         self._not_in_batch("roll back")
         self._recorded = 0
+        self._after_commit = []
         self._gathered = {}
+        for model, key in self._changed_copies:  # a worker may have read this transaction's change meanwhile
+            self.copies.forget(model, key)
+        self._changed_copies = []
         try:
             self.session.rollback()
         except DBAPIError:
@@ -492,6 +570,80 @@ class UnitOfWork:
         self.session.close()
 
 
+class Repository:
+    """What a service's use cases ask for rows through, named for the domain (`applications.add(app)`,
+    `cases.due_before(day)`): one per aggregate or read model, in the service's `adapters/repositories.py`
+    (or a package of that name, a module per family), handed out by the service's unit of work. It holds
+    the SQL and its speed-ups (plain INSERTs, multi-row statements, locking order), so a use case reads
+    like the rule it implements and never touches the session."""
+
+    def __init__(self, uow: UnitOfWork):
+        self.uow = uow
+
+    @property
+    def session(self) -> Session:
+        return self.uow.session
+
+
+R = TypeVar("R", bound=Repository)
+
+
+class repository(Generic[R]):  # noqa: N801 - used like cached_property, which it is for a repository
+    """A unit of work's repository, made on first use and kept for the transaction:
+    `applications = repository(Applications)` in a service's unit of work."""
+
+    def __init__(self, kind: type[R]):
+        self.kind = kind
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, uow: None, owner: type) -> repository[R]: ...
+
+    @overload
+    def __get__(self, uow: UnitOfWork, owner: type) -> R: ...
+
+    def __get__(self, uow: UnitOfWork | None, owner: type) -> R | repository[R]:
+        if uow is None:
+            return self
+        made = uow.__dict__[self.name] = self.kind(uow)
+        return made
+
+
+UNIT_OF_WORK_INFO = "unit_of_work"  # metadata.info key: "module:Class" of the service's own unit of work
+
+
+def unit_of_work_class(metadata: MetaData) -> type[UnitOfWork]:
+    """The unit of work a service's database hands out: its own subclass, which hands out its repositories,
+    named beside its tables (`MetaData(info={"unit_of_work": "services.intake.adapters.repositories:
+    IntakeUnitOfWork"})`, a name rather than the class, since the repositories import the tables)."""
+    name = metadata.info.get(UNIT_OF_WORK_INFO)
+    if name is None:
+        return UnitOfWork
+    module, _, attribute = name.partition(":")
+    found = getattr(importlib.import_module(module), attribute)
+    assert issubclass(found, UnitOfWork), name
+    return found
+
+
+def _json_time(at: datetime) -> str:
+    """A timezone-aware datetime as pydantic writes it in JSON (UTC as `Z`)."""
+    text = at.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+@functools.cache
+def _answer_of(requests: Any) -> Any:
+    """The statement that reads a request's row, built once (every write asks it)."""
+    return select(requests.c.method, requests.c.answer).where(requests.c.request_id == bindparam("request_id"))
+
+
+def _wire(answer: Any) -> Any:
+    """An answer as the RPC sends it: a contract as its JSON form (what the service method returns)."""
+    return answer.model_dump(mode="json") if isinstance(answer, BaseModel) else answer
+
+
 class ServiceDatabase:
     """The engine and session factory of one service's own database."""
 
@@ -499,14 +651,15 @@ class ServiceDatabase:
         self.service = service
         self.metadata = metadata
         self.url = url
+        self.unit_of_work_class = unit_of_work_class(metadata)
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.outbox_signal = threading.Event()
         self.copies = CopyCache()
 
     def unit_of_work(self, correlation_id: str | None = None) -> UnitOfWork:
-        return UnitOfWork(self.sessions(), self.service, self.metadata, correlation_id,
-                          on_commit=self.outbox_signal.set, copies=self.copies)
+        return self.unit_of_work_class(self.sessions(), self.service, self.metadata, correlation_id,
+                                       on_commit=self.outbox_signal.set, copies=self.copies)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -124,7 +124,10 @@ class EventPublisher:
 
 
 class OutboxRelay(DependencyProvider):
-    """Publishes a service's committed outbox rows; woken by each commit, and polls as a safety net."""
+    """Publishes a service's committed outbox rows; woken by each commit of its own process, and reading the
+    outbox every OUTBOX_POLL_SECONDS (5 s) as a safety net: rows a process that died left unpublished, rows
+    another process wrote (the command line), a publish that failed. Idle, that is a query every few
+    seconds, not several a second."""
 
     batch_size = 200
 
@@ -133,7 +136,7 @@ class OutboxRelay(DependencyProvider):
         self.database = next(d for d in self.container.dependencies if isinstance(d, Database))
         config = self.container.config
         self._publish = EventPublisher(config["AMQP_URI"], self.service, config)
-        self.poll_seconds = float(config.get("OUTBOX_POLL_SECONDS", 0.5))
+        self.poll_seconds = float(config.get("OUTBOX_POLL_SECONDS", 5.0))
         self._running = False
 
     def start(self) -> None:
@@ -156,15 +159,20 @@ class OutboxRelay(DependencyProvider):
         return self
 
     def _run(self) -> None:
-        failures, gauged, forgotten = 0, 0.0, 0.0
+        # gauges: refreshed a second after the relay last published or was woken (a commit with events, a dead
+        # letter kept or replayed: what they count moved), else every
+        # GAUGE_IDLE_SECONDS; the outbox is read every poll_seconds with nothing to wake the relay
+        failures, gauged, forgotten, moved = 0, 0.0, 0.0, True
         while self._running:
             db = self.database.db
             assert db is not None
             db.outbox_signal.clear()
             try:
-                gauges = time.monotonic() - gauged >= GAUGE_SECONDS
+                gauges = time.monotonic() - gauged >= (GAUGE_SECONDS if moved else GAUGE_IDLE_SECONDS)
                 published = relay_once(db, self._publish, self.batch_size, gauges=gauges)
-                gauged = time.monotonic() if gauges else gauged
+                if gauges:
+                    gauged, moved = time.monotonic(), False
+                moved = moved or published > 0
                 if time.monotonic() - forgotten >= FORGET_SECONDS:
                     forget_answered_requests(db, utcnow() - ANSWERED_REQUESTS_KEPT)
                     forgotten = time.monotonic()
@@ -175,10 +183,12 @@ class OutboxRelay(DependencyProvider):
                 time.sleep(min(30.0, 0.2 * 2**failures))
                 continue
             if published < self.batch_size:
-                db.outbox_signal.wait(self.poll_seconds)
+                woken = db.outbox_signal.wait(min(self.poll_seconds, GAUGE_SECONDS) if moved else self.poll_seconds)
+                moved = moved or woken
 
 
-GAUGE_SECONDS = 1.0  # how often the relay refreshes the backlog and dead-letter gauges
+GAUGE_SECONDS = 1.0  # how soon the relay refreshes the backlog and dead-letter gauges after publishing
+GAUGE_IDLE_SECONDS = 15.0  # and how often with nothing published (Prometheus scrapes every 15 s)
 # a request is handed out again within minutes of its first delivery (once its service is back); its row is
 # kept a week, and the relay lets older ones go every FORGET_SECONDS, a batch at a time
 ANSWERED_REQUESTS_KEPT = timedelta(days=7)
@@ -436,6 +446,7 @@ class DeadLetters:
                 result.failed[row.id] = f"{type(exc).__name__}: {exc}"[:500]
                 continue
             self.db.session.execute(update(table).where(table.c.id == row.id).values(replayed_at=utcnow()))
+            self.db.wake_relay()  # its dead-letter gauge moved
             self.db.commit()
             result.replayed.append(row.id)
         return result.model_dump(mode="json")

@@ -7,6 +7,7 @@ import inspect
 import json
 import logging
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.exceptions import UnserializableValueError, serialize
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
+from nameko.timer import Timer
 
 from shared.broker import CONNECTION_ERRORS, RPC_DELIVERY_LIMIT, arguments_for, quorum_arguments
 from shared.contracts import access
@@ -167,3 +169,42 @@ class PersonalData(DependencyProvider):
 
     def get_dependency(self, worker_ctx: Any) -> Any:
         return self.vault
+
+
+_WAKE_SIGNALS: dict[str, threading.Event] = {}
+
+
+def wake(name: str) -> None:
+    """Wake the tickers woken by `name` in this process (Ticker): there is work for them now."""
+    _WAKE_SIGNALS.setdefault(name, threading.Event()).set()
+
+
+class Ticker(Timer):
+    """nameko's timer, which work done in the same process may also wake at once (`wake(name)`, typically
+    after the commit that made the work): what is made here is handled without waiting for the next tick,
+    and the ticks themselves can be far apart (work made elsewhere, or due later, is found at the next)."""
+
+    def __init__(self, interval: float, *, woken_by: str, eager: bool = False, **kwargs: Any):
+        super().__init__(interval, eager=eager, **kwargs)
+        self.woken_by = woken_by
+
+    def stop(self) -> None:
+        self.should_stop.send(True)
+        wake(self.woken_by)
+        self.gt.wait()
+
+    def _run(self) -> None:
+        signal = _WAKE_SIGNALS.setdefault(self.woken_by, threading.Event())
+        wait = 0.0 if self.eager else self.interval
+        while True:
+            signal.wait(wait)
+            if self.should_stop.ready():
+                return
+            signal.clear()  # what is woken for after this tick began is handled by the next one
+            self.handle_timer_tick()
+            self.worker_complete.wait()
+            self.worker_complete.reset()
+            wait = self.interval
+
+
+ticker = Ticker.decorator

@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # a gateway request or a service handler slower than this is logged at WARNING with where its time went
     slow_seconds: float = Field(default=1.0, gt=0)
-    outbox_poll_seconds: float = Field(default=0.5, gt=0)
+    outbox_poll_seconds: float = Field(default=5.0, gt=0)  # a safety net: commits wake the relay
     sweep_seconds: float = Field(default=30, gt=0)  # how often due deadlines and ended sessions are swept
     reminder_hours: float = Field(default=12, gt=0, le=168)  # how long before a session its reminder goes
     # AES-256-GCM keys for personal data at rest, "key_id:base64(32 bytes)", comma-separated; the first

@@ -18,7 +18,6 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
 
-from cunban.registry import SERVICES
 from gateway.pages import console, words
 from gateway.pages.session import StaffPage
 from gateway.pages.web import (
@@ -41,6 +40,7 @@ from shared.contracts import directory as dc
 from shared.contracts import evaluation as ec
 from shared.contracts.base import CleanStr
 from shared.contracts.caller import Caller
+from shared.contracts.operations import SERVICE_NAMES
 from shared.errors import CunbanError
 
 router = APIRouter(prefix="/console/admin", route_class=PageRoute)
@@ -548,7 +548,7 @@ SERVICE_WORDS = {"directory": "基础信息（乡镇、村、人员、事项、�
 # the dashboards provisioned from deploy/grafana/dashboards/ (by uid), linked as <CUNBAN_GRAFANA_URL>/d/<uid>
 DASHBOARDS = (("cunban-system", "系统运行概况", "请求量和耗时、各服务的消息队列、死信、数据库"),
               ("cunban-delivery", "各乡镇服务情况", "办件量、办结率、承诺期限兑现率、诉求"))
-ServiceName = Annotated[str, Query(pattern="^(" + "|".join(SERVICES) + ")$")]
+ServiceName = Annotated[str, Query(pattern="^(" + "|".join(SERVICE_NAMES) + ")$")]
 LETTERS_SHOWN = 20
 
 
@@ -568,7 +568,7 @@ async def health(request: Request, staff: StaffPage, calls: Calls, replayed: Ser
     except CunbanError:
         ready = False
     services = []
-    for name in SERVICES:
+    for name in SERVICE_NAMES:
         row: dict[str, Any] = {"name": name, "words": SERVICE_WORDS.get(name, name), "answering": False, "letters": []}
         if ready:
             try:
@@ -582,7 +582,7 @@ async def health(request: Request, staff: StaffPage, calls: Calls, replayed: Ser
     return render(request, "console/admin_health.html", ready=ready, services=services, shown=LETTERS_SHOWN,
                   all_answering=ready and all(s["answering"] for s in services),
                   dashboards=dashboards(request.app.state.settings.grafana_url),
-                  may_replay=all(may(staff, f"{s}.replay_dead_letters") for s in SERVICES),
+                  may_replay=all(may(staff, f"{s}.replay_dead_letters") for s in SERVICE_NAMES),
                   replayed=replayed and {"service": SERVICE_WORDS.get(replayed, replayed), "done": done,
                                          "still": still})
 
@@ -591,7 +591,7 @@ async def health(request: Request, staff: StaffPage, calls: Calls, replayed: Ser
 async def replay(request: Request, staff: StaffPage, calls: Calls) -> Response:
     form = await read_form(request)
     service = str(form.get("service", ""))
-    if service not in SERVICES:
+    if service not in SERVICE_NAMES:
         return see_other("/console/admin/health")
     result = await calls.call(service, "replay_dead_letters", caller=staff, request={"ids": None})
     query = {"replayed": service, "done": len(result["replayed"]), "still": len(result["failed"])}

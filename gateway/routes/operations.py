@@ -5,15 +5,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from cunban.registry import SERVICES
 from gateway.auth import CurrentStaff
 from gateway.routes import Calls
 from shared.contracts import Contract
 from shared.contracts.base import BigId
-from shared.contracts.operations import DeadLetterView, ReplayResult
+from shared.contracts.operations import SERVICE_NAMES, DeadLetterView, ReplayResult
 
 router = APIRouter(tags=["operations"])
-ServiceName = Literal[tuple(SERVICES)]  # type: ignore[valid-type]  # the registry's names
+ServiceName = Literal[tuple(SERVICE_NAMES)]  # type: ignore[valid-type]  # every service's name
 
 
 class Replay(Contract):
@@ -28,7 +27,7 @@ async def list_dead_letters(caller: CurrentStaff, calls: Calls, service: Service
     """Events a service could not apply after its retries, newest first, with the error (every service,
     or one)."""
     letters: list[dict] = []
-    for name in [service] if service else list(SERVICES):
+    for name in [service] if service else list(SERVICE_NAMES):
         letters += await calls.call(name, "dead_letters", caller=caller,
                                     query={"include_replayed": include_replayed, "limit": limit})
     return sorted(letters, key=lambda d: d["failed_at"], reverse=True)[:limit]
@@ -38,6 +37,6 @@ async def list_dead_letters(caller: CurrentStaff, calls: Calls, service: Service
 async def replay_dead_letters(body: Replay, caller: CurrentStaff, calls: Calls) -> list:
     """Run dead letters through their handlers again, once the cause is fixed. Idempotent: an event that was
     applied meanwhile is not applied twice; one still failing stays a dead letter, with its new error."""
-    names = [body.service] if body.service else list(SERVICES)
+    names = [body.service] if body.service else list(SERVICE_NAMES)
     return [await calls.call(name, "replay_dead_letters", caller=caller,
                              request={"ids": body.ids if body.service else None}) for name in names]

@@ -7,9 +7,9 @@ import logging
 
 from nameko.timer import timer
 
+from services.complaints import service_layer as h
 from services.complaints.adapters import orm
 from services.complaints.adapters.orm import Base
-from services.complaints.service_layer import handlers as h
 from shared.clock import utcnow
 from shared.contracts import complaints as c
 from shared.contracts.base import IdempotencyQuery, parse, to_wire

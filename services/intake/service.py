@@ -7,7 +7,7 @@ from typing import Any
 
 from services.intake.adapters import orm
 from services.intake.adapters.orm import Base
-from services.intake.service_layer import handlers as h
+from services.intake.service_layer import activities, filing, from_approvals, reading
 from shared.clock import utcnow
 from shared.contracts import intake as c
 from shared.contracts.approvals import ApplicationClock, ApplicationProgressed
@@ -43,42 +43,42 @@ class IntakeService(KeepsVillages, KeepsStaff, KeepsCalendar, KeepsOccasions, De
     @rpc
     def file_application(self, application: dict, idempotency_key: str | None = None) -> dict:
         key = parse(IdempotencyQuery, {"idempotency_key": idempotency_key}).idempotency_key
-        return h.file_application(self.db, caller=self.caller(), cmd=parse(c.ApplicationFile, application),
+        return filing.file_application(self.db, caller=self.caller(), cmd=parse(c.ApplicationFile, application),
                                   idempotency_key=key, vault=self.vault, now=utcnow()).model_dump(mode="json")
 
     @rpc
     def get_application(self, ref: str) -> dict:
-        return h.get_application(self.db, caller=self.caller(), receipt_or_id=ref, vault=self.vault,
+        return reading.get_application(self.db, caller=self.caller(), receipt_or_id=ref, vault=self.vault,
                                  now=utcnow()).model_dump(mode="json")
 
     @rpc
     def list_applications(self, query: dict | None = None) -> dict:
-        return h.list_applications(self.db, caller=self.caller(), query=parse(c.ApplicationQuery, query or {}),
+        return reading.list_applications(self.db, caller=self.caller(), query=parse(c.ApplicationQuery, query or {}),
                                    vault=self.vault, now=utcnow()).model_dump(mode="json")
 
     @rpc
     def public_progress(self, lookup: dict) -> dict:
         self.caller()
-        return h.public_progress(self.db, lookup=parse(c.PublicLookup, lookup), vault=self.vault,
+        return reading.public_progress(self.db, lookup=parse(c.PublicLookup, lookup), vault=self.vault,
                                  now=utcnow()).model_dump(mode="json")
 
     @rpc
     def notice_contact(self, application_id: str) -> str | None:
         self.caller()
-        return h.notice_contact(self.db, application_id=application_id, vault=self.vault)
+        return reading.notice_contact(self.db, application_id=application_id, vault=self.vault)
 
     # ---- consultations, service activities, practical deeds ---------------------------------------
     @rpc
     def record_activity(self, kind: str, record: dict) -> dict:
         record_kind = parse(c.RecordKindQuery, {"kind": kind}).kind
-        return h.record_activity(self.db, caller=self.caller(), kind=record_kind,
+        return activities.record_activity(self.db, caller=self.caller(), kind=record_kind,
                                  record=parse(RECORD_CONTRACTS[record_kind], record),
                                  now=utcnow()).model_dump(mode="json")
 
     @rpc
     def list_activities(self, query: dict) -> list:
         return [v.model_dump(mode="json") for v in
-                h.list_activities(self.db, caller=self.caller(), query=parse(c.RecordQuery, query))]
+                activities.list_activities(self.db, caller=self.caller(), query=parse(c.RecordQuery, query))]
 
     # ---- what other services tell us -----------------------------------------------------------------
     @on_event("directory", "catalogue_item_changed")
@@ -99,14 +99,14 @@ class IntakeService(KeepsVillages, KeepsStaff, KeepsCalendar, KeepsOccasions, De
     @on_event("approvals", "application_progressed")
     def on_application_progressed(self, envelope: EventEnvelope) -> None:
         progress = ApplicationProgressed.model_validate(envelope.payload)
-        if not h.apply_progress(self.db, progress=progress):
+        if not from_approvals.apply_progress(self.db, progress=progress):
             log.warning("progress for an application intake does not know: %s", progress.receipt_no,
                         extra={"service": self.name, "event_type": envelope.type})
 
     @on_event("approvals", "application_clock_changed")
     def on_application_clock_changed(self, envelope: EventEnvelope) -> None:
         clock = ApplicationClock.model_validate(envelope.payload)
-        if not h.apply_clock(self.db, clock=clock):
+        if not from_approvals.apply_clock(self.db, clock=clock):
             log.warning("a clock for an application intake does not know: %s", clock.receipt_no,
                         extra={"service": self.name, "event_type": envelope.type})
 

@@ -9,6 +9,7 @@ from services.notifications.adapters import orm
 from services.notifications.adapters.contacts import Contacts
 from services.notifications.adapters.orm import Base
 from services.notifications.adapters.providers import Providers
+from services.notifications.adapters.repositories.messages import SENDER
 from services.notifications.service_layer import county, inbox, reports, telling
 from services.notifications.service_layer import handlers as h
 from shared.clock import utcnow
@@ -23,10 +24,12 @@ from shared.copies import KeepsStaff, KeepsVillages
 from shared.db import Database
 from shared.messaging import DeadLetters, OutboxRelay, on_event, replayable
 from shared.observability import Observed
-from shared.service import CallerContext, PersonalData, rpc
+from shared.service import CallerContext, PersonalData, rpc, ticker
 from shared.settings import get_settings
 
-SEND_SECONDS = 1.0  # how often the sender looks for due messages
+# how often the sender looks for due messages without being woken: a message made in this process wakes it
+# at its commit; one due later (quiet hours, a retry) or made by another replica is found at the next look
+SEND_SECONDS = 5.0
 
 
 class NotificationsService(KeepsStaff, KeepsVillages, DeadLetters):
@@ -162,7 +165,7 @@ class NotificationsService(KeepsStaff, KeepsVillages, DeadLetters):
         telling.keep_market_site(self.db, envelope.payload)
 
     # ---- sending ----------------------------------------------------------------------------------------------
-    @timer(interval=SEND_SECONDS, eager=True)
+    @ticker(interval=SEND_SECONDS, woken_by=SENDER, eager=True)
     def send_due(self) -> None:
         h.send_due(self.db, contacts=self.contacts, providers=self.providers, vault=self.vault, clock=utcnow)
 

@@ -8,8 +8,8 @@ import eventlet
 import pytest
 from sqlalchemy import func, select, text
 
+from services.complaints import service_layer as h
 from services.complaints.adapters import orm
-from services.complaints.service_layer import handlers as h
 from shared.db import ServiceDatabase
 from shared.migrate import upgrade
 

@@ -73,7 +73,7 @@ def _two_workers_at_once(engine, metadata, service: str, first, second) -> None:
     commits, yields to the hub; the second writes the same rows meanwhile."""
     from sqlalchemy.orm import sessionmaker
 
-    from shared.db import UnitOfWork
+    from services.evaluation.adapters.repositories import EvaluationUnitOfWork as UnitOfWork
 
     sessions = sessionmaker(engine, expire_on_commit=False)
 

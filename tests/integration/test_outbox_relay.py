@@ -24,7 +24,7 @@ def db(pg_database):
 
 def record(db: ServiceDatabase, n: int) -> list[str]:
     uow = db.unit_of_work()
-    ids = [uow.record_event("complaint_registered", {"n": i}).event_id for i in range(n)]
+    ids = [uow.record_event("complaint_registered", {"n": i}) for i in range(n)]
     uow.commit()
     uow.session.close()
     return ids

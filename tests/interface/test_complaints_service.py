@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from nameko.testing.services import worker_factory
 
+from services.complaints import service_layer as h
 from services.complaints.adapters import orm
 from services.complaints.service import ComplaintsService
-from services.complaints.service_layer import handlers as h
 from shared.clock import utcnow
 from shared.contracts.base import parse
 from shared.contracts.caller import Caller, Role

@@ -293,7 +293,7 @@ def test_one_address_shared_by_a_village_does_not_lock_out_its_neighbours(intake
 
 
 def test_a_flood_from_one_address_is_stopped_and_a_target_lock_passes(intake, intake_db):
-    from services.intake.service_layer.handlers import LOOKUPS
+    from services.intake.service_layer.reading import LOOKUPS
 
     now = utcnow()
     uow = intake_db.unit_of_work()

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from gateway.pages.console_oversight import figure_row, sorted_rows, trend_chart
 from gateway.pages.web import templates
-from services.evaluation.service_layer import handlers as h
+from services.evaluation.adapters import reports as h
 from shared.contracts import evaluation as c
 
 MONTHS = [{"month": "2026-01", "received": 10, "completed": 8, "on_time_rate": 0.75, "satisfaction_rate": None},

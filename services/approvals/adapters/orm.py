@@ -8,6 +8,7 @@ from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.copies import CalendarDayColumns, StaffColumns
+from shared.db import UNIT_OF_WORK_INFO
 from shared.idempotency import IdempotencyKeyColumns
 from shared.messaging_tables import UtcDateTime, add_messaging_tables
 
@@ -16,6 +17,7 @@ class Base(DeclarativeBase):
     pass
 
 
+Base.metadata.info[UNIT_OF_WORK_INFO] = "services.approvals.adapters.repositories:ApprovalsUnitOfWork"
 add_messaging_tables(Base.metadata)
 
 

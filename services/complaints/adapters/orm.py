@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, 
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.copies import CalendarDayColumns, OccasionColumns, StaffColumns, StationColumns, VillageColumns
+from shared.db import UNIT_OF_WORK_INFO
 from shared.idempotency import IdempotencyKeyColumns
 from shared.messaging_tables import UtcDateTime, add_messaging_tables
 from shared.receipts import FailedAttemptColumns, ReceiptCounterColumns
@@ -19,6 +20,7 @@ class Base(DeclarativeBase):
     pass
 
 
+Base.metadata.info[UNIT_OF_WORK_INFO] = "services.complaints.adapters.repositories:ComplaintsUnitOfWork"
 add_messaging_tables(Base.metadata)
 
 

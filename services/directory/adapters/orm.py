@@ -7,6 +7,7 @@ from decimal import Decimal
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.db import UNIT_OF_WORK_INFO
 from shared.messaging_tables import UtcDateTime, add_messaging_tables
 from shared.receipts import FailedAttemptColumns
 
@@ -14,6 +15,8 @@ from shared.receipts import FailedAttemptColumns
 class Base(DeclarativeBase):
     pass
 
+
+Base.metadata.info[UNIT_OF_WORK_INFO] = "services.directory.adapters.repositories:DirectoryUnitOfWork"
 
 add_messaging_tables(Base.metadata)
 

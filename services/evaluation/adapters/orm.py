@@ -9,6 +9,7 @@ from sqlalchemy import JSON, BigInteger, Date, Float, Index, Integer, String, Un
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.copies import CalendarDayColumns
+from shared.db import UNIT_OF_WORK_INFO
 from shared.messaging_tables import UtcDateTime, add_messaging_tables
 from shared.receipts import FailedAttemptColumns
 
@@ -16,6 +17,8 @@ from shared.receipts import FailedAttemptColumns
 class Base(DeclarativeBase):
     pass
 
+
+Base.metadata.info[UNIT_OF_WORK_INFO] = "services.evaluation.adapters.repositories:EvaluationUnitOfWork"
 
 add_messaging_tables(Base.metadata)
 

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.copies import CalendarDayColumns, OccasionColumns, StaffColumns, VillageColumns
+from shared.db import UNIT_OF_WORK_INFO
 from shared.idempotency import IdempotencyKeyColumns
 from shared.messaging_tables import UtcDateTime, add_messaging_tables
 from shared.receipts import FailedAttemptColumns, ReceiptCounterColumns
@@ -19,6 +20,7 @@ class Base(DeclarativeBase):
 
 
 add_messaging_tables(Base.metadata)
+Base.metadata.info[UNIT_OF_WORK_INFO] = "services.intake.adapters.repositories:IntakeUnitOfWork"
 
 
 class Application(Base):

@@ -13,6 +13,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.copies import StaffColumns, VillageColumns
+from shared.db import UNIT_OF_WORK_INFO
 from shared.messaging_tables import UtcDateTime, add_messaging_tables
 
 
@@ -20,6 +21,7 @@ class Base(DeclarativeBase):
     pass
 
 
+Base.metadata.info[UNIT_OF_WORK_INFO] = "services.notifications.adapters.repositories:NotificationsUnitOfWork"
 add_messaging_tables(Base.metadata)
 
 BIG = BigInteger().with_variant(Integer, "sqlite")

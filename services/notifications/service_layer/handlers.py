@@ -7,75 +7,42 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-
-from sqlalchemy import func, or_, select, update
+from datetime import datetime, timedelta
 
 from services.notifications.adapters import orm
 from services.notifications.adapters.providers import Provider, ProviderFailed, Sms
+from services.notifications.adapters.repositories import NotificationsUnitOfWork
 from services.notifications.domain import sending as s
 from services.notifications.domain.notices import NOTICES, Audience
-from services.notifications.domain.templates import Template, default_template, places, segments
+from services.notifications.domain.templates import Template, places, segments
+from services.notifications.service_layer.county import County, county, template
 from shared.clock import CHINA
-from shared.db import UnitOfWork, insert_new
 from shared.divisions import county_of
 from shared.observability import metrics
 from shared.pii import PersonalDataVault, mask_phone
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SIGNATURE = "村办"
-
-
-@dataclass(frozen=True)
-class County:
-    """How one county sends (its settings row, or the defaults: the `log` provider, 21:00–08:00, 10 a day)."""
-
-    code: str
-    provider: str
-    signature: str
-    policy: s.Policy
-
-
-def county(uow: UnitOfWork, code: str) -> County:
-    row = uow.session.get(orm.CountySettingsRow, code)
-    if row is None:
-        return County(code=code, provider="log", signature=DEFAULT_SIGNATURE, policy=s.Policy())
-    quiet = s.QuietHours(start=time.fromisoformat(row.quiet_start), end=time.fromisoformat(row.quiet_end))
-    return County(code=code, provider=row.provider, signature=row.signature,
-                  policy=s.Policy(quiet=quiet, daily_cap=row.daily_cap, urgent=frozenset(row.urgent),
-                                  staff_sms=row.staff_sms))
-
-
-def template(uow: UnitOfWork, where: County, kind: str) -> tuple[Template, str | None]:
-    """The county's template for a notice (its starting text until the county saves its own), and the id
-    the county registered it under with its provider."""
-    row = uow.session.get(orm.TemplateRow, (where.code, kind))
-    if row is None:
-        return default_template(kind, where.signature), None
-    return Template(kind=kind, signature=where.signature, text=row.text), row.provider_template
-
-
 # ---- events become messages ---------------------------------------------------------------------------
 
-def notify(uow: UnitOfWork, *, event_id: str, kind: str, recipient: str, township_code: str,
+def notify(uow: NotificationsUnitOfWork, *, event_id: str, kind: str, recipient: str, township_code: str,
            values: dict[str, str], now: datetime) -> bool:
     """An SMS to the owner of `recipient` ("application:<id>", "staff:<id>", …), once per (event, recipient,
     notice): a redelivered event finds its message made. It waits for the end of the county's quiet hours
     unless urgent. Its phone is asked for when it is sent."""
     notice = NOTICES[kind]
     where = county(uow, county_of(township_code))
-    made = insert_new(uow.session, orm.MessageRow, send_key=s.send_key(event_id, recipient, kind), event_id=event_id,
-                      kind=kind, audience=notice.audience.value, recipient=recipient, county_code=where.code,
-                      township_code=township_code, values=values, status=s.Status.WAITING.value,
-                      send_after=where.policy.quiet.send_after(now, notice, where.policy.urgent), attempts=0,
-                      created_at=now)
+    made = uow.messages.make(send_key=s.send_key(event_id, recipient, kind), event_id=event_id, kind=kind,
+                             audience=notice.audience.value, recipient=recipient, county_code=where.code,
+                             township_code=township_code, values=values, status=s.Status.WAITING.value,
+                             send_after=where.policy.quiet.send_after(now, notice, where.policy.urgent), attempts=0,
+                             created_at=now)
     if made:
         metrics.notifications_made.labels(kind, where.code).inc()
     return made
 
 
-def tell_staff(uow: UnitOfWork, *, event_id: str, kind: str, staff_id: int, township_code: str,
+def tell_staff(uow: NotificationsUnitOfWork, *, event_id: str, kind: str, staff_id: int, township_code: str,
                values: dict[str, str], link: str | None, now: datetime) -> None:
     """A notice in the staff member's console inbox, and an SMS too where the county sends staff SMS."""
     notice = NOTICES[kind]
@@ -83,9 +50,9 @@ def tell_staff(uow: UnitOfWork, *, event_id: str, kind: str, staff_id: int, town
     where = county(uow, county_of(township_code))
     text, _ = template(uow, where, kind)
     recipient = f"staff:{staff_id}"
-    insert_new(uow.session, orm.StaffNoticeRow, send_key=s.send_key(event_id, recipient, kind), staff_id=staff_id,
-               township_code=township_code, kind=kind, text=text.render(values).removeprefix(f"【{where.signature}】"),
-               link=link, created_at=now)
+    uow.staff_notices.make(send_key=s.send_key(event_id, recipient, kind), staff_id=staff_id,
+                           township_code=township_code, kind=kind,
+                           text=text.render(values).removeprefix(f"【{where.signature}】"), link=link, created_at=now)
     if where.policy.staff_sms:
         notify(uow, event_id=event_id, kind=kind, recipient=recipient, township_code=township_code, values=values,
                now=now)
@@ -97,20 +64,14 @@ Contacts = Callable[[str], "str | None"]  # a recipient's phone, asked of the se
 Providers = Callable[[str], Provider]  # a county's provider, by county code (built from its settings)
 
 
-def due(uow: UnitOfWork, *, now: datetime, limit: int = 50) -> list[int]:
+def due(uow: NotificationsUnitOfWork, *, now: datetime, limit: int = 50) -> list[int]:
     """Messages to send now: waiting and due, or `sending` past their lease (the process sending them died)."""
-    m = orm.MessageRow
-    stmt = select(m.id).where(or_(m.status == s.Status.WAITING.value,
-                                  (m.status == s.Status.SENDING.value) & (m.lease_until < now)),
-                              m.send_after <= now).order_by(m.send_after, m.id).limit(limit)
-    if uow.session.bind.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    ids = list(uow.session.execute(stmt).scalars())
+    ids = uow.messages.due(now, limit)
     uow.rollback()
     return ids
 
 
-def send_due(uow: UnitOfWork, *, contacts: Contacts, providers: Providers, vault: PersonalDataVault,
+def send_due(uow: NotificationsUnitOfWork, *, contacts: Contacts, providers: Providers, vault: PersonalDataVault,
              clock: Callable[[], datetime]) -> list[s.Status | None]:
     """One round of a sender: what is due now, sent one by one. Senders side by side (replicas) list the
     same due messages; each walks them in its own random order, so they mostly take different ones
@@ -121,23 +82,19 @@ def send_due(uow: UnitOfWork, *, contacts: Contacts, providers: Providers, vault
             for message_id in ids]
 
 
-def send(uow: UnitOfWork, message_id: int, *, contacts: Contacts, providers: Providers,
+def send(uow: NotificationsUnitOfWork, message_id: int, *, contacts: Contacts, providers: Providers,
          vault: PersonalDataVault, now: datetime, clock: Callable[[], datetime]) -> s.Status | None:
     """Send one due message. It is claimed and marked `sending` in a commit of its own before the provider
     is called; what the provider answers is recorded after. A message found `sending` was cut off: where
     the provider keeps our key it is sent again (the provider will not send it twice); elsewhere the
     provider is asked first, and it is sent only if the provider has none. None: another sender has it."""
-    m = orm.MessageRow
-    row = uow.session.get(m, message_id)
+    row = uow.messages.get(message_id)
     if row is None:
         return None
     cut_off = row.status == s.Status.SENDING.value
     # only a message waiting, or one cut off (its lease over), is ours to take: never one another sender is
     # sending or has sent since `due` listed it
-    claimed = uow.claim(update(m).where(m.id == message_id, m.attempts == row.attempts, m.send_after <= now, or_(
-        m.status == s.Status.WAITING.value, (m.status == s.Status.SENDING.value) & (m.lease_until < now)))
-        .values(status=s.Status.SENDING.value, lease_until=now + s.LEASE, attempts=m.attempts + 1))
-    if not claimed:
+    if not uow.messages.claim(message_id, row.attempts, now):
         return None
     uow.commit()
     try:
@@ -177,11 +134,11 @@ class _Ready:
     template_id: str | None
 
 
-def _prepare(uow: UnitOfWork, message_id: int, *, cut_off: bool, contacts: Contacts, providers: Providers,
+def _prepare(uow: NotificationsUnitOfWork, message_id: int, *, cut_off: bool, contacts: Contacts, providers: Providers,
              vault: PersonalDataVault, now: datetime) -> s.Status | _Ready:
     """A claimed message made ready for its provider call (its phone asked for, the county's rules applied,
     its text rendered and recorded), or what became of it instead (withheld; or, cut off, found sent)."""
-    row = uow.session.get(orm.MessageRow, message_id)
+    row = uow.messages.get(message_id)
     notice = NOTICES[row.kind]
     where = county(uow, row.county_code)
     provider = providers(where.code)
@@ -208,18 +165,14 @@ def _prepare(uow: UnitOfWork, message_id: int, *, cut_off: bool, contacts: Conta
     return _Ready(row, where, provider, phone, text, template_id)
 
 
-def _put_back(uow: UnitOfWork, message_id: int, *, cut_off: bool, now: datetime) -> None:
+def _put_back(uow: NotificationsUnitOfWork, message_id: int, *, cut_off: bool, now: datetime) -> None:
     """A claimed message whose send failed before its provider was called goes back as it was, due again
     soon, its attempt not used: `waiting`, or — one that was cut off, whose earlier call may have reached
     the provider — still `sending` with a short lease, so it is resumed as a cut-off send again. If even
     this cannot be written (the database is away), its lease ends it the same way, later."""
-    m = orm.MessageRow
     try:
         uow.rollback()
-        again = (dict(lease_until=now + s.AGAIN_SOON) if cut_off else
-                 dict(status=s.Status.WAITING.value, send_after=now + s.AGAIN_SOON, lease_until=None))
-        uow.session.execute(update(m).where(m.id == message_id, m.status == s.Status.SENDING.value)
-                            .values(attempts=m.attempts - 1, **again))
+        uow.messages.put_back(message_id, cut_off=cut_off, again_at=now + s.AGAIN_SOON)
         uow.commit()
     except Exception:
         uow.rollback()
@@ -227,7 +180,7 @@ def _put_back(uow: UnitOfWork, message_id: int, *, cut_off: bool, now: datetime)
                     extra={"service": "notifications"})
 
 
-def _sent(uow: UnitOfWork, row: orm.MessageRow, provider: str, message_id: str, now: datetime) -> s.Status:
+def _sent(uow: NotificationsUnitOfWork, row: orm.MessageRow, provider: str, message_id: str, now: datetime) -> s.Status:
     row.status, row.provider, row.provider_message_id = s.Status.SENT.value, provider, message_id
     row.sent_at, row.lease_until, row.error = now, None, None
     uow.commit()
@@ -236,7 +189,7 @@ def _sent(uow: UnitOfWork, row: orm.MessageRow, provider: str, message_id: str, 
     return s.Status.SENT
 
 
-def _unknown(uow: UnitOfWork, row: orm.MessageRow, provider: str, failure: ProviderFailed) -> s.Status:
+def _unknown(uow: NotificationsUnitOfWork, row: orm.MessageRow, provider: str, failure: ProviderFailed) -> s.Status:
     """The provider could not say what became of a cut-off send: it stays `sending` and is asked again when
     its lease ends, until its attempts are spent; then it fails (a dead letter for county IT to check)."""
     row.provider, row.error = provider, f"status unknown: {failure}"[:500]
@@ -249,14 +202,15 @@ def _unknown(uow: UnitOfWork, row: orm.MessageRow, provider: str, failure: Provi
     return s.Status(row.status)
 
 
-def _withhold(uow: UnitOfWork, row: orm.MessageRow, why: s.Withheld) -> s.Status:
+def _withhold(uow: NotificationsUnitOfWork, row: orm.MessageRow, why: s.Withheld) -> s.Status:
     row.status, row.withheld, row.lease_until = s.Status.WITHHELD.value, why.value, None
     uow.commit()
     metrics.notifications_sent.labels(row.kind, "-", row.county_code, f"withheld_{why.value}").inc()
     return s.Status.WITHHELD
 
 
-def _failed(uow: UnitOfWork, row: orm.MessageRow, provider: str, failure: ProviderFailed, now: datetime) -> s.Status:
+def _failed(uow: NotificationsUnitOfWork, row: orm.MessageRow, provider: str, failure: ProviderFailed,
+            now: datetime) -> s.Status:
     row.provider, row.error, row.lease_until = provider, str(failure)[:500], None
     again = s.retry_at(row.attempts, now) if failure.retry else None
     if again is None:
@@ -278,7 +232,7 @@ def _failed(uow: UnitOfWork, row: orm.MessageRow, provider: str, failure: Provid
 SEND_AGAIN = "notifications.send_again"  # the handler a failed SMS's dead letter is replayed through
 
 
-def _dead_letter(uow: UnitOfWork, row: orm.MessageRow) -> None:
+def _dead_letter(uow: NotificationsUnitOfWork, row: orm.MessageRow) -> None:
     """An SMS that failed for good is kept as a dead letter beside the events that failed, so county IT
     sees it where it sees them and, once the provider is put right, replays it (`send_again`)."""
     uow.keep_dead_letter(SEND_AGAIN, {"event_id": row.send_key, "type": f"sms_{row.kind}"[:80],
@@ -286,35 +240,28 @@ def _dead_letter(uow: UnitOfWork, row: orm.MessageRow) -> None:
     metrics.dead_letters_total.labels("notifications", f"sms_{row.kind}").inc()
 
 
-def send_again(uow: UnitOfWork, message_id: int, *, now: datetime) -> bool:
+def send_again(uow: NotificationsUnitOfWork, message_id: int, *, now: datetime) -> bool:
     """A failed SMS replayed from its dead letter: waiting again, due now, with all its attempts. False when
     it is not failed (already sent again): nothing changes."""
-    m = orm.MessageRow
-    again = uow.session.execute(update(m).where(m.id == message_id, m.status == s.Status.FAILED.value).values(
-        status=s.Status.WAITING.value, send_after=now, attempts=0, lease_until=None, error=None)).rowcount == 1
+    again = uow.messages.wait_again(message_id, now)
     uow.commit()
     return again
 
 
-def _opted_out(uow: UnitOfWork, phone_hash: str) -> bool:
-    return uow.session.get(orm.OptOutRow, phone_hash) is not None
+def _opted_out(uow: NotificationsUnitOfWork, phone_hash: str) -> bool:
+    return uow.opt_outs.has(phone_hash)
 
 
-def _sent_today(uow: UnitOfWork, phone_hash: str, now: datetime) -> int:
+def _sent_today(uow: NotificationsUnitOfWork, phone_hash: str, now: datetime) -> int:
     local = now.astimezone(CHINA)
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    m = orm.MessageRow
-    return uow.session.execute(select(func.count()).select_from(m).where(
-        m.phone_hash == phone_hash, m.sent_at >= midnight, m.sent_at < midnight + timedelta(days=1))).scalar_one()
+    return uow.messages.sent_to(phone_hash, midnight, midnight + timedelta(days=1))
 
 
-def update_gauges(uow: UnitOfWork, *, now: datetime) -> None:
+def update_gauges(uow: NotificationsUnitOfWork, *, now: datetime) -> None:
     """The queue as ops see it: per county, how many messages are due and not sent, and how long the
     oldest has waited (a provider that is down or throttling shows as a growing queue)."""
-    m = orm.MessageRow
-    rows = uow.session.execute(select(m.county_code, func.count(), func.min(m.send_after)).where(
-        m.status.in_([s.Status.WAITING.value, s.Status.SENDING.value]), m.send_after <= now)
-        .group_by(m.county_code)).all()
+    rows = uow.messages.waiting_per_county(now)
     uow.rollback()
     seen = set()
     for county_code, waiting, oldest in rows:

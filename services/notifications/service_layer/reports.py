@@ -15,14 +15,11 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
-from services.notifications.adapters import orm
 from services.notifications.adapters.http_sms import verified
+from services.notifications.adapters.repositories import NotificationsUnitOfWork
 from services.notifications.domain import sending as s
 from services.notifications.service_layer.provider_settings import opened
 from shared.contracts import notifications as c
-from shared.db import UnitOfWork, insert_new
 from shared.errors import Unauthenticated, ValidationFailed
 from shared.pii import PersonalDataVault, mask_phone
 
@@ -46,11 +43,11 @@ def national(phone: str) -> str:
     return digits
 
 
-def verify(uow: UnitOfWork, *, provider: str, county_code: str, callback: c.Callback,
+def verify(uow: NotificationsUnitOfWork, *, provider: str, county_code: str, callback: c.Callback,
            vault: PersonalDataVault) -> None:
     """Unauthenticated (401) unless the county uses this provider (else callback_not_configured) and the
     callback carries the county's secret (else callback_unverified)."""
-    row = uow.session.get(orm.CountySettingsRow, county_code)
+    row = uow.county_settings.get(county_code)
     if provider not in REPORTING or row is None or row.provider != provider:
         raise Unauthenticated(f"county {county_code} takes no {provider} callbacks", code="callback_not_configured")
     settings = opened(row.provider_settings, vault)
@@ -124,22 +121,19 @@ def _str(value: Any) -> str | None:
     return None if value in (None, "") else str(value)[:100]
 
 
-def delivery_reports(uow: UnitOfWork, *, provider: str, county_code: str, callback: c.Callback,
+def delivery_reports(uow: NotificationsUnitOfWork, *, provider: str, county_code: str, callback: c.Callback,
                      vault: PersonalDataVault, now: datetime) -> c.CallbackOutcome:
     """Mark each reported message delivered or undelivered — once: a message already reported keeps its
     first report; one this county never sent is counted as unknown and ignored."""
     verify(uow, provider=provider, county_code=county_code, callback=callback, vault=vault)
     reports = parse_reports(provider, callback.body)
-    m = orm.MessageRow
     applied = unknown = 0
     for report in reports:
         row = None
         if report.message_id:
-            row = uow.session.execute(select(m).where(m.county_code == county_code, m.provider == provider,
-                                                      m.provider_message_id == report.message_id)).scalar_one_or_none()
+            row = uow.messages.by_provider_id(county_code, provider, report.message_id)
         if row is None and report.send_key:
-            row = uow.session.execute(select(m).where(m.county_code == county_code, m.send_key == report.send_key,
-                                                      m.provider == provider)).scalar_one_or_none()
+            row = uow.messages.by_send_key(county_code, provider, report.send_key)
         if row is None:
             unknown += 1
             continue
@@ -157,7 +151,7 @@ def delivery_reports(uow: UnitOfWork, *, provider: str, county_code: str, callba
     return c.CallbackOutcome(received=len(reports), applied=applied, unknown=unknown)
 
 
-def record_opt_outs(uow: UnitOfWork, *, provider: str, county_code: str, callback: c.Callback,
+def record_opt_outs(uow: NotificationsUnitOfWork, *, provider: str, county_code: str, callback: c.Callback,
                     vault: PersonalDataVault, now: datetime) -> c.CallbackOutcome:
     """A reply "TD" / "T" / "退订" opts its number out (kept by the number's keyed hash), once; other replies
     are counted and ignored."""
@@ -168,8 +162,7 @@ def record_opt_outs(uow: UnitOfWork, *, provider: str, county_code: str, callbac
         phone = national(reply.phone)
         if not phone or not opts_out(reply.text):
             continue
-        if insert_new(uow.session, orm.OptOutRow, phone_hash=vault.search_hash(phone), county_code=county_code,
-                      opted_out_at=now, source=provider):
+        if uow.opt_outs.add(vault.search_hash(phone), county_code=county_code, at=now, source=provider):
             applied += 1
             log.info("%s opted out (退订) through %s", mask_phone(phone), provider, extra={"service": "notifications"})
     uow.commit()

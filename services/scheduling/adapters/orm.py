@@ -10,12 +10,15 @@ from sqlalchemy import JSON, Boolean, CheckConstraint, Date, ForeignKey, Index, 
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.copies import CalendarDayColumns, StaffColumns, VillageColumns
+from shared.db import UNIT_OF_WORK_INFO
 from shared.messaging_tables import UtcDateTime, add_messaging_tables
 
 
 class Base(DeclarativeBase):
     pass
 
+
+Base.metadata.info[UNIT_OF_WORK_INFO] = "services.scheduling.adapters.repositories:SchedulingUnitOfWork"
 
 add_messaging_tables(Base.metadata)
 
