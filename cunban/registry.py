@@ -1,11 +1,11 @@
-"""Every service the system runs, by name (shared/contracts/operations.py holds the names): the one list the
+"""Every service the system runs, by name (shared/service_names.py holds the names): the one list the
 runner, migrations and compose follow."""
 from __future__ import annotations
 
 import importlib
 from typing import Any
 
-from shared.contracts.operations import SERVICE_NAMES
+from shared.service_names import SERVICE_NAMES
 
 # each service's nameko class, at services/<name>/service.py
 SERVICES: dict[str, str] = {name: f"services.{name}.service:{name.capitalize()}Service" for name in SERVICE_NAMES}

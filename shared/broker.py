@@ -15,10 +15,7 @@ from amqp.exceptions import AMQPError, PreconditionFailed
 from kombu import Connection
 from kombu.exceptions import OperationalError
 
-from shared import jsoncodec
-
 log = logging.getLogger(__name__)
-jsoncodec.use_for_messages()  # every process that sends or receives imports this module first
 
 # what a lost broker looks like: socket errors, kombu's wrapper, and the AMQP errors of py-amqp
 # (e.g. CONNECTION_FORCED when RabbitMQ restarts or an operator closes the connection)

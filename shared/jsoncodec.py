@@ -42,3 +42,8 @@ def use_for_messages() -> None:
     """Make `json` in kombu (nameko's serializer, and cunban's publishers') this module's. Idempotent."""
     registry.register("json", dumps, loads, content_type="application/json", content_encoding="utf-8")
 
+
+# installed on import, by the modules that send and receive (shared/service.py, shared/publishing.py,
+# shared/rpc_client.py): never at the import of the settings, which a process reads before eventlet's monkey
+# patching (that walks every module loaded by then, and kombu's serialization registry trips it up)
+use_for_messages()

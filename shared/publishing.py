@@ -10,6 +10,7 @@ from typing import Any
 
 from kombu import Connection, Exchange, Producer
 
+import shared.jsoncodec  # noqa: F401  # orjson behind kombu's json (shared/jsoncodec.py)
 from shared.broker import connect
 
 log = logging.getLogger(__name__)

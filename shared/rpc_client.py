@@ -16,6 +16,7 @@ from typing import Any
 from kombu import Consumer, Producer, Queue
 from nameko.rpc import get_rpc_exchange
 
+import shared.jsoncodec  # noqa: F401  # orjson behind kombu's json (shared/jsoncodec.py)
 from shared.broker import CONNECTION_ERRORS, connect
 from shared.contracts.caller import Caller
 from shared.errors import CunbanError, ServiceUnavailable, from_wire

@@ -40,8 +40,8 @@ from shared.contracts import directory as dc
 from shared.contracts import evaluation as ec
 from shared.contracts.base import CleanStr
 from shared.contracts.caller import Caller
-from shared.contracts.operations import SERVICE_NAMES
 from shared.errors import CunbanError
+from shared.service_names import SERVICE_NAMES
 
 router = APIRouter(prefix="/console/admin", route_class=PageRoute)
 

@@ -9,7 +9,8 @@ from gateway.auth import CurrentStaff
 from gateway.routes import Calls
 from shared.contracts import Contract
 from shared.contracts.base import BigId
-from shared.contracts.operations import SERVICE_NAMES, DeadLetterView, ReplayResult
+from shared.contracts.operations import DeadLetterView, ReplayResult
+from shared.service_names import SERVICE_NAMES
 
 router = APIRouter(tags=["operations"])
 ServiceName = Literal[tuple(SERVICE_NAMES)]  # type: ignore[valid-type]  # every service's name

@@ -1,4 +1,4 @@
-"""Contracts of the platform's own operations: which services there are, and their dead letters."""
+"""Contracts of the platform's own operations: dead letters."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,11 +7,6 @@ from typing import Any
 from pydantic import Field
 
 from shared.contracts.base import BigId, Contract
-
-# every service the system runs, in the order they start (cunban/registry.py finds each one's class by it;
-# the gateway names them in its operations routes)
-SERVICE_NAMES: tuple[str, ...] = ("directory", "intake", "approvals", "scheduling", "complaints", "evaluation",
-                                  "notifications")
 
 
 class DeadLetterView(Contract):
