@@ -282,21 +282,22 @@ class CopyCache:
 
     def get(self, session: Session, model: type, key: Any) -> Any:
         """The row at `key` (None when absent), detached: read it, never change it."""
-        now = time.monotonic()
-        cached = self._rows.get((model, key))
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        row = session.get(model, key)
-        if row is not None:
-            session.expunge(row)  # shared by every worker of the process from now on
-        if len(self._rows) >= COPY_ENTRIES:
-            self._rows.clear()
-        self._rows[(model, key)] = (now + self.seconds, row)
-        return row
+
+        def read() -> Any:
+            row = session.get(model, key)
+            if row is not None:
+                session.expunge(row)  # shared by every worker of the process from now on
+            return row
+
+        return self._kept(model, key, read)
 
     def computed(self, model: type, key: Any, read: Callable[[], Any]) -> Any:
         """A value read from many rows of a copy (a county's working calendar), kept like a row; a change to
         any row of `model` forgets it."""
+        self._computed.setdefault(model, set()).add(key)
+        return self._kept(model, key, read)
+
+    def _kept(self, model: type, key: Any, read: Callable[[], Any]) -> Any:
         now = time.monotonic()
         cached = self._rows.get((model, key))
         if cached is not None and cached[0] > now:
@@ -305,7 +306,6 @@ class CopyCache:
         if len(self._rows) >= COPY_ENTRIES:
             self._rows.clear()
         self._rows[(model, key)] = (now + self.seconds, value)
-        self._computed.setdefault(model, set()).add(key)
         return value
 
     def forget(self, model: type, key: Any) -> None:

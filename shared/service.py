@@ -19,7 +19,6 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc, RpcConsumer, get_rpc_exchange
 from nameko.timer import Timer
 
-import shared.jsoncodec  # noqa: F401  # orjson behind kombu's json (shared/jsoncodec.py)
 from shared.broker import CONNECTION_ERRORS, RPC_DELIVERY_LIMIT, arguments_for, quorum_arguments
 from shared.contracts import access
 from shared.contracts.caller import Caller
