@@ -16,7 +16,7 @@ from scratch import scratch_database  # bench/scratch.py, beside this script
 from sqlalchemy import text
 
 from services.approvals.adapters import orm
-from services.approvals.service_layer import handlers as h
+from services.approvals.service_layer import reading
 from shared.contracts import approvals as c
 from shared.contracts.caller import Caller, Role
 from shared.db import ServiceDatabase
@@ -59,7 +59,7 @@ def timed(db: ServiceDatabase, runs: int = 20, **query) -> tuple[float, c.InboxP
     took, page = [], None
     for _ in range(runs):
         started = time.perf_counter()
-        page = h.inbox(db.unit_of_work(), caller=CADRE, query=c.InboxQuery(**query), now=NOW)
+        page = reading.inbox(db.unit_of_work(), caller=CADRE, query=c.InboxQuery(**query), now=NOW)
         took.append((time.perf_counter() - started) * 1000)
     return statistics.median(took), page
 
@@ -76,7 +76,7 @@ def main(cases: int) -> None:
         print(f"{'first page (20)':36} {first_ms:10.1f}  {len(first.items):4}  {first.counts}")
         page, cursor = first, first.next_cursor
         for _ in range(20):  # twenty pages in
-            page = h.inbox(db.unit_of_work(), caller=CADRE, query=c.InboxQuery(limit=20, cursor=cursor), now=NOW)
+            page = reading.inbox(db.unit_of_work(), caller=CADRE, query=c.InboxQuery(limit=20, cursor=cursor), now=NOW)
             cursor = page.next_cursor
         deep_ms, deep = timed(db, limit=20, cursor=cursor)
         print(f"{'page 21 by cursor':36} {deep_ms:10.1f}  {len(deep.items):4}")

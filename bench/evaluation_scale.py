@@ -22,7 +22,7 @@ from scratch import scratch_database  # bench/scratch.py, beside this script
 from sqlalchemy import create_engine, text
 
 from services.evaluation.adapters import orm
-from services.evaluation.service_layer import handlers as h
+from services.evaluation.service_layer import figures, rankings, reports
 from shared.contracts import evaluation as c
 from shared.contracts.caller import Caller, Role
 from shared.db import ServiceDatabase
@@ -96,20 +96,20 @@ def main(rows: int) -> None:
         now = datetime(2026, 12, 31, 8, tzinfo=UTC)
         print("\n| use case (2026, a warm database) | p50 | p97 |\n| --- | --- | --- |")
         timed(db, "the county's figures for the year (GET /figures?level=county)",
-              lambda uow: h.figures(uow, caller=ADMIN, query=c.FiguresQuery(level=c.Level.COUNTY, **YEAR)))
+              lambda uow: figures.figures(uow, caller=ADMIN, query=c.FiguresQuery(level=c.Level.COUNTY, **YEAR)))
         timed(db, "a township's figures for the year",
-              lambda uow: h.figures(uow, caller=ADMIN, query=c.FiguresQuery(level=c.Level.TOWNSHIP, unit=TOWNSHIP,
+              lambda uow: figures.figures(uow, caller=ADMIN, query=c.FiguresQuery(level=c.Level.TOWNSHIP, unit=TOWNSHIP,
                                                                            **YEAR)))
         timed(db, "a township's report (10 stations, 10 villages, 100 staff, 12 months)",
-              lambda uow: h.township_report(uow, caller=ADMIN, now=now,
-                                            query=c.ReportQuery(township_code=TOWNSHIP, **YEAR)))
+              lambda uow: reports.township_report(uow, caller=ADMIN, now=now,
+                                                  query=c.ReportQuery(township_code=TOWNSHIP, **YEAR)))
         timed(db, "ranking the township's 100 staff",
-              lambda uow: h.ranking(uow, caller=ADMIN, query=c.RankingQuery(level=c.Level.STAFF,
-                                                                            township_code=TOWNSHIP, **YEAR)))
+              lambda uow: rankings.ranking(uow, caller=ADMIN, query=c.RankingQuery(level=c.Level.STAFF,
+                                                                                   township_code=TOWNSHIP, **YEAR)))
         timed(db, "ranking the county's 30 townships",
-              lambda uow: h.ranking(uow, caller=ADMIN, query=c.RankingQuery(level=c.Level.TOWNSHIP, **YEAR)))
+              lambda uow: rankings.ranking(uow, caller=ADMIN, query=c.RankingQuery(level=c.Level.TOWNSHIP, **YEAR)))
         timed(db, "drill-down: a station's completed applications, first 100",
-              lambda uow: h.records(uow, caller=ADMIN, query=c.RecordsQuery(
+              lambda uow: figures.records(uow, caller=ADMIN, query=c.RecordsQuery(
                   metric=c.Metric.COMPLETED, level=c.Level.STATION, unit="ST7", **YEAR)))
         db.dispose()
 

@@ -247,8 +247,9 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
 
 
 def _reannounce_directory(settings: Any) -> dict[str, int]:
+    from services.directory.service_layer.reannouncing import reannounce_directory
+
     from services.directory.adapters.orm import Base
-    from services.directory.service_layer.handlers import reannounce_directory
     from shared.clock import utcnow
     from shared.db import ServiceDatabase
 
@@ -282,7 +283,7 @@ def cmd_rebuild_figures(args: argparse.Namespace) -> int:
     """Count every logged event again from scratch (evaluation's figures), and say how long it took."""
     from cunban import embedded
     from services.evaluation.adapters.orm import Base
-    from services.evaluation.service_layer.handlers import rebuild
+    from services.evaluation.service_layer.counting import rebuild
     from shared.db import ServiceDatabase
 
     settings = _settings(args)

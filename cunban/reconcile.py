@@ -212,7 +212,7 @@ def reconcile(urls: dict[str, str], *, since: datetime | None = None, wait_secon
 
 def _rebuild_evaluation(url: str) -> int:
     from services.evaluation.adapters.orm import Base
-    from services.evaluation.service_layer.handlers import rebuild
+    from services.evaluation.service_layer.counting import rebuild
     from shared.db import ServiceDatabase
 
     db = ServiceDatabase("evaluation", Base.metadata, url)

@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine, MetaData, bindparam, create_engine, event, insert, make_url, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared import jsoncodec
@@ -38,6 +38,11 @@ from shared.messaging_tables import DEAD_LETTERS, INBOX, OUTBOX, RPC_REQUESTS
 from shared.settings import get_settings
 
 log = logging.getLogger(__name__)
+
+
+DuplicateKey = IntegrityError
+"""What a write or a commit raises when another transaction took its key first (a retry racing in): use cases
+catch this name, not the driver's."""
 
 
 def insert_statement(session: Session, model: Any) -> Any:

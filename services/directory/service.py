@@ -8,8 +8,7 @@ from nameko.timer import timer
 from services.directory.adapters.orm import Base
 from services.directory.domain.calendar import official_days_from_library
 from services.directory.domain.rules import require_staff
-from services.directory.service_layer import accounts, calendar, catalogue, market_sites, tree
-from services.directory.service_layer import handlers as h
+from services.directory.service_layer import accounts, calendar, catalogue, market_sites, naming, tree
 from services.directory.service_layer import staff as people
 from shared.clock import today_in_china, utcnow
 from shared.contracts import directory as c
@@ -167,7 +166,7 @@ class DirectoryService(DeadLetters):
 
     @rpc
     def names(self, query: dict) -> dict:
-        return to_wire(h.names(self.db, caller=self.caller(), query=parse(c.NamesQuery, query)))
+        return to_wire(naming.names(self.db, caller=self.caller(), query=parse(c.NamesQuery, query)))
 
     @rpc
     def create_staff(self, staff: dict) -> dict:

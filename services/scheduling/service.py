@@ -10,9 +10,19 @@ from nameko.timer import timer
 
 from services.scheduling.adapters import orm
 from services.scheduling.adapters.orm import Base
+from services.scheduling.service_layer import (
+    appointments,
+    attendance,
+    campaigns,
+    linked_records,
+    market_days,
+    public_calendar,
+    rosters,
+    sessions,
+    visit_planning,
+    visit_series,
+)
 from services.scheduling.service_layer import days_off as d
-from services.scheduling.service_layer import handlers as h
-from services.scheduling.service_layer import visits as v
 from shared.clock import utcnow
 from shared.contracts.base import parse, to_wire
 from shared.contracts.envelope import EventEnvelope
@@ -57,47 +67,49 @@ class SchedulingService(KeepsStaff, KeepsVillages, KeepsCalendar, DeadLetters):
     def site_market_days(self, site_code: str, start: str, end: str) -> dict:
         """Preview: the market days of one site in a period (staff of its township, county roles)."""
         period = parse(DateRange, {"start": start, "end": end})
-        return h.site_market_days(self.db, caller=self.caller(), site_code=site_code,
-                                  period=period).model_dump(mode="json")
+        return market_days.site_market_days(self.db, caller=self.caller(), site_code=site_code,
+                                            period=period).model_dump(mode="json")
 
     @rpc
     def public_market_calendar(self, township_code: str, start: str, end: str) -> list:
         self.caller()
         period = parse(DateRange, {"start": start, "end": end})
         return [v.model_dump(mode="json") for v in
-                h.public_market_calendar(self.db, township_code=township_code, period=period)]
+                market_days.public_market_calendar(self.db, township_code=township_code, period=period)]
 
     # ---- sessions and rosters ----------------------------------------------------------------------
     @rpc
     def generate_sessions(self, plan: dict) -> list:
-        return to_wire(h.generate_sessions(self.db, caller=self.caller(), cmd=parse(SessionGenerate, plan),
-                                           now=utcnow()))
+        return to_wire(sessions.generate_sessions(self.db, caller=self.caller(), cmd=parse(SessionGenerate, plan),
+                                                  now=utcnow()))
 
     @rpc
     def list_sessions(self, query: dict) -> list:
-        return to_wire(h.list_sessions(self.db, caller=self.caller(), query=parse(SessionQuery, query)))
+        return to_wire(sessions.list_sessions(self.db, caller=self.caller(), query=parse(SessionQuery, query)))
 
     @rpc
     def assign(self, session_id: str, assignment: dict) -> dict:
-        return to_wire(h.assign(self.db, caller=self.caller(), session_id=session_id,
+        return to_wire(rosters.assign(self.db, caller=self.caller(), session_id=session_id,
                               cmd=parse(RosterAssign, assignment), now=utcnow()))
 
     @rpc
     def swap(self, session_id: str, swap: dict) -> dict:
-        return to_wire(h.swap(self.db, caller=self.caller(), session_id=session_id, cmd=parse(RosterSwap, swap),
+        return to_wire(rosters.swap(self.db, caller=self.caller(), session_id=session_id, cmd=parse(RosterSwap, swap),
                             now=utcnow()))
 
     @rpc
     def generate_roster(self, plan: dict) -> list:
-        return to_wire(h.generate_roster(self.db, caller=self.caller(), cmd=parse(RosterGenerate, plan), now=utcnow()))
+        return to_wire(rosters.generate_roster(self.db, caller=self.caller(), cmd=parse(RosterGenerate, plan),
+                                               now=utcnow()))
 
     @rpc
     def record_leave(self, leave: dict) -> dict:
-        return h.record_leave(self.db, caller=self.caller(), cmd=parse(LeaveCreate, leave))
+        return rosters.record_leave(self.db, caller=self.caller(), cmd=parse(LeaveCreate, leave))
 
     @rpc
     def check(self, session_id: str, staff_id: int, out: bool = False) -> dict:
-        return to_wire(h.check(self.db, caller=self.caller(), session_id=session_id, staff_id=staff_id, out=out,
+        return to_wire(attendance.check(self.db, caller=self.caller(), session_id=session_id, staff_id=staff_id,
+                                        out=out,
                              now=utcnow()))
 
     # ---- days off reaching what is scheduled ---------------------------------------------------------
@@ -122,105 +134,109 @@ class SchedulingService(KeepsStaff, KeepsVillages, KeepsCalendar, DeadLetters):
     # ---- appointments ---------------------------------------------------------------------------
     @rpc
     def create_slots(self, session_id: str, slots: dict) -> list:
-        return to_wire(h.create_slots(self.db, caller=self.caller(), session_id=session_id,
+        return to_wire(appointments.create_slots(self.db, caller=self.caller(), session_id=session_id,
                                     cmd=parse(SlotsCreate, slots)))
 
     @rpc
     def list_slots(self, session_id: str) -> list:
         self.caller()
-        return to_wire(h.list_slots(self.db, session_id=session_id))
+        return to_wire(appointments.list_slots(self.db, session_id=session_id))
 
     @rpc
     def list_bookings(self, session_id: str) -> list:
-        return to_wire(h.list_bookings(self.db, caller=self.caller(), session_id=session_id, vault=self.vault))
+        return to_wire(appointments.list_bookings(self.db, caller=self.caller(), session_id=session_id,
+                                                  vault=self.vault))
 
     @rpc
     def book(self, slot_id: int, booking: dict) -> dict:
-        return to_wire(h.book(self.db, caller=self.caller(), slot_id=slot_id, cmd=parse(BookingCreate, booking),
+        return to_wire(appointments.book(self.db, caller=self.caller(), slot_id=slot_id, cmd=parse(BookingCreate,
+                                                                                                   booking),
                             vault=self.vault, now=utcnow()))
 
     @rpc
     def notice_contact(self, booking_id: str) -> str | None:
         self.caller()
-        return h.notice_contact(self.db, booking_id=booking_id, vault=self.vault)
+        return appointments.notice_contact(self.db, booking_id=booking_id, vault=self.vault)
 
     @rpc
     def change_booking(self, booking_id: str, status: str) -> dict:
         if status not in ("cancelled", "served", "no_show"):
             raise ValidationFailed("status is cancelled, served or no_show", [{"field": "status", "message": status}])
-        return to_wire(h.change_booking(self.db, caller=self.caller(), booking_id=booking_id, status=status,
+        return to_wire(appointments.change_booking(self.db, caller=self.caller(), booking_id=booking_id, status=status,
                                       vault=self.vault, now=utcnow()))
 
     # ---- visits 下访 --------------------------------------------------------------------------------
     @rpc
     def create_campaign(self, campaign: dict) -> dict:
-        return to_wire(v.create_campaign(self.db, caller=self.caller(), cmd=parse(CampaignCreate, campaign)))
+        return to_wire(campaigns.create_campaign(self.db, caller=self.caller(), cmd=parse(CampaignCreate, campaign)))
 
     @rpc
     def list_campaigns(self) -> list:
-        return to_wire(v.list_campaigns(self.db, caller=self.caller()))
+        return to_wire(campaigns.list_campaigns(self.db, caller=self.caller()))
 
     @rpc
     def plan_visit(self, plan: dict) -> dict:
-        return to_wire(v.plan_visit(self.db, caller=self.caller(), cmd=parse(VisitPlan, plan), now=utcnow()))
+        return to_wire(visit_planning.plan_visit(self.db, caller=self.caller(), cmd=parse(VisitPlan, plan),
+                                                 now=utcnow()))
 
     @rpc
     def create_visit_series(self, series: dict) -> dict:
-        return to_wire(v.create_series(self.db, caller=self.caller(), cmd=parse(VisitSeriesCreate, series),
-                                       now=utcnow()))
+        return to_wire(visit_series.create_series(self.db, caller=self.caller(), cmd=parse(VisitSeriesCreate, series),
+                                                  now=utcnow()))
 
     @rpc
     def change_visit_series(self, series_id: int, change: dict) -> dict:
-        return to_wire(v.change_series(self.db, caller=self.caller(), series_id=series_id,
-                                       cmd=parse(VisitSeriesChange, change), now=utcnow()))
+        return to_wire(visit_series.change_series(self.db, caller=self.caller(), series_id=series_id,
+                                                  cmd=parse(VisitSeriesChange, change), now=utcnow()))
 
     @rpc
     def get_visit(self, visit_id: str) -> dict:
-        return to_wire(v.get_visit(self.db, caller=self.caller(), visit_id=visit_id))
+        return to_wire(visit_planning.get_visit(self.db, caller=self.caller(), visit_id=visit_id))
 
     @rpc
     def list_visits(self, query: dict) -> list:
-        return to_wire(v.list_visits(self.db, caller=self.caller(), query=parse(VisitQuery, query)))
+        return to_wire(visit_planning.list_visits(self.db, caller=self.caller(), query=parse(VisitQuery, query)))
 
     @rpc
     def cancel_visit(self, visit_id: str) -> dict:
-        return to_wire(v.cancel_visit(self.db, caller=self.caller(), visit_id=visit_id, now=utcnow()))
+        return to_wire(visit_planning.cancel_visit(self.db, caller=self.caller(), visit_id=visit_id, now=utcnow()))
 
     @rpc
     def report_visit(self, visit_id: str, report: dict) -> dict:
-        return to_wire(v.report_visit(self.db, caller=self.caller(), visit_id=visit_id,
-                                      cmd=parse(VisitReport, report), now=utcnow()))
+        return to_wire(visit_planning.report_visit(self.db, caller=self.caller(), visit_id=visit_id,
+                                                   cmd=parse(VisitReport, report), now=utcnow()))
 
     @rpc
     def create_visit_slots(self, visit_id: str, slots: dict) -> list:
-        return to_wire(v.create_visit_slots(self.db, caller=self.caller(), visit_id=visit_id,
-                                            cmd=parse(SlotsCreate, slots)))
+        return to_wire(visit_planning.create_visit_slots(self.db, caller=self.caller(), visit_id=visit_id,
+                                                         cmd=parse(SlotsCreate, slots)))
 
     @rpc
     def list_visit_slots(self, visit_id: str) -> list:
         self.caller()
-        return to_wire(v.list_visit_slots(self.db, visit_id=visit_id))
+        return to_wire(visit_planning.list_visit_slots(self.db, visit_id=visit_id))
 
     @rpc
     def list_visit_bookings(self, visit_id: str) -> list:
-        return to_wire(v.list_visit_bookings(self.db, caller=self.caller(), visit_id=visit_id, vault=self.vault))
+        return to_wire(visit_planning.list_visit_bookings(self.db, caller=self.caller(), visit_id=visit_id,
+                                                          vault=self.vault))
 
     @rpc
     def public_calendar(self, township_code: str, start: str, end: str) -> list:
         self.caller()
         period = parse(DateRange, {"start": start, "end": end})
-        return to_wire(v.public_calendar(self.db, township_code=township_code, period=period))
+        return to_wire(public_calendar.public_calendar(self.db, township_code=township_code, period=period))
 
     # ---- timers ------------------------------------------------------------------------------------
     @timer(interval=get_settings().sweep_seconds, eager=True)
     def close_and_remind(self) -> None:
         """Attendance of sessions that ended (no-shows announced) and reminders of those about to start."""
         now = utcnow()
-        h.close_attendance(self.db, now=now)
+        attendance.close_attendance(self.db, now=now)
         lead = timedelta(hours=get_settings().reminder_hours)
-        h.send_reminders(self.db, now=now, lead=lead)
-        v.send_visit_reminders(self.db, now=now, lead=lead)
-        h.update_gauges(self.db, now=now)
+        attendance.send_reminders(self.db, now=now, lead=lead)
+        visit_planning.send_visit_reminders(self.db, now=now, lead=lead)
+        attendance.update_gauges(self.db, now=now)
 
     # ---- what the directory tells us -----------------------------------------------------------
     @on_event("directory", "calendar_changed")
@@ -233,23 +249,27 @@ class SchedulingService(KeepsStaff, KeepsVillages, KeepsCalendar, DeadLetters):
 
     @on_event("directory", "market_site_changed")
     def on_market_site_changed(self, envelope: EventEnvelope) -> None:
-        h.keep_site(self.db, site=envelope.payload)
+        market_days.keep_site(self.db, site=envelope.payload)
 
     # ---- what intake tells us: records handled at a session or raised on a visit ----------------------
-    @on_event("intake", "application_filed", when=v.at_an_occasion)
+    @on_event("intake", "application_filed", when=linked_records.at_an_occasion)
     def on_application_filed(self, envelope: EventEnvelope) -> None:
         p = envelope.payload
-        v.link_record(self.db, kind="application", ref=p["receipt_no"], township_code=p["township_code"],
-                      occurred_at=envelope.occurred_at, session_id=p.get("session_id"), visit_id=p.get("visit_id"))
+        linked_records.link_record(self.db, kind="application", ref=p["receipt_no"], township_code=p["township_code"],
+                                   occurred_at=envelope.occurred_at, session_id=p.get("session_id"),
+                                   visit_id=p.get("visit_id"))
 
-    @on_event("intake", "activity_recorded", when=lambda p: p.get("kind") == "consultation" and v.at_an_occasion(p))
+    @on_event("intake", "activity_recorded",
+              when=lambda p: p.get("kind") == "consultation" and linked_records.at_an_occasion(p))
     def on_activity_recorded(self, envelope: EventEnvelope) -> None:
         p = envelope.payload
-        v.link_record(self.db, kind="consultation", ref=str(p["id"]), township_code=p["township_code"],
-                      occurred_at=envelope.occurred_at, session_id=p.get("session_id"), visit_id=p.get("visit_id"))
+        linked_records.link_record(self.db, kind="consultation", ref=str(p["id"]), township_code=p["township_code"],
+                                   occurred_at=envelope.occurred_at, session_id=p.get("session_id"),
+                                   visit_id=p.get("visit_id"))
 
-    @on_event("complaints", "complaint_registered", when=v.at_an_occasion)
+    @on_event("complaints", "complaint_registered", when=linked_records.at_an_occasion)
     def on_complaint_registered(self, envelope: EventEnvelope) -> None:
         p = envelope.payload
-        v.link_record(self.db, kind="complaint", ref=p["receipt_no"], township_code=p["township_code"],
-                      occurred_at=envelope.occurred_at, session_id=p.get("session_id"), visit_id=p.get("visit_id"))
+        linked_records.link_record(self.db, kind="complaint", ref=p["receipt_no"], township_code=p["township_code"],
+                                   occurred_at=envelope.occurred_at, session_id=p.get("session_id"),
+                                   visit_id=p.get("visit_id"))

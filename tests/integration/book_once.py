@@ -5,7 +5,7 @@ import time
 from datetime import UTC, datetime
 
 from services.scheduling.adapters import orm
-from services.scheduling.service_layer import handlers as h
+from services.scheduling.service_layer import appointments
 from shared.contracts.caller import Caller
 from shared.contracts.scheduling import BookingCreate
 from shared.db import ServiceDatabase
@@ -20,8 +20,8 @@ uow.session.connection()  # connect before the start line, so all twenty race on
 while time.time() < start_at:
     time.sleep(0.001)
 try:
-    h.book(uow, caller=Caller.public(), slot_id=slot_id, vault=PersonalDataVault(DEVELOPMENT_PII_KEY),
-           now=datetime.now(UTC), cmd=BookingCreate(name=f"村民{index}", phone=f"139{index:08d}"))
+    appointments.book(uow, caller=Caller.public(), slot_id=slot_id, vault=PersonalDataVault(DEVELOPMENT_PII_KEY),
+                      now=datetime.now(UTC), cmd=BookingCreate(name=f"村民{index}", phone=f"139{index:08d}"))
     print("booked")
 except Conflict as exc:
     print(exc.code)

@@ -14,7 +14,7 @@ from cunban.demo import COUNTIES, load_demo
 from cunban.registry import nameko_config
 from services.approvals.adapters import orm
 from services.approvals.service import ApprovalsService
-from services.approvals.service_layer import handlers as h
+from services.approvals.service_layer import sweep
 from services.directory.service import DirectoryService
 from services.intake.service import IntakeService
 from shared.contracts.caller import Caller, Role
@@ -95,7 +95,7 @@ def test_two_instances_sweeping_together_issue_each_notice_once(system):
         return all(days.get(county["code"], 0) > 700 for county in COUNTIES)
 
     wait_until(calendar_settled, 60, "the directory's calendar events")
-    h.sweep(approvals_db.unit_of_work(), now=datetime(2026, 1, 1, tzinfo=UTC))
+    sweep.sweep(approvals_db.unit_of_work(), now=datetime(2026, 1, 1, tzinfo=UTC))
     workflow = default_workflow(HandlingLevel.TOWNSHIP, 15).model_dump_json()
     with approvals_db.engine.begin() as conn:
         conn.execute(text("""
@@ -111,13 +111,13 @@ def test_two_instances_sweeping_together_issue_each_notice_once(system):
             FROM generate_series(1, 200) g"""))
     when = datetime(2026, 2, 2, 2, tzinfo=UTC)
     pool = eventlet.GreenPool(2)
-    results = list(pool.imap(lambda _: h.sweep(approvals_db.unit_of_work(), now=when), range(2)))
+    results = list(pool.imap(lambda _: sweep.sweep(approvals_db.unit_of_work(), now=when), range(2)))
     assert sum(noticed for _, noticed in results) == 200
     assert sum(warned for warned, _ in results) == 0  # overdue claims also mark the warning as given
     with approvals_db.sessions() as session:
         per_kind = dict(session.execute(select(orm.NoticeRow.kind, func.count()).group_by(orm.NoticeRow.kind)).all())
     assert per_kind == {"supervision": 200, "accountability": 200}
-    assert h.sweep(approvals_db.unit_of_work(), now=when) == (0, 0)  # a restart finds nothing left to do
+    assert sweep.sweep(approvals_db.unit_of_work(), now=when) == (0, 0)  # a restart finds nothing left to do
 
 
 def test_a_sweep_waits_for_a_staff_action_that_holds_the_case(pg_database):
@@ -142,7 +142,7 @@ def test_a_sweep_waits_for_a_staff_action_that_holds_the_case(pg_database):
     try:
         with approvals_db.engine.connect() as action:
             action.execute(text("SELECT 1 FROM cases WHERE application_id = 'a1' FOR UPDATE"))
-            sweeping = eventlet.spawn(h.sweep, approvals_db.unit_of_work(), now=datetime(2026, 2, 2, 2, tzinfo=UTC))
+            sweeping = eventlet.spawn(sweep.sweep, approvals_db.unit_of_work(), now=datetime(2026, 2, 2, 2, tzinfo=UTC))
             eventlet.sleep(0.5)  # the sweep has found the due deadline and waits for the case
             action.execute(text("UPDATE deadlines SET due_on = DATE '2026-01-23' WHERE application_id = 'a1'"))
             action.commit()

@@ -8,8 +8,8 @@ import eventlet
 import pytest
 from sqlalchemy import func, select, text
 
-from services.complaints import service_layer as h
 from services.complaints.adapters import orm
+from services.complaints.service_layer import stages
 from shared.db import ServiceDatabase
 from shared.migrate import upgrade
 
@@ -34,7 +34,7 @@ def test_two_instances_sweeping_together_issue_each_notice_once(pg_database):
     def sweep_once(_=None):  # one instance's timer tick, in its own unit of work
         uow = db.unit_of_work()
         try:
-            return h.sweep(uow, now=when)
+            return stages.sweep(uow, now=when)
         finally:
             uow.close()
 

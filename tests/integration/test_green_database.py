@@ -102,7 +102,7 @@ def test_two_events_of_one_application_applied_at_once_are_both_counted(pg_datab
     from sqlalchemy import select
 
     from services.evaluation.adapters import orm
-    from services.evaluation.service_layer.handlers import record_event
+    from services.evaluation.service_layer.counting import record_event
 
     engine = make_engine(pg_database("evaluation_race"))
     orm.Base.metadata.create_all(engine)

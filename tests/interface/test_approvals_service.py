@@ -11,8 +11,9 @@ from sqlalchemy import delete, func, select, update
 
 from services.approvals.adapters import orm
 from services.approvals.service import ApprovalsService
-from services.approvals.service_layer import handlers as h
+from services.approvals.service_layer import actions, reading, sweep
 from shared.clock import utcnow
+from shared.contracts import approvals as c
 from shared.contracts.caller import Caller, Role
 from shared.contracts.envelope import EventEnvelope
 from shared.db import ServiceDatabase
@@ -76,11 +77,11 @@ def file(approvals, app_id="a" * 32, filed_at=at(2026, 2, 12), item="SP-008", on
 
 
 def act(db, caller, app_id, action, when, **extra):
-    return h.act(db.unit_of_work(), caller=caller, ref=app_id, cmd=h.c.CaseAction(action=action, **extra), now=when)
+    return actions.act(db.unit_of_work(), caller=caller, ref=app_id, cmd=c.CaseAction(action=action, **extra), now=when)
 
 
-def sweep(db, when):
-    return h.sweep(db.unit_of_work(), now=when)
+def sweep_on(db, when):
+    return sweep.sweep(db.unit_of_work(), now=when)
 
 
 def count(db, model, **where):
@@ -173,18 +174,18 @@ def test_the_sweep_warns_then_supervises_once_and_blames_who_held_the_step(appro
     act(approvals_db, COMMITTEE, app, "accept", at(2026, 2, 12))
     act(approvals_db, COMMITTEE, app, "claim", at(2026, 2, 13))
     # village step: 5 days from 12 Feb = 13, 14, 24, 25, 26 Feb; 75% = the 4th day, Wed 25 Feb
-    assert sweep(approvals_db, at(2026, 2, 24)) == (0, 0)
-    assert sweep(approvals_db, at(2026, 2, 25)) == (1, 0)
-    assert sweep(approvals_db, at(2026, 2, 25, 9)) == (0, 0)  # a second run the same day: nothing new
-    assert sweep(approvals_db, at(2026, 2, 26)) == (0, 0)  # the last day is still in time
+    assert sweep_on(approvals_db, at(2026, 2, 24)) == (0, 0)
+    assert sweep_on(approvals_db, at(2026, 2, 25)) == (1, 0)
+    assert sweep_on(approvals_db, at(2026, 2, 25, 9)) == (0, 0)  # a second run the same day: nothing new
+    assert sweep_on(approvals_db, at(2026, 2, 26)) == (0, 0)  # the last day is still in time
     # overall: 10 days → 4 Mar, warned on the 8th counted day, 2 Mar; the village step is overdue on 27 Feb
-    warned, noticed = sweep(approvals_db, at(2026, 2, 27))
+    warned, noticed = sweep_on(approvals_db, at(2026, 2, 27))
     assert (warned, noticed) == (0, 1)
     records = approvals(SUPERVISOR).notices(kind="accountability")
     assert [(r["deadline_kind"], r["step_name"], r["responsible_staff_id"]) for r in records] == \
         [("step", "village_review", COMMITTEE.staff_id)]
     assert approvals(SUPERVISOR).notices(kind="supervision")[0]["accountable_staff_id"] == AGENT.staff_id
-    assert sweep(approvals_db, at(2026, 2, 27, 9)) == (0, 0)  # restarts or reruns never double a notice
+    assert sweep_on(approvals_db, at(2026, 2, 27, 9)) == (0, 0)  # restarts or reruns never double a notice
     events = [e["type"] for e in outbox(approvals_db)]
     assert events.count("supervision_notice_issued") == 1 and events.count("accountability_recorded") == 1
     assert approvals(COMMITTEE).notices(kind="accountability")[0]["responsible_staff_id"] == COMMITTEE.staff_id
@@ -203,7 +204,7 @@ def test_a_supervision_notice_closes_when_its_case_moves_on_and_the_list_shows_o
     app = file(approvals)
     act(approvals_db, COMMITTEE, app, "accept", at(2026, 2, 12))
     act(approvals_db, COMMITTEE, app, "claim", at(2026, 2, 13))
-    assert sweep(approvals_db, at(2026, 2, 27))[1] == 1  # the village step is late
+    assert sweep_on(approvals_db, at(2026, 2, 27))[1] == 1  # the village step is late
     notice, = approvals(SUPERVISOR).notices(kind="supervision", open_only=True)
     assert notice["closed_at"] is None and notice["step_name"] == "village_review"
     act(approvals_db, COMMITTEE, app, "approve", at(2026, 2, 28))  # the step is done: the case moves on
@@ -229,7 +230,7 @@ def test_a_calendar_change_moves_open_deadlines_at_the_next_sweep(approvals, app
     assert approvals(COMMITTEE).get_case(ref=app)["overall_due"] == "2026-12-03"  # 27, 30, 1, 2, 3
     approvals.deliver("directory", "calendar_changed", {"county_code": "431099", "day": "2026-12-01",
                                                         "kind": "local_day_off", "name": "县庆", "source": "local"})
-    sweep(approvals_db, at(2026, 11, 27))
+    sweep_on(approvals_db, at(2026, 11, 27))
     assert approvals(COMMITTEE).get_case(ref=app)["overall_due"] == "2026-12-04"
 
 
@@ -238,7 +239,7 @@ def test_another_countys_day_off_moves_none_of_this_countys_deadlines(approvals,
     act(approvals_db, COMMITTEE, app, "accept", at(2026, 11, 26))
     approvals.deliver("directory", "calendar_changed", {"county_code": "431121", "day": "2026-12-01",
                                                         "kind": "local_day_off", "name": "祁阳县庆", "source": "local"})
-    sweep(approvals_db, at(2026, 11, 27))
+    sweep_on(approvals_db, at(2026, 11, 27))
     assert approvals(COMMITTEE).get_case(ref=app)["overall_due"] == "2026-12-03"  # 祁阳's day off is not ours
     other_county = approvals(Caller(staff_id=1, role=Role.COUNTY_ADMIN, county_code="431121"))
     assert other_county.counts() == {}  # and 祁阳's admin counts none of our cases
@@ -268,7 +269,7 @@ def test_counts_and_gauges_per_township(approvals, approvals_db):
     late = file(approvals, app_id="d" * 32)
     act(approvals_db, COMMITTEE, late, "accept", at(2026, 2, 12))
     assert approvals(SUPERVISOR).counts() == {"pending_acceptance": 1, "in_review": 1}
-    h.update_gauges(approvals_db.unit_of_work(), now=at(2026, 3, 10))
+    sweep.update_gauges(approvals_db.unit_of_work(), now=at(2026, 3, 10))
     assert metrics.applications_open.labels(QS)._value.get() == 2
     assert metrics.applications_overdue.labels(QS)._value.get() == 2
     with pytest.raises(NotFound):
@@ -340,7 +341,7 @@ def test_a_calendar_change_announces_the_moved_deadline(approvals, approvals_db)
     file(approvals, filed_at=at(2026, 11, 26), days=5)  # 27, 30, 1, 2, 3 Dec
     approvals.deliver("directory", "calendar_changed", {"county_code": "431099", "day": "2026-12-01",
                                                         "kind": "local_day_off", "name": "县庆", "source": "local"})
-    sweep(approvals_db, at(2026, 11, 27))
+    sweep_on(approvals_db, at(2026, 11, 27))
     assert [p["promised_deadline"] for p in clocks(approvals_db)] == ["2026-12-03", "2026-12-04"]
 
 
@@ -359,7 +360,7 @@ def test_a_late_step_nobody_claimed_is_answered_for_by_the_townships_supervisor(
     staff(approvals, 28, "supervisor", township="431099102")  # another township's
     staff(approvals, 27, "township_cadre")
     app = file(approvals)  # never accepted: the whole item's 10 days run from 12 Feb all the same
-    sweep(approvals_db, at(2026, 3, 5))  # they ended on 4 Mar
+    sweep_on(approvals_db, at(2026, 3, 5))  # they ended on 4 Mar
     record, = approvals(SUPERVISOR).notices(kind="accountability")
     assert (record["application_id"], record["responsible_staff_id"], record["responsible_basis"]) == \
         (app, SUPERVISOR.staff_id, "supervisor")
@@ -372,7 +373,7 @@ def test_with_no_supervisor_on_record_the_first_contact_answers_and_a_claim_stil
     unclaimed, claimed = file(approvals), file(approvals, app_id="e" * 32)
     act(approvals_db, COMMITTEE, claimed, "accept", at(2026, 2, 12))
     act(approvals_db, COMMITTEE, claimed, "claim", at(2026, 2, 13))
-    sweep(approvals_db, at(2026, 3, 5))
+    sweep_on(approvals_db, at(2026, 3, 5))
     records = {r["application_id"]: (r["responsible_staff_id"], r["responsible_basis"])
                for r in approvals(SUPERVISOR).notices(kind="accountability")}
     assert records == {unclaimed: (AGENT.staff_id, "first_contact"), claimed: (COMMITTEE.staff_id, "claimed")}
@@ -391,17 +392,17 @@ def test_open_cases_never_announced_announce_their_clock_at_the_next_sweep_after
         session.execute(delete(approvals_db.metadata.tables["outbox"]))
         session.execute(update(orm.CalendarState).values(changed=orm.CalendarState.changed + 1))
         session.commit()
-    sweep(approvals_db, at(2026, 2, 13))
+    sweep_on(approvals_db, at(2026, 2, 13))
     assert [(p["application_id"], p["seq"], p["promised_deadline"]) for p in clocks(approvals_db)] == \
         [(app, 1, "2026-03-04")]
-    sweep(approvals_db, at(2026, 2, 13, 9))
+    sweep_on(approvals_db, at(2026, 2, 13, 9))
     assert len(clocks(approvals_db)) == 1  # once
 
 
 # ---- 待办: the inbox by time left, in working days ---------------------------------------------------------
 
 def inbox(db, caller=CADRE, when=at(2026, 3, 16), **query):
-    return h.inbox(db.unit_of_work(), caller=caller, query=h.c.InboxQuery(**query), now=when)
+    return reading.inbox(db.unit_of_work(), caller=caller, query=c.InboxQuery(**query), now=when)
 
 
 def test_the_inbox_puts_overdue_then_warned_then_the_rest_and_says_the_working_days_left(approvals, approvals_db):

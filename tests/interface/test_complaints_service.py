@@ -9,10 +9,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from nameko.testing.services import worker_factory
 
-from services.complaints import service_layer as h
 from services.complaints.adapters import orm
 from services.complaints.service import ComplaintsService
+from services.complaints.service_layer import actions, alerts, county_settings, reading, registration, stages
 from shared.clock import utcnow
+from shared.contracts import complaints as c
 from shared.contracts.base import parse
 from shared.contracts.caller import Caller, Role
 from shared.contracts.envelope import EventEnvelope
@@ -73,12 +74,12 @@ def run(db, handler, **kwargs):
 
 
 def _register(db, complaint=None, caller=AGENT, now=NOW):
-    return run(db, h.register, caller=caller, cmd=parse(h.c.ComplaintRegister, complaint or HOTLINE),
+    return run(db, registration.register, caller=caller, cmd=parse(c.ComplaintRegister, complaint or HOTLINE),
                vault=VAULT, now=now)
 
 
 def _act(db, caller, ref, now=NOW, **action):
-    return run(db, h.act, caller=caller, ref=ref, cmd=parse(h.c.ComplaintAction, action), vault=VAULT, now=now)
+    return run(db, actions.act, caller=caller, ref=ref, cmd=parse(c.ComplaintAction, action), vault=VAULT, now=now)
 
 
 def test_from_the_hotline_to_a_resolved_call_back(complaints, complaints_db):
@@ -146,15 +147,15 @@ def test_an_anonymous_complaint_is_followed_with_its_look_up_code_only(complaint
     code, receipt = registered.lookup_code, registered.complaint.receipt_no
     assert len(code) == 8 and registered.complaint.anonymous and registered.complaint.complainant_name is None
     lookup = {"receipt_no": receipt, "client": "10.0.0.9"}
-    progress = run(complaints_db, h.public_progress, vault=VAULT, now=NOW,
-                   lookup=h.c.PublicComplaintLookup(**lookup, secret=code.lower()))
+    progress = run(complaints_db, reading.public_progress, vault=VAULT, now=NOW,
+                   lookup=c.PublicComplaintLookup(**lookup, secret=code.lower()))
     assert progress.status == "registered" and progress.reply is None
     for _ in range(5):
         with pytest.raises(NotFound):
-            run(complaints_db, h.public_progress, vault=VAULT, now=NOW,
-                lookup=h.c.PublicComplaintLookup(**lookup, secret="WRONGCODE"))
+            run(complaints_db, reading.public_progress, vault=VAULT, now=NOW,
+                lookup=c.PublicComplaintLookup(**lookup, secret="WRONGCODE"))
     with pytest.raises(TooManyAttempts):
-        run(complaints_db, h.public_progress, vault=VAULT, now=NOW, lookup=h.c.PublicComplaintLookup(**lookup,
+        run(complaints_db, reading.public_progress, vault=VAULT, now=NOW, lookup=c.PublicComplaintLookup(**lookup,
                                                                                                     secret=code))
 
 
@@ -163,7 +164,7 @@ def test_a_named_complaint_is_looked_up_with_the_phone_and_shows_the_reply(compl
     _act(complaints_db, SUPERVISOR, ref, action="assign", staff_id=3)
     _act(complaints_db, CADRE3, ref, action="sign")
     _act(complaints_db, CADRE3, ref, action="reply", note="已协调解决")
-    progress = run(complaints_db, h.public_progress, vault=VAULT, now=NOW, lookup=h.c.PublicComplaintLookup(
+    progress = run(complaints_db, reading.public_progress, vault=VAULT, now=NOW, lookup=c.PublicComplaintLookup(
         receipt_no=ref, secret="5678", client="10.0.0.8"))
     assert progress.reply == "已协调解决"
     assert [s for s, _ in progress.stages] == ["registered", "assigned", "signed", "replied"]
@@ -177,12 +178,12 @@ def test_a_complaint_about_staff_is_kept_from_the_accused(complaints, complaints
     with pytest.raises(Forbidden) as err:
         _act(complaints_db, SUPERVISOR, ref, action="assign", staff_id=4)
     assert err.value.code == "accused_cannot_handle"
-    seen_by_accused = run(complaints_db, h.get, caller=CADRE4, ref=ref, vault=VAULT, now=NOW)
+    seen_by_accused = run(complaints_db, reading.get, caller=CADRE4, ref=ref, vault=VAULT, now=NOW)
     assert (seen_by_accused.complainant_name, seen_by_accused.complainant_phone) == (None, None)
-    seen_by_colleague = run(complaints_db, h.get, caller=Caller(staff_id=5, role=Role.DEPARTMENT_STAFF,
-                                                                township_code=QS), ref=ref, vault=VAULT, now=NOW)
+    seen_by_colleague = run(complaints_db, reading.get, caller=Caller(staff_id=5, role=Role.DEPARTMENT_STAFF,
+                                                                      township_code=QS), ref=ref, vault=VAULT, now=NOW)
     assert seen_by_colleague.complainant_name == "王*" and seen_by_colleague.complainant_phone == "137****5678"
-    listed = run(complaints_db, h.list_complaints, caller=CADRE4, query=h.c.ComplaintQuery(), vault=VAULT, now=NOW)
+    listed = run(complaints_db, reading.list_complaints, caller=CADRE4, query=c.ComplaintQuery(), vault=VAULT, now=NOW)
     assert all(x.complainant_name is None for x in listed)
     with pytest.raises(Forbidden) as same_unit:  # the accused's own township's supervisor
         _act(complaints_db, SUPERVISOR, ref, action="finding", finding="substantiated", reason="属实")
@@ -202,7 +203,7 @@ def test_a_station_agent_complained_about_gets_a_finding_from_the_township(compl
     assert _act(complaints_db, SUPERVISOR, ref, action="finding", finding="partly",
                 reason="态度生硬属实").finding == "partly"
     with pytest.raises(ValidationFailed):
-        parse(h.c.ComplaintRegister, {**about_agent, "accused_staff_id": None})
+        parse(c.ComplaintRegister, {**about_agent, "accused_staff_id": None})
 
 
 def test_bad_registrations_are_refused_and_store_nothing(complaints, complaints_db):
@@ -262,10 +263,10 @@ def test_a_station_key_registers_at_its_own_station_only(complaints, complaints_
 def test_tenancy_a_township_never_sees_anothers_complaints(complaints, complaints_db):
     ref = _register(complaints_db).complaint.id
     with pytest.raises(NotFound):
-        run(complaints_db, h.get, caller=LX_SUPERVISOR, ref=ref, vault=VAULT, now=NOW)
+        run(complaints_db, reading.get, caller=LX_SUPERVISOR, ref=ref, vault=VAULT, now=NOW)
     with pytest.raises(NotFound):
         _act(complaints_db, LX_SUPERVISOR, ref, action="assign", staff_id=3)
-    assert run(complaints_db, h.list_complaints, caller=LX_SUPERVISOR, query=h.c.ComplaintQuery(), vault=VAULT,
+    assert run(complaints_db, reading.list_complaints, caller=LX_SUPERVISOR, query=c.ComplaintQuery(), vault=VAULT,
                now=NOW) == []
 
 
@@ -273,9 +274,9 @@ def test_the_sweep_warns_and_issues_one_notice_per_late_stage_and_an_extension_m
                                                                                                complaints_db):
     ref = _register(complaints_db).complaint.id  # assign within 1 working day: due Wednesday 2 December
     thursday = datetime(2026, 12, 3, 2, tzinfo=UTC)
-    assert run(complaints_db, h.sweep, now=NOW) == (0, 0)
-    assert run(complaints_db, h.sweep, now=thursday) == (0, 1)
-    assert run(complaints_db, h.sweep, now=thursday) == (0, 0)
+    assert run(complaints_db, stages.sweep, now=NOW) == (0, 0)
+    assert run(complaints_db, stages.sweep, now=thursday) == (0, 1)
+    assert run(complaints_db, stages.sweep, now=thursday) == (0, 0)
     [notice] = outbox_events(complaints_db, "complaint_supervision_notice_issued")
     assert (notice["stage"], notice["due_on"]) == ("assign", "2026-12-02")
     assigned = _act(complaints_db, SUPERVISOR, ref, now=thursday, action="assign", staff_id=3)
@@ -284,7 +285,7 @@ def test_the_sweep_warns_and_issues_one_notice_per_late_stage_and_an_extension_m
         _act(complaints_db, CADRE3, ref, now=thursday, action="extend", days=3, reason="需会商")
     extended = _act(complaints_db, SUPERVISOR, ref, now=thursday, action="extend", days=3, reason="需会商")
     assert extended.stage_due == date(2026, 12, 9)  # Friday + 3 working days
-    assert run(complaints_db, h.sweep, now=datetime(2026, 12, 10, 2, tzinfo=UTC)) == (0, 1)
+    assert run(complaints_db, stages.sweep, now=datetime(2026, 12, 10, 2, tzinfo=UTC)) == (0, 1)
     assert len(outbox_events(complaints_db, "complaint_supervision_notice_issued")) == 2
 
 
@@ -298,20 +299,20 @@ def test_early_warning_raises_one_alert_for_a_burst_and_lists_the_complaints_beh
     assert (raised["village_code"], raised["category"], raised["rule"], raised["count"]) == (f"{QS}002", "land",
                                                                                              "burst", 3)
     receipts.append(_register(complaints_db, now=NOW + timedelta(days=5)).complaint.receipt_no)
-    [alert] = run(complaints_db, h.list_alerts, caller=SUPERVISOR, status="open")
+    [alert] = run(complaints_db, alerts.list_alerts, caller=SUPERVISOR, status="open")
     assert alert.complaints == receipts and alert.count == 4
     assert len(outbox_events(complaints_db, "early_warning_raised")) == 1
     with pytest.raises(Forbidden):
-        run(complaints_db, h.acknowledge_alert, caller=CADRE3, alert_id=alert.id,
-            cmd=h.c.AlertAcknowledge(note="已知悉"), now=NOW)
-    done = run(complaints_db, h.acknowledge_alert, caller=SUPERVISOR, alert_id=alert.id,
-               cmd=h.c.AlertAcknowledge(note="已安排司法所排查"), now=NOW)
+        run(complaints_db, alerts.acknowledge_alert, caller=CADRE3, alert_id=alert.id,
+            cmd=c.AlertAcknowledge(note="已知悉"), now=NOW)
+    done = run(complaints_db, alerts.acknowledge_alert, caller=SUPERVISOR, alert_id=alert.id,
+               cmd=c.AlertAcknowledge(note="已安排司法所排查"), now=NOW)
     assert done.status == "acknowledged"
-    assert run(complaints_db, h.list_alerts, caller=LX_SUPERVISOR, status=None) == []
+    assert run(complaints_db, alerts.list_alerts, caller=LX_SUPERVISOR, status=None) == []
 
 
 def test_early_warning_notices_a_rise_against_the_villages_own_past(complaints, complaints_db):
-    run(complaints_db, h.set_warning_rule, caller=SYSADMIN, now=NOW, cmd=h.c.WarningRule(
+    run(complaints_db, county_settings.set_warning_rule, caller=SYSADMIN, now=NOW, cmd=c.WarningRule(
         threshold=10, window_days=7, baseline_days=84, rise_factor=3, rise_min=2))
     _register(complaints_db, now=NOW - timedelta(days=60))  # one in the last twelve weeks: a quiet village
     _register(complaints_db, now=NOW)
@@ -323,10 +324,10 @@ def test_early_warning_notices_a_rise_against_the_villages_own_past(complaints, 
 
 def test_the_county_sets_the_limits_and_new_clocks_use_them(complaints, complaints_db):
     with pytest.raises(Forbidden):
-        run(complaints_db, h.set_limits, caller=SUPERVISOR, kind=h.c.ComplaintKind.DISPUTE, now=NOW,
-            cmd=h.c.StageLimits(assign=2, sign=1, reply=10, call_back=3))
-    limits = run(complaints_db, h.set_limits, caller=SYSADMIN, kind=h.c.ComplaintKind.DISPUTE, now=NOW,
-                 cmd=h.c.StageLimits(assign=2, sign=1, reply=10, call_back=3))
+        run(complaints_db, county_settings.set_limits, caller=SUPERVISOR, kind=c.ComplaintKind.DISPUTE, now=NOW,
+            cmd=c.StageLimits(assign=2, sign=1, reply=10, call_back=3))
+    limits = run(complaints_db, county_settings.set_limits, caller=SYSADMIN, kind=c.ComplaintKind.DISPUTE, now=NOW,
+                 cmd=c.StageLimits(assign=2, sign=1, reply=10, call_back=3))
     assert limits["dispute"].reply == 10 and limits["petition"].reply == 60
     assert _register(complaints_db).complaint.stage_due == date(2026, 12, 3)  # 2 working days
 
@@ -337,13 +338,13 @@ def test_the_inbox_puts_the_least_time_left_first(complaints, complaints_db):
     for ref in (first, second):
         _act(complaints_db, SUPERVISOR, ref, action="assign", staff_id=3)
         _act(complaints_db, CADRE3, ref, action="sign")
-    inbox = run(complaints_db, h.list_complaints, caller=CADRE3, query=h.c.ComplaintQuery(mine=True), vault=VAULT,
+    inbox = run(complaints_db, reading.list_complaints, caller=CADRE3, query=c.ComplaintQuery(mine=True), vault=VAULT,
                 now=NOW)
     assert [x.id for x in inbox] == [second, first]  # 30 working days left before 60
     assert inbox[0].complainant_name == "王五"  # the handler sees who complained
-    assert run(complaints_db, h.list_complaints, caller=CADRE4, query=h.c.ComplaintQuery(mine=True), vault=VAULT,
+    assert run(complaints_db, reading.list_complaints, caller=CADRE4, query=c.ComplaintQuery(mine=True), vault=VAULT,
                now=NOW) == []
-    late = run(complaints_db, h.list_complaints, caller=SUPERVISOR, query=h.c.ComplaintQuery(overdue=True),
+    late = run(complaints_db, reading.list_complaints, caller=SUPERVISOR, query=c.ComplaintQuery(overdue=True),
                vault=VAULT, now=NOW + timedelta(days=50))
     assert [x.id for x in late] == [second]
 
@@ -385,32 +386,33 @@ def test_the_list_pages_by_keyset_in_its_own_order_whatever_changes_between_page
     _act(complaints_db, CADRE3, made[1], action="sign")  # a clock of 30 days: due last
     _act(complaints_db, CADRE3, made[1], action="reply", note="已答复")
     _act(complaints_db, SUPERVISOR, made[1], action="call_back", rating=5, resolved=True)  # closed: no clock
-    everything = run(complaints_db, h.list_complaints, caller=SUPERVISOR, query=h.c.ComplaintQuery(limit=200),
+    everything = run(complaints_db, reading.list_complaints, caller=SUPERVISOR, query=c.ComplaintQuery(limit=200),
                      vault=VAULT, now=NOW)
     assert [c.receipt_no for c in everything] == [*made[:1:-1], made[0], made[1]]  # newest first within a day
     paged, after = [], None
     while True:
-        page = run(complaints_db, h.list_complaints, caller=SUPERVISOR,
-                   query=h.c.ComplaintQuery(limit=2, after=after), vault=VAULT, now=NOW)
+        page = run(complaints_db, reading.list_complaints, caller=SUPERVISOR,
+                   query=c.ComplaintQuery(limit=2, after=after), vault=VAULT, now=NOW)
         paged += page
         if len(page) < 2:
             break
         after = page[-1].id
     assert [c.id for c in paged] == [c.id for c in everything] and len(paged) == len(set(c.id for c in paged))
     with pytest.raises(ValidationFailed) as refused:  # another township's complaint is no place to start
-        run(complaints_db, h.list_complaints, caller=LX_SUPERVISOR, query=h.c.ComplaintQuery(after=everything[0].id),
+        run(complaints_db, reading.list_complaints, caller=LX_SUPERVISOR,
+            query=c.ComplaintQuery(after=everything[0].id),
             vault=VAULT, now=NOW)
     assert refused.value.code == "bad_cursor"
     with pytest.raises(ValueError):
-        h.c.ComplaintQuery(after=everything[0].id, offset=2)
+        c.ComplaintQuery(after=everything[0].id, offset=2)
 
 
 def test_a_county_role_lists_one_township_when_it_chooses_one(complaints, complaints_db):
     made = _register(complaints_db).complaint.receipt_no
 
     def listed(caller, township):
-        return [c.receipt_no for c in run(complaints_db, h.list_complaints, caller=caller, vault=VAULT, now=NOW,
-                                          query=h.c.ComplaintQuery(township_code=township, limit=200))]
+        return [c.receipt_no for c in run(complaints_db, reading.list_complaints, caller=caller, vault=VAULT, now=NOW,
+                                          query=c.ComplaintQuery(township_code=township, limit=200))]
 
     assert made in listed(ADMIN, QS) and listed(ADMIN, LX) == []
     assert listed(LX_SUPERVISOR, QS) == []  # anyone else's own township applies whatever they choose
@@ -426,7 +428,7 @@ def test_notifications_asks_for_a_complainants_phone_only_as_the_platform_and_ne
     with pytest.raises(Forbidden):
         complaints(CADRE3).notice_contact(named.complaint.id)
 def _get(db, caller, ref, now=NOW):
-    return run(db, h.get, caller=caller, ref=ref, vault=VAULT, now=now)
+    return run(db, reading.get, caller=caller, ref=ref, vault=VAULT, now=now)
 
 
 def test_a_complaint_tells_each_person_what_they_may_do_now_and_the_working_days_left(complaints, complaints_db):
@@ -446,7 +448,7 @@ def test_a_complaint_tells_each_person_what_they_may_do_now_and_the_working_days
     assert _get(complaints_db, CADRE3, ref).allowed_actions == []  # not the call-back on their own work
     assert _get(complaints_db, CADRE4, ref).allowed_actions == ["call_back"]  # anyone else calls back
     assert _get(complaints_db, SUPERVISOR, ref).allowed_actions == ["call_back", "reopen", "extend"]
-    listed = run(complaints_db, h.list_complaints, caller=SUPERVISOR, query=h.c.ComplaintQuery(), vault=VAULT,
+    listed = run(complaints_db, reading.list_complaints, caller=SUPERVISOR, query=c.ComplaintQuery(), vault=VAULT,
                  now=NOW)
     assert (listed[0].allowed_actions, listed[0].working_days_left) == (["call_back", "reopen", "extend"], 5)
 
@@ -475,17 +477,17 @@ def test_what_waits_for_a_person_is_listed_by_time_left_and_counted(complaints, 
     _act(complaints_db, SUPERVISOR, cadre4s, action="assign", staff_id=4)
 
     def waiting(caller, now=NOW):
-        return [x.receipt_no for x in run(complaints_db, h.list_complaints, caller=caller, vault=VAULT, now=now,
-                                          query=h.c.ComplaintQuery(waiting=True))]
+        return [x.receipt_no for x in run(complaints_db, reading.list_complaints, caller=caller, vault=VAULT, now=now,
+                                          query=c.ComplaintQuery(waiting=True))]
 
     assert waiting(CADRE3) == [to_sign, to_reply]  # 签收 due tomorrow, 答复 in 30 working days
     assert waiting(CADRE4) == [cadre4s]
     assert waiting(SUPERVISOR) == [to_assign, to_call_back]  # 分派 tomorrow, 回访 in 5 working days
     assert waiting(LX_SUPERVISOR) == [] and waiting(AGENT) == []
     assert waiting(ADMIN) == []  # the county may act, but the township's dispatch does not wait on it
-    counts = run(complaints_db, h.waiting_counts, caller=CADRE3, now=NOW)
-    assert counts == h.c.WaitingCounts(waiting=2, overdue=0, due_soon=1)
-    assert run(complaints_db, h.waiting_counts, caller=CADRE3, now=NOW + timedelta(days=3)) == \
-        h.c.WaitingCounts(waiting=2, overdue=1, due_soon=0)
+    counts = run(complaints_db, reading.waiting_counts, caller=CADRE3, now=NOW)
+    assert counts == c.WaitingCounts(waiting=2, overdue=0, due_soon=1)
+    assert run(complaints_db, reading.waiting_counts, caller=CADRE3, now=NOW + timedelta(days=3)) == \
+        c.WaitingCounts(waiting=2, overdue=1, due_soon=0)
     assert complaints(SUPERVISOR).waiting_counts()["waiting"] == 2  # over the RPC
     assert complaints(LX_SUPERVISOR).waiting_counts() == {"waiting": 0, "overdue": 0, "due_soon": 0}

@@ -10,9 +10,8 @@ from sqlalchemy import select
 
 import services.scheduling.service as scheduling_service
 from services.scheduling.adapters import orm
+from services.scheduling.service_layer import appointments, rosters, sessions, visit_planning
 from services.scheduling.service_layer import days_off as d
-from services.scheduling.service_layer import handlers as h
-from services.scheduling.service_layer import visits as v
 from shared.contracts.base import parse
 from shared.contracts.caller import Caller, Role
 from shared.contracts.envelope import EventEnvelope
@@ -50,19 +49,19 @@ def calendar(scheduling, monkeypatch):
 @pytest.fixture
 def occasions(planned):
     """Sessions through December, one villager booked on the 25th, and a visit on the 22nd."""
-    sessions = {s.day.isoformat(): s for s in run(planned, h.generate_sessions, caller=SUPERVISOR, now=NOW,
-                                                  cmd=SessionGenerate(site_code="QS-JISHI", start="2026-12-01",
-                                                                      end="2026-12-31"))}
-    run(planned, h.assign, caller=SUPERVISOR, session_id=sessions[DAY].id, now=NOW,
+    posts = {s.day.isoformat(): s for s in run(planned, sessions.generate_sessions, caller=SUPERVISOR, now=NOW,
+                                               cmd=SessionGenerate(site_code="QS-JISHI", start="2026-12-01",
+                                                                   end="2026-12-31"))}
+    run(planned, rosters.assign, caller=SUPERVISOR, session_id=posts[DAY].id, now=NOW,
         cmd=RosterAssign(staff_id=4))
-    slots = run(planned, h.create_slots, caller=SUPERVISOR, session_id=sessions[BOOKED_DAY].id,
+    slots = run(planned, appointments.create_slots, caller=SUPERVISOR, session_id=posts[BOOKED_DAY].id,
                 cmd=SlotsCreate(minutes=60, capacity=2))
-    booking = run(planned, h.book, caller=Caller.public(), slot_id=slots[0].id, vault=VAULT, now=NOW,
+    booking = run(planned, appointments.book, caller=Caller.public(), slot_id=slots[0].id, vault=VAULT, now=NOW,
                   cmd=BookingCreate(name="吴十", phone="13012345678"))
-    visit = run(planned, v.plan_visit, caller=SUPERVISOR, now=NOW, cmd=parse(VisitPlan, {
+    visit = run(planned, visit_planning.plan_visit, caller=SUPERVISOR, now=NOW, cmd=parse(VisitPlan, {
         "kind": "appointment", "title": "医保政策上门", "village_code": f"{QS}001", "place": "村委会", "day": DAY,
         "starts": "14:00", "ends": "16:00", "staff_ids": [3]}))
-    return {"session": sessions[DAY], "booked": sessions[BOOKED_DAY], "booking": booking, "visit": visit,
+    return {"session": posts[DAY], "booked": posts[BOOKED_DAY], "booking": booking, "visit": visit,
             "slot": slots[0]}
 
 
@@ -92,8 +91,8 @@ def test_another_countys_day_off_leaves_this_countys_sessions_visits_and_market_
 
     assert _row(planned, orm.Session, occasions["session"].id).status == "scheduled"
     assert _row(planned, orm.Visit, occasions["visit"].id).status == "planned"
-    assert date.fromisoformat(DAY) not in run(planned, h.days_off, township_code=QS)
-    assert date.fromisoformat(DAY) in run(planned, h.days_off, township_code="431121101")
+    assert date.fromisoformat(DAY) not in run(planned, sessions.days_off, township_code=QS)
+    assert date.fromisoformat(DAY) in run(planned, sessions.days_off, township_code="431121101")
 
 
 def test_a_session_with_bookings_waits_for_a_decision_and_cancelling_tells_the_villagers(planned, calendar,
@@ -105,7 +104,7 @@ def test_a_session_with_bookings_waits_for_a_decision_and_cancelling_tells_the_v
     [told] = [e for e in outbox_events(planned, "occasion_called_off") if e["id"] == held.id]
     assert told["outcome"] == "needs_decision" and told["booking_ids"] == [occasions["booking"].id]
     with pytest.raises(Conflict):  # no new bookings while it is undecided
-        run(planned, h.book, caller=Caller.public(), slot_id=occasions["slot"].id, vault=VAULT, now=NOW,
+        run(planned, appointments.book, caller=Caller.public(), slot_id=occasions["slot"].id, vault=VAULT, now=NOW,
             cmd=BookingCreate(name="李四", phone="13912345678"))
 
     decided = run(planned, d.decide_session_day_off, caller=SUPERVISOR, session_id=held.id, decision="cancel",
@@ -123,7 +122,7 @@ def test_a_session_held_on_a_day_off_survives_regeneration(planned, calendar, oc
     calendar(BOOKED_DAY, "local_day_off")
     run(planned, d.decide_session_day_off, caller=SUPERVISOR, session_id=occasions["booked"].id, decision="hold",
         now=NOW)
-    run(planned, h.generate_sessions, caller=SUPERVISOR, now=NOW,
+    run(planned, sessions.generate_sessions, caller=SUPERVISOR, now=NOW,
         cmd=SessionGenerate(site_code="QS-JISHI", start="2026-12-01", end="2026-12-31"))
     assert _row(planned, orm.Session, occasions["booked"].id).status == "scheduled"
 
@@ -149,7 +148,7 @@ def test_removing_the_day_off_offers_the_cancelled_back_and_resumes_the_undecide
     assert _row(planned, orm.Session, occasions["booked"].id).status == "scheduled"  # nothing was cancelled
     lifted = {e["id"]: e["outcome"] for e in outbox_events(planned, "occasion_day_off_lifted")}
     assert lifted == {session.id: "restorable", visit.id: "restorable", occasions["booked"].id: "resumed"}
-    listed = run(planned, h.list_sessions, caller=SUPERVISOR, query=SessionQuery(start=DAY, end=DAY))
+    listed = run(planned, sessions.list_sessions, caller=SUPERVISOR, query=SessionQuery(start=DAY, end=DAY))
     assert [(s.status, s.day_off, s.restorable) for s in listed] == [("cancelled", "县庆", True)]
 
     restored = run(planned, d.restore_session, caller=SUPERVISOR, session_id=session.id, now=NOW)

@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from services.evaluation.adapters import orm
 from services.evaluation.service import EvaluationService
-from services.evaluation.service_layer import handlers as h
+from services.evaluation.service_layer import counting, figures, rankings, ratings, reports
+from shared.contracts import evaluation as c
 from shared.contracts.base import parse
 from shared.contracts.caller import Caller, Role
 from shared.contracts.envelope import EventEnvelope
@@ -73,8 +74,8 @@ def bulk(evaluation_db):
 
     def send(source: str, type_: str, payload: dict, at: datetime) -> dict:
         envelope = EventEnvelope(source=source, type=type_, occurred_at=at, payload=payload)
-        h.record_event(uow, event_id=envelope.event_id, source=source, event_type=type_, occurred_at=at,
-                       payload=envelope.model_dump(mode="json")["payload"])
+        counting.record_event(uow, event_id=envelope.event_id, source=source, event_type=type_, occurred_at=at,
+                              payload=envelope.model_dump(mode="json")["payload"])
         return envelope.model_dump(mode="json")
 
     send.commit = uow.commit  # type: ignore[attr-defined]
@@ -117,7 +118,7 @@ def _seed_year(deliver) -> list[dict]:
 def _figures(evaluation_db, caller=SUPERVISOR, **query):
     uow = evaluation_db.unit_of_work()
     try:
-        return h.figures(uow, caller=caller, query=parse(FiguresQuery, {**YEAR, **query}))
+        return figures.figures(uow, caller=caller, query=parse(FiguresQuery, {**YEAR, **query}))
     finally:
         uow.close()
 
@@ -151,7 +152,7 @@ def test_the_same_events_again_or_replayed_give_the_same_figures(evaluation_db, 
             envelope["occurred_at"]))
     assert _figures(evaluation_db, level="township", unit=QS) == before
     uow = evaluation_db.unit_of_work()
-    report = h.rebuild(uow)
+    report = counting.rebuild(uow)
     uow.close()
     assert report.events == len(sent) + len(sent[::45]) and report.seconds >= 0
     assert _figures(evaluation_db, level="township", unit=QS) == before
@@ -160,13 +161,13 @@ def test_the_same_events_again_or_replayed_give_the_same_figures(evaluation_db, 
 def test_every_figure_drills_down_to_its_records(evaluation_db, bulk):
     _seed_year(bulk)
     uow = evaluation_db.unit_of_work()
-    late = h.records(uow, caller=SUPERVISOR, query=parse(RecordsQuery, {
+    late = figures.records(uow, caller=SUPERVISOR, query=parse(RecordsQuery, {
         **YEAR, "metric": "completed", "level": "station", "unit": STATIONS[0], "limit": 1000}))
     uow.close()
     figure = _figures(evaluation_db, level="station", unit=STATIONS[0]).counts["completed"]
     assert len(late) == figure == 39 and all(r.station_code == STATIONS[0] for r in late)
     uow = evaluation_db.unit_of_work()
-    consultations = h.records(uow, caller=SUPERVISOR, query=parse(RecordsQuery, {
+    consultations = figures.records(uow, caller=SUPERVISOR, query=parse(RecordsQuery, {
         **YEAR, "metric": "consultations", "level": "township", "unit": QS, "limit": 1000}))
     uow.close()
     assert sum(r.value for r in consultations) == 800
@@ -180,8 +181,8 @@ def test_a_completion_that_arrives_before_its_filing_still_counts(evaluation_db,
         _figures(evaluation_db, level="station", unit=STATIONS[9])
     deliver("intake", "application_filed", {**_filed(9999), "id": "app99999", "receipt_no": f"{QS}-20269999-9999"},
             _at(30))
-    figures = _figures(evaluation_db, level="township", unit=QS)
-    assert (figures.counts["received"], figures.counts["completed"]) == (1, 1)
+    found = _figures(evaluation_db, level="township", unit=QS)
+    assert (found.counts["received"], found.counts["completed"]) == (1, 1)
 
 
 def test_attendance_visits_and_findings_count_for_the_staff_member(evaluation_db, deliver):
@@ -225,30 +226,30 @@ def test_the_township_report_states_the_seed_towns_own_sentence(evaluation_db, b
                                              payload={"code": QS, "county_code": "431099", "name": "青石镇",
                                                       "hotline": None, "version": 1}).model_dump(mode="json"))
     uow = evaluation_db.unit_of_work()
-    report = h.township_report(uow, caller=SUPERVISOR, query=parse(h.c.ReportQuery, {**YEAR, "township_code": QS}),
-                               now=datetime(2026, 11, 28, 2, tzinfo=UTC))
+    report = reports.township_report(uow, caller=SUPERVISOR, query=parse(c.ReportQuery, {**YEAR, "township_code": QS}),
+                                     now=datetime(2026, 11, 28, 2, tzinfo=UTC))
     assert report.summary == ("今年以来，全镇各服务站共开展六大服务活动510次，共为群众办实事370件，"
                               "接待群众来访、咨询800人次，受理群众申请事项415件，已办结390件"
                               "（办结率94.0%，承诺期限兑现率94.9%，群众满意率—）。")
     assert len(report.stations) == 10 and sum(s.counts["received"] for s in report.stations) == 415
     assert len(report.villages) == 10
-    csv_text = h.report_csv(report)
+    csv_text = reports.report_csv(report)
     lines = csv_text.splitlines()
     assert lines[0].startswith("层级,单位,受理数,办结数") and len(lines) == 1 + 1 + 10 + 10 + 10
-    book = load_workbook(io.BytesIO(h.report_xlsx(report)))
+    book = load_workbook(io.BytesIO(reports.report_xlsx(report)))
     assert book.sheetnames == ["汇总", "乡镇", "服务站", "行政村", "工作人员", "月度趋势"]
     assert book["汇总"]["A2"].value == report.summary and book["乡镇"]["B2"].value == 415
     assert book["服务站"].max_row == 11 and book["月度趋势"].max_row == 13
     assert sum(m.received for m in report.months) == 415 and len(report.months) == 12
-    png = h.trend_png(report)
+    png = reports.trend_png(report)
     assert png.startswith(b"\x89PNG") and len(png) > 5000
     assert lines[1].startswith("乡镇,青石镇,415,390,")
     assert lines[1].endswith(f",{QS},2026-01-01,2026-12-31,按期内受理的办件统计")
     uow.close()
     with pytest.raises(NotFound):
         uow = evaluation_db.unit_of_work()
-        h.township_report(uow, caller=LX_SUPERVISOR, query=parse(h.c.ReportQuery, {**YEAR, "township_code": QS}),
-                          now=datetime(2026, 11, 28, 2, tzinfo=UTC))
+        reports.township_report(uow, caller=LX_SUPERVISOR, query=parse(c.ReportQuery, {**YEAR, "township_code": QS}),
+                                now=datetime(2026, 11, 28, 2, tzinfo=UTC))
 
 
 
@@ -257,7 +258,7 @@ def test_the_township_report_states_the_seed_towns_own_sentence(evaluation_db, b
 def _rate(evaluation_db, cmd, caller=SUPERVISOR, now=None):
     uow = evaluation_db.unit_of_work()
     try:
-        return h.rate(uow, caller=caller, cmd=cmd, vault=VAULT, now=now or _at(200))
+        return ratings.rate(uow, caller=caller, cmd=cmd, vault=VAULT, now=now or _at(200))
     finally:
         uow.close()
 
@@ -265,7 +266,7 @@ def _rate(evaluation_db, cmd, caller=SUPERVISOR, now=None):
 def test_ratings_once_per_completed_item_counted_and_traceable(evaluation_db, deliver):
     deliver("intake", "application_filed", _filed(1), _at(100))
     receipt = _filed(1)["receipt_no"]
-    rating = parse(h.c.RatingCreate, {"receipt_no": receipt, "level": 4, "attitude": 5, "comment": "办得快"})
+    rating = parse(c.RatingCreate, {"receipt_no": receipt, "level": 4, "attitude": 5, "comment": "办得快"})
     with pytest.raises(Conflict) as early:
         _rate(evaluation_db, rating)
     assert early.value.code == "not_rateable"
@@ -278,14 +279,14 @@ def test_ratings_once_per_completed_item_counted_and_traceable(evaluation_db, de
     assert (view.words, view.satisfied, view.follow_up_due) == ("满意", True, None)
     assert _rate(evaluation_db, rating) == view  # the same rating retried: answered again, recorded once
     with pytest.raises(Conflict) as twice:
-        _rate(evaluation_db, parse(h.c.PublicRating, {"receipt_no": receipt, "code": "5678", "level": 1}))
+        _rate(evaluation_db, parse(c.PublicRating, {"receipt_no": receipt, "code": "5678", "level": 1}))
     assert twice.value.code == "already_rated"
-    figures = _figures(evaluation_db, level="staff", unit="101")
-    assert (figures.counts["ratings"], figures.counts["satisfied"], figures.satisfaction_rate) == (1, 1, 1.0)
+    found = _figures(evaluation_db, level="staff", unit="101")
+    assert (found.counts["ratings"], found.counts["satisfied"], found.satisfaction_rate) == (1, 1, 1.0)
     uow = evaluation_db.unit_of_work()
-    assert [r.ref for r in h.records(uow, caller=SUPERVISOR, query=parse(RecordsQuery, {
+    assert [r.ref for r in figures.records(uow, caller=SUPERVISOR, query=parse(RecordsQuery, {
         **YEAR, "metric": "satisfied", "level": "township", "unit": QS}))] == [receipt]
-    h.rebuild(uow)
+    counting.rebuild(uow)
     uow.close()
     assert _figures(evaluation_db, level="staff", unit="101").counts["ratings"] == 1  # ratings replay too
 
@@ -301,8 +302,8 @@ def test_a_station_key_records_ratings_of_its_own_station_only(evaluation_db, de
     key = authorize(Caller(staff_id=99, username="station-key-1", role=Role.STATION_CLIENT, township_code=QS,
                            station_code=_filed(3)["station_code"]), "evaluation.rate")
     with pytest.raises(NotFound):  # an application of another station of the township
-        _rate(evaluation_db, parse(h.c.RatingCreate, {"receipt_no": _filed(4)["receipt_no"], "level": 5}), caller=key)
-    mine = _rate(evaluation_db, parse(h.c.RatingCreate, {"receipt_no": _filed(3)["receipt_no"], "level": 5}),
+        _rate(evaluation_db, parse(c.RatingCreate, {"receipt_no": _filed(4)["receipt_no"], "level": 5}), caller=key)
+    mine = _rate(evaluation_db, parse(c.RatingCreate, {"receipt_no": _filed(3)["receipt_no"], "level": 5}),
                  caller=key)
     assert mine.satisfied is True
 
@@ -312,25 +313,25 @@ def test_a_public_rating_needs_the_phone_digits_and_a_bad_one_must_be_called_bac
     receipt = _filed(2)["receipt_no"]
     deliver("intake", "application_completed_on_the_spot", {"id": "app00002", "receipt_no": receipt,
                                                               "completed_at": _at(100).isoformat()}, _at(100))
-    wrong = parse(h.c.PublicRating, {"receipt_no": receipt, "code": "0000", "level": 1, "client": "10.1.1.1"})
+    wrong = parse(c.PublicRating, {"receipt_no": receipt, "code": "0000", "level": 1, "client": "10.1.1.1"})
     for _ in range(5):
         with pytest.raises(NotFound):
             _rate(evaluation_db, wrong, caller=Caller.public(), now=_at(99))
     with pytest.raises(TooManyAttempts):
         _rate(evaluation_db, wrong, caller=Caller.public(), now=_at(99))
-    bad = _rate(evaluation_db, parse(h.c.PublicRating, {"receipt_no": receipt, "code": "5678", "level": 2,
-                                                        "comment": "来回跑了三趟", "client": "10.1.1.2"}),
+    bad = _rate(evaluation_db, parse(c.PublicRating, {"receipt_no": receipt, "code": "5678", "level": 2,
+                                                      "comment": "来回跑了三趟", "client": "10.1.1.2"}),
                 caller=Caller.public(), now=_at(100, hour=3))  # a day later: the lock has lifted
     assert bad.channel == "public_lookup" and bad.satisfied is False
     assert bad.follow_up_due == date(2026, 5, 1)  # 15 working days after Friday 10 April (no holidays known)
     uow = evaluation_db.unit_of_work()
-    assert h.sweep(uow, now=datetime(2026, 5, 1, 2, tzinfo=UTC)) == (0, 0)
-    assert h.sweep(uow, now=datetime(2026, 5, 2, 2, tzinfo=UTC)) == (0, 1)  # late: 督办, once
-    assert h.sweep(uow, now=datetime(2026, 5, 3, 2, tzinfo=UTC)) == (0, 0)
-    done = h.follow_up(uow, caller=SUPERVISOR, receipt_no=receipt, note="已回访，道歉并说明", now=_at(125))
+    assert ratings.sweep(uow, now=datetime(2026, 5, 1, 2, tzinfo=UTC)) == (0, 0)
+    assert ratings.sweep(uow, now=datetime(2026, 5, 2, 2, tzinfo=UTC)) == (0, 1)  # late: 督办, once
+    assert ratings.sweep(uow, now=datetime(2026, 5, 3, 2, tzinfo=UTC)) == (0, 0)
+    done = ratings.follow_up(uow, caller=SUPERVISOR, receipt_no=receipt, note="已回访，道歉并说明", now=_at(125))
     assert done.receipt_no == receipt
     with pytest.raises(Conflict):
-        h.follow_up(uow, caller=SUPERVISOR, receipt_no=receipt, note="再次", now=_at(126))
+        ratings.follow_up(uow, caller=SUPERVISOR, receipt_no=receipt, note="再次", now=_at(126))
     uow.close()
     assert _figures(evaluation_db, level="township", unit=QS).satisfaction_rate == 0.0
 
@@ -340,9 +341,9 @@ def test_an_unrated_item_gets_one_invitation_three_days_after_completion(evaluat
     deliver("intake", "application_completed_on_the_spot", {"id": "app00003", "receipt_no": _filed(3)["receipt_no"],
                                                               "completed_at": _at(100).isoformat()}, _at(100))
     uow = evaluation_db.unit_of_work()
-    assert h.sweep(uow, now=_at(102)) == (0, 0)
-    assert h.sweep(uow, now=_at(103)) == (1, 0)
-    assert h.sweep(uow, now=_at(104)) == (0, 0)
+    assert ratings.sweep(uow, now=_at(102)) == (0, 0)
+    assert ratings.sweep(uow, now=_at(103)) == (1, 0)
+    assert ratings.sweep(uow, now=_at(104)) == (0, 0)
     uow.close()
 
 
@@ -353,7 +354,7 @@ def test_a_replied_complaint_can_be_rated_by_its_look_up_code(evaluation_db, del
         "channel": "online", "township_code": QS, "village_code": f"{QS}001", "station_code": None,
         "session_id": None, "visit_id": None, "accused_staff_id": None, "registered_by": None,
         "contact_check": VAULT.contact_check(receipt, "K7PQ2MXA")}, _at(100))
-    rating = parse(h.c.PublicRating, {"receipt_no": receipt, "code": "k7pq2mxa", "level": 5})
+    rating = parse(c.PublicRating, {"receipt_no": receipt, "code": "k7pq2mxa", "level": 5})
     with pytest.raises(Conflict):
         _rate(evaluation_db, rating, caller=Caller.public())
     deliver("complaints", "complaint_progressed", {
@@ -372,27 +373,27 @@ def test_rankings_suppress_small_samples_and_the_lists_show_their_records(evalua
         "accountable_staff_id": 101}, _at(52))
     bulk.commit()
     uow = evaluation_db.unit_of_work()
-    h.set_score_settings(uow, caller=SYSADMIN, now=_at(1), cmd=parse(h.c.ScoreSettings, {
+    rankings.set_score_settings(uow, caller=SYSADMIN, now=_at(1), cmd=parse(c.ScoreSettings, {
         "weights": {"completion": 0.5, "on_time": 0.5}, "min_sample": 42, "commend_top": 2,
         "accountability_overdue": 1}))
     with pytest.raises(Forbidden):
-        h.set_score_settings(uow, caller=SUPERVISOR, now=_at(1), cmd=h.c.ScoreSettings())
-    ranking = h.ranking(uow, caller=SUPERVISOR, query=parse(h.c.RankingQuery, {
+        rankings.set_score_settings(uow, caller=SUPERVISOR, now=_at(1), cmd=c.ScoreSettings())
+    ranking = rankings.ranking(uow, caller=SUPERVISOR, query=parse(c.RankingQuery, {
         **YEAR, "level": "station", "township_code": QS}))
     ranked = [x for x in ranking.units if x.rank is not None]
     assert {x.received for x in ranked} == {42} and len(ranked) == 5  # five stations received 41: not ranked
     assert all(x.rank is None for x in ranking.units if x.received < 42)
     assert [x.rank for x in ranked] == sorted(x.rank for x in ranked) and ranked[0].score >= ranked[-1].score
     assert ranked[0].components["completion"] is not None
-    lists = h.honour_lists(uow, caller=SUPERVISOR, query=parse(h.c.RankingQuery, {
+    lists = rankings.honour_lists(uow, caller=SUPERVISOR, query=parse(c.RankingQuery, {
         **YEAR, "level": "station", "township_code": QS}))
     assert {x.rank for x in ranked} == {1}  # five stations tied for first …
     assert lists.commendation == []  # … and two places: nothing tells them apart, so none is commended
     [late] = [e for e in lists.accountability if "超期办件1件" in e.reasons]
     assert [r.ref for r in late.records] == [_filed(41)["receipt_no"]]
     with pytest.raises(Forbidden):
-        h.ranking(uow, caller=SUPERVISOR, query=parse(h.c.RankingQuery, {**YEAR, "level": "township"}))
-    townships = h.ranking(uow, caller=ADMIN, query=parse(h.c.RankingQuery, {**YEAR, "level": "township"}))
+        rankings.ranking(uow, caller=SUPERVISOR, query=parse(c.RankingQuery, {**YEAR, "level": "township"}))
+    townships = rankings.ranking(uow, caller=ADMIN, query=parse(c.RankingQuery, {**YEAR, "level": "township"}))
     assert [x.unit for x in townships.units] == [QS]
     uow.close()
 
@@ -459,10 +460,10 @@ def test_the_cadre_who_held_a_late_step_answers_for_it_and_the_first_receiver_fo
     assert agent.counts["accountability"] == 0 and agent.counts["steps_handled"] == 0
     assert agent.step_on_time_rate is None
     uow = evaluation_db.unit_of_work()
-    [record] = h.records(uow, caller=SUPERVISOR, query=parse(RecordsQuery, {
+    [record] = figures.records(uow, caller=SUPERVISOR, query=parse(RecordsQuery, {
         **YEAR, "metric": "accountability", "level": "staff", "unit": str(CADRE_ID)}))
     assert record.ref.startswith(filed["receipt_no"]) and record.staff_id == CADRE_ID
-    lists = h.honour_lists(uow, caller=SUPERVISOR, query=parse(h.c.RankingQuery, {
+    lists = rankings.honour_lists(uow, caller=SUPERVISOR, query=parse(c.RankingQuery, {
         **YEAR, "level": "staff", "township_code": QS}))
     uow.close()
     assert [e.unit for e in lists.accountability] == [str(CADRE_ID)]  # as approvals recorded it
@@ -473,8 +474,8 @@ def test_the_cadre_who_held_a_late_step_answers_for_it_and_the_first_receiver_fo
 def test_a_staff_members_on_time_score_is_of_the_steps_they_held(evaluation_db, deliver):
     _late_step_case(deliver)
     uow = evaluation_db.unit_of_work()
-    h.set_score_settings(uow, caller=SYSADMIN, now=_at(1), cmd=parse(h.c.ScoreSettings, {"min_sample": 1}))
-    ranking = h.ranking(uow, caller=SUPERVISOR, query=parse(h.c.RankingQuery, {
+    rankings.set_score_settings(uow, caller=SYSADMIN, now=_at(1), cmd=parse(c.ScoreSettings, {"min_sample": 1}))
+    ranking = rankings.ranking(uow, caller=SUPERVISOR, query=parse(c.RankingQuery, {
         **YEAR, "level": "staff", "township_code": QS}))
     uow.close()
     by_unit = {x.unit: x for x in ranking.units}
@@ -488,7 +489,7 @@ def test_a_rebuild_attributes_steps_and_accountability_as_the_events_did(evaluat
     _late_step_case(deliver)
     before = {u: _figures(evaluation_db, level="staff", unit=u).counts for u in (str(AGENT_ID), str(CADRE_ID))}
     uow = evaluation_db.unit_of_work()
-    h.rebuild(uow)
+    counting.rebuild(uow)
     uow.close()
     assert {u: _figures(evaluation_db, level="staff", unit=u).counts for u in before} == before
     assert before[str(CADRE_ID)]["accountability"] == 1
@@ -513,12 +514,12 @@ def test_nobody_on_the_accountability_list_is_commended_and_only_the_top_share_i
         "deadline_kind": "overall", "step_name": None, "due_on": "2026-01-20", "responsible_staff_id": None,
         "accountable_staff_id": 100}, _at(20))
     uow = evaluation_db.unit_of_work()
-    h.set_score_settings(uow, caller=SYSADMIN, now=_at(1), cmd=parse(h.c.ScoreSettings, {
+    rankings.set_score_settings(uow, caller=SYSADMIN, now=_at(1), cmd=parse(c.ScoreSettings, {
         "weights": {"completion": 1}, "min_sample": 5, "commend_top": 3, "commend_share": 0.4,
         "accountability_overdue": 1}))
-    query = parse(h.c.RankingQuery, {**YEAR, "level": "station", "township_code": QS})
-    ranks = {x.unit: x.rank for x in h.ranking(uow, caller=SUPERVISOR, query=query).units}
-    lists = h.honour_lists(uow, caller=SUPERVISOR, query=query)
+    query = parse(c.RankingQuery, {**YEAR, "level": "station", "township_code": QS})
+    ranks = {x.unit: x.rank for x in rankings.ranking(uow, caller=SUPERVISOR, query=query).units}
+    lists = rankings.honour_lists(uow, caller=SUPERVISOR, query=query)
     uow.close()
     assert [ranks[s] for s in STATIONS[:5]] == [1, 2, 3, 4, 5]
     assert [e.unit for e in lists.accountability] == [STATIONS[0], STATIONS[3], STATIONS[4]]
@@ -533,14 +534,14 @@ def test_two_ranked_units_are_not_both_commended(evaluation_db, deliver):
         deliver("intake", "application_completed_on_the_spot", {
             "id": filed["id"], "receipt_no": filed["receipt_no"], "completed_at": _at(5 + n).isoformat()}, _at(5 + n))
     uow = evaluation_db.unit_of_work()
-    h.set_score_settings(uow, caller=SYSADMIN, now=_at(1), cmd=parse(h.c.ScoreSettings, {
+    rankings.set_score_settings(uow, caller=SYSADMIN, now=_at(1), cmd=parse(c.ScoreSettings, {
         "weights": {"completion": 1}, "min_sample": 1, "commend_top": 3}))
-    query = parse(h.c.RankingQuery, {**YEAR, "level": "station", "township_code": QS})
-    assert [x.rank for x in h.ranking(uow, caller=SUPERVISOR, query=query).units] == [1, 1]  # a tie
-    h.set_score_settings(uow, caller=SYSADMIN, now=_at(1), cmd=parse(h.c.ScoreSettings, {
+    query = parse(c.RankingQuery, {**YEAR, "level": "station", "township_code": QS})
+    assert [x.rank for x in rankings.ranking(uow, caller=SUPERVISOR, query=query).units] == [1, 1]  # a tie
+    rankings.set_score_settings(uow, caller=SYSADMIN, now=_at(1), cmd=parse(c.ScoreSettings, {
         "weights": {"completion": 0.5, "on_time": 0.5}, "min_sample": 1, "commend_top": 3}))
     deliver("intake", "application_filed", {**_filed(9), "station_code": STATIONS[1]}, _at(9))  # one still open
-    lists = h.honour_lists(uow, caller=SUPERVISOR, query=query)
+    lists = rankings.honour_lists(uow, caller=SUPERVISOR, query=query)
     uow.close()
     assert [e.unit for e in lists.commendation] == [STATIONS[0]]
 
@@ -582,9 +583,9 @@ def test_the_township_report_never_reads_more_completed_than_received_without_sa
     uow = evaluation_db.unit_of_work()
     period = {"start": "2026-06-01", "end": "2026-06-14", "township_code": QS}
     now = datetime(2026, 11, 28, 2, tzinfo=UTC)
-    cohort = h.township_report(uow, caller=SUPERVISOR, query=parse(h.c.ReportQuery, period), now=now)
-    flow = h.township_report(uow, caller=SUPERVISOR, query=parse(h.c.ReportQuery, {**period, "basis": "flow"}),
-                             now=now)
+    cohort = reports.township_report(uow, caller=SUPERVISOR, query=parse(c.ReportQuery, period), now=now)
+    flow = reports.township_report(uow, caller=SUPERVISOR, query=parse(c.ReportQuery, {**period, "basis": "flow"}),
+                                   now=now)
     uow.close()
     assert cohort.basis == "cohort" and "受理群众申请事项0件，已办结0件" in cohort.summary
     assert flow.basis == "flow" and "受理群众申请事项0件，期内办结申请事项9件（含此前受理的）" in flow.summary
@@ -597,14 +598,14 @@ def test_each_county_scores_with_its_own_weights_and_the_installations_are_the_d
     qiyang = Caller(staff_id=50, role=Role.COUNTY_ADMIN, county_code="431121")
     own = {"weights": {"completion": 0.5, "on_time": 0.5}, "min_sample": 42}
     uow = evaluation_db.unit_of_work()
-    h.set_score_settings(uow, caller=SYSADMIN, now=_at(1), cmd=parse(h.c.ScoreSettings, {"min_sample": 7}))
-    h.set_score_settings(uow, caller=qiyang, now=_at(2), cmd=parse(h.c.ScoreSettings, own))
-    assert h.score_settings(uow, "431121").min_sample == 42
-    assert h.score_settings(uow, "431099").min_sample == 7  # 清水县 has set none: the installation's
-    h.set_score_settings(uow, caller=qingshui, now=_at(3), cmd=parse(h.c.ScoreSettings, {"min_sample": 9}))
-    h.set_score_settings(uow, caller=qiyang, now=_at(4), cmd=parse(h.c.ScoreSettings, {**own, "min_sample": 43}))
-    assert [h.score_settings(uow, county).min_sample for county in ("431099", "431121", None)] == [9, 43, 7]
+    rankings.set_score_settings(uow, caller=SYSADMIN, now=_at(1), cmd=parse(c.ScoreSettings, {"min_sample": 7}))
+    rankings.set_score_settings(uow, caller=qiyang, now=_at(2), cmd=parse(c.ScoreSettings, own))
+    assert rankings.score_settings(uow, "431121").min_sample == 42
+    assert rankings.score_settings(uow, "431099").min_sample == 7  # 清水县 has set none: the installation's
+    rankings.set_score_settings(uow, caller=qingshui, now=_at(3), cmd=parse(c.ScoreSettings, {"min_sample": 9}))
+    rankings.set_score_settings(uow, caller=qiyang, now=_at(4), cmd=parse(c.ScoreSettings, {**own, "min_sample": 43}))
+    assert [rankings.score_settings(uow, county).min_sample for county in ("431099", "431121", None)] == [9, 43, 7]
     with pytest.raises(NotFound):  # 祁阳's admin cannot touch 清水's weights
-        h.set_score_settings(uow, caller=qiyang, now=_at(5), cmd=h.c.ScoreSettings(), county_code="431099")
-    assert h.score_settings(uow, "431099").min_sample == 9
+        rankings.set_score_settings(uow, caller=qiyang, now=_at(5), cmd=c.ScoreSettings(), county_code="431099")
+    assert rankings.score_settings(uow, "431099").min_sample == 9
     uow.close()

@@ -10,9 +10,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from services.complaints.adapters import orm
-from services.complaints.adapters.repositories import ComplaintsUnitOfWork, DuplicateKey
+from services.complaints.adapters.repositories import ComplaintsUnitOfWork
 from shared.contracts import complaints as c
 from shared.contracts.caller import Caller, Role, Scope
+from shared.db import DuplicateKey
 
 QS, LX = "431099101", "431099102"
 STATION = f"ST{QS}001"

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 
 from services.complaints.adapters import orm
-from services.complaints.adapters.repositories import ComplaintsUnitOfWork, DuplicateKey
+from services.complaints.adapters.repositories import ComplaintsUnitOfWork
 from services.complaints.domain.complaint import staff_unit
 from services.complaints.service_layer.actions import record_history
 from services.complaints.service_layer.alerts import watch
@@ -18,6 +18,7 @@ from shared.contracts import complaints as c
 from shared.contracts.access import roles_for
 from shared.contracts.caller import Caller
 from shared.copies import check_occasion, check_station, check_village
+from shared.db import DuplicateKey
 from shared.errors import Forbidden, ValidationFailed
 from shared.idempotency import earlier_use, remember, request_hash
 from shared.pii import PersonalDataVault

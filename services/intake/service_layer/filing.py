@@ -5,8 +5,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
-
 from services.intake.adapters import orm
 from services.intake.adapters.repositories import IntakeUnitOfWork
 from services.intake.domain import model
@@ -17,6 +15,7 @@ from shared.contracts.approvals import Outcome, ProgressStage
 from shared.contracts.caller import Caller
 from shared.contracts.directory import ItemKind
 from shared.copies import check_occasion, check_village, working_calendar
+from shared.db import DuplicateKey
 from shared.divisions import county_of
 from shared.errors import CunbanError, ValidationFailed
 from shared.idempotency import earlier_use, remember, request_hash
@@ -75,7 +74,7 @@ def file_application(uow: IntakeUnitOfWork, *, caller: Caller, cmd: c.Applicatio
                          vault.contact_check(app.receipt_no, cmd.applicant.phone[-4:]), now)
         view = views.one(app, stages, [], caller, vault, day)  # what is being written: no need to read it back
         uow.commit(answer=view)
-    except IntegrityError:
+    except DuplicateKey:
         uow.rollback()
         earlier = _replay(uow, caller, idempotency_key, digest, vault, now) if idempotency_key else None
         if earlier is None:

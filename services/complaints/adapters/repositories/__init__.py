@@ -4,17 +4,13 @@ warning rule; and the directory's staff and villages as copied here. Use cases a
 the domain's names and never touch the session."""
 from __future__ import annotations
 
-from sqlalchemy.exc import IntegrityError
-
 from services.complaints.adapters.repositories.complaints import Complaints, History, Notices, ReceiptNumbers
 from services.complaints.adapters.repositories.early_warning import Alerts, DailyCounts
 from services.complaints.adapters.repositories.settings import Staff, StageLimits, Villages, WarningRules
 from shared.db import UnitOfWork, repository
 
-__all__ = ["Alerts", "Complaints", "ComplaintsUnitOfWork", "DailyCounts", "DuplicateKey", "History", "Notices",
+__all__ = ["Alerts", "Complaints", "ComplaintsUnitOfWork", "DailyCounts", "History", "Notices",
            "ReceiptNumbers", "Staff", "StageLimits", "Villages", "WarningRules"]
-
-DuplicateKey = IntegrityError  # what a write raises when another transaction took its key first (a retry racing)
 
 
 class ComplaintsUnitOfWork(UnitOfWork):
