@@ -8,6 +8,12 @@ Starts `cunban up` on a fresh data folder with the demo county, lets it settle, 
              histogram's buckets, interpolated as Prometheus does)
 
 Usage: .venv/bin/python bench/idle.py [seconds, default 20] [filings, default 50]
+       .venv/bin/python bench/idle.py --deployed [seconds, default 60] [--profile]
+--deployed measures the system as deployed instead (every service and the gateway its own process on RabbitMQ
+and PostgreSQL, tests/faults/deployment.py): after the demo county is seeded, a few filings made and 30 s of
+settling, the CPU milliseconds per second of each process over `seconds`; --profile then samples each
+process with py-spy for the same time (every sample, not only those holding the GIL) and prints where the
+idle processes spend it.
 """
 from __future__ import annotations
 
@@ -68,6 +74,51 @@ def main(seconds: int, filings: int) -> None:
               f"event lag p50 {p50:.1f} ms, p99 {p99:.1f} ms", flush=True)
 
 
+def deployed(seconds: int, profile: bool) -> None:
+    import subprocess
+
+    from bench.market_day import SERVERS, UNLIMITED, hot_spots, idle_cpu
+    from tests.faults.deployment import Deployment
+    from tests.support import database_template, fresh_databases, fresh_vhost
+
+    subprocess.run([str(ROOT / "deploy/scripts/local-servers.sh"), "start"], check=True, stdout=subprocess.DEVNULL)
+    logs = Path(tempfile.mkdtemp(prefix="cunban-idle-"))
+    quiet = {**UNLIMITED, "CUNBAN_SWEEP_SECONDS": "30"}  # the sweep as deployed, not as tested
+    with fresh_vhost(SERVERS) as (amqp_uri, _), fresh_databases(SERVERS) as make_database:
+        deployment = Deployment(amqp_uri, database_template(make_database), logs, env=quiet)
+        try:
+            deployment.start_all()
+            deployment.cli("bootstrap")
+            deployment.cli("seed-demo")
+            with httpx.Client(base_url=deployment.base_url, timeout=30) as client:
+                agent = login(client, "lk_agent1")
+                wait_until(lambda: client.post("/applications", json=FILING, headers=agent).status_code == 201,
+                           60, "intake's read model")
+                for _ in range(10):
+                    assert client.post("/applications", json=FILING, headers=agent).status_code == 201
+            time.sleep(30)  # the filings' events, the first sweeps and the relays' gauges settle
+            idle = idle_cpu(deployment, seconds)
+            print(f"deployed, idle over {seconds} s: CPU ms per second, by process: "
+                  + ", ".join(f"{name} {ms:.1f}" for name, ms in idle.items()), flush=True)
+            if profile:
+                py_spy = str(Path(sys.executable).parent / "py-spy")
+                samplers = [subprocess.Popen([py_spy, "record", "--pid", str(process.proc.pid), "--duration",
+                                              str(seconds), "--rate", "100", "--format", "raw", "--idle",
+                                              "--nonblocking", "-o", str(logs / f"{name}-idle.txt")],
+                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            for name, process in deployment.processes.items()]
+                for sampler in samplers:
+                    sampler.wait()
+                for name in deployment.processes:
+                    print("\n".join(hot_spots(logs / f"{name}-idle.txt")), flush=True)
+        finally:
+            deployment.stop_all()
+
+
 if __name__ == "__main__":
-    arguments = [int(a) for a in sys.argv[1:]]
-    main(*(arguments + [20, 50][len(arguments):]))
+    if "--deployed" in sys.argv:
+        numbers = [int(a) for a in sys.argv[1:] if a.isdigit()]
+        deployed(numbers[0] if numbers else 60, "--profile" in sys.argv)
+    else:
+        arguments = [int(a) for a in sys.argv[1:]]
+        main(*(arguments + [20, 50][len(arguments):]))
