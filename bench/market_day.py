@@ -63,6 +63,9 @@ CASE = {"item_code": "DB-001", "channel": "station",
 COMPLAINT = {"kind": "dispute", "network": "mediation", "category": "land", "channel": "hotline",
              "village_code": "431099103002", "description": "山林界址纠纷",
              "complainant": {"name": "孙八", "phone": "13712345678"}}
+SERVERS = (os.environ.get("CUNBAN_TEST_AMQP_HOST", "127.0.0.1"),  # the broker's host, its API, PostgreSQL
+           os.environ.get("CUNBAN_TEST_RABBIT_API", "http://guest:guest@127.0.0.1:15672"),
+           os.environ.get("CUNBAN_TEST_PG_URL", "postgresql+psycopg://cunban:cunban@127.0.0.1:5432/postgres"))
 PAUSE_MS = 500  # the paced load: 16 stations, each filing again 500 ms after its answer (≈ 30 filings/s offered)
 UNLIMITED = {"CUNBAN_CLIENT_REQUESTS_PER_MINUTE": "100000000", "CUNBAN_ACCOUNT_REQUESTS_PER_MINUTE": "100000000",
              "CUNBAN_LOG_LEVEL": "WARNING"}
@@ -254,9 +257,7 @@ def main(seconds: int, profile: bool = False, quick: tuple[int, int] | None = No
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, stdout=subprocess.DEVNULL)
     if profile and not (Path(sys.executable).parent / "py-spy").exists():  # the project's `bench` extra
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", f"{ROOT}[bench]"], check=True)
-    servers = (os.environ.get("CUNBAN_TEST_AMQP_HOST", "127.0.0.1"),
-               os.environ.get("CUNBAN_TEST_RABBIT_API", "http://guest:guest@127.0.0.1:15672"),
-               os.environ.get("CUNBAN_TEST_PG_URL", "postgresql+psycopg://cunban:cunban@127.0.0.1:5432/postgres"))
+    servers = SERVERS
     rows: list[tuple[str, dict[str, float]]] = []
     costs: list[tuple[str, str, dict[str, float]]] = []
     logs = Path(tempfile.mkdtemp(prefix="cunban-bench-"))

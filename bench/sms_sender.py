@@ -24,7 +24,7 @@ from sqlalchemy import func, select, text
 from services.notifications.adapters import orm
 from services.notifications.adapters.providers import LogProvider
 from services.notifications.domain import sending as s
-from services.notifications.service_layer import handlers as h
+from services.notifications.service_layer import sending
 from shared.db import ServiceDatabase
 from shared.migrate import upgrade
 from shared.pii import PersonalDataVault
@@ -57,8 +57,8 @@ def made(db: ServiceDatabase, count: int, tag: str) -> float:
     started = time.perf_counter()
     for n in range(count):
         uow = db.unit_of_work()
-        h.notify(uow, event_id=f"{tag}{n}", kind="application_filed", recipient=f"application:{tag}{n}",
-                 township_code=TOWNSHIPS[n % 30], values=VALUES, now=NOW)
+        sending.notify(uow, event_id=f"{tag}{n}", kind="application_filed", recipient=f"application:{tag}{n}",
+                       township_code=TOWNSHIPS[n % 30], values=VALUES, now=NOW)
         uow.commit()
         uow.close()
     return time.perf_counter() - started
@@ -69,11 +69,11 @@ def phone(recipient: str) -> str:
 
 
 def sender(db: ServiceDatabase, provider: LogProvider, outcomes: list) -> None:
-    """One sender as the service's timer runs it (`handlers.send_due`), until nothing is due."""
+    """One sender as the service's timer runs it (`sending.send_due`), until nothing is due."""
     now = NOW + timedelta(seconds=1)
     while True:
         uow = db.unit_of_work()
-        done = h.send_due(uow, contacts=phone, providers=lambda _: provider, vault=VAULT, clock=lambda: now)
+        done = sending.send_due(uow, contacts=phone, providers=lambda _: provider, vault=VAULT, clock=lambda: now)
         uow.close()
         if not done:
             return
@@ -97,7 +97,7 @@ def due_ms(db: ServiceDatabase, runs: int = 20) -> float:
     for _ in range(runs):
         uow = db.unit_of_work()
         started = time.perf_counter()
-        h.due(uow, now=NOW)
+        sending.due(uow, now=NOW)
         took.append((time.perf_counter() - started) * 1000)
         uow.close()
     return statistics.median(took)

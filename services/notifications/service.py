@@ -10,8 +10,7 @@ from services.notifications.adapters.contacts import Contacts
 from services.notifications.adapters.orm import Base
 from services.notifications.adapters.providers import Providers
 from services.notifications.adapters.repositories.messages import SENDER
-from services.notifications.service_layer import county, inbox, reports, telling
-from services.notifications.service_layer import handlers as h
+from services.notifications.service_layer import county, inbox, reports, sending, telling
 from shared.clock import utcnow
 from shared.contracts import notifications as c
 from shared.contracts.approvals import ApplicationProgressed, CaseWaiting, DeadlineEvent
@@ -167,12 +166,12 @@ class NotificationsService(KeepsStaff, KeepsVillages, DeadLetters):
     # ---- sending ----------------------------------------------------------------------------------------------
     @ticker(interval=SEND_SECONDS, woken_by=SENDER, eager=True)
     def send_due(self) -> None:
-        h.send_due(self.db, contacts=self.contacts, providers=self.providers, vault=self.vault, clock=utcnow)
+        sending.send_due(self.db, contacts=self.contacts, providers=self.providers, vault=self.vault, clock=utcnow)
 
     @replayable
     def send_again(self, dead_letter: dict) -> None:
         """Replaying an SMS that failed for good (`cunban dlq replay`, `POST /dead-letters/replay`)."""
-        h.send_again(self.db, int(dead_letter["payload"]["message_id"]), now=utcnow())
+        sending.send_again(self.db, int(dead_letter["payload"]["message_id"]), now=utcnow())
 
     # ---- what providers report back (the gateway's callback routes, as the platform's own caller) ----------
     @rpc
@@ -192,7 +191,7 @@ class NotificationsService(KeepsStaff, KeepsVillages, DeadLetters):
 
     @timer(interval=get_settings().sweep_seconds, eager=True)
     def publish_gauges(self) -> None:
-        h.update_gauges(self.db, now=utcnow())
+        sending.update_gauges(self.db, now=utcnow())
 
 
 def _public_url() -> str:

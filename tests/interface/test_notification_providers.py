@@ -18,7 +18,7 @@ from services.notifications.adapters.aliyun import AliyunProvider
 from services.notifications.adapters.http_sms import signed_headers
 from services.notifications.domain import sending as s
 from services.notifications.service import NotificationsService
-from services.notifications.service_layer import handlers as h
+from services.notifications.service_layer import sending
 from shared.clock import utcnow
 from shared.contracts.caller import Caller, Role
 from shared.contracts.envelope import EventEnvelope
@@ -84,9 +84,9 @@ def send_due(db, provider, now: datetime | None = None) -> list:
     now = now or utcnow() + timedelta(seconds=1)
     uow = db.unit_of_work()
     try:
-        return [h.send(uow, message_id, contacts={"application:app1": PHONE, "application:app2": PHONE}.get,
-                       providers=lambda county: provider, vault=VAULT, now=now, clock=lambda: now)
-                for message_id in h.due(uow, now=now)]
+        return [sending.send(uow, message_id, contacts={"application:app1": PHONE, "application:app2": PHONE}.get,
+                             providers=lambda county: provider, vault=VAULT, now=now, clock=lambda: now)
+                for message_id in sending.due(uow, now=now)]
     finally:
         uow.close()
 

@@ -11,8 +11,7 @@ from services.notifications.adapters import orm
 from services.notifications.adapters.providers import Accepted, LogProvider, ProviderFailed
 from services.notifications.domain import sending as s
 from services.notifications.service import NotificationsService
-from services.notifications.service_layer import handlers as h
-from services.notifications.service_layer import telling
+from services.notifications.service_layer import sending, telling
 from shared.clock import utcnow
 from shared.contracts.caller import Caller
 from shared.contracts.envelope import EventEnvelope
@@ -71,8 +70,8 @@ def sender(db, phones):
         provider = provider or LogProvider(db)
         uow = db.unit_of_work()
         try:
-            return [h.send(uow, message_id, contacts=phones.get, providers=lambda _: provider, vault=VAULT,
-                           now=now, clock=lambda: now) for message_id in h.due(uow, now=now)]
+            return [sending.send(uow, message_id, contacts=phones.get, providers=lambda _: provider, vault=VAULT,
+                                 now=now, clock=lambda: now) for message_id in sending.due(uow, now=now)]
         finally:
             uow.close()
     return run
@@ -138,10 +137,10 @@ def test_in_quiet_hours_a_message_waits_for_the_morning(db, deliver, sender):
     uow = db.unit_of_work()
     uow.session.delete(uow.session.get(orm.CountySettingsRow, "431099"))  # the defaults: 21:00 to 08:00
     uow.session.flush()
-    h.notify(uow, event_id="e1", kind="application_filed", recipient="application:app1", township_code=QS,
-             values={"item": "低保", "receipt_no": "R1", "days": "20", "lookup_url": "u"}, now=late)
-    h.notify(uow, event_id="e1", kind="booking_cancelled", recipient="application:app1", township_code=QS,
-             values={"place": "石门村", "time": "明天", "reason": "停办"}, now=late)
+    sending.notify(uow, event_id="e1", kind="application_filed", recipient="application:app1", township_code=QS,
+                   values={"item": "低保", "receipt_no": "R1", "days": "20", "lookup_url": "u"}, now=late)
+    sending.notify(uow, event_id="e1", kind="booking_cancelled", recipient="application:app1", township_code=QS,
+                   values={"place": "石门村", "time": "明天", "reason": "停办"}, now=late)
     uow.commit()
     uow.close()
     assert sender(late) == [s.Status.SENT]  # the cancellation is urgent
@@ -165,8 +164,8 @@ def test_an_opted_out_number_gets_only_what_the_law_requires(db, deliver, sender
 def test_a_phone_gets_at_most_the_daily_cap(db, sender, phones):
     uow = db.unit_of_work()
     for n in range(12):
-        h.notify(uow, event_id=f"e{n}", kind="application_filed", recipient="application:app1", township_code=QS,
-                 values={"item": "低保", "receipt_no": f"R{n}", "days": "20", "lookup_url": "u"}, now=NOON)
+        sending.notify(uow, event_id=f"e{n}", kind="application_filed", recipient="application:app1", township_code=QS,
+                       values={"item": "低保", "receipt_no": f"R{n}", "days": "20", "lookup_url": "u"}, now=NOON)
     uow.commit()
     uow.close()
     outcomes = sender(NOON)
@@ -227,7 +226,7 @@ def test_an_sms_failed_for_good_is_a_dead_letter_and_replaying_it_sends_it(db, d
     [message] = rows(db, orm.MessageRow)
     assert (message.status, message.attempts) == ("waiting", 0)
     assert sender(soon()) == [s.Status.SENT] and sender(soon()) == []
-    h.send_again(db.unit_of_work(), message.id, now=soon())  # a second replay of a sent message: nothing
+    sending.send_again(db.unit_of_work(), message.id, now=soon())  # a second replay of a sent message: nothing
     assert [m.status for m in rows(db, orm.MessageRow)] == ["sent"]
 
 
@@ -243,12 +242,12 @@ def test_two_senders_handed_the_same_due_messages_send_each_once(db, deliver, ph
     deliver("intake", "application_filed", filed("app2", "QS-20261203-0002"))
     now, provider = soon(), Flaky(failures=0)
     first, second = db.unit_of_work(), db.unit_of_work()
-    listed = h.due(first, now=now)
-    assert h.due(second, now=now) == listed and len(listed) == 2
+    listed = sending.due(first, now=now)
+    assert sending.due(second, now=now) == listed and len(listed) == 2
 
     def send(uow, message_id):
-        return h.send(uow, message_id, contacts=phones.get, providers=lambda _: provider, vault=VAULT, now=now,
-                      clock=lambda: now)
+        return sending.send(uow, message_id, contacts=phones.get, providers=lambda _: provider, vault=VAULT, now=now,
+                            clock=lambda: now)
 
     assert send(first, listed[0]) == s.Status.SENT
     assert send(second, listed[0]) is None  # sent already
@@ -282,11 +281,11 @@ def test_a_send_cut_off_midway_is_never_sent_twice(db, deliver, sender):
     assert sender(start + timedelta(minutes=1)) == []  # the lease still holds
     later = start + s.LEASE + timedelta(seconds=1)
     uow = db.unit_of_work()
-    ids = h.due(uow, now=later)
-    outcomes = [h.send(uow, ids[0], contacts={"application:app1": PHONE}.get, providers=lambda _: log_provider,
-                       vault=VAULT, now=later, clock=lambda: later),
-                h.send(uow, ids[1], contacts={"application:app2": PHONE}.get, providers=lambda _: flaky,
-                       vault=VAULT, now=later, clock=lambda: later)]
+    ids = sending.due(uow, now=later)
+    outcomes = [sending.send(uow, ids[0], contacts={"application:app1": PHONE}.get, providers=lambda _: log_provider,
+                             vault=VAULT, now=later, clock=lambda: later),
+                sending.send(uow, ids[1], contacts={"application:app2": PHONE}.get, providers=lambda _: flaky,
+                             vault=VAULT, now=later, clock=lambda: later)]
     uow.close()
     assert outcomes == [s.Status.SENT, s.Status.SENT]
     assert len(rows(db, orm.LoggedSmsRow)) == 1 and flaky.sent == [_key("app2", db)]
@@ -310,8 +309,8 @@ def test_a_send_that_fails_before_the_provider_is_called_waits_a_moment_and_keep
     cut.status, cut.lease_until, cut.attempts = "sending", start - timedelta(seconds=1), 1  # cut off, lease over
     uow.commit()
     provider = LogProvider(db)
-    outcomes = [h.send(uow, message_id, contacts=unreachable, providers=lambda _: provider, vault=VAULT, now=start,
-                       clock=lambda: start) for message_id in h.due(uow, now=start)]
+    outcomes = [sending.send(uow, message_id, contacts=unreachable, providers=lambda _: provider, vault=VAULT,
+                             now=start, clock=lambda: start) for message_id in sending.due(uow, now=start)]
     uow.close()
     assert outcomes == [None, None]
     waiting, cut_off = sorted(rows(db, orm.MessageRow), key=lambda m: m.recipient)
@@ -322,8 +321,8 @@ def test_a_send_that_fails_before_the_provider_is_called_waits_a_moment_and_keep
     phones = {"application:app1": PHONE, "application:app2": "13900001111"}
     uow = db.unit_of_work()
     later = again + timedelta(seconds=1)
-    outcomes = [h.send(uow, message_id, contacts=phones.get, providers=lambda _: provider, vault=VAULT, now=later,
-                       clock=lambda: later) for message_id in h.due(uow, now=later)]
+    outcomes = [sending.send(uow, message_id, contacts=phones.get, providers=lambda _: provider, vault=VAULT, now=later,
+                             clock=lambda: later) for message_id in sending.due(uow, now=later)]
     uow.close()
     assert outcomes == [s.Status.SENT, s.Status.SENT]
     assert len(rows(db, orm.LoggedSmsRow)) == 2

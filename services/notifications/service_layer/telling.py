@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 
 from services.notifications.adapters import orm
 from services.notifications.adapters.repositories import NotificationsUnitOfWork
-from services.notifications.service_layer.handlers import notify, tell_staff
+from services.notifications.service_layer.sending import notify, tell_staff
 from shared.clock import CHINA, today_in_china
 from shared.contracts.approvals import ApplicationProgressed, CaseWaiting, DeadlineEvent, Outcome, ProgressStage
 from shared.contracts.complaints import CATEGORY_NAMES, AlertRaised, ComplaintFacts, ComplaintProgressed, Stage

@@ -1,4 +1,4 @@
-"""Notifications' use cases: events become messages (one per event, recipient and notice), staff get
+"""Messages made and sent: events become messages (one per event, recipient and notice), staff get
 theirs in the console, and the sender sends what is due — recorded as `sending` before each provider
 call, so a message whose call was cut off is recognised and never sent twice."""
 from __future__ import annotations
