@@ -73,7 +73,8 @@ def sender(db: ServiceDatabase, provider: LogProvider, outcomes: list) -> None:
     now = NOW + timedelta(seconds=1)
     while True:
         uow = db.unit_of_work()
-        done = sending.send_due(uow, contacts=phone, providers=lambda _: provider, vault=VAULT, clock=lambda: now)
+        done = sending.send_due(uow, contacts=phone, providers=lambda _: provider, vault=VAULT,
+                                clock=lambda: now).outcomes
         uow.close()
         if not done:
             return

@@ -130,6 +130,7 @@ def cmd_gateway(args: argparse.Namespace) -> int:
     from gateway.app import create_app
     from gateway.audit_spool import AuditSpool
     from gateway.rpc import ServiceCalls
+    from gateway.serving import Server
     from shared.logs import configure_logging
     from shared.rpc_client import RpcClient
     from shared.settings import DEVELOPMENT_SECRET
@@ -144,8 +145,8 @@ def cmd_gateway(args: argparse.Namespace) -> int:
     app = create_app(settings, ServiceCalls(client, AuditSpool(settings.audit_spool_file())))
     freeze_startup_objects()
     # X-Forwarded-For is read by the gateway itself, from CUNBAN_TRUSTED_PROXIES only (gateway/audit.py)
-    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False,
-                proxy_headers=False)
+    Server(uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False,
+                          proxy_headers=False)).run()
     return 0
 
 
@@ -247,9 +248,8 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
 
 
 def _reannounce_directory(settings: Any) -> dict[str, int]:
-    from services.directory.service_layer.reannouncing import reannounce_directory
-
     from services.directory.adapters.orm import Base
+    from services.directory.service_layer.reannouncing import reannounce_directory
     from shared.clock import utcnow
     from shared.db import ServiceDatabase
 

@@ -127,6 +127,8 @@ def serve_gateway_green(app: Any, host: str, port: int) -> None:
     from eventlet.asyncio import spawn_for_awaitable
     from eventlet.patcher import original
 
+    from gateway.serving import Server
+
     real_socket = original("socket")
     # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on accepted sockets whose proto says TCP, and
     # without it every response waits ~40 ms for the client's delayed ACK
@@ -136,7 +138,7 @@ def serve_gateway_green(app: Any, host: str, port: int) -> None:
     sock.listen(1024)
     sock.setblocking(False)
     # X-Forwarded-For is read by the gateway itself, from CUNBAN_TRUSTED_PROXIES only (gateway/audit.py)
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, proxy_headers=False))
+    server = Server(uvicorn.Config(app, log_config=None, access_log=False, proxy_headers=False))
 
     def request_shutdown(signum: int, _frame: Any) -> None:
         log.info("signal %s: finishing requests in flight, then stopping", signum)

@@ -182,11 +182,18 @@ def wake(name: str) -> None:
 class Ticker(Timer):
     """nameko's timer, which work done in the same process may also wake at once (`wake(name)`, typically
     after the commit that made the work): what is made here is handled without waiting for the next tick,
-    and the ticks themselves can be far apart (work made elsewhere, or due later, is found at the next)."""
+    and the ticks themselves can be far apart (work made elsewhere is found at the next). A handler that
+    knows when its next work is due returns the seconds until then, and the ticker wakes then if that is
+    sooner than its interval."""
 
     def __init__(self, interval: float, *, woken_by: str, eager: bool = False, **kwargs: Any):
         super().__init__(interval, eager=eager, **kwargs)
         self.woken_by = woken_by
+        self._due_in: float | None = None
+
+    def handle_result(self, worker_ctx: Any, result: Any, exc_info: Any) -> Any:
+        self._due_in = float(result) if isinstance(result, (int, float)) and exc_info is None else None
+        return super().handle_result(worker_ctx, result, exc_info)
 
     def stop(self) -> None:
         self.should_stop.send(True)
@@ -204,7 +211,7 @@ class Ticker(Timer):
             self.handle_timer_tick()
             self.worker_complete.wait()
             self.worker_complete.reset()
-            wait = self.interval
+            wait = self.interval if self._due_in is None else max(0.0, min(self.interval, self._due_in))
 
 
 ticker = Ticker.decorator

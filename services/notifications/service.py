@@ -26,9 +26,10 @@ from shared.observability import Observed
 from shared.service import CallerContext, PersonalData, rpc, ticker
 from shared.settings import get_settings
 
-# how often the sender looks for due messages without being woken: a message made in this process wakes it
-# at its commit; one due later (quiet hours, a retry) or made by another replica is found at the next look
-SEND_SECONDS = 5.0
+# how often at least the sender looks for due messages: a message made in this process wakes it at its
+# commit, and each round says when the next waiting one is due (quiet hours, a retry) to wake then; what
+# another replica made, or a send cut off when its process died, is found at the next look
+SEND_SECONDS = 30.0
 
 
 class NotificationsService(KeepsStaff, KeepsVillages, DeadLetters):
@@ -165,8 +166,11 @@ class NotificationsService(KeepsStaff, KeepsVillages, DeadLetters):
 
     # ---- sending ----------------------------------------------------------------------------------------------
     @ticker(interval=SEND_SECONDS, woken_by=SENDER, eager=True)
-    def send_due(self) -> None:
-        sending.send_due(self.db, contacts=self.contacts, providers=self.providers, vault=self.vault, clock=utcnow)
+    def send_due(self) -> float | None:
+        """Send what is due; the seconds until the next message is due, for the ticker to wake then."""
+        sent = sending.send_due(self.db, contacts=self.contacts, providers=self.providers, vault=self.vault,
+                                clock=utcnow)
+        return None if sent.next_at is None else (sent.next_at - utcnow()).total_seconds()
 
     @replayable
     def send_again(self, dead_letter: dict) -> None:

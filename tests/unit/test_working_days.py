@@ -3,7 +3,7 @@ that must hold for every calendar, limit and pause."""
 from datetime import date, timedelta
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from shared.working_days import (
@@ -111,8 +111,11 @@ def test_an_extra_day_off_never_brings_a_deadline_forward(calendar, received, li
 
 
 @given(calendars, received_days, limits, st.floats(0.05, 1.0))
+# found by a random run: 0.05000000000000001 × 60 is 3.0000000000000004 in floating point, and the
+# warning rightly comes on the 3rd working day (a share is a count of days, not a float to beat)
+@example(WorkingCalendar(), date(2026, 3, 2), 60, 0.05000000000000001)
 def test_the_warning_comes_no_later_than_the_deadline(calendar, received, limit, share):
     warn = warning_day(calendar, received, limit, share)
     assert received < warn <= deadline(calendar, received, limit)
     assume(share < 1)
-    assert working_days_used(calendar, received, warn) >= share * limit
+    assert working_days_used(calendar, received, warn) >= share * limit - 1e-9

@@ -4,7 +4,7 @@ taken by one sender at a time, and read back as the console and the county see t
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, or_, select, update
 
@@ -16,6 +16,11 @@ from shared.db import Repository, insert_new, within_scope
 from shared.service import wake
 
 WAITING, SENDING, FAILED = s.Status.WAITING.value, s.Status.SENDING.value, s.Status.FAILED.value
+
+
+class Due(NamedTuple):
+    ids: list[int]  # to send now
+    next_at: datetime | None  # when the next of the others is due: now, if more are due than were listed
 
 
 SENDER = "notifications.sender"  # what wakes the sender (shared/service.py, Ticker)
@@ -40,15 +45,21 @@ class Messages(Repository):
     def get(self, message_id: int) -> orm.MessageRow | None:
         return self.session.get(orm.MessageRow, message_id)
 
-    def due(self, now: datetime, limit: int) -> list[int]:
+    def due(self, now: datetime, limit: int) -> Due:
         """The ids of messages to send now, longest due first: waiting and due, or `sending` past their lease
-        (the process sending them died). On PostgreSQL the rows another sender has locked are passed over."""
+        (the process sending them died); and when the next of the others waiting is due (None if none is).
+        On PostgreSQL the rows another sender has locked are passed over."""
         m = orm.MessageRow
-        statement = select(m.id).where(or_(m.status == WAITING, (m.status == SENDING) & (m.lease_until < now)),
-                                       m.send_after <= now).order_by(m.send_after, m.id).limit(limit)
+        statement = select(m.id, m.send_after).where(or_(m.status == WAITING,
+                                                         (m.status == SENDING) & (m.lease_until < now)))
+        statement = statement.order_by(m.send_after, m.id).limit(limit + 1)  # one more: the next due, if later
         if self.session.bind.dialect.name == "postgresql":
             statement = statement.with_for_update(skip_locked=True)
-        return list(self.session.execute(statement).scalars())
+        rows = self.session.execute(statement).all()
+        ids = [row.id for row in rows if row.send_after <= now]
+        if len(ids) > limit:
+            return Due(ids[:limit], now)
+        return Due(ids, next((row.send_after for row in rows if row.send_after > now), None))
 
     def claim(self, message_id: int, attempts: int, now: datetime) -> bool:
         """Take a message to send, marked `sending` with a lease and one attempt more, if it is still as it was
