@@ -77,6 +77,7 @@ def test_due_lists_the_waiting_and_the_cut_off_longest_due_first(uow):
     fewer = uow.messages.due(NOW, 2)
     assert len(fewer.ids) == 2 and fewer.next_at == NOW  # more are due than were listed: at once
     uow.rollback()
+    # an hour before: nothing due; the first waiting at NOW - 5 min, before the in-flight one's lease ends
     assert uow.messages.due(NOW - timedelta(hours=1), 50) == ([], NOW - timedelta(minutes=5))
     uow.rollback()
 
@@ -89,7 +90,7 @@ def test_one_sender_takes_a_message_and_it_is_not_due_while_its_lease_runs(uow):
     assert (taken.status, taken.attempts, taken.lease_until) == ("sending", 1, NOW + s.LEASE)
     assert uow.messages.claim(mid, 0, NOW) is False  # as read before: another sender has it
     assert uow.messages.claim(mid, 1, NOW) is False  # its lease runs
-    assert uow.messages.due(NOW, 50) == ([], None)
+    assert uow.messages.due(NOW, 50) == ([], NOW + s.LEASE)  # if its sender dies, due when its lease ends
     uow.rollback()
     assert uow.messages.due(NOW + s.LEASE + timedelta(seconds=1), 50).ids == [mid]
 

@@ -59,7 +59,11 @@ class Messages(Repository):
         ids = [row.id for row in rows if row.send_after <= now]
         if len(ids) > limit:
             return Due(ids[:limit], now)
-        return Due(ids, next((row.send_after for row in rows if row.send_after > now), None))
+        later = [row.send_after for row in rows if row.send_after > now][:1]
+        if not ids:  # nothing to send: a send cut off (its process died) is due again when its lease ends
+            later += [at for at in [self.session.execute(select(func.min(m.lease_until))
+                                                         .where(m.status == SENDING)).scalar()] if at is not None]
+        return Due(ids, min(later, default=None))
 
     def claim(self, message_id: int, attempts: int, now: datetime) -> bool:
         """Take a message to send, marked `sending` with a lease and one attempt more, if it is still as it was
