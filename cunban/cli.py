@@ -145,8 +145,9 @@ def cmd_gateway(args: argparse.Namespace) -> int:
     app = create_app(settings, ServiceCalls(client, AuditSpool(settings.audit_spool_file())))
     freeze_startup_objects()
     # X-Forwarded-For is read by the gateway itself, from CUNBAN_TRUSTED_PROXIES only (gateway/audit.py)
-    Server(uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False,
-                          proxy_headers=False)).run()
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: uvicorn stopped gracefully, then raises it again
+        Server(uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None,
+                              access_log=False, proxy_headers=False)).run()
     return 0
 
 

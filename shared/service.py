@@ -6,6 +6,7 @@ import functools
 import inspect
 import json
 import logging
+import math
 import sys
 import threading
 from collections.abc import Callable
@@ -179,12 +180,15 @@ def wake(name: str) -> None:
     _WAKE_SIGNALS.setdefault(name, threading.Event()).set()
 
 
+AFTER_A_FAILURE_SECONDS = 5.0  # a ticker whose round raised looks again this soon (or at its interval if sooner)
+
+
 class Ticker(Timer):
     """nameko's timer, which work done in the same process may also wake at once (`wake(name)`, typically
     after the commit that made the work): what is made here is handled without waiting for the next tick,
     and the ticks themselves can be far apart (work made elsewhere is found at the next). A handler that
     knows when its next work is due returns the seconds until then, and the ticker wakes then if that is
-    sooner than its interval."""
+    sooner than its interval; one whose round raised looks again within AFTER_A_FAILURE_SECONDS."""
 
     def __init__(self, interval: float, *, woken_by: str, eager: bool = False, **kwargs: Any):
         super().__init__(interval, eager=eager, **kwargs)
@@ -192,7 +196,12 @@ class Ticker(Timer):
         self._due_in: float | None = None
 
     def handle_result(self, worker_ctx: Any, result: Any, exc_info: Any) -> Any:
-        self._due_in = float(result) if isinstance(result, (int, float)) and exc_info is None else None
+        if exc_info is not None:  # the round failed (the database away): try again soon, not at the interval
+            self._due_in = AFTER_A_FAILURE_SECONDS
+        elif isinstance(result, (int, float)) and not isinstance(result, bool) and math.isfinite(result):
+            self._due_in = result
+        else:
+            self._due_in = None
         return super().handle_result(worker_ctx, result, exc_info)
 
     def stop(self) -> None:

@@ -354,7 +354,6 @@ def test_staff_stations_and_calendar_days_are_announced_again_as_they_are(direct
     the same snapshots at the same versions, and every marked day of the calendar as it is, which the
     copies that have them already keep unchanged."""
     from services.directory.service_layer.reannouncing import reannounce_directory
-
     from shared.clock import utcnow
 
     _tree(directory)

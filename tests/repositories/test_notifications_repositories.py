@@ -72,14 +72,14 @@ def test_due_lists_the_waiting_and_the_cut_off_longest_due_first(uow):
          message("sent", status="sent", send_after=NOW - timedelta(minutes=9)))
     due = uow.messages.due(NOW, 50)
     uow.rollback()
-    assert [uow.messages.get(i).send_key for i in due.ids] == ["first", "cut-off", "later"]
-    assert due.next_at == NOW + timedelta(minutes=1)  # "future": the sender looks again then
-    fewer = uow.messages.due(NOW, 2)
-    assert len(fewer.ids) == 2 and fewer.next_at == NOW  # more are due than were listed: at once
+    assert [uow.messages.get(i).send_key for i in due] == ["first", "cut-off", "later"]
+    assert len(uow.messages.due(NOW, 2)) == 2
     uow.rollback()
-    # an hour before: nothing due; the first waiting at NOW - 5 min, before the in-flight one's lease ends
-    assert uow.messages.due(NOW - timedelta(hours=1), 50) == ([], NOW - timedelta(minutes=5))
-    uow.rollback()
+    # what comes due next: the in-flight one's lease end (NOW + 30 s), before "future" (NOW + 1 min); an
+    # hour before, the first waiting one; after everything, nothing
+    assert uow.messages.next_due(NOW) == NOW + timedelta(seconds=30)
+    assert uow.messages.next_due(NOW - timedelta(hours=1)) == NOW - timedelta(minutes=5)
+    assert uow.messages.next_due(NOW + timedelta(hours=1)) is None
 
 
 def test_one_sender_takes_a_message_and_it_is_not_due_while_its_lease_runs(uow):
@@ -90,9 +90,10 @@ def test_one_sender_takes_a_message_and_it_is_not_due_while_its_lease_runs(uow):
     assert (taken.status, taken.attempts, taken.lease_until) == ("sending", 1, NOW + s.LEASE)
     assert uow.messages.claim(mid, 0, NOW) is False  # as read before: another sender has it
     assert uow.messages.claim(mid, 1, NOW) is False  # its lease runs
-    assert uow.messages.due(NOW, 50) == ([], NOW + s.LEASE)  # if its sender dies, due when its lease ends
+    assert uow.messages.due(NOW, 50) == []
+    assert uow.messages.next_due(NOW) == NOW + s.LEASE  # if its sender died, due again when its lease ends
     uow.rollback()
-    assert uow.messages.due(NOW + s.LEASE + timedelta(seconds=1), 50).ids == [mid]
+    assert uow.messages.due(NOW + s.LEASE + timedelta(seconds=1), 50) == [mid]
 
 
 def test_a_message_given_back_waits_again_its_attempt_unused_and_a_cut_off_one_stays_sending(uow):

@@ -7,6 +7,7 @@ import time
 
 from nameko.containers import ServiceContainer
 
+from shared import service
 from shared.service import ticker, wake
 from tests.support import wait_until
 
@@ -37,5 +38,28 @@ def test_a_ticker_wakes_when_its_handler_says_the_next_work_is_due_and_when_woke
         assert len(Sender.ticks) == 3  # nothing due: it waits for its interval, or to be woken
         wake(WOKEN_BY)
         wait_until(lambda: len(Sender.ticks) == 4, 10, "the tick woken by work made in the process")
+    finally:
+        container.stop()
+
+
+class Failing:
+    """Raises at every round: the ticker tries again soon, not at its interval."""
+
+    name = "failing"
+    ticks: list[float] = []
+
+    @ticker(interval=60, woken_by="test-failing-ticker", eager=True)
+    def tick(self) -> None:
+        Failing.ticks.append(time.monotonic())
+        raise RuntimeError("the database is away")
+
+
+def test_a_ticker_whose_round_failed_tries_again_soon(monkeypatch):
+    monkeypatch.setattr(service, "AFTER_A_FAILURE_SECONDS", 0.2)
+    Failing.ticks = []
+    container = ServiceContainer(Failing, config={})
+    container.start()
+    try:
+        wait_until(lambda: len(Failing.ticks) >= 2, 10, "a second round after the failed one")
     finally:
         container.stop()

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from services.notifications.adapters import orm
 from services.notifications.adapters.providers import Provider, ProviderFailed, Sms
 from services.notifications.adapters.repositories import NotificationsUnitOfWork
-from services.notifications.adapters.repositories.messages import Due
 from services.notifications.domain import sending as s
 from services.notifications.domain.notices import NOTICES, Audience
 from services.notifications.domain.templates import Template, places, segments
@@ -67,40 +66,34 @@ Providers = Callable[[str], Provider]  # a county's provider, by county code (bu
 
 def due(uow: NotificationsUnitOfWork, *, now: datetime, limit: int = 50) -> list[int]:
     """Messages to send now: waiting and due, or `sending` past their lease (the process sending them died)."""
-    return _due(uow, now, limit).ids
-
-
-def _due(uow: NotificationsUnitOfWork, now: datetime, limit: int) -> Due:
-    listed = uow.messages.due(now, limit)
+    ids = uow.messages.due(now, limit)
     uow.rollback()
-    return listed
+    return ids
 
 
 @dataclass
 class Round:
     outcomes: list[s.Status | None]  # of each message sent (None: another sender had it)
-    next_at: datetime | None  # when the next message waiting is due (None: nothing waits)
+    next_at: datetime | None  # when the sender should look again (None: nothing waits)
 
 
 def send_due(uow: NotificationsUnitOfWork, *, contacts: Contacts, providers: Providers, vault: PersonalDataVault,
-             clock: Callable[[], datetime]) -> Round:
-    """One round of a sender: what is due now, sent one by one, and when the next is due (a retry's
-    backoff, the end of quiet hours). Senders side by side (replicas) list the same due messages; each
-    walks them in its own random order, so they mostly take different ones instead of queueing behind
-    each other on the same."""
-    listed = _due(uow, clock(), 50)
-    ids = list(listed.ids)
+             clock: Callable[[], datetime], limit: int = 50) -> Round:
+    """One round of a sender: what is due now, sent one by one, and when to look again. After a round that
+    sent, soon (more may have come due meanwhile, a send may be put back or retried); after one that found
+    nothing, when the next waiting message is due (a retry's backoff, the end of quiet hours, a lease).
+    Senders side by side (replicas) list the same due messages; each walks them in its own random order, so
+    they mostly take different ones instead of queueing behind each other on the same."""
+    now = clock()
+    ids = due(uow, now=now, limit=limit)
+    if not ids:
+        next_at = uow.messages.next_due(now)
+        uow.rollback()
+        return Round([], next_at)
     random.shuffle(ids)
     outcomes = [send(uow, message_id, contacts=contacts, providers=providers, vault=vault, now=clock(),
                      clock=clock) for message_id in ids]
-    next_at = listed.next_at
-    if any(outcome in _UNSETTLED for outcome in outcomes):  # put back or to be tried again: due again in
-        soon = clock() + s.AGAIN_SOON  # AGAIN_SOON at the earliest, when the next round sees exactly when
-        next_at = soon if next_at is None else min(next_at, soon)
-    return Round(outcomes, next_at)
-
-
-_UNSETTLED = {None, s.Status.WAITING, s.Status.SENDING}
+    return Round(outcomes, now if len(ids) == limit else clock() + s.AGAIN_SOON)
 
 
 def send(uow: NotificationsUnitOfWork, message_id: int, *, contacts: Contacts, providers: Providers,

@@ -4,9 +4,9 @@ taken by one sender at a time, and read back as the console and the county see t
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 
 from services.notifications.adapters import orm
 from services.notifications.domain import sending as s
@@ -17,10 +17,6 @@ from shared.service import wake
 
 WAITING, SENDING, FAILED = s.Status.WAITING.value, s.Status.SENDING.value, s.Status.FAILED.value
 
-
-class Due(NamedTuple):
-    ids: list[int]  # to send now
-    next_at: datetime | None  # when the next of the others is due: now, if more are due than were listed
 
 
 SENDER = "notifications.sender"  # what wakes the sender (shared/service.py, Ticker)
@@ -45,25 +41,23 @@ class Messages(Repository):
     def get(self, message_id: int) -> orm.MessageRow | None:
         return self.session.get(orm.MessageRow, message_id)
 
-    def due(self, now: datetime, limit: int) -> Due:
+    def due(self, now: datetime, limit: int) -> list[int]:
         """The ids of messages to send now, longest due first: waiting and due, or `sending` past their lease
-        (the process sending them died); and when the next of the others waiting is due (None if none is).
-        On PostgreSQL the rows another sender has locked are passed over."""
+        (the process sending them died). On PostgreSQL the rows another sender has locked are passed over."""
         m = orm.MessageRow
-        statement = select(m.id, m.send_after).where(or_(m.status == WAITING,
-                                                         (m.status == SENDING) & (m.lease_until < now)))
-        statement = statement.order_by(m.send_after, m.id).limit(limit + 1)  # one more: the next due, if later
+        statement = select(m.id).where(or_(m.status == WAITING, (m.status == SENDING) & (m.lease_until < now)),
+                                       m.send_after <= now).order_by(m.send_after, m.id).limit(limit)
         if self.session.bind.dialect.name == "postgresql":
             statement = statement.with_for_update(skip_locked=True)
-        rows = self.session.execute(statement).all()
-        ids = [row.id for row in rows if row.send_after <= now]
-        if len(ids) > limit:
-            return Due(ids[:limit], now)
-        later = [row.send_after for row in rows if row.send_after > now][:1]
-        if not ids:  # nothing to send: a send cut off (its process died) is due again when its lease ends
-            later += [at for at in [self.session.execute(select(func.min(m.lease_until))
-                                                         .where(m.status == SENDING)).scalar()] if at is not None]
-        return Due(ids, min(later, default=None))
+        return list(self.session.execute(statement).scalars())
+
+    def next_due(self, now: datetime) -> datetime | None:
+        """When the next message not due yet will be: a waiting one's time (quiet hours, a retry's backoff),
+        or the end of a lease (a send cut off if its process died); None when none waits."""
+        m = orm.MessageRow
+        at = case((m.status == WAITING, m.send_after), else_=m.lease_until)
+        return self.session.execute(select(func.min(at)).where(or_(
+            (m.status == WAITING) & (m.send_after > now), (m.status == SENDING) & (m.lease_until > now)))).scalar()
 
     def claim(self, message_id: int, attempts: int, now: datetime) -> bool:
         """Take a message to send, marked `sending` with a lease and one attempt more, if it is still as it was
@@ -86,8 +80,11 @@ class Messages(Repository):
     def wait_again(self, message_id: int, now: datetime) -> bool:
         """A failed message waiting again, due now, with all its attempts; False when it is not failed."""
         m = orm.MessageRow
-        return self.session.execute(update(m).where(m.id == message_id, m.status == FAILED).values(
+        again = self.session.execute(update(m).where(m.id == message_id, m.status == FAILED).values(
             status=WAITING, send_after=now, attempts=0, lease_until=None, error=None)).rowcount == 1
+        if again:
+            self.uow.after_commit(wake_sender)
+        return again
 
     def sent_to(self, phone_hash: str, start: datetime, end: datetime) -> int:
         """How many messages were sent to this number from `start` until before `end`."""
