@@ -63,9 +63,9 @@ class ComplaintsService(KeepsStaff, KeepsVillages, KeepsStations, KeepsCalendar,
 
     @rpc
     def list_complaints(self, query: dict | None = None) -> list:
-        return to_wire(reading.list_complaints(self.db, caller=self.caller(), query=parse(c.ComplaintQuery,
-                                                                                          query or {}),
-                                               vault=self.vault, now=utcnow()))
+        return to_wire(reading.list_complaints(self.db, caller=self.caller(),
+                                               query=parse(c.ComplaintQuery, query or {}), vault=self.vault,
+                                               now=utcnow()))
 
     @rpc
     def waiting_counts(self) -> dict:
@@ -98,9 +98,8 @@ class ComplaintsService(KeepsStaff, KeepsVillages, KeepsStations, KeepsCalendar,
     @rpc
     def set_limits(self, kind: str, limits: dict) -> dict:
         kind_ = parse(c.StageLimitsFor, {"kind": kind}).kind
-        return to_wire(county_settings.set_limits(self.db, caller=self.caller(), kind=kind_, cmd=parse(c.StageLimits,
-                                                                                                       limits),
-                                                  now=utcnow()))
+        return to_wire(county_settings.set_limits(self.db, caller=self.caller(), kind=kind_,
+                                                  cmd=parse(c.StageLimits, limits), now=utcnow()))
 
     @rpc
     def warning_rule(self) -> dict:

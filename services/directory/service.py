@@ -50,12 +50,12 @@ class DirectoryService(DeadLetters):
     @rpc
     def create_township(self, township: dict) -> dict:
         return to_wire(tree.create_township(self.db, caller=self.caller(), cmd=parse(c.TownshipCreate, township),
-                                       now=utcnow()))
+                                            now=utcnow()))
 
     @rpc
     def update_township(self, code: str, changes: dict) -> dict:
         return to_wire(tree.update_township(self.db, caller=self.caller(), code=code,
-                                       cmd=parse(c.TownshipUpdate, changes), now=utcnow()))
+                                            cmd=parse(c.TownshipUpdate, changes), now=utcnow()))
 
     @rpc
     def get_township(self, code: str) -> dict:
@@ -78,12 +78,12 @@ class DirectoryService(DeadLetters):
     @rpc
     def create_village(self, village: dict) -> dict:
         return to_wire(tree.create_village(self.db, caller=self.caller(), cmd=parse(c.VillageCreate, village),
-                                      now=utcnow()))
+                                           now=utcnow()))
 
     @rpc
     def update_village(self, code: str, changes: dict) -> dict:
         return to_wire(tree.update_village(self.db, caller=self.caller(), code=code,
-                                      cmd=parse(c.VillageUpdate, changes), now=utcnow()))
+                                           cmd=parse(c.VillageUpdate, changes), now=utcnow()))
 
     @rpc
     def get_village(self, code: str) -> dict:
@@ -92,17 +92,17 @@ class DirectoryService(DeadLetters):
     @rpc
     def list_villages(self, township_code: str | None = None, page: dict | None = None) -> list:
         return to_wire(tree.list_villages(self.db, caller=self.caller(), township_code=township_code,
-                                     page=parse(c.Page, page or {})))
+                                          page=parse(c.Page, page or {})))
 
     @rpc
     def create_station(self, station: dict) -> dict:
         return to_wire(tree.create_station(self.db, caller=self.caller(), cmd=parse(c.StationCreate, station),
-                                      now=utcnow()))
+                                           now=utcnow()))
 
     @rpc
     def update_station(self, code: str, changes: dict) -> dict:
         return to_wire(tree.update_station(self.db, caller=self.caller(), code=code,
-                                      cmd=parse(c.StationUpdate, changes), now=utcnow()))
+                                           cmd=parse(c.StationUpdate, changes), now=utcnow()))
 
     @rpc
     def get_station(self, code: str) -> dict:
@@ -111,7 +111,7 @@ class DirectoryService(DeadLetters):
     @rpc
     def list_stations(self, township_code: str | None = None, page: dict | None = None) -> list:
         return to_wire(tree.list_stations(self.db, caller=self.caller(), township_code=township_code,
-                                     page=parse(c.Page, page or {})))
+                                          page=parse(c.Page, page or {})))
 
     # ---- staff -----------------------------------------------------------------------------------
     # ---- accounts: signing in, sessions, station keys, the audit log -----------------------------------
@@ -190,7 +190,7 @@ class DirectoryService(DeadLetters):
     @rpc
     def list_staff(self, township_code: str | None = None, page: dict | None = None) -> list:
         return to_wire(people.list_staff(self.db, caller=self.caller(), township_code=township_code,
-                                  page=parse(c.Page, page or {})))
+                                         page=parse(c.Page, page or {})))
 
     # ---- catalogue ------------------------------------------------------------------------------
     @rpc
@@ -213,7 +213,7 @@ class DirectoryService(DeadLetters):
     @rpc
     def withdraw_catalogue_item(self, township_code: str, code: str) -> dict:
         return to_wire(catalogue.withdraw_catalogue_item(self.db, caller=self.caller(), township_code=township_code,
-                                               code=code, now=utcnow()))
+                                                         code=code, now=utcnow()))
 
     @rpc
     def get_catalogue_item(self, township_code: str, code: str) -> dict:
@@ -224,8 +224,8 @@ class DirectoryService(DeadLetters):
     def list_catalogue(self, township_code: str | None = None, category: str | None = None,
                        include_withdrawn: bool = False, page: dict | None = None) -> list:
         return to_wire(catalogue.list_catalogue(self.db, caller=self.caller(), township_code=township_code,
-                                      category=_category(category), include_withdrawn=include_withdrawn,
-                                      page=parse(c.Page, page or {})))
+                                                category=_category(category), include_withdrawn=include_withdrawn,
+                                                page=parse(c.Page, page or {})))
 
     @rpc
     def public_catalogue(self, township_code: str, category: str | None = None, page: dict | None = None) -> list:
@@ -242,7 +242,7 @@ class DirectoryService(DeadLetters):
     @rpc
     def update_market_site(self, code: str, changes: dict) -> dict:
         return to_wire(market_sites.update_market_site(self.db, caller=self.caller(), code=code,
-                                          cmd=parse(c.MarketSiteUpdate, changes), now=utcnow()))
+                                                       cmd=parse(c.MarketSiteUpdate, changes), now=utcnow()))
 
     @rpc
     def get_market_site(self, code: str) -> dict:
@@ -251,7 +251,7 @@ class DirectoryService(DeadLetters):
     @rpc
     def list_market_sites(self, township_code: str | None = None, page: dict | None = None) -> list:
         return to_wire(market_sites.list_market_sites(self.db, caller=self.caller(), township_code=township_code,
-                                         page=parse(c.Page, page or {})))
+                                                      page=parse(c.Page, page or {})))
 
     # ---- calendar -------------------------------------------------------------------------------
     # each county keeps its own calendar (official days and its own days off); a county admin's calls act on
@@ -295,8 +295,8 @@ class DirectoryService(DeadLetters):
     @rpc
     def calendar_year(self, year: int, county_code: str | None = None) -> list:
         return to_wire(calendar.calendar_year(self.db, caller=self.caller(),
-                                     year=parse(c.CalendarYearQuery, {"year": year}).year,
-                                     county_code=_county_code(county_code)))
+                                              year=parse(c.CalendarYearQuery, {"year": year}).year,
+                                              county_code=_county_code(county_code)))
 
     @rpc
     def calendar_status(self, county_code: str | None = None) -> dict:

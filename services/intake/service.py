@@ -44,23 +44,23 @@ class IntakeService(KeepsVillages, KeepsStaff, KeepsCalendar, KeepsOccasions, De
     def file_application(self, application: dict, idempotency_key: str | None = None) -> dict:
         key = parse(IdempotencyQuery, {"idempotency_key": idempotency_key}).idempotency_key
         return filing.file_application(self.db, caller=self.caller(), cmd=parse(c.ApplicationFile, application),
-                                  idempotency_key=key, vault=self.vault, now=utcnow()).model_dump(mode="json")
+                                       idempotency_key=key, vault=self.vault, now=utcnow()).model_dump(mode="json")
 
     @rpc
     def get_application(self, ref: str) -> dict:
         return reading.get_application(self.db, caller=self.caller(), receipt_or_id=ref, vault=self.vault,
-                                 now=utcnow()).model_dump(mode="json")
+                                       now=utcnow()).model_dump(mode="json")
 
     @rpc
     def list_applications(self, query: dict | None = None) -> dict:
         return reading.list_applications(self.db, caller=self.caller(), query=parse(c.ApplicationQuery, query or {}),
-                                   vault=self.vault, now=utcnow()).model_dump(mode="json")
+                                         vault=self.vault, now=utcnow()).model_dump(mode="json")
 
     @rpc
     def public_progress(self, lookup: dict) -> dict:
         self.caller()
         return reading.public_progress(self.db, lookup=parse(c.PublicLookup, lookup), vault=self.vault,
-                                 now=utcnow()).model_dump(mode="json")
+                                       now=utcnow()).model_dump(mode="json")
 
     @rpc
     def notice_contact(self, application_id: str) -> str | None:
@@ -72,8 +72,8 @@ class IntakeService(KeepsVillages, KeepsStaff, KeepsCalendar, KeepsOccasions, De
     def record_activity(self, kind: str, record: dict) -> dict:
         record_kind = parse(c.RecordKindQuery, {"kind": kind}).kind
         return activities.record_activity(self.db, caller=self.caller(), kind=record_kind,
-                                 record=parse(RECORD_CONTRACTS[record_kind], record),
-                                 now=utcnow()).model_dump(mode="json")
+                                          record=parse(RECORD_CONTRACTS[record_kind], record),
+                                          now=utcnow()).model_dump(mode="json")
 
     @rpc
     def list_activities(self, query: dict) -> list:
@@ -94,7 +94,7 @@ class IntakeService(KeepsVillages, KeepsStaff, KeepsCalendar, KeepsOccasions, De
     def on_station_changed(self, envelope: EventEnvelope) -> None:
         s = envelope.payload
         self.db.keep_newest(orm.StationCopy, s["code"],
-                      _pick(s, "code", "township_code", "village_code", "name", "version"))
+                            _pick(s, "code", "township_code", "village_code", "name", "version"))
 
     @on_event("approvals", "application_progressed")
     def on_application_progressed(self, envelope: EventEnvelope) -> None:

@@ -90,12 +90,12 @@ class SchedulingService(KeepsStaff, KeepsVillages, KeepsCalendar, DeadLetters):
     @rpc
     def assign(self, session_id: str, assignment: dict) -> dict:
         return to_wire(rosters.assign(self.db, caller=self.caller(), session_id=session_id,
-                              cmd=parse(RosterAssign, assignment), now=utcnow()))
+                                      cmd=parse(RosterAssign, assignment), now=utcnow()))
 
     @rpc
     def swap(self, session_id: str, swap: dict) -> dict:
         return to_wire(rosters.swap(self.db, caller=self.caller(), session_id=session_id, cmd=parse(RosterSwap, swap),
-                            now=utcnow()))
+                                    now=utcnow()))
 
     @rpc
     def generate_roster(self, plan: dict) -> list:
@@ -109,8 +109,7 @@ class SchedulingService(KeepsStaff, KeepsVillages, KeepsCalendar, DeadLetters):
     @rpc
     def check(self, session_id: str, staff_id: int, out: bool = False) -> dict:
         return to_wire(attendance.check(self.db, caller=self.caller(), session_id=session_id, staff_id=staff_id,
-                                        out=out,
-                             now=utcnow()))
+                                        out=out, now=utcnow()))
 
     # ---- days off reaching what is scheduled ---------------------------------------------------------
     @rpc
@@ -135,7 +134,7 @@ class SchedulingService(KeepsStaff, KeepsVillages, KeepsCalendar, DeadLetters):
     @rpc
     def create_slots(self, session_id: str, slots: dict) -> list:
         return to_wire(appointments.create_slots(self.db, caller=self.caller(), session_id=session_id,
-                                    cmd=parse(SlotsCreate, slots)))
+                                                 cmd=parse(SlotsCreate, slots)))
 
     @rpc
     def list_slots(self, session_id: str) -> list:
@@ -149,9 +148,8 @@ class SchedulingService(KeepsStaff, KeepsVillages, KeepsCalendar, DeadLetters):
 
     @rpc
     def book(self, slot_id: int, booking: dict) -> dict:
-        return to_wire(appointments.book(self.db, caller=self.caller(), slot_id=slot_id, cmd=parse(BookingCreate,
-                                                                                                   booking),
-                            vault=self.vault, now=utcnow()))
+        return to_wire(appointments.book(self.db, caller=self.caller(), slot_id=slot_id,
+                                         cmd=parse(BookingCreate, booking), vault=self.vault, now=utcnow()))
 
     @rpc
     def notice_contact(self, booking_id: str) -> str | None:
@@ -162,8 +160,8 @@ class SchedulingService(KeepsStaff, KeepsVillages, KeepsCalendar, DeadLetters):
     def change_booking(self, booking_id: str, status: str) -> dict:
         if status not in ("cancelled", "served", "no_show"):
             raise ValidationFailed("status is cancelled, served or no_show", [{"field": "status", "message": status}])
-        return to_wire(appointments.change_booking(self.db, caller=self.caller(), booking_id=booking_id, status=status,
-                                      vault=self.vault, now=utcnow()))
+        return to_wire(appointments.change_booking(self.db, caller=self.caller(), booking_id=booking_id,
+                                                   status=status, vault=self.vault, now=utcnow()))
 
     # ---- visits 下访 --------------------------------------------------------------------------------
     @rpc
