@@ -12,8 +12,8 @@ Usage: .venv/bin/python bench/idle.py [seconds, default 20] [filings, default 50
 --deployed measures the system as deployed instead (every service and the gateway its own process on RabbitMQ
 and PostgreSQL, tests/faults/deployment.py): after the demo county is seeded, a few filings made and 30 s of
 settling, the CPU milliseconds per second of each process over `seconds`; --profile then samples each
-process with py-spy for the same time (every sample, not only those holding the GIL) and prints where the
-idle processes spend it.
+process with py-spy for the same time, as market_day.py does (only while it holds the GIL: what it shows is
+Python running), and prints where the idle processes spend it.
 """
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def main(seconds: int, filings: int) -> None:
 def deployed(seconds: int, profile: bool) -> None:
     import subprocess
 
-    from bench.market_day import SERVERS, UNLIMITED, hot_spots, idle_cpu
+    from bench.market_day import SERVERS, UNLIMITED, ensure_py_spy, hot_spots, idle_cpu, profile_while
     from tests.faults.deployment import Deployment
     from tests.support import database_template, fresh_databases, fresh_vhost
 
@@ -101,15 +101,11 @@ def deployed(seconds: int, profile: bool) -> None:
             print(f"deployed, idle over {seconds} s: CPU ms per second, by process: "
                   + ", ".join(f"{name} {ms:.1f}" for name, ms in idle.items()), flush=True)
             if profile:
-                py_spy = str(Path(sys.executable).parent / "py-spy")
-                samplers = [subprocess.Popen([py_spy, "record", "--pid", str(process.proc.pid), "--duration",
-                                              str(seconds), "--rate", "100", "--format", "raw", "--idle",
-                                              "--nonblocking", "-o", str(logs / f"{name}-idle.txt")],
-                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                            for name, process in deployment.processes.items()]
-                for sampler in samplers:
+                ensure_py_spy()
+                pids = {name: process.proc.pid for name, process in deployment.processes.items()}
+                for sampler in profile_while(pids, seconds, logs, "idle"):
                     sampler.wait()
-                for name in deployment.processes:
+                for name in pids:
                     print("\n".join(hot_spots(logs / f"{name}-idle.txt")), flush=True)
         finally:
             deployment.stop_all()

@@ -220,6 +220,12 @@ def idle_cpu(deployment: Deployment, seconds: int) -> dict[str, float]:
     return cpu_per_request(deployment, before, seconds)
 
 
+def ensure_py_spy() -> None:
+    """py-spy, from the project's `bench` extra, installed if it is not yet."""
+    if not (Path(sys.executable).parent / "py-spy").exists():
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", f"{ROOT}[bench]"], check=True)
+
+
 def profile_while(pids: dict[str, int], seconds: int, out: Path, tag: str) -> list[subprocess.Popen]:
     """py-spy samples each process (raw collapsed stacks) for `seconds`, only while it holds the GIL: what
     the samples show is Python running, not waiting on a socket or being scheduled out."""
@@ -255,8 +261,8 @@ def main(seconds: int, profile: bool = False, quick: tuple[int, int] | None = No
     subprocess.run([str(ROOT / "deploy/scripts/local-servers.sh"), "start"], check=True, stdout=subprocess.DEVNULL)
     if shutil.which("wrk") is None:
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, stdout=subprocess.DEVNULL)
-    if profile and not (Path(sys.executable).parent / "py-spy").exists():  # the project's `bench` extra
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", f"{ROOT}[bench]"], check=True)
+    if profile:
+        ensure_py_spy()
     servers = SERVERS
     rows: list[tuple[str, dict[str, float]]] = []
     costs: list[tuple[str, str, dict[str, float]]] = []

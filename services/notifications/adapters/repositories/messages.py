@@ -18,7 +18,6 @@ from shared.service import wake
 WAITING, SENDING, FAILED = s.Status.WAITING.value, s.Status.SENDING.value, s.Status.FAILED.value
 
 
-
 SENDER = "notifications.sender"  # what wakes the sender (shared/service.py, Ticker)
 
 
