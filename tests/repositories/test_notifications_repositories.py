@@ -4,6 +4,7 @@ the caller's reach and found by what a provider reports; staff notices with thei
 once; each county's settings and templates saved in place; and what it follows of other services."""
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,9 +12,11 @@ from sqlalchemy import select
 
 from services.notifications.adapters import orm
 from services.notifications.adapters.repositories import NotificationsUnitOfWork
+from services.notifications.adapters.repositories.messages import SENDER
 from services.notifications.domain import sending as s
 from shared.contracts import notifications as c
 from shared.contracts.caller import Caller, Role
+from shared.service import _WAKE_SIGNALS
 
 QS, LX = "431099101", "431099102"
 SUPERVISOR = Caller(staff_id=31, role=Role.SUPERVISOR, township_code=QS)
@@ -59,6 +62,18 @@ def test_a_message_is_made_once_per_send_key(uow):
     [row] = uow.messages.listed(Caller.system(), c.MessageQuery(), limit=10)
     assert uow.messages.get(row.id).kind == "application_filed"
     assert uow.messages.get(row.id + 1) is None
+
+
+def test_a_message_due_at_once_wakes_the_sender_and_one_held_for_later_does_not(uow):
+    signal = _WAKE_SIGNALS.setdefault(SENDER, threading.Event())
+    signal.clear()
+    uow.messages.make(**message("held", send_after=NOW + timedelta(hours=4)))  # quiet hours: goes at 08:00
+    uow.commit()
+    assert not signal.is_set()  # the sender's next round learns when it is due; no round now finds nothing
+    uow.messages.make(**message("now", send_after=NOW - timedelta(hours=1)))
+    assert not signal.is_set()  # not before the commit: the sender would not see it yet
+    uow.commit()
+    assert signal.is_set()
 
 
 def test_due_lists_the_waiting_and_the_cut_off_longest_due_first(uow):

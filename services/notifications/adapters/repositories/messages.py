@@ -3,10 +3,11 @@ staff's console notices, and the numbers that opted out (退订): made once howe
 taken by one sender at a time, and read back as the console and the county see them."""
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import bindparam, case, func, or_, select, update
 
 from services.notifications.adapters import orm
 from services.notifications.domain import sending as s
@@ -25,15 +26,36 @@ def wake_sender() -> None:
     wake(SENDER)
 
 
+# the sender's two statements, built once: it runs them at every round, and building them (their clauses and
+# cache keys) cost more than running them
+
+@functools.cache
+def _due_statement(skip_locked: bool) -> Any:
+    m, now = orm.MessageRow, bindparam("now", type_=orm.MessageRow.send_after.type)
+    statement = select(m.id).where(or_(m.status == WAITING, (m.status == SENDING) & (m.lease_until < now)),
+                                   m.send_after <= now).order_by(m.send_after, m.id).limit(bindparam("limit"))
+    return statement.with_for_update(skip_locked=True) if skip_locked else statement
+
+
+@functools.cache
+def _next_due_statement() -> Any:
+    m, now = orm.MessageRow, bindparam("now", type_=orm.MessageRow.send_after.type)
+    at = case((m.status == WAITING, m.send_after), else_=m.lease_until)
+    return select(func.min(at)).where(or_((m.status == WAITING) & (m.send_after > now),
+                                          (m.status == SENDING) & (m.lease_until > now)))
+
+
 class Messages(Repository):
     """SMS messages, from made (waiting) through sending to sent, failed or withheld, and reported."""
 
     def make(self, **values: Any) -> bool:
         """A new message unless one with its send key exists (a redelivered event): True when made. One
-        statement (INSERT … ON CONFLICT DO NOTHING), so two deliveries at once make one. A message made
-        wakes this process's sender once the transaction commits (NotificationsService.send_due)."""
+        statement (INSERT … ON CONFLICT DO NOTHING), so two deliveries at once make one. A message due at
+        once wakes this process's sender when the transaction commits (NotificationsService.send_due); one
+        held for later (quiet hours) does not: the sender's next round, at most SEND_SECONDS away, learns
+        when it is due."""
         made = insert_new(self.session, orm.MessageRow, **values)
-        if made:
+        if made and values["send_after"] <= values["created_at"]:
             self.uow.after_commit(wake_sender)
         return made
 
@@ -43,20 +65,13 @@ class Messages(Repository):
     def due(self, now: datetime, limit: int) -> list[int]:
         """The ids of messages to send now, longest due first: waiting and due, or `sending` past their lease
         (the process sending them died). On PostgreSQL the rows another sender has locked are passed over."""
-        m = orm.MessageRow
-        statement = select(m.id).where(or_(m.status == WAITING, (m.status == SENDING) & (m.lease_until < now)),
-                                       m.send_after <= now).order_by(m.send_after, m.id).limit(limit)
-        if self.session.bind.dialect.name == "postgresql":
-            statement = statement.with_for_update(skip_locked=True)
-        return list(self.session.execute(statement).scalars())
+        statement = _due_statement(self.session.bind.dialect.name == "postgresql")
+        return list(self.session.execute(statement, {"now": now, "limit": limit}).scalars())
 
     def next_due(self, now: datetime) -> datetime | None:
         """When the next message not due yet will be: a waiting one's time (quiet hours, a retry's backoff),
         or the end of a lease (a send cut off if its process died); None when none waits."""
-        m = orm.MessageRow
-        at = case((m.status == WAITING, m.send_after), else_=m.lease_until)
-        return self.session.execute(select(func.min(at)).where(or_(
-            (m.status == WAITING) & (m.send_after > now), (m.status == SENDING) & (m.lease_until > now)))).scalar()
+        return self.session.execute(_next_due_statement(), {"now": now}).scalar()
 
     def claim(self, message_id: int, attempts: int, now: datetime) -> bool:
         """Take a message to send, marked `sending` with a lease and one attempt more, if it is still as it was
