@@ -65,9 +65,9 @@ def approvals(approvals_db):
 
 
 def file(approvals, app_id="a" * 32, filed_at=at(2026, 2, 12), item="SP-008", on_the_spot=False, days=10,
-         village=f"{QS}001"):
+         village=f"{QS}001", **more):
     approvals.deliver("intake", "application_filed", {
-        "id": app_id, "receipt_no": f"{QS}-{filed_at:%Y%m%d}-{app_id[:4]}", "township_code": QS,
+        **more, "id": app_id, "receipt_no": f"{QS}-{filed_at:%Y%m%d}-{app_id[:4]}", "township_code": QS,
         "station_code": STATION, "village_code": village, "item_code": item, "item_name": "建房审批",
         "item_kind": "promised", "handling_level": "township", "promised_days": days, "required_materials": [],
         "materials_provided": [], "channel": "station", "session_id": None, "visit_id": None,
@@ -335,6 +335,20 @@ def test_the_promised_deadline_is_announced_from_the_filing_through_a_pause_to_a
     completed = [e["payload"] for e in outbox(approvals_db)
                  if e["type"] == "application_progressed" and e["payload"]["stage"] == "completed"]
     assert completed[0]["promised_deadline"] == "2026-03-09"  # the deadline it was completed against
+
+
+def test_a_filing_that_carries_the_same_deadline_needs_no_opening_clock(approvals, approvals_db):
+    """Intake counted the receipt's deadline on the same calendar: approvals says nothing at the opening,
+    and its first change is numbered after the filing's (intake keeps the highest); a filing whose count
+    differs (its calendar copy behind approvals') is set right at once, as one without a deadline is."""
+    app = file(approvals, promised_deadline="2026-03-04")  # Thu 12 Feb, 10 working days
+    assert clocks(approvals_db) == []
+    act(approvals_db, COMMITTEE, app, "request_supplement", at(2026, 2, 13), materials=["户口簿"])
+    paused, = clocks(approvals_db)
+    assert (paused["seq"], paused["promised_deadline"], paused["paused_on"]) == (2, None, "2026-02-13")
+    file(approvals, app_id="b" * 32, promised_deadline="2026-03-03")  # a day off intake did not know of yet
+    opened = clocks(approvals_db)[-1]
+    assert (opened["application_id"], opened["seq"], opened["promised_deadline"]) == ("b" * 32, 1, "2026-03-04")
 
 
 def test_a_calendar_change_announces_the_moved_deadline(approvals, approvals_db):

@@ -47,15 +47,19 @@ def open_case(uow: ApprovalsUnitOfWork, *, filed: ApplicationFiled, now: datetim
                       promised_days=filed.promised_days, received_on=case.received_on, filed_at=filed.filed_at,
                       status=case.status.value, step_index=0, extension_days=0, pauses=[], clock_seq=0,
                       updated_at=now)
+    cal = uow.calendars.of_township(row.township_code)
+    if filed.promised_deadline is not None and filed.promised_deadline == case.promised_deadline(cal):
+        row.clock_seq = 1  # the filing told intake this very clock: the next change is the second
     # the row is written by store as one INSERT, never added
-    store(uow, row, case, uow.calendars.of_township(row.township_code), now, new=True)
+    store(uow, row, case, cal, now, new=True)
     return True
 
 
 def store(uow: ApprovalsUnitOfWork, row: orm.CaseRow, case: Case, cal: WorkingCalendar, now: datetime,
           new: bool = False) -> None:
     """Write the case back, with its running limits and who it waits for (a `new` case has neither yet), and
-    tell intake of its clock when the promised deadline, the pause or the state changed."""
+    tell intake of its clock when the promised deadline, the pause or the state changed; a `new` case's
+    unless its filing carried the same deadline (open_case)."""
     due_before, status_before = (None, None) if new else (row.overall_due, row.status)
     row.status, row.step_index, row.step_entered_on = case.status.value, case.step_index, case.step_entered_on
     row.assignee_staff_id, row.outcome, row.extension_days = case.assignee_staff_id, case.outcome, case.extension_days
@@ -66,8 +70,8 @@ def store(uow: ApprovalsUnitOfWork, row: orm.CaseRow, case: Case, cal: WorkingCa
     row.overall_due = case.overall_deadline(cal) if case.is_open else None
     row.step_due = case.step_deadline(cal) if case.is_open else None
     row.updated_at = now
-    if new or not row.clock_seq or row.overall_due != due_before or (row.status != status_before
-                                                                     and case.status is not CaseStatus.DELIVERED):
+    if not row.clock_seq or (not new and (row.overall_due != due_before or (
+            row.status != status_before and case.status is not CaseStatus.DELIVERED))):
         _announce_clock(uow, row, case, cal, now)  # (a case opened before clocks were announced: at once)
     if new:  # one INSERT, its limits and inbox after it
         uow.cases.add(row)
