@@ -87,7 +87,9 @@ def _announce_filing(uow: IntakeUnitOfWork, app: orm.Application, required: list
                      now: datetime) -> None:
     filed = c.ApplicationFiled(**views.facts(app), required_materials=required,
                                completed_on_the_spot=app.completed_at is not None, contact_check=contact_check)
-    uow.record_event("application_filed", filed.model_dump(mode="json"), township_code=app.township_code, now=now)
+    # not even as null: the previous release's consumers refuse the key (it is sent from the next release on)
+    uow.record_event("application_filed", filed.model_dump(mode="json", exclude={"promised_deadline"}),
+                     township_code=app.township_code, now=now)
     if app.completed_at is not None:
         done = c.ApplicationCompletedOnTheSpot(id=app.id, receipt_no=app.receipt_no, township_code=app.township_code,
                                                item_code=app.item_code, completed_at=app.completed_at,
