@@ -175,9 +175,14 @@ class PersonalData(DependencyProvider):
 _WAKE_SIGNALS: dict[str, threading.Event] = {}
 
 
+def wake_signal(name: str) -> threading.Event:
+    """The event the tickers woken by `name` wait on in this process: set when there is work for them."""
+    return _WAKE_SIGNALS.setdefault(name, threading.Event())
+
+
 def wake(name: str) -> None:
     """Wake the tickers woken by `name` in this process (Ticker): there is work for them now."""
-    _WAKE_SIGNALS.setdefault(name, threading.Event()).set()
+    wake_signal(name).set()
 
 
 AFTER_A_FAILURE_SECONDS = 5.0  # a ticker whose round raised looks again this soon (or at its interval if sooner)
@@ -210,7 +215,7 @@ class Ticker(Timer):
         self.gt.wait()
 
     def _run(self) -> None:
-        signal = _WAKE_SIGNALS.setdefault(self.woken_by, threading.Event())
+        signal = wake_signal(self.woken_by)
         wait = 0.0 if self.eager else self.interval
         while True:
             signal.wait(wait)

@@ -4,7 +4,6 @@ the caller's reach and found by what a provider reports; staff notices with thei
 once; each county's settings and templates saved in place; and what it follows of other services."""
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,7 +15,7 @@ from services.notifications.adapters.repositories.messages import SENDER
 from services.notifications.domain import sending as s
 from shared.contracts import notifications as c
 from shared.contracts.caller import Caller, Role
-from shared.service import _WAKE_SIGNALS
+from shared.service import wake_signal
 
 QS, LX = "431099101", "431099102"
 SUPERVISOR = Caller(staff_id=31, role=Role.SUPERVISOR, township_code=QS)
@@ -65,7 +64,7 @@ def test_a_message_is_made_once_per_send_key(uow):
 
 
 def test_a_message_due_at_once_wakes_the_sender_and_one_held_for_later_does_not(uow):
-    signal = _WAKE_SIGNALS.setdefault(SENDER, threading.Event())
+    signal = wake_signal(SENDER)
     signal.clear()
     uow.messages.make(**message("held", send_after=NOW + timedelta(hours=4)))  # quiet hours: goes at 08:00
     uow.commit()
