@@ -265,8 +265,9 @@ def test_the_workbench_shows_my_post_and_visit_with_who_booked_reminders_and_my_
     today = today_in_china()
     with httpx.Client(base_url=system) as client:
         supervisor = login(client, "qs_supervisor")
+        # from tomorrow: today's post may have begun, its slots no longer open for booking (slot_closed)
         sessions = client.post("/sessions/generate", headers=supervisor, json={
-            "site_code": "QS-JISHI", "start": today.isoformat(),
+            "site_code": "QS-JISHI", "start": (today + timedelta(days=1)).isoformat(),
             "end": (today + timedelta(days=10)).isoformat()}).json()
         cadre = next(s for s in client.get("/staff", headers=supervisor, params={"limit": 500}).json()
                      if s["username"] == "qs_cadre1")

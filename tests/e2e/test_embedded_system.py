@@ -11,6 +11,7 @@ from datetime import date
 import httpx
 import pytest
 
+from shared.clock import today_in_china
 from tests.support import created, embedded_system, login, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -273,9 +274,9 @@ def test_next_months_market_days_of_a_demo_site(client, qs_supervisor):
 
 
 def test_sessions_roster_and_a_booking(client, qs_supervisor):
-    from datetime import date, timedelta
+    from datetime import timedelta
 
-    today = date.today()
+    today = today_in_china()  # the sessions' days are China's
     plan = {"site_code": "QS-JISHI", "start": today.isoformat(), "end": (today + timedelta(days=40)).isoformat()}
     sessions = client.post("/sessions/generate", json=plan, headers=qs_supervisor)
     assert sessions.status_code == 200, sessions.text
@@ -331,7 +332,7 @@ def test_a_county_day_off_cancels_the_session_on_it_and_lifting_it_offers_it_bac
 def test_records_name_only_their_townships_staff_sites_and_stations(client, admin, qs_supervisor):
     """Another township's staff member, market site or station named in a request answers like one that does
     not exist: refused with the field named, never stored, never silently replaced."""
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     everyone = client.get("/staff", headers=admin, params={"limit": 500}).json()
     ours = [s["id"] for s in everyone if s["township_code"] == QS and s["role"] == "township_cadre"]
@@ -347,7 +348,7 @@ def test_records_name_only_their_townships_staff_sites_and_stations(client, admi
     # intake learns the staff from the directory's events: the township's own are accepted once they arrive
     assert wait_until(lambda: created(client.post("/service-activities", headers=agent,
                                                   json={**activity, "staff_ids": ours})), 30, "staff known")
-    today = date.today()
+    today = today_in_china()  # the sessions' days are China's
     for site_code in ("LX-JISHI", "NO-SUCH-SITE"):
         roster = client.post("/rosters/generate", headers=qs_supervisor, json={
             "start": today.isoformat(), "end": (today + timedelta(days=30)).isoformat(), "site_code": site_code,
