@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import logging
 import os
-import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -43,6 +42,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     from cunban.datadir import with_local_secrets
     from cunban.demo import load_demo
     from cunban.registry import SERVICES
+    from cunban.stopping import stop_watched
     from gateway.app import create_app
     from gateway.audit_spool import AuditSpool
     from gateway.rpc import ServiceCalls
@@ -53,7 +53,6 @@ def cmd_up(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level)
     lock = _hold_data_dir(settings, always=True)  # before anything is written: one `cunban up` per data dir
     settings = with_local_secrets(settings)
-    log = logging.getLogger("cunban")
     services = list(SERVICES)
     embedded.migrate_all(settings, services)
     runner = embedded.start_services(settings, services)
@@ -69,8 +68,7 @@ def cmd_up(args: argparse.Namespace) -> int:
                                      settings.http_port)
     finally:
         client.close()
-        runner.stop()
-        log.info("stopped")
+        stop_watched(runner.stop, "the services")
         lock.close()
     return 0
 
@@ -93,6 +91,7 @@ def cmd_run_service(args: argparse.Namespace) -> int:
     from prometheus_client import start_http_server
 
     from cunban import embedded
+    from cunban.stopping import on_stop_signal, stop_watched
     from shared.logs import configure_logging
 
     settings = _settings(args)
@@ -103,8 +102,13 @@ def cmd_run_service(args: argparse.Namespace) -> int:
     runner = embedded.start_services(settings, [args.name])
     freeze_startup_objects()
     stopped = eventlet.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stopped.ready() or stopped.send(0))
+
+    def stop(signal_name: str) -> None:
+        logging.getLogger("cunban").info("%s: stopping the %s service", signal_name, args.name)
+        if not stopped.ready():
+            stopped.send(0)
+
+    on_stop_signal(stop)
 
     def died() -> None:  # the container killed itself: exit, so the orchestrator starts a fresh process
         try:
@@ -120,7 +124,7 @@ def cmd_run_service(args: argparse.Namespace) -> int:
         code = stopped.wait()
     finally:
         if code == 0:
-            runner.stop()
+            stop_watched(runner.stop, f"the {args.name} service")
     return code
 
 

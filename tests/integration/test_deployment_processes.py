@@ -122,10 +122,13 @@ def test_services_and_gateway_as_separate_processes(amqp_uri, pg_database, tmp_p
                 "the dead-letter gauge", services["intake"])
         text_ = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
         assert 'cunban_entrypoint_calls_total{entrypoint="create_township",outcome="ok",service="directory"}' in text_
-    finally:
+    finally:  # every process stopped before any is judged: one that hangs leaves none running on
         gateway.stop()
-        for name, process in services.items():
-            assert process.stop() == 0, (name, process.log()[-3000:])
+        codes = {name: process.stop() for name, process in services.items()}
+    assert codes == dict.fromkeys(services, 0), {name: services[name].log()[-6000:] for name, code in codes.items()
+                                                  if code != 0}
+    for process in services.values():  # each said it stopped, and how soon (cunban/stopping.py)
+        assert " service stopped in " in process.log(), process.log()[-3000:]
     for process in (gateway, *services.values()):  # as deployed, each process writes JSON lines only
         for line in process.log().splitlines():
             assert isinstance(json.loads(line), dict), (process.log_path.name, line)

@@ -1,0 +1,63 @@
+"""How a process on eventlet stops (cunban/stopping.py): a stop signal starts the stop from a green thread, and
+a stop that is stuck is logged with every green thread's stack and ends the process."""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+from tests.support import ROOT
+
+PRELUDE = """
+import eventlet
+eventlet.monkey_patch()
+import sys
+from cunban import stopping
+from shared.logs import configure_logging
+configure_logging()
+stopping.STOP_SECONDS = 1.0
+"""
+
+
+def _run(body: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", PRELUDE + body], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _lines(stderr: str) -> list[dict]:
+    return [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+
+
+def test_a_stop_signal_stops_the_process_from_a_green_thread():
+    process = _run("""
+stopped = eventlet.Event()
+stopping.on_stop_signal(lambda name: stopped.send(name))
+print("ready", flush=True)
+name = stopped.wait()
+stopping.stop_watched(lambda: eventlet.sleep(0.1), "the test service")
+print(name, flush=True)
+""")
+    assert process.stdout.readline().strip() == "ready"
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert out.strip() == "SIGTERM"
+    assert any(line["message"].startswith("the test service stopped in 0.1") for line in _lines(err)), err
+
+
+def test_a_stuck_stop_logs_what_each_green_thread_was_doing_and_exits_1():
+    started = time.monotonic()
+    process = _run("""
+def wait_for_a_consumer_that_never_lets_go():
+    eventlet.sleep(60)
+
+stopping.stop_watched(wait_for_a_consumer_that_never_lets_go, "the test service")
+""")
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 1, err
+    assert time.monotonic() - started < 20
+    [line] = [line for line in _lines(err) if line["level"] == "ERROR"]
+    assert line["message"].startswith("the test service did not stop within 1 s; exiting.")
+    assert "wait_for_a_consumer_that_never_lets_go" in line["message"]
