@@ -3,7 +3,7 @@
 booking number also cancels it."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Request, Response
@@ -25,7 +25,7 @@ from gateway.pages.web import (
     text,
 )
 from gateway.routes import Calls
-from shared.clock import today_in_china
+from shared.clock import today_in_china, utcnow
 from shared.contracts.scheduling import BookingCreate
 from shared.errors import CunbanError, NotFound, ValidationFailed
 
@@ -105,11 +105,19 @@ async def _entry_and_slots(calls: Calls, public: PublicCaller, code: str, kind: 
         slots = await calls.call("scheduling", "list_slots", caller=public, session_id=entry_id)
     else:
         slots = await calls.call("scheduling", "list_visit_slots", caller=public, visit_id=entry_id)
+    slots = offered(slots, utcnow())
     if entry.get("village_code"):
         villages = await calls.call("directory", "public_villages", caller=public, township_code=code)
         name = next((v["name"] for v in villages if v["code"] == entry["village_code"]), "")
         entry = {**entry, "place": f"{name} {entry['place']}".strip()}
     return entry, slots
+
+
+def offered(slots: list[dict], now: datetime) -> list[dict]:
+    """Each slot with whether it has `begun` and whether it is `open` to a booking: not begun (scheduling
+    refuses a slot that has, slot_closed) and not full. A closed slot is shown, never offered."""
+    return [{**s, "begun": (begun := datetime.fromisoformat(s["starts_at"]) <= now),
+             "open": not begun and s["booked"] < s["capacity"]} for s in slots]
 
 
 @router.get("/market/{township_code}/{kind}/{entry_id}", operation_id="page_market_book", **PAGE)
@@ -128,7 +136,7 @@ async def book(request: Request, township_code: TownshipCode, kind: Kind, entry_
     entry, slots = await _entry_and_slots(calls, public, township_code, kind, entry_id)
     typed = {"name": text(form, "name", 50), "phone": typed_number(form, "phone", 20),
              "topic": text(form, "topic", 500), "slot_id": text(form, "slot_id", 12)}
-    slot = next((s for s in slots if str(s["id"]) == typed["slot_id"]), None)
+    slot = next((s for s in slots if str(s["id"]) == typed["slot_id"] and s["open"]), None)
     errors: dict[str, str] = {}
     try:
         booking = BookingCreate.model_validate({k: typed[k] or None for k in ("name", "phone", "topic")})

@@ -223,7 +223,8 @@ class SchedulingService(KeepsStaff, KeepsVillages, KeepsCalendar, DeadLetters):
     def public_calendar(self, township_code: str, start: str, end: str) -> list:
         self.caller()
         period = parse(DateRange, {"start": start, "end": end})
-        return to_wire(public_calendar.public_calendar(self.db, township_code=township_code, period=period))
+        return to_wire(public_calendar.public_calendar(self.db, township_code=township_code, period=period,
+                                                       now=utcnow()))
 
     # ---- timers ------------------------------------------------------------------------------------
     @timer(interval=get_settings().sweep_seconds, eager=True)

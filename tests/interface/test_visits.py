@@ -210,9 +210,12 @@ def test_appointment_visits_offer_slots_that_close_when_the_visit_is_cancelled(p
     assert run(planned, visit_planning.list_visits, caller=admin, query=other) == []
     [seen] = run(planned, visit_planning.list_visit_bookings, caller=CADRE3, visit_id=visit.id, vault=VAULT)
     assert (seen.name, seen.phone, seen.topic) == ("李四", "13912345678", "医保报销")  # in full, for the staff
-    [entry] = run(planned, public_calendar.public_calendar, township_code=QS, period=parse(
-        DateRange, {"start": "2026-12-09", "end": "2026-12-09"}))
+    day = parse(DateRange, {"start": "2026-12-09", "end": "2026-12-09"})
+    [entry] = run(planned, public_calendar.public_calendar, township_code=QS, period=day, now=NOW)
     assert (entry.kind, entry.visit_kind, entry.free_places) == ("visit", "appointment", 7)
+    # once the first two slots have begun, only the last two's places are left to book
+    [entry] = run(planned, public_calendar.public_calendar, township_code=QS, period=day, now=slots[1].starts_at)
+    assert entry.free_places == 4
     run(planned, visit_planning.cancel_visit, caller=SUPERVISOR, visit_id=visit.id, now=NOW)
     with pytest.raises(Conflict) as closed:
         run(planned, appointments.book, caller=Caller.public(), slot_id=slots[1].id, cmd=booking, vault=VAULT, now=NOW)
@@ -241,13 +244,13 @@ def test_the_public_calendar_shows_posts_with_their_services_and_visits_but_nobo
     run(planned, rosters.assign, caller=SUPERVISOR, session_id=posts[0].id, cmd=RosterAssign(staff_id=3), now=NOW)
     _plan(planned, staff_ids=[4], starts="14:00", ends="16:00")
     calendar = run(planned, public_calendar.public_calendar, township_code=QS, period=parse(
-        DateRange, {"start": "2026-12-09", "end": "2026-12-12"}))
+        DateRange, {"start": "2026-12-09", "end": "2026-12-12"}), now=NOW)
     assert [(e.kind, e.day.day) for e in calendar] == [("market_day_post", 9), ("visit", 9),
                                                          ("market_day_post", 12)]
     assert calendar[0].title == "青石镇老街集市" and calendar[0].services == ["agency", "farming"]
     assert "staff" not in str([e.model_dump() for e in calendar])
     assert run(planned, public_calendar.public_calendar, township_code=LX, period=parse(
-        DateRange, {"start": "2026-12-09", "end": "2026-12-12"})) == []
+        DateRange, {"start": "2026-12-09", "end": "2026-12-12"}), now=NOW) == []
 
 
 def test_what_was_handled_at_a_market_day_post_shows_on_its_session(planned, scheduling):

@@ -262,6 +262,9 @@ def test_a_visits_cadres_by_department(db, uow):
     assert [m.staff_id for m in uow.visit_members.of_visit("joint")] == [3]
 
 
+BEFORE = _at(DAY - timedelta(days=1), 12)
+
+
 def test_slots_fill_up_to_their_capacity_and_count_what_is_left(db, uow):
     _write(db, _session("s1"), _visit("v1"))
     assert not uow.slots.offered(session_id="s1")
@@ -276,12 +279,15 @@ def test_slots_fill_up_to_their_capacity_and_count_what_is_left(db, uow):
     assert uow.slots.take_place(first.id) and uow.slots.take_place(first.id)
     uow.commit()
     assert uow.slots.take_place(first.id) is False  # full: refused, and nothing else changed
-    assert uow.slots.free_places(["s1"], ["v1"]) == {"s1": 2, "v1": 3}
+    assert uow.slots.free_places(["s1"], ["v1"], now=BEFORE) == {"s1": 2, "v1": 3}
     uow.slots.give_back_place(first.id)
     uow.commit()
     assert uow.slots.get(first.id).starts_at == _at(DAY, 1) and uow.slots.get(999) is None
-    assert uow.slots.free_places(["s1", "unknown"], []) == {"s1": 3}
-    assert uow.slots.free_places([], []) == {}
+    assert uow.slots.free_places(["s1", "unknown"], [], now=BEFORE) == {"s1": 3}
+    assert uow.slots.free_places([], [], now=BEFORE) == {}
+    # a slot that has begun takes no booking: its places are not left; once all have begun, none are
+    assert uow.slots.free_places(["s1"], ["v1"], now=_at(DAY, 1)) == {"s1": 2, "v1": 0}
+    assert uow.slots.free_places(["s1"], [], now=_at(DAY, 2)) == {"s1": 0}
 
 
 def test_bookings_of_an_occasion(db, uow):

@@ -2,9 +2,10 @@
 and phone encrypted)."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 
 from services.scheduling.adapters import orm
 from shared.db import Repository
@@ -46,13 +47,15 @@ class Slots(Repository):
         s = orm.SlotRow
         self.session.execute(update(s).where(s.id == slot_id).values(booked=s.booked - 1))
 
-    def free_places(self, session_ids: list[str], visit_ids: list[str]) -> dict[str, int]:
-        """Places left per session or visit that offers slots (one that offers none is absent)."""
+    def free_places(self, session_ids: list[str], visit_ids: list[str], *, now: datetime) -> dict[str, int]:
+        """Places left per session or visit that offers slots, in the slots that have not begun by `now` (a
+        begun slot takes no booking); one that offers none is absent, one whose slots have all begun has 0."""
+        s = orm.SlotRow
+        left = func.sum(case((s.starts_at > now, s.capacity - s.booked), else_=0))
         free: dict[str, int] = {}
-        for column, ids in ((orm.SlotRow.session_id, session_ids), (orm.SlotRow.visit_id, visit_ids)):
+        for column, ids in ((s.session_id, session_ids), (s.visit_id, visit_ids)):
             if ids:
-                free.update(self.session.execute(select(column, func.sum(orm.SlotRow.capacity - orm.SlotRow.booked))
-                                                 .where(column.in_(ids)).group_by(column)).all())
+                free.update(self.session.execute(select(column, left).where(column.in_(ids)).group_by(column)).all())
         return free
 
 
