@@ -4,12 +4,12 @@ looked up by its code. Records are made through the JSON API as a station would.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
 
-from shared.clock import today_in_china
+from shared.clock import CHINA, today_in_china
 from tests.support import APPLICANT, FILING, QS, created, login, wait_until
 from tests.support import SECRETS as PERSONAL
 
@@ -182,6 +182,31 @@ def test_a_place_at_an_appointment_visit_is_booked(browser, api):
     page.get_by_role("button", name="取消预约").click()
     page.get_by_role("status").filter(has_text="预约已取消").wait_for()
     browser.check(page, "market-cancelled")
+
+
+def test_a_slot_that_has_begun_is_shown_and_not_offered(browser, api):
+    """On the day of a visit, the slots already begun say so and cannot be chosen; the rest can."""
+    supervisor = login(api, "qs_supervisor")
+    staff = api.get("/staff", headers=supervisor, params={"limit": 500}).json()
+    cadre = next(s["id"] for s in staff if s["role"] == "department_staff")
+    now = datetime.now(CHINA)
+    starts = min(now.hour, 22)  # this hour's first slot has begun (after 23:00, every slot has)
+    visit = api.post("/visits", headers=supervisor, json={
+        "kind": "appointment", "title": "社保卡补办预约", "village_code": f"{QS}003", "place": "村委会",
+        "day": now.date().isoformat(), "starts": f"{starts:02d}:00", "ends": f"{starts + 1:02d}:30",
+        "staff_ids": [cadre]})
+    assert visit.status_code == 201, visit.text
+    visit_id = visit.json()["id"]
+    assert api.post(f"/visits/{visit_id}/slots", headers=supervisor, json={"minutes": 30, "capacity": 2}
+                    ).status_code == 201
+    page = browser.page(javascript=False)
+    page.goto(f"/market/{QS}/visit/{visit_id}")
+    first = page.get_by_role("radio", name=re.compile(rf"^\s*{starts:02d}:00"))
+    assert first.is_disabled() and "已开始，不能再约" in page.locator("main").inner_text()
+    if starts == now.hour and now.minute < 30:  # the next slot, at half past, is still to come
+        page.get_by_role("radio", name=re.compile(rf"^\s*{starts:02d}:30")).check()
+        assert "剩 2 个" in page.locator("main").inner_text()
+    browser.check(page, "market-book-begun")
 
 
 def test_a_completed_item_is_rated_and_a_bad_rating_promises_a_call_back(browser, api, agent, sessions):
