@@ -8,14 +8,14 @@ from fastapi import APIRouter, Request, Response
 from gateway.auth import CurrentStaff, SignedIn, sign_in
 from gateway.auth import change_own_password as new_password
 from gateway.routes import Calls
-from shared.contracts import Contract
+from shared.contracts.base import View
 from shared.contracts.directory import Credentials, PasswordChange, StaffPublic
 from shared.errors import Unauthenticated
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-class Session(Contract):
+class Session(View):
     access_token: str
     token_type: str = "bearer"
     expires_at: datetime

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from shared.contracts.base import CleanText, Contract, Offset
+from shared.contracts.base import CleanText, Contract, Offset, View
 from shared.contracts.directory import RecordCode, VillageCode
 
 VERSION = 1
@@ -79,7 +79,7 @@ class CaseAction(Contract):
     days: int = Field(default=0, ge=0, le=365)  # working days, for extend
 
 
-class AuditEntryView(Contract):
+class AuditEntryView(View):
     action: str
     actor_staff_id: int | None
     actor_role: str
@@ -93,7 +93,7 @@ class AuditEntryView(Contract):
     details: dict
 
 
-class DeadlineView(Contract):
+class DeadlineView(View):
     kind: Literal["overall", "step"]
     step_name: str | None
     warn_on: date
@@ -102,7 +102,7 @@ class DeadlineView(Contract):
     overdue_at: datetime | None
 
 
-class CaseView(Contract):
+class CaseView(View):
     application_id: str
     receipt_no: str
     township_code: str
@@ -149,7 +149,7 @@ class InboxQuery(Contract):
     cursor: Annotated[str, StringConstraints(max_length=200), CleanText] | None = None
 
 
-class InboxPage(Contract):
+class InboxPage(View):
     items: list[CaseView]
     next_cursor: str | None = None
     # the whole inbox under these filters (not only this page): overdue, warned, on_time, no_clock
@@ -162,7 +162,7 @@ supervisor, who should have seen it assigned; or, with no supervisor on record, 
 member (首问), accountable for the whole case."""
 
 
-class NoticeView(Contract):
+class NoticeView(View):
     id: int
     kind: Literal["supervision", "accountability"]
     application_id: str

@@ -70,7 +70,19 @@ CleanStr = Annotated[str, CleanText]
 
 
 class Contract(BaseModel):
+    """What is sent to a service or the gateway: a field it does not know is refused (a typo is an error)."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class View(Contract):
+    """What a service answers, as the gateway reads it and answers it on (its routes' response models):
+    read tolerantly. During a rolling update the previous release's gateway reads the new release's answers,
+    and a field the new release added is left out of its answer instead of failing it (a 500). The new
+    gateway reads the previous release's answers too, so a field added to a view has a default, and none is
+    removed or changed in the release that stops using it (docs/OPERATIONS.md, "Answers expand too")."""
+
+    model_config = ConfigDict(extra="ignore")
 
 
 def _null_only_where_clearable(schema: dict[str, Any], model: type[BaseModel]) -> None:

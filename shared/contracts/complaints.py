@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from shared.contracts.base import CleanText, Contract, Mobile, Offset
+from shared.contracts.base import CleanText, Contract, Mobile, Offset, View
 from shared.contracts.directory import RecordCode, Text, TownshipCode, VillageCode
 
 ComplaintNo = Annotated[str, StringConstraints(pattern=r"^\d{9}-TS\d{8}-\d{4,6}$")]
@@ -178,7 +178,7 @@ class ComplaintAction(Contract):
         return self
 
 
-class HistoryEntry(Contract):
+class HistoryEntry(View):
     action: str
     actor_staff_id: int | None
     at: datetime
@@ -188,7 +188,7 @@ class HistoryEntry(Contract):
     details: dict = Field(default_factory=dict)
 
 
-class ComplaintView(Contract):
+class ComplaintView(View):
     id: str
     receipt_no: str
     kind: ComplaintKind
@@ -220,7 +220,7 @@ class ComplaintView(Contract):
     allowed_actions: list[str] = Field(default_factory=list)  # what the caller may do now, as `act` takes it
 
 
-class Registered(Contract):
+class Registered(View):
     """The answer to a registration: for an anonymous complainant, the look-up code is shown once."""
 
     complaint: ComplaintView
@@ -253,7 +253,7 @@ class ComplaintQuery(Contract):
         return self
 
 
-class WaitingCounts(Contract):
+class WaitingCounts(View):
     """How many complaints wait for an action of the caller's (as `ComplaintQuery.waiting`), how many of
     them are past their stage's limit and how many are within a working day of it."""
 
@@ -269,7 +269,7 @@ class PublicComplaintLookup(Contract):
     client: Annotated[str, StringConstraints(max_length=64), CleanText]
 
 
-class PublicComplaintProgress(Contract):
+class PublicComplaintProgress(View):
     receipt_no: str
     kind: ComplaintKind
     status: ComplaintStatus
@@ -292,7 +292,7 @@ class WarningRule(Contract):
     rise_min: int = Field(default=2, ge=2, le=1000)
 
 
-class AlertView(Contract):
+class AlertView(View):
     id: int
     township_code: str
     village_code: str

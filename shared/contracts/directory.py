@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from shared.contracts.base import Changes, CleanText, Contract, Id, Offset
+from shared.contracts.base import Changes, CleanText, Contract, Id, Offset, View
 from shared.contracts.caller import STATION_ROLES, Role
 
 VERSION = 1
@@ -34,7 +34,7 @@ class Versioned(Contract):
 
 # ---- the tenant tree ---------------------------------------------------------------------------
 
-class CountyPublic(Versioned):
+class CountyPublic(Versioned, View):
     code: CountyCode
     name: Name
 
@@ -63,14 +63,14 @@ class TownshipUpdate(Changes):
     hotline: Phone | None = None
 
 
-class TownshipPublic(Versioned):
+class TownshipPublic(Versioned, View):
     code: str
     county_code: str
     name: str
     hotline: str | None
 
 
-class TownshipListing(Contract):
+class TownshipListing(View):
     """公开: a township as anyone may see it: its name and its hotline (监督电话), nothing else."""
 
     code: str
@@ -78,7 +78,7 @@ class TownshipListing(Contract):
     hotline: str | None
 
 
-class VillageListing(Contract):
+class VillageListing(View):
     """公开: a village's code and name, for a villager choosing theirs."""
 
     code: str
@@ -102,7 +102,7 @@ class VillageUpdate(Changes):
     kind: VillageKind | None = None
 
 
-class VillagePublic(Versioned):
+class VillagePublic(Versioned, View):
     code: str
     township_code: str
     name: str
@@ -124,7 +124,7 @@ class StationUpdate(Changes):
     phone: Phone | None = None
 
 
-class StationPublic(Versioned):
+class StationPublic(Versioned, View):
     code: str
     village_code: str
     township_code: str
@@ -156,7 +156,7 @@ class StaffUpdate(Changes):
     active: bool | None = None
 
 
-class StaffPublic(Versioned):
+class StaffPublic(Versioned, View):
     id: int
     username: str
     full_name: str
@@ -298,7 +298,7 @@ def default_workflow(handling_level: HandlingLevel, promised_days: int) -> Workf
         limit_days=promised_days, on_approve=APPROVED)])
 
 
-class CatalogueItemPublic(CatalogueItemFields, Versioned):
+class CatalogueItemPublic(CatalogueItemFields, Versioned, View):
     township_code: str
     code: str
     kind: ItemKind
@@ -386,7 +386,7 @@ class MarketSiteUpdate(Changes):
     closes_at: HourMinute | None = None
 
 
-class MarketSitePublic(Versioned):
+class MarketSitePublic(Versioned, View):
     code: str
     township_code: str
     village_code: str | None
@@ -440,7 +440,7 @@ class CalendarRangeSet(CalendarDayChange):
     to_day: date
 
 
-class CalendarDayPublic(Contract):
+class CalendarDayPublic(View):
     day: date
     kind: CalendarDayKind
     name: str
@@ -448,7 +448,7 @@ class CalendarDayPublic(Contract):
     working: bool
 
 
-class CalendarStatus(Contract):
+class CalendarStatus(View):
     county_code: str
     today: date
     official_years: list[int]  # years with at least one official day entered
@@ -463,7 +463,7 @@ class CalendarStatus(Contract):
 CalendarYearBasis = Literal["official_data", "county"]
 
 
-class CalendarYearPublic(Contract):
+class CalendarYearPublic(View):
     """A year whose official schedule is complete, and who said so when."""
 
     county_code: str
@@ -522,12 +522,12 @@ class NamesQuery(Contract):
     items: list[ItemRef] = Field(default=[], max_length=200)
 
 
-class VillageName(Contract):
+class VillageName(View):
     name: str
     kind: VillageKind
 
 
-class Names(Contract):
+class Names(View):
     """Names by code: staff by id (as text), catalogue items by "<township_code>/<code>"."""
 
     townships: dict[str, str] = {}
@@ -579,7 +579,7 @@ class StationKeyCreate(Contract):
     label: Name
 
 
-class StationKeyView(Contract):
+class StationKeyView(View):
     id: int
     station_code: RecordCode
     township_code: TownshipCode
@@ -653,5 +653,5 @@ class AuditQuery(Contract):
     before: int | None = Field(default=None, ge=1, le=2**62)  # the `seq` of the last entry of the previous page
 
 
-class AuditView(AuditEntry):
+class AuditView(AuditEntry, View):
     seq: int  # the order entries were stored in; newest first

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, model_validator
 
-from shared.contracts.base import CleanText, Contract, Offset
+from shared.contracts.base import CleanText, Contract, Offset, View
 from shared.divisions import COUNTY_CODE
 
 
@@ -82,7 +82,7 @@ class FiguresQuery(Contract):
         return self
 
 
-class Figures(Contract):
+class Figures(View):
     level: Level
     unit: str | None
     township_code: str | None  # the township the unit belongs to (None for the county)
@@ -114,7 +114,7 @@ class RecordsQuery(Contract):
         return self
 
 
-class FactView(Contract):
+class FactView(View):
     metric: Metric
     ref: str  # the record: a receipt number, a record id, session:staff, visit:staff …
     day: date
@@ -144,7 +144,7 @@ class ReportQuery(Contract):
         return self
 
 
-class TownshipReport(Contract):
+class TownshipReport(View):
     township_code: str
     township_name: str
     start: date
@@ -171,7 +171,7 @@ class ReportNames(Contract):
     staff: dict[UnitCode, NameText] = Field(default_factory=dict, max_length=20000)
 
 
-class MonthFigures(Contract):
+class MonthFigures(View):
     month: str  # YYYY-MM
     received: int
     completed: int  # cohort: of those received that month; flow: completed that month
@@ -212,7 +212,7 @@ class PublicRating(Contract):
     client: Annotated[str, StringConstraints(max_length=64), CleanText] = "unknown"
 
 
-class RatingView(Contract):
+class RatingView(View):
     receipt_no: str
     kind: str  # application | complaint
     level: int
@@ -281,7 +281,7 @@ class RankingQuery(Contract):
         return self
 
 
-class ScoredUnit(Contract):
+class ScoredUnit(View):
     unit: str
     township_code: str
     score: float | None  # None when the unit has nothing to score
@@ -291,7 +291,7 @@ class ScoredUnit(Contract):
     figures: Figures
 
 
-class Ranking(Contract):
+class Ranking(View):
     level: Level
     township_code: str | None
     start: date
@@ -301,7 +301,7 @@ class Ranking(Contract):
     basis: Basis = Basis.COHORT  # what the scores' rates are of
 
 
-class HonourEntry(Contract):
+class HonourEntry(View):
     unit: str
     township_code: str
     score: float | None
@@ -309,7 +309,7 @@ class HonourEntry(Contract):
     records: list[FactView]  # the records behind the entry (overdue items, substantiated complaints …)
 
 
-class HonourLists(Contract):
+class HonourLists(View):
     level: Level
     township_code: str | None
     start: date

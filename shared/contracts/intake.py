@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from shared.contracts.approvals import Outcome
-from shared.contracts.base import CleanText, Contract, Id, Mobile, Offset
+from shared.contracts.base import CleanText, Contract, Id, Mobile, Offset, View
 from shared.contracts.directory import (
     Category,
     HandlingLevel,
@@ -97,7 +97,7 @@ def check_channel_context(channel: Channel, session_id: str | None, visit_id: st
         raise ValueError("visit_id belongs to channel visit")
 
 
-class ApplicantView(Contract):
+class ApplicantView(View):
     name: str
     phone: str
     id_card: str
@@ -106,7 +106,7 @@ class ApplicantView(Contract):
     masked: bool  # true unless the caller handles the case
 
 
-class StageView(Contract):
+class StageView(View):
     stage: str
     occurred_at: datetime
     actor_staff_id: int | None = None
@@ -134,7 +134,7 @@ class ApplicationFacts(Contract):
     filed_at: datetime
 
 
-class ApplicationView(ApplicationFacts):
+class ApplicationView(ApplicationFacts, View):
     status: ApplicationStatus
     outcome: Outcome | None
     promised_deadline: date | None  # on the receipt from the filing (None while a 补正 pauses it, or once refused)
@@ -152,7 +152,7 @@ class ApplicationView(ApplicationFacts):
     stages: list[StageView]
 
 
-class ApplicationPage(Contract):
+class ApplicationPage(View):
     items: list[ApplicationView]
     next_cursor: str | None
 
@@ -173,12 +173,12 @@ class ApplicationQuery(Contract):
     cursor: Annotated[str, StringConstraints(max_length=200), CleanText] | None = None
 
 
-class PublicStage(Contract):
+class PublicStage(View):
     stage: str
     on: date
 
 
-class PublicProgress(Contract):
+class PublicProgress(View):
     """What anyone with the receipt number and the phone's last four digits may see: nothing personal."""
 
     receipt_no: str
@@ -249,7 +249,7 @@ class RecordKind(StrEnum):
     PRACTICAL_DEED = "practical_deed"
 
 
-class ActivityView(Contract):
+class ActivityView(View):
     id: int
     kind: RecordKind
     township_code: str

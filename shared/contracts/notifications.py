@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from shared.contracts.base import BigId, CleanText, Contract
+from shared.contracts.base import BigId, CleanText, Contract, View
 from shared.contracts.directory import TownshipCode
 
 NoticeKind = Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")]
@@ -41,7 +41,7 @@ class ProviderSettings(Contract):
     callback_token: CallbackToken | None = None  # in the callback URLs given to Alibaba and Tencent Cloud
 
 
-class ProviderSettingsView(Contract):
+class ProviderSettingsView(View):
     """What is set, secrets masked: a secret shows only that it is set."""
 
     access_key_id: str | None = None  # masked: its first and last four characters
@@ -68,18 +68,18 @@ class CountySettings(Contract):
     provider_settings: ProviderSettings = Field(default_factory=ProviderSettings)
 
 
-class CountySettingsView(CountySettings):
+class CountySettingsView(CountySettings, View):
     county_code: str
     provider_settings: ProviderSettingsView = Field(default_factory=ProviderSettingsView)  # type: ignore[assignment]
     updated_at: datetime | None  # None: never saved, these are the defaults
 
 
-class VariableView(Contract):
+class VariableView(View):
     name: str
     description: str
 
 
-class TemplateView(Contract):
+class TemplateView(View):
     kind: str
     name: str  # in Chinese
     audience: str
@@ -105,7 +105,7 @@ class PreviewRequest(Contract):
         default_factory=dict, max_length=20)
 
 
-class Preview(Contract):
+class Preview(View):
     text: str  # the message as the phone shows it, signature first, with sample values for those not given
     length: int
     segments: int
@@ -121,7 +121,7 @@ class MessageQuery(Contract):
     after: BigId | None = None
 
 
-class MessageView(Contract):
+class MessageView(View):
     id: int
     kind: str
     audience: str
@@ -138,7 +138,7 @@ class MessageView(Contract):
     sent_at: datetime | None
 
 
-class MessagePage(Contract):
+class MessagePage(View):
     items: list[MessageView]
     next_after: int | None
 
@@ -149,7 +149,7 @@ class NoticeQuery(Contract):
     after: BigId | None = None
 
 
-class StaffNoticeView(Contract):
+class StaffNoticeView(View):
     id: int
     kind: str
     name: str  # the notice's name in Chinese
@@ -159,7 +159,7 @@ class StaffNoticeView(Contract):
     read_at: datetime | None
 
 
-class StaffNoticePage(Contract):
+class StaffNoticePage(View):
     items: list[StaffNoticeView]
     unread: int
     next_after: int | None

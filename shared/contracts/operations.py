@@ -6,10 +6,10 @@ from typing import Any
 
 from pydantic import Field
 
-from shared.contracts.base import BigId, Contract
+from shared.contracts.base import BigId, Contract, View
 
 
-class DeadLetterView(Contract):
+class DeadLetterView(View):
     """An event a service's handler could not apply after its retries."""
 
     id: int
@@ -33,7 +33,7 @@ class ReplayRequest(Contract):
     ids: list[BigId] | None = Field(default=None, max_length=1000)  # None: every dead letter not yet replayed
 
 
-class ReplayResult(Contract):
+class ReplayResult(View):
     service: str
     replayed: list[int]  # applied now (or found applied already: replay is idempotent)
     failed: dict[int, str]  # still failing, with the error; they stay dead letters

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from shared.contracts.base import Changes, CleanText, Contract, Id, Mobile
+from shared.contracts.base import Changes, CleanText, Contract, Id, Mobile, View
 from shared.contracts.directory import (
     Category,
     HourMinute,
@@ -34,7 +34,7 @@ class DateRange(Contract):
         return self
 
 
-class MarketDays(Contract):
+class MarketDays(View):
     site_code: str
     site_name: str
     township_code: str
@@ -63,7 +63,7 @@ class SessionGenerate(Contract):
         return self
 
 
-class RosterEntryView(Contract):
+class RosterEntryView(View):
     staff_id: int
     reason: str | None
     checked_in_at: datetime | None
@@ -71,7 +71,7 @@ class RosterEntryView(Contract):
     attendance: str | None
 
 
-class LinkedRecord(Contract):
+class LinkedRecord(View):
     """Something handled at a session or raised on a visit: an application, a consultation, a complaint."""
 
     kind: Literal["application", "consultation", "complaint"]
@@ -79,7 +79,7 @@ class LinkedRecord(Contract):
     occurred_at: datetime
 
 
-class SessionView(Contract):
+class SessionView(View):
     id: str
     site_code: str
     township_code: str
@@ -142,7 +142,7 @@ class SlotsCreate(Contract):
     capacity: int = Field(default=5, ge=1, le=500)
 
 
-class SlotView(Contract):
+class SlotView(View):
     id: int
     session_id: str | None  # a slot at a market-day session …
     visit_id: str | None  # … or at an appointment visit
@@ -158,7 +158,7 @@ class BookingCreate(Contract):
     topic: Annotated[str, StringConstraints(max_length=500, strip_whitespace=True), CleanText] | None = None
 
 
-class BookingView(Contract):
+class BookingView(View):
     id: str
     slot_id: int
     starts_at: datetime
@@ -322,7 +322,7 @@ class CampaignCreate(Contract):
         return self
 
 
-class CampaignView(Contract):
+class CampaignView(View):
     id: int
     township_code: str
     theme: str
@@ -341,13 +341,13 @@ class VisitReport(Contract):
     people_met: int = Field(default=0, ge=0, le=100000)
 
 
-class VisitMemberView(Contract):
+class VisitMemberView(View):
     staff_id: int
     department: str | None
     went: bool | None  # None until reported
 
 
-class VisitView(Contract):
+class VisitView(View):
     id: str
     kind: VisitKind
     title: str
@@ -371,7 +371,7 @@ class VisitView(Contract):
     restorable: bool = False  # POST /visits/{id}/restore
 
 
-class VisitSeriesView(Contract):
+class VisitSeriesView(View):
     id: int
     kind: VisitKind
     title: str
@@ -423,7 +423,7 @@ class VisitReminder(Contract):
 
 # ---- the public calendar -----------------------------------------------------------------------
 
-class PublicCalendarEntry(Contract):
+class PublicCalendarEntry(View):
     """公开: an upcoming market-day post or a visit villagers can come to; where, when, what services,
     and whether appointments are open. Nothing about who staffs it."""
 
