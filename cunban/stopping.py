@@ -5,9 +5,10 @@
   would touch the hub's timers in the middle of whatever it was doing. A green thread reads the pipe and
   starts the stop.
 - The graceful stop (workers finish, consumers cancelled, messages settled) takes about 2 s. A real thread
-  watches it: one that has not ended after STOP_SECONDS is stuck, so the stack of every green thread is
-  logged and the process exits with 1, before the orchestrator's SIGKILL would end it without a word (docker
-  compose kills at 10 s, Kubernetes at 30 s). What was in flight is redelivered: nothing is lost by exiting."""
+  watches it: one that has not ended after STOP_SECONDS is stuck, so the stack of every thread, green or
+  real, is logged (a JSON line each) and the process exits with 1, before the orchestrator's SIGKILL would
+  end it without a word (docker compose kills at 10 s, Kubernetes at 30 s). What was in flight is
+  redelivered: nothing is lost by exiting."""
 from __future__ import annotations
 
 import gc
@@ -53,35 +54,50 @@ def stop_watched(stop: Callable[[], None], what: str) -> None:
     started = time.monotonic()
 
     def watch() -> None:
-        if not ended.wait(STOP_SECONDS):
-            _write_log(logging.ERROR, f"{what} did not stop within {STOP_SECONDS:.0f} s; exiting. What each green "
-                                      "thread was doing:\n" + green_stacks())
+        if ended.wait(STOP_SECONDS):
+            return
+        try:
+            _write_log(f"{what} did not stop within {STOP_SECONDS:.0f} s; exiting. What each thread was doing "
+                       "follows, a line each")
+            for stack in green_stacks():
+                _write_log(f"{what}, stuck: {stack}")
+        finally:  # whatever the log could take, the process ends
             os._exit(1)
 
     threading.Thread(target=watch, name="stop-watchdog", daemon=True).start()
-    stop()
-    ended.set()
+    try:
+        stop()
+    finally:
+        ended.set()
     log.info("%s stopped in %.1f s", what, time.monotonic() - started)
 
 
-def green_stacks() -> str:
-    """The stack of every live green thread, and of the real threads, for a log."""
+def green_stacks() -> list[str]:
+    """The stack of each real thread and each live green thread, innermost call last."""
     import greenlet
 
+    gc.unfreeze()  # the green threads made at start-up were frozen with it (freeze_startup_objects)
     stacks = [f"thread {thread_id}:\n" + "".join(traceback.format_stack(frame))
               for thread_id, frame in sys._current_frames().items()]
     stacks += ["green thread:\n" + "".join(traceback.format_stack(g.gr_frame))
                for g in gc.get_objects() if isinstance(g, greenlet.greenlet) and g.gr_frame is not None]
-    return "\n".join(stacks)
+    return stacks
 
 
-def _write_log(level: int, message: str) -> None:
-    """One JSON log line written straight to stderr: a real thread must not take the logging handler's lock,
-    which eventlet made green."""
+LOG_LINE_LIMIT = 12_000  # characters: container runtimes split a line over 16 KiB; a deep stack keeps its end
+
+
+def _write_log(message: str) -> None:
+    """One JSON error line written straight to stderr, whole: a real thread must not take the logging
+    handler's lock, which eventlet made green."""
     from shared.logs import JsonFormatter
 
-    record = logging.LogRecord("cunban", level, __file__, 0, message, None, None)
-    _real_os().write(sys.stderr.fileno(), (JsonFormatter().format(record) + "\n").encode())
+    if len(message) > LOG_LINE_LIMIT:
+        message = "…" + message[-LOG_LINE_LIMIT:]
+    record = logging.LogRecord("cunban", logging.ERROR, __file__, 0, message, None, None)
+    line, write = (JsonFormatter().format(record) + "\n").encode(), _real_os().write
+    while line:
+        line = line[write(sys.stderr.fileno(), line):]
 
 
 def _real_os() -> Any:

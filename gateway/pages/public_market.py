@@ -136,7 +136,7 @@ async def book(request: Request, township_code: TownshipCode, kind: Kind, entry_
     entry, slots = await _entry_and_slots(calls, public, township_code, kind, entry_id)
     typed = {"name": text(form, "name", 50), "phone": typed_number(form, "phone", 20),
              "topic": text(form, "topic", 500), "slot_id": text(form, "slot_id", 12)}
-    slot = next((s for s in slots if str(s["id"]) == typed["slot_id"] and s["open"]), None)
+    slot = next((s for s in slots if str(s["id"]) == typed["slot_id"]), None)
     errors: dict[str, str] = {}
     try:
         booking = BookingCreate.model_validate({k: typed[k] or None for k in ("name", "phone", "topic")})
@@ -144,6 +144,8 @@ async def book(request: Request, township_code: TownshipCode, kind: Kind, entry_
         errors = field_errors(exc, BOOKING_FIELDS)
     if slot is None:
         errors["slot_id"] = BOOKING_FIELDS["slot_id"]
+    elif not slot["open"]:  # it began or filled while the form was open
+        errors["slot_id"] = words.ERROR_MESSAGES["slot_closed" if slot["begun"] else "slot_full"]
     if errors:
         return render(request, "public/book.html", status_code=422, township=place, entry=entry, slots=slots,
                       kind=kind, typed=typed, errors=errors)

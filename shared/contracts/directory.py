@@ -603,8 +603,8 @@ class StationKeyQuery(Contract):
     key: Annotated[str, StringConstraints(pattern=STATION_KEY_PATTERN)]
 
 
-class StationKeyCaller(Contract):
-    """Who a valid station key acts as."""
+class StationKeyCaller(View):
+    """Who a valid station key acts as (directory's answer, read by the gateway itself)."""
 
     key_id: int
     staff_id: int

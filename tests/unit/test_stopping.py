@@ -3,6 +3,7 @@ a stop that is stuck is logged with every green thread's stack and ends the proc
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -44,20 +45,31 @@ print(name, flush=True)
     out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert out.strip() == "SIGTERM"
-    assert any(line["message"].startswith("the test service stopped in 0.1") for line in _lines(err)), err
+    assert any(re.fullmatch(r"the test service stopped in \d+\.\d s", line["message"]) for line in _lines(err)), err
 
 
 def test_a_stuck_stop_logs_what_each_green_thread_was_doing_and_exits_1():
     started = time.monotonic()
     process = _run("""
+import gc
+
+def a_consumer_made_at_start():
+    eventlet.sleep(60)
+
 def wait_for_a_consumer_that_never_lets_go():
     eventlet.sleep(60)
 
+eventlet.spawn(a_consumer_made_at_start)
+eventlet.sleep(0)
+gc.collect()
+gc.freeze()  # as run-service does once started: frozen objects are not in gc.get_objects()
 stopping.stop_watched(wait_for_a_consumer_that_never_lets_go, "the test service")
 """)
     _, err = process.communicate(timeout=30)
     assert process.returncode == 1, err
     assert time.monotonic() - started < 20
-    [line] = [line for line in _lines(err) if line["level"] == "ERROR"]
-    assert line["message"].startswith("the test service did not stop within 1 s; exiting.")
-    assert "wait_for_a_consumer_that_never_lets_go" in line["message"]
+    first, *stacks = [line["message"] for line in _lines(err) if line["level"] == "ERROR"]
+    assert first.startswith("the test service did not stop within 1 s; exiting.")
+    assert all(stack.startswith("the test service, stuck: ") for stack in stacks)
+    assert any("wait_for_a_consumer_that_never_lets_go" in stack for stack in stacks)  # the stop itself
+    assert any("a_consumer_made_at_start" in stack for stack in stacks)  # a green thread from before the freeze

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from gateway.app import create_app
 from shared.contracts.base import View
+from shared.contracts.directory import StaffPublic, StationKeyCaller
 from shared.settings import Settings
 from tests.support import api_routes
 
@@ -47,6 +48,8 @@ def test_every_model_the_gateway_answers_with_is_a_view_unless_it_is_also_sent()
     assert not_views == [], "answered by the gateway, so read tolerantly: make these Views"
     assert all(m.model_config["extra"] == "ignore" for m in answered - sent)
     assert all(m.model_config["extra"] == "forbid" for m in sent)  # what is sent is still checked strictly
+    # and the answers the gateway reads for itself (gateway/auth.py: who a token or a station key is)
+    assert issubclass(StaffPublic, View) and issubclass(StationKeyCaller, View)
 
 
 class NewerScheduling:
