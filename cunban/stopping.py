@@ -31,7 +31,7 @@ def on_stop_signal(stop: Callable[[str], None]) -> None:
     import eventlet
     from eventlet.hubs import trampoline
 
-    real_os = _real_os()
+    real_os = _unpatched("os")
     read_end, write_end = real_os.pipe()
     real_os.set_blocking(read_end, False)
     real_os.set_blocking(write_end, False)
@@ -47,9 +47,7 @@ def on_stop_signal(stop: Callable[[str], None]) -> None:
 
 def stop_watched(stop: Callable[[], None], what: str) -> None:
     """Run `stop()` (a runner's graceful stop), watched from a real thread (see the module's doc)."""
-    import eventlet.patcher
-
-    threading = eventlet.patcher.original("threading")
+    threading = _unpatched("threading")
     ended = threading.Event()
     started = time.monotonic()
 
@@ -95,13 +93,14 @@ def _write_log(message: str) -> None:
     if len(message) > LOG_LINE_LIMIT:
         message = "…" + message[-LOG_LINE_LIMIT:]
     record = logging.LogRecord("cunban", logging.ERROR, __file__, 0, message, None, None)
-    line, write = (JsonFormatter().format(record) + "\n").encode(), _real_os().write
+    line, write = (JsonFormatter().format(record) + "\n").encode(), _unpatched("os").write
     while line:
         line = line[write(sys.stderr.fileno(), line):]
 
 
-def _real_os() -> Any:
-    """The os module as it was before eventlet's patching (whose os.write waits on the hub for a pipe)."""
+def _unpatched(module: str) -> Any:
+    """A module as it was before eventlet's patching: real threads, and an os.write that does not wait on
+    the hub for a pipe."""
     import eventlet.patcher
 
-    return eventlet.patcher.original("os")
+    return eventlet.patcher.original(module)

@@ -14,7 +14,6 @@ from tests.support import ROOT
 PRELUDE = """
 import eventlet
 eventlet.monkey_patch()
-import sys
 from cunban import stopping
 from shared.logs import configure_logging
 configure_logging()
