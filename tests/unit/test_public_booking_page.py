@@ -35,6 +35,7 @@ def test_a_slot_that_has_begun_or_is_full_is_shown_and_not_offered():
 def test_with_no_slot_open_the_page_asks_for_nothing_and_says_why():
     begun = _page([_slot(1, 0, 0), _slot(2, 1, 3)])
     assert "确认预约" not in begun and "时段都已开始" in begun and "到现场办理" in begun
+    assert "<li>08:00–09:00（已开始，不能再约）</li>" in begun  # each slot listed as the form would show it
     full = _page([_slot(1, 1, 0), _slot(2, 2, 3)])
-    assert "确认预约" not in full and "名额已约满" in full
+    assert "确认预约" not in full and "名额已约满" in full and "<li>10:00–11:00（已约满）</li>" in full
     assert "这里没有开放预约" in _page([])
