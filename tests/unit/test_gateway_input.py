@@ -8,36 +8,23 @@ import httpx
 
 from gateway.app import create_app
 from shared.settings import Settings
-from tests.support import api_routes
+from tests.support import StandInCalls, api_routes
 
 LIMIT = 4096
 
 
-class NoServices:
+class NoServices(StandInCalls):
     """Calls are recorded and answered 404: what reached them passed the gateway's checks."""
 
-    green = False
-
     def __init__(self):
+        super().__init__()
         self.calls: list[tuple] = []
-        self.audited: list = []
 
     async def call(self, *args, **kwargs):
         from shared.errors import NotFound
 
         self.calls.append((args, kwargs))
         raise NotFound("a stand-in for the services", code="stub_not_found")
-
-    def audit(self, entry):
-        self.audited.append(entry)
-
-    async def settle(self):
-        pass
-
-
-    def resume_audit(self):
-
-        pass
 
 
 def _request(app, method: str, url: str, **kwargs) -> httpx.Response:

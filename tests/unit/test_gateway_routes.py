@@ -15,7 +15,7 @@ from shared.contracts.caller import Role
 from shared.contracts.directory import StaffPublic
 from shared.errors import Unauthenticated
 from shared.settings import Settings
-from tests.support import api_routes
+from tests.support import StandInCalls, api_routes
 
 SETTINGS = Settings()
 APP = create_app(SETTINGS, ServiceCalls(client=None))  # type: ignore[arg-type]
@@ -76,19 +76,9 @@ def test_an_unexpected_failure_is_a_500_that_carries_the_correlation_id():
 
     import httpx
 
-    class Broken:
-        green = False
-
+    class Broken(StandInCalls):
         async def call(self, *args, **kwargs):
             raise RuntimeError("a bug, not the caller's fault")
-
-        async def settle(self):
-            pass
-
-
-        def resume_audit(self):
-
-            pass
 
     app = create_app(SETTINGS, Broken())  # type: ignore[arg-type]
 

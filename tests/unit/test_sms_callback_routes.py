@@ -12,32 +12,20 @@ from gateway.app import create_app
 from shared.contracts.caller import Role
 from shared.errors import Unauthenticated
 from shared.settings import Settings
+from tests.support import StandInCalls
 
 
-class Notifications:
-    green = False
-
+class Notifications(StandInCalls):
     def __init__(self, refuse: bool = False):
+        super().__init__()
         self.calls: list[tuple[str, str, dict]] = []
         self.refuse = refuse
-        self.audited: list = []
 
     async def call(self, service, method, *, caller, **kwargs):
         self.calls.append((service, method, {"role": caller.role, **kwargs}))
         if self.refuse:
             raise Unauthenticated("the callback's signature or token is not the county's", code="callback_unverified")
         return {"received": 1, "applied": 1, "unknown": 0}
-
-    async def settle(self):
-        pass
-
-
-    def resume_audit(self):
-
-        pass
-
-    def audit(self, entry):
-        self.audited.append(entry)
 
 
 def post(calls: Notifications, url: str, body: bytes, headers: dict | None = None) -> httpx.Response:

@@ -13,7 +13,7 @@ from gateway.app import create_app
 from shared.contracts.base import View
 from shared.contracts.directory import StaffPublic, StationKeyCaller
 from shared.settings import Settings
-from tests.support import api_routes
+from tests.support import StandInCalls, api_routes
 
 # the settings a county admin reads and sends back the same: refused when sent with a field it does not know,
 # so a field added to one travels in two releases, as an event's does (docs/OPERATIONS.md)
@@ -52,21 +52,13 @@ def test_every_model_the_gateway_answers_with_is_a_view_unless_it_is_also_sent()
     assert issubclass(StaffPublic, View) and issubclass(StationKeyCaller, View)
 
 
-class NewerScheduling:
+class NewerScheduling(StandInCalls):
     """A service of the next release: its slots carry a field this gateway does not know."""
-
-    green = False
 
     async def call(self, service, method, **kwargs):
         assert (service, method) == ("scheduling", "list_slots")
         return [{"id": 1, "session_id": "a" * 32, "visit_id": None, "starts_at": "2026-12-09T01:00:00Z",
                  "ends_at": "2026-12-09T01:30:00Z", "capacity": 5, "booked": 2, "open": True}]
-
-    async def settle(self):
-        pass
-
-    def resume_audit(self):
-        pass
 
 
 def test_an_answer_with_a_field_the_gateway_does_not_know_is_answered_without_it():
